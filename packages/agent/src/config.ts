@@ -1,0 +1,173 @@
+import { readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import {
+  compile,
+  LabelsSchema,
+  NODE_NAME_PATTERN,
+  parseLabelArgs,
+  Type,
+  ValidationError,
+  type Labels,
+  type Static,
+} from '@steward/protocol';
+
+export const DEFAULT_MODULES = ['sys', 'exec', 'fs', 'stats'];
+
+export const AgentConfigSchema = Type.Object(
+  {
+    server: Type.String({ pattern: '^https?://[^\\s]+$', description: 'control plane URL, http(s)://host:port' }),
+    enrollToken: Type.Optional(Type.String({ minLength: 1 })),
+    name: Type.Optional(Type.String({ pattern: NODE_NAME_PATTERN })),
+    labels: LabelsSchema,
+    dataDir: Type.String({ minLength: 1 }),
+    modules: Type.Array(Type.String({ pattern: '^[a-z][a-z0-9]*$' }), { uniqueItems: true }),
+    logLevel: Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l))),
+    capabilities: Type.Array(Type.String({ minLength: 1, maxLength: 100 })),
+    heartbeatIntervalMs: Type.Integer({ minimum: 100, maximum: 3_600_000 }),
+    reconnect: Type.Object(
+      {
+        initialDelayMs: Type.Integer({ minimum: 1 }),
+        maxDelayMs: Type.Integer({ minimum: 1 }),
+      },
+      { additionalProperties: false },
+    ),
+    fs: Type.Object(
+      { roots: Type.Array(Type.String({ minLength: 1 })), maxReadBytes: Type.Integer({ minimum: 1 }) },
+      { additionalProperties: false },
+    ),
+    exec: Type.Object(
+      {
+        maxOutputBytes: Type.Integer({ minimum: 1 }),
+        allowShell: Type.Boolean(),
+      },
+      { additionalProperties: false },
+    ),
+    /** Overrides what the agent reports about itself; for tests and simulations. */
+    resources: Type.Object(
+      { cpuCores: Type.Optional(Type.Integer({ minimum: 0 })), memoryBytes: Type.Optional(Type.Number({ minimum: 0 })) },
+      { additionalProperties: false },
+    ),
+  },
+  { additionalProperties: false },
+);
+export type AgentConfig = Static<typeof AgentConfigSchema>;
+
+const validator = compile(AgentConfigSchema);
+
+/** Flags as given on the command line; undefined means "not given". */
+export interface AgentFlags {
+  server?: string;
+  enrollToken?: string;
+  name?: string;
+  label?: string[];
+  dataDir?: string;
+  config?: string;
+  modules?: string;
+  logLevel?: string;
+}
+
+export function defaultAgentDataDir(): string {
+  return process.env.STEWARD_AGENT_DATA_DIR ?? join(homedir(), '.steward', 'agent');
+}
+
+type Partialish = Record<string, unknown>;
+
+function fromEnv(env: NodeJS.ProcessEnv): Partialish {
+  const out: Partialish = {};
+  if (env.STEWARD_SERVER) out.server = env.STEWARD_SERVER;
+  if (env.STEWARD_ENROLL_TOKEN) out.enrollToken = env.STEWARD_ENROLL_TOKEN;
+  if (env.STEWARD_NAME) out.name = env.STEWARD_NAME;
+  if (env.STEWARD_LABELS) out.labels = parseLabelArgs(env.STEWARD_LABELS.split(',').filter(Boolean), 'STEWARD_LABELS');
+  if (env.STEWARD_DATA_DIR) out.dataDir = env.STEWARD_DATA_DIR;
+  if (env.STEWARD_MODULES) out.modules = env.STEWARD_MODULES.split(',').map((s) => s.trim()).filter(Boolean);
+  if (env.STEWARD_LOG_LEVEL) out.logLevel = env.STEWARD_LOG_LEVEL;
+  if (env.STEWARD_FS_ROOTS) out.fs = { roots: env.STEWARD_FS_ROOTS.split(':').filter(Boolean) };
+  return out;
+}
+
+function fromFile(path: string): Partialish {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    throw new ValidationError(`config file ${path}: ${(e as Error).message}`, [{ field: 'config', rule: 'readable file' }]);
+  }
+  let doc: unknown;
+  try {
+    doc = parseYaml(text);
+  } catch (e) {
+    throw new ValidationError(`config file ${path}: not valid YAML: ${(e as Error).message}`, [
+      { field: 'config', rule: 'YAML' },
+    ]);
+  }
+  if (doc === null || doc === undefined) return {};
+  if (typeof doc !== 'object' || Array.isArray(doc)) {
+    throw new ValidationError(`config file ${path}: must be a YAML mapping`, [{ field: 'config', rule: 'mapping' }]);
+  }
+  return doc as Partialish;
+}
+
+function fromFlags(flags: AgentFlags): Partialish {
+  const out: Partialish = {};
+  if (flags.server !== undefined) out.server = flags.server;
+  if (flags.enrollToken !== undefined) out.enrollToken = flags.enrollToken;
+  if (flags.name !== undefined) out.name = flags.name;
+  if (flags.label?.length) out.labels = parseLabelArgs(flags.label, '--label');
+  if (flags.dataDir !== undefined) out.dataDir = flags.dataDir;
+  if (flags.modules !== undefined) out.modules = flags.modules.split(',').map((s) => s.trim()).filter(Boolean);
+  if (flags.logLevel !== undefined) out.logLevel = flags.logLevel;
+  return out;
+}
+
+function isPlainObject(v: unknown): v is Partialish {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** Deep merge of plain objects; later sources win, arrays are replaced whole. */
+function merge(...sources: Partialish[]): Partialish {
+  const out: Partialish = {};
+  for (const src of sources) {
+    for (const [k, v] of Object.entries(src)) {
+      out[k] = isPlainObject(v) && isPlainObject(out[k]) ? merge(out[k] as Partialish, v) : v;
+    }
+  }
+  return out;
+}
+
+/**
+ * Resolves the agent's configuration: flags > YAML config file > STEWARD_* environment > defaults.
+ * Throws a ValidationError naming every bad field.
+ */
+export function loadAgentConfig(flags: AgentFlags, env: NodeJS.ProcessEnv = process.env): AgentConfig {
+  const envPart = fromEnv(env);
+  const configPath = flags.config ?? env.STEWARD_CONFIG;
+  const filePart = configPath ? fromFile(configPath) : {};
+  const flagPart = fromFlags(flags);
+  const dataDir = resolve(String(flagPart.dataDir ?? filePart.dataDir ?? envPart.dataDir ?? defaultAgentDataDir()));
+  const defaults: Partialish = {
+    server: 'http://127.0.0.1:7070',
+    labels: {} as Labels,
+    dataDir,
+    modules: DEFAULT_MODULES,
+    logLevel: 'info',
+    capabilities: [],
+    heartbeatIntervalMs: 15_000,
+    reconnect: { initialDelayMs: 1000, maxDelayMs: 60_000 },
+    fs: { roots: [join(dataDir, 'files')], maxReadBytes: 1024 * 1024 },
+    exec: { maxOutputBytes: 1024 * 1024, allowShell: true },
+    resources: {},
+  };
+  const merged = merge(defaults, envPart, filePart, flagPart);
+  merged.dataDir = dataDir;
+  const config = validator.parse(merged, 'agent configuration');
+  if (typeof config.server === 'string') config.server = config.server.replace(/\/+$/, '');
+  config.fs.roots = config.fs.roots.map((r) => resolve(r));
+  return config;
+}
+
+/** What `--check-config` prints: everything, with secrets masked. */
+export function describeConfig(config: AgentConfig): Record<string, unknown> {
+  return { ...config, enrollToken: config.enrollToken ? '***' : undefined };
+}

@@ -1,0 +1,184 @@
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import { Type, type Static } from '@steward/protocol';
+import { defineCommand, defineModule, HandlerFailure, type CommandContext } from '../types.js';
+
+/** Time a process group gets between SIGTERM and SIGKILL. */
+export const KILL_GRACE_MS = 2000;
+// Linux refuses a single argv string longer than 128 KiB (MAX_ARG_STRLEN).
+const MAX_ARG = 128 * 1024;
+
+export const ExecRunPayload = Type.Object(
+  {
+    command: Type.String({ minLength: 1, maxLength: MAX_ARG, description: 'program to run, or the script with shell: true' }),
+    args: Type.Optional(Type.Array(Type.String({ maxLength: MAX_ARG }), { maxItems: 4096 })),
+    cwd: Type.Optional(Type.String({ pattern: '^/', maxLength: 4096, description: 'absolute working directory' })),
+    env: Type.Optional(
+      Type.Record(Type.String({ pattern: '^[A-Za-z_][A-Za-z0-9_]*$' }), Type.String({ maxLength: MAX_ARG }), {
+        additionalProperties: false,
+        maxProperties: 256,
+        description: 'added to the agent environment',
+      }),
+    ),
+    timeoutMs: Type.Optional(Type.Integer({ minimum: 1, maximum: 86_400_000 })),
+    shell: Type.Optional(Type.Boolean({ description: 'run command with /bin/sh -c; args become $1…' })),
+    input: Type.Optional(Type.String({ maxLength: 16 * 1024 * 1024, description: 'written to stdin, then stdin is closed' })),
+  },
+  { additionalProperties: false },
+);
+export type ExecRunPayload = Static<typeof ExecRunPayload>;
+
+export interface ExecResult {
+  exitCode: number | null;
+  signal: string | null;
+  stdout: string;
+  stderr: string;
+  truncated: boolean;
+  durationMs: number;
+}
+
+/** Keeps the first `cap` bytes of a stream and keeps draining the rest, so the child never blocks on a full pipe. */
+class OutputCapture {
+  private readonly chunks: Buffer[] = [];
+  private kept = 0;
+  truncated = false;
+
+  constructor(private readonly cap: number) {}
+
+  push(chunk: Buffer): void {
+    const room = this.cap - this.kept;
+    if (chunk.length > room) this.truncated = true;
+    if (room <= 0) return;
+    const part = chunk.subarray(0, room);
+    this.chunks.push(part);
+    this.kept += part.length;
+  }
+
+  text(): string {
+    return Buffer.concat(this.chunks).toString('utf8');
+  }
+}
+
+function shellPath(): string {
+  // Termux has no /bin/sh; its sh is on PATH.
+  return existsSync('/bin/sh') ? '/bin/sh' : 'sh';
+}
+
+/** The agent's environment minus its own STEWARD_* settings, which may hold an enrollment token. */
+function childEnv(extra: Record<string, string> | undefined): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('STEWARD_')) env[k] = v;
+  return { ...env, ...extra };
+}
+
+function signalGroup(pid: number, signal: NodeJS.Signals | 0): boolean {
+  try {
+    process.kill(pid, signal);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function checkCwd(cwd: string): Promise<void> {
+  const st = await stat(cwd).catch(() => null);
+  if (!st?.isDirectory()) throw new HandlerFailure('bad_cwd', `cwd ${cwd} is not an existing directory`, { details: { cwd } });
+}
+
+export async function runCommand(payload: ExecRunPayload, ctx: CommandContext): Promise<ExecResult> {
+  if (payload.shell && !ctx.config.exec.allowShell) {
+    throw new HandlerFailure('shell_not_allowed', 'shell mode is disabled on this node (exec.allowShell is false)');
+  }
+  if (payload.cwd !== undefined) await checkCwd(payload.cwd);
+  if (ctx.signal.aborted) throw new HandlerFailure('aborted', 'aborted before the process was started');
+
+  const args = payload.args ?? [];
+  const file = payload.shell ? shellPath() : payload.command;
+  const argv = payload.shell ? ['-c', payload.command, 'sh', ...args] : args;
+  const started = performance.now();
+  let child;
+  try {
+    // detached: a process group of its own, so a timeout or cancel reaches every descendant.
+    child = spawn(file, argv, {
+      cwd: payload.cwd,
+      env: childEnv(payload.env),
+      detached: true,
+      stdio: [payload.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
+    });
+  } catch (e) {
+    throw new HandlerFailure('spawn_failed', `cannot start ${file}: ${(e as Error).message}`);
+  }
+  const stdout = new OutputCapture(ctx.config.exec.maxOutputBytes);
+  const stderr = new OutputCapture(ctx.config.exec.maxOutputBytes);
+  child.stdout!.on('data', (b: Buffer) => stdout.push(b));
+  child.stderr!.on('data', (b: Buffer) => stderr.push(b));
+  if (payload.input !== undefined) {
+    child.stdin!.on('error', () => {}); // EPIPE when the child exits without reading; not our failure
+    child.stdin!.end(payload.input);
+  }
+
+  return new Promise<ExecResult>((resolve, reject) => {
+    let stoppedBy: 'timeout' | 'abort' | null = null;
+    let killTimer: NodeJS.Timeout | undefined;
+    const stop = (why: 'timeout' | 'abort') => {
+      if (stoppedBy || child.pid === undefined) return;
+      stoppedBy = why;
+      signalGroup(child.pid, 'SIGTERM');
+      killTimer = setTimeout(() => signalGroup(child.pid!, 'SIGKILL'), KILL_GRACE_MS);
+      killTimer.unref();
+    };
+    const timer = payload.timeoutMs === undefined ? undefined : setTimeout(() => stop('timeout'), payload.timeoutMs);
+    const onAbort = () => stop('abort');
+    ctx.signal.addEventListener('abort', onAbort, { once: true });
+    const cleanup = () => {
+      clearTimeout(timer);
+      ctx.signal.removeEventListener('abort', onAbort);
+      // Keep the SIGKILL pending only while the group still has members.
+      if (killTimer && child.pid !== undefined && !signalGroup(child.pid, 0)) clearTimeout(killTimer);
+    };
+
+    child.once('error', (e: NodeJS.ErrnoException) => {
+      if (child.pid !== undefined) return; // a running child reports through 'close'
+      cleanup();
+      reject(new HandlerFailure('spawn_failed', `cannot start ${file}: ${e.message}`, { details: { errno: e.code } }));
+    });
+    child.once('close', (code, signal) => {
+      if (child.pid === undefined) return;
+      cleanup();
+      const result: ExecResult = {
+        exitCode: code,
+        signal,
+        stdout: stdout.text(),
+        stderr: stderr.text(),
+        truncated: stdout.truncated || stderr.truncated,
+        durationMs: Math.round(performance.now() - started),
+      };
+      if (stoppedBy === 'timeout') {
+        reject(new HandlerFailure('timed_out', `timed out after ${payload.timeoutMs} ms; process group killed`, { result, state: 'timed_out' }));
+      } else if (stoppedBy === 'abort') {
+        reject(new HandlerFailure('aborted', 'aborted; process group killed', { result }));
+      } else if (code === null) {
+        reject(new HandlerFailure('killed', `killed by ${signal}`, { result }));
+      } else if (code !== 0) {
+        reject(new HandlerFailure('nonzero_exit', `exited with code ${code}`, { result }));
+      } else {
+        resolve(result);
+      }
+    });
+  });
+}
+
+const run = defineCommand({
+  type: 'exec.run',
+  description: 'Runs a program (no shell unless shell: true) and returns its exit code and output.',
+  payload: ExecRunPayload,
+  safeToRerun: false,
+  handler: runCommand,
+});
+
+export default defineModule({
+  name: 'exec',
+  description: 'Run programs and scripts on the node.',
+  commands: [run],
+});

@@ -1,0 +1,191 @@
+import { createHash } from 'node:crypto';
+import { constants } from 'node:fs';
+import { chmod, chown, lstat, mkdir, open, readdir, rm, rmdir, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Type } from '@steward/protocol';
+import { defineCommand, defineModule, HandlerFailure } from '../types.js';
+import { confine } from './confine.js';
+import { describeEntry, entryType, formatMode, parseMode } from './entry.js';
+import { guard, isMissing } from './errors.js';
+import { atomicWrite } from './write.js';
+
+const Path = Type.String({ minLength: 1, maxLength: 4096, pattern: '^/', description: 'absolute path inside one of the fs roots' });
+const Mode = Type.String({ pattern: '^0?[0-7]{3,4}$', description: 'octal permission bits, e.g. "0644"' });
+const Encoding = Type.Union([Type.Literal('utf8'), Type.Literal('base64')], { default: 'utf8' });
+const Id = Type.Integer({ minimum: 0, maximum: 4_294_967_294 });
+const obj = <T extends Parameters<typeof Type.Object>[0]>(props: T) => Type.Object(props, { additionalProperties: false });
+
+const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
+// A FIFO or device would block the open or never end; O_NONBLOCK lets fstat tell first.
+const READ_FLAGS = constants.O_RDONLY | (constants.O_NONBLOCK ?? 0);
+
+const sha256 = (data: Buffer) => createHash('sha256').update(data).digest('hex');
+
+const list = defineCommand({
+  type: 'fs.list',
+  description: 'Entries of a directory (not following symlinks), sorted by name.',
+  payload: obj({ path: Path, limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100_000, default: 10_000 })) }),
+  safeToRerun: true,
+  handler: (p, ctx) =>
+    guard(p.path, async () => {
+      const { real } = await confine(p.path, ctx.config.fs.roots);
+      const names = (await readdir(real)).sort();
+      const limit = p.limit ?? 10_000;
+      const entries = await Promise.all(
+        names.slice(0, limit).map(async (name) => {
+          // An entry removed since readdir is simply gone.
+          const st = await lstat(join(real, name)).catch((e) => (isMissing(e) ? null : Promise.reject(e)));
+          return st && describeEntry(name, st);
+        }),
+      );
+      return { path: p.path, entries: entries.filter((e) => e !== null), truncated: names.length > limit };
+    }),
+});
+
+const statCmd = defineCommand({
+  type: 'fs.stat',
+  description: 'Type, size, mode, owner and mtime of a path (following symlinks).',
+  payload: obj({ path: Path }),
+  safeToRerun: true,
+  handler: (p, ctx) =>
+    guard(p.path, async () => {
+      const { real, lexical } = await confine(p.path, ctx.config.fs.roots);
+      const st = await stat(real);
+      const { type, size, mode, mtime } = describeEntry('', st);
+      return { path: p.path, ...(real !== lexical ? { realPath: real } : {}), type, size, mode, mtime, uid: st.uid, gid: st.gid };
+    }),
+});
+
+const mkdirCmd = defineCommand({
+  type: 'fs.mkdir',
+  description: 'Ensures a directory exists (like mkdir -p); with mode, also ensures its permission bits.',
+  payload: obj({ path: Path, mode: Type.Optional(Mode) }),
+  safeToRerun: true,
+  handler: (p, ctx) =>
+    guard(p.path, async () => {
+      const { real } = await confine(p.path, ctx.config.fs.roots);
+      const mode = p.mode === undefined ? undefined : parseMode(p.mode);
+      const st = await stat(real).catch((e) => (isMissing(e) ? null : Promise.reject(e)));
+      if (st && !st.isDirectory()) throw new HandlerFailure('not_a_directory', `${p.path} exists and is not a directory`);
+      if (st && (mode === undefined || (st.mode & 0o7777) === mode)) return { path: p.path, changed: false };
+      if (!st) await mkdir(real, { recursive: true });
+      if (mode !== undefined) await chmod(real, mode); // explicit, so the umask does not change it
+      return { path: p.path, changed: true };
+    }),
+});
+
+const chmodCmd = defineCommand({
+  type: 'fs.chmod',
+  description: 'Sets permission bits from an octal string such as "0644".',
+  payload: obj({ path: Path, mode: Mode }),
+  safeToRerun: true,
+  handler: (p, ctx) =>
+    guard(p.path, async () => {
+      const { real } = await confine(p.path, ctx.config.fs.roots);
+      const mode = parseMode(p.mode);
+      const st = await stat(real);
+      if ((st.mode & 0o7777) !== mode) await chmod(real, mode);
+      return { path: p.path, changed: (st.mode & 0o7777) !== mode, mode: formatMode(mode) };
+    }),
+});
+
+const chownCmd = defineCommand({
+  type: 'fs.chown',
+  description: 'Sets the owner and/or group by numeric id; an omitted one is left as it is.',
+  payload: obj({ path: Path, uid: Type.Optional(Id), gid: Type.Optional(Id) }),
+  safeToRerun: true,
+  handler: (p, ctx) =>
+    guard(p.path, async () => {
+      const { real } = await confine(p.path, ctx.config.fs.roots);
+      const st = await stat(real);
+      const uid = p.uid ?? st.uid;
+      const gid = p.gid ?? st.gid;
+      const changed = uid !== st.uid || gid !== st.gid;
+      if (changed) await chown(real, uid, gid);
+      return { path: p.path, changed, uid, gid };
+    }),
+});
+
+const remove = defineCommand({
+  type: 'fs.remove',
+  description: 'Removes a file, symlink or directory (non-empty ones need recursive); a missing path is not an error.',
+  payload: obj({ path: Path, recursive: Type.Optional(Type.Boolean({ default: false })) }),
+  safeToRerun: true,
+  handler: (p, ctx) =>
+    guard(p.path, async () => {
+      const { entry, holdsRoot } = await confine(p.path, ctx.config.fs.roots);
+      if (holdsRoot) throw new HandlerFailure('refused_root', `refusing to remove ${p.path}: it is or contains an fs root`);
+      const st = await lstat(entry).catch((e) => (isMissing(e) ? null : Promise.reject(e)));
+      if (!st) return { path: p.path, changed: false };
+      if (st.isDirectory() && !p.recursive) {
+        await rmdir(entry).catch((e) => {
+          if ((e as NodeJS.ErrnoException).code !== 'ENOTEMPTY') throw e;
+          throw new HandlerFailure('not_empty', `${p.path} is a non-empty directory; set recursive: true to remove it`);
+        });
+      } else {
+        await rm(entry, { recursive: st.isDirectory(), force: true });
+      }
+      return { path: p.path, changed: true };
+    }),
+});
+
+const read = defineCommand({
+  type: 'fs.read',
+  description: 'Reads a regular file up to the configured fs.maxReadBytes.',
+  payload: obj({ path: Path, encoding: Type.Optional(Encoding) }),
+  safeToRerun: true,
+  handler: (p, ctx) =>
+    guard(p.path, async () => {
+      const { real } = await confine(p.path, ctx.config.fs.roots);
+      const max = ctx.config.fs.maxReadBytes;
+      const tooLarge = (size: number) =>
+        new HandlerFailure('too_large', `${p.path} is ${size} bytes; this node reads at most ${max} (fs.maxReadBytes)`, {
+          details: { path: p.path, size, maxReadBytes: max },
+        });
+      const fh = await open(real, READ_FLAGS);
+      try {
+        const st = await fh.stat();
+        if (st.isDirectory()) throw new HandlerFailure('is_a_directory', `${p.path} is a directory`);
+        if (!st.isFile()) throw new HandlerFailure('not_a_file', `${p.path} is a ${entryType(st)}, not a regular file`);
+        if (st.size > max) throw tooLarge(st.size);
+        const data = await fh.readFile();
+        if (data.length > max) throw tooLarge(data.length); // it grew since fstat
+        const encoding = p.encoding ?? 'utf8';
+        return { path: p.path, encoding, content: data.toString(encoding), bytes: data.length, sha256: sha256(data) };
+      } finally {
+        await fh.close();
+      }
+    }),
+});
+
+const write = defineCommand({
+  type: 'fs.write',
+  description: 'Atomically replaces a file (temp file, fsync, rename); the parent directory must exist.',
+  payload: obj({
+    path: Path,
+    content: Type.String({ maxLength: 64 * 1024 * 1024 }),
+    encoding: Type.Optional(Encoding),
+    mode: Type.Optional(Mode),
+  }),
+  safeToRerun: true,
+  handler: (p, ctx) =>
+    guard(p.path, async () => {
+      const { real } = await confine(p.path, ctx.config.fs.roots);
+      let data: Buffer;
+      if (p.encoding === 'base64') {
+        const compact = p.content.replace(/\s+/g, '');
+        if (!BASE64.test(compact)) throw new HandlerFailure('invalid_content', 'content is not valid base64');
+        data = Buffer.from(compact, 'base64');
+      } else {
+        data = Buffer.from(p.content, 'utf8');
+      }
+      const { changed } = await atomicWrite(real, data, p.mode === undefined ? undefined : parseMode(p.mode));
+      return { path: p.path, changed, bytes: data.length, sha256: sha256(data) };
+    }),
+});
+
+export default defineModule({
+  name: 'fs',
+  description: 'File operations confined to the configured fs roots.',
+  commands: [list, statCmd, mkdirCmd, chmodCmd, chownCmd, remove, read, write],
+});

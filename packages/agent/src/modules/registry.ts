@@ -1,0 +1,98 @@
+import { existsSync } from 'node:fs';
+import { readdir } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import {
+  compile,
+  COMMAND_TYPE_PATTERN,
+  UnknownCommandTypeError,
+  ValidationError,
+  type CommandTypeInfo,
+  type TSchema,
+  type Validator,
+} from '@steward/protocol';
+import type { AgentModule, CommandDefinition } from './types.js';
+
+export const MODULE_NAME_PATTERN = /^[a-z][a-z0-9]*$/;
+const COMMAND_TYPE = new RegExp(COMMAND_TYPE_PATTERN);
+const modulesDir = dirname(fileURLToPath(import.meta.url));
+
+export interface ModuleRegistry {
+  get(type: string): CommandDefinition | undefined;
+  types(): CommandTypeInfo[];
+  modules(): string[];
+  /** Returns the payload when it matches the command's schema; throws otherwise. */
+  validatePayload(type: string, payload: unknown): unknown;
+}
+
+/** Module folders next to this file; a module is a folder with an index. */
+export async function availableModules(): Promise<string[]> {
+  const entries = await readdir(modulesDir, { withFileTypes: true });
+  return entries
+    .filter((e) => e.isDirectory() && MODULE_NAME_PATTERN.test(e.name))
+    .filter((e) => ['index.ts', 'index.js'].some((f) => existsSync(join(modulesDir, e.name, f))))
+    .map((e) => e.name)
+    .sort();
+}
+
+export async function loadModules(names: string[]): Promise<ModuleRegistry> {
+  const available = await availableModules();
+  names.forEach((name, i) => {
+    if (!MODULE_NAME_PATTERN.test(name) || !available.includes(name)) {
+      throw new ValidationError(`unknown module ${JSON.stringify(name)}; available modules: ${available.join(', ')}`, [
+        { field: `modules[${i}]`, rule: `one of ${available.join(', ')}` },
+      ]);
+    }
+  });
+  const loaded: AgentModule[] = [];
+  for (const name of names) {
+    const url = new URL(`./${name}/index.js`, import.meta.url).href;
+    const imported = (await import(url)) as { default?: AgentModule };
+    const mod = imported.default;
+    if (!mod || mod.name !== name || !Array.isArray(mod.commands)) {
+      throw new Error(`module folder ${name} must default-export an AgentModule named ${JSON.stringify(name)}`);
+    }
+    loaded.push(mod);
+  }
+  return createRegistry(loaded);
+}
+
+/** Builds a registry from already-imported modules; loadModules uses it, tests can too. */
+export function createRegistry(mods: AgentModule[]): ModuleRegistry {
+  const byType = new Map<string, { def: CommandDefinition; module: string }>();
+  for (const mod of mods) {
+    for (const def of mod.commands) {
+      if (!COMMAND_TYPE.test(def.type) || !def.type.startsWith(`${mod.name}.`)) {
+        throw new Error(`module ${mod.name}: command type ${JSON.stringify(def.type)} must look like ${mod.name}.verb`);
+      }
+      const other = byType.get(def.type);
+      if (other) throw new Error(`command type ${def.type} is defined by both ${other.module} and ${mod.name}`);
+      byType.set(def.type, { def, module: mod.name });
+    }
+  }
+  const known = [...byType.keys()].sort();
+  const validators = new Map<string, Validator<TSchema>>();
+  // Symbol-keyed TypeBox internals are not JSON; the round trip leaves the plain JSON schema.
+  const infos: CommandTypeInfo[] = known.map((type) => {
+    const { def, module } = byType.get(type)!;
+    return {
+      type,
+      module,
+      safeToRerun: def.safeToRerun,
+      description: def.description,
+      payloadSchema: JSON.parse(JSON.stringify(def.payload)) as unknown,
+    };
+  });
+  return {
+    get: (type) => byType.get(type)?.def,
+    types: () => infos.map((i) => ({ ...i })),
+    modules: () => mods.map((m) => m.name),
+    validatePayload(type, payload) {
+      const entry = byType.get(type);
+      if (!entry) throw new UnknownCommandTypeError(type, known);
+      let validator = validators.get(type);
+      if (!validator) validators.set(type, (validator = compile(entry.def.payload)));
+      return validator.parse(payload === undefined ? {} : payload, `payload of ${type}`);
+    },
+  };
+}

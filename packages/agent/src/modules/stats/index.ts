@@ -1,0 +1,17 @@
+import { Type } from '@steward/protocol';
+import { getStatsCollector } from '../../system/stats.js';
+import { defineCommand, defineModule } from '../types.js';
+
+const get = defineCommand({
+  type: 'stats.get',
+  description: 'A fresh resource snapshot, the same shape a heartbeat carries.',
+  payload: Type.Object({}, { additionalProperties: false }),
+  safeToRerun: true,
+  handler: () => getStatsCollector().collect(),
+});
+
+export default defineModule({
+  name: 'stats',
+  description: 'CPU, load, memory, disk and network usage on demand.',
+  commands: [get],
+});

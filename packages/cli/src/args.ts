@@ -1,0 +1,171 @@
+import { InvalidArgumentError } from 'commander';
+import {
+  COMMAND_STATES,
+  COMMAND_TYPE_PATTERN,
+  LABEL_KEY_PATTERN,
+  NODE_NAME_PATTERN,
+  NODE_STATUSES,
+  parseDuration,
+  parseLabelArgs,
+  parseSelector,
+  ValidationError,
+} from '@steward/protocol';
+
+/**
+ * Commander argument parsers. Each throws InvalidArgumentError, which commander
+ * reports as `error: option '--ttl <duration>' argument 'banana' is invalid. …`,
+ * so the message names the option before anything is sent anywhere.
+ */
+
+function reason(e: unknown): string {
+  const msg = e instanceof Error ? e.message : String(e);
+  // protocol messages start with the field name, which commander already says
+  return msg.replace(/^[^:]*: /, '');
+}
+
+export function durationMs(value: string): number {
+  let ms: number;
+  try {
+    ms = parseDuration(value);
+  } catch {
+    throw new InvalidArgumentError('Expected a duration like 500ms, 30s, 5m, 1h.');
+  }
+  if (ms <= 0) throw new InvalidArgumentError('Must be more than zero.');
+  return ms;
+}
+
+/** `--wait` in seconds, as the API wants it; the server holds a request at most 300 s. */
+export function waitSeconds(value: string): number {
+  let ms: number;
+  try {
+    ms = parseDuration(value);
+  } catch {
+    throw new InvalidArgumentError('Expected a duration like 10s or 2m.');
+  }
+  if (ms > 300_000) throw new InvalidArgumentError('At most 300s.');
+  return ms / 1000;
+}
+
+export function positiveInt(value: string): number {
+  if (!/^\d+$/.test(value.trim()) || Number(value) < 1 || !Number.isSafeInteger(Number(value))) {
+    throw new InvalidArgumentError('Expected a whole number of 1 or more.');
+  }
+  return Number(value);
+}
+
+/** Repeatable `--label k=v`; checked one by one so the bad pair is the one named. */
+export function collectLabel(value: string, previous: string[] = []): string[] {
+  try {
+    parseLabelArgs([value]);
+  } catch {
+    throw new InvalidArgumentError('Expected k=v (key: letters, digits, . _ / -; value: letters, digits, . _ -).');
+  }
+  return [...previous, value];
+}
+
+/** Repeatable and comma-separated: `--node a --node b,c`. */
+export function collectList(value: string, previous: string[] = []): string[] {
+  const items = value
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  if (items.length === 0) throw new InvalidArgumentError('Expected at least one value.');
+  return [...previous, ...items];
+}
+
+export function selector(value: string): string {
+  try {
+    parseSelector(value);
+  } catch (e) {
+    throw new InvalidArgumentError(`${reason(e)}; expected terms like env=prod,role!=db,gpu,!legacy.`);
+  }
+  return value;
+}
+
+export function listenAddress(value: string): string {
+  const m = /^(\[[0-9a-fA-F:]+\]|[^\s:[\]]+):(\d{1,5})$/.exec(value.trim());
+  if (!m || Number(m[2]) > 65535) {
+    throw new InvalidArgumentError('Expected HOST:PORT, e.g. 127.0.0.1:7070 (port 0 picks a free one).');
+  }
+  return value.trim();
+}
+
+export function jsonObject(value: string): Record<string, unknown> {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(value);
+  } catch (e) {
+    throw new InvalidArgumentError(`Expected JSON (${(e as Error).message}).`);
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    throw new InvalidArgumentError('Expected a JSON object, e.g. {"path":"/tmp/x"}.');
+  }
+  return parsed as Record<string, unknown>;
+}
+
+export function commandType(value: string): string {
+  if (!new RegExp(COMMAND_TYPE_PATTERN).test(value)) {
+    throw new InvalidArgumentError('Expected a command type like exec.run or fs.mkdir.');
+  }
+  return value;
+}
+
+export function eventKinds(value: string): string[] {
+  const known = ['node.status', 'node.changed', 'command.state', 'job.state'];
+  const kinds = value
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  const bad = kinds.filter((k) => !known.includes(k));
+  if (kinds.length === 0 || bad.length) {
+    throw new InvalidArgumentError(`Expected a comma-separated list of ${known.join(', ')}.`);
+  }
+  return kinds;
+}
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+export const NODE_STATUS_CHOICES: string[] = [...NODE_STATUSES];
+export const COMMAND_STATE_CHOICES: string[] = [...COMMAND_STATES];
+export const JOB_STATE_CHOICES = ['running', 'succeeded', 'failed', 'cancelled'];
+
+export function checkNodeName(value: string, field: string): string {
+  if (!new RegExp(NODE_NAME_PATTERN).test(value)) {
+    throw new ValidationError(`${field}: ${JSON.stringify(value)} is not a valid node name`, [
+      { field, rule: 'letters, digits, . _ -; starts with a letter or digit; at most 63 characters' },
+    ]);
+  }
+  return value;
+}
+
+/**
+ * kubectl-style label edits: `k=v` sets, `k-` removes. Returns the merge patch.
+ */
+export function labelEdits(args: readonly string[]): Record<string, string | null> {
+  if (args.length === 0) {
+    throw new ValidationError('labels: give at least one k=v to set or k- to remove', [
+      { field: 'labels', rule: 'k=v or k-' },
+    ]);
+  }
+  const patch: Record<string, string | null> = {};
+  for (const arg of args) {
+    if (!arg.includes('=') && arg.endsWith('-')) {
+      const key = arg.slice(0, -1);
+      if (!new RegExp(LABEL_KEY_PATTERN).test(key)) {
+        throw new ValidationError(`labels: ${JSON.stringify(arg)} does not name a label key to remove`, [
+          { field: 'labels', rule: 'k- with k: letters, digits, . _ / -' },
+        ]);
+      }
+      patch[key] = null;
+    } else {
+      Object.assign(patch, parseLabelArgs([arg], 'labels'));
+    }
+  }
+  return patch;
+}
+
+export function postgresUrl(value: string): string {
+  if (!/^postgres(ql)?:\/\/\S+$/.test(value)) {
+    throw new InvalidArgumentError('Expected a PostgreSQL URL like postgres://user:pass@host:5432/steward.');
+  }
+  return value;
+}

@@ -1,0 +1,64 @@
+import type { Command } from 'commander';
+import { stringify } from 'yaml';
+import { EXIT_FAILURE, reportError } from '../errors.js';
+import { printJson, println } from '../output.js';
+import { forever, onShutdown } from '../shutdown.js';
+
+interface AgentOpts {
+  server?: string;
+  enrollToken?: string;
+  name?: string;
+  label?: string[];
+  dataDir?: string;
+  config?: string;
+  modules?: string;
+  logLevel?: string;
+  checkConfig?: boolean;
+  json?: boolean;
+}
+
+const collect = (value: string, previous: string[] = []) => [...previous, value];
+
+export function registerAgent(program: Command): void {
+  program
+    .command('agent')
+    .description('run the node agent (flags > --config file > STEWARD_* environment)')
+    .option('--server <url>', 'control plane URL (default http://127.0.0.1:7070)')
+    .option('--enroll-token <token>', 'one-time token for the first start')
+    .option('--name <name>', 'node name (default: chosen by the server)')
+    .option('--label <k=v>', 'node label (repeatable)', collect)
+    .option('--data-dir <dir>', 'where identity, journal and outbox live (default ~/.steward/agent)')
+    .option('--config <file>', 'YAML config file')
+    .option('--modules <list>', 'comma-separated modules to enable (default sys,exec,fs,stats)')
+    .option('--log-level <level>', 'fatal, error, warn, info, debug, trace or silent')
+    .option('--check-config', 'print the resolved configuration (secrets masked) and exit')
+    .option('--json', 'with --check-config: print JSON instead of YAML')
+    .action(async (opts: AgentOpts) => {
+      const { loadAgentConfig, describeConfig, startAgent } = await import('@steward/agent');
+      const flags = {
+        server: opts.server,
+        enrollToken: opts.enrollToken,
+        name: opts.name,
+        label: opts.label,
+        dataDir: opts.dataDir,
+        config: opts.config,
+        modules: opts.modules,
+        logLevel: opts.logLevel,
+      };
+      if (opts.checkConfig) {
+        try {
+          const shown = describeConfig(loadAgentConfig(flags, process.env));
+          if (opts.json) printJson(shown);
+          else process.stdout.write(stringify(JSON.parse(JSON.stringify(shown))));
+        } catch (e) {
+          reportError(e);
+          process.exitCode = EXIT_FAILURE;
+        }
+        return;
+      }
+      const agent = await startAgent(loadAgentConfig(flags, process.env));
+      println(`agent running as node ${agent.nodeId}`);
+      onShutdown(() => agent.stop());
+      await forever();
+    });
+}

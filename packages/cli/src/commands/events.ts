@@ -1,0 +1,71 @@
+import type { Command } from 'commander';
+import { ApiError } from '@steward/client';
+import type { StewardEvent } from '@steward/protocol';
+import { eventKinds } from '../args.js';
+import { clientFor, withConnection } from '../connect.js';
+import { countsText } from '../format.js';
+import { eprintln, println } from '../output.js';
+
+export function eventLine(e: StewardEvent): string {
+  const time = new Date(e.at).toISOString().slice(11, 23);
+  let text: string;
+  switch (e.kind) {
+    case 'node.status':
+      text = `${e.name} ${e.status}${e.reason ? ` (${e.reason})` : ''}`;
+      break;
+    case 'node.changed':
+      text = `${e.name} ${e.change}`;
+      break;
+    case 'command.state':
+      text = `${e.commandId} ${e.type} on ${e.nodeId}: ${e.state}${e.jobId ? ` (job ${e.jobId})` : ''}`;
+      break;
+    case 'job.state':
+      text = `${e.jobId} ${e.state} ${countsText(e.counts)}`;
+      break;
+    default:
+      text = JSON.stringify(e);
+  }
+  return `${time}  ${(e as { kind: string }).kind.padEnd(13)}  ${text}`;
+}
+
+const sleep = (ms: number, signal: AbortSignal) =>
+  new Promise<void>((resolve) => {
+    const t = setTimeout(resolve, ms);
+    signal.addEventListener('abort', () => (clearTimeout(t), resolve()), { once: true });
+  });
+
+export function registerEvents(program: Command): void {
+  withConnection(
+    program
+      .command('events')
+      .description('follow live events until interrupted')
+      .option('--kinds <list>', 'only these kinds: node.status,node.changed,command.state,job.state', eventKinds)
+      .option('--json', 'print one JSON object per line'),
+  ).action(async (opts: { kinds?: string[]; json?: boolean }, cmd: Command) => {
+    const client = clientFor(cmd);
+    const stop = new AbortController();
+    const quit = () => stop.abort();
+    process.once('SIGINT', quit);
+    process.once('SIGTERM', quit);
+    let lastEventId: string | undefined;
+    let delay = 1000;
+    while (!stop.signal.aborted) {
+      try {
+        for await (const { id, event } of client.events({ kinds: opts.kinds, lastEventId, signal: stop.signal })) {
+          if (id) lastEventId = id;
+          delay = 1000;
+          println(opts.json ? JSON.stringify(event) : eventLine(event));
+        }
+      } catch (e) {
+        if (stop.signal.aborted) break;
+        // A refusal (bad token, bad filter) will not get better by retrying.
+        if (e instanceof ApiError && e.status >= 400 && e.status < 500) throw e;
+        eprintln(`event stream: ${e instanceof Error ? e.message : String(e)}`);
+      }
+      if (stop.signal.aborted) break;
+      eprintln(`event stream closed; reconnecting in ${delay / 1000}s`);
+      await sleep(delay, stop.signal);
+      delay = Math.min(delay * 2, 30_000);
+    }
+  });
+}

@@ -1,0 +1,122 @@
+import { Option, type Command } from 'commander';
+import { ApiError } from '@steward/client';
+import type { Node, NodeStatus } from '@steward/protocol';
+import { checkNodeName, labelEdits, NODE_STATUS_CHOICES, selector } from '../args.js';
+import { clientFor, withConnection } from '../connect.js';
+import { ago, bytes, labelsText, table, timestamp } from '../format.js';
+import { printJson, println } from '../output.js';
+
+export function nodeRows(nodes: readonly Node[], now: number = Date.now()): string[][] {
+  return nodes.map((n) => [
+    n.id,
+    n.name,
+    n.status,
+    labelsText(n.labels),
+    `${n.os?.platform ?? '?'}/${n.arch ?? '?'}`,
+    String(n.cpuCores ?? '-'),
+    bytes(n.memoryBytes),
+    ago(n.lastSeenAt, now),
+  ]);
+}
+
+export const NODE_COLUMNS = ['ID', 'NAME', 'STATUS', 'LABELS', 'OS/ARCH', 'CPU', 'MEM', 'LAST SEEN'];
+
+function describeNode(n: Node): string {
+  const lines = [
+    `id:         ${n.id}`,
+    `name:       ${n.name}`,
+    `status:     ${n.status}${n.connected ? ' (connected)' : ''} since ${timestamp(n.statusChangedAt)}`,
+    `last seen:  ${ago(n.lastSeenAt)}`,
+    `hostname:   ${n.hostname}`,
+    `addresses:  ${n.addresses.join(', ') || '-'}`,
+    `os/arch:    ${n.os.platform} ${n.os.distro ?? ''} ${n.os.release} / ${n.arch}`.replace(/\s+/g, ' '),
+    `agent:      ${n.agentVersion}`,
+    `cpu:        ${n.cpuCores} cores`,
+    `memory:     ${bytes(n.memoryBytes)}`,
+    `labels:     ${labelsText(n.labels)}`,
+    `modules:    ${n.modules.join(', ') || '-'}`,
+    `heartbeat:  every ${Math.round(n.heartbeatIntervalMs / 1000)}s`,
+    `enrolled:   ${timestamp(n.createdAt)}`,
+  ];
+  if (n.stats) {
+    const s = n.stats;
+    lines.push(
+      `load:       ${s.load.map((l) => l.toFixed(2)).join(' ')}  cpu ${s.cpu.usagePercent.toFixed(0)}%`,
+      `mem used:   ${bytes(s.memory.usedBytes)} of ${bytes(s.memory.totalBytes)}`,
+    );
+    for (const d of s.disks) {
+      lines.push(`disk ${d.mount}: ${bytes(d.usedBytes)} used of ${bytes(d.totalBytes)}`);
+    }
+  }
+  return lines.join('\n');
+}
+
+export function registerNodes(program: Command): void {
+  const nodes = program.command('nodes').description('list and manage nodes');
+
+  withConnection(
+    nodes
+      .command('ls')
+      .description('list nodes')
+      .addOption(new Option('--status <status>', 'only nodes with this status').choices(NODE_STATUS_CHOICES))
+      .option('--selector <sel>', 'label selector, e.g. env=prod,role!=db', selector)
+      .option('--json', 'print JSON'),
+  ).action(async (opts: { status?: NodeStatus; selector?: string; json?: boolean }, cmd: Command) => {
+    const { items } = await clientFor(cmd).listNodes({ status: opts.status, selector: opts.selector });
+    if (opts.json) return printJson(items);
+    if (items.length === 0) return println('no nodes');
+    println(table(NODE_COLUMNS, nodeRows(items)));
+  });
+
+  withConnection(
+    nodes.command('show').description('show one node').argument('<node>', 'node id or name').option('--json', 'print JSON'),
+  ).action(async (id: string, opts: { json?: boolean }, cmd: Command) => {
+    const node = await clientFor(cmd).getNode(id);
+    if (opts.json) return printJson(node);
+    println(describeNode(node));
+  });
+
+  withConnection(
+    nodes
+      .command('label')
+      .description('set (k=v) or remove (k-) labels')
+      .argument('<node>', 'node id or name')
+      .argument('<changes...>', 'k=v to set, k- to remove')
+      .option('--json', 'print JSON'),
+  ).action(async (id: string, changes: string[], opts: { json?: boolean }, cmd: Command) => {
+    const patch = labelEdits(changes);
+    const node = await clientFor(cmd).patchNode(id, { labels: patch });
+    if (opts.json) return printJson(node);
+    println(`${node.name}: ${labelsText(node.labels)}`);
+  });
+
+  withConnection(
+    nodes
+      .command('rename')
+      .description('rename a node')
+      .argument('<node>', 'node id or name')
+      .argument('<new-name>', 'new name'),
+  ).action(async (id: string, name: string, _opts: unknown, cmd: Command) => {
+    checkNodeName(name, 'new-name');
+    const node = await clientFor(cmd).patchNode(id, { name });
+    println(`renamed ${node.id} to ${node.name}`);
+  });
+
+  withConnection(
+    nodes
+      .command('rm')
+      .description('delete a node (its agent must enroll again)')
+      .argument('<node>', 'node id or name')
+      .option('--force', 'delete even with pending or running commands'),
+  ).action(async (id: string, opts: { force?: boolean }, cmd: Command) => {
+    try {
+      await clientFor(cmd).deleteNode(id, { force: Boolean(opts.force) });
+    } catch (e) {
+      if (e instanceof ApiError && e.status === 409 && !opts.force) {
+        throw new ApiError(e.status, e.code, `${e.message} (use --force to delete it anyway)`, e.details);
+      }
+      throw e;
+    }
+    println(`deleted ${id}`);
+  });
+}

@@ -1,0 +1,101 @@
+import type { Command } from 'commander';
+import { ValidationError, type JobCreate, type JobTarget } from '@steward/protocol';
+import { collectList, durationMs, positiveInt, selector } from '../args.js';
+import { clientFor, withConnection } from '../connect.js';
+import { EXIT_FAILURE } from '../errors.js';
+import { NodeNames } from '../node-names.js';
+import { eprintln, printJson, println } from '../output.js';
+import { runJob } from '../run/job-watcher.js';
+import { resultHeader, runResult, summaryLine, withNewline, type RunResult } from '../run/result-view.js';
+
+interface RunOpts {
+  node?: string[];
+  selector?: string;
+  all?: boolean;
+  timeout: number;
+  batch?: number;
+  shell?: boolean;
+  json?: boolean;
+}
+
+/** Extra time past the command timeout for delivery and the result's way back. */
+const GRACE_MS = 5000;
+
+export function targetOf(opts: Pick<RunOpts, 'node' | 'selector' | 'all'>): JobTarget {
+  const given = [opts.node?.length ? '--node' : '', opts.selector ? '--selector' : '', opts.all ? '--all' : ''].filter(Boolean);
+  if (given.length !== 1) {
+    throw new ValidationError(
+      given.length === 0
+        ? 'choose the nodes: --node N (repeatable), --selector SEL or --all'
+        : `choose one of ${given.join(', ')}`,
+      [{ field: 'target', rule: 'exactly one of --node, --selector, --all' }],
+    );
+  }
+  if (opts.node?.length) return { nodes: opts.node };
+  if (opts.selector) return { selector: opts.selector };
+  return { all: true };
+}
+
+export function execPayload(argv: readonly string[], shell: boolean): Record<string, unknown> {
+  if (argv.length === 0 || argv[0] === '') {
+    throw new ValidationError('give the command to run after --, e.g. steward run --all -- uptime', [
+      { field: 'command', rule: 'required' },
+    ]);
+  }
+  return shell ? { command: argv.join(' '), shell: true } : { command: argv[0], args: argv.slice(1) };
+}
+
+export function registerRun(program: Command): void {
+  withConnection(
+    program
+      .command('run')
+      .description('run a command on nodes (exec.run through a job) and print each result')
+      .usage('(--node N … | --selector SEL | --all) [options] -- CMD [ARGS…]')
+      .option('--node <node>', 'node id or name (repeatable, or comma-separated)', collectList)
+      .option('--selector <sel>', 'nodes matching a label selector', selector)
+      .option('--all', 'every node')
+      .option('--timeout <duration>', 'per-node run timeout, and roughly how long to wait', durationMs, 30_000)
+      .option('--batch <n>', 'at most this many nodes at a time', positiveInt)
+      .option('--shell', 'run the words joined as one shell command line')
+      .option('--json', 'print one JSON document with every result')
+      .argument('<command...>', 'command and arguments (after --)')
+      .passThroughOptions(),
+  ).action(async (argv: string[], opts: RunOpts, cmd: Command) => {
+    const create: JobCreate = {
+      target: targetOf(opts),
+      type: 'exec.run',
+      payload: execPayload(argv, Boolean(opts.shell)),
+      timeoutMs: opts.timeout,
+      ...(opts.batch ? { batchSize: opts.batch } : {}),
+    };
+    const client = clientFor(cmd);
+    const names = new NodeNames(client);
+    const started = Date.now();
+    const { job, finished } = await runJob(client, create, {
+      waitMs: (j) => opts.timeout * Math.max(1, Math.ceil(j.total / (opts.batch ?? Math.max(1, j.total)))) + GRACE_MS,
+      onResult: async (c) => {
+        if (opts.json) return;
+        const node = await names.name(c.nodeId);
+        println(resultHeader(c, node));
+        const v = runResult(c, node);
+        process.stdout.write(withNewline(v.stdout));
+        process.stderr.write(withNewline(v.stderr));
+      },
+    });
+
+    const results: RunResult[] = [];
+    for (const c of job.commands) results.push(runResult(c, await names.name(c.nodeId)));
+    const { commands: _commands, ...jobOnly } = job;
+    const ok = job.total > 0 && finished && results.length === job.total && results.every((r) => r.state === 'succeeded');
+    if (opts.json) {
+      printJson({ job: jobOnly, results, ...(job.total === 0 ? { error: 'no nodes matched' } : {}) });
+    } else if (job.total > 0) {
+      for (const r of results.filter((r) => !['succeeded', 'failed', 'timed_out', 'cancelled', 'expired'].includes(r.state))) {
+        println(`[${r.node}] still ${r.state}; gave up waiting (see: steward commands show ${r.commandId})`);
+      }
+      println(summaryLine(job, results.map((r) => r.state), Date.now() - started));
+    }
+    if (job.total === 0) eprintln(`error: no nodes matched (job ${job.id})`);
+    if (!ok) process.exitCode = EXIT_FAILURE;
+  });
+}

@@ -1,0 +1,44 @@
+import { Option, type Command } from 'commander';
+import { listenAddress, LOG_LEVELS, postgresUrl } from '../args.js';
+import { println } from '../output.js';
+import { forever, onShutdown } from '../shutdown.js';
+
+export interface ServerFlags {
+  listen?: string;
+  dataDir?: string;
+  db?: string;
+  logLevel?: string;
+}
+
+export function addServerOptions(cmd: Command, withDb = true): Command {
+  cmd
+    .option('--listen <host:port>', 'address to listen on; port 0 picks a free one (default 127.0.0.1:7070)', listenAddress)
+    .option('--data-dir <dir>', 'where state lives (default $STEWARD_DATA_DIR or ~/.steward/server)');
+  if (withDb) cmd.option('--db <url>', 'postgres://… to use PostgreSQL instead of SQLite in the data dir', postgresUrl);
+  return cmd.addOption(new Option('--log-level <level>', 'log level').choices(LOG_LEVELS));
+}
+
+export function adminTokenLine(path: string, created: boolean): string {
+  return created
+    ? `admin token: ${path} (just created; it is the only copy, keep it secret)`
+    : `admin token: ${path} (existing)`;
+}
+
+export function registerServer(program: Command): void {
+  addServerOptions(program.command('server').description('run the control plane (API, agent connections, store)')).action(
+    async (opts: ServerFlags) => {
+      // Loaded here so operator commands never pay for the server's dependencies.
+      const { startServer } = await import('@steward/server');
+      const server = await startServer({
+        listen: opts.listen,
+        dataDir: opts.dataDir,
+        db: opts.db,
+        logLevel: opts.logLevel,
+      });
+      println(`Steward API listening on ${server.url}`);
+      println(adminTokenLine(server.adminTokenPath, server.adminTokenCreated));
+      onShutdown(() => server.close());
+      await forever();
+    },
+  );
+}

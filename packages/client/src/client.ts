@@ -1,0 +1,279 @@
+import type {
+  Command,
+  CommandCreate,
+  CommandListQuery,
+  EnrollmentToken,
+  EnrollmentTokenCreate,
+  EnrollmentTokenCreated,
+  Job,
+  JobCreate,
+  JobDetail,
+  Node,
+  NodeListQuery,
+  NodePatch,
+  StewardEvent,
+  StewardEventKind,
+} from '@steward/protocol';
+import { ApiError } from './api-error.js';
+import { readSse } from './sse.js';
+
+export interface StewardClientOptions {
+  /** e.g. `http://127.0.0.1:7070` (no `/api/v1`). */
+  baseUrl: string;
+  token: string;
+  /** Defaults to the global (undici-backed) fetch; tests pass their own. */
+  fetch?: typeof globalThis.fetch;
+}
+
+export interface List<T> {
+  items: T[];
+}
+
+export interface WaitOptions {
+  /** Seconds the server may hold the request until the command/job ends (0–300). */
+  wait?: number;
+  signal?: AbortSignal;
+}
+
+export interface SubmitResult {
+  command: Command;
+  /** False when the server returned an earlier command for the same `requestId`. */
+  created: boolean;
+}
+
+export interface EventsOptions {
+  kinds?: readonly StewardEventKind[] | readonly string[];
+  /** Resume after this event id (sent as `Last-Event-ID`). */
+  lastEventId?: string;
+  signal?: AbortSignal;
+}
+
+export interface ReceivedEvent {
+  id: string;
+  event: StewardEvent;
+}
+
+/** An open event stream: iterate it, and `close()` it when done. */
+export interface EventStream extends AsyncIterable<ReceivedEvent> {
+  close(): void;
+}
+
+export interface HealthStatus {
+  /** `/healthz` answered 2xx. */
+  live: boolean;
+  /** `/readyz` answered 2xx. */
+  ready: boolean;
+  body: unknown;
+}
+
+type Query = Record<string, string | number | boolean | undefined | null>;
+
+interface RequestOptions {
+  query?: Query;
+  body?: unknown;
+  signal?: AbortSignal;
+  /** Path outside `/api/v1` (health endpoints). */
+  raw?: boolean;
+}
+
+/** Typed client for the Steward REST API; one method per route. */
+export class StewardClient {
+  readonly baseUrl: string;
+  private readonly token: string;
+  private readonly fetchImpl: typeof globalThis.fetch;
+
+  constructor(opts: StewardClientOptions) {
+    this.baseUrl = opts.baseUrl.replace(/\/+$/, '');
+    this.token = opts.token;
+    this.fetchImpl = opts.fetch ?? globalThis.fetch;
+  }
+
+  // ── health ────────────────────────────────────────────────────────────────
+  async health(signal?: AbortSignal): Promise<HealthStatus> {
+    const live = await this.send('GET', '/healthz', { raw: true, signal });
+    const ready = await this.send('GET', '/readyz', { raw: true, signal });
+    return { live: live.ok, ready: ready.ok, body: ready.body };
+  }
+
+  // ── enrollment tokens ────────────────────────────────────────────────────
+  async createEnrollmentToken(body: EnrollmentTokenCreate = {}): Promise<EnrollmentTokenCreated> {
+    return (await this.request<EnrollmentTokenCreated>('POST', '/enrollment-tokens', { body })).body;
+  }
+
+  async listEnrollmentTokens(): Promise<List<EnrollmentToken>> {
+    return (await this.request<List<EnrollmentToken>>('GET', '/enrollment-tokens')).body;
+  }
+
+  async deleteEnrollmentToken(id: string): Promise<void> {
+    await this.request('DELETE', `/enrollment-tokens/${enc(id)}`);
+  }
+
+  // ── nodes ────────────────────────────────────────────────────────────────
+  async listNodes(query: NodeListQuery = {}): Promise<List<Node>> {
+    return (await this.request<List<Node>>('GET', '/nodes', { query: { ...query } })).body;
+  }
+
+  async getNode(idOrName: string): Promise<Node> {
+    return (await this.request<Node>('GET', `/nodes/${enc(idOrName)}`)).body;
+  }
+
+  async patchNode(idOrName: string, patch: NodePatch): Promise<Node> {
+    return (await this.request<Node>('PATCH', `/nodes/${enc(idOrName)}`, { body: patch })).body;
+  }
+
+  async deleteNode(idOrName: string, opts: { force?: boolean } = {}): Promise<void> {
+    await this.request('DELETE', `/nodes/${enc(idOrName)}`, { query: { force: opts.force ? 'true' : undefined } });
+  }
+
+  // ── commands ─────────────────────────────────────────────────────────────
+  async submitCommand(body: CommandCreate): Promise<SubmitResult> {
+    const res = await this.request<Command>('POST', '/commands', { body });
+    return { command: res.body, created: res.status === 201 };
+  }
+
+  async listCommands(query: CommandListQuery = {}): Promise<List<Command>> {
+    return (await this.request<List<Command>>('GET', '/commands', { query: { ...query } })).body;
+  }
+
+  async getCommand(id: string, opts: WaitOptions = {}): Promise<Command> {
+    return (await this.request<Command>('GET', `/commands/${enc(id)}`, { query: { wait: opts.wait }, signal: opts.signal }))
+      .body;
+  }
+
+  async cancelCommand(id: string): Promise<Command> {
+    return (await this.request<Command>('POST', `/commands/${enc(id)}/cancel`)).body;
+  }
+
+  // ── jobs ─────────────────────────────────────────────────────────────────
+  async createJob(body: JobCreate): Promise<JobDetail> {
+    return (await this.request<JobDetail>('POST', '/jobs', { body })).body;
+  }
+
+  async listJobs(query: { state?: Job['state']; limit?: number } = {}): Promise<List<Job>> {
+    return (await this.request<List<Job>>('GET', '/jobs', { query: { ...query } })).body;
+  }
+
+  async getJob(id: string, opts: WaitOptions = {}): Promise<JobDetail> {
+    return (await this.request<JobDetail>('GET', `/jobs/${enc(id)}`, { query: { wait: opts.wait }, signal: opts.signal }))
+      .body;
+  }
+
+  async openApi(): Promise<unknown> {
+    return (await this.request<unknown>('GET', '/openapi.json')).body;
+  }
+
+  // ── events ───────────────────────────────────────────────────────────────
+  /**
+   * Opens the SSE stream and resolves once the server has answered, so a caller can
+   * subscribe first and then cause the events it wants to see.
+   */
+  async openEvents(opts: EventsOptions = {}): Promise<EventStream> {
+    const own = new AbortController();
+    const signal = opts.signal ? AbortSignal.any([opts.signal, own.signal]) : own.signal;
+    const headers: Record<string, string> = { ...this.headers(), accept: 'text/event-stream' };
+    if (opts.lastEventId) headers['last-event-id'] = opts.lastEventId;
+    const kinds = opts.kinds?.length ? opts.kinds.join(',') : undefined;
+    const url = this.url('/api/v1/events', { kinds });
+    let res: Response;
+    try {
+      res = await this.fetchImpl(url, { method: 'GET', headers, signal });
+    } catch (e) {
+      if (signal.aborted) throw e;
+      throw ApiError.connectionFailed(this.baseUrl, e);
+    }
+    if (!res.ok || !res.body) {
+      const text = await res.text().catch(() => '');
+      throw ApiError.fromEnvelope(res.status, parseJson(text));
+    }
+    const body = res.body as unknown as AsyncIterable<Uint8Array>;
+    async function* iterate(): AsyncGenerator<ReceivedEvent> {
+      try {
+        for await (const msg of readSse(body)) {
+          const event = parseJson(msg.data) as StewardEvent | undefined;
+          if (!event || typeof event !== 'object') continue;
+          if (typeof event.kind !== 'string') (event as { kind: string }).kind = msg.event;
+          yield { id: msg.id, event };
+        }
+      } catch (e) {
+        // Closing or aborting is how a caller says "enough"; that is not an error.
+        if (signal.aborted) return;
+        throw e;
+      } finally {
+        own.abort();
+      }
+    }
+    const gen = iterate();
+    return {
+      [Symbol.asyncIterator]: () => gen,
+      close: () => own.abort(),
+    };
+  }
+
+  /** Follows the event stream until it ends or `signal` aborts. */
+  async *events(opts: EventsOptions = {}): AsyncGenerator<ReceivedEvent> {
+    const stream = await this.openEvents(opts);
+    try {
+      yield* stream;
+    } finally {
+      stream.close();
+    }
+  }
+
+  // ── plumbing ─────────────────────────────────────────────────────────────
+  private headers(): Record<string, string> {
+    return { authorization: `Bearer ${this.token}` };
+  }
+
+  private url(path: string, query?: Query): string {
+    const u = new URL(this.baseUrl + path);
+    for (const [k, v] of Object.entries(query ?? {})) {
+      if (v !== undefined && v !== null && v !== '') u.searchParams.set(k, String(v));
+    }
+    return u.toString();
+  }
+
+  private async send(
+    method: string,
+    path: string,
+    opts: RequestOptions = {},
+  ): Promise<{ ok: boolean; status: number; body: unknown }> {
+    const headers: Record<string, string> = { ...this.headers(), accept: 'application/json' };
+    let payload: string | undefined;
+    if (opts.body !== undefined) {
+      headers['content-type'] = 'application/json';
+      payload = JSON.stringify(opts.body);
+    }
+    let res: Response;
+    try {
+      res = await this.fetchImpl(this.url(opts.raw ? path : `/api/v1${path}`, opts.query), {
+        method,
+        headers,
+        body: payload,
+        signal: opts.signal,
+      });
+    } catch (e) {
+      if (opts.signal?.aborted) throw e;
+      throw ApiError.connectionFailed(this.baseUrl, e);
+    }
+    const text = res.status === 204 ? '' : await res.text();
+    return { ok: res.ok, status: res.status, body: text === '' ? undefined : (parseJson(text) ?? text) };
+  }
+
+  private async request<T>(method: string, path: string, opts: RequestOptions = {}): Promise<{ status: number; body: T }> {
+    const res = await this.send(method, path, opts);
+    if (!res.ok) throw ApiError.fromEnvelope(res.status, res.body);
+    return { status: res.status, body: res.body as T };
+  }
+}
+
+function enc(id: string): string {
+  return encodeURIComponent(id);
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return undefined;
+  }
+}

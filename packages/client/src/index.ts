@@ -1,0 +1,23 @@
+export { StewardClient } from './client.js';
+export type {
+  StewardClientOptions,
+  List,
+  WaitOptions,
+  SubmitResult,
+  EventsOptions,
+  ReceivedEvent,
+  EventStream,
+  HealthStatus,
+} from './client.js';
+export { ApiError, type FieldIssueLike } from './api-error.js';
+export { ConnectionConfigError } from './connection-error.js';
+export {
+  resolveConnection,
+  localServerDataDir,
+  normalizeServerUrl,
+  ENDPOINT_FILE,
+  ADMIN_TOKEN_FILE,
+  type Connection,
+  type ConnectionFlags,
+} from './connection.js';
+export { SseParser, readSse, type SseMessage } from './sse.js';

@@ -1,0 +1,50 @@
+import { Type, type Static } from '@sinclair/typebox';
+import { Id, LabelsSchema, Nullable, Timestamp } from './common.js';
+import { Inventory } from './inventory.js';
+
+export const EnrollmentTokenCreate = Type.Object(
+  {
+    ttlSeconds: Type.Optional(Type.Integer({ minimum: 1, maximum: 366 * 86_400, default: 3600 })),
+    uses: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000_000, default: 1 })),
+    labels: Type.Optional(LabelsSchema),
+    note: Type.Optional(Type.String({ maxLength: 500 })),
+  },
+  { additionalProperties: false },
+);
+export type EnrollmentTokenCreate = Static<typeof EnrollmentTokenCreate>;
+
+export const EnrollmentToken = Type.Object({
+  id: Id,
+  expiresAt: Timestamp,
+  usesAllowed: Type.Integer(),
+  usesLeft: Type.Integer(),
+  labels: LabelsSchema,
+  note: Nullable(Type.String()),
+  createdAt: Timestamp,
+  expired: Type.Boolean(),
+});
+export type EnrollmentToken = Static<typeof EnrollmentToken>;
+
+/** Returned once, at creation: the only time the secret is visible. */
+export const EnrollmentTokenCreated = Type.Composite([EnrollmentToken, Type.Object({ token: Type.String() })]);
+export type EnrollmentTokenCreated = Static<typeof EnrollmentTokenCreated>;
+
+export const NODE_NAME_PATTERN = '^[A-Za-z0-9]([A-Za-z0-9._-]{0,62})$';
+
+export const EnrollRequest = Type.Object(
+  {
+    token: Type.String({ minLength: 1, maxLength: 200 }),
+    name: Type.Optional(Type.String({ pattern: NODE_NAME_PATTERN })),
+    labels: Type.Optional(LabelsSchema),
+    inventory: Type.Optional(Inventory),
+  },
+  { additionalProperties: false },
+);
+export type EnrollRequest = Static<typeof EnrollRequest>;
+
+export const EnrollResponse = Type.Object({
+  nodeId: Id,
+  name: Type.String(),
+  credential: Type.String(),
+});
+export type EnrollResponse = Static<typeof EnrollResponse>;

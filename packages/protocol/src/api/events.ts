@@ -1,0 +1,44 @@
+import { Type, type Static } from '@sinclair/typebox';
+import { Id, Nullable, Timestamp } from './common.js';
+import { CommandStateSchema, JobCounts, JobStateSchema } from './commands.js';
+import { NodeStatusSchema } from './nodes.js';
+
+/** Live events, as sent on `GET /api/v1/events` (SSE `event:` is the `kind`). */
+export const NodeStatusEvent = Type.Object({
+  kind: Type.Literal('node.status'),
+  at: Timestamp,
+  nodeId: Id,
+  name: Type.String(),
+  status: NodeStatusSchema,
+  reason: Type.String(),
+});
+
+export const NodeChangedEvent = Type.Object({
+  kind: Type.Literal('node.changed'),
+  at: Timestamp,
+  nodeId: Id,
+  name: Type.String(),
+  change: Type.Union([Type.Literal('enrolled'), Type.Literal('updated'), Type.Literal('deleted')]),
+});
+
+export const CommandStateEvent = Type.Object({
+  kind: Type.Literal('command.state'),
+  at: Timestamp,
+  commandId: Id,
+  nodeId: Id,
+  jobId: Nullable(Id),
+  type: Type.String(),
+  state: CommandStateSchema,
+});
+
+export const JobStateEvent = Type.Object({
+  kind: Type.Literal('job.state'),
+  at: Timestamp,
+  jobId: Id,
+  state: JobStateSchema,
+  counts: JobCounts,
+});
+
+export const StewardEvent = Type.Union([NodeStatusEvent, NodeChangedEvent, CommandStateEvent, JobStateEvent]);
+export type StewardEvent = Static<typeof StewardEvent>;
+export type StewardEventKind = StewardEvent['kind'];

@@ -1,0 +1,60 @@
+import { Type, type Static } from '@sinclair/typebox';
+import { NODE_STATUSES } from '../states.js';
+import { Id, LabelsSchema, ListQuery, Nullable, Timestamp } from './common.js';
+import { NODE_NAME_PATTERN } from './enrollment.js';
+import { CommandTypeInfo, DiskUsage, Stats } from './inventory.js';
+
+export const NodeStatusSchema = Type.Union(NODE_STATUSES.map((s) => Type.Literal(s)));
+
+export const Node = Type.Object(
+  {
+    id: Id,
+    name: Type.String(),
+    status: NodeStatusSchema,
+    connected: Type.Boolean({ description: 'a WebSocket to some control-plane replica is open' }),
+    labels: LabelsSchema,
+    hostname: Type.String(),
+    addresses: Type.Array(Type.String()),
+    os: Type.Object({ platform: Type.String(), release: Type.String(), distro: Type.Optional(Type.String()) }),
+    arch: Type.String(),
+    agentVersion: Type.String(),
+    cpuCores: Type.Integer(),
+    memoryBytes: Type.Number(),
+    disks: Type.Array(DiskUsage),
+    capabilities: Type.Array(Type.String()),
+    modules: Type.Array(Type.String()),
+    commandTypes: Type.Array(CommandTypeInfo),
+    stats: Nullable(Stats),
+    heartbeatIntervalMs: Type.Integer(),
+    lastSeenAt: Nullable(Timestamp),
+    statusChangedAt: Timestamp,
+    createdAt: Timestamp,
+  },
+  { description: 'a managed machine' },
+);
+export type Node = Static<typeof Node>;
+
+export const NodeListQuery = Type.Object({
+  status: Type.Optional(NodeStatusSchema),
+  selector: Type.Optional(Type.String({ maxLength: 2000, description: 'label selector: k=v,k2!=v2,k3,!k4' })),
+  ...ListQuery,
+});
+export type NodeListQuery = Static<typeof NodeListQuery>;
+
+export const NodePatch = Type.Object(
+  {
+    name: Type.Optional(Type.String({ pattern: NODE_NAME_PATTERN })),
+    labels: Type.Optional(
+      Type.Record(Type.String(), Nullable(Type.String()), {
+        description: 'merge patch: a value sets the label, null removes it',
+      }),
+    ),
+    heartbeatIntervalMs: Type.Optional(Type.Integer({ minimum: 1000, maximum: 3_600_000 })),
+  },
+  { additionalProperties: false },
+);
+export type NodePatch = Static<typeof NodePatch>;
+
+export const NodeDeleteQuery = Type.Object({
+  force: Type.Optional(Type.Boolean({ default: false })),
+});

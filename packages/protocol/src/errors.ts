@@ -1,0 +1,100 @@
+/**
+ * Error classes with stable codes. The API renders every one of them as
+ * `{ error: { code, message, details } }` with `status`; anything that is not a
+ * StewardError is a bug and becomes a 500 `internal`.
+ */
+export interface ErrorBody {
+  code: string;
+  message: string;
+  details?: unknown;
+}
+
+export class StewardError extends Error {
+  readonly code: string;
+  readonly status: number;
+  readonly details: unknown;
+
+  constructor(code: string, status: number, message: string, details?: unknown) {
+    super(message);
+    this.name = new.target.name;
+    this.code = code;
+    this.status = status;
+    this.details = details;
+  }
+
+  toBody(): ErrorBody {
+    return this.details === undefined
+      ? { code: this.code, message: this.message }
+      : { code: this.code, message: this.message, details: this.details };
+  }
+}
+
+export interface FieldIssue {
+  field: string;
+  rule: string;
+}
+
+export class ValidationError extends StewardError {
+  constructor(message: string, issues: FieldIssue[] = []) {
+    super('validation_failed', 400, message, { issues });
+  }
+}
+
+export class UnauthorizedError extends StewardError {
+  constructor(message = 'missing or invalid credentials') {
+    super('unauthorized', 401, message);
+  }
+}
+
+export class ForbiddenError extends StewardError {
+  constructor(message = 'this token may not do that') {
+    super('forbidden', 403, message);
+  }
+}
+
+export class NotFoundError extends StewardError {
+  constructor(what: string, id: string) {
+    super('not_found', 404, `${what} ${JSON.stringify(id)} does not exist`, { what, id });
+  }
+}
+
+export class ConflictError extends StewardError {
+  constructor(code: string, message: string, details?: unknown) {
+    super(code, 409, message, details);
+  }
+}
+
+export class InvalidStateError extends StewardError {
+  constructor(message: string, details?: unknown) {
+    super('invalid_state', 409, message, details);
+  }
+}
+
+export class GoneError extends StewardError {
+  constructor(code: string, message: string) {
+    super(code, 410, message);
+  }
+}
+
+export class PayloadTooLargeError extends StewardError {
+  constructor(message: string) {
+    super('payload_too_large', 413, message);
+  }
+}
+
+export class UnknownCommandTypeError extends StewardError {
+  constructor(type: string, known: string[]) {
+    super('unknown_command_type', 400, `unknown command type ${JSON.stringify(type)}`, { type, known });
+  }
+}
+
+/** Errors raised while a command runs on the agent; carried in the command's `error`. */
+export class CommandFailedError extends StewardError {
+  constructor(code: string, message: string, details?: unknown) {
+    super(code, 422, message, details);
+  }
+}
+
+export function isStewardError(e: unknown): e is StewardError {
+  return e instanceof StewardError;
+}

@@ -1,0 +1,14 @@
+export * from './errors.js';
+export * from './ids.js';
+export * from './states.js';
+export * from './duration.js';
+export * from './labels.js';
+export * from './validate.js';
+export * from './api/common.js';
+export * from './api/inventory.js';
+export * from './api/enrollment.js';
+export * from './api/nodes.js';
+export * from './api/commands.js';
+export * from './api/events.js';
+export * from './agent/messages.js';
+export { Type, type Static, type TSchema } from '@sinclair/typebox';

@@ -1,0 +1,45 @@
+import type { Static, TSchema } from '@sinclair/typebox';
+import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler';
+import { ValidationError, type FieldIssue } from './errors.js';
+
+export interface Validator<T extends TSchema> {
+  check(value: unknown): value is Static<T>;
+  /** Returns the value typed, or throws a ValidationError naming each field and rule. */
+  parse(value: unknown, what?: string): Static<T>;
+}
+
+/** JSON pointer `/payload/args/0` → `payload.args[0]`, the way people write fields. */
+export function fieldName(pointer: string, root?: string): string {
+  let out = root ?? '';
+  for (const part of pointer.split('/').slice(1)) {
+    const key = part.replace(/~1/g, '/').replace(/~0/g, '~');
+    out += /^\d+$/.test(key) ? `[${key}]` : out ? `.${key}` : key;
+  }
+  return out || root || '(root)';
+}
+
+export function issuesOf<T extends TSchema>(check: TypeCheck<T>, value: unknown, root?: string): FieldIssue[] {
+  const issues: FieldIssue[] = [];
+  const seen = new Set<string>();
+  for (const e of check.Errors(value)) {
+    const field = fieldName(e.path, root);
+    if (seen.has(field)) continue;
+    seen.add(field);
+    issues.push({ field, rule: e.message });
+    if (issues.length >= 20) break;
+  }
+  return issues;
+}
+
+export function compile<T extends TSchema>(schema: T): Validator<T> {
+  const check = TypeCompiler.Compile(schema);
+  return {
+    check: (value): value is Static<T> => check.Check(value),
+    parse(value, what = 'value') {
+      if (check.Check(value)) return value;
+      const issues = issuesOf(check, value);
+      const text = issues.map((i) => `${i.field}: ${i.rule}`).join('; ');
+      throw new ValidationError(`invalid ${what}: ${text}`, issues);
+    },
+  };
+}

@@ -1,0 +1,104 @@
+import { isTerminalCommandState, type CommandState, type HeartbeatMessage, type HelloMessage, type CommandResultMessage } from '@steward/protocol';
+import type { CommandService } from '../commands/service.js';
+import type { Dispatcher } from '../commands/dispatcher.js';
+import type { Context } from '../context.js';
+import { publishNodeStatus } from '../nodes/events.js';
+import { deliverableForNode } from '../store/queries/commands.js';
+import { clearConnection, transitionNode, updateNodeRow } from '../store/queries/nodes.js';
+import type { AgentSession, SessionHandlers } from './session.js';
+
+/** A command sent this long ago and still unknown to the agent is sent again. */
+const REDELIVER_AFTER_MS = 5000;
+
+/** Turns agent messages into store changes and answers. */
+export class AgentGateway implements SessionHandlers {
+  constructor(
+    private readonly ctx: Context,
+    private readonly commands: CommandService,
+    private readonly dispatcher: Dispatcher,
+  ) {}
+
+  async hello(session: AgentSession, msg: HelloMessage): Promise<void> {
+    const now = this.ctx.now();
+    const fields = { inventory: JSON.stringify(msg.inventory), connection_id: session.connectionId, last_seen_at: now };
+    const db = this.ctx.store.db;
+    const moved = await transitionNode(db, session.nodeId, 'online', now, fields);
+    const row = moved ?? (await updateNodeRow(db, session.nodeId, fields));
+    if (!row) {
+      session.close(4003, 'node no longer exists');
+      return;
+    }
+    if (moved) publishNodeStatus(this.ctx, row, 'connected');
+    session.send({
+      type: 'welcome',
+      nodeId: row.id,
+      name: row.name,
+      heartbeatIntervalMs: row.heartbeat_interval_ms,
+      serverTime: now,
+    });
+    session.ready = true;
+    await this.dispatcher.deliverAll(session.nodeId);
+    await this.ackKnownResults(session, msg.outbox);
+  }
+
+  async heartbeat(session: AgentSession, msg: HeartbeatMessage): Promise<void> {
+    const now = this.ctx.now();
+    const db = this.ctx.store.db;
+    const fields = { stats: JSON.stringify(msg.stats), last_seen_at: now, connection_id: session.connectionId };
+    const row = await updateNodeRow(db, session.nodeId, fields);
+    if (!row) return session.close(4003, 'node no longer exists');
+    if (row.status === 'offline') {
+      const moved = await transitionNode(db, session.nodeId, 'online', now);
+      if (moved) publishNodeStatus(this.ctx, moved, 'heartbeat after offline');
+    }
+    await this.reconcile(session, msg, now);
+  }
+
+  started(session: AgentSession, commandId: string): Promise<void> {
+    return this.commands.started(session.nodeId, commandId);
+  }
+
+  async result(session: AgentSession, msg: CommandResultMessage): Promise<void> {
+    await this.commands.finished(session.nodeId, msg);
+    // Acknowledged only once stored: until then the agent keeps the result in its outbox.
+    session.send({ type: 'result.ack', commandIds: [msg.commandId] });
+  }
+
+  async closed(session: AgentSession): Promise<void> {
+    this.ctx.hub.remove(session);
+    await clearConnection(this.ctx.store.db, session.nodeId, session.connectionId, this.ctx.now());
+  }
+
+  /**
+   * The heartbeat carries the agent's view; repair what a lost message left behind:
+   * a missed `started`, a lost dispatch, a lost ack.
+   */
+  private async reconcile(session: AgentSession, msg: HeartbeatMessage, now: number): Promise<void> {
+    const running = new Set(msg.running);
+    const held = new Set([...msg.running, ...msg.outbox]);
+    const unfinished = await deliverableForNode(this.ctx.store.db, session.nodeId);
+    const lost: string[] = [];
+    for (const c of unfinished) {
+      if (c.state !== 'running' && running.has(c.id)) await this.commands.started(session.nodeId, c.id);
+      else if (!held.has(c.id) && (c.dispatched_at === null || c.dispatched_at < now - REDELIVER_AFTER_MS)) lost.push(c.id);
+    }
+    await this.dispatcher.redeliver(session.nodeId, lost);
+    await this.ackKnownResults(session, msg.outbox);
+  }
+
+  private async ackKnownResults(session: AgentSession, outbox: string[]): Promise<void> {
+    if (outbox.length === 0) return;
+    const rows = await this.ctx.store.db
+      .selectFrom('commands')
+      .select(['id', 'state'])
+      .where('id', 'in', outbox.slice(0, 1000))
+      .where('node_id', '=', session.nodeId)
+      .execute();
+    const done = rows.filter((r) => isTerminalCommandState(r.state as CommandState)).map((r) => r.id);
+    // Ids the store never heard of (a deleted node's, say) are acknowledged too, or they'd sit forever.
+    const known = new Set(rows.map((r) => r.id));
+    const unknown = outbox.slice(0, 1000).filter((id) => !known.has(id));
+    const ack = [...done, ...unknown];
+    if (ack.length) session.send({ type: 'result.ack', commandIds: ack });
+  }
+}

@@ -1,0 +1,121 @@
+import type { WebSocket } from 'ws';
+import {
+  AgentMessage,
+  AGENT_PROTOCOL_VERSION,
+  issuesOf,
+  type HeartbeatMessage,
+  type HelloMessage,
+  type ServerMessage,
+} from '@steward/protocol';
+import { TypeCompiler } from '@sinclair/typebox/compiler';
+import type { Logger } from 'pino';
+
+const agentMessage = TypeCompiler.Compile(AgentMessage);
+
+/** What a session hands to the control plane; implemented by AgentGateway. */
+export interface SessionHandlers {
+  hello(session: AgentSession, msg: HelloMessage): Promise<void>;
+  heartbeat(session: AgentSession, msg: HeartbeatMessage): Promise<void>;
+  started(session: AgentSession, commandId: string): Promise<void>;
+  result(session: AgentSession, msg: Extract<AgentMessage, { type: 'command.result' }>): Promise<void>;
+  closed(session: AgentSession): Promise<void>;
+}
+
+/**
+ * One agent's WebSocket. Every message is validated; a bad one gets an `error` reply and the
+ * connection stays up, because one malformed message must not cost the node its link.
+ */
+export class AgentSession {
+  /** True after hello: dispatches before it would race the agent's own start-up. */
+  ready = false;
+  private chain: Promise<void> = Promise.resolve();
+  /** Resolves once the socket closed and every message before it was handled. */
+  readonly done: Promise<void>;
+  private markDone!: () => void;
+
+  constructor(
+    readonly nodeId: string,
+    readonly connectionId: string,
+    private readonly socket: WebSocket,
+    private readonly handlers: SessionHandlers,
+    private readonly log: Logger,
+  ) {
+    this.done = new Promise((r) => (this.markDone = r));
+    socket.on('message', (data, isBinary) => this.onMessage(data as Buffer, isBinary));
+    socket.on('close', () => {
+      this.ready = false;
+      // After queued messages, so a result that arrived before the close is stored first.
+      this.enqueue(() => this.handlers.closed(this));
+      this.enqueue(async () => this.markDone());
+    });
+    socket.on('error', (err) => this.log.warn({ err, nodeId }, 'agent socket error'));
+  }
+
+  send(msg: ServerMessage): boolean {
+    if (this.socket.readyState !== this.socket.OPEN) return false;
+    this.socket.send(JSON.stringify(msg));
+    return true;
+  }
+
+  close(code: number, reason: string): void {
+    this.ready = false;
+    if (this.socket.readyState === this.socket.OPEN || this.socket.readyState === this.socket.CONNECTING) {
+      this.socket.close(code, reason);
+    }
+  }
+
+  terminate(): void {
+    this.socket.terminate();
+  }
+
+  private reject(code: string, message: string, details?: unknown): void {
+    this.log.warn({ nodeId: this.nodeId, code, message }, 'refused an agent message');
+    this.send({ type: 'error', code, message, details });
+  }
+
+  private onMessage(data: Buffer, isBinary: boolean): void {
+    if (isBinary) return this.reject('malformed_message', 'binary frames are not part of the protocol');
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(data.toString('utf8'));
+    } catch {
+      return this.reject('malformed_message', 'message is not valid JSON');
+    }
+    if (!agentMessage.Check(parsed)) {
+      const issues = issuesOf(agentMessage, parsed);
+      const type = (parsed as { type?: unknown } | null)?.type;
+      return this.reject(
+        'invalid_message',
+        `invalid ${typeof type === 'string' ? type : 'agent'} message: ${issues.map((i) => `${i.field}: ${i.rule}`).join('; ')}`,
+        { issues },
+      );
+    }
+    const msg = parsed;
+    if (msg.type !== 'hello' && !this.ready) return this.reject('hello_required', 'send hello first');
+    // Messages of one agent are handled in order: a result never overtakes its start.
+    this.enqueue(async () => {
+      switch (msg.type) {
+        case 'hello':
+          if (msg.protocol !== AGENT_PROTOCOL_VERSION) {
+            this.reject('protocol_mismatch', `control plane speaks protocol ${AGENT_PROTOCOL_VERSION}, agent sent ${msg.protocol}`);
+            this.close(4002, 'protocol mismatch');
+            return;
+          }
+          await this.handlers.hello(this, msg);
+          return;
+        case 'heartbeat':
+          return this.handlers.heartbeat(this, msg);
+        case 'command.started':
+          return this.handlers.started(this, msg.commandId);
+        case 'command.result':
+          return this.handlers.result(this, msg);
+      }
+    });
+  }
+
+  private enqueue(fn: () => Promise<void>): void {
+    this.chain = this.chain.then(fn).catch((err) => {
+      this.log.error({ err, nodeId: this.nodeId }, 'handling an agent message failed');
+    });
+  }
+}

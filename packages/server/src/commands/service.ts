@@ -1,0 +1,224 @@
+import { createHash } from 'node:crypto';
+import { sql } from 'kysely';
+import {
+  ConflictError,
+  DEFAULT_COMMAND_TIMEOUT_MS,
+  DEFAULT_COMMAND_TTL_MS,
+  InvalidStateError,
+  isTerminalCommandState,
+  newId,
+  NotFoundError,
+  type Command,
+  type CommandCreate,
+  type CommandListQuery,
+  type CommandResultMessage,
+  type CommandState,
+} from '@steward/protocol';
+import { canonicalJson } from '../canonical-json.js';
+import type { Context } from '../context.js';
+import { commandFromRow, fromJson, EMPTY_INVENTORY } from '../store/rows.js';
+import {
+  getCommandRow,
+  insertCommandOnce,
+  listCommandRows,
+  transitionCommand,
+} from '../store/queries/commands.js';
+import { findNodeRow } from '../store/queries/nodes.js';
+import type { CommandsTable, NodesTable } from '../store/schema.js';
+import type { Dispatcher } from './dispatcher.js';
+import { publishCommandState } from './events.js';
+import type { PayloadChecker } from './payload-check.js';
+import type { Inventory } from '@steward/protocol';
+
+export interface CommandSpec {
+  type: string;
+  payload: Record<string, unknown>;
+  timeoutMs: number;
+  ttlMs: number;
+}
+
+export function requestHash(parts: unknown): string {
+  return createHash('sha256').update(canonicalJson(parts)).digest('hex');
+}
+
+export function specOf(body: Pick<CommandCreate, 'type' | 'payload' | 'timeoutMs' | 'ttlMs'>): CommandSpec {
+  return {
+    type: body.type,
+    payload: body.payload ?? {},
+    timeoutMs: body.timeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS,
+    ttlMs: body.ttlMs ?? DEFAULT_COMMAND_TTL_MS,
+  };
+}
+
+export function newCommandRow(
+  spec: CommandSpec,
+  nodeId: string,
+  now: number,
+  extra: { requestId?: string | null; requestHash?: string | null; jobId?: string | null; held?: boolean } = {},
+): CommandsTable {
+  return {
+    id: newId('cmd'),
+    request_id: extra.requestId ?? null,
+    request_hash: extra.requestHash ?? null,
+    node_id: nodeId,
+    job_id: extra.jobId ?? null,
+    type: spec.type,
+    payload: JSON.stringify(spec.payload),
+    state: 'pending',
+    timeout_ms: spec.timeoutMs,
+    ttl_ms: spec.ttlMs,
+    expires_at: extra.held ? null : now + spec.ttlMs,
+    held: extra.held ? 1 : 0,
+    created_at: now,
+    dispatched_at: null,
+    started_at: null,
+    finished_at: null,
+    deliveries: 0,
+    result: null,
+    error: null,
+  };
+}
+
+/** Called when a command reaches a terminal state, so jobs can move on. */
+export type TerminalListener = (row: CommandsTable) => void;
+
+export class CommandService {
+  private readonly terminalListeners: TerminalListener[] = [];
+
+  constructor(
+    private readonly ctx: Context,
+    private readonly dispatcher: Dispatcher,
+    private readonly payloads: PayloadChecker,
+  ) {}
+
+  onTerminal(listener: TerminalListener): void {
+    this.terminalListeners.push(listener);
+  }
+
+  async resolveNode(idOrName: string): Promise<NodesTable> {
+    const node = await findNodeRow(this.ctx.store.db, idOrName);
+    if (!node) throw new NotFoundError('node', idOrName);
+    return node;
+  }
+
+  checkPayload(node: NodesTable, spec: CommandSpec): void {
+    const inv = fromJson<Inventory>(node.inventory) ?? EMPTY_INVENTORY;
+    this.payloads.check(inv.commandTypes, spec.type, spec.payload, node.name);
+  }
+
+  async submit(body: CommandCreate): Promise<{ command: Command; created: boolean }> {
+    const node = await this.resolveNode(body.node);
+    const spec = specOf(body);
+    this.checkPayload(node, spec);
+    const now = this.ctx.now();
+    const hash = body.requestId ? requestHash({ nodeId: node.id, ...spec }) : null;
+    const row = newCommandRow(spec, node.id, now, { requestId: body.requestId ?? null, requestHash: hash });
+    const { row: saved, created } = await insertCommandOnce(this.ctx.store.db, row);
+    if (!created) {
+      if (saved.request_hash !== hash || saved.job_id !== null) {
+        throw new ConflictError(
+          'request_id_conflict',
+          `requestId ${JSON.stringify(body.requestId)} was already used for a different command (${saved.id})`,
+          { commandId: saved.id },
+        );
+      }
+      return { command: commandFromRow(saved), created: false };
+    }
+    publishCommandState(this.ctx, saved);
+    this.dispatcher.push(node.id, [saved]);
+    return { command: commandFromRow(saved), created: true };
+  }
+
+  async get(id: string): Promise<Command> {
+    const row = await getCommandRow(this.ctx.store.db, id);
+    if (!row) throw new NotFoundError('command', id);
+    return commandFromRow(row);
+  }
+
+  async list(q: CommandListQuery): Promise<Command[]> {
+    let nodeId: string | undefined;
+    if (q.node) nodeId = (await this.resolveNode(q.node)).id;
+    const rows = await listCommandRows(this.ctx.store.db, {
+      nodeId,
+      state: q.state as CommandState | undefined,
+      type: q.type,
+      jobId: q.job,
+      limit: q.limit,
+    });
+    return rows.map(commandFromRow);
+  }
+
+  /** Holds until the command ends or `waitMs` passes, then returns it as it is. */
+  async waitForEnd(id: string, waitMs: number): Promise<Command> {
+    if (waitMs <= 0) return this.get(id);
+    let unsubscribe = () => {};
+    const ended = new Promise<void>((resolve) => {
+      unsubscribe = this.ctx.bus.subscribe(({ event }) => {
+        if (event.kind === 'command.state' && event.commandId === id && isTerminalCommandState(event.state)) resolve();
+      });
+    });
+    try {
+      const first = await this.get(id);
+      if (isTerminalCommandState(first.state)) return first;
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([ended, new Promise<void>((r) => (timer = setTimeout(r, waitMs)))]);
+      clearTimeout(timer);
+      return await this.get(id);
+    } finally {
+      unsubscribe();
+    }
+  }
+
+  async cancel(id: string, reason = 'cancelled by an operator'): Promise<Command> {
+    const before = await getCommandRow(this.ctx.store.db, id);
+    if (!before) throw new NotFoundError('command', id);
+    const row = await transitionCommand(this.ctx.store.db, id, 'cancelled', {
+      finished_at: this.ctx.now(),
+      error: JSON.stringify({ code: 'cancelled', message: reason }),
+    });
+    if (!row) {
+      const now = await this.get(id);
+      throw new InvalidStateError(`command ${id} has already ended (${now.state}); it cannot be cancelled`, {
+        state: now.state,
+      });
+    }
+    if (before.state !== 'pending') this.ctx.hub.send(row.node_id, { type: 'command.cancel', commandId: id });
+    this.ended(row);
+    return commandFromRow(row);
+  }
+
+  async started(nodeId: string, commandId: string): Promise<void> {
+    const row = await transitionCommand(
+      this.ctx.store.db,
+      commandId,
+      'running',
+      { started_at: this.ctx.now() },
+      nodeId,
+    );
+    if (row) publishCommandState(this.ctx, row);
+  }
+
+  /** Stores an agent's result once; a repeat or a result for a finished command changes nothing. */
+  async finished(nodeId: string, msg: CommandResultMessage): Promise<void> {
+    const now = this.ctx.now();
+    const row = await transitionCommand(
+      this.ctx.store.db,
+      msg.commandId,
+      msg.state,
+      {
+        started_at: sql<number>`coalesce(started_at, ${now})` as unknown as number,
+        finished_at: now,
+        result: msg.result === undefined ? null : JSON.stringify(msg.result),
+        error: msg.error ? JSON.stringify(msg.error) : null,
+      },
+      nodeId,
+    );
+    if (row) this.ended(row);
+  }
+
+  /** Publishes a terminal transition made elsewhere (sweeps, job cancel, node delete). */
+  ended(row: CommandsTable): void {
+    publishCommandState(this.ctx, row);
+    for (const l of this.terminalListeners) l(row);
+  }
+}

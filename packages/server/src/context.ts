@@ -1,0 +1,26 @@
+import type { Logger } from 'pino';
+import type { AgentHub } from './agents/hub.js';
+import type { EventBus } from './events/bus.js';
+import type { Store } from './store/store.js';
+
+/** Options after defaults are applied. */
+export interface Settings {
+  offlineAfterMs: number;
+  disconnectGraceMs: number;
+  heartbeatIntervalMs: number;
+  sweepIntervalMs: number;
+  /** Extra time past a command's timeout before the control plane gives up on its agent. */
+  timeoutGraceMs: number;
+}
+
+/** What every service shares; built once by the control plane. */
+export interface Context {
+  store: Store;
+  bus: EventBus;
+  hub: AgentHub;
+  log: Logger;
+  settings: Settings;
+  now: () => number;
+  /** When this process started serving; liveness waits one threshold past it. */
+  startedAt: number;
+}

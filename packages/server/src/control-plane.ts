@@ -1,0 +1,166 @@
+import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import type { AddressInfo } from 'node:net';
+import type { FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import { newId } from '@steward/protocol';
+import { ensureAdminToken } from './admin-token.js';
+import { AgentGateway } from './agents/gateway.js';
+import { AgentHub } from './agents/hub.js';
+import { Dispatcher } from './commands/dispatcher.js';
+import { PayloadChecker } from './commands/payload-check.js';
+import { CommandService } from './commands/service.js';
+import { sweepCommands } from './commands/sweeper.js';
+import type { Context, Settings } from './context.js';
+import { EnrollmentService } from './enrollment/service.js';
+import { EventBus } from './events/bus.js';
+import { createApp } from './http/app.js';
+import { agentRoutes } from './http/routes/agent.js';
+import { commandRoutes } from './http/routes/commands.js';
+import { enrollmentRoutes } from './http/routes/enrollment.js';
+import { eventRoutes } from './http/routes/events.js';
+import { healthRoutes } from './http/routes/health.js';
+import { jobRoutes } from './http/routes/jobs.js';
+import { nodeRoutes } from './http/routes/nodes.js';
+import { openapiRoutes } from './http/routes/openapi.js';
+import { JobService } from './jobs/service.js';
+import { JobTracker } from './jobs/tracker.js';
+import { parseListen, urlFor } from './listen.js';
+import { createLogger } from './log.js';
+import { sweepLiveness } from './nodes/liveness.js';
+import { NodeService } from './nodes/service.js';
+import { defaultServerDataDir, ENDPOINT_FILE, type RunningServer, type ServerOptions } from './options.js';
+import { Store } from './store/store.js';
+import { STEWARD_VERSION } from './version.js';
+
+function settingsFrom(o: ServerOptions): Settings {
+  return {
+    offlineAfterMs: o.offlineAfterMs ?? 45_000,
+    disconnectGraceMs: o.disconnectGraceMs ?? 10_000,
+    heartbeatIntervalMs: o.heartbeatIntervalMs ?? 15_000,
+    sweepIntervalMs: o.sweepIntervalMs ?? 1000,
+    timeoutGraceMs: 5000,
+  };
+}
+
+/**
+ * The control plane process: store, HTTP API, agent sockets and the sweeps that keep time.
+ * Lifecycle: start → (serving) → drain (refuse new work, close sockets) → stop.
+ */
+export class ControlPlane implements RunningServer {
+  private draining = false;
+  private sweepTimer: NodeJS.Timeout | null = null;
+  private sweeping: Promise<void> | null = null;
+  private readonly sseStreams = new Set<() => void>();
+  url = '';
+  adminTokenPath = '';
+  adminTokenCreated = false;
+
+  private constructor(
+    readonly dataDir: string,
+    readonly ctx: Context,
+    private readonly app: FastifyInstance,
+    readonly commands: CommandService,
+    private readonly tracker: JobTracker,
+  ) {}
+
+  static async start(options: ServerOptions = {}): Promise<ControlPlane> {
+    const dataDir = resolve(options.dataDir ?? defaultServerDataDir());
+    mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+    const { host, port } = parseListen(options.listen ?? '127.0.0.1:7070');
+    const log: Logger = createLogger(options.logLevel ?? 'info');
+    const store = await Store.open(options.db ?? join(dataDir, 'steward.db'));
+    const ctx: Context = {
+      store,
+      bus: new EventBus(),
+      hub: new AgentHub(),
+      log,
+      settings: settingsFrom(options),
+      now: Date.now,
+      startedAt: Date.now(),
+    };
+    try {
+      const dispatcher = new Dispatcher(ctx);
+      const commands = new CommandService(ctx, dispatcher, new PayloadChecker());
+      const tracker = new JobTracker(ctx, dispatcher);
+      const jobs = new JobService(ctx, commands, dispatcher, tracker);
+      const nodes = new NodeService(ctx, commands);
+      const enrollment = new EnrollmentService(ctx);
+      const gateway = new AgentGateway(ctx, commands, dispatcher);
+      const { app, api } = await createApp({ log, store, bodyLimit: options.bodyLimit ?? 1024 * 1024, version: STEWARD_VERSION });
+      const cp = new ControlPlane(dataDir, ctx, app, commands, tracker);
+      healthRoutes(app, store, () => cp.draining);
+      openapiRoutes(app);
+      agentRoutes(app, ctx, enrollment, gateway, newId('replica'));
+      await api((scope) => {
+        enrollmentRoutes(scope, enrollment);
+        nodeRoutes(scope, nodes);
+        commandRoutes(scope, commands);
+        jobRoutes(scope, jobs);
+        eventRoutes(scope, ctx.bus, cp.sseStreams);
+      });
+      const admin = await ensureAdminToken(store, dataDir, ctx.now());
+      cp.adminTokenPath = admin.path;
+      cp.adminTokenCreated = admin.created;
+      await app.listen({ host, port });
+      const actual = (app.server.address() as AddressInfo).port;
+      cp.url = urlFor(host, actual);
+      writeEndpoint(dataDir, cp.url);
+      await tracker.recover();
+      cp.startSweeps();
+      log.info({ url: cp.url, db: store.dialect, dataDir }, 'control plane listening');
+      return cp;
+    } catch (err) {
+      await store.close().catch(() => {});
+      throw err;
+    }
+  }
+
+  private startSweeps(): void {
+    const tick = async () => {
+      try {
+        await sweepLiveness(this.ctx);
+        await sweepCommands(this.ctx, this.commands);
+      } catch (err) {
+        this.ctx.log.error({ err }, 'sweep failed');
+      }
+    };
+    this.sweepTimer = setInterval(() => {
+      if (!this.sweeping) this.sweeping = tick().finally(() => (this.sweeping = null));
+    }, this.ctx.settings.sweepIntervalMs);
+  }
+
+  /** Stops taking work: readiness fails, agent sockets and event streams close. */
+  async drain(): Promise<void> {
+    if (this.draining) return;
+    this.draining = true;
+    if (this.sweepTimer) clearInterval(this.sweepTimer);
+    this.sweepTimer = null;
+    await this.sweeping;
+    for (const end of [...this.sseStreams]) end();
+    await this.ctx.hub.closeAll(1001, 'control plane shutting down');
+  }
+
+  async stop(): Promise<void> {
+    await this.drain();
+    await this.app.close();
+    await this.tracker.idle();
+    await this.ctx.store.close();
+    this.ctx.log.info('control plane stopped');
+  }
+
+  close(): Promise<void> {
+    return this.stop();
+  }
+}
+
+function writeEndpoint(dataDir: string, url: string): void {
+  const path = join(dataDir, ENDPOINT_FILE);
+  const tmp = `${path}.${process.pid}.tmp`;
+  writeFileSync(tmp, JSON.stringify({ url, pid: process.pid }) + '\n');
+  renameSync(tmp, path);
+}
+
+export function startServer(options: ServerOptions = {}): Promise<ControlPlane> {
+  return ControlPlane.start(options);
+}

@@ -1,0 +1,116 @@
+import { hostname as osHostname } from 'node:os';
+import {
+  ConflictError,
+  newId,
+  NotFoundError,
+  NODE_NAME_PATTERN,
+  StewardError,
+  type EnrollmentToken,
+  type EnrollmentTokenCreate,
+  type EnrollmentTokenCreated,
+  type EnrollRequest,
+  type EnrollResponse,
+  type Labels,
+} from '@steward/protocol';
+import { randomBytes } from 'node:crypto';
+import type { Context } from '../context.js';
+import { publishNodeChanged } from '../nodes/events.js';
+import { EMPTY_INVENTORY, enrollmentTokenFromRow, fromJson } from '../store/rows.js';
+import {
+  deleteEnrollmentToken,
+  getEnrollmentToken,
+  insertEnrollmentToken,
+  listEnrollmentTokens,
+  takeEnrollmentUse,
+} from '../store/queries/enrollment.js';
+import { insertNode, nodeNameTaken } from '../store/queries/nodes.js';
+import { makeCredential, secretMatches, splitCredential } from '../security/secrets.js';
+
+const NAME = new RegExp(NODE_NAME_PATTERN);
+
+export class EnrollmentRefusedError extends StewardError {
+  constructor(code: string, message: string) {
+    super(code, 401, message);
+  }
+}
+
+/** A hostname made into a valid node name (`My Laptop.local` → `My-Laptop.local`). */
+export function nameFromHostname(host: string): string {
+  const cleaned = host.replace(/[^A-Za-z0-9._-]+/g, '-').replace(/^[^A-Za-z0-9]+/, '').slice(0, 63);
+  return NAME.test(cleaned) ? cleaned : 'node';
+}
+
+export class EnrollmentService {
+  constructor(private readonly ctx: Context) {}
+
+  async create(body: EnrollmentTokenCreate): Promise<EnrollmentTokenCreated> {
+    const now = this.ctx.now();
+    const id = newId('enr');
+    const { credential, hash } = makeCredential(id);
+    const row = {
+      id,
+      token_hash: hash,
+      expires_at: now + (body.ttlSeconds ?? 3600) * 1000,
+      uses_allowed: body.uses ?? 1,
+      uses: 0,
+      labels: JSON.stringify(body.labels ?? {}),
+      note: body.note ?? null,
+      created_at: now,
+    };
+    await insertEnrollmentToken(this.ctx.store.db, row);
+    return { ...enrollmentTokenFromRow(row, now), token: credential };
+  }
+
+  async list(): Promise<EnrollmentToken[]> {
+    const now = this.ctx.now();
+    return (await listEnrollmentTokens(this.ctx.store.db)).map((r) => enrollmentTokenFromRow(r, now));
+  }
+
+  async remove(id: string): Promise<void> {
+    if (!(await deleteEnrollmentToken(this.ctx.store.db, id))) throw new NotFoundError('enrollment token', id);
+  }
+
+  /** Trades an enrollment token for a node credential; the use is spent only if the node is made. */
+  async enroll(body: EnrollRequest): Promise<EnrollResponse> {
+    const invalid = new EnrollmentRefusedError('invalid_enrollment_token', 'enrollment token is not valid');
+    const parts = splitCredential(body.token);
+    if (!parts) throw invalid;
+    const token = await getEnrollmentToken(this.ctx.store.db, parts.id);
+    if (!token || !secretMatches(parts.secret, token.token_hash)) throw invalid;
+    const now = this.ctx.now();
+    const inventory = body.inventory ?? EMPTY_INVENTORY;
+    const nodeId = newId('node');
+    const { credential, hash } = makeCredential(nodeId);
+    const name = await this.ctx.store.tx(async (db) => {
+      const spent = await takeEnrollmentUse(db, token.id, now);
+      if (!spent) {
+        throw token.expires_at <= now
+          ? new EnrollmentRefusedError('enrollment_token_expired', 'enrollment token has expired')
+          : new EnrollmentRefusedError('enrollment_token_used_up', 'enrollment token has no uses left');
+      }
+      let name = body.name ?? nameFromHostname(inventory.hostname || osHostname());
+      if (await nodeNameTaken(db, name)) {
+        if (body.name) throw new ConflictError('name_taken', `a node named ${JSON.stringify(name)} already exists`);
+        name = `${name.slice(0, 54)}-${randomBytes(4).toString('hex')}`;
+      }
+      const labels: Labels = { ...(fromJson<Labels>(token.labels) ?? {}), ...(body.labels ?? {}) };
+      await insertNode(db, {
+        id: nodeId,
+        name,
+        credential_hash: hash,
+        status: 'offline',
+        labels: JSON.stringify(labels),
+        inventory: JSON.stringify(inventory),
+        stats: null,
+        heartbeat_interval_ms: this.ctx.settings.heartbeatIntervalMs,
+        connection_id: null,
+        last_seen_at: null,
+        status_changed_at: now,
+        created_at: now,
+      });
+      return name;
+    });
+    publishNodeChanged(this.ctx, { id: nodeId, name }, 'enrolled');
+    return { nodeId, name, credential };
+  }
+}

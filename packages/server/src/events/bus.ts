@@ -1,0 +1,47 @@
+import type { StewardEvent } from '@steward/protocol';
+
+export interface SequencedEvent {
+  seq: number;
+  event: StewardEvent;
+}
+
+type Listener = (e: SequencedEvent) => void;
+
+/**
+ * In-process fan-out of live events with a ring buffer, so an SSE client that reconnects with
+ * `Last-Event-ID` gets what it missed while it was away (up to `capacity` events).
+ */
+export class EventBus {
+  private seq = 0;
+  private readonly ring: SequencedEvent[] = [];
+  private readonly listeners = new Set<Listener>();
+
+  constructor(private readonly capacity = 10_000) {}
+
+  publish(event: StewardEvent): void {
+    const item = { seq: ++this.seq, event };
+    this.ring.push(item);
+    if (this.ring.length > this.capacity) this.ring.splice(0, this.ring.length - this.capacity);
+    for (const l of this.listeners) {
+      try {
+        l(item);
+      } catch {
+        // A failing subscriber must not stop the others from hearing the event.
+      }
+    }
+  }
+
+  subscribe(listener: Listener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** Events after `seq` still in the buffer. */
+  since(seq: number): SequencedEvent[] {
+    return this.ring.filter((e) => e.seq > seq);
+  }
+
+  get lastSeq(): number {
+    return this.seq;
+  }
+}

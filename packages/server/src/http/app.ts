@@ -1,0 +1,46 @@
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import websocket from '@fastify/websocket';
+import swagger from '@fastify/swagger';
+import type { Logger } from 'pino';
+import { installErrorHandling } from './errors.js';
+import { operatorAuth } from './auth.js';
+import type { Store } from '../store/store.js';
+
+export const AGENT_MAX_MESSAGE_BYTES = 64 * 1024 * 1024;
+
+export interface AppOptions {
+  log: Logger;
+  store: Store;
+  bodyLimit: number;
+  version: string;
+}
+
+/** The Fastify instance with what every route relies on: errors, validation, docs, sockets. */
+export async function createApp(o: AppOptions): Promise<{ app: FastifyInstance; api: (fn: (api: FastifyInstance) => void) => Promise<void> }> {
+  const app = Fastify({
+    loggerInstance: o.log as FastifyBaseLogger,
+    disableRequestLogging: true,
+    bodyLimit: o.bodyLimit,
+    ajv: { customOptions: { removeAdditional: false, allErrors: true, coerceTypes: 'array', useDefaults: true } },
+    forceCloseConnections: true,
+  });
+  installErrorHandling(app);
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.0.3',
+      info: { title: 'Steward control plane API', version: o.version, description: 'Fleet control plane: nodes, commands, jobs, events.' },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+      security: [{ bearer: [] }],
+    },
+  });
+  await app.register(websocket, { options: { maxPayload: AGENT_MAX_MESSAGE_BYTES } });
+  const auth = operatorAuth(o.store);
+  /** Registers operator routes behind bearer authentication. */
+  const api = async (fn: (api: FastifyInstance) => void) => {
+    await app.register(async (scope) => {
+      scope.addHook('onRequest', auth);
+      fn(scope);
+    });
+  };
+  return { app, api };
+}

@@ -1,0 +1,46 @@
+import type { FastifyInstance } from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { Type } from '@steward/protocol';
+import type { EventBus, SequencedEvent } from '../../events/bus.js';
+
+const EventsQuery = Type.Object({
+  kinds: Type.Optional(Type.String({ maxLength: 500, description: 'comma-separated event kinds' })),
+  lastEventId: Type.Optional(Type.Integer({ minimum: 0 })),
+  access_token: Type.Optional(Type.String()),
+});
+
+const PING_MS = 15_000;
+
+/** Live events as Server-Sent Events; `Last-Event-ID` replays what a reconnecting client missed. */
+export function eventRoutes(app: FastifyInstance, bus: EventBus, streams: Set<() => void>): void {
+  const r = app.withTypeProvider<TypeBoxTypeProvider>();
+  r.get('/api/v1/events', { schema: { tags: ['events'], querystring: EventsQuery } }, (req, reply) => {
+    const kinds = req.query.kinds ? new Set(req.query.kinds.split(',').map((k) => k.trim())) : null;
+    const header = req.headers['last-event-id'];
+    const last = Number(typeof header === 'string' ? header : (req.query.lastEventId ?? NaN));
+    reply.hijack();
+    const res = reply.raw;
+    res.writeHead(200, {
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-cache, no-transform',
+      connection: 'keep-alive',
+      'x-accel-buffering': 'no',
+    });
+    res.write('retry: 2000\n\n');
+    const write = ({ seq, event }: SequencedEvent) => {
+      if (kinds && !kinds.has(event.kind)) return;
+      res.write(`id: ${seq}\nevent: ${event.kind}\ndata: ${JSON.stringify(event)}\n\n`);
+    };
+    if (Number.isFinite(last)) for (const e of bus.since(last)) write(e);
+    const unsubscribe = bus.subscribe(write);
+    const ping = setInterval(() => res.write(': ping\n\n'), PING_MS);
+    const end = () => {
+      clearInterval(ping);
+      unsubscribe();
+      streams.delete(end);
+      if (!res.writableEnded) res.end();
+    };
+    streams.add(end);
+    req.raw.on('close', end);
+  });
+}

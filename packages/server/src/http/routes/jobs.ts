@@ -1,0 +1,22 @@
+import type { FastifyInstance } from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { IdParams, Job, JobCreate, JobDetail, JobListQuery, listOf, WaitQuery } from '@steward/protocol';
+import type { JobService } from '../../jobs/service.js';
+
+export function jobRoutes(app: FastifyInstance, jobs: JobService): void {
+  const r = app.withTypeProvider<TypeBoxTypeProvider>();
+  const tags = ['jobs'];
+  r.post('/api/v1/jobs', { schema: { tags, body: JobCreate, response: { 200: JobDetail, 201: JobDetail } } }, async (req, reply) => {
+    const { job, created } = await jobs.create(req.body);
+    return reply.status(created ? 201 : 200).send(job);
+  });
+  r.get('/api/v1/jobs', { schema: { tags, querystring: JobListQuery, response: { 200: listOf(Job) } } }, async (req) => ({
+    items: await jobs.list(req.query),
+  }));
+  r.get('/api/v1/jobs/:id', { schema: { tags, params: IdParams, querystring: WaitQuery, response: { 200: JobDetail } } }, async (req) =>
+    jobs.waitForEnd(req.params.id, (req.query.wait ?? 0) * 1000),
+  );
+  r.post('/api/v1/jobs/:id/cancel', { schema: { tags, params: IdParams, response: { 200: JobDetail } } }, async (req) =>
+    jobs.cancel(req.params.id),
+  );
+}

@@ -1,0 +1,22 @@
+import type { FastifyInstance } from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { IdParams, listOf, Node, NodeDeleteQuery, NodeListQuery, NodePatch } from '@steward/protocol';
+import type { NodeService } from '../../nodes/service.js';
+
+export function nodeRoutes(app: FastifyInstance, nodes: NodeService): void {
+  const r = app.withTypeProvider<TypeBoxTypeProvider>();
+  const tags = ['nodes'];
+  r.get('/api/v1/nodes', { schema: { tags, querystring: NodeListQuery, response: { 200: listOf(Node) } } }, async (req) => ({
+    items: await nodes.list(req.query),
+  }));
+  r.get('/api/v1/nodes/:id', { schema: { tags, params: IdParams, response: { 200: Node } } }, async (req) =>
+    nodes.get(req.params.id),
+  );
+  r.patch('/api/v1/nodes/:id', { schema: { tags, params: IdParams, body: NodePatch, response: { 200: Node } } }, async (req) =>
+    nodes.patch(req.params.id, req.body),
+  );
+  r.delete('/api/v1/nodes/:id', { schema: { tags, params: IdParams, querystring: NodeDeleteQuery } }, async (req, reply) => {
+    await nodes.remove(req.params.id, req.query.force ?? false);
+    return reply.status(204).send();
+  });
+}

@@ -1,0 +1,184 @@
+import {
+  ConflictError,
+  InvalidStateError,
+  matchesSelector,
+  newId,
+  NotFoundError,
+  parseSelector,
+  ValidationError,
+  type Job,
+  type JobCreate,
+  type JobDetail,
+  type JobState,
+  type Labels,
+} from '@steward/protocol';
+import type { Dispatcher } from '../commands/dispatcher.js';
+import { newCommandRow, requestHash, specOf, type CommandService } from '../commands/service.js';
+import type { Context } from '../context.js';
+import { commandFromRow, fromJson, jobFromRow } from '../store/rows.js';
+import { insertCommands, listJobCommandRows, transitionCommand } from '../store/queries/commands.js';
+import { cancelHeld, findJobByRequestId, getJobRow, insertJob, jobCounts, listJobRows, transitionJob } from '../store/queries/jobs.js';
+import { listNodeRows } from '../store/queries/nodes.js';
+import type { CommandsTable, JobsTable, NodesTable } from '../store/schema.js';
+import type { JobTracker } from './tracker.js';
+import { publishCommandState } from '../commands/events.js';
+
+export class JobService {
+  constructor(
+    private readonly ctx: Context,
+    private readonly commands: CommandService,
+    private readonly dispatcher: Dispatcher,
+    private readonly tracker: JobTracker,
+  ) {
+    commands.onTerminal((row) => {
+      if (row.job_id) tracker.touch(row.job_id);
+    });
+  }
+
+  private async targets(body: JobCreate): Promise<NodesTable[]> {
+    const t = body.target;
+    const all = await listNodeRows(this.ctx.store.db);
+    if ('all' in t) return all;
+    if ('selector' in t) {
+      const sel = parseSelector(t.selector, 'target.selector');
+      return all.filter((n) => matchesSelector(fromJson<Labels>(n.labels) ?? {}, sel));
+    }
+    const byKey = new Map<string, NodesTable>();
+    for (const n of all) {
+      byKey.set(n.name, n);
+      byKey.set(n.id, n);
+    }
+    const missing = t.nodes.filter((k) => !byKey.has(k));
+    if (missing.length) {
+      throw new ValidationError(`target.nodes: no such node: ${missing.slice(0, 20).join(', ')}`, [
+        { field: 'target.nodes', rule: `unknown node(s): ${missing.slice(0, 20).join(', ')}` },
+      ]);
+    }
+    return [...new Map(t.nodes.map((k) => [byKey.get(k)!.id, byKey.get(k)!])).values()];
+  }
+
+  async create(body: JobCreate): Promise<{ job: JobDetail; created: boolean }> {
+    const spec = specOf(body);
+    const hash = body.requestId ? requestHash({ target: body.target, batchSize: body.batchSize ?? null, ...spec }) : null;
+    if (body.requestId) {
+      const existing = await findJobByRequestId(this.ctx.store.db, body.requestId);
+      if (existing) return { job: await this.replay(existing, hash), created: false };
+    }
+    const nodes = await this.targets(body);
+    if (nodes.length === 0) {
+      throw new ValidationError('target matches no node', [{ field: 'target', rule: 'must match at least one node' }]);
+    }
+    for (const n of nodes) this.commands.checkPayload(n, spec);
+    const now = this.ctx.now();
+    const jobId = newId('job');
+    const batch = body.batchSize ?? null;
+    const rows = nodes.map((n, i) => newCommandRow(spec, n.id, now, { jobId, held: batch !== null && i >= batch }));
+    const job: JobsTable = {
+      id: jobId,
+      request_id: body.requestId ?? null,
+      request_hash: hash,
+      type: spec.type,
+      payload: JSON.stringify(spec.payload),
+      target: JSON.stringify(body.target),
+      batch_size: batch,
+      state: 'running',
+      total: rows.length,
+      created_at: now,
+      finished_at: null,
+    };
+    try {
+      await this.ctx.store.tx(async (db) => {
+        await insertJob(db, job);
+        await insertCommands(db, rows);
+      });
+    } catch (err) {
+      // Two submissions with one request id raced; the loser answers with the winner's job.
+      const existing = body.requestId ? await findJobByRequestId(this.ctx.store.db, body.requestId) : undefined;
+      if (existing) return { job: await this.replay(existing, hash), created: false };
+      throw err;
+    }
+    const counts = { pending: rows.length - (batch !== null ? Math.max(0, rows.length - batch) : 0) } as Record<string, number>;
+    if (batch !== null && rows.length > batch) counts.queued = rows.length - batch;
+    this.ctx.bus.publish({ kind: 'job.state', at: now, jobId, state: 'running', counts });
+    for (const r of rows) if (!r.held) {
+      publishCommandState(this.ctx, r);
+      this.dispatcher.push(r.node_id, [r]);
+    }
+    return { job: { ...jobFromRow(job, counts), commands: rows.map(commandFromRow) }, created: true };
+  }
+
+  private async replay(existing: JobsTable, hash: string | null): Promise<JobDetail> {
+    if (existing.request_hash !== hash) {
+      throw new ConflictError(
+        'request_id_conflict',
+        `requestId ${JSON.stringify(existing.request_id)} was already used for a different job (${existing.id})`,
+        { jobId: existing.id },
+      );
+    }
+    return this.get(existing.id);
+  }
+
+  async get(id: string): Promise<JobDetail> {
+    const db = this.ctx.store.db;
+    const row = await getJobRow(db, id);
+    if (!row) throw new NotFoundError('job', id);
+    const [counts, commands] = await Promise.all([jobCounts(db, id), listJobCommandRows(db, id)]);
+    return { ...jobFromRow(row, counts), commands: commands.map(commandFromRow) };
+  }
+
+  async list(q: { state?: string; limit?: number }): Promise<Job[]> {
+    const db = this.ctx.store.db;
+    const rows = await listJobRows(db, { state: q.state as JobState | undefined, limit: q.limit });
+    return Promise.all(rows.map(async (r) => jobFromRow(r, await jobCounts(db, r.id))));
+  }
+
+  async waitForEnd(id: string, waitMs: number): Promise<JobDetail> {
+    if (waitMs <= 0) return this.get(id);
+    let unsubscribe = () => {};
+    const ended = new Promise<void>((resolve) => {
+      unsubscribe = this.ctx.bus.subscribe(({ event }) => {
+        if (event.kind === 'job.state' && event.jobId === id && event.state !== 'running') resolve();
+      });
+    });
+    try {
+      const first = await this.get(id);
+      if (first.state !== 'running') return first;
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([ended, new Promise<void>((r) => (timer = setTimeout(r, waitMs)))]);
+      clearTimeout(timer);
+      return await this.get(id);
+    } finally {
+      unsubscribe();
+    }
+  }
+
+  async cancel(id: string): Promise<JobDetail> {
+    const now = this.ctx.now();
+    const ended: CommandsTable[] = [];
+    const moved = await this.ctx.store.tx(async (db) => {
+      const job = await transitionJob(db, id, 'cancelled', now);
+      if (!job) return undefined;
+      ended.push(...(await cancelHeld(db, id, now)));
+      for (const c of await listJobCommandRows(db, id)) {
+        const row = await transitionCommand(db, c.id, 'cancelled', {
+          finished_at: now,
+          error: JSON.stringify({ code: 'cancelled', message: 'job cancelled' }),
+        });
+        if (row) ended.push(row);
+      }
+      return job;
+    });
+    if (!moved) {
+      const row = await getJobRow(this.ctx.store.db, id);
+      if (!row) throw new NotFoundError('job', id);
+      throw new InvalidStateError(`job ${id} has already ended (${row.state})`, { state: row.state });
+    }
+    for (const row of ended) {
+      this.ctx.hub.send(row.node_id, { type: 'command.cancel', commandId: row.id });
+      publishCommandState(this.ctx, row);
+    }
+    const detail = await this.get(id);
+    this.ctx.bus.publish({ kind: 'job.state', at: now, jobId: id, state: 'cancelled', counts: detail.counts });
+    return detail;
+  }
+}

@@ -1,0 +1,77 @@
+import type { JobState } from '@steward/protocol';
+import type { Dispatcher } from '../commands/dispatcher.js';
+import type { Context } from '../context.js';
+import { jobCounts, releaseHeld, runningJobIds, transitionJob, getJobRow } from '../store/queries/jobs.js';
+import { publishCommandState } from '../commands/events.js';
+
+const ACTIVE = ['pending', 'dispatched', 'running'];
+
+/**
+ * Keeps each job's aggregate current. Command ends are coalesced per job, so a fan-out to
+ * thousands of nodes costs one count query per burst, not one per result.
+ */
+export class JobTracker {
+  private readonly dirty = new Set<string>();
+  private running: Promise<void> | null = null;
+
+  constructor(
+    private readonly ctx: Context,
+    private readonly dispatcher: Dispatcher,
+  ) {}
+
+  touch(jobId: string): void {
+    this.dirty.add(jobId);
+    if (!this.running) this.running = this.drain();
+  }
+
+  /** After a restart: catch up on jobs whose commands ended while no one was watching. */
+  async recover(): Promise<void> {
+    for (const id of await runningJobIds(this.ctx.store.db)) this.touch(id);
+    await this.idle();
+  }
+
+  async idle(): Promise<void> {
+    while (this.running) await this.running;
+  }
+
+  private async drain(): Promise<void> {
+    // Yield once so results that arrive in the same tick are counted together.
+    await new Promise((r) => setImmediate(r));
+    try {
+      while (this.dirty.size) {
+        const ids = [...this.dirty];
+        this.dirty.clear();
+        for (const id of ids) await this.update(id);
+      }
+    } catch (err) {
+      this.ctx.log.error({ err }, 'updating a job failed');
+    } finally {
+      this.running = null;
+    }
+  }
+
+  private async update(jobId: string): Promise<void> {
+    const db = this.ctx.store.db;
+    const job = await getJobRow(db, jobId);
+    if (!job || job.state !== 'running') return;
+    let counts = await jobCounts(db, jobId);
+    const active = ACTIVE.reduce((n, s) => n + (counts[s] ?? 0), 0);
+    if (job.batch_size && (counts.queued ?? 0) > 0 && active < job.batch_size) {
+      const released = await releaseHeld(db, jobId, job.batch_size - active, this.ctx.now());
+      const byNode = new Map<string, typeof released>();
+      for (const r of released) byNode.set(r.node_id, [...(byNode.get(r.node_id) ?? []), r]);
+      for (const [nodeId, rows] of byNode) this.dispatcher.push(nodeId, rows);
+      for (const r of released) publishCommandState(this.ctx, r);
+      counts = await jobCounts(db, jobId);
+    }
+    const unfinished = [...ACTIVE, 'queued'].reduce((n, s) => n + (counts[s] ?? 0), 0);
+    let state: JobState = 'running';
+    if (unfinished === 0) {
+      const to: JobState = (counts.succeeded ?? 0) === job.total ? 'succeeded' : 'failed';
+      const moved = await transitionJob(db, jobId, to, this.ctx.now());
+      if (!moved) return;
+      state = to;
+    }
+    this.ctx.bus.publish({ kind: 'job.state', at: this.ctx.now(), jobId, state, counts });
+  }
+}

@@ -1,0 +1,21 @@
+import pino, { type Logger } from 'pino';
+
+/** Paths pino blanks in every log line, so no token, credential or password is ever written. */
+export const REDACT_PATHS = [
+  'req.headers.authorization',
+  'req.headers.cookie',
+  'headers.authorization',
+  '*.token',
+  '*.credential',
+  '*.password',
+  '*.secret',
+  '*.enrollToken',
+  'token',
+  'credential',
+  'password',
+  'enrollToken',
+];
+
+export function createLogger(level = 'info', name = 'steward-server'): Logger {
+  return pino({ name, level, redact: { paths: REDACT_PATHS, censor: '[redacted]' } });
+}

@@ -1,0 +1,18 @@
+import type { NodeStatus } from '@steward/protocol';
+import type { Context } from '../context.js';
+import type { NodesTable } from '../store/schema.js';
+
+export function publishNodeStatus(ctx: Context, row: NodesTable, reason: string): void {
+  ctx.bus.publish({
+    kind: 'node.status',
+    at: ctx.now(),
+    nodeId: row.id,
+    name: row.name,
+    status: row.status as NodeStatus,
+    reason,
+  });
+}
+
+export function publishNodeChanged(ctx: Context, row: Pick<NodesTable, 'id' | 'name'>, change: 'enrolled' | 'updated' | 'deleted'): void {
+  ctx.bus.publish({ kind: 'node.changed', at: ctx.now(), nodeId: row.id, name: row.name, change });
+}

@@ -1,0 +1,103 @@
+import {
+  ConflictError,
+  matchesSelector,
+  NotFoundError,
+  parseSelector,
+  ValidationError,
+  LABEL_KEY_PATTERN,
+  LABEL_VALUE_PATTERN,
+  type Labels,
+  type Node,
+  type NodeListQuery,
+  type NodePatch,
+} from '@steward/protocol';
+import type { CommandService } from '../commands/service.js';
+import type { Context } from '../context.js';
+import { fromJson, nodeFromRow } from '../store/rows.js';
+import { cancelUnfinishedForNode, countUnfinishedForNode } from '../store/queries/commands.js';
+import { deleteNodeRow, findNodeRow, listNodeRows, nodeNameTaken, updateNodeRow } from '../store/queries/nodes.js';
+import type { CommandsTable, NodesTable } from '../store/schema.js';
+import { publishNodeChanged } from './events.js';
+
+const KEY = new RegExp(LABEL_KEY_PATTERN);
+const VALUE = new RegExp(LABEL_VALUE_PATTERN);
+
+export class NodeService {
+  constructor(
+    private readonly ctx: Context,
+    private readonly commands: CommandService,
+  ) {}
+
+  async list(q: NodeListQuery): Promise<Node[]> {
+    const selector = q.selector ? parseSelector(q.selector) : null;
+    const rows = await listNodeRows(this.ctx.store.db, { status: q.status, limit: selector ? undefined : q.limit });
+    const nodes = rows.map(nodeFromRow);
+    const picked = selector ? nodes.filter((n) => matchesSelector(n.labels, selector)) : nodes;
+    return q.limit ? picked.slice(0, q.limit) : picked;
+  }
+
+  async row(idOrName: string): Promise<NodesTable> {
+    const row = await findNodeRow(this.ctx.store.db, idOrName);
+    if (!row) throw new NotFoundError('node', idOrName);
+    return row;
+  }
+
+  async get(idOrName: string): Promise<Node> {
+    return nodeFromRow(await this.row(idOrName));
+  }
+
+  async patch(idOrName: string, patch: NodePatch): Promise<Node> {
+    const current = await this.row(idOrName);
+    const set: Partial<NodesTable> = {};
+    if (patch.name !== undefined && patch.name !== current.name) {
+      if (await nodeNameTaken(this.ctx.store.db, patch.name, current.id)) {
+        throw new ConflictError('name_taken', `another node is already named ${JSON.stringify(patch.name)}`);
+      }
+      set.name = patch.name;
+    }
+    if (patch.labels !== undefined) {
+      const labels: Labels = { ...(fromJson<Labels>(current.labels) ?? {}) };
+      const issues = [];
+      for (const [k, v] of Object.entries(patch.labels)) {
+        if (!KEY.test(k)) issues.push({ field: `labels.${k}`, rule: `key must match ${LABEL_KEY_PATTERN}` });
+        else if (v === null) delete labels[k];
+        else if (!VALUE.test(v)) issues.push({ field: `labels.${k}`, rule: `value must match ${LABEL_VALUE_PATTERN}` });
+        else labels[k] = v;
+      }
+      if (issues.length) throw new ValidationError(`invalid labels: ${issues.map((i) => `${i.field}: ${i.rule}`).join('; ')}`, issues);
+      set.labels = JSON.stringify(labels);
+    }
+    if (patch.heartbeatIntervalMs !== undefined) set.heartbeat_interval_ms = patch.heartbeatIntervalMs;
+    if (Object.keys(set).length === 0) return nodeFromRow(current);
+    const row = await updateNodeRow(this.ctx.store.db, current.id, set);
+    if (!row) throw new NotFoundError('node', idOrName);
+    if (patch.heartbeatIntervalMs !== undefined) {
+      this.ctx.hub.send(row.id, { type: 'config', heartbeatIntervalMs: patch.heartbeatIntervalMs });
+    }
+    publishNodeChanged(this.ctx, row, 'updated');
+    return nodeFromRow(row);
+  }
+
+  /** Refuses while commands are unfinished unless forced; forced, those end `cancelled`. */
+  async remove(idOrName: string, force: boolean): Promise<void> {
+    const current = await this.row(idOrName);
+    const now = this.ctx.now();
+    const cancelled: CommandsTable[] = [];
+    await this.ctx.store.tx(async (db) => {
+      const pending = await countUnfinishedForNode(db, current.id);
+      if (pending > 0 && !force) {
+        throw new ConflictError(
+          'node_has_pending_work',
+          `node ${current.name} has ${pending} unfinished command(s); wait, cancel them, or delete with force`,
+          { unfinished: pending },
+        );
+      }
+      cancelled.push(...(await cancelUnfinishedForNode(db, current.id, now, 'node_deleted', 'the node was deleted')));
+      await deleteNodeRow(db, current.id);
+    });
+    for (const row of cancelled) this.commands.ended(row);
+    const session = this.ctx.hub.get(current.id);
+    session?.close(4003, 'node deleted');
+    publishNodeChanged(this.ctx, current, 'deleted');
+  }
+}

@@ -1,0 +1,41 @@
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+
+export interface ServerOptions {
+  /** `HOST:PORT`; port 0 picks a free one. Default `127.0.0.1:7070`. */
+  listen?: string;
+  dataDir?: string;
+  /** `postgres://…` for PostgreSQL; otherwise SQLite in the data dir. */
+  db?: string;
+  logLevel?: string;
+  /** Node is offline after this long without a heartbeat. Default 45 s. */
+  offlineAfterMs?: number;
+  /** How long a closed connection may stay away before the node is offline. Default 10 s. */
+  disconnectGraceMs?: number;
+  /** Heartbeat interval handed to agents. Default 15 s. */
+  heartbeatIntervalMs?: number;
+  /** How often timers look for expired/timed-out commands and silent nodes. Default 1 s. */
+  sweepIntervalMs?: number;
+  /** Max request body in bytes. Default 1 MiB. */
+  bodyLimit?: number;
+}
+
+export interface RunningServer {
+  /** Base URL, e.g. `http://127.0.0.1:7070`. */
+  url: string;
+  dataDir: string;
+  adminTokenPath: string;
+  /** True when this start created the admin token (first start). */
+  adminTokenCreated: boolean;
+  /** Stops accepting, closes agent sockets, drains in-flight requests, closes the store. */
+  close(): Promise<void>;
+}
+
+/** Where a control plane keeps its state when no `--data-dir` is given. */
+export function defaultServerDataDir(env: NodeJS.ProcessEnv = process.env): string {
+  return env.STEWARD_DATA_DIR ?? join(homedir(), '.steward', 'server');
+}
+
+/** Written at start so local operator tools find the API without flags. */
+export const ENDPOINT_FILE = 'endpoint.json';
+export const ADMIN_TOKEN_FILE = 'admin.token';

@@ -1,0 +1,181 @@
+import type { Kysely } from 'kysely';
+import { commandPredecessors, type CommandState } from '@steward/protocol';
+import type { CommandsTable, Database } from '../schema.js';
+
+/** Statements stay under SQLite's and PostgreSQL's bound-parameter limits. */
+const INSERT_CHUNK = 500;
+
+export const UNFINISHED: CommandState[] = ['pending', 'dispatched', 'running'];
+
+export async function insertCommands(db: Kysely<Database>, rows: CommandsTable[]): Promise<void> {
+  for (let i = 0; i < rows.length; i += INSERT_CHUNK) {
+    await db.insertInto('commands').values(rows.slice(i, i + INSERT_CHUNK)).execute();
+  }
+}
+
+/** Inserts unless the request id exists; returns the row that holds the request id either way. */
+export async function insertCommandOnce(
+  db: Kysely<Database>,
+  row: CommandsTable,
+): Promise<{ row: CommandsTable; created: boolean }> {
+  if (row.request_id === null) {
+    await db.insertInto('commands').values(row).execute();
+    return { row, created: true };
+  }
+  const inserted = await db
+    .insertInto('commands')
+    .values(row)
+    .onConflict((oc) => oc.column('request_id').doNothing())
+    .returningAll()
+    .executeTakeFirst();
+  if (inserted) return { row: inserted, created: true };
+  const existing = await db
+    .selectFrom('commands')
+    .selectAll()
+    .where('request_id', '=', row.request_id)
+    .executeTakeFirstOrThrow();
+  return { row: existing, created: false };
+}
+
+export async function getCommandRow(db: Kysely<Database>, id: string): Promise<CommandsTable | undefined> {
+  return db.selectFrom('commands').selectAll().where('id', '=', id).executeTakeFirst();
+}
+
+export interface CommandFilter {
+  nodeId?: string;
+  state?: CommandState;
+  type?: string;
+  jobId?: string;
+  limit?: number;
+}
+
+export async function listCommandRows(db: Kysely<Database>, f: CommandFilter): Promise<CommandsTable[]> {
+  let q = db.selectFrom('commands').selectAll().orderBy('created_at', 'desc').orderBy('id', 'desc');
+  if (f.nodeId) q = q.where('node_id', '=', f.nodeId);
+  if (f.state) q = q.where('state', '=', f.state);
+  if (f.type) q = q.where('type', '=', f.type);
+  if (f.jobId) q = q.where('job_id', '=', f.jobId);
+  return q.limit(f.limit ?? 500).execute();
+}
+
+export async function listJobCommandRows(db: Kysely<Database>, jobId: string): Promise<CommandsTable[]> {
+  return db.selectFrom('commands').selectAll().where('job_id', '=', jobId).orderBy('created_at').orderBy('id').execute();
+}
+
+/**
+ * The one way a command changes state: a conditional update from the states the transition
+ * table allows. Returns undefined when the command was not in such a state (a duplicate or
+ * late message), which callers treat as "nothing to do".
+ */
+export async function transitionCommand(
+  db: Kysely<Database>,
+  id: string,
+  to: CommandState,
+  patch: Partial<Omit<CommandsTable, 'id' | 'state'>> = {},
+  onlyNodeId?: string,
+): Promise<CommandsTable | undefined> {
+  let q = db
+    .updateTable('commands')
+    .set({ ...patch, state: to })
+    .where('id', '=', id)
+    .where('state', 'in', commandPredecessors(to));
+  // An agent may only move its own commands.
+  if (onlyNodeId !== undefined) q = q.where('node_id', '=', onlyNodeId);
+  return q.returningAll().executeTakeFirst();
+}
+
+/** Records a (re)delivery: pending becomes dispatched; running stays running. */
+export async function markDelivered(db: Kysely<Database>, ids: string[], now: number): Promise<CommandsTable[]> {
+  if (ids.length === 0) return [];
+  const out: CommandsTable[] = [];
+  for (let i = 0; i < ids.length; i += INSERT_CHUNK) {
+    const rows = await db
+      .updateTable('commands')
+      .set((eb) => ({
+        state: eb.case().when('state', '=', 'pending').then('dispatched').else(eb.ref('state')).end(),
+        dispatched_at: eb.fn.coalesce('dispatched_at', eb.val(now)),
+        deliveries: eb('deliveries', '+', 1),
+      }))
+      .where('id', 'in', ids.slice(i, i + INSERT_CHUNK))
+      .where('state', 'in', UNFINISHED)
+      .where('held', '=', 0)
+      .returningAll()
+      .execute();
+    out.push(...rows);
+  }
+  return out;
+}
+
+export async function deliverableForNode(db: Kysely<Database>, nodeId: string): Promise<CommandsTable[]> {
+  return db
+    .selectFrom('commands')
+    .selectAll()
+    .where('node_id', '=', nodeId)
+    .where('state', 'in', UNFINISHED)
+    .where('held', '=', 0)
+    .orderBy('created_at')
+    .orderBy('id')
+    .execute();
+}
+
+export async function countUnfinishedForNode(db: Kysely<Database>, nodeId: string): Promise<number> {
+  const row = await db
+    .selectFrom('commands')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .where('node_id', '=', nodeId)
+    .where('state', 'in', UNFINISHED)
+    .executeTakeFirstOrThrow();
+  return Number(row.n);
+}
+
+const errorJson = (code: string, message: string) => JSON.stringify({ code, message });
+
+/** Pending (or delivered but never started) commands past their TTL. */
+export async function expireDue(db: Kysely<Database>, now: number): Promise<CommandsTable[]> {
+  return db
+    .updateTable('commands')
+    .set({
+      state: 'expired',
+      finished_at: now,
+      error: errorJson('expired', 'the node did not take the command before its TTL ran out'),
+    })
+    .where('state', 'in', ['pending', 'dispatched'])
+    .where('held', '=', 0)
+    .where('expires_at', '<=', now)
+    .returningAll()
+    .execute();
+}
+
+/**
+ * Running commands whose agent never reported an end. The agent enforces the timeout itself;
+ * this is the backstop for an agent that vanished mid-run.
+ */
+export async function timeOutDue(db: Kysely<Database>, now: number, graceMs: number): Promise<CommandsTable[]> {
+  return db
+    .updateTable('commands')
+    .set({
+      state: 'timed_out',
+      finished_at: now,
+      error: errorJson('timed_out', 'no result arrived within the command timeout'),
+    })
+    .where('state', '=', 'running')
+    .where((eb) => eb(eb('started_at', '+', eb('timeout_ms', '+', graceMs)), '<=', now))
+    .returningAll()
+    .execute();
+}
+
+export async function cancelUnfinishedForNode(
+  db: Kysely<Database>,
+  nodeId: string,
+  now: number,
+  code: string,
+  message: string,
+): Promise<CommandsTable[]> {
+  return db
+    .updateTable('commands')
+    .set({ state: 'cancelled', finished_at: now, error: errorJson(code, message) })
+    .where('node_id', '=', nodeId)
+    .where('state', 'in', UNFINISHED)
+    .returningAll()
+    .execute();
+}

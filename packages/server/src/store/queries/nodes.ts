@@ -1,0 +1,103 @@
+import type { Kysely } from 'kysely';
+import { NODE_STATUSES, NODE_TRANSITIONS, type NodeStatus } from '@steward/protocol';
+import type { Database, NodesTable } from '../schema.js';
+
+export async function insertNode(db: Kysely<Database>, row: NodesTable): Promise<void> {
+  await db.insertInto('nodes').values(row).execute();
+}
+
+export async function getNodeRow(db: Kysely<Database>, id: string): Promise<NodesTable | undefined> {
+  return db.selectFrom('nodes').selectAll().where('id', '=', id).executeTakeFirst();
+}
+
+/** Ids win over names, so a node named like another's id cannot shadow it. */
+export async function findNodeRow(db: Kysely<Database>, idOrName: string): Promise<NodesTable | undefined> {
+  return (
+    (await getNodeRow(db, idOrName)) ??
+    (await db.selectFrom('nodes').selectAll().where('name', '=', idOrName).executeTakeFirst())
+  );
+}
+
+export async function listNodeRows(
+  db: Kysely<Database>,
+  filter: { status?: NodeStatus; limit?: number } = {},
+): Promise<NodesTable[]> {
+  let q = db.selectFrom('nodes').selectAll().orderBy('name');
+  if (filter.status) q = q.where('status', '=', filter.status);
+  if (filter.limit) q = q.limit(filter.limit);
+  return q.execute();
+}
+
+export async function nodeNameTaken(db: Kysely<Database>, name: string, exceptId?: string): Promise<boolean> {
+  let q = db.selectFrom('nodes').select('id').where('name', '=', name);
+  if (exceptId) q = q.where('id', '!=', exceptId);
+  return (await q.executeTakeFirst()) !== undefined;
+}
+
+export async function updateNodeRow(
+  db: Kysely<Database>,
+  id: string,
+  patch: Partial<Omit<NodesTable, 'id'>>,
+): Promise<NodesTable | undefined> {
+  return db.updateTable('nodes').set(patch).where('id', '=', id).returningAll().executeTakeFirst();
+}
+
+export async function deleteNodeRow(db: Kysely<Database>, id: string): Promise<boolean> {
+  const res = await db.deleteFrom('nodes').where('id', '=', id).executeTakeFirst();
+  return Number(res.numDeletedRows) > 0;
+}
+
+/**
+ * Moves a node to `to` only from a state the transition table allows, and says whether it moved,
+ * so concurrent sweeps and reconnects produce one status event each.
+ */
+export async function transitionNode(
+  db: Kysely<Database>,
+  id: string,
+  to: NodeStatus,
+  now: number,
+  extra: Partial<Omit<NodesTable, 'id' | 'status'>> = {},
+): Promise<NodesTable | undefined> {
+  const from = NODE_STATUSES.filter((s) => NODE_TRANSITIONS[s].includes(to));
+  return db
+    .updateTable('nodes')
+    .set({ ...extra, status: to, status_changed_at: now })
+    .where('id', '=', id)
+    .where('status', 'in', from)
+    .returningAll()
+    .executeTakeFirst();
+}
+
+/** Clears the connection only if it is still the one that closed (a reconnect may have replaced it). */
+export async function clearConnection(db: Kysely<Database>, id: string, connectionId: string, now: number): Promise<boolean> {
+  const res = await db
+    .updateTable('nodes')
+    .set({ connection_id: null, last_seen_at: now })
+    .where('id', '=', id)
+    .where('connection_id', '=', connectionId)
+    .executeTakeFirst();
+  return Number(res.numUpdatedRows) > 0;
+}
+
+export async function clearAllConnections(db: Kysely<Database>): Promise<void> {
+  await db.updateTable('nodes').set({ connection_id: null }).where('connection_id', 'is not', null).execute();
+}
+
+/** Online nodes silent since `silentBefore`, or disconnected since `disconnectedBefore`. */
+export async function findLostNodes(
+  db: Kysely<Database>,
+  silentBefore: number,
+  disconnectedBefore: number,
+): Promise<Pick<NodesTable, 'id' | 'name' | 'connection_id' | 'last_seen_at'>[]> {
+  return db
+    .selectFrom('nodes')
+    .select(['id', 'name', 'connection_id', 'last_seen_at'])
+    .where('status', '=', 'online')
+    .where((eb) =>
+      eb.or([
+        eb('last_seen_at', '<', silentBefore),
+        eb.and([eb('connection_id', 'is', null), eb('last_seen_at', '<', disconnectedBefore)]),
+      ]),
+    )
+    .execute();
+}
