@@ -74,7 +74,7 @@ function childEnv(extra: Record<string, string> | undefined): NodeJS.ProcessEnv 
 
 function signalGroup(pid: number, signal: NodeJS.Signals | 0): boolean {
   try {
-    process.kill(pid, signal);
+    process.kill(-pid, signal);
     return true;
   } catch {
     return false;
@@ -138,7 +138,7 @@ export async function runCommand(payload: ExecRunPayload, ctx: CommandContext): 
       if (killTimer && child.pid !== undefined && !signalGroup(child.pid, 0)) clearTimeout(killTimer);
     };
 
-    child.once('error', (e: NodeJS.ErrnoException) => {
+    child.on('error', (e: NodeJS.ErrnoException) => {
       if (child.pid !== undefined) return; // a running child reports through 'close'
       cleanup();
       reject(new HandlerFailure('spawn_failed', `cannot start ${file}: ${e.message}`, { details: { errno: e.code } }));

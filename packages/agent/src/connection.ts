@@ -1,0 +1,139 @@
+import WebSocket from 'ws';
+import type { Logger } from 'pino';
+import { TypeCompiler } from '@sinclair/typebox/compiler';
+import { AGENT_CONNECT_PATH, ServerMessage, issuesOf, type AgentMessage, type ServerMessage as ServerMessageT } from '@steward/protocol';
+import { Backoff } from './backoff.js';
+
+const serverMessage = TypeCompiler.Compile(ServerMessage);
+
+export interface ConnectionHandlers {
+  /** The socket is open: send hello. */
+  open(): void;
+  message(msg: ServerMessageT): void;
+  closed(code: number, reason: string): void;
+}
+
+export interface ConnectionOptions {
+  server: string;
+  credential: string;
+  initialDelayMs: number;
+  maxDelayMs: number;
+  log: Logger;
+  /** Shared by simulated agents in one process (bench); one per agent otherwise. */
+  agent?: import('node:http').Agent;
+}
+
+/**
+ * The agent's one outbound WebSocket, kept open: when it drops, it is dialled again after a
+ * full-jitter backoff (1 s → 60 s by default) that resets once the control plane has welcomed us.
+ */
+export class AgentConnection {
+  private socket: WebSocket | null = null;
+  private timer: NodeJS.Timeout | null = null;
+  private stopped = false;
+  private readonly backoff: Backoff;
+
+  constructor(
+    private readonly o: ConnectionOptions,
+    private readonly handlers: ConnectionHandlers,
+  ) {
+    this.backoff = new Backoff(o.initialDelayMs, o.maxDelayMs);
+  }
+
+  get connected(): boolean {
+    return this.socket?.readyState === WebSocket.OPEN;
+  }
+
+  start(): void {
+    this.stopped = false;
+    this.dial();
+  }
+
+  /** Call when the control plane accepted us: the next drop starts the backoff from the bottom. */
+  healthy(): void {
+    this.backoff.reset();
+  }
+
+  send(msg: AgentMessage): boolean {
+    if (!this.socket || this.socket.readyState !== WebSocket.OPEN) return false;
+    this.socket.send(JSON.stringify(msg));
+    return true;
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    const s = this.socket;
+    if (!s || s.readyState === WebSocket.CLOSED) return;
+    await new Promise<void>((resolve) => {
+      const t = setTimeout(() => {
+        s.terminate();
+        resolve();
+      }, 2000);
+      s.once('close', () => {
+        clearTimeout(t);
+        resolve();
+      });
+      if (s.readyState === WebSocket.CONNECTING) s.terminate();
+      else s.close(1000, 'agent stopping');
+    });
+  }
+
+  /** Drops the socket without a close handshake (tests of network loss). */
+  kill(): void {
+    this.socket?.terminate();
+  }
+
+  private dial(): void {
+    if (this.stopped) return;
+    const url = this.o.server.replace(/^http/, 'ws') + AGENT_CONNECT_PATH;
+    const socket = new WebSocket(url, {
+      headers: { authorization: `Bearer ${this.o.credential}` },
+      handshakeTimeout: 15_000,
+      maxPayload: 64 * 1024 * 1024,
+      agent: this.o.agent,
+    });
+    this.socket = socket;
+    socket.on('open', () => this.handlers.open());
+    socket.on('message', (data) => this.onMessage(data as Buffer));
+    socket.on('unexpected-response', (_req, res) => {
+      const level = res.statusCode === 401 ? 'error' : 'warn';
+      this.o.log[level]({ status: res.statusCode }, res.statusCode === 401
+        ? 'control plane refused our credential (node deleted?); remove the identity file and enroll again'
+        : 'control plane refused the connection');
+      socket.terminate();
+    });
+    socket.on('error', (err) => this.o.log.debug({ err: err.message }, 'connection error'));
+    socket.on('close', (code, reason) => {
+      if (this.socket === socket) this.socket = null;
+      this.handlers.closed(code, reason.toString());
+      this.schedule();
+    });
+  }
+
+  private schedule(): void {
+    if (this.stopped || this.timer) return;
+    const delay = this.backoff.next();
+    this.o.log.debug({ delayMs: delay }, 'reconnecting');
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      this.dial();
+    }, delay);
+  }
+
+  private onMessage(data: Buffer): void {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(data.toString('utf8'));
+    } catch {
+      this.o.log.warn('control plane sent a message that is not JSON; ignored');
+      return;
+    }
+    if (!serverMessage.Check(parsed)) {
+      this.o.log.warn({ issues: issuesOf(serverMessage, parsed) }, 'control plane sent an invalid message; ignored');
+      return;
+    }
+    this.handlers.message(parsed);
+  }
+}

@@ -1,0 +1,189 @@
+import type { Logger } from 'pino';
+import {
+  isStewardError,
+  type CommandError,
+  type CommandResultMessage,
+  type CommandResultState,
+  type DispatchedCommand,
+} from '@steward/protocol';
+import type { AgentConfig } from './config.js';
+import type { Journal } from './journal.js';
+import type { ModuleRegistry } from './modules/registry.js';
+import { HandlerFailure } from './modules/types.js';
+
+export interface ExecutorEvents {
+  started(commandId: string): void;
+  finished(result: CommandResultMessage): void;
+}
+
+interface Running {
+  controller: AbortController;
+  promise: Promise<void>;
+}
+
+/**
+ * Runs commands exactly once per id. The journal entry is written before the handler starts;
+ * a repeat of an id that finished replays the stored result, one that is running is ignored,
+ * and one that was running when a previous agent process died either runs again (its type is
+ * safe to re-run) or ends `failed` with the reason.
+ */
+export class Executor {
+  private readonly running = new Map<string, Running>();
+  private accepting = true;
+
+  constructor(
+    private readonly journal: Journal,
+    private readonly registry: ModuleRegistry,
+    private readonly config: AgentConfig,
+    private readonly log: Logger,
+    private readonly events: ExecutorEvents,
+  ) {}
+
+  runningIds(): string[] {
+    return [...this.running.keys()];
+  }
+
+  /** At start-up: settle what the previous process left running. */
+  recoverInterrupted(): void {
+    for (const entry of this.journal.interrupted()) {
+      const def = this.registry.get(entry.type);
+      const cmd: DispatchedCommand = { id: entry.id, type: entry.type, payload: entry.payload, timeoutMs: entry.timeoutMs, createdAt: entry.receivedAt };
+      if (def?.safeToRerun) {
+        this.log.info({ commandId: entry.id, type: entry.type }, 're-running a command interrupted by an agent restart');
+        this.start(cmd);
+      } else {
+        this.log.warn({ commandId: entry.id, type: entry.type }, 'a command was interrupted by an agent restart; not safe to re-run');
+        const now = Date.now();
+        this.complete(cmd.id, 'failed', now, now, {
+          error: {
+            code: 'interrupted',
+            message: `the agent stopped while ${entry.type} was running; it is not safe to run again, so it was not`,
+          },
+        });
+      }
+    }
+  }
+
+  dispatch(cmd: DispatchedCommand): void {
+    const known = this.journal.get(cmd.id);
+    if (known?.state === 'done') {
+      // Already ran: answer with what it returned, never run twice.
+      if (known.result) this.events.finished(known.result);
+      return;
+    }
+    if (known?.state === 'running') {
+      if (this.running.has(cmd.id)) this.events.started(cmd.id);
+      return;
+    }
+    if (!this.accepting) return; // shutting down; the control plane delivers again later
+    if (!this.journal.begin(cmd, Date.now())) return;
+    this.start(cmd);
+  }
+
+  cancel(commandId: string): void {
+    this.running.get(commandId)?.controller.abort(new CancelReason('cancelled', 'cancelled by the control plane'));
+  }
+
+  private start(cmd: DispatchedCommand): void {
+    const controller = new AbortController();
+    const startedAt = Date.now();
+    this.events.started(cmd.id);
+    const promise = this.execute(cmd, controller, startedAt).finally(() => this.running.delete(cmd.id));
+    this.running.set(cmd.id, { controller, promise });
+  }
+
+  private async execute(cmd: DispatchedCommand, controller: AbortController, startedAt: number): Promise<void> {
+    const def = this.registry.get(cmd.type);
+    const log = this.log.child({ commandId: cmd.id, type: cmd.type });
+    if (!def) {
+      return this.complete(cmd.id, 'failed', startedAt, Date.now(), {
+        error: { code: 'unknown_command_type', message: `this agent has no handler for ${cmd.type}`, details: { known: this.registry.types().map((t) => t.type) } },
+      });
+    }
+    let payload: unknown;
+    try {
+      payload = this.registry.validatePayload(cmd.type, cmd.payload ?? {});
+    } catch (e) {
+      return this.complete(cmd.id, 'failed', startedAt, Date.now(), { error: toCommandError(e) });
+    }
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        const reason = new CancelReason('timed_out', `did not finish within ${cmd.timeoutMs} ms`);
+        controller.abort(reason);
+        reject(reason);
+      }, cmd.timeoutMs);
+    });
+    const aborted = new Promise<never>((_, reject) => {
+      controller.signal.addEventListener('abort', () => reject(controller.signal.reason), { once: true });
+    });
+    try {
+      const result = await Promise.race([
+        def.handler(payload as never, { commandId: cmd.id, signal: controller.signal, timeoutMs: cmd.timeoutMs, config: this.config, log }),
+        timedOut,
+        aborted,
+      ]);
+      this.complete(cmd.id, 'succeeded', startedAt, Date.now(), { result });
+    } catch (e) {
+      if (e instanceof CancelReason) {
+        this.complete(cmd.id, e.state, startedAt, Date.now(), { error: { code: e.state, message: e.message } });
+      } else if (e instanceof HandlerFailure) {
+        this.complete(cmd.id, e.state, startedAt, Date.now(), {
+          result: e.result,
+          error: { code: e.code, message: e.message, ...(e.details === undefined ? {} : { details: e.details }) },
+        });
+      } else {
+        if (!isStewardError(e)) log.warn({ err: e }, 'command handler threw');
+        this.complete(cmd.id, 'failed', startedAt, Date.now(), { error: toCommandError(e) });
+      }
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  private complete(
+    commandId: string,
+    state: CommandResultState,
+    startedAt: number,
+    finishedAt: number,
+    body: { result?: unknown; error?: CommandError },
+  ): void {
+    const msg: CommandResultMessage = {
+      type: 'command.result',
+      commandId,
+      state,
+      ...(body.result === undefined ? {} : { result: body.result }),
+      ...(body.error ? { error: body.error } : {}),
+      startedAt,
+      finishedAt,
+    };
+    // Into the outbox first: from here on the result survives a crash.
+    this.journal.finish(msg);
+    this.events.finished(msg);
+  }
+
+  /** Stops taking commands, lets running ones finish for `graceMs`, then cancels the rest. */
+  async drain(graceMs: number): Promise<void> {
+    this.accepting = false;
+    const all = () => Promise.all([...this.running.values()].map((r) => r.promise));
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([all(), new Promise((r) => (timer = setTimeout(r, graceMs)))]);
+    clearTimeout(timer);
+    for (const r of this.running.values()) r.controller.abort(new CancelReason('cancelled', 'the agent is shutting down'));
+    await all();
+  }
+}
+
+class CancelReason extends Error {
+  constructor(
+    readonly state: 'cancelled' | 'timed_out',
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+function toCommandError(e: unknown): CommandError {
+  if (isStewardError(e)) return e.details === undefined ? { code: e.code, message: e.message } : { code: e.code, message: e.message, details: e.details };
+  return { code: 'handler_error', message: e instanceof Error ? e.message : String(e) };
+}
