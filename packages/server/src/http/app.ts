@@ -1,4 +1,4 @@
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import websocket from '@fastify/websocket';
 import swagger from '@fastify/swagger';
 import type { Logger } from 'pino';
@@ -19,7 +19,8 @@ export interface AppOptions {
 export async function createApp(o: AppOptions): Promise<{ app: FastifyInstance; api: (fn: (api: FastifyInstance) => void) => Promise<void> }> {
   const app = Fastify({
     loggerInstance: o.log as FastifyBaseLogger,
-    disableRequestLogging: true,
+    // Per-request lines would dominate the log at fleet scale; errors are logged where handled.
+    logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: o.bodyLimit,
     ajv: { customOptions: { removeAdditional: false, allErrors: true, coerceTypes: 'array', useDefaults: true } },
     forceCloseConnections: true,

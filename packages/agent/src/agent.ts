@@ -1,0 +1,201 @@
+import { mkdirSync } from 'node:fs';
+import type { Logger } from 'pino';
+import { AGENT_PROTOCOL_VERSION, type Inventory, type ServerMessage } from '@steward/protocol';
+import { jittered } from './backoff.js';
+import type { AgentConfig } from './config.js';
+import { AgentConnection } from './connection.js';
+import { enroll, EnrollmentError } from './enroll.js';
+import { Executor } from './executor.js';
+import { loadIdentity, saveIdentity, type Identity } from './identity.js';
+import { Journal } from './journal.js';
+import { createAgentLogger } from './logger.js';
+import { loadModules, type ModuleRegistry } from './modules/registry.js';
+import { collectInventory } from './system/inventory.js';
+import { getStatsCollector } from './system/stats.js';
+import { AGENT_VERSION } from './version.js';
+
+export interface RunningAgent {
+  nodeId: string;
+  stop(): Promise<void>;
+}
+
+export interface AgentOptions {
+  log?: Logger;
+  /** Grace for running commands on stop before they are cancelled. */
+  drainMs?: number;
+}
+
+/**
+ * The node agent: enrolls once, then keeps one WebSocket to the control plane, heartbeats,
+ * and runs what it is sent through the executor. Lifecycle: start → running → stop (drain).
+ */
+export class Agent implements RunningAgent {
+  private heartbeatTimer: NodeJS.Timeout | null = null;
+  private heartbeatMs: number;
+  private seq = 0;
+  private welcomed = false;
+  private pruneTimer: NodeJS.Timeout | null = null;
+
+  private constructor(
+    readonly config: AgentConfig,
+    readonly identity: Identity,
+    private readonly log: Logger,
+    private readonly journal: Journal,
+    private readonly registry: ModuleRegistry,
+    private readonly inventory: Inventory,
+    private readonly executor: Executor,
+    private readonly connection: AgentConnection,
+    private readonly drainMs: number,
+  ) {
+    this.heartbeatMs = config.heartbeatIntervalMs;
+  }
+
+  get nodeId(): string {
+    return this.identity.nodeId;
+  }
+
+  static async start(config: AgentConfig, options: AgentOptions = {}): Promise<Agent> {
+    const log = options.log ?? createAgentLogger(config.logLevel);
+    mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+    for (const root of config.fs.roots) mkdirSync(root, { recursive: true });
+    const registry = await loadModules(config.modules);
+    const inventory = await collectInventory(config, registry, AGENT_VERSION);
+    const identity = await ensureEnrolled(config, inventory, log);
+    const journal = new Journal(config.dataDir);
+    let agent: Agent | undefined;
+    const executor = new Executor(journal, registry, config, log, {
+      started: (commandId) => agent?.send({ type: 'command.started', commandId, at: Date.now() }),
+      finished: (result) => agent?.send(result),
+    });
+    const connection = new AgentConnection(
+      {
+        server: config.server,
+        credential: identity.credential,
+        initialDelayMs: config.reconnect.initialDelayMs,
+        maxDelayMs: config.reconnect.maxDelayMs,
+        log,
+      },
+      {
+        open: () => agent?.onOpen(),
+        message: (msg) => agent?.onMessage(msg),
+        closed: (code, reason) => agent?.onClosed(code, reason),
+      },
+    );
+    agent = new Agent(config, identity, log, journal, registry, inventory, executor, connection, options.drainMs ?? 10_000);
+    executor.recoverInterrupted();
+    connection.start();
+    agent.pruneTimer = setInterval(() => journal.prune(Date.now()), 3_600_000);
+    agent.pruneTimer.unref();
+    log.info({ nodeId: identity.nodeId, name: identity.name, server: identity.server, modules: registry.modules() }, 'agent started');
+    return agent;
+  }
+
+  private send(msg: Parameters<AgentConnection['send']>[0]): void {
+    if (this.welcomed || msg.type === 'hello') this.connection.send(msg);
+  }
+
+  private onOpen(): void {
+    this.connection.send({
+      type: 'hello',
+      protocol: AGENT_PROTOCOL_VERSION,
+      inventory: this.inventory,
+      running: this.executor.runningIds(),
+      outbox: this.journal.outboxIds(),
+    });
+  }
+
+  private onMessage(msg: ServerMessage): void {
+    switch (msg.type) {
+      case 'welcome':
+        this.welcomed = true;
+        this.connection.healthy();
+        this.heartbeatMs = msg.heartbeatIntervalMs;
+        this.log.info({ nodeId: msg.nodeId, name: msg.name }, 'connected to the control plane');
+        // Results that finished while we were away (or whose ack was lost) go first.
+        for (const result of this.journal.outbox()) this.connection.send(result);
+        this.scheduleHeartbeat(0);
+        return;
+      case 'command.dispatch':
+        return this.executor.dispatch(msg.command);
+      case 'command.cancel':
+        return this.executor.cancel(msg.commandId);
+      case 'result.ack':
+        return this.journal.ack(msg.commandIds);
+      case 'config':
+        this.heartbeatMs = msg.heartbeatIntervalMs;
+        return this.scheduleHeartbeat(0);
+      case 'error':
+        this.log.warn({ code: msg.code, details: msg.details }, `control plane: ${msg.message}`);
+        return;
+    }
+  }
+
+  private onClosed(code: number, reason: string): void {
+    if (this.welcomed) this.log.warn({ code, reason }, 'disconnected from the control plane');
+    this.welcomed = false;
+    if (this.heartbeatTimer) clearTimeout(this.heartbeatTimer);
+    this.heartbeatTimer = null;
+  }
+
+  private scheduleHeartbeat(delayMs: number): void {
+    if (this.heartbeatTimer) clearTimeout(this.heartbeatTimer);
+    this.heartbeatTimer = setTimeout(() => void this.heartbeat(), delayMs);
+  }
+
+  private async heartbeat(): Promise<void> {
+    try {
+      const stats = await getStatsCollector().collect();
+      this.send({
+        type: 'heartbeat',
+        seq: this.seq++,
+        stats,
+        running: this.executor.runningIds(),
+        outbox: this.journal.outboxIds(),
+      });
+    } catch (err) {
+      this.log.warn({ err }, 'heartbeat failed');
+    }
+    if (this.welcomed) this.scheduleHeartbeat(jittered(this.heartbeatMs));
+  }
+
+  async stop(): Promise<void> {
+    if (this.heartbeatTimer) clearTimeout(this.heartbeatTimer);
+    if (this.pruneTimer) clearInterval(this.pruneTimer);
+    // Running commands get a grace to finish; their results go out while we are still connected.
+    await this.executor.drain(this.drainMs);
+    await this.connection.stop();
+    this.journal.close();
+    this.log.info('agent stopped');
+  }
+
+  /** For tests: drop the connection as a network failure would. */
+  dropConnection(): void {
+    this.connection.kill();
+  }
+}
+
+async function ensureEnrolled(config: AgentConfig, inventory: Inventory, log: Logger): Promise<Identity> {
+  const existing = loadIdentity(config.dataDir);
+  if (existing) return existing;
+  if (!config.enrollToken) {
+    throw new EnrollmentError(
+      `not enrolled yet (no identity file in ${config.dataDir}): give --enroll-token (or STEWARD_ENROLL_TOKEN)`,
+      'not_enrolled',
+      true,
+    );
+  }
+  const res = await enroll(config.server, {
+    token: config.enrollToken,
+    ...(config.name ? { name: config.name } : {}),
+    labels: config.labels,
+    inventory,
+  });
+  const identity: Identity = { nodeId: res.nodeId, name: res.name, credential: res.credential, server: config.server, enrolledAt: Date.now() };
+  saveIdentity(config.dataDir, identity);
+  log.info({ nodeId: res.nodeId, name: res.name }, 'enrolled');
+  return identity;
+}
+
+export function startAgent(config: AgentConfig, options?: AgentOptions): Promise<Agent> {
+  return Agent.start(config, options);
+}

@@ -1,0 +1,6 @@
+export { Agent, startAgent, type RunningAgent, type AgentOptions } from './agent.js';
+export { loadAgentConfig, describeConfig, defaultAgentDataDir, AgentConfigSchema, type AgentConfig, type AgentFlags } from './config.js';
+export { AgentConnection, type ConnectionHandlers, type ConnectionOptions } from './connection.js';
+export { Backoff, jittered } from './backoff.js';
+export { EnrollmentError } from './enroll.js';
+export { AGENT_VERSION } from './version.js';
