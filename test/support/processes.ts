@@ -1,0 +1,149 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { StewardClient } from '@steward/client';
+
+export const REPO = resolve(import.meta.dirname, '../..');
+export const STEWARD_BIN = join(REPO, 'packages/cli/bin/steward.js');
+
+const children = new Set<ChildProcess>();
+process.on('exit', () => {
+  for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
+});
+
+export function tempDir(prefix = 'steward-e2e-'): string {
+  return mkdtempSync(join(tmpdir(), prefix));
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((ok, fail) => {
+    const srv = createServer();
+    srv.once('error', fail);
+    srv.listen(0, '127.0.0.1', () => {
+      const port = (srv.address() as { port: number }).port;
+      srv.close(() => ok(port));
+    });
+  });
+}
+
+/** Polls `fn` until it returns a truthy value; bounded, so a broken test ends by itself. */
+export async function until<T>(what: string, fn: () => Promise<T | undefined | null | false> | T | undefined | null | false, timeoutMs = 15_000, everyMs = 50): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  let last: unknown;
+  while (Date.now() < end) {
+    try {
+      const v = await fn();
+      if (v) return v;
+    } catch (e) {
+      last = e;
+    }
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? ` (last error: ${String(last)})` : ''}`);
+}
+
+export interface Proc {
+  child: ChildProcess;
+  output(): string;
+  /** Sends a signal and waits for the process to exit. */
+  kill(signal?: NodeJS.Signals): Promise<void>;
+}
+
+function launch(args: string[], env: NodeJS.ProcessEnv): Proc {
+  const child = spawn(process.execPath, [STEWARD_BIN, ...args], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  children.add(child);
+  let out = '';
+  child.stdout!.on('data', (d) => (out += d));
+  child.stderr!.on('data', (d) => (out += d));
+  const exited = new Promise<void>((r) => child.once('exit', () => r()));
+  child.once('exit', () => children.delete(child));
+  return {
+    child,
+    output: () => out,
+    async kill(signal = 'SIGTERM') {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      await exited;
+    },
+  };
+}
+
+/** Fast liveness for tests; production defaults are 45 s / 10 s / 15 s. */
+export const FAST_TIMINGS = {
+  STEWARD_OFFLINE_AFTER_MS: '3000',
+  STEWARD_DISCONNECT_GRACE_MS: '1000',
+  STEWARD_HEARTBEAT_INTERVAL_MS: '500',
+  STEWARD_SWEEP_INTERVAL_MS: '100',
+  STEWARD_TIMEOUT_GRACE_MS: '1000',
+};
+
+export interface ServerProc extends Proc {
+  url: string;
+  port: number;
+  dataDir: string;
+  token: string;
+  client: StewardClient;
+}
+
+export async function startServerProcess(o: { dataDir?: string; port?: number; db?: string; env?: NodeJS.ProcessEnv } = {}): Promise<ServerProc> {
+  const dataDir = o.dataDir ?? tempDir('steward-server-');
+  const port = o.port ?? (await freePort());
+  const endpoint = join(dataDir, 'endpoint.json');
+  rmSync(endpoint, { force: true });
+  const args = ['server', '--listen', `127.0.0.1:${port}`, '--data-dir', dataDir, '--log-level', 'info'];
+  if (o.db) args.push('--db', o.db);
+  const proc = launch(args, { ...FAST_TIMINGS, ...o.env });
+  const url = await until(
+    'the control plane to listen',
+    () => {
+      if (proc.child.exitCode !== null) throw new Error(`server exited: ${proc.output()}`);
+      return existsSync(endpoint) && (JSON.parse(readFileSync(endpoint, 'utf8')) as { url: string }).url;
+    },
+    30_000,
+  );
+  const token = readFileSync(join(dataDir, 'admin.token'), 'utf8').trim();
+  return { ...proc, url, port, dataDir, token, client: new StewardClient({ baseUrl: url, token }) };
+}
+
+export interface AgentProc extends Proc {
+  dataDir: string;
+}
+
+export function agentConfigFile(dataDir: string, extra = ''): string {
+  const path = join(dataDir, 'agent.yaml');
+  writeFileSync(path, `reconnect:\n  initialDelayMs: 100\n  maxDelayMs: 500\nfs:\n  roots: [${JSON.stringify(join(dataDir, 'files'))}]\n${extra}`);
+  return path;
+}
+
+export function startAgentProcess(o: { server: string; token?: string; dataDir?: string; name?: string; labels?: string[]; env?: NodeJS.ProcessEnv }): AgentProc {
+  const dataDir = o.dataDir ?? tempDir('steward-agent-');
+  const args = ['agent', '--server', o.server, '--data-dir', dataDir, '--config', agentConfigFile(dataDir), '--log-level', 'info'];
+  if (o.token) args.push('--enroll-token', o.token);
+  if (o.name) args.push('--name', o.name);
+  for (const l of o.labels ?? []) args.push('--label', l);
+  return { ...launch(args, o.env ?? {}), dataDir };
+}
+
+/** Enrolls a new agent process and waits until its node is online. */
+export async function addAgent(server: ServerProc, name: string, labels: string[] = []): Promise<AgentProc> {
+  const { token } = await server.client.createEnrollmentToken({ ttlSeconds: 600, uses: 1 });
+  const agent = startAgentProcess({ server: server.url, token, name, labels });
+  await waitOnline(server, name, agent);
+  return agent;
+}
+
+export async function waitOnline(server: ServerProc, name: string, agent?: Proc, timeoutMs = 20_000): Promise<void> {
+  await until(
+    `node ${name} online`,
+    async () => {
+      if (agent && agent.child.exitCode !== null) throw new Error(`agent exited: ${agent.output()}`);
+      const n = await server.client.getNode(name);
+      return n.status === 'online' && n.connected;
+    },
+    timeoutMs,
+  );
+}

@@ -1,0 +1,45 @@
+import { createServer, connect, type Server, type Socket } from 'node:net';
+
+/**
+ * A loopback TCP proxy a test can cut and restore, to play a network failure between an
+ * agent and the control plane without touching either process.
+ */
+export class TcpProxy {
+  private server: Server | null = null;
+  private readonly sockets = new Set<Socket>();
+  port = 0;
+
+  constructor(private readonly targetPort: number) {}
+
+  async start(port = 0): Promise<number> {
+    this.server = createServer((client) => {
+      const upstream = connect(this.targetPort, '127.0.0.1');
+      for (const s of [client, upstream]) {
+        this.sockets.add(s);
+        s.on('close', () => this.sockets.delete(s));
+        s.on('error', () => s.destroy());
+      }
+      client.pipe(upstream).pipe(client);
+    });
+    await new Promise<void>((r) => this.server!.listen(port || this.port, '127.0.0.1', () => r()));
+    this.port = (this.server.address() as { port: number }).port;
+    return this.port;
+  }
+
+  /** Drops every connection abruptly and refuses new ones. */
+  async cut(): Promise<void> {
+    const srv = this.server;
+    this.server = null;
+    for (const s of this.sockets) s.destroy();
+    this.sockets.clear();
+    if (srv) await new Promise<void>((r) => srv.close(() => r()));
+  }
+
+  async restore(): Promise<void> {
+    await this.start(this.port);
+  }
+
+  stop(): Promise<void> {
+    return this.cut();
+  }
+}
