@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiError } from '@steward/client';
 import { addAgent, startServerProcess, until, type AgentProc, type ServerProc } from '../support/processes.js';
 
-describe('command pipeline over real processes', () => {
+describe('command pipeline over real processes', { timeout: 30_000 }, () => {
   let server: ServerProc;
   let a: AgentProc;
   let b: AgentProc;

@@ -1,0 +1,168 @@
+import { readFileSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { startAgentProcess, startServerProcess, tempDir, until, waitOnline, type AgentProc, type ServerProc } from '../support/processes.js';
+import { TcpProxy } from '../support/tcp-proxy.js';
+
+const lines = (path: string) => (existsSync(path) ? readFileSync(path, 'utf8').split('\n').filter(Boolean) : []);
+
+describe('crashes and network loss lose nothing', { timeout: 60_000 }, () => {
+  const cleanup: Array<() => Promise<void>> = [];
+  afterEach(async () => {
+    for (const fn of cleanup.splice(0).reverse()) await fn().catch(() => {});
+  });
+
+  async function setup(name: string, opts: { via?: TcpProxy } = {}): Promise<{ server: ServerProc; agent: AgentProc }> {
+    const server = await startServerProcess();
+    cleanup.push(() => server.kill('SIGKILL'));
+    const { token } = await server.client.createEnrollmentToken({ uses: 1 });
+    let url = server.url;
+    if (opts.via) {
+      await opts.via.start();
+      cleanup.push(() => opts.via!.stop());
+      url = `http://127.0.0.1:${opts.via.port}`;
+    }
+    const agent = startAgentProcess({ server: url, token, name });
+    cleanup.push(() => agent.kill('SIGKILL'));
+    await waitOnline(server, name, agent);
+    return { server, agent };
+  }
+
+  it('kill -9 of the agent mid-command: the line is appended once and a result arrives', async () => {
+    const { server, agent } = await setup('crashy');
+    const file = join(tempDir(), 'out.txt');
+    const { command } = await server.client.submitCommand({
+      node: 'crashy',
+      type: 'exec.run',
+      payload: { command: 'sh', args: ['-c', `echo line >> ${file}; sleep 2`] },
+    });
+    await until('the line to be written', () => lines(file).length === 1);
+    expect((await server.client.getCommand(command.id)).state).toBe('running');
+    await agent.kill('SIGKILL');
+    const again = startAgentProcess({ server: server.url, dataDir: agent.dataDir, name: 'crashy' });
+    cleanup.push(() => again.kill('SIGKILL'));
+    const done = await server.client.getCommand(command.id, { wait: 20 });
+    // exec.run is not safe to re-run: it ends failed with the reason, and ran once.
+    expect(done.state).toBe('failed');
+    expect(done.error?.code).toBe('interrupted');
+    await new Promise((r) => setTimeout(r, 2500)); // the orphaned sleep ends; nothing may append again
+    expect(lines(file)).toEqual(['line']);
+  });
+
+  it('a repeated delivery of a finished command replays its result instead of running again', async () => {
+    const { server, agent } = await setup('replay');
+    const file = join(tempDir(), 'out.txt');
+    const { command } = await server.client.submitCommand({
+      node: 'replay',
+      type: 'exec.run',
+      payload: { command: 'sh', args: ['-c', `echo once >> ${file}`] },
+    });
+    expect((await server.client.getCommand(command.id, { wait: 10 })).state).toBe('succeeded');
+    // Restart the agent: the control plane re-sends nothing finished, and the journal keeps the id.
+    await agent.kill('SIGKILL');
+    const again = startAgentProcess({ server: server.url, dataDir: agent.dataDir, name: 'replay' });
+    cleanup.push(() => again.kill('SIGKILL'));
+    await waitOnline(server, 'replay', again);
+    const after = await server.client.getCommand(command.id);
+    expect(after.state).toBe('succeeded');
+    expect(lines(file)).toEqual(['once']);
+  });
+
+  it('kill -9 of the control plane right after it accepted a command: delivered after restart', async () => {
+    const port = (await import('../support/processes.js')).freePort;
+    const server = await startServerProcess({ port: await port() });
+    cleanup.push(() => server.kill('SIGKILL'));
+    const { token } = await server.client.createEnrollmentToken({ uses: 1 });
+    const agent = startAgentProcess({ server: server.url, token, name: 'cp-crash' });
+    cleanup.push(() => agent.kill('SIGKILL'));
+    await waitOnline(server, 'cp-crash', agent);
+    // Take the agent away first so the command is only accepted, not yet delivered.
+    await agent.kill('SIGKILL');
+    const file = join(tempDir(), 'out.txt');
+    const { command } = await server.client.submitCommand({
+      node: 'cp-crash',
+      type: 'exec.run',
+      payload: { command: 'sh', args: ['-c', `echo delivered >> ${file}`] },
+    });
+    await server.kill('SIGKILL');
+    const restarted = await startServerProcess({ dataDir: server.dataDir, port: server.port });
+    cleanup.push(() => restarted.kill('SIGKILL'));
+    const again = startAgentProcess({ server: restarted.url, dataDir: agent.dataDir, name: 'cp-crash' });
+    cleanup.push(() => again.kill('SIGKILL'));
+    const done = await restarted.client.getCommand(command.id, { wait: 20 });
+    expect(done.state).toBe('succeeded');
+    expect(lines(file)).toEqual(['delivered']);
+  });
+
+  it('a result finished while the control plane was down waits in the outbox and is stored after restart', async () => {
+    const { freePort } = await import('../support/processes.js');
+    const server = await startServerProcess({ port: await freePort() });
+    cleanup.push(() => server.kill('SIGKILL'));
+    const { token } = await server.client.createEnrollmentToken({ uses: 1 });
+    const agent = startAgentProcess({ server: server.url, token, name: 'outbox' });
+    cleanup.push(() => agent.kill('SIGKILL'));
+    await waitOnline(server, 'outbox', agent);
+    const file = join(tempDir(), 'out.txt');
+    const { command } = await server.client.submitCommand({
+      node: 'outbox',
+      type: 'exec.run',
+      payload: { command: 'sh', args: ['-c', `sleep 1; echo finished >> ${file}`] },
+    });
+    await until('running', async () => (await server.client.getCommand(command.id)).state === 'running');
+    await server.kill('SIGKILL');
+    await until('the command to finish on the agent', () => lines(file).length === 1);
+    const restarted = await startServerProcess({ dataDir: server.dataDir, port: server.port });
+    cleanup.push(() => restarted.kill('SIGKILL'));
+    const done = await restarted.client.getCommand(command.id, { wait: 20 });
+    expect(done.state).toBe('succeeded');
+    expect(done.result).toMatchObject({ exitCode: 0 });
+    expect(lines(file)).toEqual(['finished']);
+    // After a restart nobody is marked offline before one full threshold.
+    expect((await restarted.client.getNode('outbox')).status).toBe('online');
+  });
+
+  it('a node cut off from the network goes offline, comes back online and finishes its commands', async () => {
+    const proxy = new TcpProxy(0);
+    const server = await startServerProcess();
+    cleanup.push(() => server.kill('SIGKILL'));
+    Object.assign(proxy, { targetPort: server.port });
+    await proxy.start();
+    cleanup.push(() => proxy.stop());
+    const { token } = await server.client.createEnrollmentToken({ uses: 1 });
+    const agent = startAgentProcess({ server: `http://127.0.0.1:${proxy.port}`, token, name: 'flaky' });
+    cleanup.push(() => agent.kill('SIGKILL'));
+    await waitOnline(server, 'flaky', agent);
+
+    const events = await server.client.openEvents({ kinds: ['node.status'] });
+    cleanup.push(async () => events.close());
+    const statuses: string[] = [];
+    void (async () => {
+      for await (const e of events) if (e.event.kind === 'node.status') statuses.push(e.event.status);
+    })().catch(() => {});
+
+    await proxy.cut();
+    await until('offline', async () => (await server.client.getNode('flaky')).status === 'offline', 15_000);
+    const file = join(tempDir(), 'out.txt');
+    const { command } = await server.client.submitCommand({
+      node: 'flaky',
+      type: 'exec.run',
+      payload: { command: 'sh', args: ['-c', `echo back >> ${file}`] },
+    });
+    await new Promise((r) => setTimeout(r, 300));
+    expect((await server.client.getCommand(command.id)).state).toBe('pending');
+    await proxy.restore();
+    await waitOnline(server, 'flaky', agent);
+    expect((await server.client.getCommand(command.id, { wait: 10 })).state).toBe('succeeded');
+    expect(lines(file)).toEqual(['back']);
+    await until('status events', () => statuses.includes('offline') && statuses.includes('online'));
+  });
+
+  it('a pending command for a node that stays offline expires after its TTL', async () => {
+    const { server, agent } = await setup('gone');
+    await agent.kill('SIGKILL');
+    const { command } = await server.client.submitCommand({ node: 'gone', type: 'sys.ping', ttlMs: 500 });
+    const done = await server.client.getCommand(command.id, { wait: 10 });
+    expect(done.state).toBe('expired');
+    expect(done.error?.code).toBe('expired');
+  });
+});
