@@ -1,0 +1,41 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { Backoff, jittered } from '../../src/backoff.js';
+
+describe('reconnect backoff with full jitter', () => {
+  it('each wait lies in [0, min(max, initial·2^n)] and the ceiling reaches max', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 5000 }), fc.integer({ min: 1, max: 120_000 }), fc.array(fc.double({ min: 0, max: 0.999999, noNaN: true }), { minLength: 1, maxLength: 40 }), (initial, max, randoms) => {
+        let i = 0;
+        const b = new Backoff(initial, max, () => randoms[i]!);
+        for (i = 0; i < randoms.length; i++) {
+          const d = b.next();
+          expect(d).toBeGreaterThanOrEqual(0);
+          expect(d).toBeLessThanOrEqual(Math.min(max, initial * 2 ** i));
+        }
+      }),
+    );
+  });
+
+  it('uses the defaults 1 s → 60 s and starts over after reset', () => {
+    const b = new Backoff(1000, 60_000, () => 0.999999);
+    const waits = Array.from({ length: 9 }, () => b.next());
+    expect(waits).toEqual([999, 1999, 3999, 7999, 15_999, 31_999, 59_999, 59_999, 59_999]);
+    b.reset();
+    expect(b.next()).toBe(999);
+  });
+
+  it('spreads waits across the whole range (no herd)', () => {
+    const b = new Backoff(1000, 60_000);
+    for (let i = 0; i < 8; i++) b.next();
+    const samples = Array.from({ length: 2000 }, () => new Backoff(60_000, 60_000).next());
+    const buckets = new Array(6).fill(0);
+    for (const s of samples) buckets[Math.floor(s / 10_000)]++;
+    for (const n of buckets) expect(n).toBeGreaterThan(200);
+  });
+
+  it('jitters heartbeats by ±10 %', () => {
+    expect(jittered(15_000, 0.1, () => 0)).toBe(13_500);
+    expect(jittered(15_000, 0.1, () => 1)).toBe(16_500);
+  });
+});
