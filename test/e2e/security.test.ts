@@ -1,0 +1,154 @@
+import { statSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import WebSocket from 'ws';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AGENT_CONNECT_PATH, AGENT_ENROLL_PATH, type Inventory } from '@steward/protocol';
+import { StewardClient } from '@steward/client';
+import { addAgent, startServerProcess, type AgentProc, type ServerProc } from '../support/processes.js';
+
+const inventory: Inventory = {
+  hostname: 'raw',
+  addresses: [],
+  os: { platform: 'linux', release: 'x' },
+  arch: 'x64',
+  agentVersion: 'test',
+  cpuCores: 1,
+  memoryBytes: 1,
+  disks: [],
+  capabilities: [],
+  modules: ['sys'],
+  commandTypes: [{ type: 'sys.ping', module: 'sys', safeToRerun: true }],
+};
+
+/** A raw agent socket, to send what a real agent never would. */
+async function rawAgent(url: string, credential: string) {
+  const ws = new WebSocket(url.replace('http', 'ws') + AGENT_CONNECT_PATH, { headers: { authorization: `Bearer ${credential}` } });
+  const inbox: any[] = [];
+  ws.on('message', (d) => inbox.push(JSON.parse(String(d))));
+  await new Promise<void>((ok, fail) => {
+    ws.once('open', () => ok());
+    ws.once('error', fail);
+    ws.once('unexpected-response', (_req, res) => fail(new Error(`HTTP ${res.statusCode}`)));
+  });
+  const next = async (type: string) => {
+    for (let i = 0; i < 100; i++) {
+      const idx = inbox.findIndex((m) => m.type === type);
+      if (idx >= 0) return inbox.splice(idx, 1)[0];
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    throw new Error(`no ${type} message; got ${JSON.stringify(inbox)}`);
+  };
+  return { ws, next, send: (m: unknown) => ws.send(typeof m === 'string' ? m : JSON.stringify(m)) };
+}
+
+async function enrollRaw(server: ServerProc, name: string): Promise<{ nodeId: string; credential: string }> {
+  const { token } = await server.client.createEnrollmentToken({});
+  const res = await fetch(server.url + AGENT_ENROLL_PATH, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ token, name, inventory }),
+  });
+  expect(res.status).toBe(201);
+  return (await res.json()) as { nodeId: string; credential: string };
+}
+
+describe('security baseline', { timeout: 30_000 }, () => {
+  let server: ServerProc;
+  let agent: AgentProc;
+
+  beforeAll(async () => {
+    server = await startServerProcess();
+    agent = await addAgent(server, 'real');
+  }, 60_000);
+  afterAll(async () => {
+    await agent?.kill();
+    await server?.kill();
+  });
+
+  it('keeps the admin token in a 0600 file and refuses requests without a valid token', async () => {
+    expect(statSync(join(server.dataDir, 'admin.token')).mode & 0o777).toBe(0o600);
+    const anon = await fetch(`${server.url}/api/v1/nodes`);
+    expect(anon.status).toBe(401);
+    expect(((await anon.json()) as any).error.code).toBe('unauthorized');
+    const forged = new StewardClient({ baseUrl: server.url, token: server.token.slice(0, -2) + 'xx' });
+    await expect(forged.listNodes()).rejects.toMatchObject({ status: 401 });
+  });
+
+  it('enrollment tokens are single-use by default and refused once spent or deleted', async () => {
+    const { token, id } = await server.client.createEnrollmentToken({ labels: { a: 'b' } });
+    const enroll = (name: string, t = token) =>
+      fetch(server.url + AGENT_ENROLL_PATH, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ token: t, name }) });
+    expect((await enroll('one')).status).toBe(201);
+    const second = await enroll('two');
+    expect(second.status).toBe(401);
+    expect(((await second.json()) as any).error.code).toBe('enrollment_token_used_up');
+    expect((await server.client.getNode('one')).labels).toEqual({ a: 'b' });
+    const other = await server.client.createEnrollmentToken({ uses: 5 });
+    await server.client.deleteEnrollmentToken(other.id);
+    expect((await enroll('three', other.token)).status).toBe(401);
+    expect((await server.client.listEnrollmentTokens()).items.find((t) => t.id === id)?.usesLeft).toBe(0);
+  });
+
+  it('refuses a socket with a bad node credential before the upgrade', async () => {
+    const { credential } = await enrollRaw(server, 'raw-bad');
+    await expect(rawAgent(server.url, credential.slice(0, -3) + 'abc')).rejects.toThrow('HTTP 401');
+  });
+
+  it('answers a malformed agent message with an error and keeps the connection', async () => {
+    const { credential } = await enrollRaw(server, 'raw-agent');
+    const a = await rawAgent(server.url, credential);
+    a.send('{not json');
+    expect((await a.next('error')).code).toBe('malformed_message');
+    a.send({ type: 'command.started', commandId: 'cmd_x', at: 1 });
+    expect((await a.next('error')).code).toBe('hello_required');
+    a.send({ type: 'hello', protocol: 1, inventory: { ...inventory, cpuCores: 'many' }, running: [], outbox: [] });
+    const invalid = await a.next('error');
+    expect(invalid.code).toBe('invalid_message');
+    expect(invalid.message).toContain('inventory.cpuCores');
+    a.send({ type: 'hello', protocol: 1, inventory, running: [], outbox: [] });
+    expect((await a.next('welcome')).name).toBe('raw-agent');
+    expect((await server.client.getNode('raw-agent')).status).toBe('online');
+    a.ws.close();
+  });
+
+  it("an agent cannot finish another node's command", async () => {
+    const { credential } = await enrollRaw(server, 'raw-intruder');
+    const a = await rawAgent(server.url, credential);
+    a.send({ type: 'hello', protocol: 1, inventory, running: [], outbox: [] });
+    await a.next('welcome');
+    const { command } = await server.client.submitCommand({ node: 'real', type: 'exec.run', payload: { command: 'sleep', args: ['1'] } });
+    a.send({ type: 'command.result', commandId: command.id, state: 'failed', error: { code: 'x', message: 'forged' }, startedAt: 1, finishedAt: 2 });
+    await a.next('result.ack');
+    const done = await server.client.getCommand(command.id, { wait: 10 });
+    expect(done.state).toBe('succeeded');
+    a.ws.close();
+  });
+
+  it('limits body size and answers client mistakes with 4xx, never 500', async () => {
+    const big = await fetch(`${server.url}/api/v1/commands`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${server.token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ node: 'real', type: 'sys.ping', payload: { pad: 'x'.repeat(2 * 1024 * 1024) } }),
+    });
+    expect(big.status).toBe(413);
+    const broken = await fetch(`${server.url}/api/v1/commands`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${server.token}`, 'content-type': 'application/json' },
+      body: '{"node":',
+    });
+    expect(broken.status).toBe(400);
+    expect(((await broken.json()) as any).error.code).toMatch(/malformed_json|bad_request/);
+    const nope = await fetch(`${server.url}/api/v1/nothing`, { headers: { authorization: `Bearer ${server.token}` } });
+    expect(nope.status).toBe(404);
+  });
+
+  it('writes no token, credential or secret to any log', async () => {
+    const identity = JSON.parse(readFileSync(join(agent.dataDir, 'identity.json'), 'utf8')) as { credential: string };
+    expect(statSync(join(agent.dataDir, 'identity.json')).mode & 0o777).toBe(0o600);
+    const secretOf = (t: string) => t.split('.')[1]!;
+    for (const out of [server.output(), agent.output()]) {
+      expect(out).not.toContain(secretOf(server.token));
+      expect(out).not.toContain(secretOf(identity.credential));
+    }
+  });
+});
