@@ -3,7 +3,7 @@ import { join, resolve } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
-import { newId } from '@steward/protocol';
+import { newId, ValidationError } from '@steward/protocol';
 import { ensureAdminToken } from './admin-token.js';
 import { AgentGateway } from './agents/gateway.js';
 import { AgentHub } from './agents/hub.js';
@@ -33,13 +33,22 @@ import { defaultServerDataDir, ENDPOINT_FILE, type RunningServer, type ServerOpt
 import { Store } from './store/store.js';
 import { STEWARD_VERSION } from './version.js';
 
+/** Timing knobs may also come from the environment, so tests can shorten them for a child process. */
+function envMs(name: string): number | undefined {
+  const v = process.env[name];
+  if (v === undefined || v === '') return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n <= 0) throw new ValidationError(`${name} must be a positive integer of milliseconds`, [{ field: name, rule: 'positive integer' }]);
+  return n;
+}
+
 function settingsFrom(o: ServerOptions): Settings {
   return {
-    offlineAfterMs: o.offlineAfterMs ?? 45_000,
-    disconnectGraceMs: o.disconnectGraceMs ?? 10_000,
-    heartbeatIntervalMs: o.heartbeatIntervalMs ?? 15_000,
-    sweepIntervalMs: o.sweepIntervalMs ?? 1000,
-    timeoutGraceMs: 5000,
+    offlineAfterMs: o.offlineAfterMs ?? envMs('STEWARD_OFFLINE_AFTER_MS') ?? 45_000,
+    disconnectGraceMs: o.disconnectGraceMs ?? envMs('STEWARD_DISCONNECT_GRACE_MS') ?? 10_000,
+    heartbeatIntervalMs: o.heartbeatIntervalMs ?? envMs('STEWARD_HEARTBEAT_INTERVAL_MS') ?? 15_000,
+    sweepIntervalMs: o.sweepIntervalMs ?? envMs('STEWARD_SWEEP_INTERVAL_MS') ?? 1000,
+    timeoutGraceMs: envMs('STEWARD_TIMEOUT_GRACE_MS') ?? 5000,
   };
 }
 

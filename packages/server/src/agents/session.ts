@@ -10,7 +10,10 @@ import {
 import { TypeCompiler } from '@sinclair/typebox/compiler';
 import type { Logger } from 'pino';
 
-const agentMessage = TypeCompiler.Compile(AgentMessage);
+/** One validator per message type, so an error names the field, not just "not a union member". */
+const byType = new Map(
+  AgentMessage.anyOf.map((schema) => [schema.properties.type.const as string, TypeCompiler.Compile(schema)] as const),
+);
 
 /** What a session hands to the control plane; implemented by AgentGateway. */
 export interface SessionHandlers {
@@ -81,16 +84,18 @@ export class AgentSession {
     } catch {
       return this.reject('malformed_message', 'message is not valid JSON');
     }
-    if (!agentMessage.Check(parsed)) {
-      const issues = issuesOf(agentMessage, parsed);
-      const type = (parsed as { type?: unknown } | null)?.type;
-      return this.reject(
-        'invalid_message',
-        `invalid ${typeof type === 'string' ? type : 'agent'} message: ${issues.map((i) => `${i.field}: ${i.rule}`).join('; ')}`,
-        { issues },
-      );
+    const type = (parsed as { type?: unknown } | null)?.type;
+    const check = typeof type === 'string' ? byType.get(type) : undefined;
+    if (!check) {
+      return this.reject('invalid_message', `type: must be one of ${[...byType.keys()].join(', ')}`, {
+        issues: [{ field: 'type', rule: `one of ${[...byType.keys()].join(', ')}` }],
+      });
     }
-    const msg = parsed;
+    if (!check.Check(parsed)) {
+      const issues = issuesOf(check, parsed);
+      return this.reject('invalid_message', `invalid ${type} message: ${issues.map((i) => `${i.field}: ${i.rule}`).join('; ')}`, { issues });
+    }
+    const msg = parsed as AgentMessage;
     if (msg.type !== 'hello' && !this.ready) return this.reject('hello_required', 'send hello first');
     // Messages of one agent are handled in order: a result never overtakes its start.
     this.enqueue(async () => {
