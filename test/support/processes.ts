@@ -89,7 +89,7 @@ export interface ServerProc extends Proc {
   client: StewardClient;
 }
 
-export async function startServerProcess(o: { dataDir?: string; port?: number; db?: string; env?: NodeJS.ProcessEnv } = {}): Promise<ServerProc> {
+export async function startServerProcess(o: { dataDir?: string; port?: number; db?: string; env?: NodeJS.ProcessEnv; token?: string } = {}): Promise<ServerProc> {
   const dataDir = o.dataDir ?? tempDir('steward-server-');
   const port = o.port ?? (await freePort());
   const endpoint = join(dataDir, 'endpoint.json');
@@ -105,7 +105,8 @@ export async function startServerProcess(o: { dataDir?: string; port?: number; d
     },
     30_000,
   );
-  const token = readFileSync(join(dataDir, 'admin.token'), 'utf8').trim();
+  // A second replica on a shared database does not get the token file: the first one made it.
+  const token = o.token ?? readFileSync(join(dataDir, 'admin.token'), 'utf8').trim();
   return { ...proc, url, port, dataDir, token, client: new StewardClient({ baseUrl: url, token }) };
 }
 

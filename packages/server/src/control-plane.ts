@@ -5,6 +5,8 @@ import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { newId, ValidationError } from '@steward/protocol';
 import { ensureAdminToken } from './admin-token.js';
+import { PgRelay } from './cluster/pg-relay.js';
+import type { Relay } from './cluster/relay.js';
 import { AgentGateway } from './agents/gateway.js';
 import { AgentHub } from './agents/hub.js';
 import { Dispatcher } from './commands/dispatcher.js';
@@ -64,6 +66,7 @@ export class ControlPlane implements RunningServer {
   url = '';
   adminTokenPath = '';
   adminTokenCreated = false;
+  relay: Relay | null = null;
 
   private constructor(
     readonly dataDir: string,
@@ -78,7 +81,9 @@ export class ControlPlane implements RunningServer {
     mkdirSync(dataDir, { recursive: true, mode: 0o700 });
     const { host, port } = parseListen(options.listen ?? '127.0.0.1:7070');
     const log: Logger = createLogger(options.logLevel ?? 'info');
-    const store = await Store.open(options.db ?? join(dataDir, 'steward.db'));
+    const target = options.db ?? join(dataDir, 'steward.db');
+    const store = await Store.open(target);
+    const replicaId = newId('replica');
     const ctx: Context = {
       store,
       bus: new EventBus(),
@@ -98,9 +103,21 @@ export class ControlPlane implements RunningServer {
       const gateway = new AgentGateway(ctx, commands, dispatcher);
       const { app, api } = await createApp({ log, store, bodyLimit: options.bodyLimit ?? 1024 * 1024, version: STEWARD_VERSION });
       const cp = new ControlPlane(dataDir, ctx, app, commands, tracker);
+      if (store.dialect === 'postgres') {
+        const relay = new PgRelay(target, store.db, replicaId, log);
+        await relay.start((m) => {
+          if (m.kind === 'event') ctx.bus.publishLocal(m.event);
+          else if (m.kind === 'dispatch') void dispatcher.redeliver(m.nodeId, m.ids);
+          else if (m.kind === 'send') ctx.hub.sendLocal(m.nodeId, m.msg);
+          else ctx.hub.get(m.nodeId)?.close(m.code, m.reason);
+        });
+        ctx.hub.relay = relay;
+        ctx.bus.relay = relay;
+        cp.relay = relay;
+      }
       healthRoutes(app, store, () => cp.draining);
       openapiRoutes(app);
-      agentRoutes(app, ctx, enrollment, gateway, newId('replica'));
+      agentRoutes(app, ctx, enrollment, gateway, replicaId);
       await api((scope) => {
         enrollmentRoutes(scope, enrollment);
         nodeRoutes(scope, nodes);
@@ -120,6 +137,7 @@ export class ControlPlane implements RunningServer {
       log.info({ url: cp.url, db: store.dialect, dataDir }, 'control plane listening');
       return cp;
     } catch (err) {
+      await ctx.hub.relay?.stop().catch(() => {});
       await store.close().catch(() => {});
       throw err;
     }
@@ -154,6 +172,7 @@ export class ControlPlane implements RunningServer {
     await this.drain();
     await this.app.close();
     await this.tracker.idle();
+    await this.relay?.stop();
     await this.ctx.store.close();
     this.ctx.log.info('control plane stopped');
   }

@@ -1,9 +1,11 @@
 import type { ServerMessage } from '@steward/protocol';
+import type { Relay } from '../cluster/relay.js';
 import type { AgentSession } from './session.js';
 
-/** The agent sockets this replica holds, by node id. */
+/** The agent sockets this replica holds, by node id; messages for others go through the relay. */
 export class AgentHub {
   private readonly sessions = new Map<string, AgentSession>();
+  relay: Relay | null = null;
 
   /** Registers a session; an older one for the same node is closed (the agent reconnected). */
   add(session: AgentSession): void {
@@ -20,9 +22,21 @@ export class AgentHub {
     return this.sessions.get(nodeId);
   }
 
-  send(nodeId: string, msg: ServerMessage): boolean {
+  /** Sends to the node wherever it is connected. */
+  send(nodeId: string, msg: ServerMessage): void {
+    if (!this.sendLocal(nodeId, msg)) this.relay?.publish({ kind: 'send', nodeId, msg });
+  }
+
+  sendLocal(nodeId: string, msg: ServerMessage): boolean {
     const s = this.sessions.get(nodeId);
     return s ? s.send(msg) : false;
+  }
+
+  /** Closes the node's socket wherever it is connected. */
+  disconnect(nodeId: string, code: number, reason: string): void {
+    const s = this.sessions.get(nodeId);
+    if (s) s.close(code, reason);
+    else this.relay?.publish({ kind: 'close', nodeId, code, reason });
   }
 
   get size(): number {

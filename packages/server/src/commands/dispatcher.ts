@@ -16,10 +16,17 @@ function toWire(row: CommandsTable): DispatchedCommand {
 export class Dispatcher {
   constructor(private readonly ctx: Context) {}
 
-  /** Sends now if the node is connected here; otherwise the next hello delivers. */
+  /**
+   * Sends now if the node is connected here; if not, asks the other replicas (one of them may
+   * hold its socket). Otherwise the next hello delivers.
+   */
   push(nodeId: string, rows: CommandsTable[]): void {
+    if (rows.length === 0) return;
     const session = this.ctx.hub.get(nodeId);
-    if (!session?.ready || rows.length === 0) return;
+    if (!session?.ready) {
+      this.ctx.hub.relay?.publish({ kind: 'dispatch', nodeId, ids: rows.map((r) => r.id) });
+      return;
+    }
     // Send before recording the delivery: the agent's answer may then overtake the
     // bookkeeping, which the transition table allows (pending → running/succeeded).
     for (const row of rows) session.send({ type: 'command.dispatch', command: toWire(row) });
@@ -34,7 +41,7 @@ export class Dispatcher {
   }
 
   async redeliver(nodeId: string, ids: string[]): Promise<void> {
-    if (ids.length === 0) return;
+    if (ids.length === 0 || !this.ctx.hub.get(nodeId)?.ready) return;
     const rows = (await deliverableForNode(this.ctx.store.db, nodeId)).filter((r) => ids.includes(r.id));
     this.push(nodeId, rows);
   }

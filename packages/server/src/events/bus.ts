@@ -1,4 +1,5 @@
 import type { StewardEvent } from '@steward/protocol';
+import type { Relay } from '../cluster/relay.js';
 
 export interface SequencedEvent {
   seq: number;
@@ -15,10 +16,17 @@ export class EventBus {
   private seq = 0;
   private readonly ring: SequencedEvent[] = [];
   private readonly listeners = new Set<Listener>();
+  relay: Relay | null = null;
 
   constructor(private readonly capacity = 10_000) {}
 
+  /** Publishes here and to the other replicas. */
   publish(event: StewardEvent): void {
+    this.publishLocal(event);
+    this.relay?.publish({ kind: 'event', event });
+  }
+
+  publishLocal(event: StewardEvent): void {
     const item = { seq: ++this.seq, event };
     this.ring.push(item);
     if (this.ring.length > this.capacity) this.ring.splice(0, this.ring.length - this.capacity);

@@ -96,8 +96,7 @@ export class NodeService {
       await deleteNodeRow(db, current.id);
     });
     for (const row of cancelled) this.commands.ended(row);
-    const session = this.ctx.hub.get(current.id);
-    session?.close(4003, 'node deleted');
+    this.ctx.hub.disconnect(current.id, 4003, 'node deleted');
     publishNodeChanged(this.ctx, current, 'deleted');
   }
 }
