@@ -142,6 +142,36 @@ describe('security baseline', { timeout: 30_000 }, () => {
     expect(nope.status).toBe(404);
   });
 
+  it('separates who may read from who may change', async () => {
+    const api = (token: string, method: string, path: string, body?: unknown) =>
+      fetch(server.url + path, {
+        method,
+        headers: { authorization: `Bearer ${token}`, ...(body ? { 'content-type': 'application/json' } : {}) },
+        body: body ? JSON.stringify(body) : undefined,
+      });
+    const make = async (role: string) => {
+      const res = await api(server.token, 'POST', '/api/v1/tokens', { name: `t-${role}`, role });
+      expect(res.status).toBe(201);
+      return ((await res.json()) as { token: string; id: string });
+    };
+    const reader = await make('reader');
+    const operator = await make('operator');
+    expect((await api(reader.token, 'GET', '/api/v1/nodes')).status).toBe(200);
+    const denied = await api(reader.token, 'POST', '/api/v1/commands', { node: 'real', type: 'sys.ping' });
+    expect(denied.status).toBe(403);
+    expect(((await denied.json()) as any).error.code).toBe('forbidden');
+    expect((await api(operator.token, 'POST', '/api/v1/commands', { node: 'real', type: 'sys.ping' })).status).toBe(201);
+    expect((await api(operator.token, 'GET', '/api/v1/tokens')).status).toBe(403);
+    const bad = await api(server.token, 'POST', '/api/v1/tokens', { name: 'x', role: 'root' });
+    expect(bad.status).toBe(400);
+    const list = (await (await api(server.token, 'GET', '/api/v1/tokens')).json()) as { items: { id: string; role: string }[] };
+    expect(JSON.stringify(list)).not.toContain(reader.token.split('.')[1]);
+    const admin = list.items.find((t) => t.role === 'admin')!;
+    expect((await api(server.token, 'DELETE', `/api/v1/tokens/${admin.id}`)).status).toBe(409);
+    expect((await api(server.token, 'DELETE', `/api/v1/tokens/${reader.id}`)).status).toBe(204);
+    expect((await api(reader.token, 'GET', '/api/v1/nodes')).status).toBe(401);
+  });
+
   it('writes no token, credential or secret to any log', async () => {
     const identity = JSON.parse(readFileSync(join(agent.dataDir, 'identity.json'), 'utf8')) as { credential: string };
     expect(statSync(join(agent.dataDir, 'identity.json')).mode & 0o777).toBe(0o600);

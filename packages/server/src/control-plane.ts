@@ -23,6 +23,8 @@ import { enrollmentRoutes } from './http/routes/enrollment.js';
 import { eventRoutes } from './http/routes/events.js';
 import { healthRoutes } from './http/routes/health.js';
 import { jobRoutes } from './http/routes/jobs.js';
+import { tokenRoutes } from './http/routes/tokens.js';
+import { TokenService } from './tokens/service.js';
 import { nodeRoutes } from './http/routes/nodes.js';
 import { openapiRoutes } from './http/routes/openapi.js';
 import { JobService } from './jobs/service.js';
@@ -123,6 +125,7 @@ export class ControlPlane implements RunningServer {
         nodeRoutes(scope, nodes);
         commandRoutes(scope, commands);
         jobRoutes(scope, jobs);
+        tokenRoutes(scope, new TokenService(ctx));
         eventRoutes(scope, ctx.bus, cp.sseStreams);
       });
       const admin = await ensureAdminToken(store, dataDir, ctx.now());

@@ -1,11 +1,8 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { ForbiddenError, UnauthorizedError } from '@steward/protocol';
+import { ForbiddenError, UnauthorizedError, type ApiRole as Role } from '@steward/protocol';
 import type { Store } from '../store/store.js';
-import { getApiToken } from '../store/queries/tokens.js';
+import { getApiToken, touchApiToken } from '../store/queries/tokens.js';
 import { bearerOf, secretMatches, splitCredential } from '../security/secrets.js';
-
-export const ROLES = ['admin', 'operator', 'reader'] as const;
-export type Role = (typeof ROLES)[number];
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -15,8 +12,12 @@ declare module 'fastify' {
 
 const READ_METHODS = new Set(['GET', 'HEAD']);
 
+/** `last_used_at` is written at most this often per token, not on every request. */
+const TOUCH_EVERY_MS = 60_000;
+
 /** Operator authentication: a bearer token; readers may only read. */
 export function operatorAuth(store: Store) {
+  const touched = new Map<string, number>();
   return async (req: FastifyRequest, _reply: FastifyReply): Promise<void> => {
     const token = bearerOf(req.headers.authorization) ?? tokenFromQuery(req);
     const parts = token ? splitCredential(token) : null;
@@ -24,6 +25,11 @@ export function operatorAuth(store: Store) {
     const row = await getApiToken(store.db, parts.id);
     if (!row || !secretMatches(parts.secret, row.token_hash)) throw new UnauthorizedError('token is not valid');
     req.role = row.role as Role;
+    const now = Date.now();
+    if ((touched.get(row.id) ?? 0) < now - TOUCH_EVERY_MS) {
+      touched.set(row.id, now);
+      void touchApiToken(store.db, row.id, now).catch(() => {});
+    }
     if (row.role === 'reader' && !READ_METHODS.has(req.method)) {
       throw new ForbiddenError('this token may only read');
     }

@@ -19,3 +19,12 @@ export async function countApiTokens(db: Kysely<Database>, role?: string): Promi
   const row = await q.executeTakeFirstOrThrow();
   return Number(row.n);
 }
+
+export async function listApiTokens(db: Kysely<Database>): Promise<ApiTokensTable[]> {
+  return db.selectFrom('api_tokens').selectAll().orderBy('created_at').execute();
+}
+
+export async function deleteApiToken(db: Kysely<Database>, id: string): Promise<boolean> {
+  const res = await db.deleteFrom('api_tokens').where('id', '=', id).executeTakeFirst();
+  return Number(res.numDeletedRows) > 0;
+}
