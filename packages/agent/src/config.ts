@@ -69,7 +69,7 @@ export interface AgentFlags {
 }
 
 export function defaultAgentDataDir(): string {
-  return process.env.STEWARD_AGENT_DATA_DIR ?? join(homedir(), '.steward', 'agent');
+  return join(homedir(), '.steward', 'agent');
 }
 
 type Partialish = Record<string, unknown>;
@@ -80,7 +80,8 @@ function fromEnv(env: NodeJS.ProcessEnv): Partialish {
   if (env.STEWARD_ENROLL_TOKEN) out.enrollToken = env.STEWARD_ENROLL_TOKEN;
   if (env.STEWARD_NAME) out.name = env.STEWARD_NAME;
   if (env.STEWARD_LABELS) out.labels = parseLabelArgs(env.STEWARD_LABELS.split(',').filter(Boolean), 'STEWARD_LABELS');
-  if (env.STEWARD_DATA_DIR) out.dataDir = env.STEWARD_DATA_DIR;
+  // Not STEWARD_DATA_DIR: that is the control plane's, and both may run on one machine.
+  if (env.STEWARD_AGENT_DATA_DIR) out.dataDir = env.STEWARD_AGENT_DATA_DIR;
   if (env.STEWARD_MODULES) out.modules = env.STEWARD_MODULES.split(',').map((s) => s.trim()).filter(Boolean);
   if (env.STEWARD_LOG_LEVEL) out.logLevel = env.STEWARD_LOG_LEVEL;
   if (env.STEWARD_FS_ROOTS) out.fs = { roots: env.STEWARD_FS_ROOTS.split(':').filter(Boolean) };

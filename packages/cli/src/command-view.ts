@@ -6,6 +6,9 @@ export interface ExecView {
   exitCode: number | null;
   stdout: string;
   stderr: string;
+  /** Set when the process was killed by a signal (exitCode is then null). */
+  signal: string | null;
+  truncated: boolean;
 }
 
 export function execView(cmd: StewardCommand): ExecView {
@@ -14,6 +17,8 @@ export function execView(cmd: StewardCommand): ExecView {
     exitCode: typeof r.exitCode === 'number' ? r.exitCode : null,
     stdout: typeof r.stdout === 'string' ? r.stdout : '',
     stderr: typeof r.stderr === 'string' ? r.stderr : '',
+    signal: typeof r.signal === 'string' ? r.signal : null,
+    truncated: r.truncated === true,
   };
 }
 

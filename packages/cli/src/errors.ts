@@ -34,9 +34,7 @@ export function reportError(e: unknown, write: (text: string) => void = (t) => p
     message = String(e);
   }
   let out = `error: ${message}\n`;
-  for (const i of issues) {
-    if (!message.includes(`${i.field}: ${i.rule}`)) out += `  ${i.field}: ${i.rule}\n`;
-  }
+  for (const i of issues) out += `  ${i.field}: ${i.rule}\n`;
   write(out);
   return usage ? EXIT_USAGE : EXIT_FAILURE;
 }

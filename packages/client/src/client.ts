@@ -14,6 +14,7 @@ import type {
   StewardEvent,
   StewardEventKind,
 } from '@steward/protocol';
+import { Agent, fetch as undiciFetch } from 'undici';
 import { ApiError } from './api-error.js';
 import { readSse } from './sse.js';
 
@@ -21,7 +22,7 @@ export interface StewardClientOptions {
   /** e.g. `http://127.0.0.1:7070` (no `/api/v1`). */
   baseUrl: string;
   token: string;
-  /** Defaults to the global (undici-backed) fetch; tests pass their own. */
+  /** Defaults to undici's fetch with timeouts that suit held requests and event streams. */
   fetch?: typeof globalThis.fetch;
 }
 
@@ -66,6 +67,15 @@ export interface HealthStatus {
   body: unknown;
 }
 
+/**
+ * undici's default waits at most 300 s for response headers, exactly the longest `?wait=`
+ * the API allows; a held request would race that limit. Event streams are quiet between
+ * pings, so no body timeout either.
+ */
+const dispatcher = new Agent({ headersTimeout: 330_000, bodyTimeout: 0 });
+const defaultFetch = ((input: string, init: Record<string, unknown>) =>
+  undiciFetch(input, { ...init, dispatcher })) as unknown as typeof globalThis.fetch;
+
 type Query = Record<string, string | number | boolean | undefined | null>;
 
 interface RequestOptions {
@@ -85,7 +95,7 @@ export class StewardClient {
   constructor(opts: StewardClientOptions) {
     this.baseUrl = opts.baseUrl.replace(/\/+$/, '');
     this.token = opts.token;
-    this.fetchImpl = opts.fetch ?? globalThis.fetch;
+    this.fetchImpl = opts.fetch ?? defaultFetch;
   }
 
   // ── health ────────────────────────────────────────────────────────────────
@@ -156,6 +166,10 @@ export class StewardClient {
   async getJob(id: string, opts: WaitOptions = {}): Promise<JobDetail> {
     return (await this.request<JobDetail>('GET', `/jobs/${enc(id)}`, { query: { wait: opts.wait }, signal: opts.signal }))
       .body;
+  }
+
+  async cancelJob(id: string): Promise<JobDetail> {
+    return (await this.request<JobDetail>('POST', `/jobs/${enc(id)}/cancel`)).body;
   }
 
   async openApi(): Promise<unknown> {

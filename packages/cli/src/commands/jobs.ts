@@ -68,4 +68,11 @@ export function registerJobs(program: Command): void {
     println('');
     println(table(['COMMAND', 'NODE', 'STATE', 'EXIT', 'TOOK', 'ERROR'], rows));
   });
+
+  withConnection(jobs.command('cancel').description('cancel the commands of a job that have not ended').argument('<id>', 'job id')).action(
+    async (id: string, _opts: unknown, cmd: Command) => {
+      const job = await clientFor(cmd).cancelJob(id);
+      println(`${job.id}: ${job.state} (${countsText(job.counts)})`);
+    },
+  );
 }

@@ -29,7 +29,7 @@ function describeNode(n: Node): string {
     `last seen:  ${ago(n.lastSeenAt)}`,
     `hostname:   ${n.hostname}`,
     `addresses:  ${n.addresses.join(', ') || '-'}`,
-    `os/arch:    ${n.os.platform} ${n.os.distro ?? ''} ${n.os.release} / ${n.arch}`.replace(/\s+/g, ' '),
+    `os/arch:    ${[n.os.platform, n.os.distro, n.os.release].filter(Boolean).join(' ')} / ${n.arch}`,
     `agent:      ${n.agentVersion}`,
     `cpu:        ${n.cpuCores} cores`,
     `memory:     ${bytes(n.memoryBytes)}`,
@@ -113,7 +113,7 @@ export function registerNodes(program: Command): void {
       await clientFor(cmd).deleteNode(id, { force: Boolean(opts.force) });
     } catch (e) {
       if (e instanceof ApiError && e.status === 409 && !opts.force) {
-        throw new ApiError(e.status, e.code, `${e.message} (use --force to delete it anyway)`, e.details);
+        throw new ApiError(e.status, e.code, `${e.message} (add --force)`, e.details);
       }
       throw e;
     }

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { ApiError } from '@steward/client';
 import { ValidationError, type JobCreate, type JobTarget } from '@steward/protocol';
 import { collectList, durationMs, positiveInt, selector } from '../args.js';
 import { clientFor, withConnection } from '../connect.js';
@@ -36,6 +37,17 @@ export function targetOf(opts: Pick<RunOpts, 'node' | 'selector' | 'all'>): JobT
   return { all: true };
 }
 
+/** The server refuses a job whose target matches nothing; for `run` that is an outcome, not a usage error. */
+function isNoMatch(e: unknown): boolean {
+  return e instanceof ApiError && e.code === 'validation_failed' && e.issues.some((i) => i.field === 'target');
+}
+
+function describeTarget(t: JobTarget): string {
+  if ('nodes' in t) return `(nodes ${t.nodes.join(', ')})`;
+  if ('selector' in t) return `(selector ${t.selector})`;
+  return '(all nodes: there are none)';
+}
+
 export function execPayload(argv: readonly string[], shell: boolean): Record<string, unknown> {
   if (argv.length === 0 || argv[0] === '') {
     throw new ValidationError('give the command to run after --, e.g. steward run --all -- uptime', [
@@ -71,17 +83,27 @@ export function registerRun(program: Command): void {
     const client = clientFor(cmd);
     const names = new NodeNames(client);
     const started = Date.now();
-    const { job, finished } = await runJob(client, create, {
-      waitMs: (j) => opts.timeout * Math.max(1, Math.ceil(j.total / (opts.batch ?? Math.max(1, j.total)))) + GRACE_MS,
-      onResult: async (c) => {
-        if (opts.json) return;
-        const node = await names.name(c.nodeId);
-        println(resultHeader(c, node));
-        const v = runResult(c, node);
-        process.stdout.write(withNewline(v.stdout));
-        process.stderr.write(withNewline(v.stderr));
-      },
-    });
+    let outcome: Awaited<ReturnType<typeof runJob>>;
+    try {
+      outcome = await runJob(client, create, {
+        waitMs: (j) => opts.timeout * Math.max(1, Math.ceil(j.total / (opts.batch ?? Math.max(1, j.total)))) + GRACE_MS,
+        onResult: async (c) => {
+          if (opts.json) return;
+          const node = await names.name(c.nodeId);
+          println(resultHeader(c, node));
+          const v = runResult(c, node);
+          process.stdout.write(withNewline(v.stdout));
+          process.stderr.write(withNewline(v.stderr));
+        },
+      });
+    } catch (e) {
+      if (!isNoMatch(e)) throw e;
+      if (opts.json) printJson({ job: null, results: [], error: 'no nodes matched' });
+      eprintln(`error: no nodes matched ${describeTarget(create.target)}`);
+      process.exitCode = EXIT_FAILURE;
+      return;
+    }
+    const { job, finished } = outcome;
 
     const results: RunResult[] = [];
     for (const c of job.commands) results.push(runResult(c, await names.name(c.nodeId)));

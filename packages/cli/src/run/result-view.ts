@@ -32,6 +32,8 @@ export function resultHeader(c: Command, node: string): string {
   const v = execView(c);
   const parts = [`[${node}]`, c.state];
   if (v.exitCode !== null) parts.push(`exit=${v.exitCode}`);
+  if (v.signal) parts.push(`signal=${v.signal}`);
+  if (v.truncated) parts.push('(output truncated)');
   const took = elapsed(c.startedAt ?? c.dispatchedAt, c.finishedAt);
   if (took !== '-') parts.push(took);
   let line = parts.join(' ');

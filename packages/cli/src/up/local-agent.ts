@@ -72,6 +72,9 @@ export class LocalAgent {
     const args = [this.opts.binPath, 'agent', '--server', this.opts.serverUrl, '--data-dir', this.opts.dataDir];
     args.push('--name', this.opts.name ?? nodeNameFromHostname());
     if (this.opts.logLevel) args.push('--log-level', this.opts.logLevel);
+    // Through the environment, not argv: a token on the command line shows in `ps`.
+    const env: NodeJS.ProcessEnv = { ...process.env };
+    delete env.STEWARD_ENROLL_TOKEN;
     if (!existsSync(this.identityPath)) {
       try {
         const t = await this.opts.client.createEnrollmentToken({
@@ -80,7 +83,7 @@ export class LocalAgent {
           labels: { local: 'true' },
           note: 'steward up: local agent',
         });
-        args.push('--enroll-token', t.token);
+        env.STEWARD_ENROLL_TOKEN = t.token;
       } catch (e) {
         this.write(`[agent] could not create an enrollment token: ${(e as Error).message}`);
         this.scheduleRestart(0);
@@ -89,7 +92,7 @@ export class LocalAgent {
     }
     if (this.stopping) return;
     const startedAt = Date.now();
-    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env });
     this.child = child;
     for (const stream of [child.stdout, child.stderr]) {
       if (stream) createInterface({ input: stream }).on('line', (line) => this.write(`[agent] ${line}`));

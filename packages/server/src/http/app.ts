@@ -1,6 +1,7 @@
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import websocket from '@fastify/websocket';
 import swagger from '@fastify/swagger';
+import { Ajv } from 'ajv';
 import type { Logger } from 'pino';
 import { installErrorHandling } from './errors.js';
 import { operatorAuth } from './auth.js';
@@ -22,10 +23,14 @@ export async function createApp(o: AppOptions): Promise<{ app: FastifyInstance; 
     // Per-request lines would dominate the log at fleet scale; errors are logged where handled.
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: o.bodyLimit,
-    ajv: { customOptions: { removeAdditional: false, allErrors: true, coerceTypes: 'array', useDefaults: true } },
     forceCloseConnections: true,
   });
   installErrorHandling(app);
+  // Query strings are text and need coercing ("5" → 5); bodies are JSON and must not be
+  // (coercion would turn a label's null, meaning "remove", into "").
+  const bodyAjv = new Ajv({ removeAdditional: false, allErrors: true, coerceTypes: false, useDefaults: true, strict: false });
+  const textAjv = new Ajv({ removeAdditional: false, allErrors: true, coerceTypes: 'array', useDefaults: true, strict: false });
+  app.setValidatorCompiler(({ schema, httpPart }) => (httpPart === 'body' ? bodyAjv : textAjv).compile(schema));
   await app.register(swagger, {
     openapi: {
       openapi: '3.0.3',
