@@ -37,7 +37,7 @@ describe('crashes and network loss lose nothing', { timeout: 60_000 }, () => {
       payload: { command: 'sh', args: ['-c', `echo line >> ${file}; sleep 2`] },
     });
     await until('the line to be written', () => lines(file).length === 1);
-    expect((await server.client.getCommand(command.id)).state).toBe('running');
+    await until('running', async () => (await server.client.getCommand(command.id)).state === 'running');
     await agent.kill('SIGKILL');
     const again = startAgentProcess({ server: server.url, dataDir: agent.dataDir, name: 'crashy' });
     cleanup.push(() => again.kill('SIGKILL'));

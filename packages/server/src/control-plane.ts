@@ -11,6 +11,7 @@ import { AgentGateway } from './agents/gateway.js';
 import { AgentHub } from './agents/hub.js';
 import { Dispatcher } from './commands/dispatcher.js';
 import { PayloadChecker } from './commands/payload-check.js';
+import { CatalogCache } from './commands/catalogs.js';
 import { CommandService } from './commands/service.js';
 import { sweepCommands } from './commands/sweeper.js';
 import type { Context, Settings } from './context.js';
@@ -97,7 +98,7 @@ export class ControlPlane implements RunningServer {
     };
     try {
       const dispatcher = new Dispatcher(ctx);
-      const commands = new CommandService(ctx, dispatcher, new PayloadChecker());
+      const commands = new CommandService(ctx, dispatcher, new PayloadChecker(), new CatalogCache());
       const tracker = new JobTracker(ctx, dispatcher);
       const jobs = new JobService(ctx, commands, dispatcher, tracker);
       const nodes = new NodeService(ctx, commands);

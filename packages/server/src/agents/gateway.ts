@@ -1,14 +1,12 @@
 import { isTerminalCommandState, type CommandState, type HeartbeatMessage, type HelloMessage, type CommandResultMessage } from '@steward/protocol';
 import type { CommandService } from '../commands/service.js';
-import type { Dispatcher } from '../commands/dispatcher.js';
+import { IN_FLIGHT_MS, type Dispatcher } from '../commands/dispatcher.js';
 import type { Context } from '../context.js';
 import { publishNodeStatus } from '../nodes/events.js';
 import { deliverableForNode } from '../store/queries/commands.js';
-import { clearConnection, transitionNode, updateNodeRow } from '../store/queries/nodes.js';
+import { clearConnection, recordHeartbeat, transitionNode, updateNodeRow } from '../store/queries/nodes.js';
 import type { AgentSession, SessionHandlers } from './session.js';
 
-/** A command sent this long ago and still unknown to the agent is sent again. */
-const REDELIVER_AFTER_MS = 5000;
 
 /** Turns agent messages into store changes and answers. */
 export class AgentGateway implements SessionHandlers {
@@ -29,6 +27,7 @@ export class AgentGateway implements SessionHandlers {
       return;
     }
     if (moved) publishNodeStatus(this.ctx, row, 'connected');
+    this.commands.catalogs.remember(row.id, msg.inventory.commandTypes);
     session.send({
       type: 'welcome',
       nodeId: row.id,
@@ -43,12 +42,11 @@ export class AgentGateway implements SessionHandlers {
 
   async heartbeat(session: AgentSession, msg: HeartbeatMessage): Promise<void> {
     const now = this.ctx.now();
-    const db = this.ctx.store.db;
-    const fields = { stats: JSON.stringify(msg.stats), last_seen_at: now, connection_id: session.connectionId };
-    const row = await updateNodeRow(db, session.nodeId, fields);
+    const stats = JSON.stringify(msg.stats);
+    const row = await this.ctx.store.batch((db) => recordHeartbeat(db, session.nodeId, stats, session.connectionId, now));
     if (!row) return session.close(4003, 'node no longer exists');
     if (row.status === 'offline') {
-      const moved = await transitionNode(db, session.nodeId, 'online', now);
+      const moved = await transitionNode(this.ctx.store.db, session.nodeId, 'online', now);
       if (moved) publishNodeStatus(this.ctx, moved, 'heartbeat after offline');
     }
     await this.reconcile(session, msg, now);
@@ -80,7 +78,7 @@ export class AgentGateway implements SessionHandlers {
     const lost: string[] = [];
     for (const c of unfinished) {
       if (c.state !== 'running' && running.has(c.id)) await this.commands.started(session.nodeId, c.id);
-      else if (!held.has(c.id) && (c.dispatched_at === null || c.dispatched_at < now - REDELIVER_AFTER_MS)) lost.push(c.id);
+      else if (!held.has(c.id) && !this.dispatcher.inFlight(c.id, now) && (c.dispatched_at ?? c.created_at) < now - IN_FLIGHT_MS) lost.push(c.id);
     }
     await this.dispatcher.redeliver(session.nodeId, lost);
     await this.ackKnownResults(session, msg.outbox);

@@ -8,12 +8,21 @@ function toWire(row: CommandsTable): DispatchedCommand {
   return { id: row.id, type: row.type, payload: JSON.parse(row.payload), timeoutMs: row.timeout_ms, createdAt: row.created_at };
 }
 
+/** How long a sent command counts as "on its way" before a heartbeat that lacks it resends it. */
+export const IN_FLIGHT_MS = 5000;
+
 /**
  * Pushes commands down the agent's socket the moment they exist. Delivery is at-least-once:
  * anything unfinished is sent again when the agent says hello, and the agent's journal turns
  * a repeat into a replay of the stored result.
  */
 export class Dispatcher {
+  private toRecord: string[] = [];
+  /** Two generations of "sent at", rotated, so the map never grows past two windows. */
+  private sent = new Map<string, number>();
+  private sentBefore = new Map<string, number>();
+  private rotatedAt = Date.now();
+
   constructor(private readonly ctx: Context) {}
 
   /**
@@ -27,13 +36,25 @@ export class Dispatcher {
       this.ctx.hub.relay?.publish({ kind: 'dispatch', nodeId, ids: rows.map((r) => r.id) });
       return;
     }
+    const now = this.ctx.now();
+    this.rotate(now);
     // Send before recording the delivery: the agent's answer may then overtake the
     // bookkeeping, which the transition table allows (pending → running/succeeded).
-    for (const row of rows) session.send({ type: 'command.dispatch', command: toWire(row) });
-    void this.record(rows.map((r) => r.id));
+    for (const row of rows) {
+      session.send({ type: 'command.dispatch', command: toWire(row) });
+      this.sent.set(row.id, now);
+      this.toRecord.push(row.id);
+    }
+    if (this.toRecord.length === rows.length) setImmediate(() => void this.record());
   }
 
-  /** Everything unfinished for the node, after it (re)connected or when its report disagrees. */
+  /** True while a command sent from here is presumably still on its way to the agent. */
+  inFlight(id: string, now: number): boolean {
+    const at = this.sent.get(id) ?? this.sentBefore.get(id);
+    return at !== undefined && at > now - IN_FLIGHT_MS;
+  }
+
+  /** Everything unfinished for the node, after it (re)connected. */
   async deliverAll(nodeId: string): Promise<number> {
     const rows = await deliverableForNode(this.ctx.store.db, nodeId);
     this.push(nodeId, rows);
@@ -42,14 +63,24 @@ export class Dispatcher {
 
   async redeliver(nodeId: string, ids: string[]): Promise<void> {
     if (ids.length === 0 || !this.ctx.hub.get(nodeId)?.ready) return;
-    const rows = (await deliverableForNode(this.ctx.store.db, nodeId)).filter((r) => ids.includes(r.id));
+    const wanted = new Set(ids);
+    const rows = (await deliverableForNode(this.ctx.store.db, nodeId)).filter((r) => wanted.has(r.id));
     this.push(nodeId, rows);
   }
 
-  private async record(ids: string[]): Promise<void> {
+  private rotate(now: number): void {
+    if (now - this.rotatedAt < IN_FLIGHT_MS) return;
+    this.sentBefore = this.sent;
+    this.sent = new Map();
+    this.rotatedAt = now;
+  }
+
+  /** Deliveries of one moment are recorded in one statement. */
+  private async record(): Promise<void> {
+    const ids = this.toRecord;
+    this.toRecord = [];
     try {
-      const now = this.ctx.now();
-      const rows = await markDelivered(this.ctx.store.db, ids, now);
+      const rows = await this.ctx.store.batch((db) => markDelivered(db, ids, this.ctx.now()));
       for (const row of rows) if (row.deliveries === 1 && row.state === 'dispatched') publishCommandState(this.ctx, row);
     } catch (err) {
       this.ctx.log.error({ err }, 'recording a delivery failed; the next hello delivers again');

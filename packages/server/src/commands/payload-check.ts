@@ -9,6 +9,8 @@ import { fieldName, UnknownCommandTypeError, ValidationError, type CommandTypeIn
 export class PayloadChecker {
   private readonly ajv = new Ajv({ allErrors: true, strict: false });
   private readonly cache = new Map<string, ValidateFunction>();
+  /** Catalog entries are shared objects (CatalogCache), so identity finds the compiled check. */
+  private readonly byInfo = new WeakMap<object, ValidateFunction>();
 
   check(commandTypes: readonly CommandTypeInfo[], type: string, payload: unknown, nodeName: string): void {
     if (commandTypes.length === 0) return;
@@ -20,7 +22,11 @@ export class PayloadChecker {
       });
     }
     if (info.payloadSchema === undefined) return;
-    const validate = this.compiled(info.payloadSchema);
+    let validate = this.byInfo.get(info);
+    if (!validate) {
+      validate = this.compiled(info.payloadSchema);
+      this.byInfo.set(info, validate);
+    }
     if (validate(payload)) return;
     const issues = (validate.errors ?? []).slice(0, 20).map((e) => {
       const missing = e.keyword === 'required' ? `/${String((e.params as { missingProperty?: string }).missingProperty)}` : '';

@@ -16,7 +16,7 @@ import {
 } from '@steward/protocol';
 import { canonicalJson } from '../canonical-json.js';
 import type { Context } from '../context.js';
-import { commandFromRow, fromJson, EMPTY_INVENTORY } from '../store/rows.js';
+import { commandFromRow } from '../store/rows.js';
 import {
   getCommandRow,
   insertCommandOnce,
@@ -28,7 +28,7 @@ import type { CommandsTable, NodesTable } from '../store/schema.js';
 import type { Dispatcher } from './dispatcher.js';
 import { publishCommandState } from './events.js';
 import type { PayloadChecker } from './payload-check.js';
-import type { Inventory } from '@steward/protocol';
+import type { CatalogCache } from './catalogs.js';
 
 export interface CommandSpec {
   type: string;
@@ -89,6 +89,7 @@ export class CommandService {
     private readonly ctx: Context,
     private readonly dispatcher: Dispatcher,
     private readonly payloads: PayloadChecker,
+    readonly catalogs: CatalogCache,
   ) {}
 
   onTerminal(listener: TerminalListener): void {
@@ -101,9 +102,12 @@ export class CommandService {
     return node;
   }
 
-  checkPayload(node: NodesTable, spec: CommandSpec): void {
-    const inv = fromJson<Inventory>(node.inventory) ?? EMPTY_INVENTORY;
-    this.payloads.check(inv.commandTypes, spec.type, spec.payload, node.name);
+  /** Checks the payload against the node's declared types; returns the catalog it used. */
+  checkPayload(node: Pick<NodesTable, 'id' | 'name' | 'inventory'>, spec: CommandSpec, alreadyChecked?: Set<unknown>): void {
+    const types = this.catalogs.forNode(node);
+    if (alreadyChecked?.has(types)) return;
+    this.payloads.check(types, spec.type, spec.payload, node.name);
+    alreadyChecked?.add(types);
   }
 
   async submit(body: CommandCreate): Promise<{ command: Command; created: boolean }> {
@@ -188,12 +192,8 @@ export class CommandService {
   }
 
   async started(nodeId: string, commandId: string): Promise<void> {
-    const row = await transitionCommand(
-      this.ctx.store.db,
-      commandId,
-      'running',
-      { started_at: this.ctx.now() },
-      nodeId,
+    const row = await this.ctx.store.batch((db) =>
+      transitionCommand(db, commandId, 'running', { started_at: this.ctx.now() }, nodeId),
     );
     if (row) publishCommandState(this.ctx, row);
   }
@@ -201,17 +201,19 @@ export class CommandService {
   /** Stores an agent's result once; a repeat or a result for a finished command changes nothing. */
   async finished(nodeId: string, msg: CommandResultMessage): Promise<void> {
     const now = this.ctx.now();
-    const row = await transitionCommand(
-      this.ctx.store.db,
-      msg.commandId,
-      msg.state,
-      {
-        started_at: sql<number>`coalesce(started_at, ${now})` as unknown as number,
-        finished_at: now,
-        result: msg.result === undefined ? null : JSON.stringify(msg.result),
-        error: msg.error ? JSON.stringify(msg.error) : null,
-      },
-      nodeId,
+    const row = await this.ctx.store.batch((db) =>
+      transitionCommand(
+        db,
+        msg.commandId,
+        msg.state,
+        {
+          started_at: sql<number>`coalesce(started_at, ${now})` as unknown as number,
+          finished_at: now,
+          result: msg.result === undefined ? null : JSON.stringify(msg.result),
+          error: msg.error ? JSON.stringify(msg.error) : null,
+        },
+        nodeId,
+      ),
     );
     if (row) this.ended(row);
   }

@@ -14,11 +14,14 @@ type Listener = (e: SequencedEvent) => void;
  */
 export class EventBus {
   private seq = 0;
-  private readonly ring: SequencedEvent[] = [];
+  /** Circular buffer: `ring[seq % capacity]`. */
+  private readonly ring: (SequencedEvent | undefined)[];
   private readonly listeners = new Set<Listener>();
   relay: Relay | null = null;
 
-  constructor(private readonly capacity = 10_000) {}
+  constructor(private readonly capacity = 10_000) {
+    this.ring = new Array(capacity);
+  }
 
   /** Publishes here and to the other replicas. */
   publish(event: StewardEvent): void {
@@ -28,8 +31,7 @@ export class EventBus {
 
   publishLocal(event: StewardEvent): void {
     const item = { seq: ++this.seq, event };
-    this.ring.push(item);
-    if (this.ring.length > this.capacity) this.ring.splice(0, this.ring.length - this.capacity);
+    this.ring[item.seq % this.capacity] = item;
     for (const l of this.listeners) {
       try {
         l(item);
@@ -46,7 +48,12 @@ export class EventBus {
 
   /** Events after `seq` still in the buffer. */
   since(seq: number): SequencedEvent[] {
-    return this.ring.filter((e) => e.seq > seq);
+    const out: SequencedEvent[] = [];
+    for (let s = Math.max(seq + 1, this.seq - this.capacity + 1); s <= this.seq; s++) {
+      const e = this.ring[s % this.capacity];
+      if (e?.seq === s) out.push(e);
+    }
+    return out;
   }
 
   get lastSeq(): number {

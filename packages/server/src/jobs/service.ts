@@ -68,7 +68,8 @@ export class JobService {
     if (nodes.length === 0) {
       throw new ValidationError('target matches no node', [{ field: 'target', rule: 'must match at least one node' }]);
     }
-    for (const n of nodes) this.commands.checkPayload(n, spec);
+    const checked = new Set<unknown>();
+    for (const n of nodes) this.commands.checkPayload(n, spec, checked);
     const now = this.ctx.now();
     const jobId = newId('job');
     const batch = body.batchSize ?? null;

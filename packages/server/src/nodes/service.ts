@@ -97,6 +97,7 @@ export class NodeService {
     });
     for (const row of cancelled) this.commands.ended(row);
     this.ctx.hub.disconnect(current.id, 4003, 'node deleted');
+    this.commands.catalogs.forget(current.id);
     publishNodeChanged(this.ctx, current, 'deleted');
   }
 }

@@ -1,7 +1,8 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
-import { Kysely, Migrator, PostgresDialect, SqliteDialect } from 'kysely';
+import { Kysely, Migrator, PostgresDialect } from 'kysely';
+import { FastSqliteDialect } from './sqlite-dialect.js';
 import pg from 'pg';
 import { migrationProvider } from './migrations.js';
 import type { Database } from './schema.js';
@@ -31,6 +32,11 @@ export function connect(target: string): Connected {
           oid === INT8_OID ? (v: string) => Number(v) : pg.types.getTypeParser(oid, format as 'text')) as never,
       },
     });
+    // An idle pooled connection that the server closes (restart, failover, idle timeout,
+    // pg_terminate_backend) makes the pool emit 'error'; with no listener that is an uncaught
+    // exception that kills the control plane. The pool has already discarded that client and
+    // the next query opens a new one; a lasting outage still fails the queries themselves.
+    pool.on('error', () => {});
     return { db: new Kysely<Database>({ dialect: new PostgresDialect({ pool }) }), dialect: 'postgres' };
   }
   if (target !== ':memory:') mkdirSync(dirname(target), { recursive: true });
@@ -41,7 +47,7 @@ export function connect(target: string): Connected {
   sqlite.pragma('synchronous = NORMAL');
   sqlite.pragma('busy_timeout = 5000');
   sqlite.pragma('foreign_keys = ON');
-  return { db: new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) }), dialect: 'sqlite' };
+  return { db: new Kysely<Database>({ dialect: new FastSqliteDialect(sqlite) }), dialect: 'sqlite' };
 }
 
 export async function migrateToLatest(db: Kysely<Database>): Promise<void> {

@@ -2,6 +2,7 @@ import type { Kysely } from 'kysely';
 import { clearAllConnections } from './queries/nodes.js';
 import { connect, migrateToLatest, type DialectName } from './connect.js';
 import type { Database } from './schema.js';
+import { WriteBatcher } from './write-batcher.js';
 
 /**
  * The control plane's one store: SQLite or PostgreSQL behind Kysely. Reads and writes are the
@@ -11,10 +12,12 @@ import type { Database } from './schema.js';
 export class Store {
   readonly db: Kysely<Database>;
   readonly dialect: DialectName;
+  private readonly batcher: WriteBatcher;
 
   private constructor(db: Kysely<Database>, dialect: DialectName) {
     this.db = db;
     this.dialect = dialect;
+    this.batcher = new WriteBatcher(db);
   }
 
   /** Opens and migrates. `target` is a SQLite path, `:memory:` or a `postgres://` URL. */
@@ -34,6 +37,14 @@ export class Store {
 
   tx<T>(fn: (db: Kysely<Database>) => Promise<T>): Promise<T> {
     return this.db.transaction().execute(fn);
+  }
+
+  /**
+   * A small write that may share a transaction with others of the same moment (group commit).
+   * It settles after the commit. For hot paths: agent results, starts, heartbeats, deliveries.
+   */
+  batch<T>(fn: (db: Kysely<Database>) => Promise<T>): Promise<T> {
+    return this.batcher.run(fn);
   }
 
   async ping(): Promise<void> {

@@ -74,11 +74,15 @@ export async function transitionCommand(
   patch: Partial<Omit<CommandsTable, 'id' | 'state'>> = {},
   onlyNodeId?: string,
 ): Promise<CommandsTable | undefined> {
+  const from = commandPredecessors(to);
+  // No state leads to `to` (e.g. back to pending). Also keeps `IN ()` out of the SQL:
+  // SQLite accepts it, PostgreSQL rejects it as a syntax error.
+  if (from.length === 0) return undefined;
   let q = db
     .updateTable('commands')
     .set({ ...patch, state: to })
     .where('id', '=', id)
-    .where('state', 'in', commandPredecessors(to));
+    .where('state', 'in', from);
   // An agent may only move its own commands.
   if (onlyNodeId !== undefined) q = q.where('node_id', '=', onlyNodeId);
   return q.returningAll().executeTakeFirst();

@@ -47,11 +47,14 @@ export async function transitionJob(
   to: JobState,
   now: number,
 ): Promise<JobsTable | undefined> {
+  const from = jobPredecessors(to);
+  // Nothing moves back to running; an empty `IN ()` is a syntax error on PostgreSQL.
+  if (from.length === 0) return undefined;
   return db
     .updateTable('jobs')
     .set({ state: to, finished_at: now })
     .where('id', '=', id)
-    .where('state', 'in', jobPredecessors(to))
+    .where('state', 'in', from)
     .returningAll()
     .executeTakeFirst();
 }

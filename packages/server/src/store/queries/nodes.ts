@@ -101,3 +101,19 @@ export async function findLostNodes(
     )
     .execute();
 }
+
+/** A heartbeat's write: as small as possible, since every node sends one every few seconds. */
+export async function recordHeartbeat(
+  db: Kysely<Database>,
+  id: string,
+  stats: string,
+  connectionId: string,
+  now: number,
+): Promise<{ status: string } | undefined> {
+  return db
+    .updateTable('nodes')
+    .set({ stats, last_seen_at: now, connection_id: connectionId })
+    .where('id', '=', id)
+    .returning('status')
+    .executeTakeFirst();
+}

@@ -1,0 +1,124 @@
+import { describe, expect, it } from 'vitest';
+import {
+  clearConnection,
+  deleteNodeRow,
+  findLostNodes,
+  findNodeRow,
+  getNodeRow,
+  insertNode,
+  listNodeRows,
+  nodeNameTaken,
+  transitionNode,
+  updateNodeRow,
+} from '../../src/store/queries/nodes.js';
+import { storeTargets, useFreshStore } from '../helpers/databases.js';
+import { nodeRow, T0 } from '../helpers/rows.js';
+
+describe.each(storeTargets())('nodes on $name', (target) => {
+  const ctx = useFreshStore(target);
+
+  it('finds a node by id or by name', async () => {
+    const { db } = ctx.store;
+    const node = nodeRow({ name: 'web-1' });
+    await insertNode(db, node);
+    expect(await findNodeRow(db, node.id)).toEqual(node);
+    expect(await findNodeRow(db, 'web-1')).toEqual(node);
+    expect(await getNodeRow(db, 'web-1')).toBeUndefined(); // by id only
+    expect(await findNodeRow(db, 'web-2')).toBeUndefined();
+  });
+
+  it('an id wins over a name that spells it', async () => {
+    const { db } = ctx.store;
+    const victim = nodeRow({ name: 'victim' });
+    const impostor = nodeRow({ name: victim.id });
+    await insertNode(db, victim);
+    await insertNode(db, impostor);
+    expect((await findNodeRow(db, victim.id))?.id).toBe(victim.id);
+    expect((await findNodeRow(db, impostor.id))?.id).toBe(impostor.id);
+  });
+
+  it('enforces unique names', async () => {
+    const { db } = ctx.store;
+    const a = nodeRow({ name: 'same' });
+    await insertNode(db, a);
+    await expect(insertNode(db, nodeRow({ name: 'same' }))).rejects.toThrow();
+    expect(await listNodeRows(db)).toHaveLength(1);
+    expect(await nodeNameTaken(db, 'same')).toBe(true);
+    expect(await nodeNameTaken(db, 'same', a.id)).toBe(false);
+    expect(await nodeNameTaken(db, 'other')).toBe(false);
+    // Renaming onto a taken name fails too.
+    const b = nodeRow({ name: 'b' });
+    await insertNode(db, b);
+    await expect(updateNodeRow(db, b.id, { name: 'same' })).rejects.toThrow();
+    expect((await getNodeRow(db, b.id))?.name).toBe('b');
+  });
+
+  it('lists by name and status, updates and deletes', async () => {
+    const { db } = ctx.store;
+    await insertNode(db, nodeRow({ name: 'c', status: 'offline' }));
+    await insertNode(db, nodeRow({ name: 'a' }));
+    const b = nodeRow({ name: 'b' });
+    await insertNode(db, b);
+    expect((await listNodeRows(db)).map((n) => n.name)).toEqual(['a', 'b', 'c']);
+    expect((await listNodeRows(db, { status: 'online' })).map((n) => n.name)).toEqual(['a', 'b']);
+    expect((await listNodeRows(db, { limit: 1 })).map((n) => n.name)).toEqual(['a']);
+    expect((await updateNodeRow(db, b.id, { labels: '{"zone":"x"}' }))?.labels).toBe('{"zone":"x"}');
+    expect(await updateNodeRow(db, 'node_missing', { labels: '{}' })).toBeUndefined();
+    expect(await deleteNodeRow(db, b.id)).toBe(true);
+    expect(await deleteNodeRow(db, b.id)).toBe(false);
+    expect(await getNodeRow(db, b.id)).toBeUndefined();
+  });
+
+  it('transitionNode moves online → offline once', async () => {
+    const { db } = ctx.store;
+    const node = nodeRow({ status: 'online' });
+    await insertNode(db, node);
+    const moved = await transitionNode(db, node.id, 'offline', T0 + 10, { connection_id: null });
+    expect(moved).toMatchObject({ id: node.id, status: 'offline', status_changed_at: T0 + 10 });
+    expect(await transitionNode(db, node.id, 'offline', T0 + 20)).toBeUndefined();
+    expect((await getNodeRow(db, node.id))?.status_changed_at).toBe(T0 + 10);
+    expect((await transitionNode(db, node.id, 'online', T0 + 30))?.status).toBe('online');
+    expect(await transitionNode(db, 'node_missing', 'offline', T0)).toBeUndefined();
+  });
+
+  it('concurrent sweeps move a node once', async () => {
+    const { db } = ctx.store;
+    const node = nodeRow({ status: 'online' });
+    await insertNode(db, node);
+    const results = await Promise.all(Array.from({ length: 5 }, (_, i) => transitionNode(db, node.id, 'offline', T0 + i)));
+    expect(results.filter(Boolean)).toHaveLength(1);
+  });
+
+  it('clearConnection only clears the connection that closed', async () => {
+    const { db } = ctx.store;
+    const node = nodeRow({ connection_id: 'conn-new', last_seen_at: T0 });
+    await insertNode(db, node);
+    expect(await clearConnection(db, node.id, 'conn-old', T0 + 5)).toBe(false);
+    expect(await getNodeRow(db, node.id)).toMatchObject({ connection_id: 'conn-new', last_seen_at: T0 });
+    expect(await clearConnection(db, node.id, 'conn-new', T0 + 5)).toBe(true);
+    expect(await getNodeRow(db, node.id)).toMatchObject({ connection_id: null, last_seen_at: T0 + 5 });
+    expect(await clearConnection(db, node.id, 'conn-new', T0 + 6)).toBe(false);
+    expect(await clearConnection(db, 'node_missing', 'conn-new', T0 + 6)).toBe(false);
+  });
+
+  it('findLostNodes picks silent nodes and nodes disconnected past the grace only', async () => {
+    const { db } = ctx.store;
+    const now = T0 + 1_000_000;
+    const silentBefore = now - 45_000;
+    const disconnectedBefore = now - 10_000;
+    const rows = {
+      healthy: nodeRow({ connection_id: 'c1', last_seen_at: now - 1_000 }),
+      silent: nodeRow({ connection_id: 'c2', last_seen_at: now - 50_000 }),
+      silentEdge: nodeRow({ connection_id: 'c3', last_seen_at: silentBefore }),
+      goneLongAgo: nodeRow({ connection_id: null, last_seen_at: now - 20_000 }),
+      withinGrace: nodeRow({ connection_id: null, last_seen_at: now - 5_000 }),
+      graceEdge: nodeRow({ connection_id: null, last_seen_at: disconnectedBefore }),
+      alreadyOffline: nodeRow({ status: 'offline', connection_id: null, last_seen_at: now - 500_000 }),
+    };
+    for (const r of Object.values(rows)) await insertNode(db, r);
+    const lost = await findLostNodes(db, silentBefore, disconnectedBefore);
+    expect(lost.map((n) => n.id).sort()).toEqual([rows.silent.id, rows.goneLongAgo.id].sort());
+    const silent = lost.find((n) => n.id === rows.silent.id);
+    expect(silent).toEqual({ id: rows.silent.id, name: rows.silent.name, connection_id: 'c2', last_seen_at: now - 50_000 });
+  });
+});
