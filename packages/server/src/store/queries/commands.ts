@@ -88,10 +88,34 @@ export async function transitionCommand(
   return q.returningAll().executeTakeFirst();
 }
 
+/** What a state event needs; agent-driven transitions return only this (cheaper at fleet scale). */
+export type CommandBrief = Pick<CommandsTable, 'id' | 'node_id' | 'job_id' | 'type' | 'state' | 'deliveries'>;
+const BRIEF = ['id', 'node_id', 'job_id', 'type', 'state', 'deliveries'] as const;
+
+/** `transitionCommand` for an agent's own command, returning only the brief. */
+export async function transitionCommandBrief(
+  db: Kysely<Database>,
+  id: string,
+  to: CommandState,
+  patch: Partial<Omit<CommandsTable, 'id' | 'state'>>,
+  nodeId: string,
+): Promise<CommandBrief | undefined> {
+  const from = commandPredecessors(to);
+  if (from.length === 0) return undefined;
+  return db
+    .updateTable('commands')
+    .set({ ...patch, state: to })
+    .where('id', '=', id)
+    .where('state', 'in', from)
+    .where('node_id', '=', nodeId)
+    .returning(BRIEF)
+    .executeTakeFirst();
+}
+
 /** Records a (re)delivery: pending becomes dispatched; running stays running. */
-export async function markDelivered(db: Kysely<Database>, ids: string[], now: number): Promise<CommandsTable[]> {
+export async function markDelivered(db: Kysely<Database>, ids: string[], now: number): Promise<CommandBrief[]> {
   if (ids.length === 0) return [];
-  const out: CommandsTable[] = [];
+  const out: CommandBrief[] = [];
   for (let i = 0; i < ids.length; i += INSERT_CHUNK) {
     const rows = await db
       .updateTable('commands')
@@ -103,7 +127,7 @@ export async function markDelivered(db: Kysely<Database>, ids: string[], now: nu
       .where('id', 'in', ids.slice(i, i + INSERT_CHUNK))
       .where('state', 'in', UNFINISHED)
       .where('held', '=', 0)
-      .returningAll()
+      .returning(BRIEF)
       .execute();
     out.push(...rows);
   }
