@@ -1,0 +1,130 @@
+import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+/**
+ * Every child process and temp dir the bench makes, so they are gone when it exits — normally,
+ * on an error, or on SIGINT/SIGTERM.
+ */
+const children = new Set<ChildProcess>();
+const tempDirs = new Set<string>();
+
+export interface Tracked {
+  child: ChildProcess;
+  /** Last lines of stdout+stderr, for error messages. */
+  tail(): string;
+  /** Resolves with the exit code (or signal) once the process is gone. */
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+export function spawnTracked(cmd: string, args: string[], options: SpawnOptions = {}): Tracked {
+  const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], ...options });
+  children.add(child);
+  const lines: string[] = [];
+  const keep = (chunk: Buffer) => {
+    for (const line of chunk.toString('utf8').split('\n')) if (line.trim()) lines.push(line);
+    if (lines.length > 40) lines.splice(0, lines.length - 40);
+  };
+  child.stdout?.on('data', keep);
+  child.stderr?.on('data', keep);
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
+    child.once('exit', (code, signal) => {
+      children.delete(child);
+      resolve({ code, signal });
+    });
+    child.once('error', () => {
+      children.delete(child);
+      resolve({ code: null, signal: null });
+    });
+  });
+  return { child, tail: () => lines.join('\n'), exited };
+}
+
+/** SIGTERM, then SIGKILL after `graceMs`. */
+export async function stopProcess(t: Tracked, graceMs = 10_000): Promise<void> {
+  if (t.child.exitCode !== null || t.child.signalCode !== null) return;
+  t.child.kill('SIGTERM');
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([
+    t.exited,
+    new Promise<void>((r) => {
+      timer = setTimeout(() => {
+        t.child.kill('SIGKILL');
+        r();
+      }, graceMs);
+    }),
+  ]);
+  clearTimeout(timer);
+  await t.exited;
+}
+
+export function makeTempDir(prefix: string): string {
+  const dir = mkdtempSync(join(tmpdir(), `steward-bench-${prefix}-`));
+  tempDirs.add(dir);
+  return dir;
+}
+
+export function removeTempDir(dir: string): void {
+  rmSync(dir, { recursive: true, force: true });
+  tempDirs.delete(dir);
+}
+
+/** Synchronous: safe to run from an `exit` handler. */
+export function killAllChildren(): void {
+  for (const c of children) {
+    try {
+      c.kill('SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
+  children.clear();
+  for (const d of tempDirs) rmSync(d, { recursive: true, force: true });
+  tempDirs.clear();
+}
+
+export function installCleanup(): void {
+  process.on('exit', killAllChildren);
+  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+    process.on(sig, () => {
+      process.stderr.write(`\nbench: ${sig}, stopping child processes\n`);
+      killAllChildren();
+      process.exit(130);
+    });
+  }
+}
+
+export interface Memory {
+  /** Resident set size now, MiB. */
+  rssMiB: number;
+  /** Peak resident set size (VmHWM), MiB. */
+  peakRssMiB: number;
+}
+
+/** VmRSS / VmHWM of a live process, from /proc. */
+export function readMemory(pid: number): Memory {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = (key: string) => {
+    const m = new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(status);
+    if (!m) throw new Error(`/proc/${pid}/status has no ${key}`);
+    return Number(m[1]);
+  };
+  return { rssMiB: round1(kb('VmRSS') / 1024), peakRssMiB: round1(kb('VmHWM') / 1024) };
+}
+
+const CLOCK_TICKS = 100; // getconf CLK_TCK on Linux
+
+/** User+system CPU seconds a process has used so far, from /proc/<pid>/stat. */
+export function readCpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // Fields after the command name, which is in parentheses and may contain spaces.
+  const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const utime = Number(rest[11]);
+  const stime = Number(rest[12]);
+  return (utime + stime) / CLOCK_TICKS;
+}
+
+export function round1(n: number): number {
+  return Math.round(n * 10) / 10;
+}

@@ -1,0 +1,209 @@
+/**
+ * `npm run bench [-- --agents N] [--pings N] [--only ping|fanout] [--launcher cli|direct] [--profile] [--sql-stats] [--no-heartbeat] [--idle-seconds S]`
+ *
+ * --profile: V8 CPU profile of the control plane for the measured window (bench/results/profiles/);
+ * --sql-stats: time every SQLite statement of the control plane in the window (bench/sql-trace.ts).
+ *
+ * Measures the control plane (its own child process, SQLite in a temp dir):
+ *  - ping:   submit → result visible round trip of `sys.ping` through one real agent process;
+ *  - fanout: one `sys.ping` job to N simulated agents (real AgentConnection) until every result is stored.
+ * Prints a table, writes bench/results/<timestamp>.json and bench/results/latest.json.
+ * Exit 0 when it measured (targets met or not), 1 on an error.
+ */
+import { cpus, loadavg } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import type { Launcher } from './control-plane-process.js';
+import { runFanout, type FanoutResult } from './fanout.js';
+import { runPing, type PingResult } from './ping.js';
+import { installCleanup, killAllChildren } from './processes.js';
+import { printProfileSummary, printSqlSnapshot, saveProfile, summarizeProfile, type CpuProfile, type ProfileSummary } from './profiler.js';
+import type { SqlSnapshot } from './sql-trace.js';
+import { hostInfo, met, RESULTS_DIR, table, writeResults, type Row } from './report.js';
+
+interface Options {
+  agents: number;
+  pings: number;
+  warmup: number;
+  only: 'ping' | 'fanout' | null;
+  launcher: Launcher;
+  profile: boolean;
+  sqlStats: boolean;
+  heartbeat: boolean;
+  idleSeconds: number;
+}
+
+class UsageError extends Error {}
+
+const OPTIONS = {
+  agents: { type: 'string', default: '1000' },
+  pings: { type: 'string', default: '1000' },
+  warmup: { type: 'string', default: '50' },
+  only: { type: 'string' },
+  launcher: { type: 'string', default: 'cli' },
+  profile: { type: 'boolean', default: false },
+  'sql-stats': { type: 'boolean', default: false },
+  'idle-seconds': { type: 'string', default: '15' },
+  'no-heartbeat': { type: 'boolean', default: false },
+  help: { type: 'boolean', short: 'h', default: false },
+} as const;
+
+function parseOptions(argv: string[]): Options {
+  let parsed;
+  try {
+    parsed = parseArgs({ args: argv, options: OPTIONS, strict: true });
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+  const { values } = parsed;
+  if (values.help) {
+    process.stdout.write(
+      'usage: npm run bench -- [--agents N=1000] [--pings N=1000] [--warmup N=50] [--only ping|fanout]\n' +
+        '                        [--launcher cli|direct] [--profile] [--sql-stats] [--no-heartbeat] [--idle-seconds S=15]\n',
+    );
+    process.exit(0);
+  }
+  const int = (name: string, v: string, min: number) => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < min) throw new UsageError(`--${name} must be an integer ≥ ${min}, got ${JSON.stringify(v)}`);
+    return n;
+  };
+  const only = values.only ?? null;
+  if (only !== null && only !== 'ping' && only !== 'fanout') throw new UsageError(`--only must be ping or fanout, got ${JSON.stringify(only)}`);
+  if (values.launcher !== 'cli' && values.launcher !== 'direct') throw new UsageError(`--launcher must be cli or direct`);
+  return {
+    agents: int('agents', values.agents, 1),
+    pings: int('pings', values.pings, 1),
+    warmup: int('warmup', values.warmup, 0),
+    only,
+    launcher: values.launcher,
+    profile: values.profile,
+    sqlStats: values['sql-stats'],
+    heartbeat: !values['no-heartbeat'],
+    idleSeconds: int('idle-seconds', values['idle-seconds'], 0),
+  };
+}
+
+/** 1,000 agents ≤ 1 s and 10,000 ≤ 5 s; in between, the straight line; beyond, no target. */
+export function fanoutTargetMs(n: number): number | undefined {
+  if (n <= 1000) return 1000;
+  if (n <= 10_000) return Math.round(1000 + ((n - 1000) * 4000) / 9000);
+  return undefined;
+}
+
+function pingRows(r: PingResult): Row[] {
+  const b = 'sys.ping round trip';
+  const rt = r.roundTrip;
+  return [
+    { benchmark: b, metric: `pings (after ${r.warmup} warm-up)`, value: r.pings },
+    { benchmark: b, metric: 'p50', value: rt.p50, unit: 'ms', target: 5 },
+    { benchmark: b, metric: 'p90', value: rt.p90, unit: 'ms' },
+    { benchmark: b, metric: 'p99', value: rt.p99, unit: 'ms', target: 20 },
+    { benchmark: b, metric: 'max', value: rt.max, unit: 'ms' },
+    { benchmark: b, metric: 'mean', value: rt.mean, unit: 'ms' },
+    { benchmark: b, metric: 'POST /commands p50 / p99', value: `${r.submit.p50.toFixed(2)} / ${r.submit.p99.toFixed(2)}`, unit: 'ms' },
+    { benchmark: b, metric: 'GET /commands/:id?wait p50 / p99', value: `${r.wait.p50.toFixed(2)} / ${r.wait.p99.toFixed(2)}`, unit: 'ms' },
+    { benchmark: b, metric: 'control plane CPU in window', value: r.controlPlane.cpuSeconds, unit: 's' },
+    { benchmark: b, metric: 'control plane RSS after', value: r.controlPlane.rssMiB, unit: 'MiB' },
+    { benchmark: b, metric: 'control plane peak RSS', value: r.controlPlane.peakRssMiB, unit: 'MiB' },
+    { benchmark: b, metric: 'agent RSS', value: r.agent.rssMiB, unit: 'MiB' },
+  ];
+}
+
+function fanoutRows(r: FanoutResult): Row[] {
+  const b = `sys.ping job fan-out (${r.agents} agents)`;
+  return [
+    { benchmark: b, metric: 'agents', value: r.agents },
+    { benchmark: b, metric: 'submit → all results stored & seen', value: r.totalMs, unit: 'ms', target: fanoutTargetMs(r.agents) },
+    { benchmark: b, metric: '  POST /jobs answered', value: r.postAnsweredMs, unit: 'ms' },
+    { benchmark: b, metric: '  last (first) dispatch at an agent', value: r.lastDispatchMs, unit: 'ms' },
+    { benchmark: b, metric: '  last result.ack at an agent', value: r.lastAckMs, unit: 'ms' },
+    { benchmark: b, metric: '  job createdAt → finishedAt (server)', value: r.serverJobMs, unit: 'ms' },
+    { benchmark: b, metric: 'counts', value: JSON.stringify(r.counts) },
+    { benchmark: b, metric: 'control plane CPU in window', value: r.controlPlane.cpuSeconds, unit: 's' },
+    { benchmark: b, metric: 'bench process CPU in window', value: r.benchCpuSeconds, unit: 's' },
+    { benchmark: b, metric: 'repeat dispatches in window (last at)', value: r.repeatDispatches ? `${r.repeatDispatches} (${r.lastRepeatMs} ms)` : 0 },
+    { benchmark: b, metric: 'heartbeats / disconnects in window', value: `${r.heartbeatsDuringRun} / ${r.disconnectsDuringRun}` },
+    ...(r.idleCpuPercent === null
+      ? []
+      : [{ benchmark: b, metric: 'idle control plane CPU (heartbeats only)', value: `${r.idleCpuPercent}% of a core at ${r.idleHeartbeatsPerSecond} hb/s` }]),
+    { benchmark: b, metric: 'control plane RSS after', value: r.controlPlane.rssMiB, unit: 'MiB' },
+    { benchmark: b, metric: 'control plane peak RSS', value: r.controlPlane.peakRssMiB, unit: 'MiB' },
+    { benchmark: b, metric: 'setup: enroll / connect', value: `${(r.setup.enrollMs / 1000).toFixed(1)} / ${(r.setup.connectMs / 1000).toFixed(1)}`, unit: 's' },
+  ];
+}
+
+async function main(): Promise<void> {
+  installCleanup();
+  const o = parseOptions(process.argv.slice(2));
+  const startedAt = new Date();
+  const stamp = startedAt.toISOString().replace(/[:.]/g, '-');
+  const log = (line: string) => process.stderr.write(`[${((Date.now() - startedAt.getTime()) / 1000).toFixed(1).padStart(6)}s] ${line}\n`);
+  log(`load average ${loadavg().map((l) => l.toFixed(2)).join(' ')} on ${cpus().length} CPUs`);
+  const rows: Row[] = [];
+  const results: Record<string, unknown> = {};
+  const profiles: Record<string, ProfileSummary> = {};
+  const sqlStats: Record<string, { windowMs: number; sql: SqlSnapshot }> = {};
+  const takeProbes = (name: string, p: { profile?: CpuProfile; sql?: SqlSnapshot; windowMs: number }) => {
+    if (p.sql) sqlStats[name] = { windowMs: p.windowMs, sql: p.sql };
+    if (!p.profile) return;
+    const path = join(RESULTS_DIR, 'profiles', `${stamp}-${name}.cpuprofile`);
+    saveProfile(path, p.profile);
+    profiles[name] = summarizeProfile(p.profile);
+    log(`${name}: control-plane CPU profile of the measured window → ${path}`);
+  };
+
+  if (o.only !== 'fanout') {
+    const { profile, sql, ...r } = await runPing({ pings: o.pings, warmup: o.warmup, launcher: o.launcher, profile: o.profile, sqlStats: o.sqlStats, log });
+    takeProbes('ping', { profile, sql, windowMs: r.windowMs });
+    results.ping = r;
+    rows.push(...pingRows(r));
+  }
+  if (o.only !== 'ping') {
+    const { profile, sql, ...r } = await runFanout({
+      agents: o.agents,
+      launcher: o.launcher,
+      profile: o.profile,
+      sqlStats: o.sqlStats,
+      heartbeat: o.heartbeat,
+      idleSeconds: o.idleSeconds,
+      log,
+    });
+    takeProbes('fanout', { profile, sql, windowMs: r.windowMs });
+    results.fanout = r;
+    rows.push(...fanoutRows(r));
+  }
+
+  log(`load average ${loadavg().map((l) => l.toFixed(2)).join(' ')} on ${cpus().length} CPUs`);
+  const printed = table(rows);
+  process.stdout.write(`\n${printed}\n`);
+  for (const [name, s] of Object.entries(profiles)) process.stdout.write(printProfileSummary(name, s) + '\n');
+  for (const [name, s] of Object.entries(sqlStats)) process.stdout.write(printSqlSnapshot(name, s.sql, s.windowMs) + '\n');
+  const path = writeResults(
+    {
+      startedAt: startedAt.toISOString(),
+      host: hostInfo(),
+      options: o,
+      results,
+      rows: rows.map((r) => ({ ...r, met: met(r) })),
+      ...(Object.keys(profiles).length ? { profiles } : {}),
+      ...(Object.keys(sqlStats).length ? { sqlStats } : {}),
+    },
+    startedAt,
+  );
+  const missed = rows.filter((r) => met(r) === false);
+  process.stdout.write(`\nresults: ${path}\n${missed.length ? `targets missed: ${missed.map((r) => `${r.benchmark} ${r.metric}`).join('; ')}\n` : 'all targets met\n'}`);
+}
+
+main().then(
+  () => {
+    killAllChildren();
+    process.exit(0);
+  },
+  (err: unknown) => {
+    const text = err instanceof UsageError ? `${err.message} (see --help)` : err instanceof Error ? (err.stack ?? err.message) : String(err);
+    process.stderr.write(`\nbench failed: ${text}\n`);
+    killAllChildren();
+    process.exit(1);
+  },
+);

@@ -1,0 +1,244 @@
+import type { Agent as HttpAgent } from 'node:http';
+import type { Logger } from 'pino';
+import { AgentConnection, jittered } from '@steward/agent';
+import {
+  AGENT_PROTOCOL_VERSION,
+  type CommandResultMessage,
+  type DispatchedCommand,
+  type Inventory,
+  type ServerMessage,
+  type Stats,
+} from '@steward/protocol';
+
+export const SIM_AGENT_VERSION = '0.0.0-bench';
+
+/** A small valid inventory that offers `sys.ping`, as the real `sys` module does. */
+export function simInventory(name: string): Inventory {
+  return {
+    hostname: name,
+    addresses: ['10.0.0.1'],
+    os: { platform: 'linux', release: '6.1.0-bench', distro: 'Bench Linux' },
+    arch: 'x64',
+    agentVersion: SIM_AGENT_VERSION,
+    cpuCores: 2,
+    memoryBytes: 2 * 1024 ** 3,
+    disks: [{ mount: '/', fs: 'ext4', totalBytes: 20e9, usedBytes: 5e9, availableBytes: 15e9 }],
+    capabilities: [],
+    modules: ['sys'],
+    commandTypes: [{ type: 'sys.ping', module: 'sys', safeToRerun: true }],
+  };
+}
+
+function simStats(startedAt: number): Stats {
+  const now = Date.now();
+  return {
+    collectedAt: now,
+    cpu: { usagePercent: 1.5, cores: 2 },
+    load: [0.01, 0.02, 0.0],
+    memory: { totalBytes: 2 * 1024 ** 3, availableBytes: 1.5 * 1024 ** 3, usedBytes: 0.5 * 1024 ** 3 },
+    disks: [{ mount: '/', fs: 'ext4', totalBytes: 20e9, usedBytes: 5e9, availableBytes: 15e9 }],
+    network: [{ iface: 'eth0', rxBytes: 1000, txBytes: 1000 }],
+    uptimeSeconds: 86_400,
+    agentUptimeSeconds: Math.floor((now - startedAt) / 1000),
+  };
+}
+
+interface JournalEntry {
+  state: 'running' | 'done';
+  result: CommandResultMessage | null;
+  acked: boolean;
+}
+
+/** Shared counters and hooks of all simulated agents in this process. */
+export class SimFleet {
+  welcomed = 0;
+  dispatches = 0;
+  repeatDispatches = 0;
+  executed = 0;
+  acks = 0;
+  heartbeats = 0;
+  disconnects = 0;
+  serverErrors = 0;
+  unknownTypes = 0;
+  readonly errorSamples: string[] = [];
+  /** performance.now() of the last first-time dispatch / repeat dispatch / ack seen (bench window analysis). */
+  lastDispatchAt = 0;
+  lastRepeatAt = 0;
+  lastAckAt = 0;
+
+  noteError(text: string): void {
+    this.serverErrors++;
+    if (this.errorSamples.length < 5) this.errorSamples.push(text);
+  }
+}
+
+/** A pino-shaped logger that keeps quiet but remembers warnings (refused connections and the like). */
+export function quietLogger(fleet: SimFleet): Logger {
+  const noop = () => {};
+  const warn = (obj: unknown, msg?: string) => fleet.noteError(`${msg ?? ''} ${JSON.stringify(obj)}`.trim());
+  const log = { trace: noop, debug: noop, info: noop, warn, error: warn, fatal: warn, child: () => log, level: 'warn' };
+  return log as unknown as Logger;
+}
+
+export interface SimAgentOptions {
+  server: string;
+  name: string;
+  credential: string;
+  fleet: SimFleet;
+  httpAgent: HttpAgent;
+  log: Logger;
+  heartbeat: boolean;
+}
+
+/**
+ * One simulated node over the real AgentConnection: hello → welcome → answers `sys.ping`
+ * with `command.started` + `command.result`, keeps results until `result.ack`, and replays a
+ * stored result when a command is delivered again (like the real agent's journal).
+ */
+export class SimAgent {
+  private readonly conn: AgentConnection;
+  private readonly journal = new Map<string, JournalEntry>();
+  private readonly inventory: Inventory;
+  private welcomedOnce = false;
+  private welcomed = false;
+  private heartbeatMs = 15_000;
+  private heartbeatTimer: NodeJS.Timeout | null = null;
+  private seq = 0;
+  private readonly startedAt = Date.now();
+  private resolveWelcome!: () => void;
+  /** Resolves at the first welcome. */
+  readonly welcome: Promise<void>;
+
+  constructor(private readonly o: SimAgentOptions) {
+    this.inventory = simInventory(o.name);
+    this.welcome = new Promise((r) => (this.resolveWelcome = r));
+    this.conn = new AgentConnection(
+      { server: o.server, credential: o.credential, initialDelayMs: 500, maxDelayMs: 5000, log: o.log, agent: o.httpAgent },
+      {
+        open: () => this.onOpen(),
+        message: (msg) => this.onMessage(msg),
+        closed: () => this.onClosed(),
+      },
+    );
+  }
+
+  start(): void {
+    this.conn.start();
+  }
+
+  async stop(): Promise<void> {
+    if (this.heartbeatTimer) clearTimeout(this.heartbeatTimer);
+    this.heartbeatTimer = null;
+    await this.conn.stop();
+  }
+
+  private onOpen(): void {
+    const running: string[] = [];
+    const outbox: string[] = [];
+    for (const [id, e] of this.journal) {
+      if (e.state === 'running') running.push(id);
+      else if (!e.acked) outbox.push(id);
+    }
+    this.conn.send({ type: 'hello', protocol: AGENT_PROTOCOL_VERSION, inventory: this.inventory, running, outbox });
+  }
+
+  private onClosed(): void {
+    if (this.welcomed) this.o.fleet.disconnects++;
+    this.welcomed = false;
+    if (this.heartbeatTimer) clearTimeout(this.heartbeatTimer);
+    this.heartbeatTimer = null;
+  }
+
+  private onMessage(msg: ServerMessage): void {
+    switch (msg.type) {
+      case 'welcome':
+        this.welcomed = true;
+        this.conn.healthy();
+        this.heartbeatMs = msg.heartbeatIntervalMs;
+        for (const e of this.journal.values()) if (e.state === 'done' && !e.acked && e.result) this.conn.send(e.result);
+        if (!this.welcomedOnce) {
+          this.welcomedOnce = true;
+          this.o.fleet.welcomed++;
+          this.resolveWelcome();
+        }
+        // Like the real agent: one heartbeat now, then every interval ± 10 %.
+        if (this.o.heartbeat) this.scheduleHeartbeat(0);
+        return;
+      case 'command.dispatch':
+        return this.dispatch(msg.command);
+      case 'result.ack':
+        for (const id of msg.commandIds) {
+          const e = this.journal.get(id);
+          if (e && e.state === 'done' && !e.acked) {
+            e.acked = true;
+            this.o.fleet.acks++;
+            this.o.fleet.lastAckAt = performance.now();
+          }
+        }
+        return;
+      case 'config':
+        this.heartbeatMs = msg.heartbeatIntervalMs;
+        if (this.o.heartbeat) this.scheduleHeartbeat(0);
+        return;
+      case 'command.cancel':
+        return; // sys.ping finishes at once; nothing to cancel
+      case 'error':
+        this.o.fleet.noteError(`${msg.code}: ${msg.message}`);
+        return;
+    }
+  }
+
+  private dispatch(cmd: DispatchedCommand): void {
+    const fleet = this.o.fleet;
+    const now = performance.now();
+    fleet.dispatches++;
+    const known = this.journal.get(cmd.id);
+    if (known) {
+      fleet.repeatDispatches++;
+      fleet.lastRepeatAt = now;
+      if (known.state === 'done' && known.result) this.conn.send(known.result);
+      return;
+    }
+    fleet.lastDispatchAt = now;
+    const entry: JournalEntry = { state: 'running', result: null, acked: false };
+    this.journal.set(cmd.id, entry);
+    const startedAt = Date.now();
+    this.conn.send({ type: 'command.started', commandId: cmd.id, at: startedAt });
+    let result: CommandResultMessage;
+    if (cmd.type === 'sys.ping') {
+      result = { type: 'command.result', commandId: cmd.id, state: 'succeeded', result: { pong: true, at: Date.now() }, startedAt, finishedAt: Date.now() };
+    } else {
+      fleet.unknownTypes++;
+      result = {
+        type: 'command.result',
+        commandId: cmd.id,
+        state: 'failed',
+        error: { code: 'unknown_command_type', message: `this simulated agent has no handler for ${cmd.type}` },
+        startedAt,
+        finishedAt: Date.now(),
+      };
+    }
+    entry.state = 'done';
+    entry.result = result;
+    fleet.executed++;
+    this.conn.send(result);
+  }
+
+  private scheduleHeartbeat(delayMs: number): void {
+    if (this.heartbeatTimer) clearTimeout(this.heartbeatTimer);
+    this.heartbeatTimer = setTimeout(() => this.heartbeat(), delayMs);
+  }
+
+  private heartbeat(): void {
+    this.heartbeatTimer = null;
+    if (!this.welcomed) return;
+    const running: string[] = [];
+    const outbox: string[] = [];
+    for (const [id, e] of this.journal) {
+      if (e.state === 'running') running.push(id);
+      else if (!e.acked) outbox.push(id);
+    }
+    if (this.conn.send({ type: 'heartbeat', seq: this.seq++, stats: simStats(this.startedAt), running, outbox })) this.o.fleet.heartbeats++;
+    this.scheduleHeartbeat(jittered(this.heartbeatMs));
+  }
+}
