@@ -245,7 +245,7 @@ describe.each(storeTargets())('commands on $name', (target) => {
     const out = await cancelUnfinishedForNode(db, node, now, 'node_deleted', 'the node was deleted');
     expect(ids(out)).toEqual(ids([...unfinished, heldRow]));
     for (const r of out) {
-      expect(r).toMatchObject({ state: 'cancelled', finished_at: now });
+      expect(r).toMatchObject({ state: 'cancelled', finished_at: now, held: 0 });
       expect(JSON.parse(r.error!)).toEqual({ code: 'node_deleted', message: 'the node was deleted' });
     }
     expect(await getCommandRow(db, finished.id)).toEqual(finished);

@@ -1,6 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { JOB_STATES, JOB_TRANSITIONS } from '@steward/protocol';
-import { getCommandRow, insertCommands, listJobCommandRows, transitionCommand } from '../../src/store/queries/commands.js';
+import {
+  cancelUnfinishedForNode,
+  getCommandRow,
+  insertCommands,
+  listJobCommandRows,
+  transitionCommand,
+} from '../../src/store/queries/commands.js';
 import {
   cancelHeld,
   findJobByRequestId,
@@ -120,6 +126,21 @@ describe.each(storeTargets())('jobs on $name', (target) => {
     expect(await jobCounts(db, job.id)).toEqual({ pending: 2, cancelled: 3 });
     expect(await jobCounts(db, otherJob.id)).toEqual({ queued: 2 });
     expect(await cancelHeld(db, job.id, T0 + 10)).toEqual([]);
+  });
+
+  it('a held command that ends without being released no longer counts as queued', async () => {
+    const { db } = ctx.store;
+    const job = jobRow({ batch_size: 1, total: 3 });
+    await insertJob(db, job);
+    const [released, heldA, heldB] = jobCommandRows(job.id, ['node_a', 'node_b', 'node_c']);
+    await insertCommands(db, [released!, { ...heldA!, held: 1, expires_at: null }, { ...heldB!, held: 1, expires_at: null }]);
+    expect(await jobCounts(db, job.id)).toEqual({ pending: 1, queued: 2 });
+    // Cancelled on its own (the command API), and with its node (node deletion).
+    await transitionCommand(db, heldA!.id, 'cancelled', { finished_at: T0 + 1 });
+    await cancelUnfinishedForNode(db, 'node_c', T0 + 2, 'node_deleted', 'the node was deleted');
+    // Counted as queued, they would keep the job running forever: releaseHeld never frees them.
+    expect(await jobCounts(db, job.id)).toEqual({ pending: 1, cancelled: 2 });
+    expect(await releaseHeld(db, job.id, 5, T0 + 3)).toEqual([]);
   });
 
   it('request ids find jobs and are unique; lists filter by state', async () => {

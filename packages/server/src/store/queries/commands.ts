@@ -201,7 +201,8 @@ export async function cancelUnfinishedForNode(
 ): Promise<CommandsTable[]> {
   return db
     .updateTable('commands')
-    .set({ state: 'cancelled', finished_at: now, error: errorJson(code, message) })
+    // held: 0 as in cancelHeld: a finished command is no longer waiting for its batch.
+    .set({ state: 'cancelled', held: 0, finished_at: now, error: errorJson(code, message) })
     .where('node_id', '=', nodeId)
     .where('state', 'in', UNFINISHED)
     .returningAll()

@@ -25,7 +25,11 @@ export async function runningJobIds(db: Kysely<Database>): Promise<string[]> {
   return rows.map((r) => r.id);
 }
 
-/** Command count per state; held commands count as `queued`. */
+/**
+ * Command count per state; held commands count as `queued` while they are pending. A held
+ * command that ended without being released (cancelled singly, or with its node) counts by its
+ * state: counted as queued it would keep the job running forever, since nothing releases it.
+ */
 export async function jobCounts(db: Kysely<Database>, jobId: string): Promise<Record<string, number>> {
   const rows = await db
     .selectFrom('commands')
@@ -35,7 +39,7 @@ export async function jobCounts(db: Kysely<Database>, jobId: string): Promise<Re
     .execute();
   const counts: Record<string, number> = {};
   for (const r of rows) {
-    const key = Number(r.held) ? 'queued' : r.state;
+    const key = Number(r.held) && r.state === 'pending' ? 'queued' : r.state;
     counts[key] = (counts[key] ?? 0) + Number(r.n);
   }
   return counts;
@@ -75,6 +79,8 @@ export async function releaseHeld(db: Kysely<Database>, jobId: string, n: number
     .updateTable('commands')
     .set((eb) => ({ held: 0, expires_at: eb('ttl_ms', '+', now) }))
     .where('id', 'in', ids)
+    // Re-checked here: two replicas releasing at once must not both dispatch the same rows.
+    .where('held', '=', 1)
     .returningAll()
     .execute();
 }
