@@ -35,6 +35,7 @@ export class Agent implements RunningAgent {
   private seq = 0;
   private welcomed = false;
   private pruneTimer: NodeJS.Timeout | null = null;
+  private stopping = false;
 
   private constructor(
     readonly config: AgentConfig,
@@ -131,7 +132,7 @@ export class Agent implements RunningAgent {
   }
 
   private onClosed(code: number, reason: string): void {
-    if (this.welcomed) this.log.warn({ code, reason }, 'disconnected from the control plane');
+    if (this.welcomed && !this.stopping) this.log.warn({ code, reason }, 'disconnected from the control plane');
     this.welcomed = false;
     if (this.heartbeatTimer) clearTimeout(this.heartbeatTimer);
     this.heartbeatTimer = null;
@@ -159,6 +160,7 @@ export class Agent implements RunningAgent {
   }
 
   async stop(): Promise<void> {
+    this.stopping = true;
     if (this.heartbeatTimer) clearTimeout(this.heartbeatTimer);
     if (this.pruneTimer) clearInterval(this.pruneTimer);
     // Running commands get a grace to finish; their results go out while we are still connected.

@@ -1,3 +1,4 @@
+import { formatDuration } from '@steward/protocol';
 import type { Command, Job, JobDetail } from '@steward/protocol';
 import { execView } from '../command-view.js';
 import { elapsed } from '../format.js';
@@ -34,7 +35,9 @@ export function resultHeader(c: Command, node: string): string {
   if (v.exitCode !== null) parts.push(`exit=${v.exitCode}`);
   if (v.signal) parts.push(`signal=${v.signal}`);
   if (v.truncated) parts.push('(output truncated)');
-  const took = elapsed(c.startedAt ?? c.dispatchedAt, c.finishedAt);
+  // The agent's own measure when it gave one: server timestamps of a fast command can coincide.
+  const measured = (c.result as { durationMs?: unknown } | null)?.durationMs;
+  const took = typeof measured === 'number' ? formatDuration(measured) : elapsed(c.startedAt ?? c.dispatchedAt, c.finishedAt);
   if (took !== '-') parts.push(took);
   let line = parts.join(' ');
   if (c.error && c.state !== 'succeeded') line += `: ${c.error.message}`;
