@@ -1,4 +1,5 @@
 import { newId } from '@steward/protocol';
+import { newCommandRow } from '../../src/commands/service.js';
 import type { CommandsTable, EnrollmentTokensTable, JobsTable, NodesTable } from '../../src/store/schema.js';
 import { EMPTY_INVENTORY, toJson } from '../../src/store/rows.js';
 
@@ -40,27 +41,8 @@ export function nodeRow(over: Partial<NodesTable> = {}): NodesTable {
 }
 
 export function commandRow(over: Partial<CommandsTable> & { node_id: string }): CommandsTable {
-  return {
-    id: newId('cmd'),
-    request_id: null,
-    request_hash: null,
-    job_id: null,
-    type: 'exec.run',
-    payload: toJson({ argv: ['true'] }),
-    state: 'pending',
-    timeout_ms: 600_000,
-    ttl_ms: 3_600_000,
-    expires_at: T0 + 3_600_000,
-    held: 0,
-    created_at: T0,
-    dispatched_at: null,
-    started_at: null,
-    finished_at: null,
-    deliveries: 0,
-    result: null,
-    error: null,
-    ...over,
-  };
+  const spec = { type: 'exec.run', payload: { argv: ['true'] }, timeoutMs: 600_000, ttlMs: 3_600_000 };
+  return { ...newCommandRow(spec, over.node_id, T0), ...over };
 }
 
 export function jobRow(over: Partial<JobsTable> = {}): JobsTable {
