@@ -8,6 +8,7 @@ import { registerNodes } from './commands/nodes.js';
 import { registerRun } from './commands/run.js';
 import { registerServer } from './commands/server.js';
 import { registerUp } from './commands/up.js';
+import { registerTokens } from './commands/tokens.js';
 
 export const VERSION = '0.1.0';
 
@@ -47,5 +48,6 @@ Examples:
   registerCommands(program);
   registerJobs(program);
   registerEvents(program);
+  registerTokens(program);
   return program;
 }

@@ -1,4 +1,7 @@
 import type {
+  ApiToken,
+  ApiTokenCreate,
+  ApiTokenCreated,
   Command,
   CommandCreate,
   CommandListQuery,
@@ -103,6 +106,19 @@ export class StewardClient {
     const live = await this.send('GET', '/healthz', { raw: true, signal });
     const ready = await this.send('GET', '/readyz', { raw: true, signal });
     return { live: live.ok, ready: ready.ok, body: ready.body };
+  }
+
+  // ── operator API tokens (admin only) ─────────────────────────────────────
+  async createToken(body: ApiTokenCreate): Promise<ApiTokenCreated> {
+    return (await this.request<ApiTokenCreated>('POST', '/tokens', { body })).body;
+  }
+
+  async listTokens(): Promise<List<ApiToken>> {
+    return (await this.request<List<ApiToken>>('GET', '/tokens')).body;
+  }
+
+  async deleteToken(id: string): Promise<void> {
+    await this.request('DELETE', `/tokens/${encodeURIComponent(id)}`);
   }
 
   // ── enrollment tokens ────────────────────────────────────────────────────
