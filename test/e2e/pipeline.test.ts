@@ -127,6 +127,29 @@ describe('command pipeline over real processes', { timeout: 30_000 }, () => {
     expect(existsSync(marker)).toBe(false);
   });
 
+  it('replays the events a reconnecting client missed (Last-Event-ID)', async () => {
+    const first = await server.client.openEvents({ kinds: ['command.state'] });
+    const { command: c1 } = await server.client.submitCommand({ node: 'alpha', type: 'sys.ping' });
+    let lastId = '';
+    for await (const e of first) {
+      lastId = e.id;
+      if (e.event.kind === 'command.state' && e.event.commandId === c1.id) break;
+    }
+    first.close();
+    // While no one listens:
+    const { command: c2 } = await server.client.submitCommand({ node: 'alpha', type: 'sys.ping' });
+    await server.client.getCommand(c2.id, { wait: 10 });
+    const again = await server.client.openEvents({ kinds: ['command.state'], lastEventId: lastId });
+    const states: string[] = [];
+    for await (const e of again) {
+      if (e.event.kind === 'command.state' && e.event.commandId === c2.id) states.push(e.event.state);
+      if (states.includes('succeeded')) break;
+    }
+    again.close();
+    expect(states[0]).toBe('pending');
+    expect(states).toContain('succeeded');
+  });
+
   it('times a command out on the agent', async () => {
     const { command } = await server.client.submitCommand({
       node: 'beta',

@@ -5,19 +5,29 @@ import type { EventBus, SequencedEvent } from '../../events/bus.js';
 
 const EventsQuery = Type.Object({
   kinds: Type.Optional(Type.String({ maxLength: 500, description: 'comma-separated event kinds' })),
-  lastEventId: Type.Optional(Type.Integer({ minimum: 0 })),
+  lastEventId: Type.Optional(Type.String({ maxLength: 100 })),
   access_token: Type.Optional(Type.String()),
 });
 
 const PING_MS = 15_000;
 
-/** Live events as Server-Sent Events; `Last-Event-ID` replays what a reconnecting client missed. */
+/**
+ * Live events as Server-Sent Events; `Last-Event-ID` replays what a reconnecting client missed.
+ * Ids are `<boot>-<seq>`: after a control-plane restart the sequence starts over, and a client
+ * whose last id is from another boot gets everything this process still has.
+ */
 export function eventRoutes(app: FastifyInstance, bus: EventBus, streams: Set<() => void>): void {
   const r = app.withTypeProvider<TypeBoxTypeProvider>();
+  const boot = Date.now().toString(36);
+  const resumeAfter = (lastId: string | undefined): number | null => {
+    if (!lastId) return null;
+    const [b, seq] = lastId.split('-');
+    return b === boot && /^\d+$/.test(seq ?? '') ? Number(seq) : 0;
+  };
   r.get('/api/v1/events', { schema: { tags: ['events'], querystring: EventsQuery } }, (req, reply) => {
     const kinds = req.query.kinds ? new Set(req.query.kinds.split(',').map((k) => k.trim())) : null;
     const header = req.headers['last-event-id'];
-    const last = Number(typeof header === 'string' ? header : (req.query.lastEventId ?? NaN));
+    const last = resumeAfter(typeof header === 'string' ? header : req.query.lastEventId);
     reply.hijack();
     const res = reply.raw;
     res.writeHead(200, {
@@ -29,9 +39,9 @@ export function eventRoutes(app: FastifyInstance, bus: EventBus, streams: Set<()
     res.write('retry: 2000\n\n');
     const write = ({ seq, event }: SequencedEvent) => {
       if (kinds && !kinds.has(event.kind)) return;
-      res.write(`id: ${seq}\nevent: ${event.kind}\ndata: ${JSON.stringify(event)}\n\n`);
+      res.write(`id: ${boot}-${seq}\nevent: ${event.kind}\ndata: ${JSON.stringify(event)}\n\n`);
     };
-    if (Number.isFinite(last)) for (const e of bus.since(last)) write(e);
+    if (last !== null) for (const e of bus.since(last)) write(e);
     const unsubscribe = bus.subscribe(write);
     const ping = setInterval(() => res.write(': ping\n\n'), PING_MS);
     const end = () => {
