@@ -157,6 +157,26 @@ describe('crashes and network loss lose nothing', { timeout: 60_000 }, () => {
     await until('status events', () => statuses.includes('offline') && statuses.includes('online'));
   });
 
+  it('a silent partition (no FIN, no RST) is noticed on both sides and healed', async () => {
+    const server = await startServerProcess();
+    cleanup.push(() => server.kill('SIGKILL'));
+    const proxy = new TcpProxy(server.port);
+    await proxy.start();
+    cleanup.push(() => proxy.stop());
+    const { token } = await server.client.createEnrollmentToken({ uses: 1 });
+    const agent = startAgentProcess({ server: `http://127.0.0.1:${proxy.port}`, token, name: 'silent' });
+    cleanup.push(() => agent.kill('SIGKILL'));
+    await waitOnline(server, 'silent', agent);
+    proxy.freeze();
+    // The control plane notices by the missing heartbeats, the agent by its unanswered pings.
+    await until('offline', async () => (await server.client.getNode('silent')).status === 'offline', 15_000);
+    await until('the agent to give up on the dead socket', () => agent.output().includes('stopped answering pings'), 10_000);
+    const { command } = await server.client.submitCommand({ node: 'silent', type: 'sys.ping' });
+    await proxy.restore();
+    await waitOnline(server, 'silent', agent);
+    expect((await server.client.getCommand(command.id, { wait: 10 })).state).toBe('succeeded');
+  });
+
   it('a pending command for a node that stays offline expires after its TTL', async () => {
     const { server, agent } = await setup('gone');
     await agent.kill('SIGKILL');

@@ -116,7 +116,7 @@ export interface AgentProc extends Proc {
 
 export function agentConfigFile(dataDir: string, extra = ''): string {
   const path = join(dataDir, 'agent.yaml');
-  writeFileSync(path, `reconnect:\n  initialDelayMs: 100\n  maxDelayMs: 500\nfs:\n  roots: [${JSON.stringify(join(dataDir, 'files'))}]\n${extra}`);
+  writeFileSync(path, `reconnect:\n  initialDelayMs: 100\n  maxDelayMs: 500\n  keepaliveMs: 300\nfs:\n  roots: [${JSON.stringify(join(dataDir, 'files'))}]\n${extra}`);
   return path;
 }
 

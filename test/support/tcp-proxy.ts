@@ -7,12 +7,18 @@ import { createServer, connect, type Server, type Socket } from 'node:net';
 export class TcpProxy {
   private server: Server | null = null;
   private readonly sockets = new Set<Socket>();
+  private frozen = false;
   port = 0;
 
   constructor(private readonly targetPort: number) {}
 
   async start(port = 0): Promise<number> {
     this.server = createServer((client) => {
+      if (this.frozen) {
+        this.sockets.add(client);
+        client.pause();
+        return;
+      }
       const upstream = connect(this.targetPort, '127.0.0.1');
       for (const s of [client, upstream]) {
         this.sockets.add(s);
@@ -26,6 +32,15 @@ export class TcpProxy {
     return this.port;
   }
 
+  /**
+   * Stops forwarding without closing anything, as a partition or a NAT that forgot the flow
+   * does: neither side gets a FIN or RST. New connections hang too, until `restore`.
+   */
+  freeze(): void {
+    this.frozen = true;
+    for (const s of this.sockets) s.pause();
+  }
+
   /** Drops every connection abruptly and refuses new ones. */
   async cut(): Promise<void> {
     const srv = this.server;
@@ -36,6 +51,13 @@ export class TcpProxy {
   }
 
   async restore(): Promise<void> {
+    if (this.frozen) {
+      // Flows from the partition are gone for good (as a NAT that forgot them); new ones pass.
+      this.frozen = false;
+      for (const s of this.sockets) s.destroy();
+      this.sockets.clear();
+      return;
+    }
     await this.start(this.port);
   }
 

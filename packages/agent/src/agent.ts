@@ -74,6 +74,7 @@ export class Agent implements RunningAgent {
         credential: identity.credential,
         initialDelayMs: config.reconnect.initialDelayMs,
         maxDelayMs: config.reconnect.maxDelayMs,
+        keepaliveMs: config.reconnect.keepaliveMs,
         log,
       },
       {

@@ -30,6 +30,7 @@ export const AgentConfigSchema = Type.Object(
       {
         initialDelayMs: Type.Integer({ minimum: 1 }),
         maxDelayMs: Type.Integer({ minimum: 1 }),
+        keepaliveMs: Type.Integer({ minimum: 100, description: 'ping period; 3 unanswered → reconnect' }),
       },
       { additionalProperties: false },
     ),
@@ -155,7 +156,7 @@ export function loadAgentConfig(flags: AgentFlags, env: NodeJS.ProcessEnv = proc
     logLevel: 'info',
     capabilities: [],
     heartbeatIntervalMs: 15_000,
-    reconnect: { initialDelayMs: 1000, maxDelayMs: 60_000 },
+    reconnect: { initialDelayMs: 1000, maxDelayMs: 60_000, keepaliveMs: 15_000 },
     fs: { roots: [join(dataDir, 'files')], maxReadBytes: 1024 * 1024 },
     exec: { maxOutputBytes: 1024 * 1024, allowShell: true },
     resources: {},

@@ -19,6 +19,11 @@ export interface ConnectionOptions {
   initialDelayMs: number;
   maxDelayMs: number;
   log: Logger;
+  /**
+   * WebSocket ping period. A socket with no pong for three periods is dropped and redialled:
+   * a silent partition (a NAT that forgot us, a frozen link) sends no FIN or RST to notice.
+   */
+  keepaliveMs?: number;
   /** Shared by simulated agents in one process (bench); one per agent otherwise. */
   agent?: import('node:http').Agent;
 }
@@ -30,6 +35,7 @@ export interface ConnectionOptions {
 export class AgentConnection {
   private socket: WebSocket | null = null;
   private timer: NodeJS.Timeout | null = null;
+  private keepalive: NodeJS.Timeout | null = null;
   private stopped = false;
   private readonly backoff: Backoff;
 
@@ -64,6 +70,8 @@ export class AgentConnection {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
+    if (this.keepalive) clearInterval(this.keepalive);
+    this.keepalive = null;
     const s = this.socket;
     if (!s || s.readyState === WebSocket.CLOSED) return;
     await new Promise<void>((resolve) => {
@@ -95,7 +103,10 @@ export class AgentConnection {
       agent: this.o.agent,
     });
     this.socket = socket;
-    socket.on('open', () => this.handlers.open());
+    socket.on('open', () => {
+      this.watch(socket);
+      this.handlers.open();
+    });
     socket.on('message', (data) => this.onMessage(data as Buffer));
     socket.on('unexpected-response', (_req, res) => {
       const level = res.statusCode === 401 ? 'error' : 'warn';
@@ -107,9 +118,26 @@ export class AgentConnection {
     socket.on('error', (err) => this.o.log.debug({ err: err.message }, 'connection error'));
     socket.on('close', (code, reason) => {
       if (this.socket === socket) this.socket = null;
+      if (this.keepalive) clearInterval(this.keepalive);
+      this.keepalive = null;
       this.handlers.closed(code, reason.toString());
       this.schedule();
     });
+  }
+
+  private watch(socket: WebSocket): void {
+    const every = this.o.keepaliveMs ?? 15_000;
+    let lastPong = Date.now();
+    socket.on('pong', () => (lastPong = Date.now()));
+    if (this.keepalive) clearInterval(this.keepalive);
+    this.keepalive = setInterval(() => {
+      if (Date.now() - lastPong > 3 * every) {
+        this.o.log.warn({ silentMs: Date.now() - lastPong }, 'control plane stopped answering pings; reconnecting');
+        socket.terminate();
+        return;
+      }
+      if (socket.readyState === WebSocket.OPEN) socket.ping();
+    }, every);
   }
 
   private schedule(): void {
