@@ -9,7 +9,7 @@ import { Executor } from './executor.js';
 import { loadIdentity, saveIdentity, type Identity } from './identity.js';
 import { Journal } from './journal.js';
 import { createAgentLogger } from './logger.js';
-import { loadModules, type ModuleRegistry } from './modules/registry.js';
+import { loadModules } from './modules/registry.js';
 import { collectInventory } from './system/inventory.js';
 import { getStatsCollector } from './system/stats.js';
 import { AGENT_VERSION } from './version.js';
@@ -42,7 +42,6 @@ export class Agent implements RunningAgent {
     readonly identity: Identity,
     private readonly log: Logger,
     private readonly journal: Journal,
-    private readonly registry: ModuleRegistry,
     private readonly inventory: Inventory,
     private readonly executor: Executor,
     private readonly connection: AgentConnection,
@@ -83,7 +82,7 @@ export class Agent implements RunningAgent {
         closed: (code, reason) => agent?.onClosed(code, reason),
       },
     );
-    agent = new Agent(config, identity, log, journal, registry, inventory, executor, connection, options.drainMs ?? 10_000);
+    agent = new Agent(config, identity, log, journal, inventory, executor, connection, options.drainMs ?? 10_000);
     executor.recoverInterrupted();
     connection.start();
     agent.pruneTimer = setInterval(() => journal.prune(Date.now()), 3_600_000);

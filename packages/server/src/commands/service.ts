@@ -188,7 +188,8 @@ export class CommandService {
         state: now.state,
       });
     }
-    if (before.state !== 'pending') this.ctx.hub.send(row.node_id, { type: 'command.cancel', commandId: id });
+    // Even a `pending` one: it may already be on the wire (sent before the delivery was recorded).
+    this.ctx.hub.send(row.node_id, { type: 'command.cancel', commandId: id });
     this.ended(row);
     return commandFromRow(row);
   }

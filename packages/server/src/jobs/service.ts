@@ -28,7 +28,7 @@ export class JobService {
     private readonly ctx: Context,
     private readonly commands: CommandService,
     private readonly dispatcher: Dispatcher,
-    private readonly tracker: JobTracker,
+    tracker: JobTracker,
   ) {
     commands.onTerminal((row) => {
       if (row.job_id) tracker.touch(row.job_id);
