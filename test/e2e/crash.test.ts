@@ -1,7 +1,7 @@
 import { readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { startAgentProcess, startServerProcess, tempDir, until, waitOnline, type AgentProc, type ServerProc } from '../support/processes.js';
+import { freePort, startAgentProcess, startServerProcess, tempDir, until, waitOnline } from '../support/processes.js';
 import { TcpProxy } from '../support/tcp-proxy.js';
 
 const lines = (path: string) => (existsSync(path) ? readFileSync(path, 'utf8').split('\n').filter(Boolean) : []);
@@ -12,20 +12,23 @@ describe('crashes and network loss lose nothing', { timeout: 60_000 }, () => {
     for (const fn of cleanup.splice(0).reverse()) await fn().catch(() => {});
   });
 
-  async function setup(name: string, opts: { via?: TcpProxy } = {}): Promise<{ server: ServerProc; agent: AgentProc }> {
-    const server = await startServerProcess();
+  /** A control plane (on a fixed port when asked, so it can restart on it) and one enrolled agent, optionally through a proxy. */
+  async function setup(name: string, opts: { proxied?: boolean; fixedPort?: boolean } = {}) {
+    const server = await startServerProcess(opts.fixedPort ? { port: await freePort() } : {});
     cleanup.push(() => server.kill('SIGKILL'));
     const { token } = await server.client.createEnrollmentToken({ uses: 1 });
     let url = server.url;
-    if (opts.via) {
-      await opts.via.start();
-      cleanup.push(() => opts.via!.stop());
-      url = `http://127.0.0.1:${opts.via.port}`;
+    let proxy: TcpProxy | undefined;
+    if (opts.proxied) {
+      proxy = new TcpProxy(server.port);
+      await proxy.start();
+      cleanup.push(() => proxy!.stop());
+      url = `http://127.0.0.1:${proxy.port}`;
     }
     const agent = startAgentProcess({ server: url, token, name });
     cleanup.push(() => agent.kill('SIGKILL'));
     await waitOnline(server, name, agent);
-    return { server, agent };
+    return { server, agent, proxy: proxy! };
   }
 
   it('kill -9 of the agent mid-command: the line is appended once and a result arrives', async () => {
@@ -69,13 +72,7 @@ describe('crashes and network loss lose nothing', { timeout: 60_000 }, () => {
   });
 
   it('kill -9 of the control plane right after it accepted a command: delivered after restart', async () => {
-    const port = (await import('../support/processes.js')).freePort;
-    const server = await startServerProcess({ port: await port() });
-    cleanup.push(() => server.kill('SIGKILL'));
-    const { token } = await server.client.createEnrollmentToken({ uses: 1 });
-    const agent = startAgentProcess({ server: server.url, token, name: 'cp-crash' });
-    cleanup.push(() => agent.kill('SIGKILL'));
-    await waitOnline(server, 'cp-crash', agent);
+    const { server, agent } = await setup('cp-crash', { fixedPort: true });
     // Take the agent away first so the command is only accepted, not yet delivered.
     await agent.kill('SIGKILL');
     const file = join(tempDir(), 'out.txt');
@@ -95,13 +92,7 @@ describe('crashes and network loss lose nothing', { timeout: 60_000 }, () => {
   });
 
   it('a result finished while the control plane was down waits in the outbox and is stored after restart', async () => {
-    const { freePort } = await import('../support/processes.js');
-    const server = await startServerProcess({ port: await freePort() });
-    cleanup.push(() => server.kill('SIGKILL'));
-    const { token } = await server.client.createEnrollmentToken({ uses: 1 });
-    const agent = startAgentProcess({ server: server.url, token, name: 'outbox' });
-    cleanup.push(() => agent.kill('SIGKILL'));
-    await waitOnline(server, 'outbox', agent);
+    const { server } = await setup('outbox', { fixedPort: true });
     const file = join(tempDir(), 'out.txt');
     const { command } = await server.client.submitCommand({
       node: 'outbox',
@@ -122,16 +113,7 @@ describe('crashes and network loss lose nothing', { timeout: 60_000 }, () => {
   });
 
   it('a node cut off from the network goes offline, comes back online and finishes its commands', async () => {
-    const proxy = new TcpProxy(0);
-    const server = await startServerProcess();
-    cleanup.push(() => server.kill('SIGKILL'));
-    Object.assign(proxy, { targetPort: server.port });
-    await proxy.start();
-    cleanup.push(() => proxy.stop());
-    const { token } = await server.client.createEnrollmentToken({ uses: 1 });
-    const agent = startAgentProcess({ server: `http://127.0.0.1:${proxy.port}`, token, name: 'flaky' });
-    cleanup.push(() => agent.kill('SIGKILL'));
-    await waitOnline(server, 'flaky', agent);
+    const { server, agent, proxy } = await setup('flaky', { proxied: true });
 
     const events = await server.client.openEvents({ kinds: ['node.status'] });
     cleanup.push(async () => events.close());
@@ -158,15 +140,7 @@ describe('crashes and network loss lose nothing', { timeout: 60_000 }, () => {
   });
 
   it('a silent partition (no FIN, no RST) is noticed on both sides and healed', async () => {
-    const server = await startServerProcess();
-    cleanup.push(() => server.kill('SIGKILL'));
-    const proxy = new TcpProxy(server.port);
-    await proxy.start();
-    cleanup.push(() => proxy.stop());
-    const { token } = await server.client.createEnrollmentToken({ uses: 1 });
-    const agent = startAgentProcess({ server: `http://127.0.0.1:${proxy.port}`, token, name: 'silent' });
-    cleanup.push(() => agent.kill('SIGKILL'));
-    await waitOnline(server, 'silent', agent);
+    const { server, agent, proxy } = await setup('silent', { proxied: true });
     proxy.freeze();
     // The control plane notices by the missing heartbeats, the agent by its unanswered pings.
     await until('offline', async () => (await server.client.getNode('silent')).status === 'offline', 15_000);

@@ -29,6 +29,7 @@ import { findNodeRow } from '../store/queries/nodes.js';
 import type { CommandsTable, NodesTable } from '../store/schema.js';
 import type { Dispatcher } from './dispatcher.js';
 import { publishCommandState } from './events.js';
+import { loadWhenDone } from '../events/wait.js';
 import type { PayloadChecker } from './payload-check.js';
 import type { CatalogCache } from './catalogs.js';
 
@@ -155,24 +156,14 @@ export class CommandService {
   }
 
   /** Holds until the command ends or `waitMs` passes, then returns it as it is. */
-  async waitForEnd(id: string, waitMs: number): Promise<Command> {
-    if (waitMs <= 0) return this.get(id);
-    let unsubscribe = () => {};
-    const ended = new Promise<void>((resolve) => {
-      unsubscribe = this.ctx.bus.subscribe(({ event }) => {
-        if (event.kind === 'command.state' && event.commandId === id && isTerminalCommandState(event.state)) resolve();
-      });
-    });
-    try {
-      const first = await this.get(id);
-      if (isTerminalCommandState(first.state)) return first;
-      let timer: NodeJS.Timeout | undefined;
-      await Promise.race([ended, new Promise<void>((r) => (timer = setTimeout(r, waitMs)))]);
-      clearTimeout(timer);
-      return await this.get(id);
-    } finally {
-      unsubscribe();
-    }
+  waitForEnd(id: string, waitMs: number): Promise<Command> {
+    return loadWhenDone(
+      this.ctx.bus,
+      (e) => e.kind === 'command.state' && e.commandId === id && isTerminalCommandState(e.state),
+      () => this.get(id),
+      (c) => isTerminalCommandState(c.state),
+      waitMs,
+    );
   }
 
   async cancel(id: string, reason = 'cancelled by an operator'): Promise<Command> {

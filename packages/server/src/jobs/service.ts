@@ -22,6 +22,7 @@ import { listNodeRows } from '../store/queries/nodes.js';
 import type { CommandsTable, JobsTable, NodesTable } from '../store/schema.js';
 import type { JobTracker } from './tracker.js';
 import { publishCommandState } from '../commands/events.js';
+import { loadWhenDone } from '../events/wait.js';
 
 export class JobService {
   constructor(
@@ -133,24 +134,14 @@ export class JobService {
     return Promise.all(rows.map(async (r) => jobFromRow(r, await jobCounts(db, r.id))));
   }
 
-  async waitForEnd(id: string, waitMs: number): Promise<JobDetail> {
-    if (waitMs <= 0) return this.get(id);
-    let unsubscribe = () => {};
-    const ended = new Promise<void>((resolve) => {
-      unsubscribe = this.ctx.bus.subscribe(({ event }) => {
-        if (event.kind === 'job.state' && event.jobId === id && event.state !== 'running') resolve();
-      });
-    });
-    try {
-      const first = await this.get(id);
-      if (first.state !== 'running') return first;
-      let timer: NodeJS.Timeout | undefined;
-      await Promise.race([ended, new Promise<void>((r) => (timer = setTimeout(r, waitMs)))]);
-      clearTimeout(timer);
-      return await this.get(id);
-    } finally {
-      unsubscribe();
-    }
+  waitForEnd(id: string, waitMs: number): Promise<JobDetail> {
+    return loadWhenDone(
+      this.ctx.bus,
+      (e) => e.kind === 'job.state' && e.jobId === id && e.state !== 'running',
+      () => this.get(id),
+      (j) => j.state !== 'running',
+      waitMs,
+    );
   }
 
   async cancel(id: string): Promise<JobDetail> {
