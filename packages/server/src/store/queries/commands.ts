@@ -62,6 +62,24 @@ export async function listJobCommandRows(db: Kysely<Database>, jobId: string): P
   return db.selectFrom('commands').selectAll().where('job_id', '=', jobId).orderBy('created_at').orderBy('id').execute();
 }
 
+type CommandPatch = Partial<Omit<CommandsTable, 'id' | 'state'>>;
+
+/** The conditional update behind every transition, or null when no state leads to `to`. */
+function transitionUpdate(db: Kysely<Database>, id: string, to: CommandState, patch: CommandPatch, onlyNodeId?: string) {
+  const from = commandPredecessors(to);
+  // No state leads to `to` (e.g. back to pending). Also keeps `IN ()` out of the SQL:
+  // SQLite accepts it, PostgreSQL rejects it as a syntax error.
+  if (from.length === 0) return null;
+  let q = db
+    .updateTable('commands')
+    .set({ ...patch, state: to })
+    .where('id', '=', id)
+    .where('state', 'in', from);
+  // An agent may only move its own commands.
+  if (onlyNodeId !== undefined) q = q.where('node_id', '=', onlyNodeId);
+  return q;
+}
+
 /**
  * The one way a command changes state: a conditional update from the states the transition
  * table allows. Returns undefined when the command was not in such a state (a duplicate or
@@ -71,21 +89,10 @@ export async function transitionCommand(
   db: Kysely<Database>,
   id: string,
   to: CommandState,
-  patch: Partial<Omit<CommandsTable, 'id' | 'state'>> = {},
+  patch: CommandPatch = {},
   onlyNodeId?: string,
 ): Promise<CommandsTable | undefined> {
-  const from = commandPredecessors(to);
-  // No state leads to `to` (e.g. back to pending). Also keeps `IN ()` out of the SQL:
-  // SQLite accepts it, PostgreSQL rejects it as a syntax error.
-  if (from.length === 0) return undefined;
-  let q = db
-    .updateTable('commands')
-    .set({ ...patch, state: to })
-    .where('id', '=', id)
-    .where('state', 'in', from);
-  // An agent may only move its own commands.
-  if (onlyNodeId !== undefined) q = q.where('node_id', '=', onlyNodeId);
-  return q.returningAll().executeTakeFirst();
+  return transitionUpdate(db, id, to, patch, onlyNodeId)?.returningAll().executeTakeFirst();
 }
 
 /** What a state event needs; agent-driven transitions return only this (cheaper at fleet scale). */
@@ -97,19 +104,10 @@ export async function transitionCommandBrief(
   db: Kysely<Database>,
   id: string,
   to: CommandState,
-  patch: Partial<Omit<CommandsTable, 'id' | 'state'>>,
+  patch: CommandPatch,
   nodeId: string,
 ): Promise<CommandBrief | undefined> {
-  const from = commandPredecessors(to);
-  if (from.length === 0) return undefined;
-  return db
-    .updateTable('commands')
-    .set({ ...patch, state: to })
-    .where('id', '=', id)
-    .where('state', 'in', from)
-    .where('node_id', '=', nodeId)
-    .returning(BRIEF)
-    .executeTakeFirst();
+  return transitionUpdate(db, id, to, patch, nodeId)?.returning(BRIEF).executeTakeFirst();
 }
 
 /** Records a (re)delivery: pending becomes dispatched; running stays running. */
