@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
-import { homedir } from 'node:os';
 import { join } from 'node:path';
+import { ADMIN_TOKEN_FILE, ENDPOINT_FILE, localServerDataDir } from '@steward/protocol';
 import { ConnectionConfigError } from './connection-error.js';
 
 export interface ConnectionFlags {
@@ -16,16 +16,7 @@ export interface Connection {
   tokenSource: string;
 }
 
-export const ENDPOINT_FILE = 'endpoint.json';
-export const ADMIN_TOKEN_FILE = 'admin.token';
-
-/**
- * Same rule as the server's `defaultServerDataDir()`, copied so the client does not
- * pull the server (and its database drivers) in.
- */
-export function localServerDataDir(env: NodeJS.ProcessEnv = process.env): string {
-  return env.STEWARD_DATA_DIR || join(homedir(), '.steward', 'server');
-}
+export { ADMIN_TOKEN_FILE, ENDPOINT_FILE, localServerDataDir };
 
 export function normalizeServerUrl(url: string, field: string): string {
   let parsed: URL;

@@ -3,6 +3,7 @@ export * from './ids.js';
 export * from './states.js';
 export * from './duration.js';
 export * from './labels.js';
+export * from './local-server.js';
 export * from './validate.js';
 export * from './api/common.js';
 export * from './api/inventory.js';

@@ -1,6 +1,3 @@
-import { homedir } from 'node:os';
-import { join } from 'node:path';
-
 export interface ServerOptions {
   /** `HOST:PORT`; port 0 picks a free one. Default `127.0.0.1:7070`. */
   listen?: string;
@@ -31,11 +28,4 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-/** Where a control plane keeps its state when no `--data-dir` is given. */
-export function defaultServerDataDir(env: NodeJS.ProcessEnv = process.env): string {
-  return env.STEWARD_DATA_DIR ?? join(homedir(), '.steward', 'server');
-}
-
-/** Written at start so local operator tools find the API without flags. */
-export const ENDPOINT_FILE = 'endpoint.json';
-export const ADMIN_TOKEN_FILE = 'admin.token';
+export { ADMIN_TOKEN_FILE, ENDPOINT_FILE, localServerDataDir as defaultServerDataDir } from '@steward/protocol';
