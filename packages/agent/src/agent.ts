@@ -1,4 +1,5 @@
 import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { AGENT_PROTOCOL_VERSION, type Inventory, type ServerMessage } from '@steward/protocol';
 import { jittered } from './backoff.js';
@@ -9,7 +10,8 @@ import { Executor } from './executor.js';
 import { loadIdentity, saveIdentity, type Identity } from './identity.js';
 import { Journal } from './journal.js';
 import { createAgentLogger } from './logger.js';
-import { loadModules } from './modules/registry.js';
+import { loadModules, resolveModuleSettings, type ModuleRegistry } from './modules/registry.js';
+import type { ModuleInstance } from './modules/types.js';
 import { collectInventory } from './system/inventory.js';
 import { getStatsCollector } from './system/stats.js';
 import { AGENT_VERSION } from './version.js';
@@ -46,6 +48,7 @@ export class Agent implements RunningAgent {
     private readonly executor: Executor,
     private readonly connection: AgentConnection,
     private readonly drainMs: number,
+    private readonly modules: Map<string, ModuleInstance>,
   ) {
     this.heartbeatMs = config.heartbeatIntervalMs;
   }
@@ -59,13 +62,18 @@ export class Agent implements RunningAgent {
     mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
     for (const root of config.fs.roots) mkdirSync(root, { recursive: true });
     const registry = await loadModules(config.modules);
+    const settings = resolveModuleSettings(registry.loaded(), config.moduleSettings);
     const inventory = await collectInventory(config, registry, AGENT_VERSION);
     const identity = await ensureEnrolled(config, inventory, log);
     const journal = new Journal(config.dataDir);
     let agent: Agent | undefined;
+    const modules = new Map<string, ModuleInstance>();
+    const emit = (module: string, event: string, data: unknown) => agent?.send({ type: 'module.event', module, event, at: Date.now(), data });
     const executor = new Executor(journal, registry, config, log, {
       started: (commandId) => agent?.send({ type: 'command.started', commandId, at: Date.now() }),
       finished: (result) => agent?.send(result),
+      module: (name) => modules.get(name),
+      emit,
     });
     const connection = new AgentConnection(
       {
@@ -82,7 +90,9 @@ export class Agent implements RunningAgent {
         closed: (code, reason) => agent?.onClosed(code, reason),
       },
     );
-    agent = new Agent(config, identity, log, journal, inventory, executor, connection, options.drainMs ?? 10_000);
+    agent = new Agent(config, identity, log, journal, inventory, executor, connection, options.drainMs ?? 10_000, modules);
+    // Modules start before commands are recovered or received: handlers may need them.
+    await startModules(registry, settings, config, log, modules, emit);
     executor.recoverInterrupted();
     connection.start();
     agent.pruneTimer = setInterval(() => journal.prune(Date.now()), 3_600_000);
@@ -102,7 +112,21 @@ export class Agent implements RunningAgent {
       inventory: this.inventory,
       running: this.executor.runningIds(),
       outbox: this.journal.outboxIds(),
+      modules: this.moduleReports(),
     });
+  }
+
+  private moduleReports(): Record<string, unknown> | undefined {
+    let out: Record<string, unknown> | undefined;
+    for (const [name, inst] of this.modules) {
+      if (!inst.report) continue;
+      try {
+        (out ??= {})[name] = inst.report();
+      } catch (err) {
+        this.log.warn({ err, module: name }, 'module report failed');
+      }
+    }
+    return out;
   }
 
   private onMessage(msg: ServerMessage): void {
@@ -152,6 +176,7 @@ export class Agent implements RunningAgent {
         stats,
         running: this.executor.runningIds(),
         outbox: this.journal.outboxIds(),
+        modules: this.moduleReports(),
       });
     } catch (err) {
       this.log.warn({ err }, 'heartbeat failed');
@@ -165,6 +190,9 @@ export class Agent implements RunningAgent {
     if (this.pruneTimer) clearInterval(this.pruneTimer);
     // Running commands get a grace to finish; their results go out while we are still connected.
     await this.executor.drain(this.drainMs);
+    for (const [name, inst] of [...this.modules].reverse()) {
+      await inst.stop().catch((err) => this.log.warn({ err, module: name }, 'module did not stop cleanly'));
+    }
     await this.connection.stop();
     this.journal.close();
     this.log.info('agent stopped');
@@ -173,6 +201,30 @@ export class Agent implements RunningAgent {
   /** For tests: drop the connection as a network failure would. */
   dropConnection(): void {
     this.connection.kill();
+  }
+}
+
+async function startModules(
+  registry: ModuleRegistry,
+  settings: Record<string, unknown>,
+  config: AgentConfig,
+  log: Logger,
+  into: Map<string, ModuleInstance>,
+  emit: (module: string, event: string, data: unknown) => void,
+): Promise<void> {
+  for (const mod of registry.loaded()) {
+    if (!mod.start) continue;
+    const dataDir = join(config.dataDir, 'modules', mod.name);
+    mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+    const inst = await mod.start({
+      name: mod.name,
+      config,
+      settings: settings[mod.name],
+      dataDir,
+      log: log.child({ module: mod.name }),
+      emit: (event, data) => emit(mod.name, event, data),
+    });
+    into.set(mod.name, inst);
   }
 }
 

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
+import { moduleFolderNames } from './modules/folders.js';
 import {
   compile,
   LabelsSchema,
@@ -45,6 +46,8 @@ export const AgentConfigSchema = Type.Object(
       },
       { additionalProperties: false },
     ),
+    /** Config sections of modules, by module name (YAML keys that name a module folder). */
+    moduleSettings: Type.Record(Type.String({ pattern: '^[a-z][a-z0-9]*$' }), Type.Unknown()),
     /** Overrides what the agent reports about itself; for tests and simulations. */
     resources: Type.Object(
       { cpuCores: Type.Optional(Type.Integer({ minimum: 0 })), memoryBytes: Type.Optional(Type.Number({ minimum: 0 })) },
@@ -163,6 +166,17 @@ export function loadAgentConfig(flags: AgentFlags, env: NodeJS.ProcessEnv = proc
   };
   const merged = merge(defaults, envPart, filePart, flagPart);
   merged.dataDir = dataDir;
+  // A key that names a module folder is that module's section; checked against its schema when it loads.
+  const known = new Set(Object.keys(AgentConfigSchema.properties));
+  const moduleNames = new Set(moduleFolderNames());
+  const sections: Partialish = isPlainObject(merged.moduleSettings) ? { ...merged.moduleSettings } : {};
+  for (const key of Object.keys(merged)) {
+    if (!known.has(key) && moduleNames.has(key)) {
+      sections[key] = merged[key];
+      delete merged[key];
+    }
+  }
+  merged.moduleSettings = sections;
   const config = validator.parse(merged, 'agent configuration');
   if (typeof config.server === 'string') config.server = config.server.replace(/\/+$/, '');
   config.fs.roots = config.fs.roots.map((r) => resolve(r));

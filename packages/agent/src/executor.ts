@@ -9,11 +9,14 @@ import {
 import type { AgentConfig } from './config.js';
 import type { Journal } from './journal.js';
 import type { ModuleRegistry } from './modules/registry.js';
-import { HandlerFailure } from './modules/types.js';
+import { HandlerFailure, type ModuleInstance } from './modules/types.js';
 
 export interface ExecutorEvents {
   started(commandId: string): void;
   finished(result: CommandResultMessage): void;
+  /** The started instance of a module, for handlers that talk to it. */
+  module(name: string): ModuleInstance | undefined;
+  emit(module: string, event: string, data: unknown): void;
 }
 
 interface Running {
@@ -100,6 +103,7 @@ export class Executor {
         error: { code: 'unknown_command_type', message: `this agent has no handler for ${cmd.type}`, details: { known: this.registry.types().map((t) => t.type) } },
       });
     }
+    const moduleName = this.registry.moduleOf(cmd.type)!;
     let payload: unknown;
     try {
       payload = this.registry.validatePayload(cmd.type, cmd.payload ?? {});
@@ -119,7 +123,15 @@ export class Executor {
     });
     try {
       const result = await Promise.race([
-        def.handler(payload as never, { commandId: cmd.id, signal: controller.signal, timeoutMs: cmd.timeoutMs, config: this.config, log }),
+        def.handler(payload as never, {
+          commandId: cmd.id,
+          signal: controller.signal,
+          timeoutMs: cmd.timeoutMs,
+          config: this.config,
+          log,
+          module: this.events.module(moduleName),
+          emit: (event, data) => this.events.emit(moduleName, event, data),
+        }),
         timedOut,
         aborted,
       ]);

@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { AgentHub } from './agents/hub.js';
+import type { AlertSink } from './alerts/sink.js';
 import type { EventBus } from './events/bus.js';
 import type { Store } from './store/store.js';
 
@@ -23,4 +24,6 @@ export interface Context {
   now: () => number;
   /** When this process started serving; liveness waits one threshold past it. */
   startedAt: number;
+  /** Where alerts go; replaced by the alerts feature when it starts. */
+  alerts: AlertSink;
 }

@@ -14,9 +14,12 @@ import { PayloadChecker } from './commands/payload-check.js';
 import { CatalogCache } from './commands/catalogs.js';
 import { CommandService } from './commands/service.js';
 import { sweepCommands } from './commands/sweeper.js';
+import type { AlertSink } from './alerts/sink.js';
 import type { Context, Settings } from './context.js';
 import { EnrollmentService } from './enrollment/service.js';
 import { EventBus } from './events/bus.js';
+import type { Feature } from './features/feature.js';
+import { FEATURES } from './features/index.js';
 import { createApp } from './http/app.js';
 import { agentRoutes } from './http/routes/agent.js';
 import { commandRoutes } from './http/routes/commands.js';
@@ -77,6 +80,7 @@ export class ControlPlane implements RunningServer {
     private readonly app: FastifyInstance,
     readonly commands: CommandService,
     private readonly tracker: JobTracker,
+    private readonly features: Feature[],
   ) {}
 
   static async start(options: ServerOptions = {}): Promise<ControlPlane> {
@@ -95,6 +99,7 @@ export class ControlPlane implements RunningServer {
       settings: settingsFrom(options),
       now: Date.now,
       startedAt: Date.now(),
+      alerts: logOnlyAlerts(log),
     };
     try {
       const dispatcher = new Dispatcher(ctx);
@@ -105,7 +110,9 @@ export class ControlPlane implements RunningServer {
       const enrollment = new EnrollmentService(ctx);
       const gateway = new AgentGateway(ctx, commands, dispatcher);
       const { app, api } = await createApp({ log, store, bodyLimit: options.bodyLimit ?? 1024 * 1024, version: STEWARD_VERSION });
-      const cp = new ControlPlane(dataDir, ctx, app, commands, tracker);
+      const features: Feature[] = [];
+      for (const make of FEATURES) features.push(await make({ ctx, commands, jobs, nodes, gateway, dataDir, replicaId }));
+      const cp = new ControlPlane(dataDir, ctx, app, commands, tracker, features);
       if (store.dialect === 'postgres') {
         const relay = new PgRelay(target, store.db, replicaId, log);
         await relay.start((m) => {
@@ -121,7 +128,9 @@ export class ControlPlane implements RunningServer {
       healthRoutes(app, store, () => cp.draining);
       openapiRoutes(app);
       agentRoutes(app, ctx, enrollment, gateway, replicaId);
+      for (const f of features) f.publicRoutes?.(app);
       await api((scope) => {
+        for (const f of features) f.routes?.(scope);
         enrollmentRoutes(scope, enrollment);
         nodeRoutes(scope, nodes);
         commandRoutes(scope, commands);
@@ -137,6 +146,7 @@ export class ControlPlane implements RunningServer {
       cp.url = urlFor(host, actual);
       writeEndpoint(dataDir, cp.url);
       await tracker.recover();
+      for (const f of features) await f.start?.();
       cp.startSweeps();
       log.info({ url: cp.url, db: store.dialect, dataDir }, 'control plane listening');
       return cp;
@@ -152,6 +162,8 @@ export class ControlPlane implements RunningServer {
       try {
         await sweepLiveness(this.ctx);
         await sweepCommands(this.ctx, this.commands);
+        const now = this.ctx.now();
+        for (const f of this.features) await f.sweep?.(now);
       } catch (err) {
         this.ctx.log.error({ err }, 'sweep failed');
       }
@@ -168,6 +180,7 @@ export class ControlPlane implements RunningServer {
     if (this.sweepTimer) clearInterval(this.sweepTimer);
     this.sweepTimer = null;
     await this.sweeping;
+    for (const f of this.features) await f.drain?.();
     for (const end of [...this.sseStreams]) end();
     await this.ctx.hub.closeAll(1001, 'control plane shutting down');
   }
@@ -176,6 +189,7 @@ export class ControlPlane implements RunningServer {
     await this.drain();
     await this.app.close();
     await this.tracker.idle();
+    for (const f of [...this.features].reverse()) await f.stop?.();
     await this.relay?.stop();
     await this.ctx.store.close();
     this.ctx.log.info('control plane stopped');
@@ -191,6 +205,13 @@ function writeEndpoint(dataDir: string, url: string): void {
   const tmp = `${path}.${process.pid}.tmp`;
   writeFileSync(tmp, JSON.stringify({ url, pid: process.pid }) + '\n');
   renameSync(tmp, path);
+}
+
+function logOnlyAlerts(log: Logger): AlertSink {
+  return {
+    fire: async (a) => void log.warn({ alert: a }, `alert: ${a.summary}`),
+    resolve: async (key, summary) => void log.info({ key }, `alert resolved: ${summary ?? key}`),
+  };
 }
 
 export function startServer(options: ServerOptions = {}): Promise<ControlPlane> {

@@ -1,7 +1,5 @@
-import { existsSync } from 'node:fs';
-import { readdir } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { Value } from '@sinclair/typebox/value';
+import { moduleFolderNames, MODULE_NAME_PATTERN } from './folders.js';
 import {
   compile,
   COMMAND_TYPE_PATTERN,
@@ -13,26 +11,52 @@ import {
 } from '@steward/protocol';
 import type { AgentModule, CommandDefinition } from './types.js';
 
-export const MODULE_NAME_PATTERN = /^[a-z][a-z0-9]*$/;
+export { MODULE_NAME_PATTERN };
 const COMMAND_TYPE = new RegExp(COMMAND_TYPE_PATTERN);
-const modulesDir = dirname(fileURLToPath(import.meta.url));
 
 export interface ModuleRegistry {
   get(type: string): CommandDefinition | undefined;
   types(): CommandTypeInfo[];
   modules(): string[];
+  /** The loaded modules themselves, in load order (the agent starts those with a `start`). */
+  loaded(): AgentModule[];
+  /** The module that defines a command type. */
+  moduleOf(type: string): string | undefined;
   /** Returns the payload when it matches the command's schema; throws otherwise. */
   validatePayload(type: string, payload: unknown): unknown;
 }
 
 /** Module folders next to this file; a module is a folder with an index. */
 export async function availableModules(): Promise<string[]> {
-  const entries = await readdir(modulesDir, { withFileTypes: true });
-  return entries
-    .filter((e) => e.isDirectory() && MODULE_NAME_PATTERN.test(e.name))
-    .filter((e) => ['index.ts', 'index.js'].some((f) => existsSync(join(modulesDir, e.name, f))))
-    .map((e) => e.name)
-    .sort();
+  return moduleFolderNames();
+}
+
+/**
+ * Checks each loaded module's config section against the schema it declares, with its defaults
+ * applied; returns the sections by module name. Sections of modules not loaded are left alone.
+ */
+export function resolveModuleSettings(mods: AgentModule[], sections: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const mod of mods) {
+    const raw = sections[mod.name] ?? {};
+    if (!mod.settings) {
+      if (sections[mod.name] !== undefined) {
+        throw new ValidationError(`module ${mod.name} takes no settings`, [{ field: mod.name, rule: 'no settings' }]);
+      }
+      continue;
+    }
+    const withDefaults = Value.Default(mod.settings, structuredClone(raw));
+    try {
+      out[mod.name] = compile(mod.settings).parse(withDefaults, `settings of module ${mod.name}`);
+    } catch (e) {
+      if (e instanceof ValidationError) {
+        const issues = (e.details as { issues: { field: string; rule: string }[] }).issues;
+        throw new ValidationError(e.message, issues.map((i) => ({ ...i, field: `${mod.name}.${i.field}` })));
+      }
+      throw e;
+    }
+  }
+  return out;
 }
 
 export async function loadModules(names: string[]): Promise<ModuleRegistry> {
@@ -87,6 +111,8 @@ export function createRegistry(mods: AgentModule[]): ModuleRegistry {
     get: (type) => byType.get(type)?.def,
     types: () => infos.map((i) => ({ ...i })),
     modules: () => mods.map((m) => m.name),
+    loaded: () => [...mods],
+    moduleOf: (type) => byType.get(type)?.module,
     validatePayload(type, payload) {
       const entry = byType.get(type);
       if (!entry) throw new UnknownCommandTypeError(type, known);

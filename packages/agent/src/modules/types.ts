@@ -11,6 +11,31 @@ export interface CommandContext {
   timeoutMs: number;
   config: AgentConfig;
   log: Logger;
+  /** What the command's module returned from `start`, when it has one (a supervisor, a scheduler…). */
+  module: ModuleInstance | undefined;
+  /** Sends a `module.event` for the command's module (best effort; only while connected). */
+  emit(event: string, data: unknown): void;
+}
+
+/** What a module's `start` gets: its own settings and a way to talk to the control plane. */
+export interface ModuleRuntime {
+  name: string;
+  config: AgentConfig;
+  /** The module's section of the agent config (YAML key = module name), validated, defaults applied. */
+  settings: unknown;
+  /** A directory of the module's own under the agent's data dir (created). */
+  dataDir: string;
+  log: Logger;
+  /** Sends a `module.event` (best effort; only while connected). Put durable state in `report`. */
+  emit(event: string, data: unknown): void;
+}
+
+/** A started module: a background part that lives as long as the agent. */
+export interface ModuleInstance {
+  /** Current state for the control plane, sent with every hello and heartbeat. */
+  report?(): unknown;
+  /** Called when the agent stops, after running commands drained. */
+  stop(): Promise<void>;
 }
 
 export interface CommandDefinition<S extends TSchema = TSchema, R = unknown> {
@@ -30,6 +55,13 @@ export interface AgentModule {
   name: string;
   description: string;
   commands: CommandDefinition[];
+  /**
+   * Schema of the module's config section (the YAML key is the module's name). Defaults in the
+   * schema are applied; a bad section stops the agent at start with the field named.
+   */
+  settings?: TSchema;
+  /** Starts the module's background part (monitor loop, supervisor…), if it has one. */
+  start?(rt: ModuleRuntime): Promise<ModuleInstance>;
 }
 
 /** Keeps the payload type attached to the handler without a cast at each call site. */

@@ -60,6 +60,8 @@ async function harness(dataDir?: string) {
   const executor = new Executor(journal, createRegistry([testModule]), testConfig(dir), pino({ level: 'silent' }), {
     started: (id) => started.push(id),
     finished: (r) => results.push(r),
+    module: () => undefined,
+    emit: () => {},
   });
   const settle = () => new Promise((r) => setTimeout(r, 20));
   return { dir, journal, executor, started, results, settle };

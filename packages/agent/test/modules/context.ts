@@ -5,7 +5,7 @@ import { pino } from 'pino';
 import { afterEach } from 'vitest';
 import { loadAgentConfig, type AgentConfig } from '../../src/config.js';
 import type { ModuleRegistry } from '../../src/modules/registry.js';
-import { HandlerFailure, type CommandContext } from '../../src/modules/types.js';
+import { HandlerFailure, type CommandContext, type ModuleInstance } from '../../src/modules/types.js';
 
 const made: string[] = [];
 
@@ -26,8 +26,23 @@ export function testConfig(dataDir: string, edit: (c: AgentConfig) => void = () 
   return config;
 }
 
-export function testContext(config: AgentConfig, signal = new AbortController().signal): CommandContext {
-  return { commandId: 'cmd-test', signal, timeoutMs: 60_000, config, log: pino({ level: 'silent' }) };
+/** Events a handler emitted through a test context, in order. */
+export type Emitted = { event: string; data: unknown }[];
+
+export function testContext(
+  config: AgentConfig,
+  signal = new AbortController().signal,
+  extra: { module?: ModuleInstance; emitted?: Emitted } = {},
+): CommandContext {
+  return {
+    commandId: 'cmd-test',
+    signal,
+    timeoutMs: 60_000,
+    config,
+    log: pino({ level: 'silent' }),
+    module: extra.module,
+    emit: (event, data) => void extra.emitted?.push({ event, data }),
+  };
 }
 
 /** Validates the payload the way the executor does, then runs the handler. */

@@ -14,6 +14,12 @@ const IdList = Type.Array(Id, { maxItems: 100_000 });
 const AgentView = {
   running: IdList,
   outbox: Type.Array(Id, { maxItems: 100_000, description: 'results stored locally, not yet acknowledged' }),
+  /**
+   * Each started agent module's current state report, keyed by module name (monitors, services,
+   * tasks…). Carried on every hello and heartbeat so the control plane can rebuild what a lost
+   * `module.event` would have told it. Each module's report has its own schema in this package.
+   */
+  modules: Type.Optional(Type.Record(Type.String({ pattern: '^[a-z][a-z0-9]*$' }), Type.Unknown())),
 };
 
 // ---- agent → control plane ----
@@ -48,11 +54,25 @@ export const CommandResultMessage = Type.Object({
   finishedAt: Timestamp,
 });
 
-export const AgentMessage = Type.Union([HelloMessage, HeartbeatMessage, CommandStartedMessage, CommandResultMessage]);
+/**
+ * Something an agent module noticed (a monitor fired, a service crashed, a task printed output).
+ * Best effort: sent only while connected; the module's heartbeat report is the durable truth.
+ * `data` is checked on the control plane against the schema the module's feature registered.
+ */
+export const ModuleEventMessage = Type.Object({
+  type: Type.Literal('module.event'),
+  module: Type.String({ pattern: '^[a-z][a-z0-9]*$' }),
+  event: Type.String({ pattern: '^[a-z][a-z0-9_.-]*$', maxLength: 100 }),
+  at: Timestamp,
+  data: Type.Unknown(),
+});
+
+export const AgentMessage = Type.Union([HelloMessage, HeartbeatMessage, CommandStartedMessage, CommandResultMessage, ModuleEventMessage]);
 export type AgentMessage = Static<typeof AgentMessage>;
 export type HelloMessage = Static<typeof HelloMessage>;
 export type HeartbeatMessage = Static<typeof HeartbeatMessage>;
 export type CommandResultMessage = Static<typeof CommandResultMessage>;
+export type ModuleEventMessage = Static<typeof ModuleEventMessage>;
 
 // ---- control plane → agent ----
 

@@ -1,20 +1,26 @@
-import { isTerminalCommandState, type CommandState, type HeartbeatMessage, type HelloMessage, type CommandResultMessage } from '@steward/protocol';
+import { isTerminalCommandState, type CommandState, type HeartbeatMessage, type HelloMessage, type CommandResultMessage, type ModuleEventMessage } from '@steward/protocol';
 import type { CommandService } from '../commands/service.js';
 import { IN_FLIGHT_MS, type Dispatcher } from '../commands/dispatcher.js';
 import type { Context } from '../context.js';
 import { publishNodeStatus } from '../nodes/events.js';
 import { deliverableForNode } from '../store/queries/commands.js';
 import { clearConnection, recordHeartbeat, transitionNode, updateNodeRow } from '../store/queries/nodes.js';
+import { ModuleHandlers } from './module-handlers.js';
 import type { AgentSession, SessionHandlers } from './session.js';
 
 
 /** Turns agent messages into store changes and answers. */
 export class AgentGateway implements SessionHandlers {
+  /** The control-plane halves of agent modules (monitors, services, tasks…) register here. */
+  readonly modules: ModuleHandlers;
+
   constructor(
     private readonly ctx: Context,
     private readonly commands: CommandService,
     private readonly dispatcher: Dispatcher,
-  ) {}
+  ) {
+    this.modules = new ModuleHandlers(ctx.log);
+  }
 
   async hello(session: AgentSession, msg: HelloMessage): Promise<void> {
     const now = this.ctx.now();
@@ -38,6 +44,7 @@ export class AgentGateway implements SessionHandlers {
     session.ready = true;
     await this.dispatcher.deliverAll(session.nodeId);
     await this.ackKnownResults(session, msg.outbox);
+    await this.modules.reports(session.nodeId, msg.modules, now);
   }
 
   async heartbeat(session: AgentSession, msg: HeartbeatMessage): Promise<void> {
@@ -50,6 +57,11 @@ export class AgentGateway implements SessionHandlers {
       if (moved) publishNodeStatus(this.ctx, moved, 'heartbeat after offline');
     }
     await this.reconcile(session, msg, now);
+    await this.modules.reports(session.nodeId, msg.modules, now);
+  }
+
+  moduleEvent(session: AgentSession, msg: ModuleEventMessage): Promise<void> {
+    return this.modules.event(session.nodeId, msg.module, msg.event, msg.data, msg.at);
   }
 
   started(session: AgentSession, commandId: string): Promise<void> {

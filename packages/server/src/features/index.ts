@@ -1,0 +1,4 @@
+import type { FeatureFactory } from './feature.js';
+
+/** Every feature of the control plane, in start order (one line each). */
+export const FEATURES: FeatureFactory[] = [];
