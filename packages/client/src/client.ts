@@ -1,5 +1,8 @@
+import type { Readable } from 'node:stream';
 import type {
   ApiToken,
+  Artifact,
+  ArtifactListQuery,
   ApiTokenCreate,
   ApiTokenCreated,
   Command,
@@ -19,6 +22,7 @@ import type {
 } from '@steward/protocol';
 import { Agent, fetch as undiciFetch } from 'undici';
 import { ApiError } from './api-error.js';
+import { downloadStream, downloadToFile, uploadFile, uploadStream, type ArtifactUpload, type Transport, type UploadOptions } from './artifact-transfer.js';
 import { readSse } from './sse.js';
 
 export interface StewardClientOptions {
@@ -186,6 +190,42 @@ export class StewardClient {
 
   async cancelJob(id: string): Promise<JobDetail> {
     return (await this.request<JobDetail>('POST', `/jobs/${enc(id)}/cancel`)).body;
+  }
+
+  // ── artifacts (streamed both ways) ───────────────────────────────────────
+  /** Uploads a stream; give `length` when known (the server refuses an oversized one up front). */
+  async putArtifact(body: Readable, opts: UploadOptions & { length?: number } = {}): Promise<ArtifactUpload> {
+    return uploadStream(this.transport(), '/api/v1/artifacts', body, opts.length, opts);
+  }
+
+  async putArtifactFile(file: string, opts: UploadOptions = {}): Promise<ArtifactUpload> {
+    return uploadFile(this.transport(), '/api/v1/artifacts', file, opts);
+  }
+
+  /** The artifact's bytes as a stream (consume or destroy it). */
+  async getArtifact(sha256: string): Promise<{ size: number; etag: string | undefined; body: Readable }> {
+    return downloadStream(this.transport(), `/api/v1/artifacts/${enc(sha256)}`);
+  }
+
+  /** Downloads into `dest`, verified against the sha before it appears there. */
+  async downloadArtifact(sha256: string, dest: string): Promise<{ size: number }> {
+    return downloadToFile(this.transport(), `/api/v1/artifacts/${enc(sha256)}`, sha256, dest);
+  }
+
+  async artifactMeta(sha256: string): Promise<Artifact> {
+    return (await this.request<Artifact>('GET', `/artifacts/${enc(sha256)}/meta`)).body;
+  }
+
+  async listArtifacts(query: ArtifactListQuery = {}): Promise<List<Artifact>> {
+    return (await this.request<List<Artifact>>('GET', '/artifacts', { query: { ...query } })).body;
+  }
+
+  async deleteArtifact(sha256: string): Promise<void> {
+    await this.request('DELETE', `/artifacts/${enc(sha256)}`);
+  }
+
+  private transport(): Transport {
+    return { baseUrl: this.baseUrl, headers: this.headers(), dispatcher };
   }
 
   async openApi(): Promise<unknown> {

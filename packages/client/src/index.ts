@@ -21,3 +21,4 @@ export {
   type ConnectionFlags,
 } from './connection.js';
 export { SseParser, readSse, type SseMessage } from './sse.js';
+export type { ArtifactUpload, UploadOptions } from './artifact-transfer.js';

@@ -1,18 +1,11 @@
 import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import { AGENT_CONNECT_PATH, AGENT_ENROLL_PATH, EnrollRequest, EnrollResponse, newId, UnauthorizedError } from '@steward/protocol';
+import { AGENT_CONNECT_PATH, AGENT_ENROLL_PATH, EnrollRequest, EnrollResponse, newId } from '@steward/protocol';
 import type { AgentGateway } from '../../agents/gateway.js';
 import { AgentSession } from '../../agents/session.js';
 import type { Context } from '../../context.js';
 import type { EnrollmentService } from '../../enrollment/service.js';
-import { bearerOf, secretMatches, splitCredential } from '../../security/secrets.js';
-import { getNodeRow } from '../../store/queries/nodes.js';
-
-declare module 'fastify' {
-  interface FastifyRequest {
-    nodeId?: string;
-  }
-}
+import { nodeAuth } from '../../agents/node-auth.js';
 
 /** The agent's side of the API: enrollment and its one WebSocket. */
 export function agentRoutes(
@@ -33,14 +26,7 @@ export function agentRoutes(
       websocket: true,
       schema: { hide: true },
       // Checked before the upgrade, so a bad credential gets a plain 401, not a socket.
-      preValidation: async (req) => {
-        const parts = splitCredential(bearerOf(req.headers.authorization) ?? '');
-        const node = parts ? await getNodeRow(ctx.store.db, parts.id) : undefined;
-        if (!parts || !node || !secretMatches(parts.secret, node.credential_hash)) {
-          throw new UnauthorizedError('node credential is not valid (was the node deleted? re-enroll it)');
-        }
-        req.nodeId = node.id;
-      },
+      preValidation: nodeAuth(ctx.store.db),
     },
     (socket, req) => {
       const session = new AgentSession(req.nodeId!, `${replicaId}:${newId('conn')}`, socket, gateway, ctx.log);

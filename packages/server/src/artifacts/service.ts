@@ -1,0 +1,70 @@
+import type { Readable } from 'node:stream';
+import { NotFoundError, PayloadTooLargeError, type Artifact, type ArtifactListQuery } from '@steward/protocol';
+import type { Context } from '../context.js';
+import { deleteArtifactRow, getArtifactRow, insertArtifactOnce, listArtifactRows } from '../store/queries/artifacts.js';
+import type { ArtifactsTable } from '../store/schema.js';
+import type { BlobFiles } from './blob-files.js';
+
+export interface PutOptions {
+  name?: string;
+  /** Refuse unless the body has this SHA-256. */
+  sha256?: string;
+  /** `token:<id>` or `node:<id>`. */
+  createdBy: string | null;
+  /** The request's Content-Length, when it sent one: refused up front when over the limit. */
+  declaredLength?: number;
+}
+
+export function artifactFromRow(r: ArtifactsTable): Artifact {
+  return { sha256: r.sha256, size: r.size, name: r.name, createdAt: r.created_at, createdBy: r.created_by };
+}
+
+/** The control plane's artifact store: metadata rows in the store, bytes in `BlobFiles`. */
+export class ArtifactService {
+  constructor(
+    private readonly ctx: Context,
+    readonly files: BlobFiles,
+    readonly maxBytes: number,
+  ) {}
+
+  async put(body: Readable, o: PutOptions): Promise<{ artifact: Artifact; created: boolean }> {
+    if (o.declaredLength !== undefined && o.declaredLength > this.maxBytes) {
+      throw new PayloadTooLargeError(`the artifact (${o.declaredLength} bytes) is larger than the limit of ${this.maxBytes} bytes; nothing was stored`);
+    }
+    const blob = await this.files.write(body, this.maxBytes, o.sha256);
+    const { row, created } = await insertArtifactOnce(this.ctx.store.db, {
+      sha256: blob.sha256,
+      size: blob.size,
+      name: o.name ?? null,
+      created_at: this.ctx.now(),
+      created_by: o.createdBy,
+    });
+    return { artifact: artifactFromRow(row), created };
+  }
+
+  async meta(sha256: string): Promise<Artifact> {
+    const row = await getArtifactRow(this.ctx.store.db, sha256);
+    if (!row) throw new NotFoundError('artifact', sha256);
+    return artifactFromRow(row);
+  }
+
+  async has(sha256: string): Promise<boolean> {
+    return (await getArtifactRow(this.ctx.store.db, sha256)) !== undefined && (await this.files.exists(sha256));
+  }
+
+  async list(q: ArtifactListQuery): Promise<Artifact[]> {
+    return (await listArtifactRows(this.ctx.store.db, { name: q.name, limit: q.limit })).map(artifactFromRow);
+  }
+
+  /** The artifact's metadata and a stream of its bytes. */
+  async open(sha256: string): Promise<{ artifact: Artifact; stream: Readable }> {
+    const artifact = await this.meta(sha256);
+    if (!(await this.files.exists(sha256))) throw new NotFoundError('artifact file', sha256);
+    return { artifact, stream: this.files.open(sha256) };
+  }
+
+  async remove(sha256: string): Promise<void> {
+    if (!(await deleteArtifactRow(this.ctx.store.db, sha256))) throw new NotFoundError('artifact', sha256);
+    await this.files.remove(sha256);
+  }
+}

@@ -1,0 +1,29 @@
+import type { Kysely } from 'kysely';
+import type { ArtifactsTable, Database } from '../schema.js';
+
+/** Inserts the row unless the sha is already known; either way returns the stored row. */
+export async function insertArtifactOnce(db: Kysely<Database>, row: ArtifactsTable): Promise<{ row: ArtifactsTable; created: boolean }> {
+  const inserted = await db
+    .insertInto('artifacts')
+    .values(row)
+    .onConflict((oc) => oc.column('sha256').doNothing())
+    .returningAll()
+    .executeTakeFirst();
+  if (inserted) return { row: inserted, created: true };
+  return { row: await db.selectFrom('artifacts').selectAll().where('sha256', '=', row.sha256).executeTakeFirstOrThrow(), created: false };
+}
+
+export async function getArtifactRow(db: Kysely<Database>, sha256: string): Promise<ArtifactsTable | undefined> {
+  return db.selectFrom('artifacts').selectAll().where('sha256', '=', sha256).executeTakeFirst();
+}
+
+export async function listArtifactRows(db: Kysely<Database>, filter: { name?: string; limit?: number } = {}): Promise<ArtifactsTable[]> {
+  let q = db.selectFrom('artifacts').selectAll().orderBy('created_at', 'desc').orderBy('sha256');
+  if (filter.name) q = q.where('name', '=', filter.name);
+  return q.limit(filter.limit ?? 500).execute();
+}
+
+export async function deleteArtifactRow(db: Kysely<Database>, sha256: string): Promise<boolean> {
+  const res = await db.deleteFrom('artifacts').where('sha256', '=', sha256).executeTakeFirst();
+  return Number(res.numDeletedRows) > 0;
+}
