@@ -124,7 +124,8 @@ describe('backup module (node-kept backups)', () => {
     const res = await bk('run', { source: join(root, 'site'), destination: 'node' });
     const archive = join(tmp, 'backups', res.backupId, 'archive.tar.gz');
     const bytes = await readFile(archive);
-    bytes[Math.floor(bytes.length / 2)] ^= 0xff;
+    const mid = Math.floor(bytes.length / 2);
+    bytes[mid] = bytes[mid]! ^ 0xff;
     await writeFile(archive, bytes);
     const v = await bkFail('verify', { backupId: res.backupId });
     expect(v.code).toBe('archive_checksum_mismatch');
