@@ -14,3 +14,6 @@ export * from './api/events.js';
 export * from './api/tokens.js';
 export * from './agent/messages.js';
 export { Type, type Static, type TSchema } from '@sinclair/typebox';
+export * from './api/monitor.js';
+export * from './api/alerts.js';
+export * from './webhook-signature.js';
