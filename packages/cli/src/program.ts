@@ -9,6 +9,8 @@ import { registerRun } from './commands/run.js';
 import { registerServer } from './commands/server.js';
 import { registerUp } from './commands/up.js';
 import { registerTokens } from './commands/tokens.js';
+import { registerAlerts } from './commands/alerts.js';
+import { registerWebhooks } from './commands/webhooks.js';
 
 export const VERSION = '0.1.0';
 
@@ -49,5 +51,7 @@ Examples:
   registerJobs(program);
   registerEvents(program);
   registerTokens(program);
+  registerAlerts(program);
+  registerWebhooks(program);
   return program;
 }

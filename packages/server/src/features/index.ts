@@ -1,4 +1,5 @@
+import { alertsFeature } from '../alerts/index.js';
 import type { FeatureFactory } from './feature.js';
 
 /** Every feature of the control plane, in start order (one line each). */
-export const FEATURES: FeatureFactory[] = [];
+export const FEATURES: FeatureFactory[] = [alertsFeature];

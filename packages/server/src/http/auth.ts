@@ -7,6 +7,8 @@ import { bearerOf, secretMatches, splitCredential } from '../security/secrets.js
 declare module 'fastify' {
   interface FastifyRequest {
     role?: Role;
+    /** Name of the API token that made the request; recorded where an action needs a who (alert acks). */
+    tokenName?: string;
   }
 }
 
@@ -25,6 +27,7 @@ export function operatorAuth(store: Store) {
     const row = await getApiToken(store.db, parts.id);
     if (!row || !secretMatches(parts.secret, row.token_hash)) throw new UnauthorizedError('token is not valid');
     req.role = row.role as Role;
+    req.tokenName = row.name;
     const now = Date.now();
     if ((touched.get(row.id) ?? 0) < now - TOUCH_EVERY_MS) {
       touched.set(row.id, now);

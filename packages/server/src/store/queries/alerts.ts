@@ -136,3 +136,20 @@ export async function listOpenAlerts(db: Kysely<Database>, source: string, nodeI
   if (nodeId !== undefined) q = q.where('node_id', '=', nodeId);
   return q.execute();
 }
+
+/** Nodes offline since before `before`: those whose offline alert is due. */
+export async function nodesOfflineSince(db: Kysely<Database>, before: number): Promise<{ id: string; name: string; status_changed_at: number }[]> {
+  return db
+    .selectFrom('nodes')
+    .select(['id', 'name', 'status_changed_at'])
+    .where('status', '=', 'offline')
+    .where('status_changed_at', '<=', before)
+    .execute();
+}
+
+/** Current status of the given nodes; a deleted node is missing from the answer. */
+export async function nodeStatuses(db: Kysely<Database>, ids: string[]): Promise<Map<string, { name: string; status: string }>> {
+  if (ids.length === 0) return new Map();
+  const rows = await db.selectFrom('nodes').select(['id', 'name', 'status']).where('id', 'in', ids).execute();
+  return new Map(rows.map((r) => [r.id, { name: r.name, status: r.status }]));
+}
