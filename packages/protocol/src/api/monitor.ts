@@ -1,6 +1,6 @@
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import { CHECK_STATES } from '../states.js';
-import { Nullable, Timestamp } from './common.js';
+import { Timestamp } from './common.js';
 
 /** Check ids appear in alert keys (`monitor:<node>:<check>`), so they stay plain. */
 export const CHECK_ID_PATTERN = '^[a-z0-9][a-z0-9_.-]*$';
@@ -118,7 +118,8 @@ export const CheckStatus = Type.Object({
   failures: Type.Integer({ minimum: 0 }),
   successes: Type.Integer({ minimum: 0 }),
   since: Timestamp,
-  lastRunAt: Nullable(Timestamp),
+  // A real union, not Nullable: agent messages are checked with TypeBox's compiler, which has no `nullable`.
+  lastRunAt: Type.Union([Timestamp, Type.Null()]),
   message: Type.String({ description: 'what the last probe saw' }),
   summary: Type.String({ description: 'what the check watches, for people' }),
 });
