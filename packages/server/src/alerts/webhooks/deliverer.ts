@@ -52,8 +52,9 @@ export class WebhookDeliverer {
       claimDeliveries(db, {
         now,
         owner: this.replicaId,
-        // Long enough that a live replica always finishes its attempt before anyone takes over.
-        leaseMs: this.settings.timeoutMs + 30_000,
+        // Well past one attempt's time limit, so a live replica finishes before anyone takes
+        // over; a replica that died mid-attempt holds its rows only this long.
+        leaseMs: 2 * this.settings.timeoutMs + 5000,
         limit: this.settings.concurrency,
         skipLocked: this.ctx.store.dialect === 'postgres',
       }),
