@@ -240,6 +240,8 @@ describe('alerts and webhooks over real processes and a real nginx', { timeout: 
     expect(e.status).toBe(400);
     expect(e.message).toContain('payload.checks[0].port');
     expect((await server.client.listWebhooks()).items).toHaveLength(1);
+    const paths = Object.keys(((await server.client.openApi()) as { paths: Record<string, unknown> }).paths);
+    expect(paths).toEqual(expect.arrayContaining(['/api/v1/alerts', '/api/v1/alerts/{id}/ack', '/api/v1/webhooks', '/api/v1/webhooks/{id}/deliveries']));
 
     const reader = await server.client.createToken({ name: 'viewer', role: 'reader' });
     const asReader = new StewardClient({ baseUrl: server.url, token: reader.token });
