@@ -14,7 +14,7 @@ import {
   type Static,
 } from '@steward/protocol';
 
-export const DEFAULT_MODULES = ['sys', 'exec', 'fs', 'stats', 'backup'];
+export const DEFAULT_MODULES = ['sys', 'exec', 'fs', 'stats', 'backup', 'monitor'];
 
 export const AgentConfigSchema = Type.Object(
   {

@@ -10,6 +10,8 @@ import { registerServer } from './commands/server.js';
 import { registerUp } from './commands/up.js';
 import { registerTokens } from './commands/tokens.js';
 import { registerArtifacts } from './commands/artifacts.js';
+import { registerAlerts } from './commands/alerts.js';
+import { registerWebhooks } from './commands/webhooks.js';
 
 export const VERSION = '0.1.0';
 
@@ -51,5 +53,7 @@ Examples:
   registerEvents(program);
   registerTokens(program);
   registerArtifacts(program);
+  registerAlerts(program);
+  registerWebhooks(program);
   return program;
 }

@@ -1,5 +1,12 @@
 import type { Readable } from 'node:stream';
 import type {
+  Alert,
+  AlertListQuery,
+  DeliveryListQuery,
+  Webhook,
+  WebhookCreate,
+  WebhookCreated,
+  WebhookDelivery,
   ApiToken,
   Artifact,
   ArtifactListQuery,
@@ -226,6 +233,38 @@ export class StewardClient {
 
   private transport(): Transport {
     return { baseUrl: this.baseUrl, headers: this.headers(), dispatcher };
+  }
+
+  // ── alerts ───────────────────────────────────────────────────────────────
+  async listAlerts(query: AlertListQuery = {}): Promise<List<Alert>> {
+    return (await this.request<List<Alert>>('GET', '/alerts', { query: { ...query } })).body;
+  }
+
+  async getAlert(id: string): Promise<Alert> {
+    return (await this.request<Alert>('GET', `/alerts/${enc(id)}`)).body;
+  }
+
+  /** Records who (this token's name) acknowledged it; acking again keeps the first ack. */
+  async ackAlert(id: string): Promise<Alert> {
+    return (await this.request<Alert>('POST', `/alerts/${enc(id)}/ack`)).body;
+  }
+
+  // ── webhooks (admin/operator) ────────────────────────────────────────────
+  /** The answer holds the signing secret; it is never shown again. */
+  async createWebhook(body: WebhookCreate): Promise<WebhookCreated> {
+    return (await this.request<WebhookCreated>('POST', '/webhooks', { body })).body;
+  }
+
+  async listWebhooks(): Promise<List<Webhook>> {
+    return (await this.request<List<Webhook>>('GET', '/webhooks')).body;
+  }
+
+  async deleteWebhook(id: string): Promise<void> {
+    await this.request('DELETE', `/webhooks/${enc(id)}`);
+  }
+
+  async listWebhookDeliveries(id: string, query: DeliveryListQuery = {}): Promise<List<WebhookDelivery>> {
+    return (await this.request<List<WebhookDelivery>>('GET', `/webhooks/${enc(id)}/deliveries`, { query: { ...query } })).body;
   }
 
   async openApi(): Promise<unknown> {

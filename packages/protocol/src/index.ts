@@ -15,3 +15,6 @@ export * from './api/tokens.js';
 export * from './api/artifacts.js';
 export * from './agent/messages.js';
 export { Type, type Static, type TSchema } from '@sinclair/typebox';
+export * from './api/monitor.js';
+export * from './api/alerts.js';
+export * from './webhook-signature.js';

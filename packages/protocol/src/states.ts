@@ -76,3 +76,101 @@ export const JOB_TRANSITIONS: Readonly<Record<JobState, readonly JobState[]>> = 
 export function jobPredecessors(to: JobState): JobState[] {
   return JOB_STATES.filter((from) => JOB_TRANSITIONS[from].includes(to));
 }
+
+/**
+ * A monitor check's hysteresis, so one bad probe does not page anyone and one good probe does
+ * not close an alert: `ok → failing(n) → firing → recovering(n) → ok`. `unknown` is a check that
+ * has not run yet. A fire needs `failuresBeforeFiring` failures in a row, a resolve
+ * `successesBeforeResolving` successes in a row; a success while failing or a failure while
+ * recovering starts the count again. Staying in a state (failing n → n+1) is not listed.
+ */
+export const CheckState = {
+  unknown: 'unknown',
+  ok: 'ok',
+  failing: 'failing',
+  firing: 'firing',
+  recovering: 'recovering',
+} as const;
+export type CheckState = (typeof CheckState)[keyof typeof CheckState];
+export const CHECK_STATES = Object.values(CheckState);
+
+export const CHECK_TRANSITIONS: Readonly<Record<CheckState, readonly CheckState[]>> = {
+  unknown: ['ok', 'failing', 'firing'],
+  ok: ['failing', 'firing'],
+  failing: ['ok', 'firing'],
+  firing: ['recovering', 'ok'],
+  recovering: ['firing', 'ok'],
+};
+
+export interface CheckProgress {
+  state: CheckState;
+  /** Failures in a row (counts while ok/failing; reset by a success). */
+  failures: number;
+  /** Successes in a row (counts while firing/recovering; reset by a failure). */
+  successes: number;
+}
+
+export interface CheckThresholds {
+  failuresBeforeFiring: number;
+  successesBeforeResolving: number;
+}
+
+/** What a check's alert does on a step: `fired` entering firing from a quiet state, `resolved` leaving it for ok. */
+export type CheckEdge = 'fired' | 'resolved' | null;
+
+/** One probe result applied to a check's progress; pure, so it is tested as a property. */
+export function nextCheckProgress(p: CheckProgress, success: boolean, t: CheckThresholds): { next: CheckProgress; edge: CheckEdge } {
+  const alerting = p.state === 'firing' || p.state === 'recovering';
+  if (!alerting) {
+    if (success) return { next: { state: 'ok', failures: 0, successes: 0 }, edge: null };
+    const failures = p.failures + 1;
+    if (failures >= t.failuresBeforeFiring) return { next: { state: 'firing', failures, successes: 0 }, edge: 'fired' };
+    return { next: { state: 'failing', failures, successes: 0 }, edge: null };
+  }
+  if (!success) return { next: { state: 'firing', failures: p.failures + 1, successes: 0 }, edge: null };
+  const successes = p.successes + 1;
+  if (successes >= t.successesBeforeResolving) return { next: { state: 'ok', failures: 0, successes: 0 }, edge: 'resolved' };
+  return { next: { state: 'recovering', failures: 0, successes }, edge: null };
+}
+
+/** An alert on the control plane: open while firing; a resolved alert is closed for good. */
+export const AlertState = {
+  firing: 'firing',
+  resolved: 'resolved',
+} as const;
+export type AlertState = (typeof AlertState)[keyof typeof AlertState];
+export const ALERT_STATES = Object.values(AlertState);
+
+export const ALERT_TRANSITIONS: Readonly<Record<AlertState, readonly AlertState[]>> = {
+  firing: ['resolved'],
+  resolved: [],
+};
+
+export function alertPredecessors(to: AlertState): AlertState[] {
+  return ALERT_STATES.filter((from) => ALERT_TRANSITIONS[from].includes(to));
+}
+
+/**
+ * One webhook notification. `delivering` is held by one replica under a lease; when the lease
+ * runs out (the replica died mid-attempt) another may claim it again.
+ */
+export const DeliveryState = {
+  pending: 'pending',
+  delivering: 'delivering',
+  succeeded: 'succeeded',
+  failed: 'failed',
+} as const;
+export type DeliveryState = (typeof DeliveryState)[keyof typeof DeliveryState];
+export const DELIVERY_STATES = Object.values(DeliveryState);
+
+export const DELIVERY_TRANSITIONS: Readonly<Record<DeliveryState, readonly DeliveryState[]>> = {
+  pending: ['delivering'],
+  // Back to pending: an attempt failed and another is due later. Delivering again: lease expired.
+  delivering: ['pending', 'delivering', 'succeeded', 'failed'],
+  succeeded: [],
+  failed: [],
+};
+
+export function deliveryPredecessors(to: DeliveryState): DeliveryState[] {
+  return DELIVERY_STATES.filter((from) => DELIVERY_TRANSITIONS[from].includes(to));
+}

@@ -1,5 +1,6 @@
 import type { Static, TSchema } from '@sinclair/typebox';
 import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler';
+import { ValueErrorType, type ValueError } from '@sinclair/typebox/errors';
 import { ValidationError, type FieldIssue } from './errors.js';
 
 export interface Validator<T extends TSchema> {
@@ -18,10 +19,25 @@ export function fieldName(pointer: string, root?: string): string {
   return out || root || '(root)';
 }
 
+/**
+ * A union's own error says only "Expected union value". When the value comes close to one
+ * member (the fewest errors, e.g. the monitor check whose `kind` it names), that member's errors
+ * name the real field instead.
+ */
+function closestErrors(e: ValueError): ValueError[] {
+  if (e.type !== ValueErrorType.Union || !e.errors?.length) return [e];
+  let best: ValueError[] | null = null;
+  for (const it of e.errors) {
+    const errs = [...it].flatMap(closestErrors);
+    if (errs.length > 0 && (best === null || errs.length < best.length)) best = errs;
+  }
+  return best ?? [e];
+}
+
 export function issuesOf<T extends TSchema>(check: TypeCheck<T>, value: unknown, root?: string): FieldIssue[] {
   const issues: FieldIssue[] = [];
   const seen = new Set<string>();
-  for (const e of check.Errors(value)) {
+  for (const e of [...check.Errors(value)].flatMap(closestErrors)) {
     const field = fieldName(e.path, root);
     if (seen.has(field)) continue;
     seen.add(field);

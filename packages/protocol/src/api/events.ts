@@ -2,6 +2,7 @@ import { Type, type Static } from '@sinclair/typebox';
 import { Id, Nullable, Timestamp } from './common.js';
 import { CommandStateSchema, JobCounts, JobStateSchema } from './commands.js';
 import { NodeStatusSchema } from './nodes.js';
+import { Alert } from './alerts.js';
 
 /** Live events, as sent on `GET /api/v1/events` (SSE `event:` is the `kind`). */
 export const NodeStatusEvent = Type.Object({
@@ -39,6 +40,19 @@ export const JobStateEvent = Type.Object({
   counts: JobCounts,
 });
 
-export const StewardEvent = Type.Union([NodeStatusEvent, NodeChangedEvent, CommandStateEvent, JobStateEvent]);
+/** An alert opened (`alert.fired`), closed (`alert.resolved`) or was acknowledged (`alert.acked`). */
+export const AlertFiredEvent = Type.Object({ kind: Type.Literal('alert.fired'), at: Timestamp, alert: Alert });
+export const AlertResolvedEvent = Type.Object({ kind: Type.Literal('alert.resolved'), at: Timestamp, alert: Alert });
+export const AlertAckedEvent = Type.Object({ kind: Type.Literal('alert.acked'), at: Timestamp, alert: Alert });
+
+export const StewardEvent = Type.Union([
+  NodeStatusEvent,
+  NodeChangedEvent,
+  CommandStateEvent,
+  JobStateEvent,
+  AlertFiredEvent,
+  AlertResolvedEvent,
+  AlertAckedEvent,
+]);
 export type StewardEvent = Static<typeof StewardEvent>;
 export type StewardEventKind = StewardEvent['kind'];

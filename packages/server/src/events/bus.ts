@@ -17,6 +17,7 @@ export class EventBus {
   /** Circular buffer: `ring[seq % capacity]`. */
   private readonly ring: (SequencedEvent | undefined)[];
   private readonly listeners = new Set<Listener>();
+  private readonly originListeners = new Set<(e: StewardEvent) => void>();
   relay: Relay | null = null;
 
   constructor(private readonly capacity = 10_000) {
@@ -27,6 +28,13 @@ export class EventBus {
   publish(event: StewardEvent): void {
     this.publishLocal(event);
     this.relay?.publish({ kind: 'event', event });
+    for (const l of this.originListeners) {
+      try {
+        l(event);
+      } catch {
+        // as in publishLocal
+      }
+    }
   }
 
   publishLocal(event: StewardEvent): void {
@@ -44,6 +52,15 @@ export class EventBus {
   subscribe(listener: Listener): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
+  }
+
+  /**
+   * Events this replica published itself (not those relayed from other replicas): for work that
+   * must happen once per event across replicas, e.g. raising an alert for a failed command.
+   */
+  subscribeOriginated(listener: (e: StewardEvent) => void): () => void {
+    this.originListeners.add(listener);
+    return () => this.originListeners.delete(listener);
   }
 
   /** Events after `seq` still in the buffer. */

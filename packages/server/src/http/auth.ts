@@ -9,6 +9,8 @@ declare module 'fastify' {
     role?: Role;
     /** The operator token that authenticated the request (for `createdBy`-style records). */
     apiTokenId?: string;
+    /** Name of the API token that made the request; recorded where an action needs a who (alert acks). */
+    tokenName?: string;
   }
 }
 
@@ -28,6 +30,7 @@ export function operatorAuth(store: Store) {
     if (!row || !secretMatches(parts.secret, row.token_hash)) throw new UnauthorizedError('token is not valid');
     req.role = row.role as Role;
     req.apiTokenId = row.id;
+    req.tokenName = row.name;
     const now = Date.now();
     if ((touched.get(row.id) ?? 0) < now - TOUCH_EVERY_MS) {
       touched.set(row.id, now);

@@ -121,7 +121,65 @@ export interface BackupSchedulesTable {
   created_at: number;
 }
 
+export interface AlertsTable {
+  id: string;
+  key: string;
+  state: string;
+  source: string;
+  node_id: string | null;
+  severity: string;
+  summary: string;
+  details: string;
+  count: number;
+  first_fired_at: number;
+  last_fired_at: number;
+  resolved_at: number | null;
+  resolve_summary: string | null;
+  acked_at: number | null;
+  acked_by: string | null;
+}
+
+export interface WebhooksTable {
+  id: string;
+  name: string;
+  url: string;
+  /** The HMAC key itself: signing needs it, so it cannot be stored as a hash. */
+  secret: string;
+  events: string;
+  created_at: number;
+}
+
+export interface WebhookDeliveriesTable {
+  id: string;
+  webhook_id: string;
+  event: string;
+  alert_id: string;
+  /** The exact JSON sent on every attempt (the signature covers it). */
+  body: string;
+  state: string;
+  attempts: number;
+  next_attempt_at: number | null;
+  lease_owner: string | null;
+  lease_until: number | null;
+  created_at: number;
+  finished_at: number | null;
+}
+
+export interface WebhookAttemptsTable {
+  id: string;
+  delivery_id: string;
+  n: number;
+  at: number;
+  duration_ms: number;
+  status_code: number | null;
+  error: string | null;
+}
+
 export interface Database {
+  alerts: AlertsTable;
+  webhooks: WebhooksTable;
+  webhook_deliveries: WebhookDeliveriesTable;
+  webhook_attempts: WebhookAttemptsTable;
   api_tokens: ApiTokensTable;
   enrollment_tokens: EnrollmentTokensTable;
   nodes: NodesTable;

@@ -1,0 +1,70 @@
+import { InvalidArgumentError, type Command } from 'commander';
+import { WEBHOOK_EVENTS, WEBHOOK_HEADERS, type WebhookEvent } from '@steward/protocol';
+import { clientFor, withConnection } from '../connect.js';
+import { ago, table, timestamp } from '../format.js';
+import { printJson, println } from '../output.js';
+
+function event(value: string, previous: WebhookEvent[] = []): WebhookEvent[] {
+  if (!(WEBHOOK_EVENTS as readonly string[]).includes(value)) throw new InvalidArgumentError(`must be one of ${WEBHOOK_EVENTS.join(', ')}`);
+  return [...previous, value as WebhookEvent];
+}
+
+export function registerWebhooks(program: Command): void {
+  const webhooks = program.command('webhooks').description('URLs that receive signed alert notifications (admin/operator)');
+
+  withConnection(
+    webhooks
+      .command('add')
+      .description('add a webhook; prints its signing secret once')
+      .argument('<url>', 'http(s) URL that receives POSTs')
+      .option('--name <name>', 'a name for people (default: the URL host)')
+      .option('--event <event>', `only these events (repeatable): ${WEBHOOK_EVENTS.join(', ')}`, event)
+      .option('--json', 'print JSON'),
+  ).action(async (url: string, opts: { name?: string; event?: WebhookEvent[]; json?: boolean }, cmd: Command) => {
+    const created = await clientFor(cmd).createWebhook({ url, name: opts.name, events: opts.event });
+    if (opts.json) return printJson(created);
+    println(`id:      ${created.id}`);
+    println(`url:     ${created.url}`);
+    println(`events:  ${created.events.join(', ')}`);
+    println(`secret:  ${created.secret}`);
+    println('');
+    println('This is the only time the secret is shown. Receivers check each request with');
+    println(`HMAC-SHA256(secret, "<${WEBHOOK_HEADERS.timestamp}>.<body>") = ${WEBHOOK_HEADERS.signature} (after "sha256=").`);
+  });
+
+  withConnection(webhooks.command('ls').description('list webhooks').option('--json', 'print JSON')).action(
+    async (opts: { json?: boolean }, cmd: Command) => {
+      const { items } = await clientFor(cmd).listWebhooks();
+      if (opts.json) return printJson(items);
+      if (items.length === 0) return println('no webhooks');
+      println(table(['ID', 'NAME', 'EVENTS', 'CREATED', 'URL'], items.map((w) => [w.id, w.name, w.events.join(','), ago(w.createdAt), w.url])));
+    },
+  );
+
+  withConnection(webhooks.command('rm').description('remove a webhook and its delivery log').argument('<id>', 'webhook id')).action(
+    async (id: string, _opts: unknown, cmd: Command) => {
+      await clientFor(cmd).deleteWebhook(id);
+      println(`deleted ${id}`);
+    },
+  );
+
+  withConnection(
+    webhooks
+      .command('deliveries')
+      .description('the delivery log: every attempt with its status code or error and duration')
+      .argument('<id>', 'webhook id')
+      .option('--limit <n>', 'at most this many deliveries', (v) => Number.parseInt(v, 10), 50)
+      .option('--json', 'print JSON'),
+  ).action(async (id: string, opts: { limit: number; json?: boolean }, cmd: Command) => {
+    const { items } = await clientFor(cmd).listWebhookDeliveries(id, { limit: opts.limit });
+    if (opts.json) return printJson(items);
+    if (items.length === 0) return println('no deliveries');
+    for (const d of items) {
+      const next = d.nextAttemptAt ? `, next attempt ${timestamp(d.nextAttemptAt)}` : '';
+      println(`${d.id}  ${d.event}  alert ${d.alertId}  ${d.state}${next}`);
+      for (const a of d.attempts) {
+        println(`  #${a.n}  ${timestamp(a.at)}  ${a.statusCode ?? '-'}  ${a.durationMs}ms${a.error ? `  ${a.error}` : ''}`);
+      }
+    }
+  });
+}

@@ -1,0 +1,47 @@
+import type { Feature, FeatureFactory } from '../features/feature.js';
+import { CommandFailureAlerts } from './command-alerts.js';
+import { MonitorAlerts } from './monitor-alerts.js';
+import { NodeOfflineAlerts } from './node-alerts.js';
+import { alertRoutes, webhookRoutes } from './routes.js';
+import { AlertService } from './service.js';
+import { alertSettingsFrom } from './settings.js';
+import { WebhookDeliverer } from './webhooks/deliverer.js';
+import { WebhookService } from './webhooks/service.js';
+
+/**
+ * Alerts (from monitors, offline nodes and, if asked, failed commands) with acknowledgement,
+ * SSE events and signed webhook notifications. Installs the real sink on `ctx.alerts`.
+ */
+export const alertsFeature: FeatureFactory = (deps): Feature => {
+  const { ctx } = deps;
+  const settings = alertSettingsFrom();
+  const deliverer = new WebhookDeliverer(ctx, settings.webhook, deps.replicaId);
+  const alerts = new AlertService(ctx, () => deliverer.kick());
+  ctx.alerts = alerts;
+  const webhooks = new WebhookService(ctx);
+  new MonitorAlerts(ctx, alerts).register(deps.gateway);
+  const offline = new NodeOfflineAlerts(ctx, alerts, settings.nodeOfflineDelayMs);
+  const unsubscribe = new CommandFailureAlerts(ctx, alerts, settings.failedCommandTypes).subscribe();
+  let draining = false;
+  return {
+    name: 'alerts',
+    routes(api) {
+      alertRoutes(api, ctx, alerts);
+      webhookRoutes(api, webhooks);
+    },
+    async start() {
+      // Deliveries left pending by a previous process go out now.
+      deliverer.kick();
+    },
+    async sweep(now) {
+      if (draining) return;
+      await offline.sweep(now);
+      deliverer.kick();
+    },
+    async drain() {
+      draining = true;
+      unsubscribe();
+      await deliverer.stop();
+    },
+  };
+};

@@ -1,0 +1,120 @@
+import { request } from 'undici';
+import { newId, signWebhook, WEBHOOK_HEADERS } from '@steward/protocol';
+import type { Context } from '../../context.js';
+import { claimDeliveries, getWebhook, recordAttempt, type AttemptOutcome } from '../../store/queries/webhooks.js';
+import type { WebhookDeliveriesTable } from '../../store/schema.js';
+import { backoffDelay, type AlertSettings } from '../settings.js';
+
+const USER_AGENT = 'steward-webhooks/1';
+
+/**
+ * Sends queued webhook deliveries. Each round claims due rows in a transaction (so with several
+ * replicas on one PostgreSQL exactly one sends a given attempt), posts them, and records each
+ * attempt; a failed attempt is due again after an exponential backoff until `maxAttempts`.
+ * Pending rows live in the store, so a restart resumes them.
+ */
+export class WebhookDeliverer {
+  private round: Promise<void> | null = null;
+  private again = false;
+  private stopped = false;
+
+  constructor(
+    private readonly ctx: Context,
+    private readonly settings: AlertSettings['webhook'],
+    private readonly replicaId: string,
+  ) {}
+
+  /** Starts a round now (new deliveries were queued) or right after the running one. */
+  kick(): void {
+    if (this.stopped) return;
+    if (this.round) {
+      this.again = true;
+      return;
+    }
+    this.round = this.runRounds().finally(() => (this.round = null));
+  }
+
+  private async runRounds(): Promise<void> {
+    do {
+      this.again = false;
+      try {
+        await this.roundOnce();
+      } catch (err) {
+        this.ctx.log.error({ err }, 'webhook delivery round failed');
+      }
+    } while (this.again && !this.stopped);
+  }
+
+  /** One claim-and-send round; returns how many deliveries it attempted. */
+  async roundOnce(): Promise<number> {
+    const now = this.ctx.now();
+    const claimed = await this.ctx.store.tx((db) =>
+      claimDeliveries(db, {
+        now,
+        owner: this.replicaId,
+        // Well past one attempt's time limit, so a live replica finishes before anyone takes
+        // over; a replica that died mid-attempt holds its rows only this long.
+        leaseMs: 2 * this.settings.timeoutMs + 5000,
+        limit: this.settings.concurrency,
+        skipLocked: this.ctx.store.dialect === 'postgres',
+      }),
+    );
+    await Promise.all(claimed.map((d) => this.attempt(d)));
+    // A full batch means more may be due right now.
+    if (claimed.length === this.settings.concurrency) this.again = true;
+    return claimed.length;
+  }
+
+  private async attempt(d: WebhookDeliveriesTable): Promise<void> {
+    const hook = await getWebhook(this.ctx.store.db, d.webhook_id);
+    const n = d.attempts + 1;
+    const at = this.ctx.now();
+    const started = performance.now();
+    let statusCode: number | null = null;
+    let error: string | null = null;
+    if (!hook) {
+      error = 'webhook was removed';
+    } else {
+      const timestamp = String(at);
+      try {
+        const res = await request(hook.url, {
+          method: 'POST',
+          headers: {
+            'content-type': 'application/json',
+            'user-agent': USER_AGENT,
+            [WEBHOOK_HEADERS.timestamp]: timestamp,
+            [WEBHOOK_HEADERS.signature]: signWebhook(hook.secret, timestamp, d.body),
+            [WEBHOOK_HEADERS.event]: d.event,
+            [WEBHOOK_HEADERS.delivery]: d.id,
+          },
+          body: d.body,
+          signal: AbortSignal.timeout(this.settings.timeoutMs),
+        });
+        statusCode = res.statusCode;
+        await res.body.dump();
+        if (statusCode < 200 || statusCode >= 300) error = `answered ${statusCode}`;
+      } catch (e) {
+        const err = e as Error & { code?: string; cause?: Error };
+        error = err.name === 'TimeoutError' ? `no answer within ${this.settings.timeoutMs} ms` : (err.code ?? err.cause?.message ?? err.message);
+      }
+    }
+    const durationMs = Math.round(performance.now() - started);
+    const ok = error === null;
+    const giveUp = !ok && (n >= this.settings.maxAttempts || !hook);
+    const outcome: AttemptOutcome = {
+      attempt: { id: newId('wha'), delivery_id: d.id, n, at, duration_ms: durationMs, status_code: statusCode, error },
+      state: ok ? 'succeeded' : giveUp ? 'failed' : 'pending',
+      nextAttemptAt: ok || giveUp ? null : this.ctx.now() + backoffDelay(n, this.settings.backoffMs, this.settings.backoffMaxMs),
+    };
+    const kept = await recordAttempt(this.ctx.store.db, d.id, this.replicaId, outcome);
+    const log = { deliveryId: d.id, webhookId: d.webhook_id, attempt: n, statusCode, durationMs, state: outcome.state };
+    if (!kept) this.ctx.log.warn(log, 'webhook delivery was taken over by another replica; attempt not recorded');
+    else if (ok) this.ctx.log.debug(log, 'webhook delivered');
+    else this.ctx.log.warn({ ...log, error }, giveUp ? 'webhook delivery failed for good' : 'webhook attempt failed; will retry');
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    await this.round;
+  }
+}
