@@ -80,7 +80,9 @@ const apply = defineCommand({
       if (!existing && p.password === undefined) throw invalid('password', 'required to create a user');
       const homeCreated = await ensureHome(home, uid, gid);
       const want = { uid, gid, home, chroot: s.chroot, quotaMB: p.quotaMB ?? null, maxFiles: p.maxFiles ?? null };
-      const attrs = ['-u', String(uid), '-g', String(gid), s.chroot ? '-d' : '-D', home, '-N', want.quotaMB === null ? '' : String(want.quotaMB), '-n', want.maxFiles === null ? '' : String(want.maxFiles)];
+      // useradd takes an empty quota as 0 (nothing may be stored), usermod as "no quota": leave it out on create.
+      const quota = (flag: string, v: number | null) => (v !== null ? [flag, String(v)] : existing ? [flag, ''] : []);
+      const attrs = ['-u', String(uid), '-g', String(gid), s.chroot ? '-d' : '-D', home, ...quota('-N', want.quotaMB), ...quota('-n', want.maxFiles)];
       const same = existing !== undefined && (Object.keys(want) as (keyof typeof want)[]).every((k) => existing[k] === want[k]);
       // pure-pw keeps only a salted slow hash, and Steward keeps nothing, so a given password cannot be
       // compared cheaply: it is always set again and counts as a change.
