@@ -4,6 +4,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSy
 import { request } from 'node:https';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Command } from '@steward/protocol';
 import { NginxInstance } from '../support/nginx-instance.js';
@@ -61,6 +62,16 @@ function tree(root: string): Record<string, string> {
     out[p] = createHash('sha256').update(readFileSync(p)).digest('hex');
   }
   return out;
+}
+
+/** Payloads the agent's journal still holds, as text (finished commands keep only the redacted copy). */
+function journalPayloads(): string {
+  const db = new Database(join(agent.dataDir, 'journal.db'), { readonly: true, fileMustExist: true });
+  try {
+    return (db.prepare('select payload from commands').all() as { payload: string }[]).map((r) => r.payload).join('\n');
+  } finally {
+    db.close();
+  }
 }
 
 function page(name: string, text: string): string {
@@ -177,9 +188,14 @@ describe('nginx sites through Steward against a real nginx', { timeout: 120_000 
     expect(bad.error?.message).toMatch(/certificate/i);
     expect(readFileSync(join(nginx.tlsDir, 'secure.crt'), 'utf8')).toBe(certPem);
     expect(await httpsGet(sslPort, 'secure.test', certPem)).toBe('200 secret site');
-    // The result and error carry no key material (the stored payload does; see docs/hosting.md).
-    expect(JSON.stringify([bad.result ?? null, bad.error ?? null])).not.toContain(keyBody.slice(0, 40));
-    expect(agent.output()).not.toContain(keyBody.slice(0, 40));
+    // Neither the command as the API shows it (payload included) nor the agent's journal keeps the key.
+    for (const [shown, cert] of [[c, certPem], [bad, broken], [await server.client.getCommand(c.id), certPem]] as const) {
+      expect(JSON.stringify(shown)).not.toContain(keyBody);
+      expect((shown.payload as any).tls.keyPem).toBe('[redacted]');
+      expect((shown.payload as any).tls.certPem).toBe(cert);
+    }
+    expect(journalPayloads()).not.toContain(keyBody);
+    expect(agent.output()).not.toContain(keyBody);
   });
 
   it('injection attempts are refused with the field named, and nothing on disk changes', async () => {
@@ -287,9 +303,10 @@ describe('Pure-FTPd virtual users through Steward against a real pure-ftpd', { t
     expect(await ok('ftp.user.remove', { username: 'carol' })).toMatchObject({ changed: false });
     expect(agent.output()).not.toContain(password);
     const { items } = await server.client.listCommands({ node: NODE, limit: 200 } as never);
-    for (const c of items.filter((i) => i.type.startsWith('ftp.'))) {
-      expect(JSON.stringify((c as Command).result ?? null)).not.toContain(password);
-      expect(JSON.stringify((c as Command).error ?? null)).not.toContain(password);
-    }
+    const applies = items.filter((i) => i.type === 'ftp.user.apply');
+    expect(applies.length).toBeGreaterThan(2);
+    expect(JSON.stringify(items)).not.toContain(password);
+    expect(applies.filter((c) => (c.payload as any).password === '[redacted]').length).toBeGreaterThan(0);
+    expect(journalPayloads()).not.toContain(password);
   });
 });
