@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Command } from '@steward/protocol';
 import { NginxInstance } from '../support/nginx-instance.js';
 import { PureFtpdInstance } from '../support/pure-ftpd-instance.js';
-import { freePort, startAgentProcess, startServerProcess, tempDir, until, waitOnline, type AgentProc, type ServerProc } from '../support/processes.js';
+import { freePort, STEWARD_BIN, startAgentProcess, startServerProcess, tempDir, until, waitOnline, type AgentProc, type ServerProc } from '../support/processes.js';
 
 const run = promisify(execFile);
 const NODE = 'web-1';
@@ -222,6 +222,26 @@ describe('nginx sites through Steward against a real nginx', { timeout: 120_000 
     }
     expect(tree(nginx.dir)).toEqual(before);
     expect(await httpGet(port)).toBe('200 alpha v2');
+  });
+
+  it('the CLI applies a site from a YAML payload file (read from stdin)', async () => {
+    const cliPort = await freePort();
+    const yaml = [
+      'name: from-cli',
+      'serverNames: [cli.test]',
+      `listen: { port: ${cliPort}, address: 127.0.0.1 }`,
+      `root: ${page('cli', 'made by the cli')}`,
+      '',
+    ].join('\n');
+    const child = execFile(process.execPath, [STEWARD_BIN, 'commands', 'submit', '--node', NODE, '--type', 'nginx.site.apply', '--payload-file', '-', '--wait', '60s', '--json', '--server', server.url, '--token', server.token]);
+    child.stdin!.end(yaml);
+    let stdout = '';
+    child.stdout!.on('data', (d) => (stdout += d));
+    const code = await new Promise((r) => child.once('exit', r));
+    expect(code, stdout).toBe(0);
+    expect(JSON.parse(stdout)).toMatchObject({ state: 'succeeded', result: { name: 'from-cli', changed: true } });
+    await until('the cli site to answer', async () => (await httpGet(cliPort)) === '200 made by the cli');
+    expect(await ok('nginx.site.remove', { name: 'from-cli' })).toMatchObject({ changed: true });
   });
 
   it('remove takes the site away; removing again is changed: false', async () => {
