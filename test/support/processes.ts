@@ -120,8 +120,16 @@ export function agentConfigFile(dataDir: string, extra = ''): string {
   return path;
 }
 
-/** `config` is extra YAML appended to the agent's config file (module sections, e.g. `monitor:`). */
-export function startAgentProcess(o: { server: string; token?: string; dataDir?: string; name?: string; labels?: string[]; env?: NodeJS.ProcessEnv; config?: string }): AgentProc {
+export function startAgentProcess(o: {
+  server: string;
+  token?: string;
+  dataDir?: string;
+  name?: string;
+  labels?: string[];
+  env?: NodeJS.ProcessEnv;
+  /** YAML appended to the agent's config file (module sections, `modules:`…). */
+  config?: string;
+}): AgentProc {
   const dataDir = o.dataDir ?? tempDir('steward-agent-');
   const args = ['agent', '--server', o.server, '--data-dir', dataDir, '--config', agentConfigFile(dataDir, o.config), '--log-level', 'info'];
   if (o.token) args.push('--enroll-token', o.token);

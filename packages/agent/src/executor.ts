@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import {
   isStewardError,
+  redactWriteOnly,
   type CommandError,
   type CommandResultMessage,
   type CommandResultState,
@@ -170,8 +171,22 @@ export class Executor {
       finishedAt,
     };
     // Into the outbox first: from here on the result survives a crash.
-    this.journal.finish(msg);
+    this.journal.finish(msg, this.withoutSecrets(commandId));
     this.events.finished(msg);
+  }
+
+  private readonly secretTypes = new Map<string, boolean>();
+
+  /** The journaled payload with its writeOnly parts redacted, when its type has any; else undefined. */
+  private withoutSecrets(commandId: string): unknown {
+    const entry = this.journal.get(commandId);
+    const def = entry ? this.registry.get(entry.type) : undefined;
+    if (!entry || !def) return undefined;
+    let secret = this.secretTypes.get(entry.type);
+    if (secret === undefined) this.secretTypes.set(entry.type, (secret = JSON.stringify(def.payload).includes('"writeOnly":true')));
+    if (!secret) return undefined;
+    const r = redactWriteOnly(def.payload, entry.payload);
+    return r.redacted ? r.value : undefined;
   }
 
   /** Stops taking commands, lets running ones finish for `graceMs`, then cancels the rest. */

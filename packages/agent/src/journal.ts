@@ -75,7 +75,7 @@ export class Journal {
         `insert into commands (id, type, payload, timeout_ms, state, received_at) values (?, ?, ?, ?, 'running', ?)
          on conflict (id) do nothing`,
       ),
-      finish: this.db.prepare(`update commands set state = 'done', result = ? where id = ? and state = 'running'`),
+      finish: this.db.prepare(`update commands set state = 'done', result = ?, payload = coalesce(?, payload) where id = ? and state = 'running'`),
       ack: this.db.prepare(`update commands set acked = 1 where id = ? and state = 'done'`),
       outbox: this.db.prepare<[number], Row>(`select * from commands where state = 'done' and acked = 0 order by received_at limit ?`),
       interrupted: this.db.prepare<[], Row>(`select * from commands where state = 'running' order by received_at`),
@@ -94,8 +94,9 @@ export class Journal {
     return res.changes === 1;
   }
 
-  finish(result: CommandResultMessage): void {
-    this.stmts.finish.run(JSON.stringify(result), result.commandId);
+  /** Stores the result; `shownPayload` replaces a payload that held secrets, which are not kept past the run. */
+  finish(result: CommandResultMessage, shownPayload?: unknown): void {
+    this.stmts.finish.run(JSON.stringify(result), shownPayload === undefined ? null : JSON.stringify(shownPayload), result.commandId);
   }
 
   ack(ids: readonly string[]): void {

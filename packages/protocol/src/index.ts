@@ -5,6 +5,7 @@ export * from './duration.js';
 export * from './labels.js';
 export * from './local-server.js';
 export * from './validate.js';
+export * from './secrets.js';
 export * from './api/common.js';
 export * from './api/inventory.js';
 export * from './api/enrollment.js';

@@ -10,10 +10,12 @@ export const REDACT_PATHS = [
   '*.password',
   '*.secret',
   '*.enrollToken',
+  '*.keyPem',
   'token',
   'credential',
   'password',
   'enrollToken',
+  'keyPem',
 ];
 
 export function createLogger(level = 'info', name = 'steward-server'): Logger {

@@ -1,5 +1,5 @@
 import { Option, type Command } from 'commander';
-import { isTerminalCommandState, type CommandState } from '@steward/protocol';
+import { isTerminalCommandState, ValidationError, type CommandState } from '@steward/protocol';
 import { COMMAND_STATE_CHOICES, commandType, durationMs, jsonObject, positiveInt, waitSeconds } from '../args.js';
 import { describeCommand } from '../command-view.js';
 import { clientFor, withConnection } from '../connect.js';
@@ -7,6 +7,7 @@ import { EXIT_FAILURE } from '../errors.js';
 import { ago, elapsed, table } from '../format.js';
 import { NodeNames } from '../node-names.js';
 import { printJson, println } from '../output.js';
+import { readPayloadFile } from '../payload-file.js';
 
 export function registerCommands(program: Command): void {
   const commands = program.command('commands').description('submit, inspect and cancel single-node commands');
@@ -74,6 +75,7 @@ export function registerCommands(program: Command): void {
       .requiredOption('--node <node>', 'node id or name')
       .requiredOption('--type <type>', 'command type, e.g. exec.run, fs.mkdir', commandType)
       .option('--payload <json>', 'payload as a JSON object', jsonObject)
+      .option('--payload-file <path>', 'payload from a YAML or JSON file, - for stdin (keeps secrets off the command line)')
       .option('--request-id <id>', 'idempotency key: the same id returns the first command')
       .option('--timeout <duration>', 'run timeout', durationMs)
       .option('--ttl <duration>', 'how long it may wait for an offline node', durationMs)
@@ -85,6 +87,7 @@ export function registerCommands(program: Command): void {
         node: string;
         type: string;
         payload?: Record<string, unknown>;
+        payloadFile?: string;
         requestId?: string;
         timeout?: number;
         ttl?: number;
@@ -93,11 +96,15 @@ export function registerCommands(program: Command): void {
       },
       cmd: Command,
     ) => {
+      if (opts.payload && opts.payloadFile !== undefined) {
+        throw new ValidationError('give --payload or --payload-file, not both', [{ field: 'payload', rule: 'one of --payload, --payload-file' }]);
+      }
+      const payload = opts.payloadFile !== undefined ? readPayloadFile(opts.payloadFile) : (opts.payload ?? {});
       const client = clientFor(cmd);
       const submitted = await client.submitCommand({
         node: opts.node,
         type: opts.type,
-        payload: opts.payload ?? {},
+        payload,
         ...(opts.requestId !== undefined ? { requestId: opts.requestId } : {}),
         ...(opts.timeout !== undefined ? { timeoutMs: opts.timeout } : {}),
         ...(opts.ttl !== undefined ? { ttlMs: opts.ttl } : {}),

@@ -5,7 +5,7 @@ import type { CommandsTable } from '../store/schema.js';
 import { publishCommandState } from './events.js';
 
 function toWire(row: CommandsTable): DispatchedCommand {
-  return { id: row.id, type: row.type, payload: JSON.parse(row.payload), timeoutMs: row.timeout_ms, createdAt: row.created_at };
+  return { id: row.id, type: row.type, payload: JSON.parse(row.secret_payload ?? row.payload), timeoutMs: row.timeout_ms, createdAt: row.created_at };
 }
 
 /** How long a sent command counts as "on its way" before a heartbeat that lacks it resends it. */

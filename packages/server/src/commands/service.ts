@@ -8,6 +8,7 @@ import {
   isTerminalCommandState,
   newId,
   NotFoundError,
+  redactWriteOnly,
   type Command,
   type CommandCreate,
   type CommandListQuery,
@@ -57,8 +58,10 @@ export function newCommandRow(
   spec: CommandSpec,
   nodeId: string,
   now: number,
-  extra: { requestId?: string | null; requestHash?: string | null; jobId?: string | null; held?: boolean } = {},
+  extra: { requestId?: string | null; requestHash?: string | null; jobId?: string | null; held?: boolean; shown?: unknown } = {},
 ): CommandsTable {
+  // With secrets, the row shows the redacted payload and keeps the full one aside until the end.
+  const secret = extra.shown !== undefined;
   return {
     id: newId('cmd'),
     request_id: extra.requestId ?? null,
@@ -66,7 +69,8 @@ export function newCommandRow(
     node_id: nodeId,
     job_id: extra.jobId ?? null,
     type: spec.type,
-    payload: JSON.stringify(spec.payload),
+    payload: JSON.stringify(secret ? extra.shown : spec.payload),
+    secret_payload: secret ? JSON.stringify(spec.payload) : null,
     state: 'pending',
     timeout_ms: spec.timeoutMs,
     ttl_ms: spec.ttlMs,
@@ -113,13 +117,21 @@ export class CommandService {
     alreadyChecked?.add(types);
   }
 
+  /** The payload as it may be shown and kept, when the node's schema marks parts writeOnly; else undefined. */
+  shownPayload(node: Pick<NodesTable, 'id' | 'inventory'>, spec: CommandSpec): unknown {
+    const info = this.catalogs.forNode(node).find((t) => t.type === spec.type);
+    if (!info) return undefined;
+    const r = redactWriteOnly(info.payloadSchema, spec.payload);
+    return r.redacted ? r.value : undefined;
+  }
+
   async submit(body: CommandCreate): Promise<{ command: Command; created: boolean }> {
     const node = await this.resolveNode(body.node);
     const spec = specOf(body);
     this.checkPayload(node, spec);
     const now = this.ctx.now();
     const hash = body.requestId ? requestHash({ nodeId: node.id, ...spec }) : null;
-    const row = newCommandRow(spec, node.id, now, { requestId: body.requestId ?? null, requestHash: hash });
+    const row = newCommandRow(spec, node.id, now, { requestId: body.requestId ?? null, requestHash: hash, shown: this.shownPayload(node, spec) });
     const { row: saved, created } = await insertCommandOnce(this.ctx.store.db, row);
     if (!created) {
       if (saved.request_hash !== hash || saved.job_id !== null) {

@@ -74,13 +74,14 @@ export class JobService {
     const now = this.ctx.now();
     const jobId = newId('job');
     const batch = body.batchSize ?? null;
-    const rows = nodes.map((n, i) => newCommandRow(spec, n.id, now, { jobId, held: batch !== null && i >= batch }));
+    const rows = nodes.map((n, i) => newCommandRow(spec, n.id, now, { jobId, held: batch !== null && i >= batch, shown: this.commands.shownPayload(n, spec) }));
+    const shown = rows.find((r) => r.secret_payload !== null)?.payload;
     const job: JobsTable = {
       id: jobId,
       request_id: body.requestId ?? null,
       request_hash: hash,
       type: spec.type,
-      payload: JSON.stringify(spec.payload),
+      payload: shown ?? JSON.stringify(spec.payload),
       target: JSON.stringify(body.target),
       batch_size: batch,
       state: 'running',

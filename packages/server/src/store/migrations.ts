@@ -161,6 +161,16 @@ const migrations: Record<string, Migration> = {
       throw new Error('down migrations are not supported');
     },
   },
+  '0002a_hosting': {
+    // Secret parts of a payload (writeOnly in the command type's schema: passwords, private keys)
+    // live here only until the command ends; `payload` always holds the redacted copy.
+    async up(db: Kysely<any>) {
+      await db.schema.alterTable('commands').addColumn('secret_payload', 'text').execute();
+    },
+    async down() {
+      throw new Error('down migrations are not supported');
+    },
+  },
   '0003_artifacts_backups': {
     async up(db: Kysely<any>) {
       const big = 'bigint' as const;

@@ -45,6 +45,8 @@ export interface CommandsTable {
   job_id: string | null;
   type: string;
   payload: string;
+  /** The full payload while the command is unfinished, when it has writeOnly parts; null otherwise. */
+  secret_payload: string | null;
   state: string;
   timeout_ms: number;
   ttl_ms: number;

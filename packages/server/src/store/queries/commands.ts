@@ -1,5 +1,5 @@
 import type { Kysely } from 'kysely';
-import { commandPredecessors, type CommandState } from '@steward/protocol';
+import { commandPredecessors, isTerminalCommandState, type CommandState } from '@steward/protocol';
 import type { CommandsTable, Database } from '../schema.js';
 
 /** Statements stay under SQLite's and PostgreSQL's bound-parameter limits. */
@@ -72,7 +72,7 @@ function transitionUpdate(db: Kysely<Database>, id: string, to: CommandState, pa
   if (from.length === 0) return null;
   let q = db
     .updateTable('commands')
-    .set({ ...patch, state: to })
+    .set({ ...patch, ...(isTerminalCommandState(to) ? { secret_payload: null } : {}), state: to })
     .where('id', '=', id)
     .where('state', 'in', from);
   // An agent may only move its own commands.
@@ -162,6 +162,7 @@ export async function expireDue(db: Kysely<Database>, now: number): Promise<Comm
     .updateTable('commands')
     .set({
       state: 'expired',
+      secret_payload: null,
       finished_at: now,
       error: errorJson('expired', 'the node did not take the command before its TTL ran out'),
     })
@@ -181,6 +182,7 @@ export async function timeOutDue(db: Kysely<Database>, now: number, graceMs: num
     .updateTable('commands')
     .set({
       state: 'timed_out',
+      secret_payload: null,
       finished_at: now,
       error: errorJson('timed_out', 'no result arrived within the command timeout'),
     })
@@ -200,7 +202,7 @@ export async function cancelUnfinishedForNode(
   return db
     .updateTable('commands')
     // held: 0 as in cancelHeld: a finished command is no longer waiting for its batch.
-    .set({ state: 'cancelled', held: 0, finished_at: now, error: errorJson(code, message) })
+    .set({ state: 'cancelled', secret_payload: null, held: 0, finished_at: now, error: errorJson(code, message) })
     .where('node_id', '=', nodeId)
     .where('state', 'in', UNFINISHED)
     .returningAll()

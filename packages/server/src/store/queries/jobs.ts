@@ -88,7 +88,7 @@ export async function releaseHeld(db: Kysely<Database>, jobId: string, n: number
 export async function cancelHeld(db: Kysely<Database>, jobId: string, now: number): Promise<CommandsTable[]> {
   return db
     .updateTable('commands')
-    .set({ held: 0, state: 'cancelled', finished_at: now, error: JSON.stringify({ code: 'cancelled', message: 'job cancelled' }) })
+    .set({ held: 0, state: 'cancelled', secret_payload: null, finished_at: now, error: JSON.stringify({ code: 'cancelled', message: 'job cancelled' }) })
     .where('job_id', '=', jobId)
     .where('held', '=', 1)
     .returningAll()
