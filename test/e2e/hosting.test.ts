@@ -196,6 +196,17 @@ describe('nginx sites through Steward against a real nginx', { timeout: 120_000 
     }
     expect(journalPayloads()).not.toContain(keyBody);
     expect(agent.output()).not.toContain(keyBody);
+
+    // Through a job too: the job and its commands show the key redacted.
+    const job = await server.client.createJob({ type: 'nginx.site.apply', payload: site, target: { nodes: [NODE] } });
+    const doneJob = await until('the job to end', async () => {
+      const j = await server.client.getJob(job.id, { wait: 10 });
+      return j.state !== 'running' && j;
+    }, 60_000);
+    expect(doneJob.state).toBe('succeeded');
+    expect((doneJob.payload as any).tls.keyPem).toBe('[redacted]');
+    expect(JSON.stringify(doneJob)).not.toContain(keyBody);
+    expect(doneJob.commands[0]!.result).toMatchObject({ changed: false });
   });
 
   it('injection attempts are refused with the field named, and nothing on disk changes', async () => {
@@ -222,6 +233,16 @@ describe('nginx sites through Steward against a real nginx', { timeout: 120_000 
     }
     expect(tree(nginx.dir)).toEqual(before);
     expect(await httpGet(port)).toBe('200 alpha v2');
+  });
+
+  it('concurrent applies are taken one at a time and all land', async () => {
+    const ports = await Promise.all([1, 2, 3].map(() => freePort()));
+    const results = await Promise.all(
+      ports.map((p, i) => cmd('nginx.site.apply', { name: `many-${i}`, serverNames: [`many${i}.test`], listen: { port: p, address: '127.0.0.1' }, root: page(`many${i}`, `many ${i}`) })),
+    );
+    expect(results.map((c) => [c.state, (c.result as any)?.changed])).toEqual([['succeeded', true], ['succeeded', true], ['succeeded', true]]);
+    for (const [i, p] of ports.entries()) await until(`many-${i}`, async () => (await httpGet(p)) === `200 many ${i}`);
+    for (const i of [0, 1, 2]) await ok('nginx.site.remove', { name: `many-${i}` });
   });
 
   it('the CLI applies a site from a YAML payload file (read from stdin)', async () => {

@@ -175,16 +175,16 @@ export class Executor {
     this.events.finished(msg);
   }
 
-  private readonly secretTypes = new Map<string, boolean>();
+  /** Command types whose payload schema marks a part writeOnly (a password, a key). */
+  private secretTypes: Set<string> | undefined;
 
   /** The journaled payload with its writeOnly parts redacted, when its type has any; else undefined. */
   private withoutSecrets(commandId: string): unknown {
+    this.secretTypes ??= new Set(this.registry.types().filter((t) => JSON.stringify(t.payloadSchema).includes('"writeOnly":true')).map((t) => t.type));
+    if (this.secretTypes.size === 0) return undefined; // no journal read on the hot path of agents without secrets
     const entry = this.journal.get(commandId);
-    const def = entry ? this.registry.get(entry.type) : undefined;
+    const def = entry && this.secretTypes.has(entry.type) ? this.registry.get(entry.type) : undefined;
     if (!entry || !def) return undefined;
-    let secret = this.secretTypes.get(entry.type);
-    if (secret === undefined) this.secretTypes.set(entry.type, (secret = JSON.stringify(def.payload).includes('"writeOnly":true')));
-    if (!secret) return undefined;
     const r = redactWriteOnly(def.payload, entry.payload);
     return r.redacted ? r.value : undefined;
   }

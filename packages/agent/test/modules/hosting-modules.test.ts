@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { readFile, stat } from 'node:fs/promises';
+import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
@@ -106,5 +106,46 @@ describe.runIf(existsSync('/usr/bin/pure-pw'))('ftp module with the real pure-pw
     expect(await run(registry, 'ftp.user.remove', { username: 'dave' }, c)).toMatchObject({ changed: true, homeKept: join(home, 'dave') });
     expect(await run(registry, 'ftp.user.remove', { username: 'dave' }, c)).toEqual({ username: 'dave', changed: false });
     expect(parsePasswd(await readFile(section.passwdFile, 'utf8'))).toEqual([]);
+  });
+});
+
+describe.runIf(existsSync('/usr/sbin/nginx'))('nginx module with the real nginx binary (not running)', () => {
+  async function privateNginx() {
+    const dir = await tempDir();
+    await mkdir(join(dir, 'sites'));
+    await writeFile(
+      join(dir, 'nginx.conf'),
+      `pid ${dir}/nginx.pid;\nerror_log ${dir}/error.log;\nevents {}\nhttp {\n  access_log off;\n  include ${dir}/sites/*.conf;\n}\n`,
+    );
+    const section = { configFile: join(dir, 'nginx.conf'), prefix: dir, sitesDir: join(dir, 'sites'), tlsDir: join(dir, 'tls'), pidFile: join(dir, 'nginx.pid') };
+    const { ctx } = await started(nginxModule, section);
+    return { dir, ctx, sites: section.sitesDir };
+  }
+  const site = { name: 'a', serverNames: ['a.test'], listen: { port: 18080, address: '127.0.0.1' }, root: '/srv/a' };
+
+  it('writes and tests the site; with nginx stopped there is nothing to reload', async () => {
+    const { ctx, sites } = await privateNginx();
+    expect(await run(registry, 'nginx.site.apply', site, ctx)).toMatchObject({ changed: true, reloaded: false, running: false });
+    expect(await run(registry, 'nginx.site.apply', site, ctx)).toMatchObject({ changed: false });
+    expect((await stat(join(sites, 'a.conf'))).mode & 0o777).toBe(0o644);
+    expect(await run(registry, 'nginx.status', {}, ctx)).toMatchObject({ installed: true, running: false, configOk: true });
+  });
+
+  it('a new site nginx -t refuses is removed again, and the error carries the nginx message', async () => {
+    const { ctx, sites } = await privateNginx();
+    const bad = { ...site, name: 'b', locations: [{ path: '/x/', root: '/r' }, { path: '/x/', root: '/r' }] };
+    const f = await failure(run(registry, 'nginx.site.apply', bad, ctx));
+    expect(f.code).toBe('nginx_test_failed');
+    expect(f.message).toContain('duplicate location "/x/"');
+    expect(existsSync(join(sites, 'b.conf'))).toBe(false);
+  });
+
+  it('refuses to overwrite or remove a file Steward did not write', async () => {
+    const { ctx, sites } = await privateNginx();
+    await writeFile(join(sites, 'a.conf'), '# hand-made\n');
+    expect((await failure(run(registry, 'nginx.site.apply', site, ctx))).code).toBe('not_managed');
+    expect((await failure(run(registry, 'nginx.site.remove', { name: 'a' }, ctx))).code).toBe('not_managed');
+    expect(await readFile(join(sites, 'a.conf'), 'utf8')).toBe('# hand-made\n');
+    expect((await run(registry, 'nginx.site.list', {}, ctx)).sites).toEqual([]);
   });
 });

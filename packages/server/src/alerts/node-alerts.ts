@@ -23,9 +23,7 @@ export class NodeOfflineAlerts {
   async sweep(now: number): Promise<void> {
     const db = this.ctx.store.db;
     const open = await listOpenAlerts(db, SOURCE);
-    const openKeys = new Set(open.map((a) => a.key));
     for (const n of await nodesOfflineSince(db, now - this.delayMs)) {
-      if (openKeys.has(nodeOfflineKey(n.id))) continue;
       await this.alerts.ensure({
         key: nodeOfflineKey(n.id),
         source: SOURCE,

@@ -118,11 +118,15 @@ export class CommandService {
   }
 
   /** The payload as it may be shown and kept, when the node's schema marks parts writeOnly; else undefined. */
-  shownPayload(node: Pick<NodesTable, 'id' | 'inventory'>, spec: CommandSpec): unknown {
-    const info = this.catalogs.forNode(node).find((t) => t.type === spec.type);
-    if (!info) return undefined;
-    const r = redactWriteOnly(info.payloadSchema, spec.payload);
-    return r.redacted ? r.value : undefined;
+  shownPayload(node: Pick<NodesTable, 'id' | 'inventory'>, spec: CommandSpec, memo?: Map<unknown, unknown>): unknown {
+    const types = this.catalogs.forNode(node);
+    // Catalogs are shared between nodes with the same modules: a fan-out redacts once per catalog.
+    if (memo?.has(types)) return memo.get(types);
+    const info = types.find((t) => t.type === spec.type);
+    const r = info ? redactWriteOnly(info.payloadSchema, spec.payload) : { redacted: false, value: undefined };
+    const shown = r.redacted ? r.value : undefined;
+    memo?.set(types, shown);
+    return shown;
   }
 
   async submit(body: CommandCreate): Promise<{ command: Command; created: boolean }> {

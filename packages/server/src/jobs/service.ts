@@ -74,7 +74,10 @@ export class JobService {
     const now = this.ctx.now();
     const jobId = newId('job');
     const batch = body.batchSize ?? null;
-    const rows = nodes.map((n, i) => newCommandRow(spec, n.id, now, { jobId, held: batch !== null && i >= batch, shown: this.commands.shownPayload(n, spec) }));
+    const memo = new Map<unknown, unknown>();
+    const rows = nodes.map((n, i) =>
+      newCommandRow(spec, n.id, now, { jobId, held: batch !== null && i >= batch, shown: this.commands.shownPayload(n, spec, memo) }),
+    );
     const shown = rows.find((r) => r.secret_payload !== null)?.payload;
     const job: JobsTable = {
       id: jobId,

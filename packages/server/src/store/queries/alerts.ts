@@ -1,4 +1,4 @@
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import { alertPredecessors, type AlertState } from '@steward/protocol';
 import type { AlertsTable, Database } from '../schema.js';
 
@@ -137,13 +137,27 @@ export async function listOpenAlerts(db: Kysely<Database>, source: string, nodeI
   return q.execute();
 }
 
-/** Nodes offline since before `before`: those whose offline alert is due. */
+/**
+ * Nodes offline since before `before` whose offline alert (`node:<id>:offline`) is not open yet:
+ * those whose alert is due. Nodes already alerted are left out, so a sweep stays cheap however
+ * many nodes have been gone for long.
+ */
 export async function nodesOfflineSince(db: Kysely<Database>, before: number): Promise<{ id: string; name: string; status_changed_at: number }[]> {
   return db
     .selectFrom('nodes')
     .select(['id', 'name', 'status_changed_at'])
     .where('status', '=', 'offline')
     .where('status_changed_at', '<=', before)
+    .where(({ not, exists, selectFrom }) =>
+      not(
+        exists(
+          selectFrom('alerts')
+            .select(sql<number>`1`.as('one'))
+            .where('state', '=', 'firing')
+            .whereRef('key', '=', sql<string>`'node:' || nodes.id || ':offline'`),
+        ),
+      ),
+    )
     .execute();
 }
 
