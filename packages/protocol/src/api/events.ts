@@ -2,6 +2,7 @@ import { Type, type Static } from '@sinclair/typebox';
 import { Id, Nullable, Timestamp } from './common.js';
 import { CommandStateSchema, JobCounts, JobStateSchema } from './commands.js';
 import { NodeStatusSchema } from './nodes.js';
+import { TaskStateSchema } from './tasks.js';
 
 /** Live events, as sent on `GET /api/v1/events` (SSE `event:` is the `kind`). */
 export const NodeStatusEvent = Type.Object({
@@ -39,6 +40,17 @@ export const JobStateEvent = Type.Object({
   counts: JobCounts,
 });
 
-export const StewardEvent = Type.Union([NodeStatusEvent, NodeChangedEvent, CommandStateEvent, JobStateEvent]);
+export const TaskStateEvent = Type.Object({
+  kind: Type.Literal('task.state'),
+  at: Timestamp,
+  taskId: Id,
+  state: TaskStateSchema,
+  nodeId: Nullable(Id),
+  attempt: Type.Integer({ description: 'tries so far' }),
+  progress: Nullable(Type.Number()),
+  reason: Nullable(Type.String()),
+});
+
+export const StewardEvent = Type.Union([NodeStatusEvent, NodeChangedEvent, CommandStateEvent, JobStateEvent, TaskStateEvent]);
 export type StewardEvent = Static<typeof StewardEvent>;
 export type StewardEventKind = StewardEvent['kind'];

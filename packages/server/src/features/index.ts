@@ -1,4 +1,5 @@
 import type { FeatureFactory } from './feature.js';
+import { tasksFeature } from '../tasks/index.js';
 
 /** Every feature of the control plane, in start order (one line each). */
-export const FEATURES: FeatureFactory[] = [];
+export const FEATURES: FeatureFactory[] = [tasksFeature];
