@@ -118,7 +118,7 @@ export const Task = Type.Object(
     payload: Type.Unknown(),
     requirements: TaskRequirements,
     priority: TaskPrioritySchema,
-    strategy: Nullable(TaskStrategySchema),
+    strategy: Type.Unsafe<TaskStrategy | null>({ type: 'string', enum: [...TASK_STRATEGIES], nullable: true }),
     timeoutMs: Type.Integer(),
     maxRetries: Type.Integer(),
     retryDelayMs: Type.Integer(),
