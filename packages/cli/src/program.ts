@@ -9,6 +9,7 @@ import { registerRun } from './commands/run.js';
 import { registerServer } from './commands/server.js';
 import { registerUp } from './commands/up.js';
 import { registerTokens } from './commands/tokens.js';
+import { registerTasks } from './commands/tasks.js';
 
 export const VERSION = '0.1.0';
 
@@ -49,5 +50,6 @@ Examples:
   registerJobs(program);
   registerEvents(program);
   registerTokens(program);
+  registerTasks(program);
   return program;
 }
