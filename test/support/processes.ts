@@ -120,9 +120,10 @@ export function agentConfigFile(dataDir: string, extra = ''): string {
   return path;
 }
 
-export function startAgentProcess(o: { server: string; token?: string; dataDir?: string; name?: string; labels?: string[]; env?: NodeJS.ProcessEnv }): AgentProc {
+/** `config`: extra agent YAML (resources, capabilities, module sections) appended to the test config. */
+export function startAgentProcess(o: { server: string; token?: string; dataDir?: string; name?: string; labels?: string[]; env?: NodeJS.ProcessEnv; config?: string }): AgentProc {
   const dataDir = o.dataDir ?? tempDir('steward-agent-');
-  const args = ['agent', '--server', o.server, '--data-dir', dataDir, '--config', agentConfigFile(dataDir), '--log-level', 'info'];
+  const args = ['agent', '--server', o.server, '--data-dir', dataDir, '--config', agentConfigFile(dataDir, o.config), '--log-level', 'info'];
   if (o.token) args.push('--enroll-token', o.token);
   if (o.name) args.push('--name', o.name);
   for (const l of o.labels ?? []) args.push('--label', l);
@@ -130,9 +131,9 @@ export function startAgentProcess(o: { server: string; token?: string; dataDir?:
 }
 
 /** Enrolls a new agent process and waits until its node is online. */
-export async function addAgent(server: ServerProc, name: string, labels: string[] = []): Promise<AgentProc> {
+export async function addAgent(server: ServerProc, name: string, labels: string[] = [], config?: string): Promise<AgentProc> {
   const { token } = await server.client.createEnrollmentToken({ ttlSeconds: 600, uses: 1 });
-  const agent = startAgentProcess({ server: server.url, token, name, labels });
+  const agent = startAgentProcess({ server: server.url, token, name, labels, config });
   await waitOnline(server, name, agent);
   return agent;
 }
