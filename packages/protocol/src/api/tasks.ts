@@ -166,6 +166,7 @@ export type TaskOutputChunk = Static<typeof TaskOutputChunk>;
 export const SchedulerState = Type.Object({
   paused: Type.Boolean(),
   leader: Nullable(Type.String({ description: 'replica holding the scheduler lease' })),
+  replica: Type.String({ description: 'the replica that answered' }),
   leaseExpiresAt: Nullable(Timestamp),
   queued: Type.Integer(),
   active: Type.Integer({ description: 'attempts placed or running' }),

@@ -24,7 +24,7 @@ export function tasksFeature(deps: FeatureDeps): Feature {
   const tracker = new AttemptTracker(ctx, commands, wake);
   const facts = new NodeFactsKeeper(ctx);
   const recorder = new OutputRecorder(ctx, settings.maxStoredOutputBytes);
-  const service = new TaskService(ctx, commands, wake);
+  const service = new TaskService(ctx, commands, wake, deps.replicaId);
   const streams = new Set<() => void>();
   let lastRepair = 0;
   let unsubscribe = () => {};

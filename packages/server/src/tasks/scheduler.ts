@@ -117,10 +117,13 @@ export class Scheduler {
     let placedRows: TasksTable[] = [];
     let commandRows: CommandsTable[] = [];
     if (placements.length) {
-      const planned = placements.map((p) => this.plan(byId.get(p.taskId)!, p.nodeId, now));
+      // Taken after the slot counts were read: an attempt counted as finished has finished_at
+      // before this, so [placed_at, finished_at) intervals per node show true slot use.
+      const placedAt = this.ctx.now();
+      const planned = placements.map((p) => this.plan(byId.get(p.taskId)!, p.nodeId, placedAt));
       const done = await this.ctx.store.tx(async (tx) => {
         // The fence: still the lease holder, in this very transaction (see claimLease).
-        if (!(await claimLease(tx, this.replicaId, now, this.settings.leaseMs))) throw new LeaseLost();
+        if (!(await claimLease(tx, this.replicaId, placedAt, this.settings.leaseMs))) throw new LeaseLost();
         const ok = await markPlaced(
           tx,
           planned.map((p) => ({ taskId: p.task.id, nodeId: p.attempt.node_id, attemptId: p.attempt.id, number: p.attempt.number })),

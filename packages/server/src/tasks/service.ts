@@ -61,6 +61,7 @@ export class TaskService {
     private readonly ctx: Context,
     private readonly commands: CommandService,
     private readonly wake: () => void,
+    private readonly replicaId: string,
   ) {}
 
   async submit(body: TaskCreate): Promise<{ task: Task; created: boolean }> {
@@ -189,6 +190,7 @@ export class TaskService {
     return {
       paused: Boolean(row.paused),
       leader: held ? row.owner : null,
+      replica: this.replicaId,
       leaseExpiresAt: held ? row.expires_at : null,
       queued: await countTasksInState(db, 'queued'),
       active: Number(active.n),
