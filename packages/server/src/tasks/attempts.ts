@@ -69,7 +69,8 @@ export class AttemptTracker {
   }
 
   private async flush(): Promise<void> {
-    const started = [...this.started];
+    // A start whose end is already here needs no separate write (quick tasks: most of them).
+    const started = [...this.started].filter((id) => !this.ended.has(id));
     const ended = [...this.ended];
     this.started.clear();
     this.ended.clear();

@@ -102,16 +102,24 @@ export class Scheduler {
       if (!(await claimLease(db, this.replicaId, now, this.settings.leaseMs))) return { leader: false, considered: 0, placed: 0 };
     }
     if (sched.paused) return { leader: true, considered: 0, placed: 0 };
-    const rows = await dueQueuedTasks(db, now, this.settings.agingMs, this.settings.batch);
-    if (rows.length === 0) return { leader: true, considered: 0, placed: 0 };
     const [nodeRows, running] = await Promise.all([onlineTaskNodes(db), activeAttemptCounts(db)]);
     const nodes = nodeRows.map((r) => this.nodeFacts(r));
-    const queued: QueuedTask[] = rows.map((r) => ({
-      id: r.id,
-      requirementsKey: r.requirements,
-      requirements: this.requirements(r.requirements),
-      strategy: r.strategy as TaskStrategy | null,
-    }));
+    let free = 0;
+    for (const n of nodes) free += Math.max(0, n.slots - (running.get(n.id) ?? 0));
+    // Read the queue a page at a time, only as far as free slots may reach: with a long queue
+    // and a few slots freed, a pass reads a few rows, not the whole batch. Tasks that cannot be
+    // placed (requirements) do not stop the pages; the batch bounds one pass.
+    const rows: TasksTable[] = [];
+    const page = Math.min(this.settings.batch, Math.max(64, free * 2));
+    while (rows.length < this.settings.batch) {
+      const got = await dueQueuedTasks(db, now, this.settings.agingMs, page, rows.length);
+      rows.push(...got);
+      if (got.length < page) break;
+      const placeable = placeTasks(rows.map((r) => this.queued(r)), nodes, running, this.settings.defaultStrategy).placements.length;
+      if (placeable >= free) break;
+    }
+    if (rows.length === 0) return { leader: true, considered: 0, placed: 0 };
+    const queued: QueuedTask[] = rows.map((r) => this.queued(r));
     const { placements, reasons } = placeTasks(queued, nodes, running, this.settings.defaultStrategy);
     const byId = new Map(rows.map((r) => [r.id, r]));
     let placedRows: TasksTable[] = [];
@@ -150,6 +158,10 @@ export class Scheduler {
     this.placedTotal += placedRows.length;
     await this.storeReasons(rows, reasons);
     return { leader: true, considered: rows.length, placed: placedRows.length };
+  }
+
+  private queued(r: TasksTable): QueuedTask {
+    return { id: r.id, requirementsKey: r.requirements, requirements: this.requirements(r.requirements), strategy: r.strategy as TaskStrategy | null };
   }
 
   private plan(task: TasksTable, nodeId: string, now: number): { task: TasksTable; attempt: TaskAttemptsTable; command: CommandsTable } {

@@ -129,7 +129,7 @@ export async function countFailedAttempts(db: Kysely<Database>, taskId: string):
  * Queued tasks due now, in queue order: priority plus one level per `agingMs` waited (so low
  * priority is not starved), then oldest first.
  */
-export async function dueQueuedTasks(db: Kysely<Database>, now: number, agingMs: number, limit: number): Promise<TasksTable[]> {
+export async function dueQueuedTasks(db: Kysely<Database>, now: number, agingMs: number, limit: number, offset = 0): Promise<TasksTable[]> {
   const aging = Math.max(1, Math.floor(agingMs));
   return db
     .selectFrom('tasks')
@@ -140,6 +140,7 @@ export async function dueQueuedTasks(db: Kysely<Database>, now: number, agingMs:
     .orderBy('queued_at')
     .orderBy('id')
     .limit(limit)
+    .offset(offset)
     .execute();
 }
 
