@@ -69,13 +69,10 @@ describe('compute tasks with real agents', { timeout: 120_000 }, () => {
 
   beforeAll(async () => {
     server = await startServerProcess({ env: { STEWARD_TASK_TICK_MS: '200' } });
-    agents.push(
-      ...(await Promise.all([
-        addAgent(server, 'big', ['zone=a'], agentYaml({ cores: 8, memGB: 16, slots: slots.big!, caps: ['gpu-fake'] })),
-        addAgent(server, 'small', ['zone=b'], agentYaml({ cores: 1, memGB: 1, diskGB: 2, slots: slots.small! })),
-        addAgent(server, 'mid', ['zone=a'], agentYaml({ cores: 4, memGB: 4, slots: slots.mid! })),
-      ])),
-    );
+    // One after the other: three agent processes starting at once on a busy 2-core machine can take long.
+    agents.push(await addAgent(server, 'big', ['zone=a'], agentYaml({ cores: 8, memGB: 16, slots: slots.big!, caps: ['gpu-fake'] })));
+    agents.push(await addAgent(server, 'small', ['zone=b'], agentYaml({ cores: 1, memGB: 1, diskGB: 2, slots: slots.small! })));
+    agents.push(await addAgent(server, 'mid', ['zone=a'], agentYaml({ cores: 4, memGB: 4, slots: slots.mid! })));
     // Placeable once each node's task report arrived.
     await until('three nodes schedulable', async () => {
       const r = await server.client.submitTask({ kind: 'exec', payload: { command: 'true' }, requirements: { selector: 'zone' } });
