@@ -215,22 +215,44 @@ export async function attemptsWithEndedCommands(db: Kysely<Database>, limit = 10
   return rows.map((r) => r.command_id);
 }
 
-/** Marks queued tasks placed; returns the ids that were still queued (a cancel may have won). */
+/**
+ * Marks queued tasks placed; returns the ids that were still queued (a cancel may have won).
+ * One statement per chunk (CASE per column), not one per task: a pass may place thousands.
+ */
 export async function markPlaced(
   db: Kysely<Database>,
   placements: { taskId: string; nodeId: string; attemptId: string; number: number }[],
 ): Promise<Set<string>> {
   const ok = new Set<string>();
-  for (const p of placements) {
-    const r = await db
+  const chunk = 200;
+  for (let i = 0; i < placements.length; i += chunk) {
+    const part = placements.slice(i, i + chunk);
+    const ids = part.map((p) => p.taskId);
+    const rows = await db
       .updateTable('tasks')
-      .set({ state: 'placed', node_id: p.nodeId, current_attempt_id: p.attemptId, attempts: p.number, reason: null, retry_at: null, progress: null })
-      .where('id', '=', p.taskId)
+      .set({
+        state: 'placed',
+        reason: null,
+        retry_at: null,
+        progress: null,
+        node_id: caseById(part.map((p) => [p.taskId, p.nodeId])),
+        current_attempt_id: caseById(part.map((p) => [p.taskId, p.attemptId])),
+        // number is always attempts + 1: only a queued task is placed, by the one lease holder.
+        attempts: sql<number>`attempts + 1`,
+      })
+      .where('id', 'in', ids)
       .where('state', '=', 'queued')
-      .executeTakeFirst();
-    if (Number(r.numUpdatedRows) > 0) ok.add(p.taskId);
+      .returning('id')
+      .execute();
+    for (const r of rows) ok.add(r.id);
   }
   return ok;
+}
+
+/** `CASE id WHEN ? THEN ? … END` as a raw fragment (values bound as parameters). */
+function caseById(pairs: [string, string][]) {
+  const parts = pairs.map(([id, v]) => sql`when ${id} then ${v}`);
+  return sql<string>`case id ${sql.join(parts, sql` `)} end`;
 }
 
 export async function insertAttempts(db: Kysely<Database>, rows: TaskAttemptsTable[]): Promise<void> {
