@@ -32,7 +32,6 @@ interface SubmitOpts {
   timeout?: number;
   retries?: number;
   retryDelay?: number;
-  noRetryOnNodeLoss?: boolean;
   retryOnNodeLoss?: boolean;
   script?: string;
   interpreter?: string;

@@ -1,4 +1,4 @@
-import type { Inventory, Labels, TaskModuleReport } from '@steward/protocol';
+import type { Inventory, TaskModuleReport } from '@steward/protocol';
 import type { Context } from '../context.js';
 import { deleteTaskNode, upsertTaskNode } from '../store/queries/tasks.js';
 import type { TaskNodesTable } from '../store/schema.js';
@@ -41,11 +41,6 @@ export class NodeFactsKeeper {
     return true;
   }
 
-  /** Labels changed by an operator: the next report must write. */
-  forget(nodeId: string): void {
-    this.written.delete(nodeId);
-  }
-
   async deleted(nodeId: string): Promise<void> {
     this.written.delete(nodeId);
     await deleteTaskNode(this.ctx.store.db, nodeId);
@@ -58,8 +53,4 @@ export class NodeFactsKeeper {
     if (!node) return;
     await this.ctx.store.db.updateTable('task_nodes').set({ labels: node.labels, updated_at: this.ctx.now() }).where('node_id', '=', nodeId).execute();
   }
-}
-
-export function parseLabels(text: string): Labels {
-  return JSON.parse(text) as Labels;
 }

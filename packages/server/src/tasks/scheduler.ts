@@ -48,8 +48,6 @@ export class Scheduler {
   private stopped = false;
   private readonly facts = new Map<string, { updatedAt: number; facts: NodeFacts }>();
   private readonly requirementCache = new Map<string, RequirementSet>();
-  /** Placements per second over the life of this process, for the benchmark and logs. */
-  placedTotal = 0;
 
   constructor(
     private readonly ctx: Context,
@@ -155,7 +153,6 @@ export class Scheduler {
     }
     this.commands.pushNew(commandRows);
     for (const t of placedRows) publishTaskState(this.ctx, t);
-    this.placedTotal += placedRows.length;
     await this.storeReasons(rows, reasons);
     return { leader: true, considered: rows.length, placed: placedRows.length };
   }
