@@ -12,11 +12,13 @@ export interface Row {
   unit?: string;
   /** Upper bound the value should stay at or under; absent for informational rows. */
   target?: number;
+  /** The target is a lower bound instead (throughputs). */
+  higherIsBetter?: boolean;
 }
 
 export function met(row: Row): boolean | null {
   if (row.target === undefined || typeof row.value !== 'number') return null;
-  return row.value <= row.target;
+  return row.higherIsBetter ? row.value >= row.target : row.value <= row.target;
 }
 
 function fmt(value: number | string, unit?: string): string {
@@ -32,7 +34,7 @@ export function table(rows: Row[]): string {
       r.benchmark,
       r.metric,
       fmt(r.value, r.unit),
-      r.target === undefined ? '' : `≤ ${fmt(r.target, r.unit)}`,
+      r.target === undefined ? '' : `${r.higherIsBetter ? '≥' : '≤'} ${fmt(r.target, r.unit)}`,
       m === null ? '' : m ? 'yes' : 'NO',
     ];
   });

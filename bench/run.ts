@@ -1,12 +1,13 @@
 /**
- * `npm run bench [-- --agents N] [--pings N] [--only ping|fanout] [--launcher cli|direct] [--profile] [--sql-stats] [--no-heartbeat] [--idle-seconds S]`
+ * `npm run bench [-- --agents N] [--pings N] [--only ping|fanout|tasks] [--tasks N] [--task-nodes N] [--task-slots N] [--launcher cli|direct] [--profile] [--sql-stats] [--no-heartbeat] [--idle-seconds S]`
  *
  * --profile: V8 CPU profile of the control plane for the measured window (bench/results/profiles/);
  * --sql-stats: time every SQLite statement of the control plane in the window (bench/sql-trace.ts).
  *
  * Measures the control plane (its own child process, SQLite in a temp dir):
  *  - ping:   submit → result visible round trip of `sys.ping` through one real agent process;
- *  - fanout: one `sys.ping` job to N simulated agents (real AgentConnection) until every result is stored.
+ *  - fanout: one `sys.ping` job to N simulated agents (real AgentConnection) until every result is stored;
+ *  - tasks:  N trivial queued tasks over M simulated nodes: placements per second, time until all are done.
  * Prints a table, writes bench/results/<timestamp>.json and bench/results/latest.json.
  * Exit 0 when it measured (targets met or not), 1 on an error.
  */
@@ -16,6 +17,7 @@ import { parseArgs } from 'node:util';
 import type { Launcher } from './control-plane-process.js';
 import { runFanout, type FanoutResult } from './fanout.js';
 import { runPing, type PingResult } from './ping.js';
+import { runTasks, type TasksResult } from './tasks.js';
 import { installCleanup, killAllChildren } from './processes.js';
 import { printProfileSummary, printSqlSnapshot, saveProfile, summarizeProfile, type CpuProfile, type ProfileSummary } from './profiler.js';
 import type { SqlSnapshot } from './sql-trace.js';
@@ -25,7 +27,10 @@ interface Options {
   agents: number;
   pings: number;
   warmup: number;
-  only: 'ping' | 'fanout' | null;
+  only: 'ping' | 'fanout' | 'tasks' | null;
+  tasks: number;
+  taskNodes: number;
+  taskSlots: number;
   launcher: Launcher;
   profile: boolean;
   sqlStats: boolean;
@@ -40,6 +45,9 @@ const OPTIONS = {
   pings: { type: 'string', default: '1000' },
   warmup: { type: 'string', default: '50' },
   only: { type: 'string' },
+  tasks: { type: 'string', default: '10000' },
+  'task-nodes': { type: 'string', default: '1000' },
+  'task-slots': { type: 'string', default: '2' },
   launcher: { type: 'string', default: 'cli' },
   profile: { type: 'boolean', default: false },
   'sql-stats': { type: 'boolean', default: false },
@@ -58,7 +66,8 @@ function parseOptions(argv: string[]): Options {
   const { values } = parsed;
   if (values.help) {
     process.stdout.write(
-      'usage: npm run bench -- [--agents N=1000] [--pings N=1000] [--warmup N=50] [--only ping|fanout]\n' +
+      'usage: npm run bench -- [--agents N=1000] [--pings N=1000] [--warmup N=50] [--only ping|fanout|tasks]\n' +
+        '                        [--tasks N=10000] [--task-nodes N=1000] [--task-slots N=2]\n' +
         '                        [--launcher cli|direct] [--profile] [--sql-stats] [--no-heartbeat] [--idle-seconds S=15]\n',
     );
     process.exit(0);
@@ -69,13 +78,16 @@ function parseOptions(argv: string[]): Options {
     return n;
   };
   const only = values.only ?? null;
-  if (only !== null && only !== 'ping' && only !== 'fanout') throw new UsageError(`--only must be ping or fanout, got ${JSON.stringify(only)}`);
+  if (only !== null && only !== 'ping' && only !== 'fanout' && only !== 'tasks') throw new UsageError(`--only must be ping, fanout or tasks, got ${JSON.stringify(only)}`);
   if (values.launcher !== 'cli' && values.launcher !== 'direct') throw new UsageError(`--launcher must be cli or direct`);
   return {
     agents: int('agents', values.agents, 1),
     pings: int('pings', values.pings, 1),
     warmup: int('warmup', values.warmup, 0),
     only,
+    tasks: int('tasks', values.tasks, 1),
+    taskNodes: int('task-nodes', values['task-nodes'], 1),
+    taskSlots: int('task-slots', values['task-slots'], 1),
     launcher: values.launcher,
     profile: values.profile,
     sqlStats: values['sql-stats'],
@@ -133,6 +145,20 @@ function fanoutRows(r: FanoutResult): Row[] {
   ];
 }
 
+function tasksRows(r: TasksResult): Row[] {
+  const b = `tasks: ${r.tasks} over ${r.agents} nodes × ${r.slotsPerNode} slots`;
+  return [
+    { benchmark: b, metric: 'placements per second (resume → all placed)', value: r.placementsPerSecond, unit: '/s', target: 2000, higherIsBetter: true },
+    { benchmark: b, metric: `  first wave (${r.firstWave} placed, no waiting on results)`, value: `${r.firstWaveMs} ms = ${r.firstWavePlacementsPerSecond}/s` },
+    { benchmark: b, metric: 'resume → all placed', value: r.allPlacedMs, unit: 'ms' },
+    { benchmark: b, metric: 'resume → all succeeded', value: r.allDoneMs, unit: 'ms' },
+    { benchmark: b, metric: 'submitting the tasks (paused, 16 at a time)', value: r.submitMs, unit: 'ms' },
+    { benchmark: b, metric: 'task.run at agents / succeeded', value: `${r.runsAtAgents} / ${r.succeeded}` },
+    { benchmark: b, metric: 'control plane CPU in window', value: r.controlPlane.cpuSeconds, unit: 's' },
+    { benchmark: b, metric: 'control plane peak RSS', value: r.controlPlane.peakRssMiB, unit: 'MiB' },
+  ];
+}
+
 async function main(): Promise<void> {
   installCleanup();
   const o = parseOptions(process.argv.slice(2));
@@ -153,13 +179,13 @@ async function main(): Promise<void> {
     log(`${name}: control-plane CPU profile of the measured window → ${path}`);
   };
 
-  if (o.only !== 'fanout') {
+  if (o.only === null || o.only === 'ping') {
     const { profile, sql, ...r } = await runPing({ pings: o.pings, warmup: o.warmup, launcher: o.launcher, profile: o.profile, sqlStats: o.sqlStats, log });
     takeProbes('ping', { profile, sql, windowMs: r.windowMs });
     results.ping = r;
     rows.push(...pingRows(r));
   }
-  if (o.only !== 'ping') {
+  if (o.only === null || o.only === 'fanout') {
     const { profile, sql, ...r } = await runFanout({
       agents: o.agents,
       launcher: o.launcher,
@@ -172,6 +198,21 @@ async function main(): Promise<void> {
     takeProbes('fanout', { profile, sql, windowMs: r.windowMs });
     results.fanout = r;
     rows.push(...fanoutRows(r));
+  }
+
+  if (o.only === null || o.only === 'tasks') {
+    const { profile, sql, ...r } = await runTasks({
+      agents: o.taskNodes,
+      tasks: o.tasks,
+      slots: o.taskSlots,
+      launcher: o.launcher,
+      profile: o.profile,
+      sqlStats: o.sqlStats,
+      log,
+    });
+    takeProbes('tasks', { profile, sql, windowMs: r.windowMs });
+    results.tasks = r;
+    rows.push(...tasksRows(r));
   }
 
   log(`load average ${loadavg().map((l) => l.toFixed(2)).join(' ')} on ${cpus().length} CPUs`);

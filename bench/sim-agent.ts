@@ -12,9 +12,9 @@ import {
 
 export const SIM_AGENT_VERSION = '0.0.0-bench';
 
-/** A small valid inventory that offers `sys.ping`, as the real `sys` module does. */
-export function simInventory(name: string): Inventory {
-  return {
+/** A small valid inventory that offers `sys.ping`, as the real `sys` module does (and `task.run` when asked). */
+export function simInventory(name: string, tasks = false): Inventory {
+  const inv: Inventory = {
     hostname: name,
     addresses: ['10.0.0.1'],
     os: { platform: 'linux', release: '6.1.0-bench', distro: 'Bench Linux' },
@@ -27,6 +27,11 @@ export function simInventory(name: string): Inventory {
     modules: ['sys'],
     commandTypes: [{ type: 'sys.ping', module: 'sys', safeToRerun: true }],
   };
+  if (tasks) {
+    inv.modules.push('task');
+    inv.commandTypes.push({ type: 'task.run', module: 'task', safeToRerun: false });
+  }
+  return inv;
 }
 
 function simStats(startedAt: number): Stats {
@@ -55,6 +60,7 @@ export class SimFleet {
   dispatches = 0;
   repeatDispatches = 0;
   executed = 0;
+  tasksRun = 0;
   acks = 0;
   heartbeats = 0;
   disconnects = 0;
@@ -88,6 +94,8 @@ export interface SimAgentOptions {
   httpAgent: HttpAgent;
   log: Logger;
   heartbeat: boolean;
+  /** Acts as a node with the task module: reports this many slots and answers `task.run` at once. */
+  taskSlots?: number;
 }
 
 /**
@@ -110,7 +118,7 @@ export class SimAgent {
   readonly welcome: Promise<void>;
 
   constructor(private readonly o: SimAgentOptions) {
-    this.inventory = simInventory(o.name);
+    this.inventory = simInventory(o.name, o.taskSlots !== undefined);
     this.welcome = new Promise((r) => (this.resolveWelcome = r));
     this.conn = new AgentConnection(
       { server: o.server, credential: o.credential, initialDelayMs: 500, maxDelayMs: 5000, log: o.log, agent: o.httpAgent },
@@ -139,7 +147,7 @@ export class SimAgent {
       if (e.state === 'running') running.push(id);
       else if (!e.acked) outbox.push(id);
     }
-    this.conn.send({ type: 'hello', protocol: AGENT_PROTOCOL_VERSION, inventory: this.inventory, running, outbox });
+    this.conn.send({ type: 'hello', protocol: AGENT_PROTOCOL_VERSION, inventory: this.inventory, running, outbox, ...this.moduleReports() });
   }
 
   private onClosed(): void {
@@ -207,6 +215,10 @@ export class SimAgent {
     let result: CommandResultMessage;
     if (cmd.type === 'sys.ping') {
       result = { type: 'command.result', commandId: cmd.id, state: 'succeeded', result: { pong: true, at: Date.now() }, startedAt, finishedAt: Date.now() };
+    } else if (cmd.type === 'task.run' && this.o.taskSlots !== undefined) {
+      fleet.tasksRun++;
+      const run = { exitCode: 0, signal: null, durationMs: 0, cpuMs: 0, peakMemoryBytes: 0, outputBytes: 0, truncated: false, tail: '' };
+      result = { type: 'command.result', commandId: cmd.id, state: 'succeeded', result: run, startedAt, finishedAt: Date.now() };
     } else {
       fleet.unknownTypes++;
       result = {
@@ -224,6 +236,12 @@ export class SimAgent {
     this.conn.send(result);
   }
 
+  /** The task module's report: slots, nothing running (tasks end at once), idle, some disk. */
+  private moduleReports(): { modules?: Record<string, unknown> } {
+    if (this.o.taskSlots === undefined) return {};
+    return { modules: { task: { slots: this.o.taskSlots, running: [], load: 0, diskBytes: 15e9 } } };
+  }
+
   private scheduleHeartbeat(delayMs: number): void {
     if (this.heartbeatTimer) clearTimeout(this.heartbeatTimer);
     this.heartbeatTimer = setTimeout(() => this.heartbeat(), delayMs);
@@ -238,7 +256,7 @@ export class SimAgent {
       if (e.state === 'running') running.push(id);
       else if (!e.acked) outbox.push(id);
     }
-    if (this.conn.send({ type: 'heartbeat', seq: this.seq++, stats: simStats(this.startedAt), running, outbox })) this.o.fleet.heartbeats++;
+    if (this.conn.send({ type: 'heartbeat', seq: this.seq++, stats: simStats(this.startedAt), running, outbox, ...this.moduleReports() })) this.o.fleet.heartbeats++;
     this.scheduleHeartbeat(jittered(this.heartbeatMs));
   }
 }

@@ -139,9 +139,10 @@ export function startAgentProcess(o: {
 }
 
 /** Enrolls a new agent process and waits until its node is online. */
-export async function addAgent(server: ServerProc, name: string, labels: string[] = []): Promise<AgentProc> {
+/** `config`: extra agent YAML (resources, capabilities, module sections) appended to the test config. */
+export async function addAgent(server: ServerProc, name: string, labels: string[] = [], config?: string): Promise<AgentProc> {
   const { token } = await server.client.createEnrollmentToken({ ttlSeconds: 600, uses: 1 });
-  const agent = startAgentProcess({ server: server.url, token, name, labels });
+  const agent = startAgentProcess({ server: server.url, token, name, labels, config });
   await waitOnline(server, name, agent);
   return agent;
 }

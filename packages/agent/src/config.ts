@@ -14,7 +14,7 @@ import {
   type Static,
 } from '@steward/protocol';
 
-export const DEFAULT_MODULES = ['sys', 'exec', 'fs', 'stats', 'backup', 'monitor'];
+export const DEFAULT_MODULES = ['sys', 'exec', 'fs', 'stats', 'backup', 'monitor', 'task'];
 
 export const AgentConfigSchema = Type.Object(
   {
@@ -50,7 +50,11 @@ export const AgentConfigSchema = Type.Object(
     moduleSettings: Type.Record(Type.String({ pattern: '^[a-z][a-z0-9]*$' }), Type.Unknown()),
     /** Overrides what the agent reports about itself; for tests and simulations. */
     resources: Type.Object(
-      { cpuCores: Type.Optional(Type.Integer({ minimum: 0 })), memoryBytes: Type.Optional(Type.Number({ minimum: 0 })) },
+      {
+        cpuCores: Type.Optional(Type.Integer({ minimum: 0 })),
+        memoryBytes: Type.Optional(Type.Number({ minimum: 0 })),
+        diskBytes: Type.Optional(Type.Number({ minimum: 0, description: 'free disk the task module reports' })),
+      },
       { additionalProperties: false },
     ),
   },

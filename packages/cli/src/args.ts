@@ -111,7 +111,7 @@ export function commandType(value: string): string {
 }
 
 export function eventKinds(value: string): string[] {
-  const known = ['node.status', 'node.changed', 'command.state', 'job.state'];
+  const known = ['node.status', 'node.changed', 'command.state', 'job.state', 'task.state'];
   const kinds = value
     .split(',')
     .map((s) => s.trim())
@@ -168,4 +168,29 @@ export function postgresUrl(value: string): string {
     throw new InvalidArgumentError('Expected a PostgreSQL URL like postgres://user:pass@host:5432/steward.');
   }
   return value;
+}
+
+/** `--mem 1G`, `512M`, `2GiB`, or a bare number of MB → whole megabytes. */
+export function sizeMB(value: string): number {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*(?:([KMGT])(?:i?B)?)?\s*$/i.exec(value);
+  if (!m) throw new InvalidArgumentError('Expected a size like 512M, 1G, 2GiB (a bare number is MB).');
+  const unit = (m[2] ?? 'M').toUpperCase();
+  const mb = Number(m[1]) * { K: 1 / 1024, M: 1, G: 1024, T: 1024 * 1024 }[unit]!;
+  if (mb < 1) throw new InvalidArgumentError('At least 1 MB.');
+  return Math.ceil(mb);
+}
+
+/** Non-negative whole number (`--retries 0` is allowed). */
+export function nonNegativeInt(value: string): number {
+  if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(Number(value))) {
+    throw new InvalidArgumentError('Expected a whole number of 0 or more.');
+  }
+  return Number(value);
+}
+
+/** Repeatable and comma-separated capability names: `--cap python3 --cap gpu,bash`. */
+export function collectCap(value: string, previous: string[] = []): string[] {
+  const items = value.split(',').map((s) => s.trim()).filter(Boolean);
+  if (items.length === 0 || items.some((c) => c.length > 100)) throw new InvalidArgumentError('Expected capability names like python3 or gpu.');
+  return [...new Set([...previous, ...items])];
 }

@@ -12,6 +12,7 @@ import { registerTokens } from './commands/tokens.js';
 import { registerArtifacts } from './commands/artifacts.js';
 import { registerAlerts } from './commands/alerts.js';
 import { registerWebhooks } from './commands/webhooks.js';
+import { registerTasks } from './commands/tasks.js';
 
 export const VERSION = '0.1.0';
 
@@ -55,5 +56,6 @@ Examples:
   registerArtifacts(program);
   registerAlerts(program);
   registerWebhooks(program);
+  registerTasks(program);
   return program;
 }

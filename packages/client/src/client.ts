@@ -24,8 +24,15 @@ import type {
   Node,
   NodeListQuery,
   NodePatch,
+  SchedulerState,
   StewardEvent,
   StewardEventKind,
+  Task,
+  TaskCreate,
+  TaskDetail,
+  TaskListQuery,
+  TaskOutputChunk,
+  TaskState,
 } from '@steward/protocol';
 import { Agent, fetch as undiciFetch } from 'undici';
 import { ApiError } from './api-error.js';
@@ -72,6 +79,28 @@ export interface ReceivedEvent {
 export interface EventStream extends AsyncIterable<ReceivedEvent> {
   close(): void;
 }
+
+export interface TaskSubmitResult {
+  task: Task;
+  /** False when the server returned an earlier task for the same `requestId`. */
+  created: boolean;
+}
+
+/** The task's state as the output stream reports it. */
+export interface TaskStreamState {
+  state: TaskState;
+  attempt: number;
+  nodeId: string | null;
+  progress: number | null;
+  exitCode: number | null;
+  reason: string | null;
+}
+
+/** One event of `GET /api/v1/tasks/:id/output`. */
+export type TaskOutputEvent =
+  | { kind: 'output'; chunk: TaskOutputChunk }
+  | { kind: 'state'; state: TaskStreamState }
+  | { kind: 'end'; state: TaskStreamState };
 
 export interface HealthStatus {
   /** `/healthz` answered 2xx. */
@@ -265,6 +294,69 @@ export class StewardClient {
 
   async listWebhookDeliveries(id: string, query: DeliveryListQuery = {}): Promise<List<WebhookDelivery>> {
     return (await this.request<List<WebhookDelivery>>('GET', `/webhooks/${enc(id)}/deliveries`, { query: { ...query } })).body;
+  }
+
+  // ── tasks ────────────────────────────────────────────────────────────────
+  async submitTask(body: TaskCreate): Promise<TaskSubmitResult> {
+    const res = await this.request<Task>('POST', '/tasks', { body });
+    return { task: res.body, created: res.status === 201 };
+  }
+
+  async listTasks(query: TaskListQuery = {}): Promise<List<Task>> {
+    return (await this.request<List<Task>>('GET', '/tasks', { query: { ...query } })).body;
+  }
+
+  async getTask(id: string, opts: WaitOptions = {}): Promise<TaskDetail> {
+    return (await this.request<TaskDetail>('GET', `/tasks/${enc(id)}`, { query: { wait: opts.wait }, signal: opts.signal })).body;
+  }
+
+  async cancelTask(id: string): Promise<TaskDetail> {
+    return (await this.request<TaskDetail>('POST', `/tasks/${enc(id)}/cancel`)).body;
+  }
+
+  async schedulerState(): Promise<SchedulerState> {
+    return (await this.request<SchedulerState>('GET', '/scheduler')).body;
+  }
+
+  async setSchedulerPaused(paused: boolean): Promise<SchedulerState> {
+    return (await this.request<SchedulerState>('PATCH', '/scheduler', { body: { paused } })).body;
+  }
+
+  /**
+   * A task's output: what is stored so far, then live until the task ends (`follow`, the
+   * default), with `state` events on the way and one `end` event last.
+   */
+  async *taskOutput(id: string, opts: { follow?: boolean; signal?: AbortSignal } = {}): AsyncGenerator<TaskOutputEvent> {
+    const own = new AbortController();
+    const signal = opts.signal ? AbortSignal.any([opts.signal, own.signal]) : own.signal;
+    const url = this.url(`/api/v1/tasks/${enc(id)}/output`, { follow: opts.follow === false ? 'false' : undefined });
+    let res: Response;
+    try {
+      res = await this.fetchImpl(url, { method: 'GET', headers: { ...this.headers(), accept: 'text/event-stream' }, signal });
+    } catch (e) {
+      if (signal.aborted) throw e;
+      throw ApiError.connectionFailed(this.baseUrl, e);
+    }
+    if (!res.ok || !res.body) {
+      const text = await res.text().catch(() => '');
+      throw ApiError.fromEnvelope(res.status, parseJson(text));
+    }
+    try {
+      for await (const msg of readSse(res.body as unknown as AsyncIterable<Uint8Array>)) {
+        const data = parseJson(msg.data);
+        if (msg.event === 'output') yield { kind: 'output', chunk: data as TaskOutputChunk };
+        else if (msg.event === 'state') yield { kind: 'state', state: data as TaskStreamState };
+        else if (msg.event === 'end') {
+          yield { kind: 'end', state: data as TaskStreamState };
+          return;
+        }
+      }
+    } catch (e) {
+      if (signal.aborted) return;
+      throw e;
+    } finally {
+      own.abort();
+    }
   }
 
   async openApi(): Promise<unknown> {

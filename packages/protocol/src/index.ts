@@ -14,6 +14,7 @@ export * from './api/commands.js';
 export * from './api/events.js';
 export * from './api/tokens.js';
 export * from './api/artifacts.js';
+export * from './api/tasks.js';
 export * from './agent/messages.js';
 export { Type, type Static, type TSchema } from '@sinclair/typebox';
 export * from './api/monitor.js';

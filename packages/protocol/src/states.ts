@@ -174,3 +174,69 @@ export const DELIVERY_TRANSITIONS: Readonly<Record<DeliveryState, readonly Deliv
 export function deliveryPredecessors(to: DeliveryState): DeliveryState[] {
   return DELIVERY_STATES.filter((from) => DELIVERY_TRANSITIONS[from].includes(to));
 }
+
+/**
+ * A compute task. `queued` covers both "never placed" and "waiting for its next try"
+ * (`retryAt`); `placed` means an attempt's command is on its way to the chosen node.
+ */
+export const TaskState = {
+  queued: 'queued',
+  placed: 'placed',
+  running: 'running',
+  succeeded: 'succeeded',
+  failed: 'failed',
+  cancelled: 'cancelled',
+} as const;
+export type TaskState = (typeof TaskState)[keyof typeof TaskState];
+export const TASK_STATES = Object.values(TaskState);
+
+export const TASK_TRANSITIONS: Readonly<Record<TaskState, readonly TaskState[]>> = {
+  queued: ['placed', 'failed', 'cancelled'],
+  // back to queued: a retry, or the node was lost; a result may overtake the start.
+  placed: ['running', 'queued', 'succeeded', 'failed', 'cancelled'],
+  running: ['queued', 'succeeded', 'failed', 'cancelled'],
+  succeeded: [],
+  failed: [],
+  cancelled: [],
+};
+
+export function taskPredecessors(to: TaskState): TaskState[] {
+  return TASK_STATES.filter((from) => TASK_TRANSITIONS[from].includes(to));
+}
+
+export function isTerminalTaskState(s: TaskState): boolean {
+  return TASK_TRANSITIONS[s].length === 0;
+}
+
+/** One try of a task on one node. `lost`: the node went away while it held the attempt. */
+export const AttemptState = {
+  placed: 'placed',
+  running: 'running',
+  succeeded: 'succeeded',
+  failed: 'failed',
+  timed_out: 'timed_out',
+  cancelled: 'cancelled',
+  lost: 'lost',
+} as const;
+export type AttemptState = (typeof AttemptState)[keyof typeof AttemptState];
+export const ATTEMPT_STATES = Object.values(AttemptState);
+
+export const ATTEMPT_TRANSITIONS: Readonly<Record<AttemptState, readonly AttemptState[]>> = {
+  placed: ['running', 'succeeded', 'failed', 'timed_out', 'cancelled', 'lost'],
+  running: ['succeeded', 'failed', 'timed_out', 'cancelled', 'lost'],
+  succeeded: [],
+  failed: [],
+  timed_out: [],
+  cancelled: [],
+  lost: [],
+};
+
+export const ACTIVE_ATTEMPT_STATES: readonly AttemptState[] = ['placed', 'running'];
+
+export function attemptPredecessors(to: AttemptState): AttemptState[] {
+  return ATTEMPT_STATES.filter((from) => ATTEMPT_TRANSITIONS[from].includes(to));
+}
+
+export function isTerminalAttemptState(s: AttemptState): boolean {
+  return ATTEMPT_TRANSITIONS[s].length === 0;
+}

@@ -3,6 +3,7 @@ import { Id, Nullable, Timestamp } from './common.js';
 import { CommandStateSchema, JobCounts, JobStateSchema } from './commands.js';
 import { NodeStatusSchema } from './nodes.js';
 import { Alert } from './alerts.js';
+import { TaskStateSchema } from './tasks.js';
 
 /** Live events, as sent on `GET /api/v1/events` (SSE `event:` is the `kind`). */
 export const NodeStatusEvent = Type.Object({
@@ -40,6 +41,17 @@ export const JobStateEvent = Type.Object({
   counts: JobCounts,
 });
 
+export const TaskStateEvent = Type.Object({
+  kind: Type.Literal('task.state'),
+  at: Timestamp,
+  taskId: Id,
+  state: TaskStateSchema,
+  nodeId: Nullable(Id),
+  attempt: Type.Integer({ description: 'tries so far' }),
+  progress: Nullable(Type.Number()),
+  reason: Nullable(Type.String()),
+});
+
 /** An alert opened (`alert.fired`), closed (`alert.resolved`) or was acknowledged (`alert.acked`). */
 export const AlertFiredEvent = Type.Object({ kind: Type.Literal('alert.fired'), at: Timestamp, alert: Alert });
 export const AlertResolvedEvent = Type.Object({ kind: Type.Literal('alert.resolved'), at: Timestamp, alert: Alert });
@@ -53,6 +65,7 @@ export const StewardEvent = Type.Union([
   AlertFiredEvent,
   AlertResolvedEvent,
   AlertAckedEvent,
+  TaskStateEvent,
 ]);
 export type StewardEvent = Static<typeof StewardEvent>;
 export type StewardEventKind = StewardEvent['kind'];

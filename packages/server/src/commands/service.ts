@@ -152,6 +152,21 @@ export class CommandService {
     return { command: commandFromRow(saved), created: true };
   }
 
+  /**
+   * Announces and sends commands a feature inserted in its own transaction (the task scheduler
+   * stores attempts and their commands together); call after that transaction committed.
+   */
+  pushNew(rows: CommandsTable[]): void {
+    const byNode = new Map<string, CommandsTable[]>();
+    for (const row of rows) {
+      publishCommandState(this.ctx, row);
+      const list = byNode.get(row.node_id);
+      if (list) list.push(row);
+      else byNode.set(row.node_id, [row]);
+    }
+    for (const [nodeId, list] of byNode) this.dispatcher.push(nodeId, list);
+  }
+
   async get(id: string): Promise<Command> {
     const row = await getCommandRow(this.ctx.store.db, id);
     if (!row) throw new NotFoundError('command', id);

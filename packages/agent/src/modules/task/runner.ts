@@ -1,0 +1,266 @@
+import { spawn } from 'node:child_process';
+import { mkdir, rm, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { TaskOutputStream, TaskRunPayload, TaskRunResult } from '@steward/protocol';
+import { HandlerFailure } from '../types.js';
+import type { OrphanRegistry } from './orphans.js';
+import type { GroupSampler } from './sampler.js';
+
+export interface RunnerSettings {
+  /** Output streamed per attempt; beyond it the rest is drained and `truncated` set. */
+  maxOutputBytes: number;
+  /** A chunk is sent when this many bytes are buffered… */
+  chunkBytes: number;
+  /** …or this long after its first byte. */
+  flushMs: number;
+  /** Between SIGTERM and SIGKILL to the process group. */
+  killGraceMs: number;
+  /** Bytes of output kept for the result's `tail`. */
+  tailBytes: number;
+}
+
+export interface RunHooks {
+  output(seq: number, stream: TaskOutputStream, data: string): void;
+  progress(percent: number): void;
+}
+
+const PROGRESS = /^::progress\s+(\d+(?:\.\d+)?)%?\s*$/;
+/** A progress line longer than this is not one; the partial-line buffer never grows past it. */
+const MAX_LINE = 4096;
+
+/** Keeps the last `cap` bytes written to it. */
+class Tail {
+  private parts: Buffer[] = [];
+  private size = 0;
+  constructor(private readonly cap: number) {}
+  push(b: Buffer): void {
+    this.parts.push(b);
+    this.size += b.length;
+    while (this.size - this.parts[0]!.length >= this.cap) this.size -= this.parts.shift()!.length;
+  }
+  text(): string {
+    const all = Buffer.concat(this.parts);
+    return all.subarray(Math.max(0, all.length - this.cap)).toString('utf8');
+  }
+}
+
+/** Buffers one stream's output into chunks: size- or time-bounded, never unbounded. */
+class ChunkBuffer {
+  private parts: Buffer[] = [];
+  private size = 0;
+  private timer: NodeJS.Timeout | null = null;
+
+  constructor(
+    private readonly stream: TaskOutputStream,
+    private readonly s: RunnerSettings,
+    private readonly send: (stream: TaskOutputStream, data: Buffer) => void,
+  ) {}
+
+  push(b: Buffer): void {
+    this.parts.push(b);
+    this.size += b.length;
+    if (this.size >= this.s.chunkBytes) this.flush();
+    else if (!this.timer) this.timer = setTimeout(() => this.flush(), this.s.flushMs);
+  }
+
+  flush(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    if (this.size === 0) return;
+    const all = Buffer.concat(this.parts);
+    this.parts = [];
+    this.size = 0;
+    // Split on a UTF-8 boundary-safe size; a multi-byte character cut in two is a rare, cosmetic loss.
+    for (let i = 0; i < all.length; i += this.s.chunkBytes) this.send(this.stream, all.subarray(i, i + this.s.chunkBytes));
+  }
+}
+
+function childEnv(extra: Record<string, string> | undefined, p: TaskRunPayload): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  // The agent's own STEWARD_* settings may hold an enrollment token.
+  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('STEWARD_')) env[k] = v;
+  return { ...env, ...extra, STEWARD_TASK_ID: p.taskId, STEWARD_TASK_ATTEMPT_ID: p.attemptId };
+}
+
+function signalGroup(pid: number, signal: NodeJS.Signals | 0): boolean {
+  try {
+    process.kill(-pid, signal);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Runs one attempt: a program (exec) or a script file run by its interpreter, in a process
+ * group of its own and a scratch directory, with the timeout. Output is streamed in chunks,
+ * `::progress N` lines on stdout set the progress, CPU and memory are sampled. When the main
+ * process exits, whatever it left running in its group is stopped too: a task's processes
+ * never outlive its slot.
+ */
+export async function runTask(
+  p: TaskRunPayload,
+  signal: AbortSignal,
+  workRoot: string,
+  s: RunnerSettings,
+  sampler: GroupSampler,
+  orphans: OrphanRegistry,
+  hooks: RunHooks,
+): Promise<TaskRunResult> {
+  const work = join(workRoot, p.attemptId);
+  await mkdir(work, { recursive: true, mode: 0o700 });
+  try {
+    if (p.cwd !== undefined) {
+      const st = await stat(p.cwd).catch(() => null);
+      if (!st?.isDirectory()) throw new HandlerFailure('bad_cwd', `cwd ${p.cwd} is not an existing directory`, { details: { cwd: p.cwd } });
+    }
+    let file: string;
+    let argv: string[];
+    if (p.kind === 'script') {
+      if (!p.interpreter || !p.script) throw new HandlerFailure('bad_payload', 'a script task needs interpreter and script');
+      const script = join(work, 'script');
+      await writeFile(script, p.script, { mode: 0o600 });
+      file = p.interpreter;
+      argv = [script, ...(p.args ?? [])];
+    } else {
+      if (!p.command) throw new HandlerFailure('bad_payload', 'an exec task needs command');
+      file = p.command;
+      argv = p.args ?? [];
+    }
+    if (signal.aborted) throw new HandlerFailure('aborted', 'aborted before the process was started');
+    return await spawnAndWait(p, file, argv, p.cwd ?? work, signal, s, sampler, orphans, hooks);
+  } finally {
+    await rm(work, { recursive: true, force: true }).catch(() => {});
+  }
+}
+
+function spawnAndWait(
+  p: TaskRunPayload,
+  file: string,
+  argv: string[],
+  cwd: string,
+  signal: AbortSignal,
+  s: RunnerSettings,
+  sampler: GroupSampler,
+  orphans: OrphanRegistry,
+  hooks: RunHooks,
+): Promise<TaskRunResult> {
+  const started = performance.now();
+  let child;
+  try {
+    child = spawn(file, argv, { cwd, env: childEnv(p.env, p), detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+  } catch (e) {
+    throw new HandlerFailure('spawn_failed', `cannot start ${file}: ${(e as Error).message}`);
+  }
+  const pid = child.pid;
+  let seq = 0;
+  let sent = 0;
+  let truncated = false;
+  const tail = new Tail(s.tailBytes);
+  const send = (stream: TaskOutputStream, data: Buffer) => {
+    if (truncated) return;
+    if (sent + data.length > s.maxOutputBytes) {
+      truncated = true;
+      return;
+    }
+    sent += data.length;
+    hooks.output(seq++, stream, data.toString('utf8'));
+  };
+  const out = new ChunkBuffer('stdout', s, send);
+  const err = new ChunkBuffer('stderr', s, send);
+  let line = '';
+  let lastProgress = -1;
+  child.stdout!.on('data', (b: Buffer) => {
+    tail.push(b);
+    out.push(b);
+    line += b.toString('utf8');
+    const lines = line.split('\n');
+    line = lines.pop()!.slice(-MAX_LINE);
+    for (const l of lines) {
+      const m = PROGRESS.exec(l.trim());
+      if (!m) continue;
+      const pct = Math.min(100, Math.max(0, Number(m[1])));
+      if (pct !== lastProgress) {
+        lastProgress = pct;
+        out.flush(); // output before the progress line arrives first
+        hooks.progress(pct);
+      }
+    }
+  });
+  child.stderr!.on('data', (b: Buffer) => {
+    tail.push(b);
+    err.push(b);
+  });
+  if (pid !== undefined) {
+    sampler.watch(pid);
+    void orphans.add(pid, p.attemptId);
+  }
+
+  return new Promise<TaskRunResult>((resolve, reject) => {
+    let stoppedBy: 'timeout' | 'abort' | null = null;
+    let killTimer: NodeJS.Timeout | undefined;
+    const stopGroup = () => {
+      if (pid === undefined) return;
+      signalGroup(pid, 'SIGTERM');
+      if (!killTimer) {
+        killTimer = setTimeout(() => signalGroup(pid, 'SIGKILL'), s.killGraceMs);
+        killTimer.unref();
+      }
+    };
+    const stop = (why: 'timeout' | 'abort') => {
+      if (stoppedBy) return;
+      stoppedBy = why;
+      stopGroup();
+    };
+    const timer = setTimeout(() => stop('timeout'), p.timeoutMs);
+    const onAbort = () => stop('abort');
+    signal.addEventListener('abort', onAbort, { once: true });
+    let exit: { code: number | null; sig: NodeJS.Signals | null } | null = null;
+
+    child.on('error', (e: NodeJS.ErrnoException) => {
+      if (child.pid !== undefined) return; // a running child reports through exit/close
+      clearTimeout(timer);
+      signal.removeEventListener('abort', onAbort);
+      reject(new HandlerFailure('spawn_failed', `cannot start ${file}: ${e.message}`, { details: { errno: e.code } }));
+    });
+    // The main process is gone: stop what it left in its group, so the pipes close too.
+    child.once('exit', (code, sig) => {
+      exit = { code, sig };
+      if (pid !== undefined) sampler.exited(pid);
+      if (pid !== undefined && signalGroup(pid, 0)) stopGroup();
+    });
+    child.once('close', async (code, sig) => {
+      if (pid === undefined) return;
+      clearTimeout(timer);
+      signal.removeEventListener('abort', onAbort);
+      if (killTimer && !signalGroup(pid, 0)) clearTimeout(killTimer);
+      out.flush();
+      err.flush();
+      orphans.remove(pid);
+      const usage = await sampler.finish(pid);
+      const exitCode = exit?.code ?? code;
+      const exitSignal = exit?.sig ?? sig;
+      const result: TaskRunResult = {
+        exitCode,
+        signal: exitSignal,
+        durationMs: Math.round(performance.now() - started),
+        cpuMs: usage.cpuMs,
+        peakMemoryBytes: usage.peakMemoryBytes,
+        outputBytes: sent,
+        truncated,
+        tail: tail.text(),
+      };
+      if (stoppedBy === 'timeout') {
+        reject(new HandlerFailure('timed_out', `timed out after ${p.timeoutMs} ms; process group killed`, { result, state: 'timed_out' }));
+      } else if (stoppedBy === 'abort') {
+        reject(new HandlerFailure('aborted', 'cancelled; process group killed', { result }));
+      } else if (exitCode === null) {
+        reject(new HandlerFailure('killed', `killed by ${exitSignal}`, { result }));
+      } else if (exitCode !== 0) {
+        reject(new HandlerFailure('nonzero_exit', `exited with code ${exitCode}`, { result }));
+      } else {
+        resolve(result);
+      }
+    });
+  });
+}

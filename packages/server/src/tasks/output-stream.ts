@@ -1,0 +1,114 @@
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { isTerminalTaskState, NotFoundError, type TaskOutputChunk, type TaskState } from '@steward/protocol';
+import type { Context } from '../context.js';
+import { getTaskRow, outputAfter } from '../store/queries/tasks.js';
+import type { OutputRecorder } from './output.js';
+
+const PAGE = 1000;
+/** Readers on another replica than the one storing the output notice new chunks by polling. */
+const POLL_MS = 250;
+/** After the task ended, chunks sent just before its result may still be on their way. */
+const SETTLE_MS = 300;
+const PING_MS = 15_000;
+
+/**
+ * `GET /api/v1/tasks/:id/output` as Server-Sent Events: `output` events (what is stored so far,
+ * then live), `state` events when the task's state or progress changes, and a final `end`
+ * event once the task has ended and all its output was sent (or at once with `follow=false`).
+ */
+export async function streamOutput(
+  ctx: Context,
+  recorder: OutputRecorder,
+  streams: Set<() => void>,
+  id: string,
+  follow: boolean,
+  req: FastifyRequest,
+  reply: FastifyReply,
+): Promise<void> {
+  const first = await getTaskRow(ctx.store.db, id);
+  if (!first) throw new NotFoundError('task', id);
+  reply.hijack();
+  const res = reply.raw;
+  res.writeHead(200, {
+    'content-type': 'text/event-stream; charset=utf-8',
+    'cache-control': 'no-cache, no-transform',
+    connection: 'keep-alive',
+    'x-accel-buffering': 'no',
+  });
+  const send = (event: string, data: unknown) => {
+    if (!res.writableEnded) res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+  };
+  let after = { number: 0, seq: -1 };
+  let lastState = '';
+  let busy = false;
+  let again = false;
+  let endingSince: number | null = null;
+  let closed = false;
+
+  const pump = async (): Promise<void> => {
+    if (closed) return;
+    if (busy) {
+      again = true;
+      return;
+    }
+    busy = true;
+    try {
+      do {
+        again = false;
+        const chunks = await outputAfter(ctx.store.db, id, after, PAGE);
+        for (const c of chunks) {
+          const chunk: TaskOutputChunk = { attempt: c.number, seq: c.seq, stream: c.stream as TaskOutputChunk['stream'], data: c.data, at: c.at };
+          send('output', chunk);
+          after = { number: c.number, seq: c.seq };
+        }
+        if (chunks.length === PAGE) {
+          again = true;
+          continue;
+        }
+        const t = await getTaskRow(ctx.store.db, id);
+        if (!t) return end();
+        const state = { state: t.state as TaskState, attempt: t.attempts, nodeId: t.node_id, progress: t.progress, exitCode: t.exit_code, reason: t.reason };
+        const key = JSON.stringify(state);
+        if (key !== lastState) {
+          lastState = key;
+          send('state', state);
+        }
+        if (!follow || isTerminalTaskState(t.state as TaskState)) {
+          const now = Date.now();
+          endingSince ??= now;
+          if (!follow || now - endingSince >= SETTLE_MS) {
+            send('end', state);
+            return end();
+          }
+        }
+      } while (again && !closed);
+    } catch (err) {
+      ctx.log.warn({ err, taskId: id }, 'task output stream failed');
+      end();
+    } finally {
+      busy = false;
+    }
+  };
+  const onChange = (taskId: string) => {
+    if (taskId === id) void pump();
+  };
+  recorder.changed.on('change', onChange);
+  const unsubscribe = ctx.bus.subscribe(({ event }) => {
+    if (event.kind === 'task.state' && event.taskId === id) void pump();
+  });
+  const poll = setInterval(() => void pump(), POLL_MS);
+  const ping = setInterval(() => res.write(': ping\n\n'), PING_MS);
+  function end(): void {
+    if (closed) return;
+    closed = true;
+    clearInterval(poll);
+    clearInterval(ping);
+    unsubscribe();
+    recorder.changed.off('change', onChange);
+    streams.delete(end);
+    if (!res.writableEnded) res.end();
+  }
+  streams.add(end);
+  req.raw.on('close', end);
+  await pump();
+}
