@@ -14,7 +14,7 @@ import {
   type Static,
 } from '@steward/protocol';
 
-export const DEFAULT_MODULES = ['sys', 'exec', 'fs', 'stats'];
+export const DEFAULT_MODULES = ['sys', 'exec', 'fs', 'stats', 'service'];
 
 export const AgentConfigSchema = Type.Object(
   {

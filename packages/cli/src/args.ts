@@ -111,7 +111,7 @@ export function commandType(value: string): string {
 }
 
 export function eventKinds(value: string): string[] {
-  const known = ['node.status', 'node.changed', 'command.state', 'job.state'];
+  const known = ['node.status', 'node.changed', 'command.state', 'job.state', 'service.state'];
   const kinds = value
     .split(',')
     .map((s) => s.trim())

@@ -11,6 +11,7 @@ export * from './api/enrollment.js';
 export * from './api/nodes.js';
 export * from './api/commands.js';
 export * from './api/events.js';
+export * from './api/services.js';
 export * from './api/tokens.js';
 export * from './agent/messages.js';
 export { Type, type Static, type TSchema } from '@sinclair/typebox';

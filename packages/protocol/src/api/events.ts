@@ -2,6 +2,7 @@ import { Type, type Static } from '@sinclair/typebox';
 import { Id, Nullable, Timestamp } from './common.js';
 import { CommandStateSchema, JobCounts, JobStateSchema } from './commands.js';
 import { NodeStatusSchema } from './nodes.js';
+import { ServiceStateSchema } from './services.js';
 
 /** Live events, as sent on `GET /api/v1/events` (SSE `event:` is the `kind`). */
 export const NodeStatusEvent = Type.Object({
@@ -39,6 +40,18 @@ export const JobStateEvent = Type.Object({
   counts: JobCounts,
 });
 
-export const StewardEvent = Type.Union([NodeStatusEvent, NodeChangedEvent, CommandStateEvent, JobStateEvent]);
+/** A supervised service changed state on a node (or its desired state changed: `nodeId` null). */
+export const ServiceStateEvent = Type.Object({
+  kind: Type.Literal('service.state'),
+  at: Timestamp,
+  service: Type.String(),
+  nodeId: Nullable(Id),
+  state: Nullable(ServiceStateSchema),
+  version: Nullable(Type.String()),
+  revision: Nullable(Type.Integer()),
+  reason: Nullable(Type.String()),
+});
+
+export const StewardEvent = Type.Union([NodeStatusEvent, NodeChangedEvent, CommandStateEvent, JobStateEvent, ServiceStateEvent]);
 export type StewardEvent = Static<typeof StewardEvent>;
 export type StewardEventKind = StewardEvent['kind'];
