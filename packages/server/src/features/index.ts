@@ -1,4 +1,7 @@
 import type { FeatureFactory } from './feature.js';
+import { servicesFeature } from '../services/index.js';
 
 /** Every feature of the control plane, in start order (one line each). */
-export const FEATURES: FeatureFactory[] = [];
+export const FEATURES: FeatureFactory[] = [
+  servicesFeature,
+];

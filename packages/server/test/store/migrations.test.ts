@@ -6,7 +6,7 @@ import { getNodeRow, insertNode } from '../../src/store/queries/nodes.js';
 import { postgresTestUrl, storeTargets } from '../helpers/databases.js';
 import { nodeRow } from '../helpers/rows.js';
 
-const TABLES = ['api_tokens', 'enrollment_tokens', 'nodes', 'commands', 'jobs', 'meta'] as const;
+const TABLES = ['api_tokens', 'enrollment_tokens', 'nodes', 'commands', 'jobs', 'meta', 'services', 'service_nodes'] as const;
 
 async function appliedMigrations(store: Store): Promise<string[]> {
   const rows = await sql<{ name: string }>`select name from kysely_migration order by name`.execute(store.db);
@@ -27,7 +27,7 @@ describe.each(storeTargets())('migrations on $name', (target) => {
             .executeTakeFirstOrThrow();
           expect(Number(row.n), table).toBe(0);
         }
-        expect(await appliedMigrations(store)).toEqual(['0001_initial']);
+        expect(await appliedMigrations(store)).toEqual(['0001_initial', '0005_services']);
         await store.ping();
       } finally {
         await store.close();

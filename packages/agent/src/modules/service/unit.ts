@@ -100,6 +100,7 @@ export class ServiceUnit {
   private exitWaiters: (() => void)[] = [];
   private gen = 0;
   private startAbort: AbortController | null = null;
+  private detached = false;
 
   constructor(
     readonly record: UnitRecord,
@@ -157,6 +158,7 @@ export class ServiceUnit {
   async start(opts: { supervised: boolean }): Promise<HealthResult> {
     const spec = this.record.spec;
     if (!spec || !this.record.version) return { ok: false, reason: 'nothing installed' };
+    if (this.detached) return { ok: false, reason: 'the supervisor is stopping' };
     this.cancelBackoff();
     this.supervised = opts.supervised;
     const dir = this.deps.installer.versionDir(this.name, this.record.version);
@@ -406,6 +408,8 @@ export class ServiceUnit {
 
   /** Agent shutdown: timers stop, processes keep running. */
   detach(): void {
+    this.detached = true;
+    this.gen++; // the child's exit listener is stale from now on: the next agent polls instead
     this.cancelBackoff();
     this.startAbort?.abort();
   }
