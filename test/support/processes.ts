@@ -120,9 +120,9 @@ export function agentConfigFile(dataDir: string, extra = ''): string {
   return path;
 }
 
-export function startAgentProcess(o: { server: string; token?: string; dataDir?: string; name?: string; labels?: string[]; env?: NodeJS.ProcessEnv }): AgentProc {
+export function startAgentProcess(o: { server: string; token?: string; dataDir?: string; name?: string; labels?: string[]; env?: NodeJS.ProcessEnv; config?: string }): AgentProc {
   const dataDir = o.dataDir ?? tempDir('steward-agent-');
-  const args = ['agent', '--server', o.server, '--data-dir', dataDir, '--config', agentConfigFile(dataDir), '--log-level', 'info'];
+  const args = ['agent', '--server', o.server, '--data-dir', dataDir, '--config', agentConfigFile(dataDir, o.config), '--log-level', 'info'];
   if (o.token) args.push('--enroll-token', o.token);
   if (o.name) args.push('--name', o.name);
   for (const l of o.labels ?? []) args.push('--label', l);

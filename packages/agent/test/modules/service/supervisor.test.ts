@@ -10,7 +10,7 @@ import { Installer } from '../../../src/modules/service/installer.js';
 import { chooseLimits } from '../../../src/modules/service/limits.js';
 import { signalGroup } from '../../../src/modules/service/proc.js';
 import { Supervisor } from '../../../src/modules/service/supervisor.js';
-import { ArtifactServer, CRASHER, HOG, packTarGz, SLEEPER, spec, TCP_SERVICE } from './fixtures.js';
+import { ArtifactServer, CRASHER, HOG, packTarGz, SLEEPER, spec, TCP_SERVICE } from '../../../../../test/support/service-artifacts.js';
 
 const log = pino({ level: 'silent' });
 const PARENT = `steward-test-${randomBytes(4).toString('hex')}`;
