@@ -1,4 +1,4 @@
-import { existsSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -7,7 +7,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ApiError } from '@steward/client';
 import type { ServicePut, StewardEvent } from '@steward/protocol';
 import { freePort, startAgentProcess, startServerProcess, STEWARD_BIN, tempDir, until, waitOnline, type AgentProc, type ServerProc } from '../support/processes.js';
-import { ArtifactServer, CRASHER, packTarGz, sha256, SLEEPER, TCP_SERVICE } from '../support/service-artifacts.js';
+import { ArtifactServer, removeTestCgroups, CRASHER, packTarGz, sha256, SLEEPER, TCP_SERVICE } from '../support/service-artifacts.js';
 
 const PARENT = `steward-e2e-${randomBytes(4).toString('hex')}`;
 const AGENT_CONFIG = `service:\n  cgroupParent: ${PARENT}\n  pollIntervalMs: 100\n`;
@@ -52,13 +52,7 @@ describe('services end to end (real control plane, agents and service processes)
   });
   afterAll(async () => {
     await artifacts.stop();
-    for (const c of ['memory', 'cpu', 'pids']) {
-      try {
-        rmdirSync(`/sys/fs/cgroup/${c}/${PARENT}`);
-      } catch {
-        /* not there or still busy */
-      }
-    }
+    removeTestCgroups(PARENT);
   });
   afterEach(async () => {
     for (const fn of cleanup.splice(0).reverse()) await fn().catch(() => {});

@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, writeFileSync, chmodSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmdirSync, writeFileSync, chmodSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -90,4 +90,24 @@ export function spec(name: string, version: string, url: string, bytes: Buffer, 
     command: './run',
     ...extra,
   };
+}
+
+/** Removes a test's cgroup parent and the (empty) service cgroups under it, in each v1 controller. */
+export function removeTestCgroups(parent: string): void {
+  for (const c of ['memory', 'cpu', 'pids']) {
+    const dir = `/sys/fs/cgroup/${c}/${parent}`;
+    let children: string[] = [];
+    try {
+      children = readdirSync(dir, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name);
+    } catch {
+      continue;
+    }
+    for (const child of [...children.map((n) => `${dir}/${n}`), dir]) {
+      try {
+        rmdirSync(child);
+      } catch {
+        /* still has processes */
+      }
+    }
+  }
 }

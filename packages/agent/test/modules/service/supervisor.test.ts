@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readdirSync, rmdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,7 +10,7 @@ import { Installer } from '../../../src/modules/service/installer.js';
 import { chooseLimits } from '../../../src/modules/service/limits.js';
 import { signalGroup } from '../../../src/modules/service/proc.js';
 import { Supervisor } from '../../../src/modules/service/supervisor.js';
-import { ArtifactServer, CRASHER, HOG, packTarGz, SLEEPER, spec, TCP_SERVICE } from '../../../../../test/support/service-artifacts.js';
+import { ArtifactServer, removeTestCgroups, CRASHER, HOG, packTarGz, SLEEPER, spec, TCP_SERVICE } from '../../../../../test/support/service-artifacts.js';
 
 const log = pino({ level: 'silent' });
 const PARENT = `steward-test-${randomBytes(4).toString('hex')}`;
@@ -23,13 +23,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await artifacts.stop();
-  for (const c of ['memory', 'cpu', 'pids']) {
-    try {
-      rmdirSync(`/sys/fs/cgroup/${c}/${PARENT}`);
-    } catch {
-      /* not created (degraded machine) */
-    }
-  }
+  removeTestCgroups(PARENT);
 });
 afterEach(async () => {
   for (const s of sups.splice(0)) {
