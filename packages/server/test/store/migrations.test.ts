@@ -72,7 +72,7 @@ describe('migrations and connections on postgres', () => {
     try {
       const stores = await Promise.all([1, 2, 3, 4].map(() => Store.open(fresh.target)));
       try {
-        for (const s of stores) expect(await appliedMigrations(s)).toEqual(['0001_initial']);
+        for (const s of stores) expect(await appliedMigrations(s)).toEqual(['0001_initial', '0005_services']);
       } finally {
         await Promise.all(stores.map((s) => s.close()));
       }

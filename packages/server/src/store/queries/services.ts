@@ -1,4 +1,5 @@
 import type { Kysely } from 'kysely';
+import { ConflictError } from '@steward/protocol';
 import type { Database, ServiceNodesTable, ServicesTable } from '../schema.js';
 
 export async function getServiceRow(db: Kysely<Database>, name: string): Promise<ServicesTable | undefined> {
@@ -43,7 +44,7 @@ export async function putServiceSpec(
     .where('revision', '=', existing.revision)
     .returningAll()
     .executeTakeFirst();
-  if (!row) throw new Error(`service ${name} was changed concurrently`);
+  if (!row) throw new ConflictError('concurrent_change', `service ${name} was changed by another request at the same time; try again`);
   return { row, changed: true };
 }
 
