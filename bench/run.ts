@@ -1,12 +1,14 @@
 /**
- * `npm run bench [-- --agents N] [--pings N] [--only ping|fanout] [--launcher cli|direct] [--profile] [--sql-stats] [--no-heartbeat] [--idle-seconds S]`
+ * `npm run bench [-- --agents N] [--pings N] [--only ping|fanout|services] [--launcher cli|direct] [--profile] [--sql-stats] [--no-heartbeat] [--idle-seconds S]
+ *                [--service-reps N] [--idle-services N]`
  *
  * --profile: V8 CPU profile of the control plane for the measured window (bench/results/profiles/);
  * --sql-stats: time every SQLite statement of the control plane in the window (bench/sql-trace.ts).
  *
  * Measures the control plane (its own child process, SQLite in a temp dir):
  *  - ping:   submit → result visible round trip of `sys.ping` through one real agent process;
- *  - fanout: one `sys.ping` job to N simulated agents (real AgentConnection) until every result is stored.
+ *  - fanout: one `sys.ping` job to N simulated agents (real AgentConnection) until every result is stored;
+ *  - services: crash → replacement accepting TCP, Steward vs pm2, and supervisor idle CPU/RSS with N services (bench/services.ts).
  * Prints a table, writes bench/results/<timestamp>.json and bench/results/latest.json.
  * Exit 0 when it measured (targets met or not), 1 on an error.
  */
@@ -16,6 +18,7 @@ import { parseArgs } from 'node:util';
 import type { Launcher } from './control-plane-process.js';
 import { runFanout, type FanoutResult } from './fanout.js';
 import { runPing, type PingResult } from './ping.js';
+import { runServices, type ServicesResult } from './services.js';
 import { installCleanup, killAllChildren } from './processes.js';
 import { printProfileSummary, printSqlSnapshot, saveProfile, summarizeProfile, type CpuProfile, type ProfileSummary } from './profiler.js';
 import type { SqlSnapshot } from './sql-trace.js';
@@ -25,7 +28,9 @@ interface Options {
   agents: number;
   pings: number;
   warmup: number;
-  only: 'ping' | 'fanout' | null;
+  only: 'ping' | 'fanout' | 'services' | null;
+  serviceReps: number;
+  idleServices: number;
   launcher: Launcher;
   profile: boolean;
   sqlStats: boolean;
@@ -45,6 +50,8 @@ const OPTIONS = {
   'sql-stats': { type: 'boolean', default: false },
   'idle-seconds': { type: 'string', default: '15' },
   'no-heartbeat': { type: 'boolean', default: false },
+  'service-reps': { type: 'string', default: '20' },
+  'idle-services': { type: 'string', default: '50' },
   help: { type: 'boolean', short: 'h', default: false },
 } as const;
 
@@ -58,8 +65,9 @@ function parseOptions(argv: string[]): Options {
   const { values } = parsed;
   if (values.help) {
     process.stdout.write(
-      'usage: npm run bench -- [--agents N=1000] [--pings N=1000] [--warmup N=50] [--only ping|fanout]\n' +
-        '                        [--launcher cli|direct] [--profile] [--sql-stats] [--no-heartbeat] [--idle-seconds S=15]\n',
+      'usage: npm run bench -- [--agents N=1000] [--pings N=1000] [--warmup N=50] [--only ping|fanout|services]\n' +
+        '                        [--launcher cli|direct] [--profile] [--sql-stats] [--no-heartbeat] [--idle-seconds S=15]\n' +
+        '                        [--service-reps N=20] [--idle-services N=50]\n',
     );
     process.exit(0);
   }
@@ -69,7 +77,7 @@ function parseOptions(argv: string[]): Options {
     return n;
   };
   const only = values.only ?? null;
-  if (only !== null && only !== 'ping' && only !== 'fanout') throw new UsageError(`--only must be ping or fanout, got ${JSON.stringify(only)}`);
+  if (only !== null && only !== 'ping' && only !== 'fanout' && only !== 'services') throw new UsageError(`--only must be ping, fanout or services, got ${JSON.stringify(only)}`);
   if (values.launcher !== 'cli' && values.launcher !== 'direct') throw new UsageError(`--launcher must be cli or direct`);
   return {
     agents: int('agents', values.agents, 1),
@@ -81,6 +89,8 @@ function parseOptions(argv: string[]): Options {
     sqlStats: values['sql-stats'],
     heartbeat: !values['no-heartbeat'],
     idleSeconds: int('idle-seconds', values['idle-seconds'], 0),
+    serviceReps: int('service-reps', values['service-reps'], 1),
+    idleServices: int('idle-services', values['idle-services'], 1),
   };
 }
 
@@ -133,6 +143,21 @@ function fanoutRows(r: FanoutResult): Row[] {
   ];
 }
 
+function servicesRows(r: ServicesResult): Row[] {
+  const b = 'service supervision vs pm2';
+  const ms = (s: { p50: number; p90: number; max: number; n: number }) => `${s.p50.toFixed(1)} / ${s.p90.toFixed(1)} / ${s.max.toFixed(1)} (n=${s.n})`;
+  const oh = (o: { cpuPercent: number; rssMiB: number; windowSeconds: number }) => `${o.cpuPercent}% CPU, ${o.rssMiB} MiB RSS (${o.windowSeconds} s)`;
+  return [
+    { benchmark: b, metric: 'crash → replacement accepts TCP, Steward, restart delay 0: p50 / p90 / max', value: ms(r.restart.steward), unit: 'ms' },
+    { benchmark: b, metric: '  same, Steward default policy (first restart after 100 ms)', value: ms(r.restart.stewardDefaultDelay), unit: 'ms' },
+    { benchmark: b, metric: '  same, pm2 (restart_delay 0): p50 / p90 / max', value: ms(r.restart.pm2), unit: 'ms' },
+    { benchmark: b, metric: 'Steward p50 faster than pm2 p50', value: r.restart.steward.p50 < r.restart.pm2.p50 ? 'yes' : 'no' },
+    { benchmark: b, metric: 'Steward agent idle, 0 services (tsx)', value: oh(r.idle.stewardAgentNoServices) },
+    { benchmark: b, metric: `Steward agent idle, ${r.idle.steward.services} services (tsx)`, value: oh(r.idle.steward) },
+    { benchmark: b, metric: `pm2 daemon idle, ${r.idle.pm2.services} services`, value: oh(r.idle.pm2) },
+  ];
+}
+
 async function main(): Promise<void> {
   installCleanup();
   const o = parseOptions(process.argv.slice(2));
@@ -153,13 +178,13 @@ async function main(): Promise<void> {
     log(`${name}: control-plane CPU profile of the measured window → ${path}`);
   };
 
-  if (o.only !== 'fanout') {
+  if (o.only === null || o.only === 'ping') {
     const { profile, sql, ...r } = await runPing({ pings: o.pings, warmup: o.warmup, launcher: o.launcher, profile: o.profile, sqlStats: o.sqlStats, log });
     takeProbes('ping', { profile, sql, windowMs: r.windowMs });
     results.ping = r;
     rows.push(...pingRows(r));
   }
-  if (o.only !== 'ping') {
+  if (o.only === null || o.only === 'fanout') {
     const { profile, sql, ...r } = await runFanout({
       agents: o.agents,
       launcher: o.launcher,
@@ -172,6 +197,12 @@ async function main(): Promise<void> {
     takeProbes('fanout', { profile, sql, windowMs: r.windowMs });
     results.fanout = r;
     rows.push(...fanoutRows(r));
+  }
+
+  if (o.only === null || o.only === 'services') {
+    const r = await runServices({ launcher: o.launcher, reps: o.serviceReps, idleServices: o.idleServices, idleSeconds: o.idleSeconds, log });
+    results.services = r;
+    rows.push(...servicesRows(r));
   }
 
   log(`load average ${loadavg().map((l) => l.toFixed(2)).join(' ')} on ${cpus().length} CPUs`);
