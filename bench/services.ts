@@ -109,7 +109,7 @@ async function idleOverhead(pid: number, services: number, seconds: number): Pro
   await sleep(seconds * 1000);
   const cpu = readCpuSeconds(pid) - c0;
   const wall = (performance.now() - t0) / 1000;
-  return { services, cpuPercent: round1((cpu / wall) * 1000) / 10, rssMiB: readMemory(pid).rssMiB, windowSeconds: round1(wall) };
+  return { services, cpuPercent: Math.round((cpu / wall) * 10_000) / 100, rssMiB: readMemory(pid).rssMiB, windowSeconds: round1(wall) };
 }
 
 async function freePort(): Promise<number> {

@@ -74,8 +74,8 @@ export class Supervisor {
   private tick(): void {
     this.ticks++;
     for (const u of this.units.values()) u.poll();
-    // Log sizes are checked about once a second whatever the poll interval.
-    if (this.ticks % Math.max(1, Math.round(1000 / this.o.pollIntervalMs)) === 0) {
+    // Log sizes are checked about every 5 s whatever the poll interval (a stat per service).
+    if (this.ticks % Math.max(1, Math.round(5000 / this.o.pollIntervalMs)) === 0) {
       for (const name of this.units.keys()) {
         try {
           rotateIfLarge(this.logPath(name), this.o.logMaxBytes, this.o.logKeep);
