@@ -150,6 +150,44 @@ describe('services end to end (real control plane, agents and service processes)
     await until('no services listed', async () => (await server.client.listServices()).items.length === 0);
   });
 
+  it('an upgrade whose health check fails is rolled back by the node, and the old version answers again', async () => {
+    const server = await setup();
+    await agent(server, 'svc-up');
+    const port = await freePort();
+    const good = await packTarGz({ run: TCP_SERVICE });
+    const bad = await packTarGz({ run: '#!/bin/sh\necho "2.0.0 never listens"\nexec sleep 1000\n' });
+    const base = {
+      command: './run',
+      health: { tcp: { port }, intervalMs: 50, graceMs: 1500 },
+      target: { nodes: ['svc-up'] },
+    };
+    await server.client.putService('api', { ...base, version: '1.0.0', artifact: { url: artifacts.put('api-1.tgz', good), sha256: sha256(good) }, env: { PORT: String(port), VERSION: 'v1' } });
+    const v1 = await until('v1 running', async () => {
+      const n = await nodeState(server, 'api', 'svc-up');
+      return n?.state === 'running' && n.version === '1.0.0' ? n : null;
+    });
+    pids.push(v1.pid!);
+    expect(await ask(port)).toBe('v1');
+    await server.client.putService('api', { ...base, version: '2.0.0', artifact: { url: artifacts.put('api-2.tgz', bad), sha256: sha256(bad) }, env: { PORT: String(port), VERSION: 'v2' } });
+    const back = await until('rolled back', async () => {
+      const n = await nodeState(server, 'api', 'svc-up');
+      return n?.revision === 2 && n.lastOutcome?.kind === 'rolled_back' && n.state === 'running' ? n : null;
+    });
+    pids.push(back.pid!);
+    expect(back).toMatchObject({ state: 'running', version: '1.0.0', lastOutcome: { version: '2.0.0' } });
+    expect(back.lastOutcome!.reason).toMatch(/health check did not pass within 1500 ms/);
+    expect(await ask(port)).toBe('v1');
+    const applies = (await server.client.listCommands({ node: 'svc-up', type: 'service.apply' })).items;
+    expect(applies.map((c) => [c.state, c.error?.code ?? null])).toEqual(expect.arrayContaining([['failed', 'rolled_back'], ['succeeded', null]]));
+    const shown = await cli(server, ['services', 'show', 'api']);
+    expect(shown.stdout).toMatch(/rolled back from 2\.0\.0: health check did not pass/);
+    // Not sent again: the node has revision 2 (its outcome says why it runs 1.0.0).
+    await new Promise((r) => setTimeout(r, 1500));
+    expect((await server.client.listCommands({ node: 'svc-up', type: 'service.apply' })).items).toHaveLength(2);
+    await server.client.deleteService('api');
+    await until('stopped', () => !alive(back.pid!));
+  });
+
   it('desired state reaches an agent that was offline when the PUT happened', async () => {
     const server = await setup();
     const a = await agent(server, 'svc-off');
@@ -227,5 +265,7 @@ describe('services end to end (real control plane, agents and service processes)
     await bad('web', { ...base, restart: { initialDelayMs: 500, maxDelayMs: 100 } }, 'restart.maxDelayMs');
     await bad('Bad/Name', base, 'name');
     expect((await server.client.listServices()).items).toEqual([]);
+    const doc = (await server.client.openApi()) as { paths: Record<string, unknown> };
+    expect(Object.keys(doc.paths)).toEqual(expect.arrayContaining(['/api/v1/services', '/api/v1/services/{name}', '/api/v1/services/{name}/logs']));
   });
 });
