@@ -42,8 +42,10 @@ export const servicesFeature: FeatureFactory = (deps): Feature => {
   return {
     name: 'services',
     routes: (api) => serviceRoutes(api, catalog),
-    async sweep() {
+    async sweep(now) {
       await purgeDeletedServices(ctx.store.db);
+      recorder.prune(now);
+      reconciler.prune(now);
     },
     async drain() {
       await Promise.allSettled([...queues.values()]);

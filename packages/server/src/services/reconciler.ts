@@ -14,6 +14,7 @@ import type { NodesTable, ServicesTable } from '../store/schema.js';
 import { targets } from './targets.js';
 
 interface Sent {
+  at: number;
   commandId: string | null;
   attempt: number;
   state: CommandState | 'refused';
@@ -67,6 +68,11 @@ export class Reconciler {
     for (const name of reported.keys()) if (!wanted.has(name)) await this.remove(nodeId, name);
   }
 
+  /** Forgets keys not touched for an hour (each revision makes new keys; old ones would pile up). */
+  prune(now: number): void {
+    for (const [key, e] of this.sent) if (now - e.at > 3_600_000) this.sent.delete(key);
+  }
+
   private apply(nodeId: string, s: ServicesTable): Promise<void> {
     const { target: _target, ...rest } = specOf(s);
     const payload: ServiceApplyPayload = { revision: s.revision, spec: { name: s.name, ...rest } };
@@ -84,7 +90,8 @@ export class Reconciler {
    * wiped, say) is sent again under the next attempt number; applies are idempotent by revision.
    */
   private async ensure(key: string, nodeId: string, type: string, payload: object): Promise<void> {
-    const entry = this.sent.get(key) ?? { commandId: null, attempt: 0, state: 'pending' };
+    const entry = this.sent.get(key) ?? { at: 0, commandId: null, attempt: 0, state: 'pending' };
+    entry.at = this.ctx.now();
     this.sent.set(key, entry);
     if (entry.state === 'refused') return;
     if (entry.commandId) {

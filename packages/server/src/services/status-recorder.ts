@@ -2,24 +2,30 @@ import type { ServiceModuleReport, ServiceNodeReport } from '@steward/protocol';
 import type { Context } from '../context.js';
 import { deleteServiceNode, deleteServiceNodesExcept, listServiceNodeRows, upsertServiceNode } from '../store/queries/services.js';
 
+const CACHE_MS = 60_000;
+
 /**
  * Keeps `service_nodes` equal to what each node last reported, publishes `service.state` when a
  * node's service changes state, version or revision, and raises an alert while one is `fatal`.
  * Reports repeat on every heartbeat; only changes are written.
  */
 export class StatusRecorder {
-  /** nodeId → service → the report JSON last stored. */
-  private readonly seen = new Map<string, Map<string, string>>();
+  /**
+   * nodeId → service → the report JSON last stored. Reloaded from the store after CACHE_MS, so a
+   * node that moved to another replica and back cannot leave this one comparing against old rows.
+   */
+  private readonly seen = new Map<string, { at: number; reports: Map<string, string> }>();
 
   constructor(private readonly ctx: Context) {}
 
   private async known(nodeId: string): Promise<Map<string, string>> {
+    const now = this.ctx.now();
     let m = this.seen.get(nodeId);
-    if (!m) {
-      m = new Map((await listServiceNodeRows(this.ctx.store.db, { nodeId })).map((r) => [r.service, r.report]));
+    if (!m || now - m.at > CACHE_MS) {
+      m = { at: now, reports: new Map((await listServiceNodeRows(this.ctx.store.db, { nodeId })).map((r) => [r.service, r.report])) };
       this.seen.set(nodeId, m);
     }
-    return m;
+    return m.reports;
   }
 
   /** A full report (hello or heartbeat): every service the node has; rows of others go. */
@@ -84,8 +90,9 @@ export class StatusRecorder {
     return new Map([...known].map(([name, json]) => [name, (JSON.parse(json) as ServiceNodeReport).revision]));
   }
 
-  forget(nodeId: string): void {
-    this.seen.delete(nodeId);
+  /** Drops cache entries of nodes not heard from for a while (deleted, gone to another replica). */
+  prune(now: number): void {
+    for (const [nodeId, m] of this.seen) if (now - m.at > CACHE_MS) this.seen.delete(nodeId);
   }
 }
 

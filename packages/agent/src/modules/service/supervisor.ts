@@ -142,6 +142,12 @@ export class Supervisor {
       if (unit && r0 && r0.revision === revision && r0.version !== null) {
         return this.result(unit, revision, 'unchanged', null);
       }
+      // A new revision that changed nothing this node runs (the target, say): no restart.
+      if (unit && r0 && r0.spec && r0.version !== null && stable(r0.spec) === stable(spec) && unit.alive) {
+        r0.revision = revision;
+        unit.setState(r0.state, r0.reason);
+        return this.result(unit, revision, 'unchanged', null);
+      }
       unit ??= this.unit(emptyRecord(spec.name));
       const r = unit.record;
       const old = r.spec && r.version && this.o.installer.installed(r.name, r.version, r.spec.artifact.sha256) ? { spec: r.spec, version: r.version } : null;
@@ -251,4 +257,11 @@ export class Supervisor {
     writeFileSync(tmp, JSON.stringify({ services: [...this.units.values()].map((u) => u.record) }), { mode: 0o600 });
     renameSync(tmp, this.o.stateFile);
   }
+}
+
+/** JSON with sorted keys, to compare specs whatever order their fields came in. */
+function stable(v: unknown): string {
+  return JSON.stringify(v, (_k, val: unknown) =>
+    val && typeof val === 'object' && !Array.isArray(val) ? Object.fromEntries(Object.entries(val).sort(([a], [b]) => a.localeCompare(b))) : val,
+  );
 }

@@ -217,6 +217,20 @@ describe('service supervisor with real processes', () => {
     expect(sup.status('talky')).toBeNull();
   });
 
+  it('a new revision with the same run spec (only the target changed) records the revision without a restart', async () => {
+    const bytes = await packTarGz({ run: SLEEPER });
+    const { sup } = make();
+    const s = spec('steady', '1.0.0', artifacts.put('steady.tgz', bytes), bytes, { env: { A: '1', B: '2' } });
+    await sup.apply(1, s);
+    const before = sup.status('steady')!;
+    const res = await sup.apply(2, { ...s, env: { B: '2', A: '1' } });
+    expect(res).toMatchObject({ outcome: 'unchanged', revision: 2 });
+    expect(sup.status('steady')).toMatchObject({ revision: 2, pid: before.pid, startedAt: before.startedAt, state: 'running' });
+    // A real change restarts it.
+    expect((await sup.apply(3, { ...s, env: { A: '2' } })).outcome).toBe('installed');
+    expect(sup.status('steady')!.pid).not.toBe(before.pid);
+  });
+
   it('operator stop holds a service; start brings it back', async () => {
     const bytes = await packTarGz({ run: SLEEPER });
     const { sup } = make();
