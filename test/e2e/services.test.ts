@@ -134,17 +134,31 @@ describe('services end to end (real control plane, agents and service processes)
     const after = await nodeState(server, 'web', 'svc-a');
     expect(after).toMatchObject({ state: 'running', pid: running.pid, restarts: 0, startedAt: running.startedAt });
     expect(await ask(port)).toBe('v1');
+    const adoptedPid = running.pid!;
 
     // Logs through the API and the CLI.
     const logs = await server.client.serviceLogs('web', { node: 'svc-a' });
     expect(logs.data).toContain(`listening on ${port}`);
+    // -f keeps following: start it, then make the service print more (a new connection logs nothing,
+    // so restart it through the API), and see the new output arrive.
+    const follow = spawn(process.execPath, [STEWARD_BIN, '--server', server.url, '--token', server.token, 'services', 'logs', 'web', '--node', 'svc-a', '-f'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    cleanup.push(async () => void follow.kill('SIGKILL'));
+    let followed = '';
+    follow.stdout.on('data', (d) => (followed += d));
+    await until('logs -f shows the tail', () => followed.includes(`listening on ${port}`));
+    const before = followed.split('listening on').length;
+    const restarted = await server.client.serviceAction('web', 'restart', 'svc-a');
+    pids.push(restarted.pid!);
+    await until('logs -f shows new output', () => followed.split('listening on').length > before, 20_000);
+    follow.kill('SIGINT');
     const shown = await cli(server, ['services', 'show', 'web']);
     expect(shown.code).toBe(0);
     expect(shown.stdout).toMatch(/svc-a\s+1\.0\.0\s+1\s+running\s+0/);
 
     // DELETE: stopped, files removed, rows gone.
+    const last = (await nodeState(server, 'web', 'svc-a'))!;
     await server.client.deleteService('web');
-    await until('process gone', () => !alive(running.pid!));
+    await until('process gone', () => !alive(last.pid!) && !alive(adoptedPid));
     await until('files gone', () => !existsSync(join(a1.dataDir, 'services', 'web')));
     await expect(server.client.getService('web')).rejects.toMatchObject({ status: 404 });
     await until('no services listed', async () => (await server.client.listServices()).items.length === 0);
