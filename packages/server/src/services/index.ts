@@ -1,6 +1,6 @@
 import { ServiceModuleReport, ServiceNodeReport, Type, type ServiceModuleReport as Report, type ServiceNodeReport as NodeReport } from '@steward/protocol';
 import type { Feature, FeatureFactory } from '../features/feature.js';
-import { purgeDeletedServices } from '../store/queries/services.js';
+import { deleteOrphanServiceNodes, purgeDeletedServices } from '../store/queries/services.js';
 import { ServiceCatalog } from './catalog.js';
 import { Reconciler } from './reconciler.js';
 import { serviceRoutes } from './routes.js';
@@ -39,10 +39,13 @@ export const servicesFeature: FeatureFactory = (deps): Feature => {
         else if (event === 'removed') await recorder.removed(nodeId, (data as { name: string }).name, at);
       }),
   });
+  let sweeps = 0;
   return {
     name: 'services',
     routes: (api) => serviceRoutes(api, catalog),
     async sweep(now) {
+      // Cheap housekeeping, not worth every tick: about once a minute at the default 1 s sweep.
+      if (++sweeps % 60 === 1) await deleteOrphanServiceNodes(ctx.store.db);
       await purgeDeletedServices(ctx.store.db);
       recorder.prune(now);
       reconciler.prune(now);

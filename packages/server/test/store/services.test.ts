@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { insertNode } from '../../src/store/queries/nodes.js';
 import {
+  deleteOrphanServiceNodes,
   deleteServiceNode,
   deleteServiceNodesExcept,
   getServiceRow,
@@ -12,7 +14,7 @@ import {
 } from '../../src/store/queries/services.js';
 import type { ServiceNodesTable } from '../../src/store/schema.js';
 import { storeTargets, useFreshStore } from '../helpers/databases.js';
-import { T0 } from '../helpers/rows.js';
+import { nodeRow, T0 } from '../helpers/rows.js';
 
 function statusRow(over: Partial<ServiceNodesTable> = {}): ServiceNodesTable {
   return { service: 'web', node_id: 'node_a', revision: 1, version: '1.0.0', state: 'running', report: '{"name":"web"}', updated_at: T0, ...over };
@@ -70,6 +72,16 @@ describe.each(storeTargets())('services on $name', (target) => {
     expect((await listServiceNodeRows(db)).map((r) => `${r.service}@${r.node_id}`)).toEqual(['web@node_a']);
     expect(await deleteServiceNode(db, 'web', 'node_a')).toBe(true);
     expect(await deleteServiceNode(db, 'web', 'node_a')).toBe(false);
+  });
+
+  it('deleteOrphanServiceNodes drops rows of nodes that no longer exist', async () => {
+    const db = ctx.store.db;
+    const node = nodeRow();
+    await insertNode(db, node);
+    await upsertServiceNode(db, statusRow({ node_id: node.id }));
+    await upsertServiceNode(db, statusRow({ node_id: 'node_gone' }));
+    expect(await deleteOrphanServiceNodes(db)).toBe(1);
+    expect((await listServiceNodeRows(db)).map((r) => r.node_id)).toEqual([node.id]);
   });
 
   it('two concurrent PUTs of different specs end at distinct revisions (one may lose with an error, none silently)', async () => {

@@ -106,3 +106,12 @@ export async function deleteServiceNodesExcept(db: Kysely<Database>, nodeId: str
   const rows = await q.returning('service').execute();
   return rows.map((r) => r.service);
 }
+
+/** Rows of nodes that were deleted; they would keep a deleted service's tombstone forever. */
+export async function deleteOrphanServiceNodes(db: Kysely<Database>): Promise<number> {
+  const res = await db
+    .deleteFrom('service_nodes')
+    .where(({ not, exists, selectFrom }) => not(exists(selectFrom('nodes').select('nodes.id').whereRef('nodes.id', '=', 'service_nodes.node_id'))))
+    .executeTakeFirst();
+  return Number(res.numDeletedRows);
+}
