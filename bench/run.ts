@@ -1,5 +1,6 @@
 /**
- * `npm run bench [-- --agents N] [--pings N] [--only ping|fanout|tasks] [--tasks N] [--task-nodes N] [--task-slots N] [--launcher cli|direct] [--profile] [--sql-stats] [--no-heartbeat] [--idle-seconds S]`
+ * `npm run bench [-- --agents N] [--pings N] [--only ping|fanout|tasks|services] [--tasks N] [--task-nodes N] [--task-slots N] [--launcher cli|direct] [--profile] [--sql-stats] [--no-heartbeat] [--idle-seconds S]
+ *                [--service-reps N] [--idle-services N]`
  *
  * --profile: V8 CPU profile of the control plane for the measured window (bench/results/profiles/);
  * --sql-stats: time every SQLite statement of the control plane in the window (bench/sql-trace.ts).
@@ -7,7 +8,8 @@
  * Measures the control plane (its own child process, SQLite in a temp dir):
  *  - ping:   submit → result visible round trip of `sys.ping` through one real agent process;
  *  - fanout: one `sys.ping` job to N simulated agents (real AgentConnection) until every result is stored;
- *  - tasks:  N trivial queued tasks over M simulated nodes: placements per second, time until all are done.
+ *  - tasks:  N trivial queued tasks over M simulated nodes: placements per second, time until all are done;
+ *  - services: crash → replacement accepting TCP, Steward vs pm2, and supervisor idle CPU/RSS with N services (bench/services.ts).
  * Prints a table, writes bench/results/<timestamp>.json and bench/results/latest.json.
  * Exit 0 when it measured (targets met or not), 1 on an error.
  */
@@ -18,16 +20,22 @@ import type { Launcher } from './control-plane-process.js';
 import { runFanout, type FanoutResult } from './fanout.js';
 import { runPing, type PingResult } from './ping.js';
 import { runTasks, type TasksResult } from './tasks.js';
+import { runServices, type ServicesResult } from './services.js';
 import { installCleanup, killAllChildren } from './processes.js';
 import { printProfileSummary, printSqlSnapshot, saveProfile, summarizeProfile, type CpuProfile, type ProfileSummary } from './profiler.js';
 import type { SqlSnapshot } from './sql-trace.js';
 import { hostInfo, met, RESULTS_DIR, table, writeResults, type Row } from './report.js';
 
+const BENCHES = ['ping', 'fanout', 'tasks', 'services'] as const;
+type Bench = (typeof BENCHES)[number];
+
 interface Options {
   agents: number;
   pings: number;
   warmup: number;
-  only: 'ping' | 'fanout' | 'tasks' | null;
+  only: Bench | null;
+  serviceReps: number;
+  idleServices: number;
   tasks: number;
   taskNodes: number;
   taskSlots: number;
@@ -46,6 +54,8 @@ const OPTIONS = {
   warmup: { type: 'string', default: '50' },
   only: { type: 'string' },
   tasks: { type: 'string', default: '10000' },
+  'service-reps': { type: 'string', default: '20' },
+  'idle-services': { type: 'string', default: '50' },
   'task-nodes': { type: 'string', default: '1000' },
   'task-slots': { type: 'string', default: '2' },
   launcher: { type: 'string', default: 'cli' },
@@ -66,9 +76,10 @@ function parseOptions(argv: string[]): Options {
   const { values } = parsed;
   if (values.help) {
     process.stdout.write(
-      'usage: npm run bench -- [--agents N=1000] [--pings N=1000] [--warmup N=50] [--only ping|fanout|tasks]\n' +
+      'usage: npm run bench -- [--agents N=1000] [--pings N=1000] [--warmup N=50] [--only ' + BENCHES.join('|') + ']\n' +
         '                        [--tasks N=10000] [--task-nodes N=1000] [--task-slots N=2]\n' +
-        '                        [--launcher cli|direct] [--profile] [--sql-stats] [--no-heartbeat] [--idle-seconds S=15]\n',
+        '                        [--launcher cli|direct] [--profile] [--sql-stats] [--no-heartbeat] [--idle-seconds S=15]\n' +
+        '                        [--service-reps N=20] [--idle-services N=50]\n',
     );
     process.exit(0);
   }
@@ -78,13 +89,15 @@ function parseOptions(argv: string[]): Options {
     return n;
   };
   const only = values.only ?? null;
-  if (only !== null && only !== 'ping' && only !== 'fanout' && only !== 'tasks') throw new UsageError(`--only must be ping, fanout or tasks, got ${JSON.stringify(only)}`);
+  if (only !== null && !(BENCHES as readonly string[]).includes(only)) throw new UsageError(`--only must be one of ${BENCHES.join(', ')}, got ${JSON.stringify(only)}`);
   if (values.launcher !== 'cli' && values.launcher !== 'direct') throw new UsageError(`--launcher must be cli or direct`);
   return {
     agents: int('agents', values.agents, 1),
     pings: int('pings', values.pings, 1),
     warmup: int('warmup', values.warmup, 0),
-    only,
+    only: only as Bench | null,
+    serviceReps: int('service-reps', values['service-reps'], 1),
+    idleServices: int('idle-services', values['idle-services'], 1),
     tasks: int('tasks', values.tasks, 1),
     taskNodes: int('task-nodes', values['task-nodes'], 1),
     taskSlots: int('task-slots', values['task-slots'], 1),
@@ -142,6 +155,21 @@ function fanoutRows(r: FanoutResult): Row[] {
     { benchmark: b, metric: 'control plane RSS after', value: r.controlPlane.rssMiB, unit: 'MiB' },
     { benchmark: b, metric: 'control plane peak RSS', value: r.controlPlane.peakRssMiB, unit: 'MiB' },
     { benchmark: b, metric: 'setup: enroll / connect', value: `${(r.setup.enrollMs / 1000).toFixed(1)} / ${(r.setup.connectMs / 1000).toFixed(1)}`, unit: 's' },
+  ];
+}
+
+function servicesRows(r: ServicesResult): Row[] {
+  const b = 'service supervision vs pm2';
+  const ms = (s: { p50: number; p90: number; max: number; n: number }) => `${s.p50.toFixed(1)} / ${s.p90.toFixed(1)} / ${s.max.toFixed(1)} (n=${s.n})`;
+  const oh = (o: { cpuPercent: number; rssMiB: number; windowSeconds: number }) => `${o.cpuPercent}% CPU, ${o.rssMiB} MiB RSS (${o.windowSeconds} s)`;
+  return [
+    { benchmark: b, metric: 'crash → replacement accepts TCP, Steward, restart delay 0: p50 / p90 / max', value: ms(r.restart.steward), unit: 'ms' },
+    { benchmark: b, metric: '  same, Steward default policy (first restart after 100 ms)', value: ms(r.restart.stewardDefaultDelay), unit: 'ms' },
+    { benchmark: b, metric: '  same, pm2 (restart_delay 0): p50 / p90 / max', value: ms(r.restart.pm2), unit: 'ms' },
+    { benchmark: b, metric: 'Steward p50 faster than pm2 p50', value: r.restart.steward.p50 < r.restart.pm2.p50 ? 'yes' : 'no' },
+    { benchmark: b, metric: 'Steward agent idle, 0 services (tsx)', value: oh(r.idle.stewardAgentNoServices) },
+    { benchmark: b, metric: `Steward agent idle, ${r.idle.steward.services} services (tsx)`, value: oh(r.idle.steward) },
+    { benchmark: b, metric: `pm2 daemon idle, ${r.idle.pm2.services} services`, value: oh(r.idle.pm2) },
   ];
 }
 
@@ -213,6 +241,12 @@ async function main(): Promise<void> {
     takeProbes('tasks', { profile, sql, windowMs: r.windowMs });
     results.tasks = r;
     rows.push(...tasksRows(r));
+  }
+
+  if (o.only === null || o.only === 'services') {
+    const r = await runServices({ launcher: o.launcher, reps: o.serviceReps, idleServices: o.idleServices, idleSeconds: o.idleSeconds, log });
+    results.services = r;
+    rows.push(...servicesRows(r));
   }
 
   log(`load average ${loadavg().map((l) => l.toFixed(2)).join(' ')} on ${cpus().length} CPUs`);

@@ -14,7 +14,7 @@ import {
   type Static,
 } from '@steward/protocol';
 
-export const DEFAULT_MODULES = ['sys', 'exec', 'fs', 'stats', 'backup', 'monitor', 'task'];
+export const DEFAULT_MODULES = ['sys', 'exec', 'fs', 'stats', 'backup', 'monitor', 'task', 'service'];
 
 export const AgentConfigSchema = Type.Object(
   {

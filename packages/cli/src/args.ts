@@ -8,6 +8,7 @@ import {
   parseDuration,
   parseLabelArgs,
   parseSelector,
+  StewardEvent,
   ValidationError,
 } from '@steward/protocol';
 
@@ -110,8 +111,11 @@ export function commandType(value: string): string {
   return value;
 }
 
+/** Every SSE event kind, from the protocol's event union (so a new kind needs no CLI change). */
+const EVENT_KINDS: string[] = StewardEvent.anyOf.map((s) => s.properties.kind.const as string);
+
 export function eventKinds(value: string): string[] {
-  const known = ['node.status', 'node.changed', 'command.state', 'job.state', 'task.state'];
+  const known = EVENT_KINDS;
   const kinds = value
     .split(',')
     .map((s) => s.trim())

@@ -7,6 +7,7 @@ import { registerJobs } from './commands/jobs.js';
 import { registerNodes } from './commands/nodes.js';
 import { registerRun } from './commands/run.js';
 import { registerServer } from './commands/server.js';
+import { registerServices } from './commands/services.js';
 import { registerUp } from './commands/up.js';
 import { registerTokens } from './commands/tokens.js';
 import { registerArtifacts } from './commands/artifacts.js';
@@ -53,6 +54,7 @@ Examples:
   registerJobs(program);
   registerEvents(program);
   registerTokens(program);
+  registerServices(program);
   registerArtifacts(program);
   registerAlerts(program);
   registerWebhooks(program);

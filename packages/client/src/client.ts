@@ -24,6 +24,10 @@ import type {
   Node,
   NodeListQuery,
   NodePatch,
+  Service,
+  ServiceLogsResult,
+  ServiceNodeReport,
+  ServicePut,
   SchedulerState,
   StewardEvent,
   StewardEventKind,
@@ -226,6 +230,37 @@ export class StewardClient {
 
   async cancelJob(id: string): Promise<JobDetail> {
     return (await this.request<JobDetail>('POST', `/jobs/${enc(id)}/cancel`)).body;
+  }
+
+  // ── services ─────────────────────────────────────────────────────────────
+  /** Creates or changes a service's desired state; `created` when it did not exist. */
+  async putService(name: string, spec: ServicePut): Promise<{ service: Service; created: boolean }> {
+    const res = await this.request<Service>('PUT', `/services/${enc(name)}`, { body: spec });
+    return { service: res.body, created: res.status === 201 };
+  }
+
+  async listServices(): Promise<List<Service>> {
+    return (await this.request<List<Service>>('GET', '/services')).body;
+  }
+
+  async getService(name: string): Promise<Service> {
+    return (await this.request<Service>('GET', `/services/${enc(name)}`)).body;
+  }
+
+  /** Uninstalls the service from every node that has it. */
+  async deleteService(name: string): Promise<void> {
+    await this.request('DELETE', `/services/${enc(name)}`);
+  }
+
+  /** `start`, `stop`, `restart` or `status` of a service on one node; answers the node's view. */
+  async serviceAction(name: string, verb: 'start' | 'stop' | 'restart' | 'status', node: string): Promise<ServiceNodeReport> {
+    return (await this.request<ServiceNodeReport>('POST', `/services/${enc(name)}/${verb}`, { body: { node } })).body;
+  }
+
+  /** A service's output on one node: the tail, or from `offset` (pass back the answer's offset to follow). */
+  async serviceLogs(name: string, opts: { node: string; offset?: number; maxBytes?: number; signal?: AbortSignal }): Promise<ServiceLogsResult> {
+    const { signal, ...query } = opts;
+    return (await this.request<ServiceLogsResult>('GET', `/services/${enc(name)}/logs`, { query: { ...query }, signal })).body;
   }
 
   // ── artifacts (streamed both ways) ───────────────────────────────────────

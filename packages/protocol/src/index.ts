@@ -12,6 +12,7 @@ export * from './api/enrollment.js';
 export * from './api/nodes.js';
 export * from './api/commands.js';
 export * from './api/events.js';
+export * from './api/services.js';
 export * from './api/tokens.js';
 export * from './api/artifacts.js';
 export * from './api/tasks.js';

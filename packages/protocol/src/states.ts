@@ -240,3 +240,41 @@ export function attemptPredecessors(to: AttemptState): AttemptState[] {
 export function isTerminalAttemptState(s: AttemptState): boolean {
   return ATTEMPT_TRANSITIONS[s].length === 0;
 }
+
+/**
+ * A supervised service on one node. `installing` covers download, checksum and unpack;
+ * `starting` lasts until the health check passes (or at once without one); `backoff` waits
+ * before a restart; `killed` is a kill for a limit (the kernel OOM killer or the RSS watch),
+ * after which the restart policy applies; `fatal` is too many crashes in the window;
+ * `failed` is an install or start that cannot succeed as asked (checksum mismatch, bad command,
+ * health check failing with nothing to roll back to, or an abnormal exit under policy `never`).
+ * A rollback is not a state: the service ends `running` on its old version and the status
+ * carries `lastOutcome: { kind: 'rolled_back', reason }`.
+ */
+export const ServiceState = {
+  installing: 'installing',
+  starting: 'starting',
+  running: 'running',
+  backoff: 'backoff',
+  stopped: 'stopped',
+  fatal: 'fatal',
+  killed: 'killed',
+  failed: 'failed',
+} as const;
+export type ServiceState = (typeof ServiceState)[keyof typeof ServiceState];
+export const SERVICE_STATES = Object.values(ServiceState);
+
+export const SERVICE_TRANSITIONS: Readonly<Record<ServiceState, readonly ServiceState[]>> = {
+  installing: ['starting', 'running', 'stopped', 'failed'],
+  starting: ['running', 'backoff', 'stopped', 'fatal', 'killed', 'failed', 'installing', 'starting'],
+  running: ['starting', 'backoff', 'stopped', 'fatal', 'killed', 'failed', 'installing'],
+  backoff: ['starting', 'stopped', 'installing', 'fatal'],
+  killed: ['backoff', 'stopped', 'fatal', 'starting', 'installing', 'failed'],
+  stopped: ['starting', 'installing', 'stopped'],
+  fatal: ['starting', 'installing', 'stopped'],
+  failed: ['starting', 'installing', 'stopped'],
+};
+
+export function canTransitionService(from: ServiceState, to: ServiceState): boolean {
+  return SERVICE_TRANSITIONS[from].includes(to);
+}

@@ -29,7 +29,7 @@ export function registerAgent(program: Command): void {
     .option('--label <k=v>', 'node label (repeatable)', collect)
     .option('--data-dir <dir>', 'where identity, journal and outbox live (default ~/.steward/agent)')
     .option('--config <file>', 'YAML config file')
-    .option('--modules <list>', 'comma-separated modules to enable (default sys,exec,fs,stats)')
+    .option('--modules <list>', 'comma-separated modules to enable (default sys,exec,fs,stats,service)')
     .option('--log-level <level>', 'fatal, error, warn, info, debug, trace or silent')
     .option('--check-config', 'print the resolved configuration (secrets masked) and exit')
     .option('--json', 'with --check-config: print JSON instead of YAML')

@@ -22,6 +22,9 @@ export function eventLine(e: StewardEvent): string {
     case 'job.state':
       text = `${e.jobId} ${e.state} ${countsText(e.counts)}`;
       break;
+    case 'service.state':
+      text = `${e.service}${e.nodeId ? ` on ${e.nodeId}` : ''}: ${e.state ?? 'desired'}${e.version ? ` ${e.version}` : ''}${e.reason ? ` (${e.reason})` : ''}`;
+      break;
     case 'task.state':
       text = `${e.taskId} ${e.state}${e.nodeId ? ` on ${e.nodeId}` : ''} (attempt ${e.attempt}${e.progress !== null ? `, ${e.progress}%` : ''})${e.reason ? `: ${e.reason}` : ''}`;
       break;

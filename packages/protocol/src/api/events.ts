@@ -4,6 +4,7 @@ import { CommandStateSchema, JobCounts, JobStateSchema } from './commands.js';
 import { NodeStatusSchema } from './nodes.js';
 import { Alert } from './alerts.js';
 import { TaskStateSchema } from './tasks.js';
+import { ServiceStateSchema } from './services.js';
 
 /** Live events, as sent on `GET /api/v1/events` (SSE `event:` is the `kind`). */
 export const NodeStatusEvent = Type.Object({
@@ -57,6 +58,18 @@ export const AlertFiredEvent = Type.Object({ kind: Type.Literal('alert.fired'), 
 export const AlertResolvedEvent = Type.Object({ kind: Type.Literal('alert.resolved'), at: Timestamp, alert: Alert });
 export const AlertAckedEvent = Type.Object({ kind: Type.Literal('alert.acked'), at: Timestamp, alert: Alert });
 
+/** A supervised service changed state on a node (or its desired state changed: `nodeId` null). */
+export const ServiceStateEvent = Type.Object({
+  kind: Type.Literal('service.state'),
+  at: Timestamp,
+  service: Type.String(),
+  nodeId: Nullable(Id),
+  state: Nullable(ServiceStateSchema),
+  version: Nullable(Type.String()),
+  revision: Nullable(Type.Integer()),
+  reason: Nullable(Type.String()),
+});
+
 export const StewardEvent = Type.Union([
   NodeStatusEvent,
   NodeChangedEvent,
@@ -66,6 +79,7 @@ export const StewardEvent = Type.Union([
   AlertResolvedEvent,
   AlertAckedEvent,
   TaskStateEvent,
+  ServiceStateEvent,
 ]);
 export type StewardEvent = Static<typeof StewardEvent>;
 export type StewardEventKind = StewardEvent['kind'];

@@ -1,5 +1,6 @@
 import { alertsFeature } from '../alerts/index.js';
 import { artifactsFeature } from '../artifacts/index.js';
+import { servicesFeature } from '../services/index.js';
 import type { FeatureFactory } from './feature.js';
 import { tasksFeature } from '../tasks/index.js';
 
@@ -8,4 +9,5 @@ export const FEATURES: FeatureFactory[] = [
   alertsFeature,
   artifactsFeature,
   tasksFeature,
+  servicesFeature,
 ];

@@ -166,6 +166,27 @@ export interface MetaTable {
   value: string;
 }
 
+export interface ServicesTable {
+  name: string;
+  revision: number;
+  /** ServicePut as JSON. */
+  spec: string;
+  created_at: number;
+  updated_at: number;
+  deleted_at: number | null;
+}
+
+export interface ServiceNodesTable {
+  service: string;
+  node_id: string;
+  revision: number | null;
+  version: string | null;
+  state: string;
+  /** ServiceNodeReport as JSON. */
+  report: string;
+  updated_at: number;
+}
+
 export interface ArtifactsTable {
   sha256: string;
   size: number;
@@ -274,6 +295,8 @@ export interface Database {
   commands: CommandsTable;
   jobs: JobsTable;
   meta: MetaTable;
+  services: ServicesTable;
+  service_nodes: ServiceNodesTable;
   artifacts: ArtifactsTable;
   backups: BackupsTable;
   backup_schedules: BackupSchedulesTable;

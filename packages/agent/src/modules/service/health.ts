@@ -1,0 +1,70 @@
+import { spawn } from 'node:child_process';
+import { connect } from 'node:net';
+import type { HealthCheck } from '@steward/protocol';
+
+export interface HealthResult {
+  ok: boolean;
+  reason: string | null;
+}
+
+function tcpCheck(host: string, port: number, timeoutMs: number): Promise<HealthResult> {
+  return new Promise((resolve) => {
+    const sock = connect({ host, port });
+    const done = (r: HealthResult) => {
+      clearTimeout(timer);
+      sock.destroy();
+      resolve(r);
+    };
+    const timer = setTimeout(() => done({ ok: false, reason: `tcp ${host}:${port}: no connection within ${timeoutMs} ms` }), timeoutMs);
+    sock.once('connect', () => done({ ok: true, reason: null }));
+    sock.once('error', (e) => done({ ok: false, reason: `tcp ${host}:${port}: ${e.message}` }));
+  });
+}
+
+async function httpCheck(url: string, expect: number | undefined, timeoutMs: number): Promise<HealthResult> {
+  try {
+    const res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs), redirect: 'manual' });
+    await res.body?.cancel();
+    const ok = expect === undefined ? res.status >= 200 && res.status < 400 : res.status === expect;
+    return ok ? { ok, reason: null } : { ok, reason: `http ${url}: status ${res.status}` };
+  } catch (e) {
+    return { ok: false, reason: `http ${url}: ${(e as Error).message}` };
+  }
+}
+
+function execCheck(command: string, args: string[], cwd: string, timeoutMs: number): Promise<HealthResult> {
+  return new Promise((resolve) => {
+    const child = spawn(command, args, { cwd, stdio: 'ignore', timeout: timeoutMs, killSignal: 'SIGKILL' });
+    child.once('error', (e) => resolve({ ok: false, reason: `exec ${command}: ${e.message}` }));
+    child.once('exit', (code, signal) =>
+      resolve(code === 0 ? { ok: true, reason: null } : { ok: false, reason: `exec ${command}: ${signal ? `killed by ${signal}` : `exit code ${code}`}` }),
+    );
+  });
+}
+
+export function checkOnce(h: HealthCheck, cwd: string): Promise<HealthResult> {
+  const timeoutMs = h.timeoutMs ?? 1000;
+  if (h.tcp) return tcpCheck(h.tcp.host ?? '127.0.0.1', h.tcp.port, timeoutMs);
+  if (h.http) return httpCheck(h.http.url, h.http.expectStatus, timeoutMs);
+  if (h.exec) return execCheck(h.exec.command, h.exec.args ?? [], cwd, timeoutMs);
+  return Promise.resolve({ ok: true, reason: null });
+}
+
+/**
+ * Probes every `intervalMs` until one probe passes, the process is gone, or `graceMs` has passed
+ * since the start. The reason of the last failed probe explains a failure.
+ */
+export async function waitHealthy(h: HealthCheck, cwd: string, alive: () => boolean, signal?: AbortSignal): Promise<HealthResult> {
+  const graceMs = h.graceMs ?? 10_000;
+  const intervalMs = h.intervalMs ?? 250;
+  const end = Date.now() + graceMs;
+  let last: HealthResult = { ok: false, reason: 'no probe ran' };
+  while (Date.now() < end) {
+    if (signal?.aborted) return { ok: false, reason: 'stopped while starting' };
+    if (!alive()) return { ok: false, reason: `the process exited before its health check passed${last.reason && last.reason !== 'no probe ran' ? ` (${last.reason})` : ''}` };
+    last = await checkOnce(h, cwd);
+    if (last.ok) return last;
+    await new Promise((r) => setTimeout(r, Math.max(0, Math.min(intervalMs, end - Date.now()))));
+  }
+  return { ok: false, reason: `health check did not pass within ${graceMs} ms: ${last.reason}` };
+}

@@ -1,0 +1,197 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { createWriteStream, existsSync, openSync, readSync, closeSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmod, mkdir, rename, rm, symlink, readdir, copyFile, readlink } from 'node:fs/promises';
+import { basename, join } from 'node:path';
+import { Readable, Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import * as tar from 'tar';
+import type { ServiceArtifact } from '@steward/protocol';
+
+/** Written into a version dir once it is complete: the verified artifact's SHA-256. */
+const MARKER = '.steward-sha256';
+
+export class InstallError extends Error {
+  constructor(
+    readonly code: 'checksum_mismatch' | 'download_failed' | 'unpack_failed',
+    message: string,
+  ) {
+    super(message);
+    this.name = 'InstallError';
+  }
+}
+
+export interface ArtifactSource {
+  /** Control plane base URL and node credential, for `artifactSha256` downloads. */
+  server: string;
+  credential: () => string | null;
+}
+
+/** Lays out `<servicesDir>/<name>/<version>/` and the `current` symlink. */
+export class Installer {
+  constructor(
+    readonly servicesDir: string,
+    private readonly source: ArtifactSource,
+  ) {}
+
+  serviceDir(name: string): string {
+    return join(this.servicesDir, name);
+  }
+
+  versionDir(name: string, version: string): string {
+    return join(this.servicesDir, name, version);
+  }
+
+  /** True when the version dir is complete and holds exactly this artifact. */
+  installed(name: string, version: string, sha256: string): boolean {
+    try {
+      return readFileSync(join(this.versionDir(name, version), MARKER), 'utf8').trim() === sha256;
+    } catch {
+      return false;
+    }
+  }
+
+  /**
+   * Downloads to a temporary file while hashing, compares the SHA-256, and only then unpacks into
+   * a staging dir that is renamed into place. A mismatch deletes the download; no version dir
+   * appears. Re-installing a version already present with the same checksum does nothing.
+   */
+  async install(name: string, version: string, artifact: ServiceArtifact, signal?: AbortSignal): Promise<{ dir: string; reused: boolean }> {
+    const dir = this.versionDir(name, version);
+    if (this.installed(name, version, artifact.sha256)) return { dir, reused: true };
+    const base = this.serviceDir(name);
+    await mkdir(base, { recursive: true });
+    const tag = randomBytes(6).toString('hex');
+    const download = join(base, `.download-${tag}`);
+    const staging = join(base, `.staging-${tag}`);
+    try {
+      const actual = await this.download(artifact, download, signal);
+      if (actual !== artifact.sha256) {
+        throw new InstallError('checksum_mismatch', `checksum mismatch: expected sha256 ${artifact.sha256}, got ${actual}; nothing was installed`);
+      }
+      await mkdir(staging);
+      const format = artifact.format ?? (isGzip(download) ? 'tar.gz' : 'file');
+      if (format === 'tar.gz') {
+        try {
+          await tar.x({ file: download, cwd: staging, strict: true, preservePaths: false });
+        } catch (e) {
+          throw new InstallError('unpack_failed', `cannot unpack the tar.gz: ${(e as Error).message}`);
+        }
+      } else {
+        const file = join(staging, artifact.fileName ?? fileNameOf(artifact));
+        await copyFile(download, file);
+        await chmod(file, 0o755);
+      }
+      writeFileSync(join(staging, MARKER), artifact.sha256 + '\n');
+      await rm(dir, { recursive: true, force: true });
+      await rename(staging, dir);
+      return { dir, reused: false };
+    } finally {
+      await rm(download, { force: true });
+      await rm(staging, { recursive: true, force: true });
+    }
+  }
+
+  private async download(artifact: ServiceArtifact, to: string, signal?: AbortSignal): Promise<string> {
+    let url: string;
+    const headers: Record<string, string> = {};
+    if (artifact.artifactSha256) {
+      url = `${this.source.server}/agent/v1/artifacts/${artifact.artifactSha256}`;
+      const credential = this.source.credential();
+      if (credential) headers.authorization = `Bearer ${credential}`;
+    } else if (artifact.url) {
+      url = artifact.url;
+    } else {
+      throw new InstallError('download_failed', 'the artifact has neither url nor artifactSha256');
+    }
+    let res: Response;
+    try {
+      res = await fetch(url, { headers, signal });
+    } catch (e) {
+      throw new InstallError('download_failed', `download of ${redact(url)} failed: ${(e as Error).message}`);
+    }
+    if (!res.ok || !res.body) {
+      await res.body?.cancel();
+      throw new InstallError('download_failed', `download of ${redact(url)} failed: HTTP ${res.status}`);
+    }
+    const hash = createHash('sha256');
+    const tap = new Transform({
+      transform(chunk: Buffer, _enc, cb) {
+        hash.update(chunk);
+        cb(null, chunk);
+      },
+    });
+    try {
+      await pipeline(Readable.fromWeb(res.body as import('node:stream/web').ReadableStream), tap, createWriteStream(to, { mode: 0o600 }));
+    } catch (e) {
+      throw new InstallError('download_failed', `download of ${redact(url)} failed: ${(e as Error).message}`);
+    }
+    return hash.digest('hex');
+  }
+
+  /** Points `current` at a version atomically: a new symlink under a temporary name renamed over the old. */
+  async switchCurrent(name: string, version: string): Promise<void> {
+    const base = this.serviceDir(name);
+    const tmp = join(base, `.current-${randomBytes(6).toString('hex')}`);
+    await symlink(version, tmp);
+    await rename(tmp, join(base, 'current'));
+  }
+
+  async currentVersion(name: string): Promise<string | null> {
+    try {
+      return await readlink(join(this.serviceDir(name), 'current'));
+    } catch {
+      return null;
+    }
+  }
+
+  /** Removes version dirs other than those kept (current and the one to roll back to). */
+  async prune(name: string, keep: string[]): Promise<void> {
+    const base = this.serviceDir(name);
+    let entries: string[] = [];
+    try {
+      entries = await readdir(base);
+    } catch {
+      return;
+    }
+    for (const e of entries) {
+      if (e === 'current' || e === 'logs' || e.startsWith('.') || keep.includes(e)) continue;
+      await rm(join(base, e), { recursive: true, force: true });
+    }
+  }
+
+  async uninstall(name: string): Promise<void> {
+    await rm(this.serviceDir(name), { recursive: true, force: true });
+  }
+
+  exists(name: string): boolean {
+    return existsSync(this.serviceDir(name));
+  }
+}
+
+function isGzip(path: string): boolean {
+  const fd = openSync(path, 'r');
+  try {
+    const b = Buffer.alloc(2);
+    return readSync(fd, b, 0, 2, 0) === 2 && b[0] === 0x1f && b[1] === 0x8b;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function fileNameOf(a: ServiceArtifact): string {
+  if (a.url) {
+    const n = basename(new URL(a.url).pathname);
+    if (/^[A-Za-z0-9._-]{1,100}$/.test(n) && !n.startsWith('.')) return n;
+  }
+  return 'service';
+}
+
+/** URLs may carry credentials in the query or user info; never log them. */
+function redact(url: string): string {
+  try {
+    const u = new URL(url);
+    return `${u.protocol}//${u.host}${u.pathname}`;
+  } catch {
+    return '(url)';
+  }
+}

@@ -1,0 +1,146 @@
+import { readFileSync } from 'node:fs';
+import type { Command } from 'commander';
+import { parseAllDocuments } from 'yaml';
+import { ValidationError, type Service, type ServicePut } from '@steward/protocol';
+import { positiveInt } from '../args.js';
+import { clientFor, withConnection } from '../connect.js';
+import { ago, span, table, timestamp } from '../format.js';
+import { printJson, println } from '../output.js';
+
+/** Reads one or more service documents (`name:` plus the spec) from a YAML file. */
+export function readServiceFile(path: string): { name: string; spec: ServicePut }[] {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    throw new ValidationError(`${path}: ${(e as Error).message}`, [{ field: 'FILE', rule: 'readable file' }]);
+  }
+  const out: { name: string; spec: ServicePut }[] = [];
+  for (const [i, doc] of parseAllDocuments(text).entries()) {
+    if (doc.errors.length) throw new ValidationError(`${path}: not valid YAML: ${doc.errors[0]!.message}`, [{ field: 'FILE', rule: 'YAML' }]);
+    const value = doc.toJS() as unknown;
+    if (value === null || value === undefined) continue;
+    if (typeof value !== 'object' || Array.isArray(value)) throw new ValidationError(`${path}: document ${i + 1} must be a mapping`, [{ field: 'FILE', rule: 'mapping' }]);
+    const { name, ...spec } = value as Record<string, unknown>;
+    if (typeof name !== 'string' || !name) throw new ValidationError(`${path}: document ${i + 1} has no name`, [{ field: 'name', rule: 'required' }]);
+    out.push({ name, spec: spec as ServicePut });
+  }
+  if (out.length === 0) throw new ValidationError(`${path}: no service in the file`, [{ field: 'FILE', rule: 'at least one service' }]);
+  return out;
+}
+
+function stateCounts(s: Service): string {
+  const counts = new Map<string, number>();
+  for (const n of s.nodes) counts.set(n.state, (counts.get(n.state) ?? 0) + 1);
+  return [...counts].map(([k, v]) => `${k}=${v}`).join(' ') || '-';
+}
+
+function describeService(s: Service): string {
+  const lines = [
+    `name:      ${s.name}`,
+    `version:   ${s.spec.version} (revision ${s.revision})`,
+    `artifact:  ${s.spec.artifact.url ?? `store:${s.spec.artifact.artifactSha256}`} sha256=${s.spec.artifact.sha256.slice(0, 12)}…`,
+    `command:   ${[s.spec.command, ...(s.spec.args ?? [])].join(' ')}`,
+    `target:    ${JSON.stringify(s.spec.target)} (${s.targeted} nodes now)`,
+    `limits:    ${JSON.stringify(s.spec.limits ?? {})}`,
+    `restart:   ${JSON.stringify(s.spec.restart ?? {})}`,
+    `updated:   ${timestamp(s.updatedAt)}`,
+  ];
+  if (s.nodes.length) {
+    lines.push('');
+    lines.push(
+      table(
+        ['NODE', 'VERSION', 'REV', 'STATE', 'RESTARTS', 'UPTIME', 'LIMITS', 'WHY'],
+        s.nodes.map((n) => [
+          n.nodeName,
+          n.version ?? '-',
+          n.revision === null ? '-' : String(n.revision),
+          n.state,
+          String(n.restarts),
+          n.uptimeMs === null ? '-' : span(n.uptimeMs),
+          n.limits,
+          [n.reason, n.lastOutcome?.kind === 'rolled_back' ? `rolled back from ${n.lastOutcome.version}: ${n.lastOutcome.reason}` : null].filter(Boolean).join('; ') || '',
+        ]),
+      ),
+    );
+  }
+  return lines.join('\n');
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export function registerServices(program: Command): void {
+  const services = program.command('services').description('supervised services: desired state, per-node status, logs');
+
+  withConnection(
+    services.command('apply').description('create or change services from a YAML file (name: plus the spec)').argument('<file>', 'YAML file').option('--json', 'print JSON'),
+  ).action(async (file: string, opts: { json?: boolean }, cmd: Command) => {
+    const client = clientFor(cmd);
+    const results: Service[] = [];
+    for (const { name, spec } of readServiceFile(file)) {
+      const { service, created } = await client.putService(name, spec);
+      results.push(service);
+      if (!opts.json) println(`${service.name}: ${created ? 'created' : 'applied'} revision ${service.revision} (${service.spec.version}), ${service.targeted} nodes targeted`);
+    }
+    if (opts.json) printJson(results);
+  });
+
+  withConnection(services.command('ls').description('list services and their states across nodes').option('--json', 'print JSON')).action(
+    async (opts: { json?: boolean }, cmd: Command) => {
+      const { items } = await clientFor(cmd).listServices();
+      if (opts.json) return printJson(items);
+      if (items.length === 0) return println('no services');
+      println(
+        table(
+          ['NAME', 'VERSION', 'REV', 'TARGETED', 'REPORTING', 'STATES', 'UPDATED'],
+          items.map((s) => [s.name, s.spec.version, String(s.revision), String(s.targeted), String(s.nodes.length), stateCounts(s), ago(s.updatedAt)]),
+        ),
+      );
+    },
+  );
+
+  withConnection(services.command('show').description('a service and each node: version, state, restarts, uptime, why').argument('<name>').option('--json', 'print JSON')).action(
+    async (name: string, opts: { json?: boolean }, cmd: Command) => {
+      const s = await clientFor(cmd).getService(name);
+      if (opts.json) return printJson(s);
+      println(describeService(s));
+    },
+  );
+
+  withConnection(services.command('rm').description('uninstall a service from every node').argument('<name>')).action(async (name: string, _o: unknown, cmd: Command) => {
+    await clientFor(cmd).deleteService(name);
+    println(`${name}: deleted; nodes are uninstalling it`);
+  });
+
+  for (const verb of ['start', 'stop', 'restart', 'status'] as const) {
+    withConnection(
+      services.command(verb).description(`${verb} a service on one node`).argument('<name>').requiredOption('--node <node>', 'node id or name').option('--json', 'print JSON'),
+    ).action(async (name: string, opts: { node: string; json?: boolean }, cmd: Command) => {
+      const r = await clientFor(cmd).serviceAction(name, verb, opts.node);
+      if (opts.json) return printJson(r);
+      println(`${r.name} on ${opts.node}: ${r.state}${r.version ? ` ${r.version}` : ''}${r.pid ? ` pid ${r.pid}` : ''}, ${r.restarts} restarts${r.reason ? ` (${r.reason})` : ''}`);
+    });
+  }
+
+  withConnection(
+    services
+      .command('logs')
+      .description("a service's output on one node (stdout and stderr)")
+      .argument('<name>')
+      .requiredOption('--node <node>', 'node id or name')
+      .option('-f, --follow', 'keep printing new output')
+      .option('--bytes <n>', 'how much of the end to show first', positiveInt, 16384),
+  ).action(async (name: string, opts: { node: string; follow?: boolean; bytes: number }, cmd: Command) => {
+    const client = clientFor(cmd);
+    const stop = new AbortController();
+    process.once('SIGINT', () => stop.abort());
+    let chunk = await client.serviceLogs(name, { node: opts.node, maxBytes: opts.bytes });
+    process.stdout.write(chunk.data);
+    while (opts.follow && !stop.signal.aborted) {
+      await sleep(1000);
+      if (stop.signal.aborted) break;
+      chunk = await client.serviceLogs(name, { node: opts.node, offset: chunk.offset, maxBytes: 1024 * 1024 });
+      process.stdout.write(chunk.data);
+    }
+  });
+}

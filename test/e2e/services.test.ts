@@ -1,0 +1,285 @@
+import { existsSync, writeFileSync } from 'node:fs';
+import { connect } from 'node:net';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { spawn } from 'node:child_process';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { ApiError } from '@steward/client';
+import type { ServicePut, StewardEvent } from '@steward/protocol';
+import { freePort, startAgentProcess, startServerProcess, STEWARD_BIN, tempDir, until, waitOnline, type AgentProc, type ServerProc } from '../support/processes.js';
+import { ArtifactServer, removeTestCgroups, CRASHER, packTarGz, sha256, SLEEPER, TCP_SERVICE } from '../support/service-artifacts.js';
+
+const PARENT = `steward-e2e-${randomBytes(4).toString('hex')}`;
+const AGENT_CONFIG = `service:\n  cgroupParent: ${PARENT}\n  pollIntervalMs: 100\n`;
+
+function ask(port: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const s = connect({ port, host: '127.0.0.1' });
+    let out = '';
+    s.on('data', (d) => (out += d));
+    s.on('end', () => resolve(out.trim()));
+    s.on('error', reject);
+  });
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function cli(server: ServerProc, args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [STEWARD_BIN, '--server', server.url, '--token', server.token, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+describe('services end to end (real control plane, agents and service processes)', { timeout: 90_000 }, () => {
+  let artifacts: ArtifactServer;
+  const cleanup: Array<() => Promise<void>> = [];
+  const pids: number[] = [];
+
+  beforeAll(async () => {
+    artifacts = await new ArtifactServer().start();
+  });
+  afterAll(async () => {
+    await artifacts.stop();
+    removeTestCgroups(PARENT);
+  });
+  afterEach(async () => {
+    for (const fn of cleanup.splice(0).reverse()) await fn().catch(() => {});
+    for (const pid of pids.splice(0)) {
+      try {
+        process.kill(-pid, 'SIGKILL');
+      } catch {
+        /* gone */
+      }
+    }
+  });
+
+  async function agent(server: ServerProc, name: string, labels: string[] = []): Promise<AgentProc> {
+    const { token } = await server.client.createEnrollmentToken({ uses: 1 });
+    const a = startAgentProcess({ server: server.url, token, name, labels, config: AGENT_CONFIG });
+    cleanup.push(() => a.kill('SIGKILL'));
+    await waitOnline(server, name, a);
+    return a;
+  }
+
+  async function setup(): Promise<ServerProc> {
+    const server = await startServerProcess();
+    cleanup.push(() => server.kill('SIGKILL'));
+    return server;
+  }
+
+  async function nodeState(server: ServerProc, service: string, node: string) {
+    const s = await server.client.getService(service).catch(() => null);
+    return s?.nodes.find((n) => n.nodeName === node) ?? null;
+  }
+
+  it('installs on targeted nodes, shows per-node state, survives kill -9 of the agent (re-adopted, not restarted), and DELETE uninstalls', async () => {
+    const server = await setup();
+    const a1 = await agent(server, 'svc-a', ['role=web']);
+    await agent(server, 'svc-b', ['role=db']);
+    const events: StewardEvent[] = [];
+    const stream = await server.client.openEvents({ kinds: ['service.state'] });
+    cleanup.push(async () => stream.close());
+    void (async () => {
+      for await (const e of stream) events.push(e.event);
+    })().catch(() => {});
+
+    const port = await freePort();
+    const bytes = await packTarGz({ run: TCP_SERVICE });
+    const spec: ServicePut = {
+      version: '1.0.0',
+      artifact: { url: artifacts.put('web-1.tgz', bytes), sha256: sha256(bytes) },
+      command: './run',
+      env: { PORT: String(port), VERSION: 'v1' },
+      health: { tcp: { port }, intervalMs: 50, graceMs: 5000 },
+      target: { selector: 'role=web' },
+    };
+    const { service, created } = await server.client.putService('web', spec);
+    expect(created).toBe(true);
+    expect(service).toMatchObject({ name: 'web', revision: 1, targeted: 1 });
+    // Same spec again: nothing changes.
+    expect((await server.client.putService('web', spec)).service.revision).toBe(1);
+
+    const running = await until('running on svc-a', async () => {
+      const n = await nodeState(server, 'web', 'svc-a');
+      return n?.state === 'running' && n.revision === 1 ? n : null;
+    });
+    pids.push(running.pid!);
+    expect(running).toMatchObject({ version: '1.0.0', restarts: 0, limits: 'none' });
+    expect(running.uptimeMs).toBeGreaterThanOrEqual(0);
+    expect(await ask(port)).toBe('v1');
+    expect((await server.client.getService('web')).nodes.map((n) => n.nodeName)).toEqual(['svc-a']);
+    await until('service.state events', () => events.some((e) => e.kind === 'service.state' && e.state === 'running' && e.service === 'web'));
+
+    // kill -9 of the agent: the service keeps answering; the restarted agent re-adopts it.
+    await a1.kill('SIGKILL');
+    expect(alive(running.pid!)).toBe(true);
+    expect(await ask(port)).toBe('v1');
+    const again = startAgentProcess({ server: server.url, dataDir: a1.dataDir, name: 'svc-a', config: AGENT_CONFIG });
+    cleanup.push(() => again.kill('SIGKILL'));
+    await waitOnline(server, 'svc-a', again);
+    await until('re-adopted', () => again.output().includes('re-adopted a running service'));
+    await new Promise((r) => setTimeout(r, 1000));
+    const after = await nodeState(server, 'web', 'svc-a');
+    expect(after).toMatchObject({ state: 'running', pid: running.pid, restarts: 0, startedAt: running.startedAt });
+    expect(await ask(port)).toBe('v1');
+    const adoptedPid = running.pid!;
+
+    // Logs through the API and the CLI.
+    const logs = await server.client.serviceLogs('web', { node: 'svc-a' });
+    expect(logs.data).toContain(`listening on ${port}`);
+    // -f keeps following: start it, then make the service print more (a new connection logs nothing,
+    // so restart it through the API), and see the new output arrive.
+    const follow = spawn(process.execPath, [STEWARD_BIN, '--server', server.url, '--token', server.token, 'services', 'logs', 'web', '--node', 'svc-a', '-f'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    cleanup.push(async () => void follow.kill('SIGKILL'));
+    let followed = '';
+    follow.stdout.on('data', (d) => (followed += d));
+    await until('logs -f shows the tail', () => followed.includes(`listening on ${port}`));
+    const before = followed.split('listening on').length;
+    const restarted = await server.client.serviceAction('web', 'restart', 'svc-a');
+    pids.push(restarted.pid!);
+    await until('logs -f shows new output', () => followed.split('listening on').length > before, 20_000);
+    follow.kill('SIGINT');
+    const shown = await cli(server, ['services', 'show', 'web']);
+    expect(shown.code).toBe(0);
+    expect(shown.stdout).toMatch(/svc-a\s+1\.0\.0\s+1\s+running\s+0/);
+
+    // DELETE: stopped, files removed, rows gone.
+    const last = (await nodeState(server, 'web', 'svc-a'))!;
+    await server.client.deleteService('web');
+    await until('process gone', () => !alive(last.pid!) && !alive(adoptedPid));
+    await until('files gone', () => !existsSync(join(a1.dataDir, 'services', 'web')));
+    await expect(server.client.getService('web')).rejects.toMatchObject({ status: 404 });
+    await until('no services listed', async () => (await server.client.listServices()).items.length === 0);
+  });
+
+  it('an upgrade whose health check fails is rolled back by the node, and the old version answers again', async () => {
+    const server = await setup();
+    await agent(server, 'svc-up');
+    const port = await freePort();
+    const good = await packTarGz({ run: TCP_SERVICE });
+    const bad = await packTarGz({ run: '#!/bin/sh\necho "2.0.0 never listens"\nexec sleep 1000\n' });
+    const base = {
+      command: './run',
+      health: { tcp: { port }, intervalMs: 50, graceMs: 1500 },
+      target: { nodes: ['svc-up'] },
+    };
+    await server.client.putService('api', { ...base, version: '1.0.0', artifact: { url: artifacts.put('api-1.tgz', good), sha256: sha256(good) }, env: { PORT: String(port), VERSION: 'v1' } });
+    const v1 = await until('v1 running', async () => {
+      const n = await nodeState(server, 'api', 'svc-up');
+      return n?.state === 'running' && n.version === '1.0.0' ? n : null;
+    });
+    pids.push(v1.pid!);
+    expect(await ask(port)).toBe('v1');
+    await server.client.putService('api', { ...base, version: '2.0.0', artifact: { url: artifacts.put('api-2.tgz', bad), sha256: sha256(bad) }, env: { PORT: String(port), VERSION: 'v2' } });
+    const back = await until('rolled back', async () => {
+      const n = await nodeState(server, 'api', 'svc-up');
+      return n?.revision === 2 && n.lastOutcome?.kind === 'rolled_back' && n.state === 'running' ? n : null;
+    });
+    pids.push(back.pid!);
+    expect(back).toMatchObject({ state: 'running', version: '1.0.0', lastOutcome: { version: '2.0.0' } });
+    expect(back.lastOutcome!.reason).toMatch(/health check did not pass within 1500 ms/);
+    expect(await ask(port)).toBe('v1');
+    const applies = (await server.client.listCommands({ node: 'svc-up', type: 'service.apply' })).items;
+    expect(applies.map((c) => [c.state, c.error?.code ?? null])).toEqual(expect.arrayContaining([['failed', 'rolled_back'], ['succeeded', null]]));
+    const shown = await cli(server, ['services', 'show', 'api']);
+    expect(shown.stdout).toMatch(/rolled back from 2\.0\.0: health check did not pass/);
+    // Not sent again: the node has revision 2 (its outcome says why it runs 1.0.0).
+    await new Promise((r) => setTimeout(r, 1500));
+    expect((await server.client.listCommands({ node: 'svc-up', type: 'service.apply' })).items).toHaveLength(2);
+    await server.client.deleteService('api');
+    await until('stopped', () => !alive(back.pid!));
+  });
+
+  it('desired state reaches an agent that was offline when the PUT happened', async () => {
+    const server = await setup();
+    const a = await agent(server, 'svc-off');
+    await a.kill('SIGTERM');
+    await until('offline', async () => (await server.client.getNode('svc-off')).status === 'offline' || !(await server.client.getNode('svc-off')).connected);
+    const bytes = await packTarGz({ run: SLEEPER });
+    await server.client.putService('late', {
+      version: '1.0.0',
+      artifact: { url: artifacts.put('late.tgz', bytes), sha256: sha256(bytes) },
+      command: './run',
+      target: { all: true },
+    });
+    expect((await server.client.getService('late')).nodes).toEqual([]);
+    const back = startAgentProcess({ server: server.url, dataDir: a.dataDir, name: 'svc-off', config: AGENT_CONFIG });
+    cleanup.push(() => back.kill('SIGKILL'));
+    await waitOnline(server, 'svc-off', back);
+    const st = await until('installed after reconnect', async () => {
+      const n = await nodeState(server, 'late', 'svc-off');
+      return n?.state === 'running' ? n : null;
+    });
+    pids.push(st.pid!);
+    expect(st.version).toBe('1.0.0');
+    await server.client.deleteService('late');
+    await until('stopped', () => !alive(st.pid!));
+  });
+
+  it('a crash loop ends fatal with its backoff record, raises an alert, and imperative start works on one node', async () => {
+    const server = await setup();
+    await agent(server, 'svc-crash');
+    const bytes = await packTarGz({ run: CRASHER });
+    const dir = tempDir();
+    const file = join(dir, 'crashy.yaml');
+    writeFileSync(
+      file,
+      `name: crashy\nversion: "1.0"\nartifact:\n  url: ${artifacts.put('crashy.tgz', bytes)}\n  sha256: ${sha256(bytes)}\ncommand: ./run\nrestart:\n  initialDelayMs: 50\n  fatalAfter: { crashes: 4, withinMs: 900000 }\ntarget: { nodes: [svc-crash] }\n`,
+    );
+    const applied = await cli(server, ['services', 'apply', file]);
+    expect(applied.stderr).toBe('');
+    expect(applied.stdout).toMatch(/crashy: created revision 1/);
+    const fatal = await until('fatal', async () => {
+      const n = await nodeState(server, 'crashy', 'svc-crash');
+      return n?.state === 'fatal' ? n : null;
+    });
+    expect(fatal.exits.map((e) => e.delayMs)).toEqual([50, 75, 113, null]);
+    expect(fatal.reason).toMatch(/4 abnormal exits within 900000 ms/);
+    await until('alert raised', () => server.output().includes('service crashy is fatal'));
+    const ls = await cli(server, ['services', 'ls']);
+    expect(ls.stdout).toMatch(/crashy\s+1\.0\s+1\s+1\s+1\s+fatal=1/);
+
+    const started = await server.client.serviceAction('crashy', 'start', 'svc-crash');
+    expect(['starting', 'running', 'backoff']).toContain(started.state);
+    await until('fatal again', async () => (await nodeState(server, 'crashy', 'svc-crash'))?.state === 'fatal' && (await nodeState(server, 'crashy', 'svc-crash'))!.restarts >= 6);
+    await expect(server.client.serviceAction('nope', 'status', 'svc-crash')).rejects.toMatchObject({ status: 404 });
+  });
+
+  it('bad input is refused with 400 naming the field, and nothing is stored', async () => {
+    const server = await setup();
+    const base: ServicePut = {
+      version: '1.0.0',
+      artifact: { url: 'http://127.0.0.1:1/x.tgz', sha256: 'a'.repeat(64) },
+      command: './run',
+      target: { all: true },
+    };
+    const bad = async (name: string, body: unknown, field: string) => {
+      const e = await server.client.putService(name, body as ServicePut).catch((x: unknown) => x);
+      expect(e).toBeInstanceOf(ApiError);
+      expect((e as ApiError).status).toBe(400);
+      expect(JSON.stringify((e as ApiError).details)).toContain(field);
+    };
+    await bad('web', { ...base, artifact: { ...base.artifact, artifactSha256: 'b'.repeat(64) } }, 'artifact.url');
+    await bad('web', { ...base, artifact: { url: base.artifact.url, sha256: 'xyz' } }, 'sha256');
+    await bad('web', { ...base, version: undefined }, 'version');
+    await bad('web', { ...base, health: { tcp: { port: 1 }, exec: { command: 'true' } } }, 'health');
+    await bad('web', { ...base, target: { selector: '=x' } }, 'target.selector');
+    await bad('web', { ...base, restart: { initialDelayMs: 500, maxDelayMs: 100 } }, 'restart.maxDelayMs');
+    await bad('Bad/Name', base, 'name');
+    expect((await server.client.listServices()).items).toEqual([]);
+    const doc = (await server.client.openApi()) as { paths: Record<string, unknown> };
+    expect(Object.keys(doc.paths)).toEqual(expect.arrayContaining(['/api/v1/services', '/api/v1/services/{name}', '/api/v1/services/{name}/logs']));
+  });
+});
