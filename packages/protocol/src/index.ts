@@ -13,5 +13,6 @@ export * from './api/commands.js';
 export * from './api/events.js';
 export * from './api/tokens.js';
 export * from './api/artifacts.js';
+export * from './api/backups.js';
 export * from './agent/messages.js';
 export { Type, type Static, type TSchema } from '@sinclair/typebox';
