@@ -10,6 +10,7 @@ import { registerServer } from './commands/server.js';
 import { registerUp } from './commands/up.js';
 import { registerTokens } from './commands/tokens.js';
 import { registerArtifacts } from './commands/artifacts.js';
+import { registerBackups } from './commands/backups.js';
 
 export const VERSION = '0.1.0';
 
@@ -51,5 +52,6 @@ Examples:
   registerEvents(program);
   registerTokens(program);
   registerArtifacts(program);
+  registerBackups(program);
   return program;
 }

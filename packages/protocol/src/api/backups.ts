@@ -119,18 +119,21 @@ export const BackupSchedule = Type.Object({
 });
 export type BackupSchedule = Static<typeof BackupSchedule>;
 
-/** What the agent's `backup.run` returns (the part the control plane records). */
+/**
+ * What the agent's `backup.run` returns (the part the control plane records). Checked with the
+ * TypeBox compiler, which cannot check `Nullable`, so nulls are plain unions here.
+ */
 export const BackupRunResult = Type.Object({
   backupId: Type.String({ minLength: 1, maxLength: 200 }),
   nodeId: Type.String(),
   source: Type.String(),
   exclude: Type.Array(Type.String()),
   destination: BackupDestinationSchema,
-  scheduleId: Nullable(Type.String()),
+  scheduleId: Type.Union([Type.String(), Type.Null()]),
   createdAt: Timestamp,
   archiveSha256: Sha256,
   archiveSize: Type.Integer({ minimum: 0 }),
-  manifestSha256: Nullable(Sha256),
+  manifestSha256: Type.Union([Sha256, Type.Null()]),
   fileCount: Type.Integer({ minimum: 0 }),
   totalBytes: Type.Integer({ minimum: 0 }),
 });
