@@ -11,6 +11,7 @@ import { registerServices } from './commands/services.js';
 import { registerUp } from './commands/up.js';
 import { registerTokens } from './commands/tokens.js';
 import { registerArtifacts } from './commands/artifacts.js';
+import { registerBackups } from './commands/backups.js';
 import { registerAlerts } from './commands/alerts.js';
 import { registerWebhooks } from './commands/webhooks.js';
 import { registerTasks } from './commands/tasks.js';
@@ -56,6 +57,7 @@ Examples:
   registerTokens(program);
   registerServices(program);
   registerArtifacts(program);
+  registerBackups(program);
   registerAlerts(program);
   registerWebhooks(program);
   registerTasks(program);

@@ -10,6 +10,14 @@ import type {
   ApiToken,
   Artifact,
   ArtifactListQuery,
+  Backup,
+  BackupListQuery,
+  BackupRestore,
+  BackupRun,
+  BackupRunStarted,
+  BackupSchedule,
+  BackupScheduleCreate,
+  BackupVerify,
   ApiTokenCreate,
   ApiTokenCreated,
   Command,
@@ -293,6 +301,43 @@ export class StewardClient {
 
   async deleteArtifact(sha256: string): Promise<void> {
     await this.request('DELETE', `/artifacts/${enc(sha256)}`);
+  }
+
+  // ── backups ──────────────────────────────────────────────────────────────
+  async listBackups(query: BackupListQuery = {}): Promise<List<Backup>> {
+    return (await this.request<List<Backup>>('GET', '/backups', { query: { ...query } })).body;
+  }
+
+  async getBackup(id: string): Promise<Backup> {
+    return (await this.request<Backup>('GET', `/backups/${enc(id)}`)).body;
+  }
+
+  async runBackup(body: BackupRun): Promise<BackupRunStarted> {
+    return (await this.request<BackupRunStarted>('POST', '/backups/run', { body })).body;
+  }
+
+  async restoreBackup(id: string, body: BackupRestore): Promise<Command> {
+    return (await this.request<Command>('POST', `/backups/${enc(id)}/restore`, { body })).body;
+  }
+
+  async verifyBackup(id: string, body: BackupVerify = {}): Promise<Command> {
+    return (await this.request<Command>('POST', `/backups/${enc(id)}/verify`, { body })).body;
+  }
+
+  async deleteBackup(id: string): Promise<void> {
+    await this.request('DELETE', `/backups/${enc(id)}`);
+  }
+
+  async createBackupSchedule(body: BackupScheduleCreate): Promise<BackupSchedule> {
+    return (await this.request<BackupSchedule>('POST', '/backup-schedules', { body })).body;
+  }
+
+  async listBackupSchedules(): Promise<List<BackupSchedule>> {
+    return (await this.request<List<BackupSchedule>>('GET', '/backup-schedules')).body;
+  }
+
+  async deleteBackupSchedule(id: string): Promise<void> {
+    await this.request('DELETE', `/backup-schedules/${enc(id)}`);
   }
 
   private transport(): Transport {

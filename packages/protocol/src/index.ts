@@ -15,6 +15,7 @@ export * from './api/events.js';
 export * from './api/services.js';
 export * from './api/tokens.js';
 export * from './api/artifacts.js';
+export * from './api/backups.js';
 export * from './api/tasks.js';
 export * from './agent/messages.js';
 export { Type, type Static, type TSchema } from '@sinclair/typebox';

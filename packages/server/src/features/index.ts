@@ -1,6 +1,7 @@
 import { alertsFeature } from '../alerts/index.js';
 import { artifactsFeature } from '../artifacts/index.js';
 import { servicesFeature } from '../services/index.js';
+import { backupsFeature } from '../backups/index.js';
 import type { FeatureFactory } from './feature.js';
 import { tasksFeature } from '../tasks/index.js';
 
@@ -10,4 +11,5 @@ export const FEATURES: FeatureFactory[] = [
   artifactsFeature,
   tasksFeature,
   servicesFeature,
+  backupsFeature,
 ];

@@ -1,0 +1,186 @@
+import { InvalidArgumentError, type Command } from 'commander';
+import type { StewardClient } from '@steward/client';
+import { ValidationError, type BackupDestination, type BackupRun, type Command as StewardCommand } from '@steward/protocol';
+import { collectList, durationMs, positiveInt, selector } from '../args.js';
+import { clientFor, withConnection } from '../connect.js';
+import { EXIT_FAILURE } from '../errors.js';
+import { ago, bytes, table, timestamp } from '../format.js';
+import { eprintln, printJson, println } from '../output.js';
+
+function destination(value: string): BackupDestination {
+  if (value !== 'node' && value !== 'control-plane') throw new InvalidArgumentError('must be node or control-plane');
+  return value;
+}
+
+/** Holds until the command ends (the server holds each request up to 300 s). */
+async function waitCommand(client: StewardClient, id: string, timeoutMs: number): Promise<StewardCommand> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const c = await client.getCommand(id, { wait: Math.max(1, Math.min(300, Math.ceil((end - Date.now()) / 1000))) });
+    if (!['pending', 'dispatched', 'running'].includes(c.state) || Date.now() >= end) return c;
+  }
+}
+
+function finish(c: StewardCommand, json: boolean | undefined, describe: (result: any) => string): void {
+  if (json) printJson(c);
+  else if (c.state === 'succeeded') println(describe(c.result));
+  if (c.state !== 'succeeded') {
+    if (!json) eprintln(`error: ${c.type} ${c.state}${c.error ? `: ${c.error.message}` : ''}`);
+    process.exitCode = EXIT_FAILURE;
+  }
+}
+
+export function registerBackups(program: Command): void {
+  const backups = program.command('backups').description('directory backups (tar.gz + SHA-256 manifest), restores and schedules');
+
+  withConnection(
+    backups
+      .command('ls')
+      .description('list recorded backups, newest first')
+      .option('--node <node>', 'only this node')
+      .option('--schedule <id>', 'only made by this schedule')
+      .option('--to <destination>', 'only kept on node or control-plane', destination)
+      .option('--limit <n>', 'at most this many', positiveInt)
+      .option('--json', 'print JSON'),
+  ).action(async (opts: { node?: string; schedule?: string; to?: BackupDestination; limit?: number; json?: boolean }, cmd: Command) => {
+    const { items } = await clientFor(cmd).listBackups({ node: opts.node, schedule: opts.schedule, destination: opts.to, limit: opts.limit });
+    if (opts.json) return printJson(items);
+    const now = Date.now();
+    println(
+      table(
+        ['ID', 'NODE', 'SOURCE', 'KEPT ON', 'FILES', 'SIZE', 'CREATED'],
+        items.map((b) => [b.id, b.nodeId, b.source, b.destination, String(b.fileCount), bytes(b.archiveSize), ago(b.createdAt, now)]),
+      ),
+    );
+  });
+
+  withConnection(
+    backups
+      .command('run')
+      .description('back up a directory now, on one node or every node of a selector')
+      .option('--node <node>', 'node id or name')
+      .option('--selector <sel>', 'label selector (a job)', selector)
+      .requiredOption('--source <path>', 'absolute directory on the node')
+      .option('--exclude <pattern>', 'glob to leave out (repeatable)', collectList, [])
+      .option('--to <destination>', 'node or control-plane', destination, 'control-plane' as BackupDestination)
+      .option('--timeout <duration>', 'how long the backup may take', durationMs, 600_000)
+      .option('--no-wait', 'print the command or job and return')
+      .option('--json', 'print JSON'),
+  ).action(async (opts: { node?: string; selector?: string; source: string; exclude: string[]; to: BackupDestination; timeout: number; wait: boolean; json?: boolean }, cmd: Command) => {
+    if (!!opts.node === !!opts.selector) {
+      throw new ValidationError('choose one of --node or --selector', [{ field: 'target', rule: 'exactly one of --node, --selector' }]);
+    }
+    const client = clientFor(cmd);
+    const common = { source: opts.source, exclude: opts.exclude, destination: opts.to, timeoutMs: opts.timeout };
+    const body: BackupRun = opts.node ? { node: opts.node, ...common } : { selector: opts.selector!, ...common };
+    const started = await client.runBackup(body);
+    if (started.job) {
+      if (!opts.wait) return opts.json ? printJson(started.job) : println(`job ${started.job.id} started on ${started.job.total} node(s)`);
+      const job = await client.getJob(started.job.id, { wait: Math.min(300, Math.ceil(opts.timeout / 1000) + 5) });
+      if (opts.json) return printJson(job);
+      for (const c of job.commands) {
+        const r = c.result as { backupId?: string; fileCount?: number } | null;
+        println(`${c.nodeId}  ${c.state}${r?.backupId ? `  ${r.backupId} (${r.fileCount} files)` : c.error ? `  ${c.error.message}` : ''}`);
+      }
+      if (job.state !== 'succeeded') process.exitCode = EXIT_FAILURE;
+      return;
+    }
+    const command = started.command!;
+    if (!opts.wait) return opts.json ? printJson(command) : println(`command ${command.id} started`);
+    finish(await waitCommand(client, command.id, opts.timeout + 10_000), opts.json, (r) => `${r.backupId}  ${r.fileCount} files, ${bytes(r.totalBytes)} → ${bytes(r.archiveSize)} (${r.destination})  sha256 ${r.archiveSha256}`);
+  });
+
+  withConnection(
+    backups
+      .command('restore')
+      .description('restore a backup into a new or empty directory (another node: control-plane backups only)')
+      .argument('<id>', 'backup id')
+      .option('--node <node>', "where to restore (default: the backup's node)")
+      .requiredOption('--target <dir>', 'absolute directory on that node')
+      .option('--timeout <duration>', 'how long the restore may take', durationMs, 600_000)
+      .option('--json', 'print JSON'),
+  ).action(async (id: string, opts: { node?: string; target: string; timeout: number; json?: boolean }, cmd: Command) => {
+    const client = clientFor(cmd);
+    const command = await client.restoreBackup(id, { node: opts.node, target: opts.target, timeoutMs: opts.timeout });
+    finish(await waitCommand(client, command.id, opts.timeout + 10_000), opts.json, (r) => `restored ${r.fileCount} files (${bytes(r.totalBytes)}) into ${r.target}; every checksum matched`);
+  });
+
+  withConnection(
+    backups
+      .command('verify')
+      .description("re-check a backup's archive and every file against its manifest")
+      .argument('<id>', 'backup id')
+      .option('--node <node>', "which node checks it (default: the backup's node)")
+      .option('--json', 'print JSON'),
+  ).action(async (id: string, opts: { node?: string; json?: boolean }, cmd: Command) => {
+    const client = clientFor(cmd);
+    const command = await client.verifyBackup(id, opts.node ? { node: opts.node } : {});
+    finish(await waitCommand(client, command.id, 600_000), opts.json, (r) => `ok: archive and ${r.fileCount} files match the manifest`);
+  });
+
+  withConnection(backups.command('rm').description('forget a backup and free its storage').argument('<id>', 'backup id')).action(
+    async (id: string, _opts: unknown, cmd: Command) => {
+      await clientFor(cmd).deleteBackup(id);
+      println(`deleted ${id}`);
+    },
+  );
+
+  const schedule = backups.command('schedule').description('backups on a cron schedule, with retention');
+  withConnection(
+    schedule
+      .command('add')
+      .description('add a schedule')
+      .requiredOption('--cron <expr>', 'cron expression, e.g. "0 3 * * *" (6 fields: seconds first)')
+      .option('--timezone <tz>', 'IANA time zone (default UTC)')
+      .option('--node <node>', 'node id or name')
+      .option('--selector <sel>', 'label selector', selector)
+      .requiredOption('--source <path>', 'absolute directory on the node(s)')
+      .option('--exclude <pattern>', 'glob to leave out (repeatable)', collectList, [])
+      .option('--to <destination>', 'node or control-plane', destination, 'control-plane' as BackupDestination)
+      .option('--keep-last <n>', 'keep the newest N per node', positiveInt)
+      .option('--keep-days <n>', 'keep those younger than N days', positiveInt)
+      .option('--name <name>', 'a name for people')
+      .option('--json', 'print JSON'),
+  ).action(async (opts: { cron: string; timezone?: string; node?: string; selector?: string; source: string; exclude: string[]; to: BackupDestination; keepLast?: number; keepDays?: number; name?: string; json?: boolean }, cmd: Command) => {
+    if (!!opts.node === !!opts.selector) {
+      throw new ValidationError('choose one of --node or --selector', [{ field: 'target', rule: 'exactly one of --node, --selector' }]);
+    }
+    const s = await clientFor(cmd).createBackupSchedule({
+      cron: opts.cron,
+      timezone: opts.timezone,
+      target: opts.node ? { node: opts.node } : { selector: opts.selector! },
+      source: opts.source,
+      exclude: opts.exclude,
+      destination: opts.to,
+      keepLast: opts.keepLast,
+      keepDays: opts.keepDays,
+      name: opts.name,
+    });
+    if (opts.json) return printJson(s);
+    println(`schedule ${s.id}: next run ${timestamp(s.nextRunAt)}`);
+  });
+  withConnection(schedule.command('ls').description('list schedules').option('--json', 'print JSON')).action(async (opts: { json?: boolean }, cmd: Command) => {
+    const { items } = await clientFor(cmd).listBackupSchedules();
+    if (opts.json) return printJson(items);
+    println(
+      table(
+        ['ID', 'CRON', 'TARGET', 'SOURCE', 'TO', 'KEEP', 'NEXT RUN'],
+        items.map((s) => [
+          s.id,
+          s.cron,
+          'node' in s.target ? s.target.node : s.target.selector,
+          s.source,
+          s.destination,
+          [s.keepLast ? `last ${s.keepLast}` : '', s.keepDays ? `${s.keepDays} days` : ''].filter(Boolean).join(', ') || 'all',
+          timestamp(s.nextRunAt),
+        ]),
+      ),
+    );
+  });
+  withConnection(schedule.command('rm').description('remove a schedule (its backups stay)').argument('<id>', 'schedule id')).action(
+    async (id: string, _opts: unknown, cmd: Command) => {
+      await clientFor(cmd).deleteBackupSchedule(id);
+      println(`deleted ${id}`);
+    },
+  );
+}

@@ -1,0 +1,36 @@
+import { artifactStoreFor } from '../artifacts/index.js';
+import type { Feature, FeatureDeps } from '../features/feature.js';
+import { backupRoutes } from './routes.js';
+import { BackupScheduler } from './scheduler.js';
+import { BackupService } from './service.js';
+
+/** How often results a crash kept from being recorded are looked for. */
+const RECONCILE_EVERY_MS = 30_000;
+
+/** Backup records, runs, restores and cron schedules with retention. */
+export function backupsFeature(deps: FeatureDeps): Feature {
+  const service = new BackupService(deps.ctx, deps.commands, deps.jobs, artifactStoreFor(deps));
+  const scheduler = new BackupScheduler(deps.ctx, deps.commands, service);
+  deps.commands.onTerminal((brief) => service.onCommandEnded(brief));
+  let draining = false;
+  let lastReconcile = 0;
+  return {
+    name: 'backups',
+    routes: (api) => backupRoutes(api, service, scheduler),
+    start: async () => {
+      lastReconcile = deps.ctx.now();
+      await service.reconcile();
+    },
+    sweep: async (now) => {
+      if (draining) return;
+      await scheduler.sweep(now);
+      if (now - lastReconcile >= RECONCILE_EVERY_MS) {
+        lastReconcile = now;
+        await service.reconcile();
+      }
+    },
+    drain: async () => {
+      draining = true;
+    },
+  };
+}
