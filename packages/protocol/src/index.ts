@@ -12,5 +12,7 @@ export * from './api/nodes.js';
 export * from './api/commands.js';
 export * from './api/events.js';
 export * from './api/tokens.js';
+export * from './api/samples.js';
+export * from './api/listing.js';
 export * from './agent/messages.js';
 export { Type, type Static, type TSchema } from '@sinclair/typebox';

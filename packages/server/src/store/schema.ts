@@ -78,6 +78,19 @@ export interface MetaTable {
   value: string;
 }
 
+export interface NodeSamplesTable {
+  node_id: string;
+  at: number;
+  cpu_percent: number;
+  memory_used: number;
+  memory_total: number;
+  disk_used: number;
+  disk_total: number;
+  load1: number;
+  load5: number;
+  load15: number;
+}
+
 export interface Database {
   api_tokens: ApiTokensTable;
   enrollment_tokens: EnrollmentTokensTable;
@@ -85,4 +98,5 @@ export interface Database {
   commands: CommandsTable;
   jobs: JobsTable;
   meta: MetaTable;
+  node_samples: NodeSamplesTable;
 }

@@ -1,0 +1,45 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import fastifyStatic from '@fastify/static';
+import type { Feature, FeatureDeps } from '../features/feature.js';
+import { ensureBundle, WEB_DIST } from './bundle.js';
+
+/** Paths that belong to the API and the agents: never answered with the page. */
+const NOT_THE_PAGE = /^\/(api|agent|metrics|docs|healthz|readyz)(\/|$|\?)/;
+
+/**
+ * The web dashboard: the built `packages/web/dist` at `/`, and `index.html` for any other GET
+ * a browser makes (client-side routes such as /nodes/web-1), so a reload or a shared link works.
+ */
+export async function dashboardFeature(deps: FeatureDeps): Promise<Feature> {
+  const available = await ensureBundle(deps.ctx.log);
+  return {
+    name: 'dashboard',
+    publicRoutes(app: FastifyInstance) {
+      void app.register(async (scope) => {
+        await scope.register(fastifyStatic, { root: WEB_DIST, serve: false });
+        const page = (reply: FastifyReply) => {
+          if (!available || !existsSync(join(WEB_DIST, 'index.html'))) {
+            return reply
+              .status(503)
+              .type('text/plain; charset=utf-8')
+              .send('The dashboard is not built. Build it with `npx vite build packages/web` or restart with STEWARD_WEB_BUILD unset.\n');
+          }
+          return reply.header('cache-control', 'no-cache').sendFile('index.html');
+        };
+        scope.get('/', { schema: { hide: true } }, (_req, reply) => page(reply));
+        scope.get('/*', { schema: { hide: true } }, (req, reply) => {
+          const path = req.url.split('?')[0] ?? '/';
+          if (NOT_THE_PAGE.test(path)) return reply.callNotFound();
+          if (path.startsWith('/assets/') && existsSync(join(WEB_DIST, path))) {
+            // Vite puts a content hash in every asset name: safe to cache for good.
+            return reply.header('cache-control', 'public, max-age=31536000, immutable').sendFile(path.slice(1));
+          }
+          if (/\.[a-z0-9]+$/i.test(path) && existsSync(join(WEB_DIST, path))) return reply.sendFile(path.slice(1));
+          return page(reply);
+        });
+      });
+    },
+  };
+}
