@@ -14,5 +14,6 @@ export * from './api/events.js';
 export * from './api/tokens.js';
 export * from './api/samples.js';
 export * from './api/listing.js';
+export * from './api/dashboard.js';
 export * from './agent/messages.js';
 export { Type, type Static, type TSchema } from '@sinclair/typebox';

@@ -2,8 +2,14 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import fastifyStatic from '@fastify/static';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { listOf, NodeSummary, Type } from '@steward/protocol';
 import type { Feature, FeatureDeps } from '../features/feature.js';
+import { listNodeSummaryRows } from '../store/queries/dashboard.js';
 import { ensureBundle, WEB_DIST } from './bundle.js';
+import { summaryFromRow } from './summaries.js';
+
+const SummaryQuery = Type.Object({ limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100_000, default: 20_000 })) });
 
 /** Paths that belong to the API and the agents: never answered with the page. */
 const NOT_THE_PAGE = /^\/(api|agent|metrics|docs|healthz|readyz)(\/|$|\?)/;
@@ -14,8 +20,16 @@ const NOT_THE_PAGE = /^\/(api|agent|metrics|docs|healthz|readyz)(\/|$|\?)/;
  */
 export async function dashboardFeature(deps: FeatureDeps): Promise<Feature> {
   const available = await ensureBundle(deps.ctx.log);
+  const { store } = deps.ctx;
   return {
     name: 'dashboard',
+    routes(api: FastifyInstance) {
+      api.withTypeProvider<TypeBoxTypeProvider>().get(
+        '/api/v1/dashboard/nodes',
+        { schema: { tags: ['dashboard'], querystring: SummaryQuery, response: { 200: listOf(NodeSummary) } } },
+        async (req) => ({ items: (await listNodeSummaryRows(store.db, store.dialect, req.query.limit ?? 20_000)).map(summaryFromRow) }),
+      );
+    },
     publicRoutes(app: FastifyInstance) {
       void app.register(async (scope) => {
         await scope.register(fastifyStatic, { root: WEB_DIST, serve: false });
