@@ -1,3 +1,5 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openBrowser, type TestBrowser } from '../support/browser.js';
 import { addAgent, startAgentProcess, startUpProcess, until, waitOnline, type AgentProc, type ServerProc } from '../support/processes.js';
@@ -68,6 +70,19 @@ describe('web dashboard in chromium', () => {
     expect(await run.locator('.run-steps').textContent()).toMatch(/pending.*running.*succeeded/);
     await b.page.locator('.charts canvas').first().waitFor();
     await b.shot('04-node');
+  });
+
+  it('browses the node\'s files with fs.list', async () => {
+    const root = join(up.dataDir, 'local-agent', 'files');
+    mkdirSync(join(root, 'site'), { recursive: true });
+    writeFileSync(join(root, 'site', 'index.html'), '<h1>hi</h1>');
+    await b.page.click('button:has-text("Browse files")');
+    const browser = b.page.getByTestId('file-browser');
+    // '/' is outside the agent's roots; the browser opens the root the agent named instead.
+    await browser.locator('button:has-text("site/")').click();
+    await browser.locator('td:has-text("index.html")').waitFor();
+    expect(await browser.locator('.files-bar code').textContent()).toBe(join(root, 'site'));
+    await b.shot('04b-node-files');
   });
 
   it('creates an enrollment token whose command line enrolls a machine, which then appears live', async () => {

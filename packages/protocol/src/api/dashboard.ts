@@ -20,3 +20,11 @@ export const NodeSummary = Type.Object({
   lastSeenAt: Nullable(Timestamp),
 });
 export type NodeSummary = Static<typeof NodeSummary>;
+
+/** The overview's figures, counted in the store (cheap: no rows are sent). */
+export const DashboardSummary = Type.Object({
+  nodes: Type.Object({ online: Type.Integer(), offline: Type.Integer() }),
+  commands: Type.Object({ pending: Type.Integer(), dispatched: Type.Integer(), running: Type.Integer() }),
+  jobs: Type.Object({ running: Type.Integer() }),
+});
+export type DashboardSummary = Static<typeof DashboardSummary>;

@@ -3,9 +3,10 @@ import { join } from 'node:path';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import fastifyStatic from '@fastify/static';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import { listOf, NodeSummary, Type } from '@steward/protocol';
+import { DashboardSummary, listOf, NodeSummary, Type } from '@steward/protocol';
 import type { Feature, FeatureDeps } from '../features/feature.js';
 import { listNodeSummaryRows } from '../store/queries/dashboard.js';
+import { countCommandsInState, countJobsInState, countNodesByStatus } from '../store/queries/metrics.js';
 import { ensureBundle, WEB_DIST } from './bundle.js';
 import { summaryFromRow } from './summaries.js';
 
@@ -24,6 +25,17 @@ export async function dashboardFeature(deps: FeatureDeps): Promise<Feature> {
   return {
     name: 'dashboard',
     routes(api: FastifyInstance) {
+      api.get('/api/v1/dashboard/summary', { schema: { tags: ['dashboard'], response: { 200: DashboardSummary } } }, async () => {
+        const [nodes, pending, dispatched, running, jobs] = await Promise.all([
+          countNodesByStatus(store.db),
+          countCommandsInState(store.db, 'pending'),
+          countCommandsInState(store.db, 'dispatched'),
+          countCommandsInState(store.db, 'running'),
+          countJobsInState(store.db, 'running'),
+        ]);
+        const n = (s: string) => nodes.find((r) => r.status === s)?.n ?? 0;
+        return { nodes: { online: n('online'), offline: n('offline') }, commands: { pending, dispatched, running }, jobs: { running: jobs } };
+      });
       api.withTypeProvider<TypeBoxTypeProvider>().get(
         '/api/v1/dashboard/nodes',
         { schema: { tags: ['dashboard'], querystring: SummaryQuery, response: { 200: listOf(NodeSummary) } } },

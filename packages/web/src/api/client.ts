@@ -1,5 +1,6 @@
 import type {
   Command,
+  DashboardSummary,
   EnrollmentToken,
   EnrollmentTokenCreate,
   EnrollmentTokenCreated,
@@ -85,6 +86,7 @@ export class Api {
   }
 
   // --- nodes
+  summary = (): Promise<DashboardSummary> => this.get<DashboardSummary>('/api/v1/dashboard/summary');
   nodeSummaries = async (): Promise<NodeSummary[]> => (await this.get<{ items: NodeSummary[] }>('/api/v1/dashboard/nodes')).items;
   node = (id: string): Promise<Node> => this.get<Node>(`/api/v1/nodes/${encodeURIComponent(id)}`);
   samples = async (id: string, since?: number): Promise<NodeSample[]> =>

@@ -88,7 +88,8 @@ export class EventStream {
       silence = setTimeout(() => controller.abort(), SILENCE_MS);
     };
     try {
-      const res = await fetch('/api/v1/events', {
+      // The first connection asks for a few recent events so the overview is not empty on open.
+      const res = await fetch(this.lastEventId ? '/api/v1/events' : `/api/v1/events?recent=${RECENT}`, {
         headers: {
           authorization: `Bearer ${this.token}`,
           accept: 'text/event-stream',

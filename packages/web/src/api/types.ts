@@ -2,6 +2,7 @@
 // lands in the bundle.
 export type {
   Command,
+  DashboardSummary,
   CommandState,
   EnrollmentToken,
   EnrollmentTokenCreate,

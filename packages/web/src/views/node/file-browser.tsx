@@ -1,4 +1,4 @@
-import { useCallback, useEffect, useState } from 'react';
+import { useCallback, useEffect, useRef, useState } from 'react';
 import { useSession } from '../../app-context.js';
 import { ApiError } from '../../api/client.js';
 import type { Command } from '../../api/types.js';
@@ -24,6 +24,7 @@ export function FileBrowser({ nodeId, online }: { nodeId: string; online: boolea
   const [listing, setListing] = useState<Listing | null>(null);
   const [error, setError] = useState<Error | null>(null);
   const [loading, setLoading] = useState(false);
+  const opened = useRef(false);
 
   const list = useCallback(
     async (p: string) => {
@@ -51,11 +52,27 @@ export function FileBrowser({ nodeId, online }: { nodeId: string; online: boolea
     [api, nodeId],
   );
 
+  // A '/' listing outside the roots answers with the roots: open the first one straight away.
   useEffect(() => {
-    if (online) void list('/');
-  }, [online, list]);
+    if (listing && !listing.ok && listing.roots.length > 0 && path === '/' && !opened.current) {
+      opened.current = true;
+      void list(listing.roots[0]!);
+    }
+  }, [listing, path, list]);
 
-  if (!online && !listing) return <Empty title="The node is offline">Files can be browsed while it is connected.</Empty>;
+  // Nothing is listed until asked: each listing is a command recorded on the node.
+  if (!listing && !loading && !error) {
+    return online ? (
+      <div className="files">
+        <button type="button" onClick={() => void list('/')}>
+          Browse files
+        </button>
+        <span className="hint"> Lists directories with fs.list, inside the roots the agent allows.</span>
+      </div>
+    ) : (
+      <Empty title="The node is offline">Files can be browsed while it is connected.</Empty>
+    );
+  }
   const parent = path === '/' ? null : path.replace(/\/[^/]+\/?$/, '') || '/';
   const join = (name: string) => (path.endsWith('/') ? path + name : `${path}/${name}`);
   return (

@@ -1,15 +1,24 @@
 import type { ComponentType, ReactNode } from 'react';
 import { useSession } from '../../app-context.js';
-import { useNodeSummaries } from '../../hooks/use-nodes.js';
+import type { DashboardSummary } from '../../api/types.js';
 import { useResource } from '../../hooks/use-resource.js';
 import { Link } from '../../router.js';
 
 /** A figure on the overview with a link to where it comes from. */
-export function Card({ title, value, detail, to, tone }: { title: string; value: ReactNode; detail?: ReactNode; to?: string; tone?: 'ok' | 'bad' | 'wait' }) {
+export function Card({ title, value, detail, to, tone, testId }: {
+  title: string;
+  value: ReactNode;
+  detail?: ReactNode;
+  to?: string;
+  tone?: 'ok' | 'bad' | 'wait';
+  testId?: string;
+}) {
   const body = (
     <>
       <div className="card-title">{title}</div>
-      <div className={`card-value${tone ? ` tone-${tone}` : ''}`}>{value}</div>
+      <div className={`card-value${tone ? ` tone-${tone}` : ''}`} data-testid={testId}>
+        {value}
+      </div>
       {detail && <div className="card-detail">{detail}</div>}
     </>
   );
@@ -20,50 +29,36 @@ export function Card({ title, value, detail, to, tone }: { title: string; value:
   );
 }
 
-function NodesCard() {
-  const nodes = useNodeSummaries();
-  if (!nodes.data) return <Card title="Nodes online" value={nodes.error ? '!' : '…'} detail={nodes.error?.message} />;
-  const online = nodes.data.filter((n) => n.status === 'online').length;
-  const offline = nodes.data.length - online;
+/** The store's counts, refreshed on any event that could change them. */
+function useSummary() {
+  const { api } = useSession();
+  return useResource<DashboardSummary>('overview:summary', api.summary, {
+    refreshOn: (e) => e.kind === 'node.status' || e.kind === 'node.changed' || e.kind === 'command.state' || e.kind === 'job.state',
+    throttleMs: 500,
+  });
+}
+
+function FleetCards() {
+  const { data, error } = useSummary();
+  const v = (f: (d: DashboardSummary) => number) => (data ? f(data) : error ? '!' : '…');
   return (
     <>
-      <Card title="Nodes online" value={<span data-testid="nodes-online">{online}</span>} detail={`of ${nodes.data.length}`} to="/nodes" tone="ok" />
-      <Card title="Nodes offline" value={<span data-testid="nodes-offline">{offline}</span>} to="/nodes" tone={offline ? 'bad' : undefined} />
+      <Card title="Nodes online" value={v((d) => d.nodes.online)} to="/nodes" tone="ok" testId="nodes-online" detail={data ? `of ${data.nodes.online + data.nodes.offline}` : error?.message} />
+      <Card title="Nodes offline" value={v((d) => d.nodes.offline)} to="/nodes" tone={data?.nodes.offline ? 'bad' : undefined} testId="nodes-offline" />
+      <Card
+        title="Commands running"
+        value={v((d) => d.commands.running + d.commands.dispatched)}
+        detail={data ? `${data.commands.pending} waiting for their node` : undefined}
+        to="/commands"
+        testId="commands-running"
+      />
+      <Card title="Jobs running" value={v((d) => d.jobs.running)} to="/jobs" testId="jobs-running" />
     </>
   );
-}
-
-function CommandsCard() {
-  const { api } = useSession();
-  const active = useResource(
-    'overview:commands',
-    async () => {
-      const [running, pending] = await Promise.all([api.commands({ state: 'running', limit: 10_000 }), api.commands({ state: 'pending', limit: 10_000 })]);
-      return { running: running.length, pending: pending.length };
-    },
-    { refreshOn: (e) => e.kind === 'command.state', throttleMs: 1000 },
-  );
-  return (
-    <Card
-      title="Commands running"
-      value={active.data ? active.data.running : '…'}
-      detail={active.data ? `${active.data.pending} waiting for their node` : active.error?.message}
-      to="/commands"
-    />
-  );
-}
-
-function JobsCard() {
-  const { api } = useSession();
-  const jobs = useResource('overview:jobs', () => api.jobs({ state: 'running', limit: 10_000 }), {
-    refreshOn: (e) => e.kind === 'job.state',
-    throttleMs: 1000,
-  });
-  return <Card title="Jobs running" value={jobs.data ? jobs.data.length : '…'} to="/jobs" />;
 }
 
 /**
  * The overview's cards, in order. A feature adds its figure (firing alerts, queued tasks…)
  * with a component here.
  */
-export const OVERVIEW_CARDS: ComponentType[] = [NodesCard, CommandsCard, JobsCard];
+export const OVERVIEW_CARDS: ComponentType[] = [FleetCards];
