@@ -1,12 +1,13 @@
 /**
- * `npm run bench [-- --agents N] [--pings N] [--only ping|fanout] [--launcher cli|direct] [--profile] [--sql-stats] [--no-heartbeat] [--idle-seconds S]`
+ * `npm run bench [-- --agents N] [--pings N] [--only ping|fanout|web] [--web-nodes N] [--launcher cli|direct] [--profile] [--sql-stats] [--no-heartbeat] [--idle-seconds S]`
  *
  * --profile: V8 CPU profile of the control plane for the measured window (bench/results/profiles/);
  * --sql-stats: time every SQLite statement of the control plane in the window (bench/sql-trace.ts).
  *
  * Measures the control plane (its own child process, SQLite in a temp dir):
  *  - ping:   submit → result visible round trip of `sys.ping` through one real agent process;
- *  - fanout: one `sys.ping` job to N simulated agents (real AgentConnection) until every result is stored.
+ *  - fanout: one `sys.ping` job to N simulated agents (real AgentConnection) until every result is stored;
+ *  - web:    the dashboard's gzipped JavaScript and the nodes view's first render with N nodes in chromium.
  * Prints a table, writes bench/results/<timestamp>.json and bench/results/latest.json.
  * Exit 0 when it measured (targets met or not), 1 on an error.
  */
@@ -16,6 +17,7 @@ import { parseArgs } from 'node:util';
 import type { Launcher } from './control-plane-process.js';
 import { runFanout, type FanoutResult } from './fanout.js';
 import { runPing, type PingResult } from './ping.js';
+import { runWeb, type WebResult } from './web.js';
 import { installCleanup, killAllChildren } from './processes.js';
 import { printProfileSummary, printSqlSnapshot, saveProfile, summarizeProfile, type CpuProfile, type ProfileSummary } from './profiler.js';
 import type { SqlSnapshot } from './sql-trace.js';
@@ -25,7 +27,8 @@ interface Options {
   agents: number;
   pings: number;
   warmup: number;
-  only: 'ping' | 'fanout' | null;
+  only: 'ping' | 'fanout' | 'web' | null;
+  webNodes: number;
   launcher: Launcher;
   profile: boolean;
   sqlStats: boolean;
@@ -40,6 +43,7 @@ const OPTIONS = {
   pings: { type: 'string', default: '1000' },
   warmup: { type: 'string', default: '50' },
   only: { type: 'string' },
+  'web-nodes': { type: 'string', default: '5000' },
   launcher: { type: 'string', default: 'cli' },
   profile: { type: 'boolean', default: false },
   'sql-stats': { type: 'boolean', default: false },
@@ -58,7 +62,7 @@ function parseOptions(argv: string[]): Options {
   const { values } = parsed;
   if (values.help) {
     process.stdout.write(
-      'usage: npm run bench -- [--agents N=1000] [--pings N=1000] [--warmup N=50] [--only ping|fanout]\n' +
+      'usage: npm run bench -- [--agents N=1000] [--pings N=1000] [--warmup N=50] [--only ping|fanout|web] [--web-nodes N=5000]\n' +
         '                        [--launcher cli|direct] [--profile] [--sql-stats] [--no-heartbeat] [--idle-seconds S=15]\n',
     );
     process.exit(0);
@@ -69,13 +73,14 @@ function parseOptions(argv: string[]): Options {
     return n;
   };
   const only = values.only ?? null;
-  if (only !== null && only !== 'ping' && only !== 'fanout') throw new UsageError(`--only must be ping or fanout, got ${JSON.stringify(only)}`);
+  if (only !== null && only !== 'ping' && only !== 'fanout' && only !== 'web') throw new UsageError(`--only must be ping, fanout or web, got ${JSON.stringify(only)}`);
   if (values.launcher !== 'cli' && values.launcher !== 'direct') throw new UsageError(`--launcher must be cli or direct`);
   return {
     agents: int('agents', values.agents, 1),
     pings: int('pings', values.pings, 1),
     warmup: int('warmup', values.warmup, 0),
     only,
+    webNodes: int('web-nodes', values['web-nodes'], 1),
     launcher: values.launcher,
     profile: values.profile,
     sqlStats: values['sql-stats'],
@@ -107,6 +112,19 @@ function pingRows(r: PingResult): Row[] {
     { benchmark: b, metric: 'control plane RSS after', value: r.controlPlane.rssMiB, unit: 'MiB' },
     { benchmark: b, metric: 'control plane peak RSS', value: r.controlPlane.peakRssMiB, unit: 'MiB' },
     { benchmark: b, metric: 'agent RSS', value: r.agent.rssMiB, unit: 'MiB' },
+  ];
+}
+
+function webRows(r: WebResult): Row[] {
+  const b = `dashboard (${r.nodes} nodes)`;
+  return [
+    { benchmark: b, metric: 'JavaScript, gzipped (all files)', value: Math.round((r.jsGzipBytes / 1024) * 10) / 10, unit: 'KiB', target: 300 },
+    { benchmark: b, metric: 'JavaScript, raw / CSS gzipped', value: `${(r.jsRawBytes / 1024).toFixed(1)} / ${(r.cssGzipBytes / 1024).toFixed(1)}`, unit: 'KiB' },
+    { benchmark: b, metric: 'GET /api/v1/dashboard/nodes (time, size)', value: `${r.listMs} ms, ${(r.listBytes / 1024).toFixed(0)} KiB` },
+    { benchmark: b, metric: 'first render of nodes view, cold cache', value: r.firstRenderColdMs, unit: 'ms', target: 1000 },
+    { benchmark: b, metric: '  next frame painted, cold', value: r.firstPaintColdMs, unit: 'ms' },
+    { benchmark: b, metric: `first render, warm (p50 / max of ${r.firstRenderWarm.runs})`, value: `${r.firstRenderWarm.p50} / ${r.firstRenderWarm.max}`, unit: 'ms' },
+    { benchmark: b, metric: 'row elements in the DOM (virtualised)', value: r.rowsInDom },
   ];
 }
 
@@ -153,13 +171,18 @@ async function main(): Promise<void> {
     log(`${name}: control-plane CPU profile of the measured window → ${path}`);
   };
 
-  if (o.only !== 'fanout') {
+  if (o.only === null || o.only === 'ping') {
     const { profile, sql, ...r } = await runPing({ pings: o.pings, warmup: o.warmup, launcher: o.launcher, profile: o.profile, sqlStats: o.sqlStats, log });
     takeProbes('ping', { profile, sql, windowMs: r.windowMs });
     results.ping = r;
     rows.push(...pingRows(r));
   }
-  if (o.only !== 'ping') {
+  if (o.only === null || o.only === 'web') {
+    const r = await runWeb({ nodes: o.webNodes, runs: 5, launcher: o.launcher, log });
+    results.web = r;
+    rows.push(...webRows(r));
+  }
+  if (o.only === null || o.only === 'fanout') {
     const { profile, sql, ...r } = await runFanout({
       agents: o.agents,
       launcher: o.launcher,

@@ -58,7 +58,9 @@ export async function dashboardFeature(deps: FeatureDeps): Promise<Feature> {
         scope.get('/*', { schema: { hide: true } }, (req, reply) => {
           const path = req.url.split('?')[0] ?? '/';
           if (NOT_THE_PAGE.test(path)) return reply.callNotFound();
-          if (path.startsWith('/assets/') && existsSync(join(WEB_DIST, path))) {
+          if (path.startsWith('/assets/')) {
+            // A missing asset is a 404, not the page: a browser would try to run HTML as JS.
+            if (!existsSync(join(WEB_DIST, path))) return reply.callNotFound();
             // Vite puts a content hash in every asset name: safe to cache for good.
             return reply.header('cache-control', 'public, max-age=31536000, immutable').sendFile(path.slice(1));
           }

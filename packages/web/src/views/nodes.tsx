@@ -1,4 +1,4 @@
-import { useEffect, useMemo, useState } from 'react';
+import { useEffect, useMemo, useRef, useState } from 'react';
 import type { NodeSummary } from '../api/types.js';
 import { LabelChips, StatusBadge, UsageBar } from '../components/badges.js';
 import { DataTable, type Column } from '../components/data-table.js';
@@ -28,8 +28,13 @@ export function NodesView() {
     );
   }, [nodes.data, status, filter, text]);
 
+  // For the budget benchmark (bench/web.ts): rows committed, then the next frame painted.
+  const marked = useRef(false);
   useEffect(() => {
-    if (nodes.data) performance.mark('steward:nodes-rendered');
+    if (!nodes.data || marked.current) return;
+    marked.current = true;
+    performance.mark('steward:nodes-rendered');
+    requestAnimationFrame(() => setTimeout(() => performance.mark('steward:nodes-painted')));
   }, [nodes.data]);
 
   const columns: Column<NodeSummary>[] = [
