@@ -1,5 +1,5 @@
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, statSync } from 'node:fs';
+import { join, relative, resolve, sep } from 'node:path';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import fastifyStatic from '@fastify/static';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
@@ -14,6 +14,19 @@ const SummaryQuery = Type.Object({ limit: Type.Optional(Type.Integer({ minimum: 
 
 /** Paths that belong to the API and the agents: never answered with the page. */
 const NOT_THE_PAGE = /^\/(api|agent|metrics|docs|healthz|readyz)(\/|$|\?)/;
+
+/** The file under dist a URL path names, relative to dist; null when absent or outside it. */
+function distFile(urlPath: string): string | null {
+  let decoded: string;
+  try {
+    decoded = decodeURIComponent(urlPath);
+  } catch {
+    return null;
+  }
+  const full = resolve(WEB_DIST, `.${decoded}`);
+  if (!full.startsWith(WEB_DIST + sep) || !existsSync(full) || !statSync(full).isFile()) return null;
+  return relative(WEB_DIST, full);
+}
 
 /**
  * The web dashboard: the built `packages/web/dist` at `/`, and `index.html` for any other GET
@@ -58,13 +71,14 @@ export async function dashboardFeature(deps: FeatureDeps): Promise<Feature> {
         scope.get('/*', { schema: { hide: true } }, (req, reply) => {
           const path = req.url.split('?')[0] ?? '/';
           if (NOT_THE_PAGE.test(path)) return reply.callNotFound();
+          const file = distFile(path);
           if (path.startsWith('/assets/')) {
             // A missing asset is a 404, not the page: a browser would try to run HTML as JS.
-            if (!existsSync(join(WEB_DIST, path))) return reply.callNotFound();
+            if (!file) return reply.callNotFound();
             // Vite puts a content hash in every asset name: safe to cache for good.
-            return reply.header('cache-control', 'public, max-age=31536000, immutable').sendFile(path.slice(1));
+            return reply.header('cache-control', 'public, max-age=31536000, immutable').sendFile(file);
           }
-          if (/\.[a-z0-9]+$/i.test(path) && existsSync(join(WEB_DIST, path))) return reply.sendFile(path.slice(1));
+          if (file && /\.[a-z0-9]+$/i.test(path)) return reply.sendFile(file);
           return page(reply);
         });
       });
