@@ -65,7 +65,7 @@ export async function dashboardFeature(deps: FeatureDeps): Promise<Feature> {
               .type('text/plain; charset=utf-8')
               .send('The dashboard is not built. Build it with `npx vite build packages/web` or restart with STEWARD_WEB_BUILD unset.\n');
           }
-          return reply.header('cache-control', 'no-cache').sendFile('index.html');
+          return reply.header('cache-control', 'no-cache').sendFile('index.html', { cacheControl: false });
         };
         scope.get('/', { schema: { hide: true } }, (_req, reply) => page(reply));
         scope.get('/*', { schema: { hide: true } }, (req, reply) => {
@@ -76,7 +76,7 @@ export async function dashboardFeature(deps: FeatureDeps): Promise<Feature> {
             // A missing asset is a 404, not the page: a browser would try to run HTML as JS.
             if (!file) return reply.callNotFound();
             // Vite puts a content hash in every asset name: safe to cache for good.
-            return reply.header('cache-control', 'public, max-age=31536000, immutable').sendFile(file);
+            return reply.sendFile(file, { maxAge: 365 * 86_400_000, immutable: true });
           }
           if (file && /\.[a-z0-9]+$/i.test(path)) return reply.sendFile(file);
           return page(reply);
