@@ -48,7 +48,6 @@ export function TimeChart({
       plot.current = null;
     };
     // Rebuilt only when the set of series changes; data updates go through setData below.
-    // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [shape, max, unit]);
 
   useEffect(() => {
