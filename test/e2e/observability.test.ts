@@ -125,6 +125,20 @@ describe('observability endpoints', () => {
     expect(((await missing.json()) as { error: { code: string } }).error.code).toBe('not_found');
   });
 
+  it('replays recent events to a fresh event stream that asks for them', async () => {
+    const res = await get('/api/v1/events?recent=3', server.token, { accept: 'text/event-stream' });
+    expect(res.status).toBe(200);
+    const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
+    let text = '';
+    await until('three replayed events', async () => {
+      const { value } = await reader.read();
+      text += value ?? '';
+      return (text.match(/^data: /gm) ?? []).length >= 3;
+    }, 5000, 0);
+    expect((text.match(/^data: /gm) ?? []).length).toBe(3);
+    await reader.cancel();
+  });
+
   it('serves the OpenAPI document and readable docs at /docs', async () => {
     const doc = (await (await get('/api/v1/openapi.json', null)).json()) as { paths: Record<string, unknown> };
     expect(Object.keys(doc.paths)).toEqual(expect.arrayContaining(['/api/v1/nodes/{id}/samples', '/api/v1/dashboard/nodes', '/api/v1/nodes']));

@@ -6,7 +6,7 @@ import { getNodeRow, insertNode } from '../../src/store/queries/nodes.js';
 import { postgresTestUrl, storeTargets } from '../helpers/databases.js';
 import { nodeRow } from '../helpers/rows.js';
 
-const TABLES = ['api_tokens', 'enrollment_tokens', 'nodes', 'commands', 'jobs', 'meta'] as const;
+const TABLES = ['api_tokens', 'enrollment_tokens', 'nodes', 'commands', 'jobs', 'meta', 'node_samples'] as const;
 
 async function appliedMigrations(store: Store): Promise<string[]> {
   const rows = await sql<{ name: string }>`select name from kysely_migration order by name`.execute(store.db);
@@ -27,7 +27,7 @@ describe.each(storeTargets())('migrations on $name', (target) => {
             .executeTakeFirstOrThrow();
           expect(Number(row.n), table).toBe(0);
         }
-        expect(await appliedMigrations(store)).toEqual(['0001_initial']);
+        expect(await appliedMigrations(store)).toEqual(['0001_initial', '0006_node_samples']);
         await store.ping();
       } finally {
         await store.close();
@@ -72,7 +72,7 @@ describe('migrations and connections on postgres', () => {
     try {
       const stores = await Promise.all([1, 2, 3, 4].map(() => Store.open(fresh.target)));
       try {
-        for (const s of stores) expect(await appliedMigrations(s)).toEqual(['0001_initial']);
+        for (const s of stores) expect(await appliedMigrations(s)).toEqual(['0001_initial', '0006_node_samples']);
       } finally {
         await Promise.all(stores.map((s) => s.close()));
       }
