@@ -15,6 +15,8 @@ describe('web dashboard in chromium', () => {
   const extra: AgentProc[] = [];
   let b: TestBrowser;
   let localId = '';
+  /** Script errors and CSP violations seen in the page; none is expected. */
+  const pageErrors: string[] = [];
 
   beforeAll(async () => {
     up = await startUpProcess();
@@ -22,6 +24,10 @@ describe('web dashboard in chromium', () => {
     localId = local.id;
     edge = await addAgent(up, 'edge-1', ['role=edge']);
     b = await openBrowser();
+    b.page.on('pageerror', (e) => pageErrors.push(String(e)));
+    b.page.on('console', (m) => {
+      if (m.type() === 'error' && /Content Security Policy|Uncaught/.test(m.text())) pageErrors.push(m.text());
+    });
   }, 90_000);
 
   afterAll(async () => {
@@ -162,5 +168,9 @@ describe('web dashboard in chromium', () => {
     // Live again: a command submitted now shows up on the page through the new stream.
     const { command } = await up.client.submitCommand({ node: localId, type: 'sys.ping' });
     await b.page.locator(`[data-testid=recent-events] a[href="/commands/${command.id}"]`).first().waitFor({ timeout: 15_000 });
+  });
+
+  it('ran without script errors or Content-Security-Policy violations', () => {
+    expect(pageErrors).toEqual([]);
   });
 });

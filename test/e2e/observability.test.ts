@@ -165,6 +165,8 @@ describe('observability endpoints', () => {
     const js = await get(asset, null);
     expect(js.status).toBe(200);
     expect(js.headers.get('cache-control')).toContain('immutable');
-    expect((await get('/nodes', null)).headers.get('cache-control')).toBe('no-cache');
+    const pageRes = await get('/nodes', null);
+    expect(pageRes.headers.get('cache-control')).toBe('no-cache');
+    expect(pageRes.headers.get('content-security-policy')).toContain("script-src 'self'");
   });
 });

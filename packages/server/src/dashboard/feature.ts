@@ -15,6 +15,21 @@ const SummaryQuery = Type.Object({ limit: Type.Optional(Type.Integer({ minimum: 
 /** Paths that belong to the API and the agents: never answered with the page. */
 const NOT_THE_PAGE = /^\/(api|agent|metrics|docs|healthz|readyz)(\/|$|\?)/;
 
+/**
+ * The page holds an operator token: only its own scripts may run, it talks only to this origin,
+ * and no other site may frame it. (React sets styles through the DOM, which CSP allows.)
+ */
+const PAGE_CSP = [
+  "default-src 'self'",
+  "script-src 'self'",
+  "style-src 'self' 'unsafe-inline'",
+  "img-src 'self' data:",
+  "connect-src 'self'",
+  "frame-ancestors 'none'",
+  "base-uri 'none'",
+  "form-action 'self'",
+].join('; ');
+
 /** The file under dist a URL path names, relative to dist; null when absent or outside it. */
 function distFile(urlPath: string): string | null {
   let decoded: string;
@@ -65,7 +80,9 @@ export async function dashboardFeature(deps: FeatureDeps): Promise<Feature> {
               .type('text/plain; charset=utf-8')
               .send('The dashboard is not built. Build it with `npx vite build packages/web` or restart with STEWARD_WEB_BUILD unset.\n');
           }
-          return reply.header('cache-control', 'no-cache').sendFile('index.html', { cacheControl: false });
+          return reply
+            .headers({ 'cache-control': 'no-cache', 'content-security-policy': PAGE_CSP, 'x-content-type-options': 'nosniff', 'referrer-policy': 'no-referrer' })
+            .sendFile('index.html', { cacheControl: false });
         };
         scope.get('/', { schema: { hide: true } }, (_req, reply) => page(reply));
         scope.get('/*', { schema: { hide: true } }, (req, reply) => {
