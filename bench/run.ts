@@ -123,6 +123,12 @@ function webRows(r: WebResult): Row[] {
     { benchmark: b, metric: 'GET /api/v1/dashboard/nodes (time, size)', value: `${r.listMs} ms, ${(r.listBytes / 1024).toFixed(0)} KiB` },
     { benchmark: b, metric: 'first render of nodes view, cold cache', value: r.firstRenderColdMs, unit: 'ms', target: 1000 },
     { benchmark: b, metric: '  next frame painted, cold', value: r.firstPaintColdMs, unit: 'ms' },
+    {
+      benchmark: b,
+      metric: '  cold: script loaded / list requested / list received',
+      value: `${r.coldBreakdown.scriptLoadedMs} / ${r.coldBreakdown.apiRequestedMs} / ${r.coldBreakdown.apiReceivedMs}`,
+      unit: 'ms',
+    },
     { benchmark: b, metric: `first render, warm (p50 / max of ${r.firstRenderWarm.runs})`, value: `${r.firstRenderWarm.p50} / ${r.firstRenderWarm.max}`, unit: 'ms' },
     { benchmark: b, metric: 'row elements in the DOM (virtualised)', value: r.rowsInDom },
   ];

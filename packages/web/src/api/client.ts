@@ -10,6 +10,7 @@ import type {
   NodeSample,
   NodeSummary,
 } from './types.js';
+import { takePrefetch } from './prefetch.js';
 
 /** An answer other than 2xx, with the API's `{ error: { code, message } }` when it had one. */
 export class ApiError extends Error {
@@ -44,7 +45,8 @@ export class Api {
   async request<T>(method: string, path: string, body?: unknown, query?: Query): Promise<T> {
     let res: Response;
     try {
-      res = await fetch(withQuery(path, query), {
+      const early = method === 'GET' && !query ? takePrefetch(path, this.token) : undefined;
+      res = await (early ?? fetch(withQuery(path, query), {
         method,
         headers: {
           authorization: `Bearer ${this.token}`,
@@ -52,7 +54,7 @@ export class Api {
           ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
         },
         body: body !== undefined ? JSON.stringify(body) : undefined,
-      });
+      }));
     } catch {
       throw new ApiError(0, 'unreachable', 'The control plane cannot be reached. It may be restarting; retrying shortly helps.');
     }
