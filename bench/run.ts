@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --agents N] [--pings N] [--only ping|fanout|tasks|services] [--tasks N] [--task-nodes N] [--task-slots N] [--launcher cli|direct] [--profile] [--sql-stats] [--no-heartbeat] [--idle-seconds S]
+ * `npm run bench [-- --agents N] [--pings N] [--only ping|fanout|tasks|services|web] [--web-nodes N] [--tasks N] [--task-nodes N] [--task-slots N] [--launcher cli|direct] [--profile] [--sql-stats] [--no-heartbeat] [--idle-seconds S]
  *                [--service-reps N] [--idle-services N]`
  *
  * --profile: V8 CPU profile of the control plane for the measured window (bench/results/profiles/);
@@ -9,6 +9,7 @@
  *  - ping:   submit → result visible round trip of `sys.ping` through one real agent process;
  *  - fanout: one `sys.ping` job to N simulated agents (real AgentConnection) until every result is stored;
  *  - tasks:  N trivial queued tasks over M simulated nodes: placements per second, time until all are done;
+ *  - web:    the dashboard's gzipped JavaScript and the nodes view's first render with N nodes in chromium;
  *  - services: crash → replacement accepting TCP, Steward vs pm2, and supervisor idle CPU/RSS with N services (bench/services.ts).
  * Prints a table, writes bench/results/<timestamp>.json and bench/results/latest.json.
  * Exit 0 when it measured (targets met or not), 1 on an error.
@@ -21,12 +22,13 @@ import { runFanout, type FanoutResult } from './fanout.js';
 import { runPing, type PingResult } from './ping.js';
 import { runTasks, type TasksResult } from './tasks.js';
 import { runServices, type ServicesResult } from './services.js';
+import { runWeb, type WebResult } from './web.js';
 import { installCleanup, killAllChildren } from './processes.js';
 import { printProfileSummary, printSqlSnapshot, saveProfile, summarizeProfile, type CpuProfile, type ProfileSummary } from './profiler.js';
 import type { SqlSnapshot } from './sql-trace.js';
 import { hostInfo, met, RESULTS_DIR, table, writeResults, type Row } from './report.js';
 
-const BENCHES = ['ping', 'fanout', 'tasks', 'services'] as const;
+const BENCHES = ['ping', 'fanout', 'tasks', 'services', 'web'] as const;
 type Bench = (typeof BENCHES)[number];
 
 interface Options {
@@ -35,6 +37,7 @@ interface Options {
   warmup: number;
   only: Bench | null;
   serviceReps: number;
+  webNodes: number;
   idleServices: number;
   tasks: number;
   taskNodes: number;
@@ -55,6 +58,7 @@ const OPTIONS = {
   only: { type: 'string' },
   tasks: { type: 'string', default: '10000' },
   'service-reps': { type: 'string', default: '20' },
+  'web-nodes': { type: 'string', default: '5000' },
   'idle-services': { type: 'string', default: '50' },
   'task-nodes': { type: 'string', default: '1000' },
   'task-slots': { type: 'string', default: '2' },
@@ -79,7 +83,7 @@ function parseOptions(argv: string[]): Options {
       'usage: npm run bench -- [--agents N=1000] [--pings N=1000] [--warmup N=50] [--only ' + BENCHES.join('|') + ']\n' +
         '                        [--tasks N=10000] [--task-nodes N=1000] [--task-slots N=2]\n' +
         '                        [--launcher cli|direct] [--profile] [--sql-stats] [--no-heartbeat] [--idle-seconds S=15]\n' +
-        '                        [--service-reps N=20] [--idle-services N=50]\n',
+        '                        [--service-reps N=20] [--idle-services N=50] [--web-nodes N=5000]\n',
     );
     process.exit(0);
   }
@@ -97,6 +101,7 @@ function parseOptions(argv: string[]): Options {
     warmup: int('warmup', values.warmup, 0),
     only: only as Bench | null,
     serviceReps: int('service-reps', values['service-reps'], 1),
+    webNodes: int('web-nodes', values['web-nodes'], 1),
     idleServices: int('idle-services', values['idle-services'], 1),
     tasks: int('tasks', values.tasks, 1),
     taskNodes: int('task-nodes', values['task-nodes'], 1),
@@ -158,6 +163,25 @@ function fanoutRows(r: FanoutResult): Row[] {
   ];
 }
 
+function webRows(r: WebResult): Row[] {
+  const b = `dashboard (${r.nodes} nodes)`;
+  return [
+    { benchmark: b, metric: 'JavaScript, gzipped (all files)', value: Math.round((r.jsGzipBytes / 1024) * 10) / 10, unit: 'KiB', target: 300 },
+    { benchmark: b, metric: 'JavaScript, raw / CSS gzipped', value: `${(r.jsRawBytes / 1024).toFixed(1)} / ${(r.cssGzipBytes / 1024).toFixed(1)}`, unit: 'KiB' },
+    { benchmark: b, metric: 'GET /api/v1/dashboard/nodes (time, size)', value: `${r.listMs} ms, ${(r.listBytes / 1024).toFixed(0)} KiB` },
+    { benchmark: b, metric: 'first render of nodes view, cold cache', value: r.firstRenderColdMs, unit: 'ms', target: 1000 },
+    { benchmark: b, metric: '  next frame painted, cold', value: r.firstPaintColdMs, unit: 'ms' },
+    {
+      benchmark: b,
+      metric: '  cold: script loaded / list requested / list received',
+      value: `${r.coldBreakdown.scriptLoadedMs} / ${r.coldBreakdown.apiRequestedMs} / ${r.coldBreakdown.apiReceivedMs}`,
+      unit: 'ms',
+    },
+    { benchmark: b, metric: `first render, warm (p50 / max of ${r.firstRenderWarm.runs})`, value: `${r.firstRenderWarm.p50} / ${r.firstRenderWarm.max}`, unit: 'ms' },
+    { benchmark: b, metric: 'row elements in the DOM (virtualised)', value: r.rowsInDom },
+  ];
+}
+
 function servicesRows(r: ServicesResult): Row[] {
   const b = 'service supervision vs pm2';
   const ms = (s: { p50: number; p90: number; max: number; n: number }) => `${s.p50.toFixed(1)} / ${s.p90.toFixed(1)} / ${s.max.toFixed(1)} (n=${s.n})`;
@@ -212,6 +236,11 @@ async function main(): Promise<void> {
     takeProbes('ping', { profile, sql, windowMs: r.windowMs });
     results.ping = r;
     rows.push(...pingRows(r));
+  }
+  if (o.only === null || o.only === 'web') {
+    const r = await runWeb({ nodes: o.webNodes, runs: 5, launcher: o.launcher, log });
+    results.web = r;
+    rows.push(...webRows(r));
   }
   if (o.only === null || o.only === 'fanout') {
     const { profile, sql, ...r } = await runFanout({

@@ -158,3 +158,22 @@ export async function waitOnline(server: ServerProc, name: string, agent?: Proc,
     timeoutMs,
   );
 }
+
+/** `steward up` (what `npm start` runs): a control plane with its local agent already enrolled. */
+export async function startUpProcess(o: { dataDir?: string; port?: number; env?: NodeJS.ProcessEnv } = {}): Promise<ServerProc> {
+  const dataDir = o.dataDir ?? tempDir('steward-up-');
+  const port = o.port ?? (await freePort());
+  const endpoint = join(dataDir, 'endpoint.json');
+  rmSync(endpoint, { force: true });
+  const proc = launch(['up', '--listen', `127.0.0.1:${port}`, '--data-dir', dataDir, '--log-level', 'info'], { ...FAST_TIMINGS, ...o.env });
+  const url = await until(
+    'steward up to listen',
+    () => {
+      if (proc.child.exitCode !== null) throw new Error(`steward up exited: ${proc.output()}`);
+      return existsSync(endpoint) && (JSON.parse(readFileSync(endpoint, 'utf8')) as { url: string }).url;
+    },
+    30_000,
+  );
+  const token = readFileSync(join(dataDir, 'admin.token'), 'utf8').trim();
+  return { ...proc, url, port, dataDir, token, client: new StewardClient({ baseUrl: url, token }) };
+}

@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import type { AgentHub } from './agents/hub.js';
 import type { AlertSink } from './alerts/sink.js';
 import type { EventBus } from './events/bus.js';
+import type { Metrics } from './metrics/registry.js';
 import type { Store } from './store/store.js';
 
 /** Options after defaults are applied. */
@@ -26,4 +27,6 @@ export interface Context {
   startedAt: number;
   /** Where alerts go; replaced by the alerts feature when it starts. */
   alerts: AlertSink;
+  /** Prometheus metrics served at /metrics; features register theirs here. */
+  metrics: Metrics;
 }

@@ -35,6 +35,7 @@ import { JobService } from './jobs/service.js';
 import { JobTracker } from './jobs/tracker.js';
 import { parseListen, urlFor } from './listen.js';
 import { createLogger } from './log.js';
+import { Metrics } from './metrics/registry.js';
 import { sweepLiveness } from './nodes/liveness.js';
 import { NodeService } from './nodes/service.js';
 import { defaultServerDataDir, ENDPOINT_FILE, type RunningServer, type ServerOptions } from './options.js';
@@ -100,6 +101,7 @@ export class ControlPlane implements RunningServer {
       now: Date.now,
       startedAt: Date.now(),
       alerts: logOnlyAlerts(log),
+      metrics: new Metrics(),
     };
     try {
       const dispatcher = new Dispatcher(ctx);

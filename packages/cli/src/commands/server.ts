@@ -36,6 +36,7 @@ export function registerServer(program: Command): void {
         logLevel: opts.logLevel,
       });
       println(`Steward API listening on ${server.url}`);
+      println(`dashboard: ${server.url}/`);
       println(adminTokenLine(server.adminTokenPath, server.adminTokenCreated));
       onShutdown(() => server.close());
       await forever();

@@ -9,6 +9,16 @@ import { forever, onShutdown } from '../shutdown.js';
 import { LocalAgent } from '../up/local-agent.js';
 import { addServerOptions, adminTokenLine, type ServerFlags } from './server.js';
 
+/**
+ * The dashboard's address. On a terminal it is a one-click sign-in link: the token rides in the
+ * URL fragment, which the browser keeps to itself (never sent in a request, so never in a log);
+ * the page moves it to session storage and clears the address bar. Piped output (CI, log
+ * collectors) gets the bare URL, so the token never lands in a captured log.
+ */
+function dashboardLine(url: string, token: string): string {
+  return process.stdout.isTTY ? `dashboard: ${url}/#token=${encodeURIComponent(token)}` : `dashboard: ${url}/ (sign in with the admin token)`;
+}
+
 export function registerUp(program: Command): void {
   addServerOptions(
     program.command('up').description('run a control plane with one local agent (what `npm start` runs)'),
@@ -32,6 +42,7 @@ export function registerUp(program: Command): void {
     await agent.start();
     println('');
     println(`Steward is up: API ${server.url}`);
+    println(dashboardLine(server.url, token));
     println(adminTokenLine(server.adminTokenPath, server.adminTokenCreated));
     println(`local agent data: ${join(server.dataDir, 'local-agent')}`);
     // Operator commands find a local server through its data dir; say how if it is not the default one.

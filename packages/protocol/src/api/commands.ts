@@ -1,6 +1,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { COMMAND_RESULT_STATES, COMMAND_STATES } from '../states.js';
 import { Id, ListQuery, Nullable, Timestamp } from './common.js';
+import { ListingFormatQuery } from './listing.js';
 
 export const COMMAND_TYPE_PATTERN = '^[a-z][a-z0-9]*(\\.[a-z][a-z0-9_]*)+$';
 export const CommandStateSchema = Type.Union(COMMAND_STATES.map((s) => Type.Literal(s)));
@@ -62,6 +63,7 @@ export const CommandListQuery = Type.Object({
   type: Type.Optional(Type.String({ maxLength: 100 })),
   job: Type.Optional(Type.String({ maxLength: 200 })),
   ...ListQuery,
+  ...ListingFormatQuery,
 });
 export type CommandListQuery = Static<typeof CommandListQuery>;
 

@@ -3,6 +3,7 @@ import { NODE_STATUSES } from '../states.js';
 import { Id, LabelsSchema, ListQuery, Nullable, Timestamp } from './common.js';
 import { NODE_NAME_PATTERN } from './enrollment.js';
 import { CommandTypeInfo, DiskUsage, Stats } from './inventory.js';
+import { ListingFormatQuery } from './listing.js';
 
 export const NodeStatusSchema = Type.Union(NODE_STATUSES.map((s) => Type.Literal(s)));
 
@@ -38,6 +39,7 @@ export const NodeListQuery = Type.Object({
   status: Type.Optional(NodeStatusSchema),
   selector: Type.Optional(Type.String({ maxLength: 2000, description: 'label selector: k=v,k2!=v2,k3,!k4' })),
   ...ListQuery,
+  ...ListingFormatQuery,
 });
 export type NodeListQuery = Static<typeof NodeListQuery>;
 

@@ -1,4 +1,4 @@
-import { isTerminalCommandState, type CommandState, type HeartbeatMessage, type HelloMessage, type CommandResultMessage, type ModuleEventMessage } from '@steward/protocol';
+import { isTerminalCommandState, type CommandState, type HeartbeatMessage, type Stats, type HelloMessage, type CommandResultMessage, type ModuleEventMessage } from '@steward/protocol';
 import type { CommandService } from '../commands/service.js';
 import { IN_FLIGHT_MS, type Dispatcher } from '../commands/dispatcher.js';
 import type { Context } from '../context.js';
@@ -13,6 +13,8 @@ import type { AgentSession, SessionHandlers } from './session.js';
 export class AgentGateway implements SessionHandlers {
   /** The control-plane halves of agent modules (monitors, services, tasks…) register here. */
   readonly modules: ModuleHandlers;
+  /** Told of every stored heartbeat (samples for charts, metrics); must not throw or block. */
+  private readonly heartbeatObservers = new Set<(nodeId: string, stats: Stats, at: number) => void>();
 
   constructor(
     private readonly ctx: Context,
@@ -20,6 +22,11 @@ export class AgentGateway implements SessionHandlers {
     private readonly dispatcher: Dispatcher,
   ) {
     this.modules = new ModuleHandlers(ctx.log);
+  }
+
+  onHeartbeat(observer: (nodeId: string, stats: Stats, at: number) => void): () => void {
+    this.heartbeatObservers.add(observer);
+    return () => this.heartbeatObservers.delete(observer);
   }
 
   async hello(session: AgentSession, msg: HelloMessage): Promise<void> {
@@ -52,6 +59,13 @@ export class AgentGateway implements SessionHandlers {
     const stats = JSON.stringify(msg.stats);
     const row = await this.ctx.store.batch((db) => recordHeartbeat(db, session.nodeId, stats, session.connectionId, now));
     if (!row) return session.close(4003, 'node no longer exists');
+    for (const observe of this.heartbeatObservers) {
+      try {
+        observe(session.nodeId, msg.stats, now);
+      } catch (err) {
+        this.ctx.log.warn({ err }, 'heartbeat observer failed');
+      }
+    }
     if (row.status === 'offline') {
       const moved = await transitionNode(this.ctx.store.db, session.nodeId, 'online', now);
       if (moved) publishNodeStatus(this.ctx, moved, 'heartbeat after offline');

@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
-import { Kysely, Migrator, PostgresDialect } from 'kysely';
+import { Kysely, Migrator, PostgresDialect, type LogEvent } from 'kysely';
 import { FastSqliteDialect } from './sqlite-dialect.js';
 import pg from 'pg';
 import { migrationProvider } from './migrations.js';
@@ -20,8 +20,18 @@ export function isPostgresUrl(url: string): boolean {
 
 const INT8_OID = 20;
 
+/** What a query observer hears: the statement's kind (SelectQueryNode…), its time, and whether it failed. */
+export interface QueryTiming {
+  kind: string;
+  ms: number;
+  failed: boolean;
+}
+
 /** Opens SQLite (a file path or `:memory:`) or PostgreSQL (`postgres://…`). */
-export function connect(target: string): Connected {
+export function connect(target: string, onQuery?: (t: QueryTiming) => void): Connected {
+  const log = onQuery
+    ? (e: LogEvent) => onQuery({ kind: e.query.query.kind, ms: e.queryDurationMillis, failed: e.level === 'error' })
+    : undefined;
   if (isPostgresUrl(target)) {
     const pool = new pg.Pool({
       connectionString: target,
@@ -37,7 +47,7 @@ export function connect(target: string): Connected {
     // exception that kills the control plane. The pool has already discarded that client and
     // the next query opens a new one; a lasting outage still fails the queries themselves.
     pool.on('error', () => {});
-    return { db: new Kysely<Database>({ dialect: new PostgresDialect({ pool }) }), dialect: 'postgres' };
+    return { db: new Kysely<Database>({ dialect: new PostgresDialect({ pool }), log }), dialect: 'postgres' };
   }
   if (target !== ':memory:') mkdirSync(dirname(target), { recursive: true });
   const sqlite = new SqliteDatabase(target);
@@ -47,7 +57,7 @@ export function connect(target: string): Connected {
   sqlite.pragma('synchronous = NORMAL');
   sqlite.pragma('busy_timeout = 5000');
   sqlite.pragma('foreign_keys = ON');
-  return { db: new Kysely<Database>({ dialect: new FastSqliteDialect(sqlite) }), dialect: 'sqlite' };
+  return { db: new Kysely<Database>({ dialect: new FastSqliteDialect(sqlite), log }), dialect: 'sqlite' };
 }
 
 export async function migrateToLatest(db: Kysely<Database>): Promise<void> {

@@ -166,6 +166,19 @@ export interface MetaTable {
   value: string;
 }
 
+export interface NodeSamplesTable {
+  node_id: string;
+  at: number;
+  cpu_percent: number;
+  memory_used: number;
+  memory_total: number;
+  disk_used: number;
+  disk_total: number;
+  load1: number;
+  load5: number;
+  load15: number;
+}
+
 export interface ServicesTable {
   name: string;
   revision: number;
@@ -295,6 +308,7 @@ export interface Database {
   commands: CommandsTable;
   jobs: JobsTable;
   meta: MetaTable;
+  node_samples: NodeSamplesTable;
   services: ServicesTable;
   service_nodes: ServiceNodesTable;
   artifacts: ArtifactsTable;

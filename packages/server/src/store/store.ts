@@ -1,6 +1,6 @@
 import type { Kysely } from 'kysely';
 import { clearAllConnections } from './queries/nodes.js';
-import { connect, migrateToLatest, type DialectName } from './connect.js';
+import { connect, migrateToLatest, type DialectName, type QueryTiming } from './connect.js';
 import type { Database } from './schema.js';
 import { WriteBatcher } from './write-batcher.js';
 
@@ -14,22 +14,35 @@ export class Store {
   readonly dialect: DialectName;
   private readonly batcher: WriteBatcher;
 
-  private constructor(db: Kysely<Database>, dialect: DialectName) {
+  private constructor(
+    db: Kysely<Database>,
+    dialect: DialectName,
+    private readonly queryObservers: Set<(t: QueryTiming) => void>,
+  ) {
     this.db = db;
     this.dialect = dialect;
     this.batcher = new WriteBatcher(db);
   }
 
+  /** Every statement's timing (for /metrics); returns a function that stops observing. */
+  onQuery(observer: (t: QueryTiming) => void): () => void {
+    this.queryObservers.add(observer);
+    return () => this.queryObservers.delete(observer);
+  }
+
   /** Opens and migrates. `target` is a SQLite path, `:memory:` or a `postgres://` URL. */
   static async open(target: string): Promise<Store> {
-    const { db, dialect } = connect(target);
+    const observers = new Set<(t: QueryTiming) => void>();
+    const { db, dialect } = connect(target, (t) => {
+      for (const observe of observers) observe(t);
+    });
     try {
       await migrateToLatest(db);
     } catch (e) {
       await db.destroy();
       throw e;
     }
-    const store = new Store(db, dialect);
+    const store = new Store(db, dialect, observers);
     // One SQLite file has one control plane, so connections recorded by a previous process are gone.
     if (dialect === 'sqlite') await clearAllConnections(db);
     return store;

@@ -3,6 +3,7 @@ import { AgentHub } from '../../src/agents/hub.js';
 import { AlertService } from '../../src/alerts/service.js';
 import type { Context } from '../../src/context.js';
 import { EventBus } from '../../src/events/bus.js';
+import { Metrics } from '../../src/metrics/registry.js';
 import type { Store } from '../../src/store/store.js';
 import { T0 } from '../helpers/rows.js';
 
@@ -18,6 +19,7 @@ export function alertContext(store: Store): { ctx: Context; alerts: AlertService
     now: () => clock.now,
     startedAt: T0,
     alerts: { fire: async () => {}, resolve: async () => {} },
+    metrics: new Metrics(),
   };
   const alerts = new AlertService(ctx, () => {});
   ctx.alerts = alerts;

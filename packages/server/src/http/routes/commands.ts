@@ -2,6 +2,8 @@ import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Command, CommandCreate, CommandListQuery, IdParams, listOf, WaitQuery } from '@steward/protocol';
 import type { CommandService } from '../../commands/service.js';
+import { COMMAND_COLUMNS } from '../listing-columns.js';
+import { sendListing } from '../listing.js';
 
 export function commandRoutes(app: FastifyInstance, commands: CommandService): void {
   const r = app.withTypeProvider<TypeBoxTypeProvider>();
@@ -14,9 +16,11 @@ export function commandRoutes(app: FastifyInstance, commands: CommandService): v
       return reply.status(created ? 201 : 200).send(command);
     },
   );
-  r.get('/api/v1/commands', { schema: { tags, querystring: CommandListQuery, response: { 200: listOf(Command) } } }, async (req) => ({
-    items: await commands.list(req.query),
-  }));
+  r.get('/api/v1/commands', { schema: { tags, querystring: CommandListQuery, response: { 200: listOf(Command) } } }, async (req, reply) => {
+    const items = await commands.list(req.query);
+    if (sendListing(req, reply, COMMAND_COLUMNS, items)) return reply;
+    return { items };
+  });
   r.get('/api/v1/commands/:id', { schema: { tags, params: IdParams, querystring: WaitQuery, response: { 200: Command } } }, async (req) =>
     commands.waitForEnd(req.params.id, (req.query.wait ?? 0) * 1000),
   );

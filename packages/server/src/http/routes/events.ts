@@ -7,6 +7,7 @@ const EventsQuery = Type.Object({
   kinds: Type.Optional(Type.String({ maxLength: 500, description: 'comma-separated event kinds' })),
   lastEventId: Type.Optional(Type.String({ maxLength: 100 })),
   access_token: Type.Optional(Type.String()),
+  recent: Type.Optional(Type.Integer({ minimum: 0, maximum: 1000, description: 'on a fresh connection (no Last-Event-ID), first replay up to this many recent events' })),
 });
 
 const PING_MS = 15_000;
@@ -42,6 +43,7 @@ export function eventRoutes(app: FastifyInstance, bus: EventBus, streams: Set<()
       res.write(`id: ${boot}-${seq}\nevent: ${event.kind}\ndata: ${JSON.stringify(event)}\n\n`);
     };
     if (last !== null) for (const e of bus.since(last)) write(e);
+    else if (req.query.recent) for (const e of bus.since(Math.max(0, bus.lastSeq - req.query.recent))) write(e);
     const unsubscribe = bus.subscribe(write);
     const ping = setInterval(() => res.write(': ping\n\n'), PING_MS);
     const end = () => {

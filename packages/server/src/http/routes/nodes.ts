@@ -2,13 +2,17 @@ import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { IdParams, listOf, Node, NodeDeleteQuery, NodeListQuery, NodePatch } from '@steward/protocol';
 import type { NodeService } from '../../nodes/service.js';
+import { NODE_COLUMNS } from '../listing-columns.js';
+import { sendListing } from '../listing.js';
 
 export function nodeRoutes(app: FastifyInstance, nodes: NodeService): void {
   const r = app.withTypeProvider<TypeBoxTypeProvider>();
   const tags = ['nodes'];
-  r.get('/api/v1/nodes', { schema: { tags, querystring: NodeListQuery, response: { 200: listOf(Node) } } }, async (req) => ({
-    items: await nodes.list(req.query),
-  }));
+  r.get('/api/v1/nodes', { schema: { tags, querystring: NodeListQuery, response: { 200: listOf(Node) } } }, async (req, reply) => {
+    const items = await nodes.list(req.query);
+    if (sendListing(req, reply, NODE_COLUMNS, items)) return reply;
+    return { items };
+  });
   r.get('/api/v1/nodes/:id', { schema: { tags, params: IdParams, response: { 200: Node } } }, async (req) =>
     nodes.get(req.params.id),
   );

@@ -1,0 +1,114 @@
+import type {
+  Command,
+  DashboardSummary,
+  EnrollmentToken,
+  EnrollmentTokenCreate,
+  EnrollmentTokenCreated,
+  Job,
+  JobDetail,
+  Node,
+  NodeSample,
+  NodeSummary,
+} from './types.js';
+import { takePrefetch } from './prefetch.js';
+
+/** An answer other than 2xx, with the API's `{ error: { code, message } }` when it had one. */
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly details?: unknown,
+  ) {
+    super(message);
+    this.name = 'ApiError';
+  }
+}
+
+type Query = Record<string, string | number | boolean | undefined>;
+
+function withQuery(path: string, q?: Query): string {
+  if (!q) return path;
+  const p = new URLSearchParams();
+  for (const [k, v] of Object.entries(q)) if (v !== undefined && v !== '') p.set(k, String(v));
+  const s = p.toString();
+  return s ? `${path}?${s}` : path;
+}
+
+/** The typed wrapper every view uses; one per signed-in token. */
+export class Api {
+  /** Called on any 401, so the app can return to the sign-in page. */
+  onUnauthorized: (e: ApiError) => void = () => {};
+
+  constructor(readonly token: string) {}
+
+  async request<T>(method: string, path: string, body?: unknown, query?: Query): Promise<T> {
+    let res: Response;
+    try {
+      const early = method === 'GET' && !query ? takePrefetch(path, this.token) : undefined;
+      res = await (early ?? fetch(withQuery(path, query), {
+        method,
+        headers: {
+          authorization: `Bearer ${this.token}`,
+          accept: 'application/json',
+          ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+        },
+        body: body !== undefined ? JSON.stringify(body) : undefined,
+      }));
+    } catch {
+      throw new ApiError(0, 'unreachable', 'The control plane cannot be reached. It may be restarting; retrying shortly helps.');
+    }
+    if (res.status === 204) return undefined as T;
+    const text = await res.text();
+    let json: unknown;
+    try {
+      json = text ? JSON.parse(text) : undefined;
+    } catch {
+      json = undefined;
+    }
+    if (!res.ok) {
+      const e = (json as { error?: { code?: string; message?: string; details?: unknown } } | undefined)?.error;
+      const err = new ApiError(res.status, e?.code ?? `http_${res.status}`, e?.message ?? `${res.status} ${res.statusText}`, e?.details);
+      if (res.status === 401) this.onUnauthorized(err);
+      throw err;
+    }
+    return json as T;
+  }
+
+  get<T>(path: string, query?: Query): Promise<T> {
+    return this.request<T>('GET', path, undefined, query);
+  }
+
+  post<T>(path: string, body?: unknown): Promise<T> {
+    return this.request<T>('POST', path, body ?? {});
+  }
+
+  delete(path: string): Promise<void> {
+    return this.request<void>('DELETE', path);
+  }
+
+  // --- nodes
+  summary = (): Promise<DashboardSummary> => this.get<DashboardSummary>('/api/v1/dashboard/summary');
+  nodeSummaries = async (): Promise<NodeSummary[]> => (await this.get<{ items: NodeSummary[] }>('/api/v1/dashboard/nodes')).items;
+  node = (id: string): Promise<Node> => this.get<Node>(`/api/v1/nodes/${encodeURIComponent(id)}`);
+  samples = async (id: string, since?: number): Promise<NodeSample[]> =>
+    (await this.get<{ items: NodeSample[] }>(`/api/v1/nodes/${encodeURIComponent(id)}/samples`, { since })).items;
+
+  // --- commands and jobs
+  commands = async (q: { node?: string; state?: string; type?: string; job?: string; limit?: number } = {}): Promise<Command[]> =>
+    (await this.get<{ items: Command[] }>('/api/v1/commands', q)).items;
+  command = (id: string, waitSeconds?: number): Promise<Command> =>
+    this.get<Command>(`/api/v1/commands/${encodeURIComponent(id)}`, { wait: waitSeconds });
+  submit = (body: { node: string; type: string; payload?: Record<string, unknown>; timeoutMs?: number }): Promise<Command> =>
+    this.post<Command>('/api/v1/commands', body);
+  cancelCommand = (id: string): Promise<Command> => this.post<Command>(`/api/v1/commands/${encodeURIComponent(id)}/cancel`);
+  jobs = async (q: { state?: string; limit?: number } = {}): Promise<Job[]> => (await this.get<{ items: Job[] }>('/api/v1/jobs', q)).items;
+  job = (id: string): Promise<JobDetail> => this.get<JobDetail>(`/api/v1/jobs/${encodeURIComponent(id)}`);
+
+  // --- enrollment
+  enrollmentTokens = async (): Promise<EnrollmentToken[]> =>
+    (await this.get<{ items: EnrollmentToken[] }>('/api/v1/enrollment-tokens')).items;
+  createEnrollmentToken = (body: EnrollmentTokenCreate): Promise<EnrollmentTokenCreated> =>
+    this.post<EnrollmentTokenCreated>('/api/v1/enrollment-tokens', body);
+  deleteEnrollmentToken = (id: string): Promise<void> => this.delete(`/api/v1/enrollment-tokens/${encodeURIComponent(id)}`);
+}

@@ -1,0 +1,55 @@
+/** Colour class per state word; unknown words get the neutral style. */
+const TONE: Record<string, string> = {
+  online: 'ok',
+  succeeded: 'ok',
+  running: 'busy',
+  dispatched: 'busy',
+  pending: 'wait',
+  offline: 'bad',
+  failed: 'bad',
+  timed_out: 'bad',
+  cancelled: 'muted',
+  expired: 'muted',
+  firing: 'bad',
+  resolved: 'ok',
+  live: 'ok',
+  connecting: 'wait',
+  reconnecting: 'wait',
+};
+
+export function StatusBadge({ status, title }: { status: string; title?: string }) {
+  return (
+    <span className={`badge badge-${TONE[status] ?? 'neutral'}`} data-status={status} title={title}>
+      {status.replace('_', ' ')}
+    </span>
+  );
+}
+
+export function LabelChips({ labels }: { labels: Record<string, string> }) {
+  const entries = Object.entries(labels);
+  if (entries.length === 0) return <span className="muted">—</span>;
+  return (
+    <span className="chips">
+      {entries.map(([k, v]) => (
+        <span className="chip" key={k}>
+          {k}={v}
+        </span>
+      ))}
+    </span>
+  );
+}
+
+/** A usage bar (0–100 %) with its figure; amber past 75 %, red past 90 %. */
+export function UsageBar({ percent, label }: { percent: number | null; label?: string }) {
+  if (percent === null || !Number.isFinite(percent)) return <span className="muted">—</span>;
+  const p = Math.max(0, Math.min(100, percent));
+  const tone = p >= 90 ? 'bad' : p >= 75 ? 'warn' : 'ok';
+  return (
+    <span className="bar" title={label ? `${label}: ${p.toFixed(1)} %` : `${p.toFixed(1)} %`}>
+      <span className="bar-track">
+        <span className={`bar-fill bar-${tone}`} style={{ width: `${p}%` }} />
+      </span>
+      <span className="bar-figure">{Math.round(p)}%</span>
+    </span>
+  );
+}

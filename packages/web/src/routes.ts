@@ -1,0 +1,29 @@
+import type { ComponentType } from 'react';
+import { CommandView } from './views/command.js';
+import { CommandsView } from './views/commands.js';
+import { EnrollView } from './views/enroll.js';
+import { JobView } from './views/job.js';
+import { JobsView } from './views/jobs.js';
+import { NodeView } from './views/node/node.js';
+import { NodesView } from './views/nodes.js';
+import { OverviewView } from './views/overview/overview.js';
+
+export interface RouteDef {
+  /** `/things/:id` style; params reach the view as props. */
+  path: string;
+  view: ComponentType<{ params: Record<string, string> }>;
+  /** Shown in the side navigation when set. */
+  nav?: string;
+}
+
+/** Every page of the dashboard. Adding a view: a file in views/ and one line here. */
+export const ROUTES: RouteDef[] = [
+  { path: '/', view: OverviewView, nav: 'Overview' },
+  { path: '/nodes', view: NodesView, nav: 'Nodes' },
+  { path: '/nodes/:id', view: NodeView },
+  { path: '/commands', view: CommandsView, nav: 'Commands' },
+  { path: '/commands/:id', view: CommandView },
+  { path: '/jobs', view: JobsView, nav: 'Jobs' },
+  { path: '/jobs/:id', view: JobView },
+  { path: '/enroll', view: EnrollView, nav: 'Enroll' },
+];

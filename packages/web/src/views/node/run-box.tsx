@@ -1,0 +1,97 @@
+import { useState, type FormEvent } from 'react';
+import { useSession } from '../../app-context.js';
+import { CommandResult } from '../../components/command-result.js';
+import { StatusBadge } from '../../components/badges.js';
+import { useCommand } from '../../hooks/use-command.js';
+import { useEvents } from '../../hooks/use-events.js';
+import { Link } from '../../router.js';
+
+interface Run {
+  id: string;
+  line: string;
+  /** State changes as they arrived on the event stream. */
+  steps: { state: string; at: number }[];
+}
+
+/**
+ * Runs a shell command line on the node (`exec.run` with `shell: true`) and shows each state
+ * change as its event arrives, then the output once the agent's result is stored.
+ */
+export function RunBox({ nodeId, online }: { nodeId: string; online: boolean }) {
+  const { api } = useSession();
+  const [line, setLine] = useState('');
+  const [runs, setRuns] = useState<Run[]>([]);
+  const [error, setError] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+
+  useEvents((e) => {
+    if (e.kind !== 'command.state' || e.nodeId !== nodeId) return;
+    setRuns((rs) => rs.map((r) => (r.id === e.commandId && !r.steps.some((s) => s.state === e.state) ? { ...r, steps: [...r.steps, { state: e.state, at: e.at }] } : r)));
+  });
+
+  const submit = async (e: FormEvent) => {
+    e.preventDefault();
+    const text = line.trim();
+    if (!text) return;
+    setBusy(true);
+    setError(null);
+    try {
+      const c = await api.submit({ node: nodeId, type: 'exec.run', payload: { command: text, shell: true } });
+      setRuns((rs) => [{ id: c.id, line: text, steps: [{ state: c.state, at: c.createdAt }] }, ...rs].slice(0, 10));
+      setLine('');
+    } catch (err) {
+      setError((err as Error).message);
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  return (
+    <div className="run-box">
+      <form onSubmit={(e) => void submit(e)} className="run-form">
+        <span className="prompt">$</span>
+        <input
+          aria-label="command line"
+          placeholder="uname -a"
+          value={line}
+          onChange={(e) => setLine(e.target.value)}
+          spellCheck={false}
+          autoComplete="off"
+        />
+        <button type="submit" disabled={busy || !line.trim()}>
+          Run
+        </button>
+      </form>
+      {!online && <div className="hint">The node is offline: a command waits for it (up to its TTL, 1 h by default).</div>}
+      {error && <div className="form-error" role="alert">{error}</div>}
+      {runs.map((r) => (
+        <RunOutput key={r.id} run={r} />
+      ))}
+    </div>
+  );
+}
+
+function RunOutput({ run }: { run: Run }) {
+  const cmd = useCommand(run.id);
+  const state = cmd.data?.state ?? run.steps[run.steps.length - 1]?.state ?? 'pending';
+  const t0 = run.steps[0]?.at ?? 0;
+  return (
+    <div className="run" data-testid="run" data-command-id={run.id}>
+      <div className="run-head">
+        <code>$ {run.line}</code>
+        <StatusBadge status={state} />
+        <Link to={`/commands/${run.id}`} className="muted">
+          details
+        </Link>
+      </div>
+      <div className="run-steps">
+        {run.steps.map((s) => (
+          <span key={s.state}>
+            {s.state} <span className="muted">+{s.at - t0} ms</span>
+          </span>
+        ))}
+      </div>
+      {cmd.data && (cmd.data.result !== null || cmd.data.error) && <CommandResult command={cmd.data} />}
+    </div>
+  );
+}

@@ -1,0 +1,176 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openBrowser, type TestBrowser } from '../support/browser.js';
+import { addAgent, startAgentProcess, startUpProcess, until, waitOnline, type AgentProc, type ServerProc } from '../support/processes.js';
+
+/**
+ * The dashboard in a real browser (Debian's chromium through playwright-core) against a real
+ * `steward up` (control plane + its local agent) and real agent processes. Each test continues
+ * from the page the previous one left, as an operator would.
+ */
+describe('web dashboard in chromium', () => {
+  let up: ServerProc;
+  let edge: AgentProc;
+  const extra: AgentProc[] = [];
+  let b: TestBrowser;
+  let localId = '';
+  /** Script errors and CSP violations seen in the page; none is expected. */
+  const pageErrors: string[] = [];
+
+  beforeAll(async () => {
+    up = await startUpProcess();
+    const local = await until('the local node', async () => (await up.client.listNodes()).items.find((n) => n.labels.local === 'true' && n.status === 'online'), 30_000);
+    localId = local.id;
+    edge = await addAgent(up, 'edge-1', ['role=edge']);
+    b = await openBrowser();
+    b.page.on('pageerror', (e) => pageErrors.push(String(e)));
+    b.page.on('console', (m) => {
+      if (m.type() === 'error' && /Content Security Policy|Uncaught/.test(m.text())) pageErrors.push(m.text());
+    });
+  }, 90_000);
+
+  afterAll(async () => {
+    await b?.close();
+    for (const a of [edge, ...extra]) await a?.kill();
+    await up?.kill();
+  });
+
+  const row = (id: string) => b.page.locator(`[role=row][data-row-key="${id}"]`);
+
+  it('refuses a wrong token with a message', async () => {
+    await b.page.goto(up.url);
+    await b.page.fill('#token', 'tok_wrong.not-a-secret');
+    await b.page.click('button[type=submit]');
+    const error = b.page.getByTestId('sign-in-error');
+    await error.waitFor();
+    expect(await error.textContent()).toMatch(/refused.*token is not valid/);
+    expect(await b.page.evaluate(() => sessionStorage.getItem('steward.token'))).toBeNull();
+    await b.shot('01-sign-in-refused');
+  });
+
+  it('signs in and shows the local node online', async () => {
+    await b.page.fill('#token', up.token);
+    await b.page.click('button[type=submit]');
+    await b.page.getByTestId('nodes-online').waitFor();
+    await until('two nodes online on the overview', async () => (await b.page.getByTestId('nodes-online').textContent()) === '2', 10_000);
+    await b.page.locator('[data-testid=stream-state][data-state=live]').waitFor();
+    await b.shot('02-overview');
+
+    await b.page.click('nav >> text=Nodes');
+    await row(localId).locator('[data-status=online]').waitFor();
+    expect(await row(localId).textContent()).toContain('local=true');
+    await b.shot('03-nodes');
+  });
+
+  it('runs a command on a node and shows its output as it arrives', async () => {
+    await row(localId).locator('a').click();
+    await b.page.waitForURL(`**/nodes/${localId}`);
+    await b.page.getByLabel('command line').fill('echo hello-from-the-dashboard; echo to-stderr >&2');
+    await b.page.click('button:has-text("Run")');
+    const run = b.page.getByTestId('run').first();
+    await run.locator('[data-status=succeeded]').waitFor();
+    expect(await run.getByTestId('stdout').textContent()).toBe('hello-from-the-dashboard\n');
+    expect(await run.getByTestId('stderr').textContent()).toBe('to-stderr\n');
+    // Each state change was shown as its event arrived, not only the end.
+    expect(await run.locator('.run-steps').textContent()).toMatch(/pending.*running.*succeeded/);
+    await b.page.locator('.charts canvas').first().waitFor();
+    await b.shot('04-node');
+  });
+
+  it('browses the node\'s files with fs.list', async () => {
+    const root = join(up.dataDir, 'local-agent', 'files');
+    mkdirSync(join(root, 'site'), { recursive: true });
+    writeFileSync(join(root, 'site', 'index.html'), '<h1>hi</h1>');
+    await b.page.click('button:has-text("Browse files")');
+    const browser = b.page.getByTestId('file-browser');
+    // '/' is outside the agent's roots; the browser opens the root the agent named instead.
+    await browser.locator('button:has-text("site/")').click();
+    await browser.locator('td:has-text("index.html")').waitFor();
+    expect(await browser.locator('.files-bar code').textContent()).toBe(join(root, 'site'));
+    await b.shot('04b-node-files');
+  });
+
+  it('creates an enrollment token whose command line enrolls a machine, which then appears live', async () => {
+    await b.page.click('nav >> text=Enroll');
+    await b.page.getByLabel('labels').fill('env=lab');
+    await b.page.click('button:has-text("Create token")');
+    const line = (await b.page.getByTestId('agent-command').textContent()) ?? '';
+    expect(line).toMatch(new RegExp(`^steward agent --server ${up.url} --enroll-token \\S+ --label env=lab$`));
+    expect(await b.page.getByTestId('systemd-unit').textContent()).toContain('ExecStart=/usr/local/bin/steward agent');
+    await b.shot('05-enroll');
+
+    const token = /--enroll-token (\S+)/.exec(line)![1]!;
+    await b.page.click('nav >> text=Nodes');
+    await row(localId).waitFor();
+    const agent = startAgentProcess({ server: up.url, token, name: 'from-dashboard' });
+    extra.push(agent);
+    await waitOnline(up, 'from-dashboard', agent);
+    const id = (await up.client.getNode('from-dashboard')).id;
+    await row(id).locator('[data-status=online]').waitFor({ timeout: 10_000 });
+    expect(await row(id).textContent()).toContain('env=lab');
+  });
+
+  it('turns a stopped agent offline in the table without a reload', async () => {
+    const id = (await up.client.getNode('edge-1')).id;
+    await row(id).locator('[data-status=online]').waitFor();
+    await b.page.evaluate(() => ((window as unknown as { stillHere: boolean }).stillHere = true));
+    await edge.kill();
+    await row(id).locator('[data-status=offline]').waitFor({ timeout: 15_000 });
+    expect(await b.page.evaluate(() => (window as unknown as { stillHere?: boolean }).stillHere)).toBe(true);
+    await b.shot('06-nodes-offline');
+  });
+
+  it('filters the nodes table by status, label and text', async () => {
+    const edgeId = (await up.client.getNode('edge-1')).id;
+    await b.page.getByLabel('status').selectOption('offline');
+    await row(edgeId).waitFor();
+    expect(await row(localId).count()).toBe(0);
+    await b.page.getByLabel('status').selectOption('');
+    await b.page.getByLabel('label selector').fill('env=lab');
+    await until('only the lab node', async () => (await b.page.locator('[role=row][data-row-key]').count()) === 1, 5000);
+    await b.page.getByLabel('label selector').fill('');
+    await b.page.getByLabel('search').fill('edge');
+    await until('only edge-1', async () => (await b.page.locator('[role=row][data-row-key]').count()) === 1, 5000);
+    await b.page.getByLabel('search').fill('');
+  });
+
+  it('shows commands and jobs with each node\'s result', async () => {
+    const job = await up.client.createJob({ target: { selector: 'local=true' }, type: 'exec.run', payload: { command: 'echo', args: ['from-a-job'] } });
+    await up.client.getJob(job.id, { wait: 15 });
+    await b.page.click('nav >> text=Jobs');
+    await row(job.id).locator('[data-col=state] [data-status=succeeded]').waitFor();
+    await b.shot('07-jobs');
+    await row(job.id).click();
+    await b.page.waitForURL(`**/jobs/${job.id}`);
+    await b.page.locator('details summary').first().click();
+    expect(await b.page.getByTestId('stdout').first().textContent()).toBe('from-a-job\n');
+    await b.shot('08-job');
+
+    await b.page.click('nav >> text=Commands');
+    const cmd = job.commands[0]!;
+    await row(cmd.id).waitFor();
+    await b.shot('09-commands');
+    await row(cmd.id).click();
+    await b.page.waitForURL(`**/commands/${cmd.id}`);
+    await b.page.locator('[data-testid=command-result][data-state=succeeded]').waitFor();
+    await b.shot('10-command');
+  });
+
+  it('reconnects by itself after the control plane restarts', async () => {
+    await b.page.click('nav >> text=Overview');
+    await b.page.locator('[data-testid=stream-state][data-state=live]').waitFor();
+    await up.kill();
+    await b.page.locator('[data-testid=stream-state][data-state=reconnecting]').waitFor({ timeout: 15_000 });
+    await b.shot('11-reconnecting');
+    up = await startUpProcess({ dataDir: up.dataDir, port: up.port });
+    await b.page.locator('[data-testid=stream-state][data-state=live]').waitFor({ timeout: 20_000 });
+    // Live again: a command submitted now shows up on the page through the new stream.
+    const { command } = await up.client.submitCommand({ node: localId, type: 'sys.ping' });
+    await b.page.locator(`[data-testid=recent-events] a[href="/commands/${command.id}"]`).first().waitFor({ timeout: 15_000 });
+  });
+
+  it('ran without script errors or Content-Security-Policy violations', () => {
+    expect(pageErrors).toEqual([]);
+  });
+});
