@@ -1,4 +1,4 @@
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -28,6 +28,23 @@ function alive(pid: number): boolean {
     return true;
   } catch {
     return false;
+  }
+}
+
+function killServices(agentDataDir: string): void {
+  try {
+    const state = JSON.parse(readFileSync(join(agentDataDir, 'modules', 'service', 'state.json'), 'utf8')) as { services: { pid: number | null }[] };
+    for (const s of state.services) {
+      if (s.pid) {
+        try {
+          process.kill(-s.pid, 'SIGKILL');
+        } catch {
+          /* gone */
+        }
+      }
+    }
+  } catch {
+    /* no state file */
   }
 }
 
@@ -68,6 +85,8 @@ describe('services end to end (real control plane, agents and service processes)
   async function agent(server: ServerProc, name: string, labels: string[] = []): Promise<AgentProc> {
     const { token } = await server.client.createEnrollmentToken({ uses: 1 });
     const a = startAgentProcess({ server: server.url, token, name, labels, config: AGENT_CONFIG });
+    // Services outlive their agent by design; whatever a failed test left running ends here.
+    cleanup.push(async () => killServices(a.dataDir));
     cleanup.push(() => a.kill('SIGKILL'));
     await waitOnline(server, name, a);
     return a;
