@@ -1,4 +1,4 @@
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -28,6 +28,23 @@ function alive(pid: number): boolean {
     return true;
   } catch {
     return false;
+  }
+}
+
+function killServices(agentDataDir: string): void {
+  try {
+    const state = JSON.parse(readFileSync(join(agentDataDir, 'modules', 'service', 'state.json'), 'utf8')) as { services: { pid: number | null }[] };
+    for (const s of state.services) {
+      if (s.pid) {
+        try {
+          process.kill(-s.pid, 'SIGKILL');
+        } catch {
+          /* gone */
+        }
+      }
+    }
+  } catch {
+    /* no state file */
   }
 }
 
@@ -68,6 +85,8 @@ describe('services end to end (real control plane, agents and service processes)
   async function agent(server: ServerProc, name: string, labels: string[] = []): Promise<AgentProc> {
     const { token } = await server.client.createEnrollmentToken({ uses: 1 });
     const a = startAgentProcess({ server: server.url, token, name, labels, config: AGENT_CONFIG });
+    // Services outlive their agent by design; whatever a failed test left running ends here.
+    cleanup.push(async () => killServices(a.dataDir));
     cleanup.push(() => a.kill('SIGKILL'));
     await waitOnline(server, name, a);
     return a;
@@ -102,7 +121,7 @@ describe('services end to end (real control plane, agents and service processes)
       artifact: { url: artifacts.put('web-1.tgz', bytes), sha256: sha256(bytes) },
       command: './run',
       env: { PORT: String(port), VERSION: 'v1' },
-      health: { tcp: { port }, intervalMs: 50, graceMs: 5000 },
+      health: { tcp: { port }, intervalMs: 50, graceMs: 20000 },
       target: { selector: 'role=web' },
     };
     const { service, created } = await server.client.putService('web', spec);
@@ -116,7 +135,7 @@ describe('services end to end (real control plane, agents and service processes)
       return n?.state === 'running' && n.revision === 1 ? n : null;
     });
     pids.push(running.pid!);
-    expect(running).toMatchObject({ version: '1.0.0', restarts: 0, limits: 'none' });
+    expect(running, JSON.stringify(running.exits)).toMatchObject({ version: '1.0.0', restarts: 0, limits: 'none' });
     expect(running.uptimeMs).toBeGreaterThanOrEqual(0);
     expect(await ask(port)).toBe('v1');
     expect((await server.client.getService('web')).nodes.map((n) => n.nodeName)).toEqual(['svc-a']);
@@ -153,6 +172,7 @@ describe('services end to end (real control plane, agents and service processes)
     follow.kill('SIGINT');
     const shown = await cli(server, ['services', 'show', 'web']);
     expect(shown.code).toBe(0);
+    // An operator restart is not counted as a restart.
     expect(shown.stdout).toMatch(/svc-a\s+1\.0\.0\s+1\s+running\s+0/);
 
     // DELETE: stopped, files removed, rows gone.
@@ -172,17 +192,19 @@ describe('services end to end (real control plane, agents and service processes)
     const bad = await packTarGz({ run: '#!/bin/sh\necho "2.0.0 never listens"\nexec sleep 1000\n' });
     const base = {
       command: './run',
-      health: { tcp: { port }, intervalMs: 50, graceMs: 1500 },
       target: { nodes: ['svc-up'] },
     };
-    await server.client.putService('api', { ...base, version: '1.0.0', artifact: { url: artifacts.put('api-1.tgz', good), sha256: sha256(good) }, env: { PORT: String(port), VERSION: 'v1' } });
+    // The good version gets a generous grace (a loaded CI machine starts node slowly); the broken one a short one.
+    const slow = { health: { tcp: { port }, intervalMs: 50, graceMs: 20_000 } };
+    const quick = { health: { tcp: { port }, intervalMs: 50, graceMs: 1500 } };
+    await server.client.putService('api', { ...base, ...slow, version: '1.0.0', artifact: { url: artifacts.put('api-1.tgz', good), sha256: sha256(good) }, env: { PORT: String(port), VERSION: 'v1' } });
     const v1 = await until('v1 running', async () => {
       const n = await nodeState(server, 'api', 'svc-up');
       return n?.state === 'running' && n.version === '1.0.0' ? n : null;
     });
     pids.push(v1.pid!);
     expect(await ask(port)).toBe('v1');
-    await server.client.putService('api', { ...base, version: '2.0.0', artifact: { url: artifacts.put('api-2.tgz', bad), sha256: sha256(bad) }, env: { PORT: String(port), VERSION: 'v2' } });
+    await server.client.putService('api', { ...base, ...quick, version: '2.0.0', artifact: { url: artifacts.put('api-2.tgz', bad), sha256: sha256(bad) }, env: { PORT: String(port), VERSION: 'v2' } });
     const back = await until('rolled back', async () => {
       const n = await nodeState(server, 'api', 'svc-up');
       return n?.revision === 2 && n.lastOutcome?.kind === 'rolled_back' && n.state === 'running' ? n : null;

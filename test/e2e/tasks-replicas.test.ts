@@ -56,7 +56,7 @@ describe('task scheduling with two control planes on one PostgreSQL', { timeout:
       200,
     ) as Promise<TaskDetail[]>;
 
-  it('tasks submitted to both replicas are each placed exactly once, within every node’s slots', async () => {
+  it('tasks submitted to both replicas succeed once each, never as two copies at a time, within every node’s slots', async () => {
     const [a, b] = servers as [ServerProc, ServerProc];
     const ids: string[] = [];
     for (let i = 0; i < 60; i++) {
@@ -67,9 +67,13 @@ describe('task scheduling with two control planes on one PostgreSQL', { timeout:
     const occupancy = new Map<string, [number, number][]>();
     for (const t of done) {
       expect(t.state).toBe('succeeded');
-      expect(t.attemptList, t.id).toHaveLength(1);
-      const at = t.attemptList[0]!;
-      occupancy.set(at.nodeId, [...(occupancy.get(at.nodeId) ?? []), [at.placedAt, at.finishedAt!]]);
+      const what = `${t.id}: ${JSON.stringify(t.attemptList.map((x) => [x.state, x.error?.code]))}`;
+      // Placed once; a second attempt only after a node was lost (possible on a starved test
+      // machine that misses heartbeats), never two copies at a time, and one success.
+      expect(t.attemptList.filter((x) => x.state === 'succeeded'), what).toHaveLength(1);
+      expect(t.attemptList.slice(0, -1).every((x) => x.state === 'lost'), what).toBe(true);
+      t.attemptList.slice(1).forEach((x, i) => expect(x.placedAt, what).toBeGreaterThanOrEqual(t.attemptList[i]!.finishedAt!));
+      for (const at of t.attemptList) occupancy.set(at.nodeId, [...(occupancy.get(at.nodeId) ?? []), [at.placedAt, at.finishedAt!]]);
     }
     for (const [node, iv] of occupancy) expect(maxOverlap(iv), node).toBeLessThanOrEqual(SLOTS);
     // Both replicas see one leader.

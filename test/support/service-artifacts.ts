@@ -56,11 +56,14 @@ export class ArtifactServer {
   }
 }
 
-/** A node script that listens on PORT and answers each connection with its VERSION. */
+/**
+ * A node script that listens on PORT and answers each connection with its VERSION. It ignores
+ * socket errors: a TCP health check connects and resets at once, which must not crash it.
+ */
 export const TCP_SERVICE = `#!/usr/bin/env node
 const net = require('node:net');
 const port = Number(process.env.PORT);
-net.createServer((s) => { s.end((process.env.VERSION || 'v?') + '\\n'); }).listen(port, '127.0.0.1', () => console.log('listening on', port));
+net.createServer((s) => { s.on('error', () => {}); s.end((process.env.VERSION || 'v?') + '\\n'); }).listen(port, '127.0.0.1', () => console.log('listening on', port));
 process.on('SIGTERM', () => process.exit(0));
 `;
 

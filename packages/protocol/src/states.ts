@@ -200,8 +200,10 @@ export const TASK_TRANSITIONS: Readonly<Record<TaskState, readonly TaskState[]>>
   cancelled: [],
 };
 
+const TASK_PREDECESSORS = new Map(TASK_STATES.map((to) => [to, TASK_STATES.filter((from) => TASK_TRANSITIONS[from].includes(to))]));
+
 export function taskPredecessors(to: TaskState): TaskState[] {
-  return TASK_STATES.filter((from) => TASK_TRANSITIONS[from].includes(to));
+  return [...TASK_PREDECESSORS.get(to)!];
 }
 
 export function isTerminalTaskState(s: TaskState): boolean {
@@ -233,8 +235,10 @@ export const ATTEMPT_TRANSITIONS: Readonly<Record<AttemptState, readonly Attempt
 
 export const ACTIVE_ATTEMPT_STATES: readonly AttemptState[] = ['placed', 'running'];
 
+const ATTEMPT_PREDECESSORS = new Map(ATTEMPT_STATES.map((to) => [to, ATTEMPT_STATES.filter((from) => ATTEMPT_TRANSITIONS[from].includes(to))]));
+
 export function attemptPredecessors(to: AttemptState): AttemptState[] {
-  return ATTEMPT_STATES.filter((from) => ATTEMPT_TRANSITIONS[from].includes(to));
+  return [...ATTEMPT_PREDECESSORS.get(to)!];
 }
 
 export function isTerminalAttemptState(s: AttemptState): boolean {

@@ -46,6 +46,7 @@ export class Scheduler {
   private loop: Promise<void> | null = null;
   private timer: NodeJS.Timeout | null = null;
   private stopped = false;
+  private lastPassAt = 0;
   private readonly facts = new Map<string, { updatedAt: number; facts: NodeFacts }>();
   private readonly requirementCache = new Map<string, RequirementSet>();
 
@@ -70,7 +71,12 @@ export class Scheduler {
 
   private async run(): Promise<void> {
     while (this.dirty && !this.stopped) {
+      // Wake-ups that come close together (many attempts ending) share one pass: each pass
+      // reads every node and the queue head, so one per finished task would cost more than it places.
+      const wait = this.lastPassAt + this.settings.passGapMs - Date.now();
+      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
       this.dirty = false;
+      this.lastPassAt = Date.now();
       try {
         const r = await this.pass();
         // A full batch may have left more behind; look again at once.

@@ -8,6 +8,8 @@ export interface TaskSettings {
   /** The scheduler also runs on this timer (retry backoff, aging, lease take-over). */
   tickMs: number;
   leaseMs: number;
+  /** At least this long between the starts of two passes, so close wake-ups share one. */
+  passGapMs: number;
   /** Tasks considered per scheduling pass. */
   batch: number;
   /** Output stored per attempt; beyond it chunks are dropped and the attempt marked truncated. */
@@ -35,6 +37,7 @@ export function taskSettings(env: NodeJS.ProcessEnv = process.env): TaskSettings
     tickMs: envInt(env, 'STEWARD_TASK_TICK_MS', 1000),
     leaseMs: envInt(env, 'STEWARD_TASK_LEASE_MS', 10_000),
     batch: envInt(env, 'STEWARD_TASK_BATCH', 2000),
+    passGapMs: envInt(env, 'STEWARD_TASK_PASS_GAP_MS', 20),
     maxStoredOutputBytes: envInt(env, 'STEWARD_TASK_MAX_OUTPUT_BYTES', 4 * 1024 * 1024),
   };
 }

@@ -152,13 +152,15 @@ describe('service supervisor with real processes', () => {
     const good = await packTarGz({ run: TCP_SERVICE });
     const bad = await packTarGz({ run: '#!/bin/sh\necho "v2 is broken"\nexec sleep 1000\n' });
     const { sup, dir } = make();
-    const health = { tcp: { port }, intervalMs: 50, graceMs: 1500 };
+    // A generous grace for the good versions (slow machines start node slowly), a short one for the broken.
+    const health = { tcp: { port }, intervalMs: 50, graceMs: 20_000 };
+    const quick = { tcp: { port }, intervalMs: 50, graceMs: 1500 };
     const v1 = spec('web', '1.0.0', artifacts.put('web1.tgz', good), good, { env: { PORT: String(port), VERSION: 'v1' }, health });
     expect((await sup.apply(1, v1)).outcome).toBe('installed');
     expect(await ask(port)).toBe('v1');
     const pid1 = sup.status('web')!.pid;
 
-    const v2 = spec('web', '2.0.0', artifacts.put('web2.tgz', bad), bad, { env: { PORT: String(port), VERSION: 'v2' }, health });
+    const v2 = spec('web', '2.0.0', artifacts.put('web2.tgz', bad), bad, { env: { PORT: String(port), VERSION: 'v2' }, health: quick });
     const res = await sup.apply(2, v2);
     expect(res.outcome).toBe('rolled_back');
     expect(res.reason).toMatch(/health check did not pass within 1500 ms/);
