@@ -14,6 +14,11 @@ export const CommandState = {
   expired: 'expired',
 } as const;
 export type CommandState = (typeof CommandState)[keyof typeof CommandState];
+/** The states a table allows moving from into `to` (used for conditional updates: `WHERE state IN …`). */
+export function predecessorsIn<S extends string>(table: Readonly<Record<S, readonly S[]>>, to: S): S[] {
+  return (Object.keys(table) as S[]).filter((from) => table[from].includes(to));
+}
+
 export const COMMAND_STATES = Object.values(CommandState);
 
 export const COMMAND_TRANSITIONS: Readonly<Record<CommandState, readonly CommandState[]>> = {
@@ -34,7 +39,7 @@ export const TERMINAL_COMMAND_STATES: readonly CommandState[] = COMMAND_STATES.f
 
 /** The states a command may be in for a transition to `to` to be allowed. */
 export function commandPredecessors(to: CommandState): CommandState[] {
-  return COMMAND_STATES.filter((from) => COMMAND_TRANSITIONS[from].includes(to));
+  return predecessorsIn(COMMAND_TRANSITIONS, to);
 }
 
 export function isTerminalCommandState(s: CommandState): boolean {
@@ -74,7 +79,7 @@ export const JOB_TRANSITIONS: Readonly<Record<JobState, readonly JobState[]>> = 
 };
 
 export function jobPredecessors(to: JobState): JobState[] {
-  return JOB_STATES.filter((from) => JOB_TRANSITIONS[from].includes(to));
+  return predecessorsIn(JOB_TRANSITIONS, to);
 }
 
 /**
@@ -147,7 +152,7 @@ export const ALERT_TRANSITIONS: Readonly<Record<AlertState, readonly AlertState[
 };
 
 export function alertPredecessors(to: AlertState): AlertState[] {
-  return ALERT_STATES.filter((from) => ALERT_TRANSITIONS[from].includes(to));
+  return predecessorsIn(ALERT_TRANSITIONS, to);
 }
 
 /**
@@ -172,7 +177,7 @@ export const DELIVERY_TRANSITIONS: Readonly<Record<DeliveryState, readonly Deliv
 };
 
 export function deliveryPredecessors(to: DeliveryState): DeliveryState[] {
-  return DELIVERY_STATES.filter((from) => DELIVERY_TRANSITIONS[from].includes(to));
+  return predecessorsIn(DELIVERY_TRANSITIONS, to);
 }
 
 /**
