@@ -121,6 +121,13 @@ describe('web dashboard in chromium', () => {
     await b.shot('06-nodes-offline');
   });
 
+  it('a reload on a client route keeps the session (tab storage) and loads the page again', async () => {
+    await b.page.reload();
+    await b.page.waitForURL('**/nodes');
+    await row(localId).locator('[data-status=online]').waitFor();
+    expect(await b.page.locator('#token').count()).toBe(0);
+  });
+
   it('filters the nodes table by status, label and text', async () => {
     const edgeId = (await up.client.getNode('edge-1')).id;
     await b.page.getByLabel('status').selectOption('offline');

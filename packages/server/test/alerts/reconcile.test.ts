@@ -70,7 +70,8 @@ describe.each(storeTargets())('alert reconcilers on $name', (target) => {
     await sweeper.sweep(clock.now);
     await sweeper.sweep(clock.now + 1000);
     const open = await listAlerts(s.store.db, { state: 'firing' });
-    expect(open.map((a) => [a.key, a.count, a.severity, a.summary]).sort()).toEqual([
+    const byName = (a: unknown[], b: unknown[]) => String(a[3]).localeCompare(String(b[3]));
+    expect(open.map((a) => [a.key, a.count, a.severity, a.summary]).sort(byName)).toEqual([
       [`node:${n1.id}:offline`, 1, 'critical', 'node n1 is offline'],
       [`node:${n2.id}:offline`, 1, 'critical', 'node n2 is offline'],
     ]);
