@@ -13,6 +13,22 @@ const TONE: Record<string, string> = {
   firing: 'bad',
   resolved: 'ok',
   live: 'ok',
+  // tasks
+  queued: 'wait',
+  placed: 'busy',
+  lost: 'bad',
+  // services
+  installing: 'wait',
+  starting: 'wait',
+  backoff: 'wait',
+  stopped: 'muted',
+  fatal: 'bad',
+  killed: 'bad',
+  // alert severities
+  critical: 'bad',
+  warning: 'wait',
+  info: 'neutral',
+  acked: 'muted',
   connecting: 'wait',
   reconnecting: 'wait',
 };
