@@ -29,10 +29,12 @@ export function AlertsView() {
   const now = useNow(5000);
   const names = useNodeNames();
   // Each event carries the whole alert, but whether it still belongs under the filter is the
-  // server's call, so the list is refetched (throttled) rather than patched.
+  // server's call, so the list is refetched (throttled) rather than patched. A repeat of an open
+  // alert (count + 1) has no event, so counts also catch up on a slow poll.
   const alerts = useResource(`alerts:${filter}`, () => api.alerts({ ...FILTERS[filter].query, limit: 1000 }), {
     refreshOn: isAlertEvent,
     throttleMs: 300,
+    pollMs: 15_000,
   });
   const ack = (a: Alert) => {
     setAcking((m) => ({ ...m, [a.id]: 'acknowledging…' }));
