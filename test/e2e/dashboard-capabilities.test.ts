@@ -212,6 +212,15 @@ describe('dashboard views of alerts, tasks, services and backups', () => {
     await b.page.locator('form[aria-label="restore backup"] button[type=submit]').click();
     // The browser's own check refuses a relative path before any request.
     expect(await b.page.getByTestId('restore-progress').count()).toBe(0);
+    // The agent refuses a directory that is not empty; the page shows the command failing and why.
+    await b.page.getByLabel('restore target').fill(source);
+    await b.page.locator('form[aria-label="restore backup"] button[type=submit]').click();
+    await b.page.locator('[data-testid=restore-progress] [data-status=failed]').waitFor({ timeout: 20_000 });
+    expect(await b.page.getByTestId('restore-progress').locator('.form-error').textContent()).toMatch(/\S/);
+    expect(readFileSync(join(source, 'index.html'), 'utf8')).toBe('<h1>backed up</h1>');
+    await b.page.locator('button:has-text("Close")').click();
+
+    await r.locator('button:has-text("Restore")').click();
     const target = join(agent.dataDir, 'files', 'restored');
     await b.page.getByLabel('restore target').fill(target);
     await b.page.locator('form[aria-label="restore backup"] button[type=submit]').click();

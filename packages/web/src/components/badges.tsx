@@ -69,3 +69,17 @@ export function UsageBar({ percent, label }: { percent: number | null; label?: s
     </span>
   );
 }
+
+/** Progress (0–100 %) of work, one colour: unlike usage, a full bar is good news. */
+export function ProgressBar({ percent }: { percent: number | null }) {
+  if (percent === null || !Number.isFinite(percent)) return <span className="muted">—</span>;
+  const p = Math.max(0, Math.min(100, percent));
+  return (
+    <span className="bar" title={`${p.toFixed(1)} %`}>
+      <span className="bar-track">
+        <span className="bar-fill bar-ok" style={{ width: `${p}%` }} />
+      </span>
+      <span className="bar-figure">{Math.round(p)}%</span>
+    </span>
+  );
+}

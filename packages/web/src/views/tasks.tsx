@@ -1,11 +1,11 @@
 import { useState } from 'react';
 import { useSession } from '../app-context.js';
 import type { Task } from '../api/types.js';
-import { StatusBadge, UsageBar } from '../components/badges.js';
+import { ProgressBar, StatusBadge } from '../components/badges.js';
 import { DataTable, type Column } from '../components/data-table.js';
 import { PageHeader } from '../components/page.js';
 import { Empty, Resolved } from '../components/states.js';
-import { ago, duration } from '../format.js';
+import { ago, duration, shellQuote } from '../format.js';
 import { useNodeNames } from '../hooks/use-node-names.js';
 import { useNow } from '../hooks/use-now.js';
 import { useResource } from '../hooks/use-resource.js';
@@ -18,7 +18,7 @@ const PRIORITY_ORDER: Record<string, number> = { critical: 0, high: 1, normal: 2
 /** What a task runs, in a line. */
 export function taskSummary(t: Task): string {
   const p = (t.payload ?? {}) as { command?: string; args?: string[]; interpreter?: string; script?: string };
-  if (t.kind === 'exec' && p.command) return [p.command, ...(p.args ?? [])].join(' ');
+  if (t.kind === 'exec' && p.command) return [p.command, ...(p.args ?? [])].map(shellQuote).join(' ');
   if (t.kind === 'script') return `${p.interpreter ?? 'script'}: ${(p.script ?? '').split('\n')[0]}`;
   return t.kind;
 }
@@ -55,7 +55,7 @@ export function TasksView() {
         ),
       sortValue: (t) => (t.nodeId ? names.get(t.nodeId) ?? t.nodeId : ''),
     },
-    { key: 'progress', header: 'Progress', width: '120px', render: (t) => (t.progress === null ? <span className="muted">—</span> : <UsageBar percent={t.progress} />) },
+    { key: 'progress', header: 'Progress', width: '120px', render: (t) => <ProgressBar percent={t.progress} /> },
     { key: 'attempts', header: 'Tries', width: '60px', render: (t) => t.attempts, sortValue: (t) => t.attempts },
     { key: 'exit', header: 'Exit', width: '55px', render: (t) => t.exitCode ?? '—' },
     { key: 'created', header: 'Submitted', width: '100px', render: (t) => ago(t.createdAt, now), sortValue: (t) => t.createdAt },

@@ -57,7 +57,7 @@ export function ServiceCard() {
     <Card
       title="Services not running"
       value={figure(services, () => notRunning)}
-      detail={d ? `of ${instances} on nodes, ${d.length} service${d.length === 1 ? '' : 's'}` : services.error?.message}
+      detail={d ? `of ${instances} on nodes · ${d.length} service${d.length === 1 ? '' : 's'}` : services.error?.message}
       to="/services"
       tone={notRunning ? 'bad' : d ? 'ok' : undefined}
       testId="services-not-running"

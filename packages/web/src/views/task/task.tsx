@@ -1,7 +1,7 @@
 import { useState } from 'react';
 import { useSession } from '../../app-context.js';
 import type { TaskAttempt, TaskDetail } from '../../api/types.js';
-import { StatusBadge, UsageBar } from '../../components/badges.js';
+import { ProgressBar, StatusBadge } from '../../components/badges.js';
 import { DataTable, type Column } from '../../components/data-table.js';
 import { Facts, PageHeader, Section } from '../../components/page.js';
 import { Empty, Resolved } from '../../components/states.js';
@@ -104,7 +104,7 @@ function TaskDetailView({ task: t, reload }: { task: TaskDetail; reload(): void 
               ['Node', nodeLink(t.nodeId)],
               ['Priority', t.priority],
               ['Strategy', t.strategy ?? 'scheduler default'],
-              ['Progress', t.progress === null ? '—' : <UsageBar key="p" percent={t.progress} />],
+              ['Progress', <ProgressBar key="p" percent={t.progress} />],
               ['Exit code', t.exitCode === null ? '—' : <strong key="e">{t.exitCode}</strong>],
               ['Error', t.error ? `${t.error.code}: ${t.error.message}` : '—'],
               ['Tries', `${t.attempts} of ${t.maxRetries + 1}`],
