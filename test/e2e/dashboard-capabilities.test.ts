@@ -156,6 +156,13 @@ describe('dashboard views of alerts, tasks, services and backups', () => {
     await b.shot('25-task-queued');
     await server.client.cancelTask(task.id);
     await b.page.locator('h1 [data-status=cancelled]').waitFor({ timeout: 10_000 });
+
+    // A task that does not exist: the API's message and code, and a way to try again.
+    await b.page.goto(`${server.url}/tasks/task_doesnotexist`);
+    const error = b.page.locator('.state-error');
+    await error.waitFor();
+    expect(await error.locator('.error-code').textContent()).toBe('not_found');
+    expect(await error.locator('button:has-text("Try again")').count()).toBe(1);
   });
 
   it('shows a service applied through the API with its state on each node, and on the node page', async () => {
