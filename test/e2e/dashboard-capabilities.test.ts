@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openBrowser, type TestBrowser } from '../support/browser.js';
 import { addAgent, startServerProcess, until, type AgentProc, type ServerProc } from '../support/processes.js';
-import { ArtifactServer, packTarGz, removeTestCgroups, sha256, SLEEPER } from '../support/service-artifacts.js';
+import { ArtifactServer, CRASHER, packTarGz, removeTestCgroups, sha256, SLEEPER } from '../support/service-artifacts.js';
 
 const PARENT = `steward-e2e-dash-${randomBytes(4).toString('hex')}`;
 
@@ -196,6 +196,25 @@ describe('dashboard views of alerts, tasks, services and backups', () => {
     const onNode = b.page.locator('[aria-label="service instances"]');
     await onNode.locator(`[data-row-key="dash-svc/${nodeId}"] [data-status=running]`).waitFor();
     await b.shot('28-node-services');
+
+    // A service that keeps crashing goes fatal: its state, restarts and reason show live, and the
+    // overview counts it as not running.
+    const crash = await packTarGz({ run: CRASHER });
+    await server.client.putService('dash-crash', {
+      version: '0.1.0',
+      artifact: { url: artifacts.put('dash-crash.tgz', crash), sha256: sha256(crash) },
+      command: './run',
+      target: { nodes: ['cap-1'] },
+      restart: { initialDelayMs: 50, fatalAfter: { crashes: 2, withinMs: 60_000 } },
+    });
+    const bad = onNode.locator(`[data-row-key="dash-crash/${nodeId}"]`);
+    await bad.locator('[data-status=fatal]').waitFor({ timeout: 20_000 });
+    expect(Number(await bad.locator('[data-col=restarts]').textContent())).toBeGreaterThanOrEqual(1);
+    expect(await bad.locator('[data-col=reason]').textContent()).toMatch(/\S/);
+    await b.shot('28b-node-services-fatal');
+    await b.page.click('nav >> text=Overview');
+    await until('one service down on the overview', async () => (await b.page.getByTestId('services-not-running').textContent()) === '1', 10_000);
+    await server.client.deleteService('dash-crash');
   });
 
   it('shows a backup run through the API, and restores it from the page', async () => {
