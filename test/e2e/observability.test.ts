@@ -9,7 +9,7 @@ describe('observability endpoints', () => {
   let nodeId = '';
 
   beforeAll(async () => {
-    server = await startServerProcess();
+    server = await startServerProcess({ env: { STEWARD_ALERT_FAILED_COMMANDS: 'exec.run' } });
     agent = await addAgent(server, 'obs-1', ['env=lab', 'role=web']);
     nodeId = (await server.client.getNode('obs-1')).id;
     reader = (await server.client.createToken({ name: 'prometheus', role: 'reader' })).token;
@@ -46,6 +46,10 @@ describe('observability endpoints', () => {
       'steward_command_round_trip_seconds',
       'steward_job_queue_depth',
       'steward_jobs_running',
+      'steward_task_queue_depth',
+      'steward_task_attempts_active',
+      'steward_service_instances',
+      'steward_alerts_firing',
       'steward_store_query_seconds',
       'steward_process_cpu_user_seconds_total',
       'steward_nodejs_heap_size_used_bytes',
@@ -77,6 +81,44 @@ describe('observability endpoints', () => {
       value(before, 'steward_store_query_seconds_count{kind="insert",outcome="ok"}'),
     );
   });
+
+  it('task queue, running attempts and firing alerts are gauges read from the store', async () => {
+    const scrape = async () => (await get('/metrics')).text();
+    expect(value(await scrape(), 'steward_task_queue_depth')).toBe(0);
+    // Paused, the scheduler places nothing: a submitted task stays queued.
+    await server.client.setSchedulerPaused(true);
+    const { task } = await server.client.submitTask({ kind: 'exec', payload: { command: 'sleep', args: ['2'] } });
+    let text = await scrape();
+    expect(value(text, 'steward_task_queue_depth')).toBe(1);
+    expect(value(text, 'steward_task_attempts_active{state="running"}') + value(text, 'steward_task_attempts_active{state="placed"}')).toBe(0);
+    await server.client.setSchedulerPaused(false);
+    text = await until(
+      'the task holds a slot',
+      async () => {
+        const t = await scrape();
+        return value(t, 'steward_task_attempts_active{state="running"}') + value(t, 'steward_task_attempts_active{state="placed"}') === 1 && t;
+      },
+      15_000,
+    );
+    expect(value(text, 'steward_task_queue_depth')).toBe(0);
+    expect((await server.client.getTask(task.id, { wait: 20 })).state).toBe('succeeded');
+    expect(value(await scrape(), 'steward_task_attempts_active{state="running"}')).toBe(0);
+
+    expect(value(await scrape(), 'steward_alerts_firing{severity="warning"}') + value(await scrape(), 'steward_alerts_firing{severity="critical"}')).toBe(0);
+    const { command } = await server.client.submitCommand({ node: 'obs-1', type: 'exec.run', payload: { command: 'false' } });
+    expect((await server.client.getCommand(command.id, { wait: 15 })).state).toBe('failed');
+    const firing = await until(
+      'a failed-command alert counted',
+      async () => {
+        const t = await scrape();
+        const n = ['info', 'warning', 'critical'].reduce((a, s) => a + value(t, `steward_alerts_firing{severity="${s}"}`), 0);
+        return n > 0 && n;
+      },
+      10_000,
+    );
+    expect(firing).toBe(1);
+    expect(value(await scrape(), 'steward_service_instances{state="running"}')).toBe(0);
+  }, 60_000);
 
   it('lists nodes as CSV and text, by ?format= and by Accept', async () => {
     const csv = await get('/api/v1/nodes?format=csv');

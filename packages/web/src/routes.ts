@@ -1,4 +1,10 @@
 import type { ComponentType } from 'react';
+import { AlertsView } from './views/alerts.js';
+import { BackupsView } from './views/backups.js';
+import { ServiceView } from './views/service/service.js';
+import { ServicesView } from './views/services.js';
+import { TaskView } from './views/task/task.js';
+import { TasksView } from './views/tasks.js';
 import { CommandView } from './views/command.js';
 import { CommandsView } from './views/commands.js';
 import { EnrollView } from './views/enroll.js';
@@ -25,5 +31,11 @@ export const ROUTES: RouteDef[] = [
   { path: '/commands/:id', view: CommandView },
   { path: '/jobs', view: JobsView, nav: 'Jobs' },
   { path: '/jobs/:id', view: JobView },
+  { path: '/alerts', view: AlertsView, nav: 'Alerts' },
+  { path: '/tasks', view: TasksView, nav: 'Tasks' },
+  { path: '/tasks/:id', view: TaskView },
+  { path: '/services', view: ServicesView, nav: 'Services' },
+  { path: '/services/:name', view: ServiceView },
+  { path: '/backups', view: BackupsView, nav: 'Backups' },
   { path: '/enroll', view: EnrollView, nav: 'Enroll' },
 ];

@@ -1,5 +1,6 @@
 import type { Feature, FeatureFactory } from '../features/feature.js';
 import { CommandFailureAlerts } from './command-alerts.js';
+import { registerAlertMetrics } from './metrics.js';
 import { MonitorAlerts } from './monitor-alerts.js';
 import { NodeOfflineAlerts } from './node-alerts.js';
 import { alertRoutes, webhookRoutes } from './routes.js';
@@ -18,6 +19,7 @@ export const alertsFeature: FeatureFactory = (deps): Feature => {
   const deliverer = new WebhookDeliverer(ctx, settings.webhook, deps.replicaId);
   const alerts = new AlertService(ctx, () => deliverer.kick());
   ctx.alerts = alerts;
+  registerAlertMetrics(ctx);
   const webhooks = new WebhookService(ctx);
   new MonitorAlerts(ctx, alerts).register(deps.gateway);
   const offline = new NodeOfflineAlerts(ctx, alerts, settings.nodeOfflineDelayMs);

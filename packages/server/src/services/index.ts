@@ -2,6 +2,7 @@ import { ServiceModuleReport, ServiceNodeReport, Type, type ServiceModuleReport 
 import type { Feature, FeatureFactory } from '../features/feature.js';
 import { deleteOrphanServiceNodes, purgeDeletedServices } from '../store/queries/services.js';
 import { ServiceCatalog } from './catalog.js';
+import { registerServiceMetrics } from './metrics.js';
 import { Reconciler } from './reconciler.js';
 import { serviceRoutes } from './routes.js';
 import { StatusRecorder } from './status-recorder.js';
@@ -15,6 +16,7 @@ import { StatusRecorder } from './status-recorder.js';
 export const servicesFeature: FeatureFactory = (deps): Feature => {
   const { ctx } = deps;
   const recorder = new StatusRecorder(ctx);
+  registerServiceMetrics(ctx);
   const reconciler = new Reconciler(ctx, deps.commands);
   const catalog = new ServiceCatalog(ctx, deps.commands, reconciler);
   // Reconcile work for one node runs one at a time, so a burst of reports sends one command.

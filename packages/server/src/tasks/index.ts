@@ -1,6 +1,7 @@
 import { TaskModuleReport, TaskOutputEventData, TaskProgressEventData } from '@steward/protocol';
 import type { Feature, FeatureDeps } from '../features/feature.js';
 import { AttemptTracker, TASK_RUN } from './attempts.js';
+import { registerTaskMetrics } from './metrics.js';
 import { NodeFactsKeeper } from './node-facts.js';
 import { OutputRecorder } from './output.js';
 import { streamOutput } from './output-stream.js';
@@ -19,6 +20,7 @@ const REPAIR_EVERY_MS = 5000;
 export function tasksFeature(deps: FeatureDeps): Feature {
   const { ctx, commands } = deps;
   const settings = taskSettings();
+  registerTaskMetrics(ctx);
   const scheduler = new Scheduler(ctx, commands, settings, deps.replicaId);
   const wake = () => scheduler.wake();
   const tracker = new AttemptTracker(ctx, commands, wake);

@@ -1,4 +1,12 @@
 import type {
+  Alert,
+  Backup,
+  BackupRestore,
+  BackupSchedule,
+  SchedulerState,
+  Service,
+  Task,
+  TaskDetail,
   Command,
   DashboardSummary,
   EnrollmentToken,
@@ -111,4 +119,26 @@ export class Api {
   createEnrollmentToken = (body: EnrollmentTokenCreate): Promise<EnrollmentTokenCreated> =>
     this.post<EnrollmentTokenCreated>('/api/v1/enrollment-tokens', body);
   deleteEnrollmentToken = (id: string): Promise<void> => this.delete(`/api/v1/enrollment-tokens/${encodeURIComponent(id)}`);
+
+  // --- alerts
+  alerts = async (q: { state?: string; acked?: boolean; nodeId?: string; limit?: number } = {}): Promise<Alert[]> =>
+    (await this.get<{ items: Alert[] }>('/api/v1/alerts', q)).items;
+  ackAlert = (id: string): Promise<Alert> => this.post<Alert>(`/api/v1/alerts/${encodeURIComponent(id)}/ack`);
+
+  // --- tasks
+  tasks = async (q: { state?: string; node?: string; priority?: string; limit?: number } = {}): Promise<Task[]> =>
+    (await this.get<{ items: Task[] }>('/api/v1/tasks', q)).items;
+  task = (id: string): Promise<TaskDetail> => this.get<TaskDetail>(`/api/v1/tasks/${encodeURIComponent(id)}`);
+  cancelTask = (id: string): Promise<TaskDetail> => this.post<TaskDetail>(`/api/v1/tasks/${encodeURIComponent(id)}/cancel`);
+  scheduler = (): Promise<SchedulerState> => this.get<SchedulerState>('/api/v1/scheduler');
+
+  // --- services
+  services = async (): Promise<Service[]> => (await this.get<{ items: Service[] }>('/api/v1/services')).items;
+  service = (name: string): Promise<Service> => this.get<Service>(`/api/v1/services/${encodeURIComponent(name)}`);
+
+  // --- backups
+  backups = async (q: { node?: string; schedule?: string; limit?: number } = {}): Promise<Backup[]> =>
+    (await this.get<{ items: Backup[] }>('/api/v1/backups', q)).items;
+  backupSchedules = async (): Promise<BackupSchedule[]> => (await this.get<{ items: BackupSchedule[] }>('/api/v1/backup-schedules')).items;
+  restoreBackup = (id: string, body: BackupRestore): Promise<Command> => this.post<Command>(`/api/v1/backups/${encodeURIComponent(id)}/restore`, body);
 }

@@ -1,6 +1,18 @@
 // Wire types come from the protocol package as types only, so none of its runtime (TypeBox)
 // lands in the bundle.
 export type {
+  Alert,
+  Backup,
+  BackupRestore,
+  BackupSchedule,
+  SchedulerState,
+  Service,
+  ServiceNodeStatus,
+  Task,
+  TaskAttempt,
+  TaskDetail,
+  TaskOutputChunk,
+  TaskState,
   Command,
   DashboardSummary,
   CommandState,

@@ -13,6 +13,22 @@ const TONE: Record<string, string> = {
   firing: 'bad',
   resolved: 'ok',
   live: 'ok',
+  // tasks
+  queued: 'wait',
+  placed: 'busy',
+  lost: 'bad',
+  // services
+  installing: 'wait',
+  starting: 'wait',
+  backoff: 'wait',
+  stopped: 'muted',
+  fatal: 'bad',
+  killed: 'bad',
+  // alert severities
+  critical: 'bad',
+  warning: 'wait',
+  info: 'neutral',
+  acked: 'muted',
   connecting: 'wait',
   reconnecting: 'wait',
 };
@@ -48,6 +64,20 @@ export function UsageBar({ percent, label }: { percent: number | null; label?: s
     <span className="bar" title={label ? `${label}: ${p.toFixed(1)} %` : `${p.toFixed(1)} %`}>
       <span className="bar-track">
         <span className={`bar-fill bar-${tone}`} style={{ width: `${p}%` }} />
+      </span>
+      <span className="bar-figure">{Math.round(p)}%</span>
+    </span>
+  );
+}
+
+/** Progress (0–100 %) of work, one colour: unlike usage, a full bar is good news. */
+export function ProgressBar({ percent }: { percent: number | null }) {
+  if (percent === null || !Number.isFinite(percent)) return <span className="muted">—</span>;
+  const p = Math.max(0, Math.min(100, percent));
+  return (
+    <span className="bar" title={`${p.toFixed(1)} %`}>
+      <span className="bar-track">
+        <span className="bar-fill bar-ok" style={{ width: `${p}%` }} />
       </span>
       <span className="bar-figure">{Math.round(p)}%</span>
     </span>

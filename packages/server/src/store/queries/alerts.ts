@@ -167,3 +167,14 @@ export async function nodeStatuses(db: Kysely<Database>, ids: string[]): Promise
   const rows = await db.selectFrom('nodes').select(['id', 'name', 'status']).where('id', 'in', ids).execute();
   return new Map(rows.map((r) => [r.id, { name: r.name, status: r.status }]));
 }
+
+/** Open alerts by severity (for the metrics scrape). */
+export async function countFiringAlertsBySeverity(db: Kysely<Database>): Promise<{ severity: string; n: number }[]> {
+  const rows = await db
+    .selectFrom('alerts')
+    .select(['severity', (eb) => eb.fn.countAll<number>().as('n')])
+    .where('state', '=', 'firing')
+    .groupBy('severity')
+    .execute();
+  return rows.map((r) => ({ severity: r.severity, n: Number(r.n) }));
+}

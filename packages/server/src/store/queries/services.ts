@@ -115,3 +115,13 @@ export async function deleteOrphanServiceNodes(db: Kysely<Database>): Promise<nu
     .executeTakeFirst();
   return Number(res.numDeletedRows);
 }
+
+/** Service instances (one service on one node) by their reported state. */
+export async function countServiceNodesByState(db: Kysely<Database>): Promise<{ state: string; n: number }[]> {
+  const rows = await db
+    .selectFrom('service_nodes')
+    .select(['state', (eb) => eb.fn.countAll<number>().as('n')])
+    .groupBy('state')
+    .execute();
+  return rows.map((r) => ({ state: r.state, n: Number(r.n) }));
+}

@@ -337,3 +337,14 @@ export async function setAttemptProgress(db: Kysely<Database>, attemptId: string
   await db.updateTable('task_attempts').set({ progress: percent }).where('id', '=', attemptId).execute();
   await db.updateTable('tasks').set({ progress: percent }).where('id', '=', taskId).where('current_attempt_id', '=', attemptId).execute();
 }
+
+/** Attempts in one of the given states (a scrape of the scheduler's load). */
+export async function countAttemptsInStates(db: Kysely<Database>, states: readonly string[]): Promise<{ state: string; n: number }[]> {
+  const rows = await db
+    .selectFrom('task_attempts')
+    .select(['state', (eb) => eb.fn.countAll<number>().as('n')])
+    .where('state', 'in', [...states])
+    .groupBy('state')
+    .execute();
+  return rows.map((r) => ({ state: r.state, n: Number(r.n) }));
+}

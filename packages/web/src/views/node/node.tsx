@@ -10,6 +10,7 @@ import { useResource } from '../../hooks/use-resource.js';
 import { NodeCharts } from './charts.js';
 import { FileBrowser } from './file-browser.js';
 import { RunBox } from './run-box.js';
+import { NodeServices } from './services.js';
 
 export function NodeView({ params }: { params: Record<string, string> }) {
   const id = params.id!;
@@ -81,6 +82,9 @@ function NodeDetail({ node: n }: { node: Node }) {
       </div>
       <Section title="Last hour">
         <NodeCharts nodeId={n.id} refreshMs={n.heartbeatIntervalMs} />
+      </Section>
+      <Section title="Services">
+        <NodeServices nodeId={n.id} />
       </Section>
       <Section title="Run a command">
         <RunBox nodeId={n.id} online={online} />

@@ -3,6 +3,7 @@ import { useSession } from '../../app-context.js';
 import type { DashboardSummary } from '../../api/types.js';
 import { useResource } from '../../hooks/use-resource.js';
 import { Link } from '../../router.js';
+import { AlertCard, BackupCard, ServiceCard, TaskCard } from './capability-cards.js';
 
 /** A figure on the overview with a link to where it comes from. */
 export function Card({ title, value, detail, to, tone, testId }: {
@@ -61,4 +62,4 @@ function FleetCards() {
  * The overview's cards, in order. A feature adds its figure (firing alerts, queued tasks…)
  * with a component here.
  */
-export const OVERVIEW_CARDS: ComponentType[] = [FleetCards];
+export const OVERVIEW_CARDS: ComponentType[] = [FleetCards, AlertCard, TaskCard, ServiceCard, BackupCard];

@@ -39,6 +39,36 @@ function describe(e: StewardEvent) {
           <Link to={`/jobs/${e.jobId}`}>job</Link> <StatusBadge status={e.state} />
         </>
       );
+    case 'alert.fired':
+    case 'alert.resolved':
+    case 'alert.acked':
+      return (
+        <>
+          <Link to="/alerts">alert</Link> {e.kind === 'alert.acked' ? <StatusBadge status="acked" /> : <StatusBadge status={e.alert.state} />}{' '}
+          <StatusBadge status={e.alert.severity} /> {e.alert.summary}
+        </>
+      );
+    case 'task.state':
+      return (
+        <>
+          <Link to={`/tasks/${e.taskId}`}>task</Link> <StatusBadge status={e.state} />
+          {e.reason ? <span className="muted"> ({e.reason})</span> : null}
+        </>
+      );
+    case 'service.state':
+      return (
+        <>
+          service <Link to={`/services/${e.service}`}>{e.service}</Link>{' '}
+          {e.state ? <StatusBadge status={e.state} /> : 'changed'}
+          {e.version ? ` ${e.version}` : ''}
+          {e.nodeId ? (
+            <>
+              {' '}
+              on <Link to={`/nodes/${e.nodeId}`}>node</Link>
+            </>
+          ) : null}
+        </>
+      );
     default:
       return <code>{(e as { kind: string }).kind}</code>;
   }
