@@ -73,7 +73,7 @@ describe('web dashboard in chromium', () => {
     expect(await run.getByTestId('stdout').textContent()).toBe('hello-from-the-dashboard\n');
     expect(await run.getByTestId('stderr').textContent()).toBe('to-stderr\n');
     // Each state change was shown as its event arrived, not only the end.
-    expect(await run.locator('.run-steps').textContent()).toMatch(/pending.*running.*succeeded/);
+    await until('every state step shown', async () => /pending.*running.*succeeded/.test((await run.locator('.run-steps').textContent()) ?? ''), 5000);
     await b.page.locator('.charts canvas').first().waitFor();
     await b.shot('04-node');
   });

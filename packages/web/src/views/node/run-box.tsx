@@ -1,4 +1,4 @@
-import { useState, type FormEvent } from 'react';
+import { useRef, useState, type FormEvent } from 'react';
 import { useSession } from '../../app-context.js';
 import { CommandResult } from '../../components/command-result.js';
 import { StatusBadge } from '../../components/badges.js';
@@ -24,9 +24,22 @@ export function RunBox({ nodeId, online }: { nodeId: string; online: boolean }) 
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
 
+  // A fast command's events can arrive before the POST that created it answers; keep them
+  // until the run exists, or its steps would miss everything but `pending`.
+  const early = useRef(new Map<string, Run['steps']>());
+
   useEvents((e) => {
     if (e.kind !== 'command.state' || e.nodeId !== nodeId) return;
-    setRuns((rs) => rs.map((r) => (r.id === e.commandId && !r.steps.some((s) => s.state === e.state) ? { ...r, steps: [...r.steps, { state: e.state, at: e.at }] } : r)));
+    const step = { state: e.state, at: e.at };
+    setRuns((rs) => {
+      if (!rs.some((r) => r.id === e.commandId)) {
+        const buffered = early.current.get(e.commandId) ?? [];
+        early.current.set(e.commandId, [...buffered, step]);
+        if (early.current.size > 50) early.current.delete(early.current.keys().next().value!);
+        return rs;
+      }
+      return rs.map((r) => (r.id === e.commandId ? withStep(r, step) : r));
+    });
   });
 
   const submit = async (e: FormEvent) => {
@@ -37,7 +50,10 @@ export function RunBox({ nodeId, online }: { nodeId: string; online: boolean }) 
     setError(null);
     try {
       const c = await api.submit({ node: nodeId, type: 'exec.run', payload: { command: text, shell: true } });
-      setRuns((rs) => [{ id: c.id, line: text, steps: [{ state: c.state, at: c.createdAt }] }, ...rs].slice(0, 10));
+      const buffered = early.current.get(c.id) ?? [];
+      early.current.delete(c.id);
+      const run = buffered.reduce(withStep, { id: c.id, line: text, steps: [{ state: 'pending', at: c.createdAt }] } as Run);
+      setRuns((rs) => [run, ...rs].slice(0, 10));
       setLine('');
     } catch (err) {
       setError((err as Error).message);
@@ -69,6 +85,11 @@ export function RunBox({ nodeId, online }: { nodeId: string; online: boolean }) 
       ))}
     </div>
   );
+}
+
+function withStep(r: Run, step: Run['steps'][number]): Run {
+  if (r.steps.some((s) => s.state === step.state)) return r;
+  return { ...r, steps: [...r.steps, step].sort((a, b) => a.at - b.at) };
 }
 
 function RunOutput({ run }: { run: Run }) {
