@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { Type, type Static } from '@steward/protocol';
+import { exitOutcome, signalGroup, type StopReason } from '../../lib/process-group.js';
 import { defineCommand, defineModule, HandlerFailure, type CommandContext } from '../types.js';
 
 /** Time a process group gets between SIGTERM and SIGKILL. */
@@ -72,14 +73,6 @@ function childEnv(extra: Record<string, string> | undefined): NodeJS.ProcessEnv 
   return { ...env, ...extra };
 }
 
-function signalGroup(pid: number, signal: NodeJS.Signals | 0): boolean {
-  try {
-    process.kill(-pid, signal);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 async function checkCwd(cwd: string): Promise<void> {
   const st = await stat(cwd).catch(() => null);
@@ -119,9 +112,9 @@ export async function runCommand(payload: ExecRunPayload, ctx: CommandContext): 
   }
 
   return new Promise<ExecResult>((resolve, reject) => {
-    let stoppedBy: 'timeout' | 'abort' | null = null;
+    let stoppedBy: StopReason | null = null;
     let killTimer: NodeJS.Timeout | undefined;
-    const stop = (why: 'timeout' | 'abort') => {
+    const stop = (why: StopReason) => {
       if (stoppedBy || child.pid === undefined) return;
       stoppedBy = why;
       signalGroup(child.pid, 'SIGTERM');
@@ -154,16 +147,10 @@ export async function runCommand(payload: ExecRunPayload, ctx: CommandContext): 
         truncated: stdout.truncated || stderr.truncated,
         durationMs: Math.round(performance.now() - started),
       };
-      if (stoppedBy === 'timeout') {
-        reject(new HandlerFailure('timed_out', `timed out after ${payload.timeoutMs} ms; process group killed`, { result, state: 'timed_out' }));
-      } else if (stoppedBy === 'abort') {
-        reject(new HandlerFailure('aborted', 'aborted; process group killed', { result }));
-      } else if (code === null) {
-        reject(new HandlerFailure('killed', `killed by ${signal}`, { result }));
-      } else if (code !== 0) {
-        reject(new HandlerFailure('nonzero_exit', `exited with code ${code}`, { result }));
-      } else {
-        resolve(result);
+      try {
+        resolve(exitOutcome(result, { code, signal, stoppedBy, timeoutMs: payload.timeoutMs, abortMessage: 'aborted; process group killed' }));
+      } catch (e) {
+        reject(e);
       }
     });
   });

@@ -16,7 +16,8 @@ import { waitHealthy, type HealthResult } from './health.js';
 import type { Installer } from './installer.js';
 import type { LimitsChoice } from './limits.js';
 import { LOG_FILE, openLogFd } from './logs.js';
-import { processStartTime, residentBytes, sameProcessAlive, signalGroup } from './proc.js';
+import { signalGroup } from '../../lib/process-group.js';
+import { processStartTime, residentBytes, sameProcessAlive } from './proc.js';
 import { decideAfterExit, resolveRestart } from './restart-policy.js';
 
 const MAX_EXITS = 20;

@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { mkdir, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { TaskOutputStream, TaskRunPayload, TaskRunResult } from '@steward/protocol';
+import { exitOutcome, signalGroup, type StopReason } from '../../lib/process-group.js';
 import { HandlerFailure } from '../types.js';
 import type { OrphanRegistry } from './orphans.js';
 import type { GroupSampler } from './sampler.js';
@@ -82,14 +83,6 @@ function childEnv(extra: Record<string, string> | undefined, p: TaskRunPayload):
   return { ...env, ...extra, STEWARD_TASK_ID: p.taskId, STEWARD_TASK_ATTEMPT_ID: p.attemptId };
 }
 
-function signalGroup(pid: number, signal: NodeJS.Signals | 0): boolean {
-  try {
-    process.kill(-pid, signal);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /**
  * Runs one attempt: a program (exec) or a script file run by its interpreter, in a process
@@ -197,7 +190,7 @@ function spawnAndWait(
   }
 
   return new Promise<TaskRunResult>((resolve, reject) => {
-    let stoppedBy: 'timeout' | 'abort' | null = null;
+    let stoppedBy: StopReason | null = null;
     let killTimer: NodeJS.Timeout | undefined;
     const stopGroup = () => {
       if (pid === undefined) return;
@@ -207,7 +200,7 @@ function spawnAndWait(
         killTimer.unref();
       }
     };
-    const stop = (why: 'timeout' | 'abort') => {
+    const stop = (why: StopReason) => {
       if (stoppedBy) return;
       stoppedBy = why;
       stopGroup();
@@ -250,16 +243,10 @@ function spawnAndWait(
         truncated,
         tail: tail.text(),
       };
-      if (stoppedBy === 'timeout') {
-        reject(new HandlerFailure('timed_out', `timed out after ${p.timeoutMs} ms; process group killed`, { result, state: 'timed_out' }));
-      } else if (stoppedBy === 'abort') {
-        reject(new HandlerFailure('aborted', 'cancelled; process group killed', { result }));
-      } else if (exitCode === null) {
-        reject(new HandlerFailure('killed', `killed by ${exitSignal}`, { result }));
-      } else if (exitCode !== 0) {
-        reject(new HandlerFailure('nonzero_exit', `exited with code ${exitCode}`, { result }));
-      } else {
-        resolve(result);
+      try {
+        resolve(exitOutcome(result, { code: exitCode, signal: exitSignal, stoppedBy, timeoutMs: p.timeoutMs, abortMessage: 'cancelled; process group killed' }));
+      } catch (e) {
+        reject(e);
       }
     });
   });

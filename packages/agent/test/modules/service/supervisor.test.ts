@@ -8,7 +8,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { ServiceNodeReport } from '@steward/protocol';
 import { Installer } from '../../../src/modules/service/installer.js';
 import { chooseLimits } from '../../../src/modules/service/limits.js';
-import { signalGroup } from '../../../src/modules/service/proc.js';
+import { signalGroup } from '../../../src/lib/process-group.js';
 import { Supervisor } from '../../../src/modules/service/supervisor.js';
 import { ArtifactServer, removeTestCgroups, CRASHER, HOG, packTarGz, SLEEPER, spec, TCP_SERVICE } from '../../../../../test/support/service-artifacts.js';
 
