@@ -6,6 +6,7 @@ import type { Memory } from './processes.js';
 import { WindowProbe, type CpuProfile } from './profiler.js';
 import type { SqlSnapshot } from './sql-trace.js';
 import { quietLogger, SimAgent, SimFleet, simInventory } from './sim-agent.js';
+import { pool, sleep } from './concurrency.js';
 
 export interface FanoutOptions {
   agents: number;
@@ -56,20 +57,6 @@ const CONNECT_CONCURRENCY = 256;
 /** The API lists at most this many nodes in one answer. */
 const LIST_LIMIT = 10_000;
 
-async function pool<T>(count: number, concurrency: number, fn: (i: number) => Promise<T>): Promise<T[]> {
-  const out = new Array<T>(count);
-  let next = 0;
-  const worker = async () => {
-    while (next < count) {
-      const i = next++;
-      out[i] = await fn(i);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(concurrency, count) }, worker));
-  return out;
-}
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** One `sys.ping` job fanned out to N simulated agents (real AgentConnection, one process). */
 export async function runFanout(o: FanoutOptions): Promise<FanoutResult> {

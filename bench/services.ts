@@ -18,6 +18,7 @@ import { assertAlive, startControlPlane, stewardArgs, type Launcher } from './co
 import { makeTempDir, readCpuSeconds, readMemory, removeTempDir, spawnTracked, stopProcess, round1 } from './processes.js';
 import { summarize, type Summary } from './stats.js';
 import { ArtifactServer, packTarGz, removeTestCgroups, sha256 } from '../test/support/service-artifacts.js';
+import { sleep } from './concurrency.js';
 
 export interface ServicesBenchOptions {
   launcher: Launcher;
@@ -50,7 +51,6 @@ net.createServer((s) => {
 
 const SLEEP = '#!/bin/sh\nexec sleep 100000\n';
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Connects and reads the greeting (the pid); null when nothing accepts. */
 function greet(port: number, timeoutMs = 500): Promise<{ pid: number; socket: import('node:net').Socket } | null> {

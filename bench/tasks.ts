@@ -7,6 +7,7 @@ import type { Memory } from './processes.js';
 import { WindowProbe, type CpuProfile } from './profiler.js';
 import type { SqlSnapshot } from './sql-trace.js';
 import { quietLogger, SimAgent, SimFleet, simInventory } from './sim-agent.js';
+import { pool, sleep } from './concurrency.js';
 
 export interface TasksOptions {
   agents: number;
@@ -42,20 +43,6 @@ export interface TasksResult {
   windowMs: number;
 }
 
-async function pool<T>(count: number, concurrency: number, fn: (i: number) => Promise<T>): Promise<T[]> {
-  const out = new Array<T>(count);
-  let next = 0;
-  const worker = async () => {
-    while (next < count) {
-      const i = next++;
-      out[i] = await fn(i);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(concurrency, count) }, worker));
-  return out;
-}
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const round = (ms: number) => Math.round(ms * 10) / 10;
 
 /**
