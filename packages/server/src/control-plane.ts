@@ -7,15 +7,14 @@ import { newId, ValidationError } from '@steward/protocol';
 import { ensureAdminToken } from './admin-token.js';
 import { PgRelay } from './cluster/pg-relay.js';
 import type { Relay } from './cluster/relay.js';
-import { AgentGateway } from './agents/gateway.js';
-import { AgentHub } from './agents/hub.js';
-import { Dispatcher } from './commands/dispatcher.js';
+import { Link } from './agents/link.js';
+import { websocketTransport } from './agents/transports/websocket.js';
 import { PayloadChecker } from './commands/payload-check.js';
 import { CatalogCache } from './commands/catalogs.js';
 import { CommandService } from './commands/service.js';
 import { sweepCommands } from './commands/sweeper.js';
-import type { AlertSink } from './alerts/sink.js';
-import type { Context, Settings } from './context.js';
+import type { AlertSink } from './core/alert-sink.js';
+import type { Context, Settings } from './core/context.js';
 import { EnrollmentService } from './enrollment/service.js';
 import { EventBus } from './events/bus.js';
 import type { Feature } from './features/feature.js';
@@ -35,8 +34,7 @@ import { JobService } from './jobs/service.js';
 import { JobTracker } from './jobs/tracker.js';
 import { parseListen, urlFor } from './listen.js';
 import { createLogger } from './log.js';
-import { Metrics } from './metrics/registry.js';
-import { sweepLiveness } from './nodes/liveness.js';
+import { Metrics } from './core/metrics.js';
 import { NodeService } from './nodes/service.js';
 import { defaultServerDataDir, ENDPOINT_FILE, type RunningServer, type ServerOptions } from './options.js';
 import { Store } from './store/store.js';
@@ -79,6 +77,7 @@ export class ControlPlane implements RunningServer {
     readonly dataDir: string,
     readonly ctx: Context,
     private readonly app: FastifyInstance,
+    private readonly link: Link,
     readonly commands: CommandService,
     private readonly tracker: JobTracker,
     private readonly features: Feature[],
@@ -95,7 +94,6 @@ export class ControlPlane implements RunningServer {
     const ctx: Context = {
       store,
       bus: new EventBus(),
-      hub: new AgentHub(),
       log,
       settings: settingsFrom(options),
       now: Date.now,
@@ -104,32 +102,31 @@ export class ControlPlane implements RunningServer {
       metrics: new Metrics(),
     };
     try {
-      const dispatcher = new Dispatcher(ctx);
-      const commands = new CommandService(ctx, dispatcher, new PayloadChecker(), new CatalogCache());
-      const tracker = new JobTracker(ctx, dispatcher);
-      const jobs = new JobService(ctx, commands, dispatcher, tracker);
-      const nodes = new NodeService(ctx, commands);
+      const link = new Link(ctx, replicaId).use(websocketTransport());
+      const commands = new CommandService(ctx, link, new PayloadChecker(), new CatalogCache());
+      link.receive(commands);
+      const tracker = new JobTracker(ctx, link);
+      const jobs = new JobService(ctx, commands, link, tracker);
+      const nodes = new NodeService(ctx, commands, link);
       const enrollment = new EnrollmentService(ctx);
-      const gateway = new AgentGateway(ctx, commands, dispatcher);
       const { app, api } = await createApp({ log, store, bodyLimit: options.bodyLimit ?? 1024 * 1024, version: STEWARD_VERSION });
       const features: Feature[] = [];
-      for (const make of FEATURES) features.push(await make({ ctx, commands, jobs, nodes, gateway, dataDir, replicaId }));
-      const cp = new ControlPlane(dataDir, ctx, app, commands, tracker, features);
+      for (const make of FEATURES) features.push(await make({ ctx, commands, jobs, nodes, link, dataDir, replicaId }));
+      const cp = new ControlPlane(dataDir, ctx, app, link, commands, tracker, features);
       if (store.dialect === 'postgres') {
         const relay = new PgRelay(target, store.db, replicaId, log);
         await relay.start((m) => {
           if (m.kind === 'event') ctx.bus.publishLocal(m.event);
-          else if (m.kind === 'dispatch') void dispatcher.redeliver(m.nodeId, m.ids);
-          else if (m.kind === 'send') ctx.hub.sendLocal(m.nodeId, m.msg);
-          else ctx.hub.get(m.nodeId)?.close(m.code, m.reason);
+          else link.onRelay(m);
         });
-        ctx.hub.relay = relay;
+        link.joinRelay(relay);
         ctx.bus.relay = relay;
         cp.relay = relay;
       }
       healthRoutes(app, store, () => cp.draining);
       openapiRoutes(app);
-      agentRoutes(app, ctx, enrollment, gateway, replicaId);
+      await link.install(app);
+      agentRoutes(app, enrollment);
       for (const f of features) f.publicRoutes?.(app);
       await api((scope) => {
         for (const f of features) f.routes?.(scope);
@@ -153,7 +150,7 @@ export class ControlPlane implements RunningServer {
       log.info({ url: cp.url, db: store.dialect, dataDir }, 'control plane listening');
       return cp;
     } catch (err) {
-      await ctx.hub.relay?.stop().catch(() => {});
+      await ctx.bus.relay?.stop().catch(() => {});
       await store.close().catch(() => {});
       throw err;
     }
@@ -162,7 +159,7 @@ export class ControlPlane implements RunningServer {
   private startSweeps(): void {
     const tick = async () => {
       try {
-        await sweepLiveness(this.ctx);
+        await this.link.sweep();
         await sweepCommands(this.ctx, this.commands);
         const now = this.ctx.now();
         for (const f of this.features) await f.sweep?.(now);
@@ -184,7 +181,7 @@ export class ControlPlane implements RunningServer {
     await this.sweeping;
     for (const f of this.features) await f.drain?.();
     for (const end of [...this.sseStreams]) end();
-    await this.ctx.hub.closeAll(1001, 'control plane shutting down');
+    await this.link.close(1001, 'control plane shutting down');
   }
 
   async stop(): Promise<void> {

@@ -1,13 +1,26 @@
-import { isTerminalCommandState, type CommandState, type HeartbeatMessage, type Stats, type HelloMessage, type CommandResultMessage, type ModuleEventMessage } from '@steward/protocol';
-import type { CommandService } from '../commands/service.js';
-import { IN_FLIGHT_MS, type Dispatcher } from '../commands/dispatcher.js';
-import type { Context } from '../context.js';
-import { publishNodeStatus } from '../nodes/events.js';
+import { isTerminalCommandState, type CommandState, type HeartbeatMessage, type Stats, type HelloMessage, type CommandResultMessage, type ModuleEventMessage, type CommandTypeInfo } from '@steward/protocol';
+import { IN_FLIGHT_MS, type Dispatcher } from './dispatcher.js';
+import type { AgentHub } from './hub.js';
+import type { Context } from '../core/context.js';
+import { publishNodeStatus } from '../events/node-status.js';
 import { deliverableForNode } from '../store/queries/commands.js';
 import { clearConnection, recordHeartbeat, transitionNode, updateNodeRow } from '../store/queries/nodes.js';
 import { ModuleHandlers } from './module-handlers.js';
 import type { AgentSession, SessionHandlers } from './session.js';
+import { wire } from './wire.js';
 
+/**
+ * What the command pipeline learns from agents. The link calls it; it never calls the link back
+ * through this (it delivers through `AgentLink`), so the arrow runs one way: commands → agents.
+ */
+export interface CommandReceiver {
+  /** The agent began running a command (or a heartbeat shows it running). */
+  started(nodeId: string, commandId: string): Promise<void>;
+  /** The agent's result; stored once, a repeat changes nothing. Acked to the agent after it resolves. */
+  finished(nodeId: string, msg: CommandResultMessage): Promise<void>;
+  /** The command types a node declared in its hello. */
+  declared(nodeId: string, types: CommandTypeInfo[]): void;
+}
 
 /** Turns agent messages into store changes and answers. */
 export class AgentGateway implements SessionHandlers {
@@ -18,8 +31,9 @@ export class AgentGateway implements SessionHandlers {
 
   constructor(
     private readonly ctx: Context,
-    private readonly commands: CommandService,
+    private readonly hub: AgentHub,
     private readonly dispatcher: Dispatcher,
+    private readonly commands: CommandReceiver,
   ) {
     this.modules = new ModuleHandlers(ctx.log);
   }
@@ -40,14 +54,8 @@ export class AgentGateway implements SessionHandlers {
       return;
     }
     if (moved) publishNodeStatus(this.ctx, row, 'connected');
-    this.commands.catalogs.remember(row.id, msg.inventory.commandTypes);
-    session.send({
-      type: 'welcome',
-      nodeId: row.id,
-      name: row.name,
-      heartbeatIntervalMs: row.heartbeat_interval_ms,
-      serverTime: now,
-    });
+    this.commands.declared(row.id, msg.inventory.commandTypes);
+    session.send(wire.welcome(row.id, row.name, row.heartbeat_interval_ms, now));
     session.ready = true;
     await this.dispatcher.deliverAll(session.nodeId);
     await this.ackKnownResults(session, msg.outbox);
@@ -85,11 +93,11 @@ export class AgentGateway implements SessionHandlers {
   async result(session: AgentSession, msg: CommandResultMessage): Promise<void> {
     await this.commands.finished(session.nodeId, msg);
     // Acknowledged only once stored: until then the agent keeps the result in its outbox.
-    session.send({ type: 'result.ack', commandIds: [msg.commandId] });
+    session.send(wire.resultAck([msg.commandId]));
   }
 
   async closed(session: AgentSession): Promise<void> {
-    this.ctx.hub.remove(session);
+    this.hub.remove(session);
     await clearConnection(this.ctx.store.db, session.nodeId, session.connectionId, this.ctx.now());
   }
 
@@ -123,6 +131,6 @@ export class AgentGateway implements SessionHandlers {
     const known = new Set(rows.map((r) => r.id));
     const unknown = outbox.slice(0, 1000).filter((id) => !known.has(id));
     const ack = [...done, ...unknown];
-    if (ack.length) session.send({ type: 'result.ack', commandIds: ack });
+    if (ack.length) session.send(wire.resultAck(ack));
   }
 }

@@ -1,4 +1,3 @@
-import type { WebSocket } from 'ws';
 import {
   AgentMessage,
   AGENT_PROTOCOL_VERSION,
@@ -9,6 +8,8 @@ import {
 } from '@steward/protocol';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
 import type { Logger } from 'pino';
+import type { Channel } from './transport.js';
+import { wire } from './wire.js';
 
 /** One validator per message type, so an error names the field, not just "not a union member". */
 const byType = new Map(
@@ -26,7 +27,7 @@ export interface SessionHandlers {
 }
 
 /**
- * One agent's WebSocket. Every message is validated; a bad one gets an `error` reply and the
+ * One agent's connection, whatever its transport. Every message is validated; a bad one gets an `error` reply and the
  * connection stays up, because one malformed message must not cost the node its link.
  */
 export class AgentSession {
@@ -40,48 +41,46 @@ export class AgentSession {
   constructor(
     readonly nodeId: string,
     readonly connectionId: string,
-    private readonly socket: WebSocket,
+    private readonly channel: Channel,
     private readonly handlers: SessionHandlers,
     private readonly log: Logger,
   ) {
     this.done = new Promise((r) => (this.markDone = r));
-    socket.on('message', (data, isBinary) => this.onMessage(data as Buffer, isBinary));
-    socket.on('close', () => {
-      this.ready = false;
-      // After queued messages, so a result that arrived before the close is stored first.
-      this.enqueue(() => this.handlers.closed(this));
-      this.enqueue(async () => this.markDone());
+    channel.listen({
+      frame: (data, isBinary) => this.onMessage(data, isBinary),
+      closed: () => {
+        this.ready = false;
+        // After queued messages, so a result that arrived before the close is stored first.
+        this.enqueue(() => this.handlers.closed(this));
+        this.enqueue(async () => this.markDone());
+      },
+      error: (err) => this.log.warn({ err, nodeId }, 'agent connection error'),
     });
-    socket.on('error', (err) => this.log.warn({ err, nodeId }, 'agent socket error'));
   }
 
   send(msg: ServerMessage): boolean {
-    if (this.socket.readyState !== this.socket.OPEN) return false;
-    this.socket.send(JSON.stringify(msg));
-    return true;
+    return this.channel.send(JSON.stringify(msg));
   }
 
   close(code: number, reason: string): void {
     this.ready = false;
-    if (this.socket.readyState === this.socket.OPEN || this.socket.readyState === this.socket.CONNECTING) {
-      this.socket.close(code, reason);
-    }
+    this.channel.close(code, reason);
   }
 
   terminate(): void {
-    this.socket.terminate();
+    this.channel.terminate();
   }
 
   private reject(code: string, message: string, details?: unknown): void {
     this.log.warn({ nodeId: this.nodeId, code, message }, 'refused an agent message');
-    this.send({ type: 'error', code, message, details });
+    this.send(wire.error(code, message, details));
   }
 
-  private onMessage(data: Buffer, isBinary: boolean): void {
+  private onMessage(data: string | Buffer, isBinary: boolean): void {
     if (isBinary) return this.reject('malformed_message', 'binary frames are not part of the protocol');
     let parsed: unknown;
     try {
-      parsed = JSON.parse(data.toString('utf8'));
+      parsed = JSON.parse(typeof data === 'string' ? data : data.toString('utf8'));
     } catch {
       return this.reject('malformed_message', 'message is not valid JSON');
     }

@@ -1,5 +1,5 @@
 import type { CommandError, StewardEvent } from '@steward/protocol';
-import type { Context } from '../context.js';
+import type { Context } from '../core/context.js';
 import { fromJson } from '../store/rows.js';
 import { getCommandRow } from '../store/queries/commands.js';
 import { getNodeRow } from '../store/queries/nodes.js';

@@ -21,7 +21,7 @@ export const alertsFeature: FeatureFactory = (deps): Feature => {
   ctx.alerts = alerts;
   registerAlertMetrics(ctx);
   const webhooks = new WebhookService(ctx);
-  new MonitorAlerts(ctx, alerts).register(deps.gateway);
+  new MonitorAlerts(ctx, alerts).register(deps.link);
   const offline = new NodeOfflineAlerts(ctx, alerts, settings.nodeOfflineDelayMs);
   const unsubscribe = new CommandFailureAlerts(ctx, alerts, settings.failedCommandTypes).subscribe();
   let draining = false;

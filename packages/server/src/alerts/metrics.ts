@@ -1,4 +1,4 @@
-import type { Context } from '../context.js';
+import type { Context } from '../core/context.js';
 import { countFiringAlertsBySeverity } from '../store/queries/alerts.js';
 
 const SEVERITIES = ['info', 'warning', 'critical'] as const;

@@ -1,6 +1,6 @@
 import { CheckStateEventData, MonitorReport, type CheckStatus } from '@steward/protocol';
-import type { AgentGateway } from '../agents/gateway.js';
-import type { Context } from '../context.js';
+import type { AgentLink } from '../agents/link.js';
+import type { Context } from '../core/context.js';
 import { listOpenAlerts } from '../store/queries/alerts.js';
 import { getNodeRow } from '../store/queries/nodes.js';
 import type { AlertService } from './service.js';
@@ -31,8 +31,8 @@ export class MonitorAlerts {
     private readonly alerts: AlertService,
   ) {}
 
-  register(gateway: AgentGateway): void {
-    gateway.modules.register('monitor', {
+  register(link: Pick<AgentLink, 'modules'>): void {
+    link.modules.register('monitor', {
       reportSchema: MonitorReport,
       eventSchemas: { 'check.state': CheckStateEventData },
       report: (nodeId, report) => this.report(nodeId, report as MonitorReport),

@@ -1,4 +1,4 @@
-import type { Context } from '../context.js';
+import type { Context } from '../core/context.js';
 import { listOpenAlerts, nodeStatuses, nodesOfflineSince } from '../store/queries/alerts.js';
 import type { AlertService } from './service.js';
 

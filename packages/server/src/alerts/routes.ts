@@ -12,7 +12,7 @@ import {
   WebhookCreated,
   WebhookDelivery,
 } from '@steward/protocol';
-import type { Context } from '../context.js';
+import type { Context } from '../core/context.js';
 import { findNodeRow } from '../store/queries/nodes.js';
 import type { AlertService } from './service.js';
 import type { WebhookService } from './webhooks/service.js';

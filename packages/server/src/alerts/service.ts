@@ -6,12 +6,12 @@ import {
   type WebhookEvent,
 } from '@steward/protocol';
 import type { Kysely } from 'kysely';
-import type { Context } from '../context.js';
+import type { Context } from '../core/context.js';
 import { toJson } from '../store/rows.js';
 import { ackAlert, ensureAlert, fireAlert, getAlert, listAlerts, resolveAlert, type AlertFire, type FireOutcome } from '../store/queries/alerts.js';
 import type { AlertsTable, Database } from '../store/schema.js';
 import { alertFromRow } from './rows.js';
-import type { AlertInput, AlertSink } from './sink.js';
+import type { AlertInput, AlertSink } from '../core/alert-sink.js';
 import { WebhookService } from './webhooks/service.js';
 
 /**

@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { AGENT_ARTIFACTS_PATH, Artifact, ArtifactParams, ArtifactUploadQuery, BinaryBody } from '@steward/protocol';
 import { nodeAuth } from '../agents/node-auth.js';
-import type { Context } from '../context.js';
+import type { Context } from '../core/context.js';
 import type { ArtifactService } from './service.js';
 import { receiveUpload, sendDownload, streamBodies } from './transfer.js';
 

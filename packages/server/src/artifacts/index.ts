@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import type { Context } from '../context.js';
+import type { Context } from '../core/context.js';
 import type { Feature, FeatureDeps } from '../features/feature.js';
 import { agentArtifactRoutes } from './agent-routes.js';
 import { BlobFiles } from './blob-files.js';

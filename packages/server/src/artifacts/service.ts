@@ -1,6 +1,6 @@
 import type { Readable } from 'node:stream';
 import { NotFoundError, PayloadTooLargeError, type Artifact, type ArtifactListQuery } from '@steward/protocol';
-import type { Context } from '../context.js';
+import type { Context } from '../core/context.js';
 import { deleteArtifactRow, getArtifactRow, insertArtifactOnce, listArtifactRows } from '../store/queries/artifacts.js';
 import type { ArtifactsTable } from '../store/schema.js';
 import type { BlobFiles } from './blob-files.js';

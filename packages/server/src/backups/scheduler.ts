@@ -1,6 +1,6 @@
 import { newId, NotFoundError, parseSelector, ValidationError, type BackupSchedule, type BackupScheduleCreate, type BackupScheduleTarget } from '@steward/protocol';
 import type { CommandService } from '../commands/service.js';
-import type { Context } from '../context.js';
+import type { Context } from '../core/context.js';
 import {
   claimBackupScheduleRun,
   deleteBackupSchedule,

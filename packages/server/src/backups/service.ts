@@ -13,7 +13,7 @@ import {
 } from '@steward/protocol';
 import type { ArtifactService } from '../artifacts/service.js';
 import type { CommandService } from '../commands/service.js';
-import type { Context } from '../context.js';
+import type { Context } from '../core/context.js';
 import type { JobService } from '../jobs/service.js';
 import { getCommandRow, type CommandBrief } from '../store/queries/commands.js';
 import {

@@ -14,9 +14,10 @@ import {
   type CommandListQuery,
   type CommandResultMessage,
   type CommandState,
+  type CommandTypeInfo,
 } from '@steward/protocol';
-import { canonicalJson } from '../canonical-json.js';
-import type { Context } from '../context.js';
+import { canonicalJson } from '../core/canonical-json.js';
+import type { Context } from '../core/context.js';
 import { commandFromRow } from '../store/rows.js';
 import {
   getCommandRow,
@@ -28,8 +29,9 @@ import {
 } from '../store/queries/commands.js';
 import { findNodeRow } from '../store/queries/nodes.js';
 import type { CommandsTable, NodesTable } from '../store/schema.js';
-import type { Dispatcher } from './dispatcher.js';
-import { publishCommandState } from './events.js';
+import type { CommandReceiver } from '../agents/gateway.js';
+import type { AgentLink } from '../agents/link.js';
+import { publishCommandState } from '../events/command-state.js';
 import { loadWhenDone } from '../events/wait.js';
 import type { PayloadChecker } from './payload-check.js';
 import type { CatalogCache } from './catalogs.js';
@@ -89,12 +91,12 @@ export function newCommandRow(
 /** Called when a command reaches a terminal state, so jobs can move on. */
 export type TerminalListener = (row: CommandBrief) => void;
 
-export class CommandService {
+export class CommandService implements CommandReceiver {
   private readonly terminalListeners: TerminalListener[] = [];
 
   constructor(
     private readonly ctx: Context,
-    private readonly dispatcher: Dispatcher,
+    private readonly link: Pick<AgentLink, 'deliver' | 'cancel'>,
     private readonly payloads: PayloadChecker,
     readonly catalogs: CatalogCache,
   ) {}
@@ -148,7 +150,7 @@ export class CommandService {
       return { command: commandFromRow(saved), created: false };
     }
     publishCommandState(this.ctx, saved);
-    this.dispatcher.push(node.id, [saved]);
+    this.link.deliver(node.id, [saved]);
     return { command: commandFromRow(saved), created: true };
   }
 
@@ -164,7 +166,7 @@ export class CommandService {
       if (list) list.push(row);
       else byNode.set(row.node_id, [row]);
     }
-    for (const [nodeId, list] of byNode) this.dispatcher.push(nodeId, list);
+    for (const [nodeId, list] of byNode) this.link.deliver(nodeId, list);
   }
 
   async get(id: string): Promise<Command> {
@@ -211,9 +213,19 @@ export class CommandService {
       });
     }
     // Even a `pending` one: it may already be on the wire (sent before the delivery was recorded).
-    this.ctx.hub.send(row.node_id, { type: 'command.cancel', commandId: id });
+    this.link.cancel(row.node_id, id);
     this.ended(row);
     return commandFromRow(row);
+  }
+
+  /** Asks the node to stop a command it may still run (ended here, or no longer its own). */
+  stopOnNode(nodeId: string, commandId: string): void {
+    this.link.cancel(nodeId, commandId);
+  }
+
+  /** The command types a node declared; payloads to it are checked against them. */
+  declared(nodeId: string, types: CommandTypeInfo[]): void {
+    this.catalogs.remember(nodeId, types);
   }
 
   async started(nodeId: string, commandId: string): Promise<void> {

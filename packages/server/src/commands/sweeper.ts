@@ -1,4 +1,4 @@
-import type { Context } from '../context.js';
+import type { Context } from '../core/context.js';
 import { expireDue, timeOutDue } from '../store/queries/commands.js';
 import type { CommandService } from './service.js';
 
@@ -10,7 +10,7 @@ export async function sweepCommands(ctx: Context, commands: CommandService): Pro
   for (const row of [...expired, ...timedOut]) {
     commands.ended(row);
     // The agent may still hold it; tell it to stop rather than finish work nobody waits for.
-    ctx.hub.send(row.node_id, { type: 'command.cancel', commandId: row.id });
+    commands.stopOnNode(row.node_id, row.id);
   }
   return expired.length + timedOut.length;
 }

@@ -13,8 +13,8 @@ import {
   type Labels,
 } from '@steward/protocol';
 import { randomBytes } from 'node:crypto';
-import type { Context } from '../context.js';
-import { publishNodeChanged } from '../nodes/events.js';
+import type { Context } from '../core/context.js';
+import { publishNodeChanged } from '../events/node-status.js';
 import { EMPTY_INVENTORY, enrollmentTokenFromRow, fromJson } from '../store/rows.js';
 import {
   deleteEnrollmentToken,

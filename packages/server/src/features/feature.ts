@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
-import type { AgentGateway } from '../agents/gateway.js';
+import type { AgentLink } from '../agents/link.js';
 import type { CommandService } from '../commands/service.js';
-import type { Context } from '../context.js';
+import type { Context } from '../core/context.js';
 import type { JobService } from '../jobs/service.js';
 import type { NodeService } from '../nodes/service.js';
 
@@ -11,8 +11,8 @@ export interface FeatureDeps {
   commands: CommandService;
   jobs: JobService;
   nodes: NodeService;
-  /** `gateway.modules.register(...)` receives an agent module's reports and events. */
-  gateway: AgentGateway;
+  /** The agent link: `link.modules.register(...)` receives an agent module's reports and events. */
+  link: AgentLink;
   /** The control plane's data directory, for features that keep files (artifacts, backups). */
   dataDir: string;
   /** This process's id; several control planes may share one PostgreSQL database. */

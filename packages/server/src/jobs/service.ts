@@ -12,23 +12,23 @@ import {
   type JobState,
   type Labels,
 } from '@steward/protocol';
-import type { Dispatcher } from '../commands/dispatcher.js';
+import type { AgentLink } from '../agents/link.js';
 import { newCommandRow, requestHash, specOf, type CommandService } from '../commands/service.js';
-import type { Context } from '../context.js';
+import type { Context } from '../core/context.js';
 import { commandFromRow, fromJson, jobFromRow } from '../store/rows.js';
 import { insertCommands, listJobCommandRows, transitionCommand } from '../store/queries/commands.js';
 import { cancelHeld, findJobByRequestId, getJobRow, insertJob, jobCounts, listJobRows, transitionJob } from '../store/queries/jobs.js';
 import { listNodeRows } from '../store/queries/nodes.js';
 import type { CommandsTable, JobsTable, NodesTable } from '../store/schema.js';
 import type { JobTracker } from './tracker.js';
-import { publishCommandState } from '../commands/events.js';
+import { publishCommandState } from '../events/command-state.js';
 import { loadWhenDone } from '../events/wait.js';
 
 export class JobService {
   constructor(
     private readonly ctx: Context,
     private readonly commands: CommandService,
-    private readonly dispatcher: Dispatcher,
+    private readonly link: Pick<AgentLink, 'deliver' | 'cancel'>,
     tracker: JobTracker,
   ) {
     commands.onTerminal((row) => {
@@ -108,7 +108,7 @@ export class JobService {
     this.ctx.bus.publish({ kind: 'job.state', at: now, jobId, state: 'running', counts });
     for (const r of rows) if (!r.held) {
       publishCommandState(this.ctx, r);
-      this.dispatcher.push(r.node_id, [r]);
+      this.link.deliver(r.node_id, [r]);
     }
     return { job: { ...jobFromRow(job, counts), commands: rows.map(commandFromRow) }, created: true };
   }
@@ -170,7 +170,7 @@ export class JobService {
       throw new InvalidStateError(`job ${id} has already ended (${row.state})`, { state: row.state });
     }
     for (const row of ended) {
-      this.ctx.hub.send(row.node_id, { type: 'command.cancel', commandId: row.id });
+      this.link.cancel(row.node_id, row.id);
       publishCommandState(this.ctx, row);
     }
     const detail = await this.get(id);

@@ -1,8 +1,8 @@
 import type { JobState } from '@steward/protocol';
-import type { Dispatcher } from '../commands/dispatcher.js';
-import type { Context } from '../context.js';
+import type { AgentLink } from '../agents/link.js';
+import type { Context } from '../core/context.js';
 import { jobCounts, releaseHeld, runningJobIds, transitionJob, getJobRow } from '../store/queries/jobs.js';
-import { publishCommandState } from '../commands/events.js';
+import { publishCommandState } from '../events/command-state.js';
 
 const ACTIVE = ['pending', 'dispatched', 'running'];
 
@@ -16,7 +16,7 @@ export class JobTracker {
 
   constructor(
     private readonly ctx: Context,
-    private readonly dispatcher: Dispatcher,
+    private readonly link: Pick<AgentLink, 'deliver'>,
   ) {}
 
   touch(jobId: string): void {
@@ -60,7 +60,7 @@ export class JobTracker {
       const released = await releaseHeld(db, jobId, job.batch_size - active, this.ctx.now());
       const byNode = new Map<string, typeof released>();
       for (const r of released) byNode.set(r.node_id, [...(byNode.get(r.node_id) ?? []), r]);
-      for (const [nodeId, rows] of byNode) this.dispatcher.push(nodeId, rows);
+      for (const [nodeId, rows] of byNode) this.link.deliver(nodeId, rows);
       for (const r of released) publishCommandState(this.ctx, r);
       counts = await jobCounts(db, jobId);
     }

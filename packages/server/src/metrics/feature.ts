@@ -13,7 +13,7 @@ const TRACK_FOR_MS = 86_400_000;
  * theirs through `ctx.metrics`.
  */
 export function metricsFeature(deps: FeatureDeps): Feature {
-  const { ctx, gateway } = deps;
+  const { ctx, link } = deps;
   const { metrics, store } = ctx;
 
   metrics.gauge({
@@ -30,7 +30,7 @@ export function metricsFeature(deps: FeatureDeps): Feature {
     name: 'steward_agents_connected',
     help: 'Agent WebSockets open on this control-plane process',
     collect() {
-      this.set(ctx.hub.size);
+      this.set(link.count());
     },
   });
   const heartbeats = metrics.counter({ name: 'steward_heartbeats_received_total', help: 'Heartbeats stored by this process' });
@@ -84,7 +84,7 @@ export function metricsFeature(deps: FeatureDeps): Feature {
 
   const trips = new RoundTrips((type, state, s) => roundTrip.observe({ type, state }, s));
   const unsubscribers = [
-    gateway.onHeartbeat(() => heartbeats.inc()),
+    link.onHeartbeat(() => heartbeats.inc()),
     store.onQuery((t) => queryTime.observe({ kind: t.kind.replace(/QueryNode$/, '').toLowerCase(), outcome: t.failed ? 'error' : 'ok' }, t.ms / 1000)),
     ctx.bus.subscribe(({ event }) => {
       if (event.kind === 'command.state') transitions.inc({ type: event.type, state: event.state });

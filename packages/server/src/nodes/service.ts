@@ -11,13 +11,14 @@ import {
   type NodeListQuery,
   type NodePatch,
 } from '@steward/protocol';
+import type { AgentLink } from '../agents/link.js';
 import type { CommandService } from '../commands/service.js';
-import type { Context } from '../context.js';
+import type { Context } from '../core/context.js';
 import { fromJson, nodeFromRow } from '../store/rows.js';
 import { cancelUnfinishedForNode, countUnfinishedForNode } from '../store/queries/commands.js';
 import { deleteNodeRow, findNodeRow, listNodeRows, nodeNameTaken, updateNodeRow } from '../store/queries/nodes.js';
 import type { CommandsTable, NodesTable } from '../store/schema.js';
-import { publishNodeChanged } from './events.js';
+import { publishNodeChanged } from '../events/node-status.js';
 
 const KEY = new RegExp(LABEL_KEY_PATTERN);
 const VALUE = new RegExp(LABEL_VALUE_PATTERN);
@@ -26,6 +27,7 @@ export class NodeService {
   constructor(
     private readonly ctx: Context,
     private readonly commands: CommandService,
+    private readonly link: Pick<AgentLink, 'configure' | 'disconnect'>,
   ) {}
 
   async list(q: NodeListQuery): Promise<Node[]> {
@@ -72,7 +74,7 @@ export class NodeService {
     const row = await updateNodeRow(this.ctx.store.db, current.id, set);
     if (!row) throw new NotFoundError('node', idOrName);
     if (patch.heartbeatIntervalMs !== undefined) {
-      this.ctx.hub.send(row.id, { type: 'config', heartbeatIntervalMs: patch.heartbeatIntervalMs });
+      this.link.configure(row.id, { heartbeatIntervalMs: patch.heartbeatIntervalMs });
     }
     publishNodeChanged(this.ctx, row, 'updated');
     return nodeFromRow(row);
@@ -96,7 +98,7 @@ export class NodeService {
       await deleteNodeRow(db, current.id);
     });
     for (const row of cancelled) this.commands.ended(row);
-    this.ctx.hub.disconnect(current.id, 4003, 'node deleted');
+    this.link.disconnect(current.id, 4003, 'node deleted');
     this.commands.catalogs.forget(current.id);
     publishNodeChanged(this.ctx, current, 'deleted');
   }

@@ -17,9 +17,9 @@ const MAX_SAMPLES = 3600;
  * memory) so any replica can answer for any node and a restart keeps the hour.
  */
 export function samplesFeature(deps: FeatureDeps): Feature {
-  const { ctx, gateway, nodes } = deps;
+  const { ctx, link, nodes } = deps;
   const writer = new SampleWriter(ctx.store, ctx.log);
-  const stopObserving = gateway.onHeartbeat((nodeId, stats, at) => writer.add(nodeId, stats, at));
+  const stopObserving = link.onHeartbeat((nodeId, stats, at) => writer.add(nodeId, stats, at));
   const stopListening = ctx.bus.subscribe(({ event }) => {
     if (event.kind === 'node.changed' && event.change === 'deleted') {
       void deleteNodeSamples(ctx.store.db, event.nodeId).catch((err) => ctx.log.warn({ err }, 'could not delete node samples'));

@@ -8,9 +8,9 @@ import {
   type ServicePut,
   type Labels,
 } from '@steward/protocol';
-import { canonicalJson } from '../canonical-json.js';
+import { canonicalJson } from '../core/canonical-json.js';
 import type { CommandService } from '../commands/service.js';
-import type { Context } from '../context.js';
+import type { Context } from '../core/context.js';
 import { fromJson } from '../store/rows.js';
 import { listNodeRows } from '../store/queries/nodes.js';
 import { getServiceRow, listServiceNodeRows, listServiceRows, markServiceDeleted, putServiceSpec } from '../store/queries/services.js';

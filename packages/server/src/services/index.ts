@@ -27,7 +27,7 @@ export const servicesFeature: FeatureFactory = (deps): Feature => {
     void next.then(() => queues.get(nodeId) === next && queues.delete(nodeId));
     return next;
   };
-  deps.gateway.modules.register('service', {
+  deps.link.modules.register('service', {
     reportSchema: ServiceModuleReport,
     eventSchemas: { state: ServiceNodeReport, removed: Type.Object({ name: Type.String() }) },
     report: (nodeId, report, at) =>

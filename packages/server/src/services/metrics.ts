@@ -1,5 +1,5 @@
 import { SERVICE_STATES } from '@steward/protocol';
-import type { Context } from '../context.js';
+import type { Context } from '../core/context.js';
 import { countServiceNodesByState } from '../store/queries/services.js';
 
 /** Service instances (one service on one node) by their last reported state, on `/metrics`. */

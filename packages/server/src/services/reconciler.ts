@@ -6,7 +6,7 @@ import {
   type ServicePut,
 } from '@steward/protocol';
 import type { CommandService } from '../commands/service.js';
-import type { Context } from '../context.js';
+import type { Context } from '../core/context.js';
 import { fromJson } from '../store/rows.js';
 import { getNodeRow, listNodeRows } from '../store/queries/nodes.js';
 import { listServiceNodeRows, listServiceRows } from '../store/queries/services.js';

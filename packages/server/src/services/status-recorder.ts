@@ -1,5 +1,5 @@
 import type { ServiceModuleReport, ServiceNodeReport } from '@steward/protocol';
-import type { Context } from '../context.js';
+import type { Context } from '../core/context.js';
 import { deleteServiceNode, deleteServiceNodesExcept, listServiceNodeRows, upsertServiceNode } from '../store/queries/services.js';
 
 const CACHE_MS = 60_000;

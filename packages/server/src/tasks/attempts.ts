@@ -1,6 +1,6 @@
 import { ACTIVE_ATTEMPT_STATES, type AttemptState, type CommandError } from '@steward/protocol';
 import type { CommandService } from '../commands/service.js';
-import type { Context } from '../context.js';
+import type { Context } from '../core/context.js';
 import type { CommandBrief } from '../store/queries/commands.js';
 import {
   attemptsByCommandIds,
@@ -176,7 +176,7 @@ export class AttemptTracker {
       const state = a?.state as AttemptState | undefined;
       if (!a || a.node_id !== nodeId || a.command_id !== r.commandId || !state || !isActive(state)) {
         this.ctx.log.info({ nodeId, commandId: r.commandId, attemptId: r.attemptId, state }, 'a node runs a task attempt that is no longer its own; stopping it');
-        this.ctx.hub.send(nodeId, { type: 'command.cancel', commandId: r.commandId });
+        this.commands.stopOnNode(nodeId, r.commandId);
       } else if (state === 'placed') {
         this.commandStarted(r.commandId);
       }

@@ -1,5 +1,5 @@
 import type { TaskState } from '@steward/protocol';
-import type { Context } from '../context.js';
+import type { Context } from '../core/context.js';
 import type { TasksTable } from '../store/schema.js';
 
 export function publishTaskState(ctx: Context, row: TasksTable): void {

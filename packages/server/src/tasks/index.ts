@@ -32,7 +32,7 @@ export function tasksFeature(deps: FeatureDeps): Feature {
   let unsubscribe = () => {};
 
   commands.onTerminal((row) => tracker.commandEnded(row));
-  deps.gateway.modules.register('task', {
+  deps.link.modules.register('task', {
     reportSchema: TaskModuleReport,
     eventSchemas: { output: TaskOutputEventData, progress: TaskProgressEventData },
     async report(nodeId, report, at) {

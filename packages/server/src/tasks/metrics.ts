@@ -1,5 +1,5 @@
 import { ACTIVE_ATTEMPT_STATES } from '@steward/protocol';
-import type { Context } from '../context.js';
+import type { Context } from '../core/context.js';
 import { countAttemptsInStates, countTasksInState } from '../store/queries/tasks.js';
 
 /**

@@ -1,5 +1,5 @@
 import type { Inventory, TaskModuleReport } from '@steward/protocol';
-import type { Context } from '../context.js';
+import type { Context } from '../core/context.js';
 import { deleteTaskNode, upsertTaskNode } from '../store/queries/tasks.js';
 import type { TaskNodesTable } from '../store/schema.js';
 

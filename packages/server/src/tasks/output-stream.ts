@@ -1,6 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { isTerminalTaskState, NotFoundError, type TaskOutputChunk, type TaskState } from '@steward/protocol';
-import type { Context } from '../context.js';
+import type { Context } from '../core/context.js';
 import { getTaskRow, outputAfter } from '../store/queries/tasks.js';
 import type { OutputRecorder } from './output.js';
 

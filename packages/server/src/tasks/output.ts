@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import type { TaskOutputEventData, TaskProgressEventData } from '@steward/protocol';
-import type { Context } from '../context.js';
+import type { Context } from '../core/context.js';
 import { addOutputBytes, getAttemptRow, insertOutput, setAttemptProgress } from '../store/queries/tasks.js';
 import type { TaskOutputTable } from '../store/schema.js';
 import { publishTaskState } from './events.js';

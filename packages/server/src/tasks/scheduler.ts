@@ -1,7 +1,7 @@
 import { newId, type TaskRequirements, type TaskRunPayload, type TaskStrategy } from '@steward/protocol';
 import type { CommandService } from '../commands/service.js';
 import { newCommandRow } from '../commands/service.js';
-import type { Context } from '../context.js';
+import type { Context } from '../core/context.js';
 import { insertCommands } from '../store/queries/commands.js';
 import {
   activeAttemptCounts,

@@ -20,7 +20,7 @@ import {
   type TaskState,
 } from '@steward/protocol';
 import { requestHash, type CommandService } from '../commands/service.js';
-import type { Context } from '../context.js';
+import type { Context } from '../core/context.js';
 import { loadWhenDone } from '../events/wait.js';
 import { findNodeRow } from '../store/queries/nodes.js';
 import {

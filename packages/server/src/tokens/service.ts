@@ -1,5 +1,5 @@
 import { InvalidStateError, newId, NotFoundError, type ApiRole, type ApiToken, type ApiTokenCreate, type ApiTokenCreated } from '@steward/protocol';
-import type { Context } from '../context.js';
+import type { Context } from '../core/context.js';
 import { makeCredential } from '../security/secrets.js';
 import type { ApiTokensTable } from '../store/schema.js';
 import { countApiTokens, deleteApiToken, getApiToken, insertApiToken, listApiTokens } from '../store/queries/tokens.js';

@@ -1,9 +1,8 @@
 import { pino } from 'pino';
-import { AgentHub } from '../../src/agents/hub.js';
 import { AlertService } from '../../src/alerts/service.js';
-import type { Context } from '../../src/context.js';
+import type { Context } from '../../src/core/context.js';
 import { EventBus } from '../../src/events/bus.js';
-import { Metrics } from '../../src/metrics/registry.js';
+import { Metrics } from '../../src/core/metrics.js';
 import type { Store } from '../../src/store/store.js';
 import { T0 } from '../helpers/rows.js';
 
@@ -13,7 +12,6 @@ export function alertContext(store: Store): { ctx: Context; alerts: AlertService
   const ctx: Context = {
     store,
     bus: new EventBus(),
-    hub: new AgentHub(),
     log: pino({ level: 'silent' }),
     settings: { offlineAfterMs: 45_000, disconnectGraceMs: 10_000, heartbeatIntervalMs: 15_000, sweepIntervalMs: 1000, timeoutGraceMs: 5000 },
     now: () => clock.now,

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import type { ArtifactService } from '../../src/artifacts/service.js';
 import { BackupService } from '../../src/backups/service.js';
 import type { CommandService } from '../../src/commands/service.js';
-import type { Context } from '../../src/context.js';
+import type { Context } from '../../src/core/context.js';
 import type { JobService } from '../../src/jobs/service.js';
 import { insertBackupOnce, listBackupRows } from '../../src/store/queries/backups.js';
 import type { BackupsTable } from '../../src/store/schema.js';

@@ -4,7 +4,7 @@ import type { BackupRun } from '@steward/protocol';
 import { BackupScheduler } from '../../src/backups/scheduler.js';
 import type { BackupService, RunOptions } from '../../src/backups/service.js';
 import type { CommandService } from '../../src/commands/service.js';
-import type { Context } from '../../src/context.js';
+import type { Context } from '../../src/core/context.js';
 import { getBackupSchedule } from '../../src/store/queries/backup-schedules.js';
 import { Store } from '../../src/store/store.js';
 import { storeTargets } from '../helpers/databases.js';

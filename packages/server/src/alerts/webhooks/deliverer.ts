@@ -1,6 +1,6 @@
 import { request } from 'undici';
 import { newId, signWebhook, WEBHOOK_HEADERS } from '@steward/protocol';
-import type { Context } from '../../context.js';
+import type { Context } from '../../core/context.js';
 import { claimDeliveries, getWebhook, recordAttempt, type AttemptOutcome } from '../../store/queries/webhooks.js';
 import type { WebhookDeliveriesTable } from '../../store/schema.js';
 import { backoffDelay, type AlertSettings } from '../settings.js';

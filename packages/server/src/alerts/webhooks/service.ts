@@ -14,7 +14,7 @@ import {
   type WebhookEvent,
   type WebhookPayload,
 } from '@steward/protocol';
-import type { Context } from '../../context.js';
+import type { Context } from '../../core/context.js';
 import type { Database, WebhookDeliveriesTable } from '../../store/schema.js';
 import { toJson } from '../../store/rows.js';
 import { deleteWebhook, getWebhook, insertDeliveries, insertWebhook, listAttempts, listDeliveries, listWebhooks } from '../../store/queries/webhooks.js';

@@ -1,12 +1,9 @@
-import type { DispatchedCommand } from '@steward/protocol';
-import type { Context } from '../context.js';
+import type { Context } from '../core/context.js';
+import { publishCommandState } from '../events/command-state.js';
 import { deliverableForNode, markDelivered } from '../store/queries/commands.js';
 import type { CommandsTable } from '../store/schema.js';
-import { publishCommandState } from './events.js';
-
-function toWire(row: CommandsTable): DispatchedCommand {
-  return { id: row.id, type: row.type, payload: JSON.parse(row.secret_payload ?? row.payload), timeoutMs: row.timeout_ms, createdAt: row.created_at };
-}
+import type { AgentHub } from './hub.js';
+import { wire } from './wire.js';
 
 /** How long a sent command counts as "on its way" before a heartbeat that lacks it resends it. */
 export const IN_FLIGHT_MS = 5000;
@@ -23,7 +20,10 @@ export class Dispatcher {
   private sentBefore = new Map<string, number>();
   private rotatedAt = Date.now();
 
-  constructor(private readonly ctx: Context) {}
+  constructor(
+    private readonly ctx: Context,
+    private readonly hub: AgentHub,
+  ) {}
 
   /**
    * Sends now if the node is connected here; if not, asks the other replicas (one of them may
@@ -31,9 +31,9 @@ export class Dispatcher {
    */
   push(nodeId: string, rows: CommandsTable[]): void {
     if (rows.length === 0) return;
-    const session = this.ctx.hub.get(nodeId);
+    const session = this.hub.get(nodeId);
     if (!session?.ready) {
-      this.ctx.hub.relay?.publish({ kind: 'dispatch', nodeId, ids: rows.map((r) => r.id) });
+      this.hub.relay?.publish({ kind: 'dispatch', nodeId, ids: rows.map((r) => r.id) });
       return;
     }
     const now = this.ctx.now();
@@ -41,7 +41,7 @@ export class Dispatcher {
     // Send before recording the delivery: the agent's answer may then overtake the
     // bookkeeping, which the transition table allows (pending → running/succeeded).
     for (const row of rows) {
-      session.send({ type: 'command.dispatch', command: toWire(row) });
+      session.send(wire.dispatch(row));
       this.sent.set(row.id, now);
       this.toRecord.push(row.id);
     }
@@ -62,7 +62,7 @@ export class Dispatcher {
   }
 
   async redeliver(nodeId: string, ids: string[]): Promise<void> {
-    if (ids.length === 0 || !this.ctx.hub.get(nodeId)?.ready) return;
+    if (ids.length === 0 || !this.hub.get(nodeId)?.ready) return;
     const wanted = new Set(ids);
     const rows = (await deliverableForNode(this.ctx.store.db, nodeId)).filter((r) => wanted.has(r.id));
     this.push(nodeId, rows);

@@ -1,9 +1,8 @@
 import type { Logger } from 'pino';
-import type { AgentHub } from './agents/hub.js';
-import type { AlertSink } from './alerts/sink.js';
-import type { EventBus } from './events/bus.js';
-import type { Metrics } from './metrics/registry.js';
-import type { Store } from './store/store.js';
+import type { AlertSink } from './alert-sink.js';
+import type { EventBus } from '../events/bus.js';
+import type { Metrics } from './metrics.js';
+import type { Store } from '../store/store.js';
 
 /** Options after defaults are applied. */
 export interface Settings {
@@ -19,7 +18,6 @@ export interface Settings {
 export interface Context {
   store: Store;
   bus: EventBus;
-  hub: AgentHub;
   log: Logger;
   settings: Settings;
   now: () => number;

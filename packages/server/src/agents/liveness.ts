@@ -1,13 +1,14 @@
-import type { Context } from '../context.js';
+import type { Context } from '../core/context.js';
+import { publishNodeStatus } from '../events/node-status.js';
 import { findLostNodes, transitionNode } from '../store/queries/nodes.js';
-import { publishNodeStatus } from './events.js';
+import type { AgentHub } from './hub.js';
 
 /**
  * Marks nodes offline: silent for `offlineAfterMs`, or disconnected for `disconnectGraceMs`.
  * Nothing is marked until one full threshold after this process started, so agents that are
  * still on their way back after a control-plane restart are not flagged.
  */
-export async function sweepLiveness(ctx: Context): Promise<number> {
+export async function sweepLiveness(ctx: Context, hub: AgentHub): Promise<number> {
   const now = ctx.now();
   const { offlineAfterMs, disconnectGraceMs } = ctx.settings;
   if (now < ctx.startedAt + offlineAfterMs) return 0;
@@ -19,8 +20,8 @@ export async function sweepLiveness(ctx: Context): Promise<number> {
     if (!row) continue;
     marked++;
     publishNodeStatus(ctx, row, silent ? `no heartbeat for ${Math.round(offlineAfterMs / 1000)}s` : 'connection closed');
-    // A socket that stopped heartbeating is dead in all but name: close it so the agent redials.
-    if (silent) ctx.hub.get(n.id)?.terminate();
+    // A connection that stopped heartbeating is dead in all but name: drop it so the agent redials.
+    if (silent) hub.get(n.id)?.terminate();
   }
   return marked;
 }

@@ -1,8 +1,9 @@
 import type { CommandState } from '@steward/protocol';
-import type { Context } from '../context.js';
 import type { CommandBrief } from '../store/queries/commands.js';
+import type { Publisher } from './publisher.js';
 
-export function publishCommandState(ctx: Context, row: CommandBrief): void {
+/** `command.state`: every transition of a command, from whichever room made it. */
+export function publishCommandState(ctx: Publisher, row: CommandBrief): void {
   ctx.bus.publish({
     kind: 'command.state',
     at: ctx.now(),

@@ -1,8 +1,8 @@
 import type { NodeStatus } from '@steward/protocol';
-import type { Context } from '../context.js';
 import type { NodesTable } from '../store/schema.js';
+import type { Publisher } from './publisher.js';
 
-export function publishNodeStatus(ctx: Context, row: NodesTable, reason: string): void {
+export function publishNodeStatus(ctx: Publisher, row: NodesTable, reason: string): void {
   ctx.bus.publish({
     kind: 'node.status',
     at: ctx.now(),
@@ -13,6 +13,6 @@ export function publishNodeStatus(ctx: Context, row: NodesTable, reason: string)
   });
 }
 
-export function publishNodeChanged(ctx: Context, row: Pick<NodesTable, 'id' | 'name'>, change: 'enrolled' | 'updated' | 'deleted'): void {
+export function publishNodeChanged(ctx: Publisher, row: Pick<NodesTable, 'id' | 'name'>, change: 'enrolled' | 'updated' | 'deleted'): void {
   ctx.bus.publish({ kind: 'node.changed', at: ctx.now(), nodeId: row.id, name: row.name, change });
 }

@@ -1,0 +1,152 @@
+import type { FastifyInstance } from 'fastify';
+import type { Stats } from '@steward/protocol';
+import { newId } from '@steward/protocol';
+import type { RelayMessage } from '../cluster/relay.js';
+import type { Relay } from '../cluster/relay.js';
+import type { Context } from '../core/context.js';
+import type { CommandsTable } from '../store/schema.js';
+import { Dispatcher } from './dispatcher.js';
+import { AgentGateway, type CommandReceiver } from './gateway.js';
+import { AgentHub } from './hub.js';
+import { sweepLiveness } from './liveness.js';
+import type { ModuleHandlers } from './module-handlers.js';
+import { authenticateNode } from './node-auth.js';
+import { AgentSession } from './session.js';
+import type { Channel, Transport, TransportHost } from './transport.js';
+import { wire } from './wire.js';
+
+/**
+ * Everything the rest of the control plane may do to nodes. Services receive this; nothing
+ * outside `agents/` holds a connection or builds a wire message.
+ */
+export interface AgentLink {
+  /** Sends stored commands to the node now (here or through another replica); else its next hello does. */
+  deliver(nodeId: string, rows: CommandsTable[]): void;
+  /** Tells the node to stop a command (it may still be running or on the wire). */
+  cancel(nodeId: string, commandId: string): void;
+  /** Changes the node's heartbeat interval live. */
+  configure(nodeId: string, config: { heartbeatIntervalMs: number }): void;
+  /** Closes the node's connection wherever it is held; the agent redials unless refused. */
+  disconnect(nodeId: string, code: number, reason: string): void;
+  /** True when this replica holds a ready connection of the node. */
+  connected(nodeId: string): boolean;
+  /** Connections this replica holds. */
+  count(): number;
+  /** The control-plane halves of agent modules register here for their reports and events. */
+  readonly modules: ModuleHandlers;
+  /** Told of every stored heartbeat (samples, metrics); must not throw or block. */
+  onHeartbeat(observer: (nodeId: string, stats: Stats, at: number) => void): () => void;
+}
+
+/**
+ * The one link between the control plane and its agents: connections from every transport,
+ * the dispatcher, the gateway that turns agent messages into store changes, liveness, and the
+ * relay to other replicas. Lifecycle: new → receive(commands) → install(app) → … → close().
+ */
+export class Link implements AgentLink {
+  private readonly hub = new AgentHub();
+  private readonly dispatcher: Dispatcher;
+  private readonly gateway: AgentGateway;
+  private readonly transports: Transport[] = [];
+  private receiver: CommandReceiver | null = null;
+  private relay: Relay | null = null;
+
+  constructor(
+    private readonly ctx: Context,
+    private readonly replicaId: string,
+  ) {
+    this.dispatcher = new Dispatcher(ctx, this.hub);
+    // The receiver is bound later (the command pipeline is built on this link).
+    this.gateway = new AgentGateway(ctx, this.hub, this.dispatcher, {
+      started: (n, c) => this.commands().started(n, c),
+      finished: (n, m) => this.commands().finished(n, m),
+      declared: (n, t) => this.commands().declared(n, t),
+    });
+  }
+
+  get modules(): ModuleHandlers {
+    return this.gateway.modules;
+  }
+
+  /** Binds the command pipeline that stores what agents report. */
+  receive(receiver: CommandReceiver): void {
+    this.receiver = receiver;
+  }
+
+  /** Adds a transport; installed by `install`. */
+  use(transport: Transport): this {
+    this.transports.push(transport);
+    return this;
+  }
+
+  /** Installs every transport (routes, listeners); call before the HTTP server listens. */
+  async install(app: FastifyInstance | null): Promise<void> {
+    for (const t of this.transports) await t.install(app as FastifyInstance, this.host);
+  }
+
+  /** Joins a cluster of replicas: messages for nodes held elsewhere go through the relay. */
+  joinRelay(relay: Relay): void {
+    this.relay = relay;
+    this.hub.relay = relay;
+  }
+
+  /** What another replica asked of this one; acts only on connections held here. */
+  onRelay(m: Exclude<RelayMessage, { kind: 'event' }>): void {
+    if (m.kind === 'dispatch') void this.dispatcher.redeliver(m.nodeId, m.ids);
+    else if (m.kind === 'send') this.hub.sendLocal(m.nodeId, m.msg);
+    else this.hub.get(m.nodeId)?.close(m.code, m.reason);
+  }
+
+  readonly host: TransportHost = {
+    authenticate: async (authorization) => (await authenticateNode(this.ctx.store.db, authorization)).id,
+    attach: (nodeId: string, channel: Channel) => {
+      const session = new AgentSession(nodeId, `${this.replicaId}:${newId('conn')}`, channel, this.gateway, this.ctx.log);
+      this.hub.add(session);
+      return session;
+    },
+  };
+
+  deliver(nodeId: string, rows: CommandsTable[]): void {
+    this.dispatcher.push(nodeId, rows);
+  }
+
+  cancel(nodeId: string, commandId: string): void {
+    this.hub.send(nodeId, wire.cancel(commandId));
+  }
+
+  configure(nodeId: string, config: { heartbeatIntervalMs: number }): void {
+    this.hub.send(nodeId, wire.config(config.heartbeatIntervalMs));
+  }
+
+  disconnect(nodeId: string, code: number, reason: string): void {
+    this.hub.disconnect(nodeId, code, reason);
+  }
+
+  connected(nodeId: string): boolean {
+    return this.hub.get(nodeId)?.ready === true;
+  }
+
+  count(): number {
+    return this.hub.size;
+  }
+
+  onHeartbeat(observer: (nodeId: string, stats: Stats, at: number) => void): () => void {
+    return this.gateway.onHeartbeat(observer);
+  }
+
+  /** Marks silent or disconnected nodes offline; run on the sweep interval. */
+  sweep(): Promise<number> {
+    return sweepLiveness(this.ctx, this.hub);
+  }
+
+  /** Closes every connection (agents redial elsewhere or later) and stops the transports. */
+  async close(code = 1001, reason = 'control plane shutting down'): Promise<void> {
+    await this.hub.closeAll(code, reason);
+    for (const t of [...this.transports].reverse()) await t.stop?.();
+  }
+
+  private commands(): CommandReceiver {
+    if (!this.receiver) throw new Error('agent link: no command receiver bound');
+    return this.receiver;
+  }
+}

@@ -1,0 +1,106 @@
+import { TypeCompiler } from '@sinclair/typebox/compiler';
+import { ServerMessage as ServerMessageSchema, type AgentMessage, type ServerMessage } from '@steward/protocol';
+import type { Channel, ChannelHandlers, Transport, TransportHost } from '../transport.js';
+
+/**
+ * An in-process transport: the test (or an embedding program) plays the agent. Frames cross as
+ * text on the next turn of the event loop, like a network would deliver them, so ordering and
+ * races are those of a real link without a socket.
+ */
+export class MemoryTransport implements Transport {
+  readonly name = 'memory';
+  private host: TransportHost | null = null;
+
+  install(_app: unknown, host: TransportHost): void {
+    this.host = host;
+  }
+
+  /** Opens a connection with a node credential, as the agent would; throws what the link throws. */
+  async connect(credential: string): Promise<MemoryAgentEnd> {
+    if (!this.host) throw new Error('memory transport is not installed on a link');
+    const nodeId = await this.host.authenticate(`Bearer ${credential}`);
+    const end = new MemoryAgentEnd();
+    this.host.attach(nodeId, end.channel);
+    return end;
+  }
+}
+
+const serverMessage = TypeCompiler.Compile(ServerMessageSchema);
+
+type Waiter = { match: (m: ServerMessage) => boolean; resolve: (m: ServerMessage) => void };
+
+/** The agent's end of a memory connection: what it sent, what it received, and waits on either. */
+export class MemoryAgentEnd {
+  readonly received: ServerMessage[] = [];
+  private handlers: ChannelHandlers | null = null;
+  private open = true;
+  private waiters: Waiter[] = [];
+  /** Set when the control plane closed the connection. */
+  closedWith: { code: number; reason: string } | null = null;
+  private onClosed: Array<() => void> = [];
+
+  readonly channel: Channel = {
+    send: (text) => {
+      if (!this.open) return false;
+      const msg = JSON.parse(text) as ServerMessage;
+      setImmediate(() => this.receive(msg));
+      return true;
+    },
+    close: (code, reason) => this.end({ code, reason }),
+    terminate: () => this.end({ code: 1006, reason: 'terminated' }),
+    listen: (h) => {
+      this.handlers = h;
+    },
+  };
+
+  /** Sends a message (or a raw frame, to test bad input) to the control plane. */
+  send(msg: AgentMessage | Record<string, unknown> | string): void {
+    if (!this.open) throw new Error('memory connection is closed');
+    const text = typeof msg === 'string' ? msg : JSON.stringify(msg);
+    setImmediate(() => this.handlers?.frame(text, false));
+  }
+
+  /** The agent hangs up (a crash or a network drop, from the control plane's point of view). */
+  close(): void {
+    this.end({ code: 1006, reason: 'agent went away' });
+  }
+
+  /** The first received message (past or future) matching; rejects after `timeoutMs`. */
+  next<T extends ServerMessage['type']>(type: T, match: (m: Extract<ServerMessage, { type: T }>) => boolean = () => true, timeoutMs = 5000): Promise<Extract<ServerMessage, { type: T }>> {
+    const test = (m: ServerMessage) => m.type === type && match(m as Extract<ServerMessage, { type: T }>);
+    const seen = this.received.find(test);
+    if (seen) return Promise.resolve(seen as Extract<ServerMessage, { type: T }>);
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.waiters = this.waiters.filter((w) => w !== waiter);
+        reject(new Error(`no ${type} message within ${timeoutMs} ms; received: ${this.received.map((m) => m.type).join(', ') || 'nothing'}`));
+      }, timeoutMs);
+      const waiter: Waiter = { match: test, resolve: (m) => (clearTimeout(timer), resolve(m as Extract<ServerMessage, { type: T }>)) };
+      this.waiters.push(waiter);
+    });
+  }
+
+  /** Resolves once the connection is closed from either side. */
+  closed(): Promise<void> {
+    return this.open ? new Promise((r) => this.onClosed.push(r)) : Promise.resolve();
+  }
+
+  private receive(msg: ServerMessage): void {
+    // What the control plane sends must itself be valid protocol.
+    if (!serverMessage.Check(msg)) throw new Error(`control plane sent an invalid message: ${JSON.stringify(msg)}`);
+    this.received.push(msg);
+    const hit = this.waiters.filter((w) => w.match(msg));
+    this.waiters = this.waiters.filter((w) => !hit.includes(w));
+    for (const w of hit) w.resolve(msg);
+  }
+
+  private end(why: { code: number; reason: string }): void {
+    if (!this.open) return;
+    this.open = false;
+    this.closedWith = why;
+    setImmediate(() => {
+      this.handlers?.closed();
+      for (const r of this.onClosed.splice(0)) r();
+    });
+  }
+}

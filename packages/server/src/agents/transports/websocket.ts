@@ -1,0 +1,49 @@
+import type { FastifyInstance } from 'fastify';
+import type { WebSocket } from 'ws';
+import { AGENT_CONNECT_PATH } from '@steward/protocol';
+import type { Channel, ChannelHandlers, Transport, TransportHost } from '../transport.js';
+
+/** The agent's one outbound WebSocket (`/agent/v1/connect`), authenticated before the upgrade. */
+export function websocketTransport(): Transport {
+  return {
+    name: 'websocket',
+    install(app: FastifyInstance, host: TransportHost): void {
+      app.get(
+        AGENT_CONNECT_PATH,
+        {
+          websocket: true,
+          schema: { hide: true },
+          // Checked before the upgrade, so a bad credential gets a plain 401, not a socket.
+          preValidation: async (req) => {
+            req.nodeId = await host.authenticate(req.headers.authorization);
+          },
+        },
+        (socket, req) => void host.attach(req.nodeId!, new WebSocketChannel(socket)),
+      );
+    },
+  };
+}
+
+class WebSocketChannel implements Channel {
+  constructor(private readonly socket: WebSocket) {}
+
+  send(text: string): boolean {
+    if (this.socket.readyState !== this.socket.OPEN) return false;
+    this.socket.send(text);
+    return true;
+  }
+
+  close(code: number, reason: string): void {
+    if (this.socket.readyState === this.socket.OPEN || this.socket.readyState === this.socket.CONNECTING) this.socket.close(code, reason);
+  }
+
+  terminate(): void {
+    this.socket.terminate();
+  }
+
+  listen(h: ChannelHandlers): void {
+    this.socket.on('message', (data, isBinary) => h.frame(data as Buffer, isBinary));
+    this.socket.on('close', () => h.closed());
+    this.socket.on('error', (err) => h.error(err));
+  }
+}

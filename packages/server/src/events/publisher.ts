@@ -1,0 +1,7 @@
+import type { EventBus } from './bus.js';
+
+/** What publishing an event needs: the bus and the clock (a Context has both). */
+export interface Publisher {
+  bus: EventBus;
+  now: () => number;
+}
