@@ -1,0 +1,226 @@
+import { pino } from 'pino';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { AGENT_PROTOCOL_VERSION, type HelloMessage, type Stats } from '@steward/protocol';
+import { Link } from '../../src/agents/link.js';
+import { MemoryTransport, type MemoryAgentEnd } from '../../src/agents/transports/memory.js';
+import { IN_FLIGHT_MS } from '../../src/agents/dispatcher.js';
+import { CatalogCache } from '../../src/commands/catalogs.js';
+import { PayloadChecker } from '../../src/commands/payload-check.js';
+import { CommandService } from '../../src/commands/service.js';
+import type { Context } from '../../src/core/context.js';
+import { Metrics } from '../../src/core/metrics.js';
+import { EventBus } from '../../src/events/bus.js';
+import { makeCredential } from '../../src/security/secrets.js';
+import { getCommandRow } from '../../src/store/queries/commands.js';
+import { getNodeRow, insertNode } from '../../src/store/queries/nodes.js';
+import { EMPTY_INVENTORY } from '../../src/store/rows.js';
+import { storeTargets, useFreshStore } from '../helpers/databases.js';
+import { nodeRow, T0 } from '../helpers/rows.js';
+
+/**
+ * The agent link driven through the in-memory transport: the test plays the agent, with the
+ * real session, gateway, dispatcher and command pipeline on a real store. This is the seam
+ * every transport plugs into, so what holds here holds for all of them.
+ */
+
+const inventory: HelloMessage['inventory'] = {
+  ...EMPTY_INVENTORY,
+  hostname: 'mem-1',
+  commandTypes: [{ type: 'exec.run', module: 'exec', safeToRerun: false }],
+};
+
+const stats: Stats = {
+  collectedAt: T0,
+  cpu: { usagePercent: 1, cores: 1 },
+  load: [0, 0, 0],
+  memory: { totalBytes: 1, availableBytes: 1, usedBytes: 0 },
+  disks: [],
+  network: [],
+  uptimeSeconds: 1,
+  agentUptimeSeconds: 1,
+};
+
+const hello = (over: Partial<HelloMessage> = {}): HelloMessage => ({ type: 'hello', protocol: AGENT_PROTOCOL_VERSION, inventory, running: [], outbox: [], ...over });
+let seq = 0;
+const heartbeat = (running: string[] = [], outbox: string[] = []) => ({ type: 'heartbeat' as const, seq: seq++, stats, running, outbox });
+
+describe.each(storeTargets())('agent link over the memory transport on $name', (target) => {
+  const fresh = useFreshStore(target);
+  let clock: { now: number };
+  let ctx: Context;
+  let link: Link;
+  let commands: CommandService;
+  let memory: MemoryTransport;
+  let credential: string;
+  let nodeId: string;
+
+  beforeEach(async () => {
+    clock = { now: T0 + 3_600_000 };
+    ctx = {
+      store: fresh.store,
+      bus: new EventBus(),
+      log: pino({ level: 'silent' }),
+      settings: { offlineAfterMs: 45_000, disconnectGraceMs: 10_000, heartbeatIntervalMs: 15_000, sweepIntervalMs: 1000, timeoutGraceMs: 5000 },
+      now: () => clock.now,
+      startedAt: T0,
+      alerts: { fire: async () => {}, resolve: async () => {} },
+      metrics: new Metrics(),
+    };
+    memory = new MemoryTransport();
+    link = new Link(ctx, 'replica-test').use(memory);
+    commands = new CommandService(ctx, link, new PayloadChecker(), new CatalogCache());
+    link.receive(commands);
+    await link.install(null);
+    const row = nodeRow({ status: 'offline' });
+    const cred = makeCredential(row.id);
+    await insertNode(ctx.store.db, { ...row, credential_hash: cred.hash });
+    credential = cred.credential;
+    nodeId = row.id;
+  });
+
+  afterEach(async () => {
+    await link.close();
+  });
+
+  async function connect(over: Partial<HelloMessage> = {}): Promise<MemoryAgentEnd> {
+    const end = await memory.connect(credential);
+    end.send(hello(over));
+    await end.next('welcome');
+    return end;
+  }
+
+  /**
+   * Sends a heartbeat and waits until it was handled. The positive marker: an outbox id the
+   * store never heard of is acknowledged at the very end of handling that heartbeat.
+   */
+  async function beat(end: MemoryAgentEnd, running: string[] = [], outbox: string[] = []): Promise<void> {
+    const marker = `cmd_marker${String(seq++).padStart(12, '0')}`;
+    end.send(heartbeat(running, [...outbox, marker]));
+    await end.next('result.ack', (m) => m.commandIds.includes(marker));
+  }
+
+  it('refuses a connection with a bad credential and attaches nothing', async () => {
+    await expect(memory.connect(`${nodeId}.not-the-secret`)).rejects.toMatchObject({ code: 'unauthorized' });
+    expect(link.count()).toBe(0);
+  });
+
+  it('welcomes the agent, marks the node online and delivers a new command at once', async () => {
+    const end = await connect();
+    expect(link.connected(nodeId)).toBe(true);
+    expect((await getNodeRow(ctx.store.db, nodeId))?.status).toBe('online');
+    const { command } = await commands.submit({ node: nodeId, type: 'exec.run', payload: { command: 'true' } });
+    const dispatch = await end.next('command.dispatch', (m) => m.command.id === command.id);
+    expect(dispatch.command.payload).toEqual({ command: 'true' });
+    end.send({ type: 'command.started', commandId: command.id, at: clock.now });
+    end.send({ type: 'command.result', commandId: command.id, state: 'succeeded', result: { exitCode: 0 }, startedAt: clock.now, finishedAt: clock.now });
+    // Acknowledged only after the result is stored.
+    await end.next('result.ack', (m) => m.commandIds.includes(command.id));
+    const row = await getCommandRow(ctx.store.db, command.id);
+    expect(row).toMatchObject({ state: 'succeeded', deliveries: 1 });
+  });
+
+  it('keeps a command for an unconnected node pending and delivers it on hello', async () => {
+    const { command } = await commands.submit({ node: nodeId, type: 'exec.run', payload: { command: 'true' } });
+    expect((await getCommandRow(ctx.store.db, command.id))?.state).toBe('pending');
+    const end = await connect();
+    await end.next('command.dispatch', (m) => m.command.id === command.id);
+  });
+
+  it('answers a malformed message with an error and keeps the connection', async () => {
+    const end = await connect();
+    end.send('{not json');
+    await end.next('error', (m) => m.code === 'malformed_message');
+    end.send({ type: 'heartbeat', seq: -1, stats, running: [], outbox: [] });
+    const bad = await end.next('error', (m) => m.code === 'invalid_message');
+    expect(bad.message).toContain('seq');
+    // Still connected: a valid command reaches it.
+    const { command } = await commands.submit({ node: nodeId, type: 'exec.run', payload: { command: 'true' } });
+    await end.next('command.dispatch', (m) => m.command.id === command.id);
+    expect(end.closedWith).toBeNull();
+  });
+
+  it('requires hello first, and closes on a protocol mismatch', async () => {
+    const end = await memory.connect(credential);
+    end.send(heartbeat());
+    await end.next('error', (m) => m.code === 'hello_required');
+    end.send(hello({ protocol: AGENT_PROTOCOL_VERSION + 1 }));
+    await end.next('error', (m) => m.code === 'protocol_mismatch');
+    await end.closed();
+    expect(end.closedWith?.code).toBe(4002);
+  });
+
+  it('repairs a lost `started` from the heartbeat', async () => {
+    const end = await connect();
+    const { command } = await commands.submit({ node: nodeId, type: 'exec.run', payload: { command: 'sleep' } });
+    await end.next('command.dispatch', (m) => m.command.id === command.id);
+    await beat(end, [command.id]);
+    expect((await getCommandRow(ctx.store.db, command.id))?.state).toBe('running');
+  });
+
+  it('redelivers a dispatch the agent never received, once it is past its in-flight window', async () => {
+    const end = await connect();
+    const { command } = await commands.submit({ node: nodeId, type: 'exec.run', payload: { command: 'true' } });
+    await end.next('command.dispatch', (m) => m.command.id === command.id);
+    // Within the window a heartbeat that lacks it is no proof of loss: nothing is resent.
+    await beat(end);
+    expect(end.received.filter((m) => m.type === 'command.dispatch')).toHaveLength(1);
+    // Past the window (on both clocks the dispatcher reads), the next heartbeat repairs it.
+    clock.now += IN_FLIGHT_MS * 3;
+    const realNow = Date.now;
+    Date.now = () => realNow() + IN_FLIGHT_MS * 3;
+    try {
+      await beat(end);
+    } finally {
+      Date.now = realNow;
+    }
+    clock.now += 1;
+    const again = end.received.filter((m) => m.type === 'command.dispatch' && m.command.id === command.id);
+    expect(again).toHaveLength(2);
+  });
+
+  it('acknowledges results the store already holds (a lost ack) and ids it never heard of', async () => {
+    const end = await connect();
+    const { command } = await commands.submit({ node: nodeId, type: 'exec.run', payload: { command: 'true' } });
+    await end.next('command.dispatch', (m) => m.command.id === command.id);
+    end.send({ type: 'command.result', commandId: command.id, state: 'succeeded', result: { exitCode: 0 }, startedAt: clock.now, finishedAt: clock.now });
+    await end.next('result.ack', (m) => m.commandIds.includes(command.id));
+    end.received.length = 0;
+    // The ack was lost: the agent still holds the result, plus one for a command deleted since.
+    end.send(heartbeat([], [command.id, 'cmd_gone0000000000000000']));
+    const ack = await end.next('result.ack', (m) => m.commandIds.includes('cmd_gone0000000000000000'));
+    expect(ack.commandIds.sort()).toEqual([command.id, 'cmd_gone0000000000000000'].sort());
+    expect((await getCommandRow(ctx.store.db, command.id))?.state).toBe('succeeded');
+  });
+
+  it('sends cancel and config through the link, and disconnect closes the connection', async () => {
+    const end = await connect();
+    link.cancel(nodeId, 'cmd_x000000000000000000000');
+    await end.next('command.cancel', (m) => m.commandId === 'cmd_x000000000000000000000');
+    link.configure(nodeId, { heartbeatIntervalMs: 2000 });
+    await end.next('config', (m) => m.heartbeatIntervalMs === 2000);
+    link.disconnect(nodeId, 4003, 'node deleted');
+    await end.closed();
+    expect(end.closedWith).toEqual({ code: 4003, reason: 'node deleted' });
+    await closeRecorded();
+    expect(link.connected(nodeId)).toBe(false);
+  });
+
+  it('a newer connection of the same node replaces the older one', async () => {
+    const first = await connect();
+    const second = await connect();
+    await first.closed();
+    expect(first.closedWith?.code).toBe(4001);
+    const { command } = await commands.submit({ node: nodeId, type: 'exec.run', payload: { command: 'true' } });
+    await second.next('command.dispatch', (m) => m.command.id === command.id);
+    expect(first.received.some((m) => m.type === 'command.dispatch')).toBe(false);
+  });
+
+  /** Waits until the link handled the close (the node's connection id is cleared). */
+  async function closeRecorded(): Promise<void> {
+    for (let i = 0; i < 200; i++) {
+      if ((await getNodeRow(ctx.store.db, nodeId))?.connection_id === null) return;
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    throw new Error('the link never recorded the close');
+  }
+});
