@@ -9,27 +9,17 @@ import { PgRelay } from './cluster/pg-relay.js';
 import type { Relay } from './cluster/relay.js';
 import { Link } from './agents/link.js';
 import { websocketTransport } from './agents/transports/websocket.js';
+import { openArtifactStore } from './artifacts/feature.js';
 import { PayloadChecker } from './commands/payload-check.js';
 import { CatalogCache } from './commands/catalogs.js';
 import { CommandService } from './commands/service.js';
-import { sweepCommands } from './commands/sweeper.js';
 import type { AlertSink } from './core/alert-sink.js';
 import type { Context, Settings } from './core/context.js';
-import { EnrollmentService } from './enrollment/service.js';
-import { EventBus } from './events/bus.js';
-import type { Feature } from './features/feature.js';
-import { FEATURES } from './features/index.js';
+import { EventBus } from './core/bus.js';
+import type { Feature } from './core/feature.js';
+import { FEATURES } from './features.js';
 import { createApp } from './http/app.js';
-import { agentRoutes } from './http/routes/agent.js';
-import { commandRoutes } from './http/routes/commands.js';
-import { enrollmentRoutes } from './http/routes/enrollment.js';
-import { eventRoutes } from './http/routes/events.js';
-import { healthRoutes } from './http/routes/health.js';
-import { jobRoutes } from './http/routes/jobs.js';
-import { tokenRoutes } from './http/routes/tokens.js';
-import { TokenService } from './tokens/service.js';
-import { nodeRoutes } from './http/routes/nodes.js';
-import { openapiRoutes } from './http/routes/openapi.js';
+import { healthRoutes } from './http/health.js';
 import { JobService } from './jobs/service.js';
 import { JobTracker } from './jobs/tracker.js';
 import { parseListen, urlFor } from './listen.js';
@@ -67,7 +57,6 @@ export class ControlPlane implements RunningServer {
   private draining = false;
   private sweepTimer: NodeJS.Timeout | null = null;
   private sweeping: Promise<void> | null = null;
-  private readonly sseStreams = new Set<() => void>();
   url = '';
   adminTokenPath = '';
   adminTokenCreated = false;
@@ -79,7 +68,6 @@ export class ControlPlane implements RunningServer {
     private readonly app: FastifyInstance,
     private readonly link: Link,
     readonly commands: CommandService,
-    private readonly tracker: JobTracker,
     private readonly features: Feature[],
   ) {}
 
@@ -108,11 +96,11 @@ export class ControlPlane implements RunningServer {
       const tracker = new JobTracker(ctx, link);
       const jobs = new JobService(ctx, commands, link, tracker);
       const nodes = new NodeService(ctx, commands, link);
-      const enrollment = new EnrollmentService(ctx);
+      const artifacts = openArtifactStore(ctx, dataDir);
       const { app, api } = await createApp({ log, store, bodyLimit: options.bodyLimit ?? 1024 * 1024, version: STEWARD_VERSION });
       const features: Feature[] = [];
-      for (const make of FEATURES) features.push(await make({ ctx, commands, jobs, nodes, link, dataDir, replicaId }));
-      const cp = new ControlPlane(dataDir, ctx, app, link, commands, tracker, features);
+      for (const make of FEATURES) features.push(await make({ ctx, link, commands, jobs, tracker, nodes, artifacts, dataDir, replicaId }));
+      const cp = new ControlPlane(dataDir, ctx, app, link, commands, features);
       if (store.dialect === 'postgres') {
         const relay = new PgRelay(target, store.db, replicaId, log);
         await relay.start((m) => {
@@ -124,18 +112,10 @@ export class ControlPlane implements RunningServer {
         cp.relay = relay;
       }
       healthRoutes(app, store, () => cp.draining);
-      openapiRoutes(app);
       await link.install(app);
-      agentRoutes(app, enrollment);
       for (const f of features) f.publicRoutes?.(app);
       await api((scope) => {
         for (const f of features) f.routes?.(scope);
-        enrollmentRoutes(scope, enrollment);
-        nodeRoutes(scope, nodes);
-        commandRoutes(scope, commands);
-        jobRoutes(scope, jobs);
-        tokenRoutes(scope, new TokenService(ctx));
-        eventRoutes(scope, ctx.bus, cp.sseStreams);
       });
       const admin = await ensureAdminToken(store, dataDir, ctx.now());
       cp.adminTokenPath = admin.path;
@@ -144,7 +124,6 @@ export class ControlPlane implements RunningServer {
       const actual = (app.server.address() as AddressInfo).port;
       cp.url = urlFor(host, actual);
       writeEndpoint(dataDir, cp.url);
-      await tracker.recover();
       for (const f of features) await f.start?.();
       cp.startSweeps();
       log.info({ url: cp.url, db: store.dialect, dataDir }, 'control plane listening');
@@ -160,7 +139,6 @@ export class ControlPlane implements RunningServer {
     const tick = async () => {
       try {
         await this.link.sweep();
-        await sweepCommands(this.ctx, this.commands);
         const now = this.ctx.now();
         for (const f of this.features) await f.sweep?.(now);
       } catch (err) {
@@ -180,14 +158,12 @@ export class ControlPlane implements RunningServer {
     this.sweepTimer = null;
     await this.sweeping;
     for (const f of this.features) await f.drain?.();
-    for (const end of [...this.sseStreams]) end();
     await this.link.close(1001, 'control plane shutting down');
   }
 
   async stop(): Promise<void> {
     await this.drain();
     await this.app.close();
-    await this.tracker.idle();
     for (const f of [...this.features].reverse()) await f.stop?.();
     await this.relay?.stop();
     await this.ctx.store.close();

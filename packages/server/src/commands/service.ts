@@ -32,7 +32,7 @@ import type { CommandsTable, NodesTable } from '../store/schema.js';
 import type { CommandReceiver } from '../agents/gateway.js';
 import type { AgentLink } from '../agents/link.js';
 import { publishCommandState } from '../events/command-state.js';
-import { loadWhenDone } from '../events/wait.js';
+import { loadWhenDone } from '../core/wait.js';
 import type { PayloadChecker } from './payload-check.js';
 import type { CatalogCache } from './catalogs.js';
 

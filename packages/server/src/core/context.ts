@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { AlertSink } from './alert-sink.js';
-import type { EventBus } from '../events/bus.js';
+import type { EventBus } from './bus.js';
 import type { Metrics } from './metrics.js';
 import type { Store } from '../store/store.js';
 

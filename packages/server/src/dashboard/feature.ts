@@ -4,7 +4,8 @@ import type { FastifyInstance, FastifyReply } from 'fastify';
 import fastifyStatic from '@fastify/static';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { DashboardSummary, listOf, NodeSummary, Type } from '@steward/protocol';
-import type { Feature, FeatureDeps } from '../features/feature.js';
+import type { Context } from '../core/context.js';
+import type { Feature } from '../core/feature.js';
 import { listNodeSummaryRows } from '../store/queries/dashboard.js';
 import { countCommandsInState, countJobsInState, countNodesByStatus } from '../store/queries/metrics.js';
 import { ensureBundle, WEB_DIST } from './bundle.js';
@@ -47,7 +48,7 @@ function distFile(urlPath: string): string | null {
  * The web dashboard: the built `packages/web/dist` at `/`, and `index.html` for any other GET
  * a browser makes (client-side routes such as /nodes/web-1), so a reload or a shared link works.
  */
-export async function dashboardFeature(deps: FeatureDeps): Promise<Feature> {
+export async function dashboardFeature(deps: { ctx: Context }): Promise<Feature> {
   const available = await ensureBundle(deps.ctx.log);
   const { store } = deps.ctx;
   return {

@@ -22,7 +22,7 @@ import { listNodeRows } from '../store/queries/nodes.js';
 import type { CommandsTable, JobsTable, NodesTable } from '../store/schema.js';
 import type { JobTracker } from './tracker.js';
 import { publishCommandState } from '../events/command-state.js';
-import { loadWhenDone } from '../events/wait.js';
+import { loadWhenDone } from '../core/wait.js';
 
 export class JobService {
   constructor(

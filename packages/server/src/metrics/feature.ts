@@ -1,5 +1,7 @@
 import type { FastifyInstance } from 'fastify';
-import type { Feature, FeatureDeps } from '../features/feature.js';
+import type { AgentLink } from '../agents/link.js';
+import type { Context } from '../core/context.js';
+import type { Feature } from '../core/feature.js';
 import { countCommandsByTypeAndState, countCommandsInState, countJobsInState, countNodesByStatus } from '../store/queries/metrics.js';
 import { NODE_STATUSES } from '@steward/protocol';
 import { RoundTrips } from './round-trips.js';
@@ -12,7 +14,7 @@ const TRACK_FOR_MS = 86_400_000;
  * is enough). What the control plane itself measures is registered here; other features add
  * theirs through `ctx.metrics`.
  */
-export function metricsFeature(deps: FeatureDeps): Feature {
+export function metricsFeature(deps: { ctx: Context; link: Pick<AgentLink, 'count' | 'onHeartbeat'> }): Feature {
   const { ctx, link } = deps;
   const { metrics, store } = ctx;
 

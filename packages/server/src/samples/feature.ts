@@ -1,7 +1,10 @@
 import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { IdParams, NodeSamples, NodeSamplesQuery, type NodeSample } from '@steward/protocol';
-import type { Feature, FeatureDeps } from '../features/feature.js';
+import type { AgentLink } from '../agents/link.js';
+import type { Context } from '../core/context.js';
+import type { Feature } from '../core/feature.js';
+import type { NodeService } from '../nodes/service.js';
 import { deleteNodeSamples, listNodeSamples, pruneNodeSamples } from '../store/queries/samples.js';
 import type { NodeSamplesTable } from '../store/schema.js';
 import { SampleWriter } from './sample-writer.js';
@@ -16,7 +19,7 @@ const MAX_SAMPLES = 3600;
  * Recent heartbeat figures per node for the dashboard's charts, kept in the store (not in
  * memory) so any replica can answer for any node and a restart keeps the hour.
  */
-export function samplesFeature(deps: FeatureDeps): Feature {
+export function samplesFeature(deps: { ctx: Context; link: Pick<AgentLink, 'onHeartbeat'>; nodes: NodeService }): Feature {
   const { ctx, link, nodes } = deps;
   const writer = new SampleWriter(ctx.store, ctx.log);
   const stopObserving = link.onHeartbeat((nodeId, stats, at) => writer.add(nodeId, stats, at));

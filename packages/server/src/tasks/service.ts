@@ -21,7 +21,7 @@ import {
 } from '@steward/protocol';
 import { requestHash, type CommandService } from '../commands/service.js';
 import type { Context } from '../core/context.js';
-import { loadWhenDone } from '../events/wait.js';
+import { loadWhenDone } from '../core/wait.js';
 import { findNodeRow } from '../store/queries/nodes.js';
 import {
   countTasksInState,

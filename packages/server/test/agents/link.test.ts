@@ -9,7 +9,7 @@ import { PayloadChecker } from '../../src/commands/payload-check.js';
 import { CommandService } from '../../src/commands/service.js';
 import type { Context } from '../../src/core/context.js';
 import { Metrics } from '../../src/core/metrics.js';
-import { EventBus } from '../../src/events/bus.js';
+import { EventBus } from '../../src/core/bus.js';
 import { makeCredential } from '../../src/security/secrets.js';
 import { getCommandRow } from '../../src/store/queries/commands.js';
 import { getNodeRow, insertNode } from '../../src/store/queries/nodes.js';

@@ -1,7 +1,7 @@
 import { pino } from 'pino';
 import { AlertService } from '../../src/alerts/service.js';
 import type { Context } from '../../src/core/context.js';
-import { EventBus } from '../../src/events/bus.js';
+import { EventBus } from '../../src/core/bus.js';
 import { Metrics } from '../../src/core/metrics.js';
 import type { Store } from '../../src/store/store.js';
 import { T0 } from '../helpers/rows.js';

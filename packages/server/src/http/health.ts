@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import type { Store } from '../../store/store.js';
+import type { Store } from '../store/store.js';
 
 export function healthRoutes(app: FastifyInstance, store: Store, isDraining: () => boolean): void {
   app.get('/healthz', { schema: { hide: true } }, async () => ({ status: 'ok' }));

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { AGENT_ENROLL_PATH, EnrollRequest, EnrollResponse } from '@steward/protocol';
-import type { EnrollmentService } from '../../enrollment/service.js';
+import type { EnrollmentService } from './service.js';
 
 /** Enrollment: an agent trades its token for a node credential (its connection is the link's). */
 export function agentRoutes(app: FastifyInstance, enrollment: EnrollmentService): void {

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { EnrollmentToken, EnrollmentTokenCreate, EnrollmentTokenCreated, IdParams, listOf } from '@steward/protocol';
-import type { EnrollmentService } from '../../enrollment/service.js';
+import type { EnrollmentService } from './service.js';
 
 export function enrollmentRoutes(app: FastifyInstance, enrollment: EnrollmentService): void {
   const r = app.withTypeProvider<TypeBoxTypeProvider>();

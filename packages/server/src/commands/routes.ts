@@ -1,9 +1,9 @@
 import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Command, CommandCreate, CommandListQuery, IdParams, listOf, WaitQuery } from '@steward/protocol';
-import type { CommandService } from '../../commands/service.js';
-import { COMMAND_COLUMNS } from '../listing-columns.js';
-import { sendListing } from '../listing.js';
+import type { CommandService } from './service.js';
+import { COMMAND_COLUMNS } from './columns.js';
+import { sendListing } from '../http/listing.js';
 
 export function commandRoutes(app: FastifyInstance, commands: CommandService): void {
   const r = app.withTypeProvider<TypeBoxTypeProvider>();

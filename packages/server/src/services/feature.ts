@@ -1,5 +1,8 @@
 import { ServiceModuleReport, ServiceNodeReport, Type, type ServiceModuleReport as Report, type ServiceNodeReport as NodeReport } from '@steward/protocol';
-import type { Feature, FeatureFactory } from '../features/feature.js';
+import type { AgentLink } from '../agents/link.js';
+import type { CommandService } from '../commands/service.js';
+import type { Context } from '../core/context.js';
+import type { Feature } from '../core/feature.js';
 import { deleteOrphanServiceNodes, purgeDeletedServices } from '../store/queries/services.js';
 import { ServiceCatalog } from './catalog.js';
 import { registerServiceMetrics } from './metrics.js';
@@ -13,7 +16,7 @@ import { StatusRecorder } from './status-recorder.js';
  * and each node's reported state (heartbeat report of the agent's `service` module, plus its
  * `service.state` events).
  */
-export const servicesFeature: FeatureFactory = (deps): Feature => {
+export function servicesFeature(deps: { ctx: Context; commands: CommandService; link: Pick<AgentLink, 'modules'> }): Feature {
   const { ctx } = deps;
   const recorder = new StatusRecorder(ctx);
   registerServiceMetrics(ctx);
@@ -56,4 +59,4 @@ export const servicesFeature: FeatureFactory = (deps): Feature => {
       await Promise.allSettled([...queues.values()]);
     },
   };
-};
+}

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from '@steward/protocol';
-import type { EventBus, SequencedEvent } from '../../events/bus.js';
+import type { EventBus, SequencedEvent } from '../core/bus.js';
 
 const EventsQuery = Type.Object({
   kinds: Type.Optional(Type.String({ maxLength: 500, description: 'comma-separated event kinds' })),

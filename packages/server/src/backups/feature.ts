@@ -1,5 +1,8 @@
-import { artifactStoreFor } from '../artifacts/index.js';
-import type { Feature, FeatureDeps } from '../features/feature.js';
+import type { ArtifactService } from '../artifacts/service.js';
+import type { CommandService } from '../commands/service.js';
+import type { Context } from '../core/context.js';
+import type { Feature } from '../core/feature.js';
+import type { JobService } from '../jobs/service.js';
 import { backupRoutes } from './routes.js';
 import { BackupScheduler } from './scheduler.js';
 import { BackupService } from './service.js';
@@ -8,8 +11,15 @@ import { BackupService } from './service.js';
 const RECONCILE_EVERY_MS = 30_000;
 
 /** Backup records, runs, restores and cron schedules with retention. */
-export function backupsFeature(deps: FeatureDeps): Feature {
-  const service = new BackupService(deps.ctx, deps.commands, deps.jobs, artifactStoreFor(deps));
+export interface BackupsDeps {
+  ctx: Context;
+  commands: CommandService;
+  jobs: JobService;
+  artifacts: ArtifactService;
+}
+
+export function backupsFeature(deps: BackupsDeps): Feature {
+  const service = new BackupService(deps.ctx, deps.commands, deps.jobs, deps.artifacts);
   const scheduler = new BackupScheduler(deps.ctx, deps.commands, service);
   deps.commands.onTerminal((brief) => service.onCommandEnded(brief));
   let draining = false;

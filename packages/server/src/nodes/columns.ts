@@ -1,8 +1,9 @@
-import type { Command, Node } from '@steward/protocol';
-import { iso, labelText, type Column } from './listing.js';
+import type { Node } from '@steward/protocol';
+import { iso, labelText, type Column } from '../http/listing.js';
 
 const pct = (used: number, total: number): string => (total > 0 ? ((used / total) * 100).toFixed(1) : '');
 
+/** Columns of the plain-text and CSV node listing (`?format=text|csv`). */
 export const NODE_COLUMNS: Column<Node>[] = [
   { header: 'id', value: (n) => n.id },
   { header: 'name', value: (n) => n.name },
@@ -22,13 +23,3 @@ export const NODE_COLUMNS: Column<Node>[] = [
   { header: 'last_seen', value: (n) => iso(n.lastSeenAt) },
 ];
 
-export const COMMAND_COLUMNS: Column<Command>[] = [
-  { header: 'id', value: (c) => c.id },
-  { header: 'node_id', value: (c) => c.nodeId },
-  { header: 'job_id', value: (c) => c.jobId ?? '' },
-  { header: 'type', value: (c) => c.type },
-  { header: 'state', value: (c) => c.state },
-  { header: 'created', value: (c) => iso(c.createdAt) },
-  { header: 'finished', value: (c) => iso(c.finishedAt) },
-  { header: 'error', value: (c) => c.error?.message ?? '' },
-];

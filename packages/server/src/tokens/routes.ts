@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { ApiToken, ApiTokenCreate, ApiTokenCreated, ForbiddenError, IdParams, listOf } from '@steward/protocol';
-import type { TokenService } from '../../tokens/service.js';
+import type { TokenService } from './service.js';
 
 export function tokenRoutes(app: FastifyInstance, tokens: TokenService): void {
   const r = app.withTypeProvider<TypeBoxTypeProvider>();

@@ -1,5 +1,8 @@
 import { TaskModuleReport, TaskOutputEventData, TaskProgressEventData } from '@steward/protocol';
-import type { Feature, FeatureDeps } from '../features/feature.js';
+import type { AgentLink } from '../agents/link.js';
+import type { CommandService } from '../commands/service.js';
+import type { Context } from '../core/context.js';
+import type { Feature } from '../core/feature.js';
 import { AttemptTracker, TASK_RUN } from './attempts.js';
 import { registerTaskMetrics } from './metrics.js';
 import { NodeFactsKeeper } from './node-facts.js';
@@ -17,7 +20,7 @@ const REPAIR_EVERY_MS = 5000;
  * The compute pool: tasks with requirements, placed by the scheduler on nodes running the
  * agent's `task` module, run through the command pipeline as `task.run` commands.
  */
-export function tasksFeature(deps: FeatureDeps): Feature {
+export function tasksFeature(deps: { ctx: Context; commands: CommandService; link: Pick<AgentLink, 'modules'>; replicaId: string }): Feature {
   const { ctx, commands } = deps;
   const settings = taskSettings();
   registerTaskMetrics(ctx);

@@ -1,9 +1,9 @@
 import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { IdParams, listOf, Node, NodeDeleteQuery, NodeListQuery, NodePatch } from '@steward/protocol';
-import type { NodeService } from '../../nodes/service.js';
-import { NODE_COLUMNS } from '../listing-columns.js';
-import { sendListing } from '../listing.js';
+import type { NodeService } from './service.js';
+import { NODE_COLUMNS } from './columns.js';
+import { sendListing } from '../http/listing.js';
 
 export function nodeRoutes(app: FastifyInstance, nodes: NodeService): void {
   const r = app.withTypeProvider<TypeBoxTypeProvider>();

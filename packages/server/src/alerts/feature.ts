@@ -1,4 +1,6 @@
-import type { Feature, FeatureFactory } from '../features/feature.js';
+import type { AgentLink } from '../agents/link.js';
+import type { Context } from '../core/context.js';
+import type { Feature } from '../core/feature.js';
 import { CommandFailureAlerts } from './command-alerts.js';
 import { registerAlertMetrics } from './metrics.js';
 import { MonitorAlerts } from './monitor-alerts.js';
@@ -13,7 +15,7 @@ import { WebhookService } from './webhooks/service.js';
  * Alerts (from monitors, offline nodes and, if asked, failed commands) with acknowledgement,
  * SSE events and signed webhook notifications. Installs the real sink on `ctx.alerts`.
  */
-export const alertsFeature: FeatureFactory = (deps): Feature => {
+export function alertsFeature(deps: { ctx: Context; link: Pick<AgentLink, 'modules'>; replicaId: string }): Feature {
   const { ctx } = deps;
   const settings = alertSettingsFrom();
   const deliverer = new WebhookDeliverer(ctx, settings.webhook, deps.replicaId);
@@ -46,4 +48,4 @@ export const alertsFeature: FeatureFactory = (deps): Feature => {
       await deliverer.stop();
     },
   };
-};
+}

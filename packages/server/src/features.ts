@@ -1,0 +1,69 @@
+import type { AgentLink } from './agents/link.js';
+import { alertsFeature } from './alerts/feature.js';
+import { artifactsFeature } from './artifacts/feature.js';
+import type { ArtifactService } from './artifacts/service.js';
+import { backupsFeature } from './backups/feature.js';
+import { commandsFeature } from './commands/feature.js';
+import type { CommandService } from './commands/service.js';
+import type { Context } from './core/context.js';
+import type { Feature } from './core/feature.js';
+import { dashboardFeature } from './dashboard/feature.js';
+import { docsFeature } from './docs/feature.js';
+import { enrollmentFeature } from './enrollment/feature.js';
+import { eventsFeature } from './events/feature.js';
+import { jobsFeature } from './jobs/feature.js';
+import type { JobService } from './jobs/service.js';
+import type { JobTracker } from './jobs/tracker.js';
+import { metricsFeature } from './metrics/feature.js';
+import { nodesFeature } from './nodes/feature.js';
+import type { NodeService } from './nodes/service.js';
+import { samplesFeature } from './samples/feature.js';
+import { servicesFeature } from './services/feature.js';
+import { tasksFeature } from './tasks/feature.js';
+import { tokensFeature } from './tokens/feature.js';
+
+/**
+ * The core services the control plane builds once and offers its features. Each feature's
+ * factory declares the (narrower) part it uses, so this is the only place that knows them all.
+ */
+export interface FeatureDeps {
+  ctx: Context;
+  /** The agent link: deliver, cancel, configure; `link.modules.register(...)` for module reports. */
+  link: AgentLink;
+  commands: CommandService;
+  jobs: JobService;
+  tracker: JobTracker;
+  nodes: NodeService;
+  /** Blobs (agent packages, service artifacts, backup archives) in the data dir. */
+  artifacts: ArtifactService;
+  /** The control plane's data directory, for features that keep files. */
+  dataDir: string;
+  /** This process's id; several control planes may share one PostgreSQL database. */
+  replicaId: string;
+}
+
+export type FeatureFactory = (deps: FeatureDeps) => Feature | Promise<Feature>;
+
+/**
+ * Every feature of the control plane, in start order (one line each). Metrics come first so
+ * later features can register theirs; commands come before the rest so their sweep runs first
+ * (as liveness runs before all); the dashboard comes last because its SPA fallback answers every
+ * path nobody else claimed. Stopped in reverse order.
+ */
+export const FEATURES: FeatureFactory[] = [
+  metricsFeature,
+  commandsFeature,
+  jobsFeature,
+  nodesFeature,
+  enrollmentFeature,
+  tokensFeature,
+  eventsFeature,
+  alertsFeature,
+  artifactsFeature,
+  tasksFeature,
+  servicesFeature,
+  backupsFeature,
+  samplesFeature,
+  docsFeature,
+  dashboardFeature,
+];
