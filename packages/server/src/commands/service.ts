@@ -1,5 +1,4 @@
 import { createHash } from 'node:crypto';
-import { sql } from 'kysely';
 import {
   ConflictError,
   DEFAULT_COMMAND_TIMEOUT_MS,
@@ -19,6 +18,7 @@ import { canonicalJson } from '../canonical-json.js';
 import type { Context } from '../context.js';
 import { commandFromRow } from '../store/rows.js';
 import {
+  finishCommandBrief,
   getCommandRow,
   insertCommandOnce,
   listCommandRows,
@@ -227,17 +227,16 @@ export class CommandService {
   async finished(nodeId: string, msg: CommandResultMessage): Promise<void> {
     const now = this.ctx.now();
     const row = await this.ctx.store.batch((db) =>
-      transitionCommandBrief(
+      finishCommandBrief(
         db,
         msg.commandId,
         msg.state,
         {
-          started_at: sql<number>`coalesce(started_at, ${now})` as unknown as number,
-          finished_at: now,
           result: msg.result === undefined ? null : JSON.stringify(msg.result),
           error: msg.error ? JSON.stringify(msg.error) : null,
         },
         nodeId,
+        now,
       ),
     );
     if (row) this.ended(row);

@@ -1,27 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { ATTEMPT_STATES, ATTEMPT_TRANSITIONS, newId, TASK_STATES, TASK_TRANSITIONS, type AttemptState, type TaskState } from '@steward/protocol';
 import { insertNode } from '../../src/store/queries/nodes.js';
-import {
-  activeAttemptCounts,
-  attemptsOnLostNodes,
-  attemptsWithEndedCommands,
-  claimLease,
-  dueQueuedTasks,
-  getSchedulerRow,
-  getTaskRow,
-  insertAttempts,
-  insertOutput,
-  insertTaskOnce,
-  listAttemptRows,
-  markPlaced,
-  onlineTaskNodes,
-  outputAfter,
-  releaseLease,
-  setQueuedReason,
-  transitionAttempt,
-  transitionTask,
-  upsertTaskNode,
-} from '../../src/store/queries/tasks.js';
+import { dueQueuedTasks, getTaskRow, insertTaskOnce, markPlaced, setQueuedReason, transitionTask } from '../../src/store/queries/tasks.js';
+import { activeAttemptCounts, attemptsOnLostNodes, attemptsWithEndedCommands, insertAttempts, listAttemptRows, transitionAttempt } from '../../src/store/queries/task-attempts.js';
+import { onlineTaskNodes, upsertTaskNode } from '../../src/store/queries/task-nodes.js';
+import { insertOutput, outputAfter } from '../../src/store/queries/task-output.js';
+import { claimLease, getSchedulerRow, releaseLease } from '../../src/store/queries/task-scheduler.js';
 import { insertCommands } from '../../src/store/queries/commands.js';
 import { newCommandRow } from '../../src/commands/service.js';
 import type { TaskAttemptsTable, TaskNodesTable, TasksTable } from '../../src/store/schema.js';
