@@ -5,7 +5,7 @@ import { Migrator, sql, type Kysely } from 'kysely';
 import pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import { connect } from '../../src/store/connect.js';
-import { migrationProvider } from '../../src/store/migrations.js';
+import { migrationProvider } from '../../src/store/migrations/index.js';
 import { Store } from '../../src/store/store.js';
 import { getAlert } from '../../src/store/queries/alerts.js';
 import { getArtifactRow } from '../../src/store/queries/artifacts.js';
