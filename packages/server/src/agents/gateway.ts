@@ -3,7 +3,7 @@ import { IN_FLIGHT_MS, type Dispatcher } from './dispatcher.js';
 import type { AgentHub } from './hub.js';
 import type { Context } from '../core/context.js';
 import { publishNodeStatus } from '../events/node-status.js';
-import { deliverableForNode } from '../store/queries/commands.js';
+import { commandStatesOnNode, deliverableForNode } from '../store/queries/commands.js';
 import { clearConnection, recordHeartbeat, transitionNode, updateNodeRow } from '../store/queries/nodes.js';
 import { ModuleHandlers } from './module-handlers.js';
 import type { AgentSession, SessionHandlers } from './session.js';
@@ -120,12 +120,7 @@ export class AgentGateway implements SessionHandlers {
 
   private async ackKnownResults(session: AgentSession, outbox: string[]): Promise<void> {
     if (outbox.length === 0) return;
-    const rows = await this.ctx.store.db
-      .selectFrom('commands')
-      .select(['id', 'state'])
-      .where('id', 'in', outbox.slice(0, 1000))
-      .where('node_id', '=', session.nodeId)
-      .execute();
+    const rows = await commandStatesOnNode(this.ctx.store.db, session.nodeId, outbox.slice(0, 1000));
     const done = rows.filter((r) => isTerminalCommandState(r.state as CommandState)).map((r) => r.id);
     // Ids the store never heard of (a deleted node's, say) are acknowledged too, or they'd sit forever.
     const known = new Set(rows.map((r) => r.id));

@@ -1,6 +1,7 @@
-import { sql, type Kysely } from 'kysely';
+import type { Kysely } from 'kysely';
 import pg from 'pg';
 import type { Logger } from 'pino';
+import { notifyChannel } from '../store/queries/relay.js';
 import type { Database } from '../store/schema.js';
 import type { Relay, RelayMessage } from './relay.js';
 
@@ -55,7 +56,7 @@ export class PgRelay implements Relay {
         this.log.warn({ kind: part.kind }, 'relay message too large to send; the next heartbeat repairs');
         continue;
       }
-      sql`select pg_notify(${CHANNEL}, ${payload})`.execute(this.db).catch((err) => this.log.warn({ err }, 'relay publish failed'));
+      notifyChannel(this.db, CHANNEL, payload).catch((err) => this.log.warn({ err }, 'relay publish failed'));
     }
   }
 

@@ -1,5 +1,4 @@
 import { createHash } from 'node:crypto';
-import { sql } from 'kysely';
 import {
   ConflictError,
   DEFAULT_COMMAND_TIMEOUT_MS,
@@ -20,6 +19,7 @@ import { canonicalJson } from '../core/canonical-json.js';
 import type { Context } from '../core/context.js';
 import { commandFromRow } from '../store/rows.js';
 import {
+  finishCommandBrief,
   getCommandRow,
   insertCommandOnce,
   listCommandRows,
@@ -239,17 +239,16 @@ export class CommandService implements CommandReceiver {
   async finished(nodeId: string, msg: CommandResultMessage): Promise<void> {
     const now = this.ctx.now();
     const row = await this.ctx.store.batch((db) =>
-      transitionCommandBrief(
+      finishCommandBrief(
         db,
         msg.commandId,
         msg.state,
         {
-          started_at: sql<number>`coalesce(started_at, ${now})` as unknown as number,
-          finished_at: now,
           result: msg.result === undefined ? null : JSON.stringify(msg.result),
           error: msg.error ? JSON.stringify(msg.error) : null,
         },
         nodeId,
+        now,
       ),
     );
     if (row) this.ended(row);

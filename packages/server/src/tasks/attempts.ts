@@ -1,15 +1,9 @@
 import { ACTIVE_ATTEMPT_STATES, type AttemptState, type CommandError } from '@steward/protocol';
 import type { CommandService } from '../commands/service.js';
 import type { Context } from '../core/context.js';
-import type { CommandBrief } from '../store/queries/commands.js';
-import {
-  attemptsByCommandIds,
-  attemptsByIds,
-  attemptsOnLostNodes,
-  attemptsWithEndedCommands,
-  transitionAttempt,
-  transitionTask,
-} from '../store/queries/tasks.js';
+import { commandEndsByIds, type CommandBrief } from '../store/queries/commands.js';
+import { attemptsByCommandIds, attemptsByIds, attemptsOnLostNodes, attemptsWithEndedCommands, transitionAttempt } from '../store/queries/task-attempts.js';
+import { transitionTask } from '../store/queries/tasks.js';
 import type { TaskAttemptsTable, TasksTable } from '../store/schema.js';
 import { publishTaskState } from './events.js';
 import { endAttempt, endFromCommand, type AttemptEnd } from './outcome.js';
@@ -107,11 +101,7 @@ export class AttemptTracker {
     await this.ctx.store.tx(async (db) => {
       const attempts = (await attemptsByCommandIds(db, commandIds)).filter((a) => isActive(a.state));
       if (attempts.length === 0) return;
-      const cmds = await db
-        .selectFrom('commands')
-        .select(['id', 'state', 'result', 'error'])
-        .where('id', 'in', attempts.map((a) => a.command_id))
-        .execute();
+      const cmds = await commandEndsByIds(db, attempts.map((a) => a.command_id));
       const byId = new Map(cmds.map((c) => [c.id, c]));
       for (const a of attempts) {
         const c = byId.get(a.command_id);

@@ -1,6 +1,7 @@
 import { ACTIVE_ATTEMPT_STATES } from '@steward/protocol';
 import type { Context } from '../core/context.js';
-import { countAttemptsInStates, countTasksInState } from '../store/queries/tasks.js';
+import { countAttemptsInStates } from '../store/queries/task-attempts.js';
+import { countTasksInState } from '../store/queries/tasks.js';
 
 /**
  * The scheduler's load on `/metrics`: tasks waiting for a node and attempts holding a slot.

@@ -1,6 +1,6 @@
 import type { Inventory, TaskModuleReport } from '@steward/protocol';
 import type { Context } from '../core/context.js';
-import { deleteTaskNode, upsertTaskNode } from '../store/queries/tasks.js';
+import { deleteTaskNode, getNodeFactsSource, refreshTaskNodeLabels, upsertTaskNode } from '../store/queries/task-nodes.js';
 import type { TaskNodesTable } from '../store/schema.js';
 
 /** Load changes smaller than this are not written (heartbeats would rewrite every row). */
@@ -17,7 +17,7 @@ export class NodeFactsKeeper {
   constructor(private readonly ctx: Context) {}
 
   async report(nodeId: string, rep: TaskModuleReport, at: number): Promise<boolean> {
-    const node = await this.ctx.store.db.selectFrom('nodes').select(['labels', 'inventory']).where('id', '=', nodeId).executeTakeFirst();
+    const node = await getNodeFactsSource(this.ctx.store.db, nodeId);
     if (!node) return false;
     const inv = JSON.parse(node.inventory) as Inventory;
     const row: TaskNodesTable = {
@@ -49,8 +49,6 @@ export class NodeFactsKeeper {
   /** Labels changed: rewrite them now rather than at the next heartbeat. */
   async relabel(nodeId: string): Promise<void> {
     this.written.delete(nodeId);
-    const node = await this.ctx.store.db.selectFrom('nodes').select(['labels']).where('id', '=', nodeId).executeTakeFirst();
-    if (!node) return;
-    await this.ctx.store.db.updateTable('task_nodes').set({ labels: node.labels, updated_at: this.ctx.now() }).where('node_id', '=', nodeId).execute();
+    await refreshTaskNodeLabels(this.ctx.store.db, nodeId, this.ctx.now());
   }
 }

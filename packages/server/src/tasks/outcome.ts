@@ -6,7 +6,8 @@ import {
   type CommandError,
   type TaskRunResult,
 } from '@steward/protocol';
-import { countFailedAttempts, transitionAttempt, transitionTask } from '../store/queries/tasks.js';
+import { countFailedAttempts, transitionAttempt } from '../store/queries/task-attempts.js';
+import { getTaskRetryPolicy, transitionTask } from '../store/queries/tasks.js';
 import type { Database, TaskAttemptsTable, TasksTable } from '../store/schema.js';
 
 /** How an attempt ended, as the store records it. */
@@ -59,7 +60,7 @@ export async function endAttempt(
       attempt.id,
     );
   } else if (end.nodeLoss) {
-    const current = await db.selectFrom('tasks').select('retry_on_node_loss').where('id', '=', attempt.task_id).executeTakeFirst();
+    const current = await getTaskRetryPolicy(db, attempt.task_id);
     if (current && Number(current.retry_on_node_loss)) {
       task = await transitionTask(
         db,
@@ -72,7 +73,7 @@ export async function endAttempt(
       task = await transitionTask(db, attempt.task_id, 'failed', { finished_at: now, error: errorJson, reason: null }, attempt.id);
     }
   } else {
-    const row = await db.selectFrom('tasks').select(['max_retries', 'retry_delay_ms']).where('id', '=', attempt.task_id).executeTakeFirst();
+    const row = await getTaskRetryPolicy(db, attempt.task_id);
     const failures = await countFailedAttempts(db, attempt.task_id);
     if (row && failures <= row.max_retries) {
       const delay = retryDelay(row.retry_delay_ms, failures);

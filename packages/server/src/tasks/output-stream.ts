@@ -1,7 +1,8 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { isTerminalTaskState, NotFoundError, type TaskOutputChunk, type TaskState } from '@steward/protocol';
 import type { Context } from '../core/context.js';
-import { getTaskRow, outputAfter } from '../store/queries/tasks.js';
+import { outputAfter } from '../store/queries/task-output.js';
+import { getTaskRow } from '../store/queries/tasks.js';
 import type { OutputRecorder } from './output.js';
 
 const PAGE = 1000;

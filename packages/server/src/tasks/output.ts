@@ -1,7 +1,9 @@
 import { EventEmitter } from 'node:events';
 import type { TaskOutputEventData, TaskProgressEventData } from '@steward/protocol';
 import type { Context } from '../core/context.js';
-import { addOutputBytes, getAttemptRow, insertOutput, setAttemptProgress } from '../store/queries/tasks.js';
+import { getAttemptRow } from '../store/queries/task-attempts.js';
+import { addOutputBytes, insertOutput, setAttemptProgress } from '../store/queries/task-output.js';
+import { getTaskRow } from '../store/queries/tasks.js';
 import type { TaskOutputTable } from '../store/schema.js';
 import { publishTaskState } from './events.js';
 
@@ -66,7 +68,7 @@ export class OutputRecorder {
     const info = await this.attempt(d.attemptId);
     if (!info || info.nodeId !== nodeId || info.taskId !== d.taskId) return;
     await this.ctx.store.batch((db) => setAttemptProgress(db, d.attemptId, d.taskId, d.percent));
-    const task = await this.ctx.store.db.selectFrom('tasks').selectAll().where('id', '=', d.taskId).executeTakeFirst();
+    const task = await getTaskRow(this.ctx.store.db, d.taskId);
     if (task && task.current_attempt_id === d.attemptId) publishTaskState(this.ctx, task);
     this.changed.emit('change', d.taskId);
   }

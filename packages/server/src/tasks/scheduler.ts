@@ -3,17 +3,10 @@ import type { CommandService } from '../commands/service.js';
 import { newCommandRow } from '../commands/service.js';
 import type { Context } from '../core/context.js';
 import { insertCommands } from '../store/queries/commands.js';
-import {
-  activeAttemptCounts,
-  claimLease,
-  dueQueuedTasks,
-  getSchedulerRow,
-  insertAttempts,
-  markPlaced,
-  onlineTaskNodes,
-  releaseLease,
-  setQueuedReason,
-} from '../store/queries/tasks.js';
+import { activeAttemptCounts, insertAttempts } from '../store/queries/task-attempts.js';
+import { onlineTaskNodes } from '../store/queries/task-nodes.js';
+import { claimLease, getSchedulerRow, releaseLease } from '../store/queries/task-scheduler.js';
+import { dueQueuedTasks, markPlaced, setQueuedReason } from '../store/queries/tasks.js';
 import type { CommandsTable, TaskAttemptsTable, TaskNodesTable, TasksTable } from '../store/schema.js';
 import { publishTaskState } from './events.js';
 import { placeTasks, type QueuedTask } from './placement.js';

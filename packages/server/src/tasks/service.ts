@@ -1,4 +1,5 @@
 import {
+  ACTIVE_ATTEMPT_STATES,
   compile,
   ConflictError,
   DEFAULT_TASK_RETRY_DELAY_MS,
@@ -23,17 +24,9 @@ import { requestHash, type CommandService } from '../commands/service.js';
 import type { Context } from '../core/context.js';
 import { loadWhenDone } from '../core/wait.js';
 import { findNodeRow } from '../store/queries/nodes.js';
-import {
-  countTasksInState,
-  getSchedulerRow,
-  getTaskRow,
-  insertTaskOnce,
-  listAttemptRows,
-  listTaskRows,
-  setSchedulerPaused,
-  transitionAttempt,
-  transitionTask,
-} from '../store/queries/tasks.js';
+import { countAttemptsInStates, listAttemptRows, transitionAttempt } from '../store/queries/task-attempts.js';
+import { getSchedulerRow, setSchedulerPaused } from '../store/queries/task-scheduler.js';
+import { countTasksInState, getTaskRow, insertTaskOnce, listTaskRows, transitionTask } from '../store/queries/tasks.js';
 import type { TaskAttemptsTable, TasksTable } from '../store/schema.js';
 import { publishTaskState } from './events.js';
 import { attemptFromRow, taskFromRow } from './rows.js';
@@ -182,18 +175,14 @@ export class TaskService {
     const row = await getSchedulerRow(db);
     const now = this.ctx.now();
     const held = row.owner !== null && row.expires_at > now;
-    const active = await db
-      .selectFrom('task_attempts')
-      .select((eb) => eb.fn.countAll<number>().as('n'))
-      .where('state', 'in', ['placed', 'running'])
-      .executeTakeFirstOrThrow();
+    const active = (await countAttemptsInStates(db, ACTIVE_ATTEMPT_STATES)).reduce((n, r) => n + r.n, 0);
     return {
       paused: Boolean(row.paused),
       leader: held ? row.owner : null,
       replica: this.replicaId,
       leaseExpiresAt: held ? row.expires_at : null,
       queued: await countTasksInState(db, 'queued'),
-      active: Number(active.n),
+      active,
     };
   }
 

@@ -3,9 +3,12 @@ import { describe, expect, it } from 'vitest';
 import { COMMAND_STATES, COMMAND_TRANSITIONS, isTerminalCommandState, newId, type CommandState } from '@steward/protocol';
 import {
   cancelUnfinishedForNode,
+  commandEndsByIds,
+  commandStatesOnNode,
   countUnfinishedForNode,
   deliverableForNode,
   expireDue,
+  finishCommandBrief,
   getCommandRow,
   insertCommandOnce,
   insertCommands,
@@ -268,5 +271,53 @@ describe.each(storeTargets())('commands on $name', (target) => {
     expect((await listCommandRows(db, { type: 'fs.mkdir' })).map((r) => r.id)).toEqual([rows[1]!.id]);
     expect((await listCommandRows(db, { jobId })).map((r) => r.id)).toEqual([rows[2]!.id]);
     expect(await listCommandRows(db, { limit: 2 })).toHaveLength(2);
+  });
+
+  describe('finishCommandBrief', () => {
+    it('ends the node\'s own command once, keeps a reported start and drops the secret payload', async () => {
+      const { db } = ctx.store;
+      const running = commandRow({ node_id: node, state: 'running', started_at: T0 + 5, secret_payload: '{"password":"x"}' });
+      await insertCommands(db, [running]);
+      const end = { result: '{"exitCode":0}', error: null };
+      expect(await finishCommandBrief(db, running.id, 'succeeded', end, 'node_b', T0 + 9)).toBeUndefined();
+      const brief = await finishCommandBrief(db, running.id, 'succeeded', end, node, T0 + 10);
+      expect(brief).toEqual({ id: running.id, node_id: node, job_id: null, type: running.type, state: 'succeeded', deliveries: 0 });
+      expect(await getCommandRow(db, running.id)).toEqual({ ...running, state: 'succeeded', started_at: T0 + 5, finished_at: T0 + 10, result: end.result, secret_payload: null });
+      // A repeat of the result changes nothing.
+      expect(await finishCommandBrief(db, running.id, 'failed', { result: null, error: '{}' }, node, T0 + 11)).toBeUndefined();
+    });
+
+    it('takes the finish time as the start when the start report was lost', async () => {
+      const { db } = ctx.store;
+      const dispatched = commandRow({ node_id: node, state: 'dispatched', dispatched_at: T0 + 1 });
+      await insertCommands(db, [dispatched]);
+      await finishCommandBrief(db, dispatched.id, 'failed', { result: null, error: '{"code":"exit"}' }, node, T0 + 20);
+      expect(await getCommandRow(db, dispatched.id)).toMatchObject({ state: 'failed', started_at: T0 + 20, finished_at: T0 + 20, error: '{"code":"exit"}' });
+    });
+  });
+
+  it('commandEndsByIds returns state, result and error of the asked commands only', async () => {
+    const { db } = ctx.store;
+    const done = commandRow({ node_id: node, state: 'succeeded', result: '{"ok":true}' });
+    const failed = commandRow({ node_id: node, state: 'failed', error: '{"code":"x"}' });
+    const other = commandRow({ node_id: node });
+    await insertCommands(db, [done, failed, other]);
+    const ends = await commandEndsByIds(db, [done.id, failed.id, 'cmd_unknown']);
+    expect(ends.sort((a, b) => a.id.localeCompare(b.id))).toEqual(
+      [
+        { id: done.id, state: 'succeeded', result: '{"ok":true}', error: null },
+        { id: failed.id, state: 'failed', result: null, error: '{"code":"x"}' },
+      ].sort((a, b) => a.id.localeCompare(b.id)),
+    );
+    expect(await commandEndsByIds(db, [])).toEqual([]);
+  });
+
+  it('commandStatesOnNode answers for the node\'s own commands only', async () => {
+    const { db } = ctx.store;
+    const mine = commandRow({ node_id: node, state: 'succeeded' });
+    const theirs = commandRow({ node_id: 'node_b', state: 'succeeded' });
+    await insertCommands(db, [mine, theirs]);
+    expect(await commandStatesOnNode(db, node, [mine.id, theirs.id, 'cmd_unknown'])).toEqual([{ id: mine.id, state: 'succeeded' }]);
+    expect(await commandStatesOnNode(db, node, [])).toEqual([]);
   });
 });

@@ -1,7 +1,7 @@
 import { sql } from 'kysely';
 import pg from 'pg';
 import { describe, expect, it } from 'vitest';
-import { migrationProvider } from '../../src/store/migrations.js';
+import { migrationProvider, migrations } from '../../src/store/migrations/index.js';
 import { Store } from '../../src/store/store.js';
 import { getNodeRow, insertNode } from '../../src/store/queries/nodes.js';
 import { postgresTestUrl, storeTargets } from '../helpers/databases.js';
@@ -16,6 +16,14 @@ async function appliedMigrations(store: Store): Promise<string[]> {
   const rows = await sql<{ name: string }>`select name from kysely_migration order by name`.execute(store.db);
   return rows.rows.map((r) => r.name);
 }
+
+describe('the migration list', () => {
+  it('is in the order Kysely runs it (by name), and none can be undone', async () => {
+    const names = Object.keys(migrations);
+    expect(names).toEqual([...names].sort());
+    for (const name of names) await expect(migrations[name]!.down!(undefined as never), name).rejects.toThrow('not supported');
+  });
+});
 
 describe.each(storeTargets())('migrations on $name', (target) => {
   it('apply on a fresh database: every table exists and is empty', async () => {

@@ -1,27 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { ATTEMPT_STATES, ATTEMPT_TRANSITIONS, newId, TASK_STATES, TASK_TRANSITIONS, type AttemptState, type TaskState } from '@steward/protocol';
-import { insertNode } from '../../src/store/queries/nodes.js';
-import {
-  activeAttemptCounts,
-  attemptsOnLostNodes,
-  attemptsWithEndedCommands,
-  claimLease,
-  dueQueuedTasks,
-  getSchedulerRow,
-  getTaskRow,
-  insertAttempts,
-  insertOutput,
-  insertTaskOnce,
-  listAttemptRows,
-  markPlaced,
-  onlineTaskNodes,
-  outputAfter,
-  releaseLease,
-  setQueuedReason,
-  transitionAttempt,
-  transitionTask,
-  upsertTaskNode,
-} from '../../src/store/queries/tasks.js';
+import { insertNode, updateNodeRow } from '../../src/store/queries/nodes.js';
+import { dueQueuedTasks, getTaskRetryPolicy, getTaskRow, insertTaskOnce, markPlaced, setQueuedReason, transitionTask } from '../../src/store/queries/tasks.js';
+import { activeAttemptCounts, attemptsOnLostNodes, attemptsWithEndedCommands, insertAttempts, listAttemptRows, transitionAttempt } from '../../src/store/queries/task-attempts.js';
+import { deleteTaskNode, getNodeFactsSource, onlineTaskNodes, refreshTaskNodeLabels, upsertTaskNode } from '../../src/store/queries/task-nodes.js';
+import { insertOutput, outputAfter } from '../../src/store/queries/task-output.js';
+import { claimLease, getSchedulerRow, releaseLease } from '../../src/store/queries/task-scheduler.js';
 import { insertCommands } from '../../src/store/queries/commands.js';
 import { newCommandRow } from '../../src/commands/service.js';
 import type { TaskAttemptsTable, TaskNodesTable, TasksTable } from '../../src/store/schema.js';
@@ -200,6 +184,34 @@ describe.each(storeTargets())('tasks on $name', (target) => {
     expect(counts.get(b.node.id)).toBe(1);
     await transitionAttempt(db, a.attempt.id, 'succeeded');
     expect((await activeAttemptCounts(db)).get(a.node.id)).toBeUndefined();
+  });
+
+  it('reads a node\'s facts source and copies its labels into the task facts', async () => {
+    const db = ctx.store.db;
+    const node = nodeRow({ labels: '{"role":"db"}' });
+    await insertNode(db, node);
+    expect(await getNodeFactsSource(db, node.id)).toEqual({ labels: node.labels, inventory: node.inventory });
+    expect(await getNodeFactsSource(db, 'node_gone')).toBeUndefined();
+    await upsertTaskNode(db, taskNode(node.id, { labels: node.labels }));
+    await updateNodeRow(db, node.id, { labels: '{"role":"web"}' });
+    await refreshTaskNodeLabels(db, node.id, T0 + 50);
+    expect(await onlineTaskNodes(db)).toEqual([taskNode(node.id, { labels: '{"role":"web"}', updated_at: T0 + 50 })]);
+    // Without task facts there is nothing to refresh, and no row appears.
+    await deleteTaskNode(db, node.id);
+    await refreshTaskNodeLabels(db, node.id, T0 + 60);
+    expect(await onlineTaskNodes(db)).toEqual([]);
+    // Facts of a node that is gone keep their labels (the column is never emptied).
+    await upsertTaskNode(db, taskNode('node_gone'));
+    await refreshTaskNodeLabels(db, 'node_gone', T0 + 70);
+    expect(await db.selectFrom('task_nodes').select(['labels', 'updated_at']).where('node_id', '=', 'node_gone').execute()).toEqual([{ labels: '{}', updated_at: T0 }]);
+  });
+
+  it('reads a task\'s retry policy', async () => {
+    const db = ctx.store.db;
+    const t = taskRow({ max_retries: 3, retry_delay_ms: 2500, retry_on_node_loss: 0 });
+    await insertTaskOnce(db, t);
+    expect(await getTaskRetryPolicy(db, t.id)).toEqual({ max_retries: 3, retry_delay_ms: 2500, retry_on_node_loss: 0 });
+    expect(await getTaskRetryPolicy(db, 'task_gone')).toBeUndefined();
   });
 
   it('markPlaced moves only tasks still queued (a cancel that won keeps its state)', async () => {

@@ -1,4 +1,4 @@
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import { commandPredecessors, isTerminalCommandState, type CommandState } from '@steward/protocol';
 import type { CommandsTable, Database } from '../schema.js';
 
@@ -110,6 +110,22 @@ export async function transitionCommandBrief(
   return transitionUpdate(db, id, to, patch, nodeId)?.returning(BRIEF).executeTakeFirst();
 }
 
+/**
+ * An agent's result for its own command: the terminal transition, keeping the start time it
+ * reported (or `now` when that report was lost).
+ */
+export async function finishCommandBrief(
+  db: Kysely<Database>,
+  id: string,
+  to: CommandState,
+  end: Pick<CommandPatch, 'result' | 'error'>,
+  nodeId: string,
+  now: number,
+): Promise<CommandBrief | undefined> {
+  const started_at = sql<number>`coalesce(started_at, ${now})` as unknown as number;
+  return transitionUpdate(db, id, to, { ...end, started_at, finished_at: now }, nodeId)?.returning(BRIEF).executeTakeFirst();
+}
+
 /** Records a (re)delivery: pending becomes dispatched; running stays running. */
 export async function markDelivered(db: Kysely<Database>, ids: string[], now: number): Promise<CommandBrief[]> {
   if (ids.length === 0) return [];
@@ -207,4 +223,19 @@ export async function cancelUnfinishedForNode(
     .where('state', 'in', UNFINISHED)
     .returningAll()
     .execute();
+}
+
+/** How commands ended (state, result, error), for the attempts they carry. */
+export async function commandEndsByIds(db: Kysely<Database>, ids: string[]): Promise<Pick<CommandsTable, 'id' | 'state' | 'result' | 'error'>[]> {
+  const out: Pick<CommandsTable, 'id' | 'state' | 'result' | 'error'>[] = [];
+  for (let i = 0; i < ids.length; i += INSERT_CHUNK) {
+    out.push(...(await db.selectFrom('commands').select(['id', 'state', 'result', 'error']).where('id', 'in', ids.slice(i, i + INSERT_CHUNK)).execute()));
+  }
+  return out;
+}
+
+/** States of those of `ids` that are this node's commands (ids of other nodes or unknown ones are left out). */
+export async function commandStatesOnNode(db: Kysely<Database>, nodeId: string, ids: string[]): Promise<Pick<CommandsTable, 'id' | 'state'>[]> {
+  if (ids.length === 0) return [];
+  return db.selectFrom('commands').select(['id', 'state']).where('id', 'in', ids).where('node_id', '=', nodeId).execute();
 }

@@ -1,0 +1,32 @@
+import type { Migration, MigrationProvider } from 'kysely';
+import * as initial from './0001_initial.js';
+import * as alerts from './0002_alerts.js';
+import * as hosting from './0002a_hosting.js';
+import * as artifactsBackups from './0003_artifacts_backups.js';
+import * as tasks from './0004_tasks.js';
+import * as services from './0005_services.js';
+import * as nodeSamples from './0006_node_samples.js';
+
+/**
+ * Every migration, in the order they apply. The key is the name Kysely records in
+ * `kysely_migration`, so a database knows what it already has: never rename or edit one that
+ * has shipped (test/store/upgrade.test.ts opens a database made before this list was split).
+ * Add a new one as the next file (`0007_<what>.ts`, exporting `up` and `down`) and list it here.
+ * They are code, not files found at run time, so they ship inside the package and run the same
+ * on SQLite and PostgreSQL.
+ */
+export const migrations: Readonly<Record<string, Migration>> = {
+  '0001_initial': initial,
+  '0002_alerts': alerts,
+  '0002a_hosting': hosting,
+  '0003_artifacts_backups': artifactsBackups,
+  '0004_tasks': tasks,
+  '0005_services': services,
+  '0006_node_samples': nodeSamples,
+};
+
+export const migrationProvider: MigrationProvider = {
+  async getMigrations() {
+    return { ...migrations };
+  },
+};
