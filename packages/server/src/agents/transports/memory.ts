@@ -66,7 +66,7 @@ export class MemoryAgentEnd {
   }
 
   /** The first received message (past or future) matching; rejects after `timeoutMs`. */
-  next<T extends ServerMessage['type']>(type: T, match: (m: Extract<ServerMessage, { type: T }>) => boolean = () => true, timeoutMs = 5000): Promise<Extract<ServerMessage, { type: T }>> {
+  next<T extends ServerMessage['type']>(type: T, match: (m: Extract<ServerMessage, { type: T }>) => boolean = () => true, timeoutMs = 20_000): Promise<Extract<ServerMessage, { type: T }>> {
     const test = (m: ServerMessage) => m.type === type && match(m as Extract<ServerMessage, { type: T }>);
     const seen = this.received.find(test);
     if (seen) return Promise.resolve(seen as Extract<ServerMessage, { type: T }>);
