@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ADMIN_TOKEN_FILE, ENDPOINT_FILE, localServerDataDir } from '@steward/protocol';
+import { ADMIN_TOKEN_FILE, ENDPOINT_FILE, localServerDataDir } from '@steward/protocol/node';
 import { ConnectionConfigError } from './connection-error.js';
 
 export interface ConnectionFlags {
