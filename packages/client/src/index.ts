@@ -8,6 +8,9 @@ export type {
   ReceivedEvent,
   EventStream,
   HealthStatus,
+  TaskSubmitResult,
+  TaskStreamState,
+  TaskOutputEvent,
 } from './client.js';
 export { ApiError, type FieldIssueLike } from './api-error.js';
 export { ConnectionConfigError } from './connection-error.js';
