@@ -2,4 +2,4 @@
 // bundles these instead of keeping its own copies. Nothing here may import a node builtin or
 // undici; test/browser-safe.test.ts checks the whole graph.
 export { ApiError, type FieldIssueLike } from './api-error.js';
-export { SseParser, readSse, type SseMessage } from './sse.js';
+export { SseParser, type SseMessage } from './sse.js';

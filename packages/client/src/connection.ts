@@ -16,9 +16,9 @@ export interface Connection {
   tokenSource: string;
 }
 
-export { ADMIN_TOKEN_FILE, ENDPOINT_FILE, localServerDataDir };
+export { localServerDataDir };
 
-export function normalizeServerUrl(url: string, field: string): string {
+function normalizeServerUrl(url: string, field: string): string {
   let parsed: URL;
   try {
     parsed = new URL(url);
