@@ -2,7 +2,8 @@ import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiError, StewardClient, type EventStream } from '@steward/client';
-import { verifyWebhook, WEBHOOK_HEADERS, type Alert, type MonitorChecksResult, type StewardEvent, type WebhookPayload } from '@steward/protocol';
+import { verifyWebhook } from '@steward/protocol/node';
+import { WEBHOOK_HEADERS, type Alert, type MonitorChecksResult, type StewardEvent, type WebhookPayload } from '@steward/protocol';
 import { PrivateNginx } from '../support/private-nginx.js';
 import { freePort, startAgentProcess, startServerProcess, until, waitOnline, type AgentProc, type ServerProc } from '../support/processes.js';
 

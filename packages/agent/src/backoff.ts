@@ -1,3 +1,5 @@
+import { backoffMs } from '@steward/protocol';
+
 /**
  * Exponential backoff with full jitter (AWS architecture blog, "Exponential Backoff And
  * Jitter"): the n-th wait is uniform in [0, min(max, initial·2^n)], so a fleet that lost its
@@ -13,9 +15,9 @@ export class Backoff {
   ) {}
 
   next(): number {
-    const ceiling = Math.min(this.maxMs, this.initialMs * 2 ** this.attempt);
+    const step = this.attempt;
     this.attempt = Math.min(this.attempt + 1, 30);
-    return Math.floor(this.random() * ceiling);
+    return backoffMs({ kind: 'full-jitter', initialMs: this.initialMs, maxMs: this.maxMs }, step, this.random);
   }
 
   reset(): void {

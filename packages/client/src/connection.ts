@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ADMIN_TOKEN_FILE, ENDPOINT_FILE, localServerDataDir } from '@steward/protocol';
+import { ADMIN_TOKEN_FILE, ENDPOINT_FILE, localServerDataDir } from '@steward/protocol/node';
 import { ConnectionConfigError } from './connection-error.js';
 
 export interface ConnectionFlags {
@@ -16,9 +16,9 @@ export interface Connection {
   tokenSource: string;
 }
 
-export { ADMIN_TOKEN_FILE, ENDPOINT_FILE, localServerDataDir };
+export { localServerDataDir };
 
-export function normalizeServerUrl(url: string, field: string): string {
+function normalizeServerUrl(url: string, field: string): string {
   let parsed: URL;
   try {
     parsed = new URL(url);

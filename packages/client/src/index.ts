@@ -8,17 +8,11 @@ export type {
   ReceivedEvent,
   EventStream,
   HealthStatus,
+  TaskSubmitResult,
+  TaskStreamState,
+  TaskOutputEvent,
 } from './client.js';
 export { ApiError, type FieldIssueLike } from './api-error.js';
 export { ConnectionConfigError } from './connection-error.js';
-export {
-  resolveConnection,
-  localServerDataDir,
-  normalizeServerUrl,
-  ENDPOINT_FILE,
-  ADMIN_TOKEN_FILE,
-  type Connection,
-  type ConnectionFlags,
-} from './connection.js';
-export { SseParser, readSse, type SseMessage } from './sse.js';
+export { resolveConnection, localServerDataDir, type Connection, type ConnectionFlags } from './connection.js';
 export type { ArtifactUpload, UploadOptions } from './artifact-transfer.js';

@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiError } from '../src/api-error.js';
 import { StewardClient } from '../src/client.js';
+import { HttpTransport } from '../src/transport.js';
 
 interface Seen {
   method: string;
@@ -130,9 +131,7 @@ describe('StewardClient', () => {
   });
 
   it('reports a non-envelope error body with its status', async () => {
-    const err = await (client() as unknown as { request(m: string, p: string): Promise<unknown> })
-      .request('GET', '/plain')
-      .catch((e: unknown) => e);
+    const err = await new HttpTransport({ baseUrl, token: 'good' }).request('GET', '/plain').catch((e: unknown) => e);
     expect(err).toMatchObject({ status: 502, code: 'http_502' });
     expect((err as Error).message).toContain('bad gateway');
   });

@@ -70,12 +70,6 @@ export class InvalidStateError extends StewardError {
   }
 }
 
-export class GoneError extends StewardError {
-  constructor(code: string, message: string) {
-    super(code, 410, message);
-  }
-}
-
 export class PayloadTooLargeError extends StewardError {
   constructor(message: string) {
     super('payload_too_large', 413, message);

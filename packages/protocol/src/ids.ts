@@ -1,5 +1,3 @@
-import { randomBytes } from 'node:crypto';
-
 const ALPHABET = '0123456789abcdefghjkmnpqrstvwxyz';
 
 /**
@@ -13,13 +11,9 @@ export function newId(prefix: string): string {
     time = ALPHABET[t % 32] + time;
     t = Math.floor(t / 32);
   }
-  const bytes = randomBytes(12);
+  // Web Crypto, not node:crypto, so ids can be made wherever the protocol package loads.
+  const bytes = globalThis.crypto.getRandomValues(new Uint8Array(12));
   let rand = '';
   for (const b of bytes) rand += ALPHABET[b % 32];
   return `${prefix}_${time}${rand}`;
-}
-
-/** A high-entropy secret, url-safe, with a readable prefix that says what it is. */
-export function newSecret(prefix: string): string {
-  return `${prefix}_${randomBytes(32).toString('base64url')}`;
 }

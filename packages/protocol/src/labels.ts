@@ -68,9 +68,3 @@ export function matchesSelector(labels: Labels, selector: Selector): boolean {
     }
   });
 }
-
-export function formatLabels(labels: Labels): string {
-  return Object.entries(labels)
-    .map(([k, v]) => `${k}=${v}`)
-    .join(',');
-}

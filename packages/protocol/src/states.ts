@@ -33,10 +33,6 @@ export const COMMAND_TRANSITIONS: Readonly<Record<CommandState, readonly Command
   expired: [],
 };
 
-export const TERMINAL_COMMAND_STATES: readonly CommandState[] = COMMAND_STATES.filter(
-  (s) => COMMAND_TRANSITIONS[s].length === 0,
-);
-
 /** The states a command may be in for a transition to `to` to be allowed. */
 export function commandPredecessors(to: CommandState): CommandState[] {
   return predecessorsIn(COMMAND_TRANSITIONS, to);
@@ -244,10 +240,6 @@ const ATTEMPT_PREDECESSORS = new Map(ATTEMPT_STATES.map((to) => [to, ATTEMPT_STA
 
 export function attemptPredecessors(to: AttemptState): AttemptState[] {
   return [...ATTEMPT_PREDECESSORS.get(to)!];
-}
-
-export function isTerminalAttemptState(s: AttemptState): boolean {
-  return ATTEMPT_TRANSITIONS[s].length === 0;
 }
 
 /**

@@ -28,4 +28,4 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-export { ADMIN_TOKEN_FILE, ENDPOINT_FILE, localServerDataDir as defaultServerDataDir } from '@steward/protocol';
+export { ADMIN_TOKEN_FILE, ENDPOINT_FILE, localServerDataDir as defaultServerDataDir } from '@steward/protocol/node';

@@ -93,7 +93,6 @@ export const PresetCheck = Type.Object(
 /** What a check is once presets are expanded; what the agent runs. */
 export const CheckSpec = Type.Union([DiskCheck, ProcessCheck, TcpCheck, HttpCheck]);
 export type CheckSpec = Static<typeof CheckSpec>;
-export type CheckKind = CheckSpec['kind'];
 export type PresetCheck = Static<typeof PresetCheck>;
 
 /** What config and `monitor.checks.set` accept: a check or a preset. */

@@ -84,11 +84,6 @@ export const TaskCreate = Type.Object(
 );
 export type TaskCreate = Static<typeof TaskCreate>;
 
-export const TaskResources = Type.Object({
-  cpuMs: Nullable(Type.Number({ description: 'user+system CPU of the process group, sampled (see docs/tasks.md)' })),
-  peakMemoryBytes: Nullable(Type.Number({ description: 'highest sampled resident memory of the process group' })),
-});
-
 export const TaskAttempt = Type.Object({
   id: Id,
   taskId: Id,

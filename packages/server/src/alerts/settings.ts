@@ -1,4 +1,4 @@
-import { ValidationError } from '@steward/protocol';
+import { backoffMs, ValidationError } from '@steward/protocol';
 
 /** Knobs of the alerts feature; from the environment so tests can shorten them for a child process. */
 export interface AlertSettings {
@@ -60,5 +60,5 @@ export function matchesTypePattern(patterns: string[], type: string): boolean {
 
 /** Delay before attempt `n + 1` after `n` attempts failed: base × 2^(n−1), capped. */
 export function backoffDelay(attemptsSoFar: number, baseMs: number, maxMs: number): number {
-  return Math.min(maxMs, baseMs * 2 ** Math.max(0, attemptsSoFar - 1));
+  return backoffMs({ kind: 'exponential', initialMs: baseMs, maxMs }, Math.max(0, attemptsSoFar - 1));
 }

@@ -25,6 +25,8 @@ function sourceFiles(): string[] {
     }
   };
   walk(join(WEB_DIR, 'src'));
+  // Workspace code the page bundles too (@steward/client/browser, @steward/protocol/labels…).
+  for (const pkg of ['client', 'protocol']) walk(join(WEB_DIR, '..', pkg, 'src'));
   for (const f of ['index.html', 'vite.config.ts', 'package.json']) out.push(join(WEB_DIR, f));
   return out.sort();
 }

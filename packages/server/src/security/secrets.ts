@@ -1,5 +1,5 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { newSecret } from '@steward/protocol';
+import { newSecret } from '@steward/protocol/node';
 
 /**
  * Every credential is `<id>.<secret>`: the id finds the row, the secret is checked against

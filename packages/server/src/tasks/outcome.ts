@@ -1,5 +1,6 @@
 import type { Kysely } from 'kysely';
 import {
+  backoffMs,
   formatDuration,
   MAX_TASK_RETRY_DELAY_MS,
   type AttemptState,
@@ -21,7 +22,7 @@ export interface AttemptEnd {
 
 /** Backoff before try `failures + 1`: base × 2^(failures−1), capped. */
 export function retryDelay(baseMs: number, failures: number): number {
-  return Math.min(MAX_TASK_RETRY_DELAY_MS, baseMs * 2 ** Math.max(0, failures - 1));
+  return backoffMs({ kind: 'exponential', initialMs: baseMs, maxMs: MAX_TASK_RETRY_DELAY_MS }, Math.max(0, failures - 1));
 }
 
 /**

@@ -18,20 +18,11 @@ import type {
   NodeSample,
   NodeSummary,
 } from './types.js';
+import { ApiError } from '@steward/client/browser';
 import { takePrefetch } from './prefetch.js';
 
-/** An answer other than 2xx, with the API's `{ error: { code, message } }` when it had one. */
-export class ApiError extends Error {
-  constructor(
-    readonly status: number,
-    readonly code: string,
-    message: string,
-    readonly details?: unknown,
-  ) {
-    super(message);
-    this.name = 'ApiError';
-  }
-}
+// The client's error class, so the page and the CLI tell failures apart the same way.
+export { ApiError };
 
 type Query = Record<string, string | number | boolean | undefined>;
 

@@ -1,4 +1,4 @@
-import { SseParser } from './sse-parser.js';
+import { SseParser, type SseMessage } from '@steward/client/browser';
 import type { StewardEvent } from './types.js';
 
 export type StreamState = 'connecting' | 'live' | 'reconnecting';
@@ -108,7 +108,8 @@ export class EventStream {
       if (this.hadConnection) for (const l of this.resyncListeners) l();
       this.hadConnection = true;
       arm();
-      const parser = new SseParser((m) => {
+      const onMessage = (m: SseMessage) => {
+        if (m.id) this.lastEventId = m.id;
         let event: StewardEvent;
         try {
           event = JSON.parse(m.data) as StewardEvent;
@@ -124,14 +125,14 @@ export class EventStream {
             console.error('event listener failed', err);
           }
         }
-      });
+      };
+      const parser = new SseParser();
       const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
       for (;;) {
         const { done, value } = await reader.read();
         if (done) break;
         arm();
-        parser.feed(value);
-        if (parser.lastEventId) this.lastEventId = parser.lastEventId;
+        for (const m of parser.push(value)) onMessage(m);
       }
       return true;
     } catch {

@@ -1,4 +1,4 @@
-import { SseParser } from './sse-parser.js';
+import { SseParser, type SseMessage } from '@steward/client/browser';
 import type { TaskOutputChunk } from './types.js';
 
 export interface TaskStreamState {
@@ -35,7 +35,7 @@ export function streamTaskOutput(token: string, taskId: string, h: TaskOutputHan
         cache: 'no-store',
       });
       if (!res.ok || !res.body) throw new Error(`output stream answered ${res.status}`);
-      const parser = new SseParser((m) => {
+      const onMessage = (m: SseMessage) => {
         let data: unknown;
         try {
           data = JSON.parse(m.data);
@@ -48,12 +48,13 @@ export function streamTaskOutput(token: string, taskId: string, h: TaskOutputHan
           ended = true;
           h.end(data as TaskStreamState);
         }
-      });
+      };
+      const parser = new SseParser();
       const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
       for (;;) {
         const { done, value } = await reader.read();
         if (done) break;
-        parser.feed(value);
+        for (const m of parser.push(value)) onMessage(m);
       }
       if (!ended) h.error(new Error('the output stream closed before the task ended'));
     } catch (err) {

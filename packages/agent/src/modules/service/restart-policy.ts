@@ -1,4 +1,4 @@
-import { RESTART_DEFAULTS, type RestartPolicy } from '@steward/protocol';
+import { backoffMs, RESTART_DEFAULTS, type RestartPolicy } from '@steward/protocol';
 
 export interface ResolvedRestart {
   policy: 'always' | 'on-failure' | 'never';
@@ -48,6 +48,6 @@ export function decideAfterExit(
     if (inWindow >= p.fatalAfter.crashes) return { kind: 'fatal', crashesInWindow: inWindow };
   }
   const from = exit.upMs >= p.resetAfterMs ? 0 : step;
-  const delayMs = Math.min(p.maxDelayMs, Math.round(p.initialDelayMs * p.multiplier ** from));
+  const delayMs = backoffMs({ kind: 'exponential', initialMs: p.initialDelayMs, maxMs: p.maxDelayMs, multiplier: p.multiplier }, from);
   return { kind: 'restart', delayMs, step: from + 1 };
 }

@@ -1,5 +1,6 @@
 import { request } from 'undici';
-import { newId, signWebhook, WEBHOOK_HEADERS } from '@steward/protocol';
+import { newId, WEBHOOK_HEADERS } from '@steward/protocol';
+import { signWebhook } from '@steward/protocol/node';
 import type { Context } from '../../core/context.js';
 import { claimDeliveries, getWebhook, recordAttempt, type AttemptOutcome } from '../../store/queries/webhooks.js';
 import type { WebhookDeliveriesTable } from '../../store/schema.js';

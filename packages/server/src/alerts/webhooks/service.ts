@@ -1,7 +1,6 @@
 import type { Kysely } from 'kysely';
 import {
   newId,
-  newSecret,
   NotFoundError,
   ValidationError,
   WEBHOOK_EVENTS,
@@ -14,6 +13,7 @@ import {
   type WebhookEvent,
   type WebhookPayload,
 } from '@steward/protocol';
+import { newSecret } from '@steward/protocol/node';
 import type { Context } from '../../core/context.js';
 import type { Database, WebhookDeliveriesTable } from '../../store/schema.js';
 import { toJson } from '../../store/rows.js';

@@ -1,0 +1,155 @@
+import { Agent, fetch as undiciFetch } from 'undici';
+import { ApiError } from './api-error.js';
+import type { Transport as StreamTransport } from './artifact-transfer.js';
+import { readSse, type SseMessage } from './sse.js';
+
+export interface StewardClientOptions {
+  /** e.g. `http://127.0.0.1:7070` (no `/api/v1`). */
+  baseUrl: string;
+  token: string;
+  /** Defaults to undici's fetch with timeouts that suit held requests and event streams. */
+  fetch?: typeof globalThis.fetch;
+}
+
+/**
+ * undici's default waits at most 300 s for response headers, exactly the longest `?wait=`
+ * the API allows; a held request would race that limit. Event streams are quiet between
+ * pings, so no body timeout either.
+ */
+const dispatcher = new Agent({ headersTimeout: 330_000, bodyTimeout: 0 });
+const defaultFetch = ((input: string, init: Record<string, unknown>) =>
+  undiciFetch(input, { ...init, dispatcher })) as unknown as typeof globalThis.fetch;
+
+export type Query = Record<string, string | number | boolean | undefined | null>;
+
+export interface RequestOptions {
+  query?: Query;
+  body?: unknown;
+  signal?: AbortSignal;
+  /** Path outside `/api/v1` (health endpoints). */
+  raw?: boolean;
+}
+
+/** An open Server-Sent Events answer: iterate `messages`; `close()` (or the caller's signal) ends it. */
+export interface SseStream {
+  messages: AsyncGenerator<SseMessage>;
+  close(): void;
+}
+
+/**
+ * The one way the client talks HTTP: the bearer token, JSON in and out, and every failure mapped
+ * to an ApiError (`connection_failed` when no answer came, the server's code otherwise).
+ */
+export class HttpTransport {
+  readonly baseUrl: string;
+  private readonly token: string;
+  private readonly fetchImpl: typeof globalThis.fetch;
+
+  constructor(opts: StewardClientOptions) {
+    this.baseUrl = opts.baseUrl.replace(/\/+$/, '');
+    this.token = opts.token;
+    this.fetchImpl = opts.fetch ?? defaultFetch;
+  }
+
+  headers(): Record<string, string> {
+    return { authorization: `Bearer ${this.token}` };
+  }
+
+  url(path: string, query?: Query): string {
+    const u = new URL(this.baseUrl + path);
+    for (const [k, v] of Object.entries(query ?? {})) {
+      if (v !== undefined && v !== null && v !== '') u.searchParams.set(k, String(v));
+    }
+    return u.toString();
+  }
+
+  /** One request; any HTTP answer resolves (`ok` says whether it was 2xx). */
+  async send(method: string, path: string, opts: RequestOptions = {}): Promise<{ ok: boolean; status: number; body: unknown }> {
+    const headers: Record<string, string> = { ...this.headers(), accept: 'application/json' };
+    let payload: string | undefined;
+    if (opts.body !== undefined) {
+      headers['content-type'] = 'application/json';
+      payload = JSON.stringify(opts.body);
+    }
+    let res: Response;
+    try {
+      res = await this.fetchImpl(this.url(opts.raw ? path : `/api/v1${path}`, opts.query), {
+        method,
+        headers,
+        body: payload,
+        signal: opts.signal,
+      });
+    } catch (e) {
+      if (opts.signal?.aborted) throw e;
+      throw ApiError.connectionFailed(this.baseUrl, e);
+    }
+    const text = res.status === 204 ? '' : await res.text();
+    return { ok: res.ok, status: res.status, body: text === '' ? undefined : (parseJson(text) ?? text) };
+  }
+
+  /** One request under `/api/v1`; an answer other than 2xx throws its ApiError. */
+  async request<T>(method: string, path: string, opts: RequestOptions = {}): Promise<{ status: number; body: T }> {
+    const res = await this.send(method, path, opts);
+    if (!res.ok) throw ApiError.fromEnvelope(res.status, res.body);
+    return { status: res.status, body: res.body as T };
+  }
+
+  /** `request`'s body alone, for the routes whose status says nothing more. */
+  async json<T>(method: string, path: string, opts: RequestOptions = {}): Promise<T> {
+    return (await this.request<T>(method, path, opts)).body;
+  }
+
+  /**
+   * Opens an event stream and resolves once the server has answered. Ending it by `close()` or
+   * by the caller's signal is how a caller says "enough": the messages then just stop.
+   */
+  async openSse(path: string, opts: { query?: Query; headers?: Record<string, string>; signal?: AbortSignal } = {}): Promise<SseStream> {
+    const own = new AbortController();
+    const signal = opts.signal ? AbortSignal.any([opts.signal, own.signal]) : own.signal;
+    let res: Response;
+    try {
+      res = await this.fetchImpl(this.url(path, opts.query), {
+        method: 'GET',
+        headers: { ...this.headers(), accept: 'text/event-stream', ...opts.headers },
+        signal,
+      });
+    } catch (e) {
+      if (signal.aborted) throw e;
+      throw ApiError.connectionFailed(this.baseUrl, e);
+    }
+    if (!res.ok || !res.body) {
+      const text = await res.text().catch(() => '');
+      throw ApiError.fromEnvelope(res.status, parseJson(text));
+    }
+    const body = res.body as unknown as AsyncIterable<Uint8Array>;
+    async function* messages(): AsyncGenerator<SseMessage> {
+      try {
+        yield* readSse(body);
+      } catch (e) {
+        if (signal.aborted) return;
+        throw e;
+      } finally {
+        own.abort();
+      }
+    }
+    return { messages: messages(), close: () => own.abort() };
+  }
+
+  /** What the streaming artifact upload and download use (undici's request, nothing buffered). */
+  streams(): StreamTransport {
+    return { baseUrl: this.baseUrl, headers: this.headers(), dispatcher };
+  }
+}
+
+/** A path segment: ids and names may hold characters a URL path cannot. */
+export function enc(id: string): string {
+  return encodeURIComponent(id);
+}
+
+export function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return undefined;
+  }
+}
