@@ -1,6 +1,6 @@
 import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { fsFailure } from '../fs/errors.js';
+import { fsFailure } from '../../lib/fs-failure.js';
 import { HandlerFailure } from '../types.js';
 import { createArchive, hashFile, readArchiveEntries } from './archive.js';
 import { ExcludeMatcher } from './exclude.js';
