@@ -20,7 +20,7 @@ class FtpModule implements ModuleInstance {
 }
 
 function instance(ctx: CommandContext): FtpModule {
-  if (!(ctx.module instanceof FtpModule)) throw new Error('ftp module not started');
+  if (!(ctx.module instanceof FtpModule)) throw new HandlerFailure('module_not_started', 'the ftp module is not running on this agent');
   return ctx.module;
 }
 
