@@ -77,7 +77,7 @@ export class Agent implements RunningAgent {
       finished: (result) => agent?.send(result),
       module: (name) => modules.get(name),
       emit,
-    });
+    }, link);
     const connection = new AgentConnection(
       {
         server: config.server,

@@ -11,6 +11,7 @@ import type { AgentConfig } from './config.js';
 import type { Journal } from './journal.js';
 import type { ModuleRegistry } from './modules/registry.js';
 import { AgentError } from './errors.js';
+import { ServerLink } from './link/server-link.js';
 import { HandlerFailure, type ModuleInstance } from './modules/types.js';
 
 export interface ExecutorEvents {
@@ -42,6 +43,8 @@ export class Executor {
     private readonly config: AgentConfig,
     private readonly log: Logger,
     private readonly events: ExecutorEvents,
+    /** Handed to handlers as `ctx.link`; without one (an executor in tests) it is not enrolled. */
+    private readonly link: ServerLink = new ServerLink(config.server, null),
   ) {}
 
   runningIds(): string[] {
@@ -132,6 +135,7 @@ export class Executor {
           config: this.config,
           log,
           module: this.events.module(moduleName),
+          link: this.link,
           emit: (event, data) => this.events.emit(moduleName, event, data),
         }),
         timedOut,

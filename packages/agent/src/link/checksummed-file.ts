@@ -7,16 +7,10 @@ import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { pipeline } from 'node:stream/promises';
 import { AgentError } from '../errors.js';
 
-export type TransferErrorCode = 'download_failed' | 'upload_failed' | 'checksum_mismatch' | 'too_large';
+export type TransferErrorCode = 'download_failed' | 'checksum_mismatch' | 'too_large';
 
 /** A transfer that broke off, was too large, or whose bytes do not hash to what was expected. */
-export class TransferError extends AgentError {
-  declare readonly code: TransferErrorCode;
-
-  constructor(code: TransferErrorCode, message: string, details?: unknown) {
-    super(code, message, details);
-  }
-}
+export class TransferError extends AgentError<TransferErrorCode> {}
 
 export interface ReceiveOptions {
   /** The bytes must hash to this SHA-256 (hex), or nothing appears under `dest`. */

@@ -6,13 +6,7 @@ import { receiveFile, sendFile, TransferError } from './checksummed-file.js';
 export type LinkErrorCode = 'not_enrolled' | 'control_plane_unreachable' | 'artifact_store_error';
 
 /** The control plane could not be asked (no credential, no connection) or refused what was asked. */
-export class LinkError extends AgentError {
-  declare readonly code: LinkErrorCode;
-
-  constructor(code: LinkErrorCode, message: string, details?: unknown) {
-    super(code, message, details);
-  }
-}
+export class LinkError extends AgentError<LinkErrorCode> {}
 
 export interface ArtifactDownload {
   signal?: AbortSignal;

@@ -15,6 +15,8 @@ export interface CommandContext {
   log: Logger;
   /** What the command's module returned from `start`, when it has one (a supervisor, a scheduler…). */
   module: ModuleInstance | undefined;
+  /** The node's authenticated HTTP link to the control plane (identity, artifact transfers). */
+  link: ServerLink;
   /** Sends a `module.event` for the command's module (best effort; only while connected). */
   emit(event: string, data: unknown): void;
 }

@@ -48,6 +48,7 @@ export function testContext(
     config,
     log: pino({ level: 'silent' }),
     module: extra.module,
+    link: testLink(),
     emit: (event, data) => void extra.emitted?.push({ event, data }),
   };
 }

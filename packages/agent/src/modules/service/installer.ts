@@ -12,13 +12,7 @@ import { downloadUrl, type ServerLink } from '../../link/server-link.js';
 const MARKER = '.steward-sha256';
 
 /** An artifact that cannot be installed; transfers fail with the link's `TransferError`/`LinkError`. */
-export class InstallError extends AgentError {
-  declare readonly code: 'download_failed' | 'unpack_failed';
-
-  constructor(code: 'download_failed' | 'unpack_failed', message: string) {
-    super(code, message);
-  }
-}
+export class InstallError extends AgentError<'download_failed' | 'unpack_failed'> {}
 
 /** Lays out `<servicesDir>/<name>/<version>/` and the `current` symlink. */
 export class Installer {
