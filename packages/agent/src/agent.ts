@@ -9,6 +9,7 @@ import { enroll, EnrollmentError } from './enroll.js';
 import { Executor } from './executor.js';
 import { loadIdentity, saveIdentity, type Identity } from './identity.js';
 import { Journal } from './journal.js';
+import { ServerLink } from './link/server-link.js';
 import { createAgentLogger } from './logger.js';
 import { loadModules, resolveModuleSettings, type ModuleRegistry } from './modules/registry.js';
 import type { ModuleInstance } from './modules/types.js';
@@ -65,6 +66,8 @@ export class Agent implements RunningAgent {
     const settings = resolveModuleSettings(registry.loaded(), config.moduleSettings);
     const inventory = await collectInventory(config, registry, AGENT_VERSION);
     const identity = await ensureEnrolled(config, inventory, log);
+    // The one place identity.json is read; modules reach the control plane through this link.
+    const link = new ServerLink(config.server, identity);
     const journal = new Journal(config.dataDir);
     let agent: Agent | undefined;
     const modules = new Map<string, ModuleInstance>();
@@ -74,11 +77,11 @@ export class Agent implements RunningAgent {
       finished: (result) => agent?.send(result),
       module: (name) => modules.get(name),
       emit,
-    });
+    }, link);
     const connection = new AgentConnection(
       {
         server: config.server,
-        credential: identity.credential,
+        credential: link.identity.credential,
         initialDelayMs: config.reconnect.initialDelayMs,
         maxDelayMs: config.reconnect.maxDelayMs,
         keepaliveMs: config.reconnect.keepaliveMs,
@@ -92,7 +95,7 @@ export class Agent implements RunningAgent {
     );
     agent = new Agent(config, identity, log, journal, inventory, executor, connection, options.drainMs ?? 10_000, modules);
     // Modules start before commands are recovered or received: handlers may need them.
-    await startModules(registry, settings, config, log, modules, emit);
+    await startModules(registry, settings, config, log, link, modules, emit);
     executor.recoverInterrupted();
     connection.start();
     agent.pruneTimer = setInterval(() => journal.prune(Date.now()), 3_600_000);
@@ -197,11 +200,6 @@ export class Agent implements RunningAgent {
     this.journal.close();
     this.log.info('agent stopped');
   }
-
-  /** For tests: drop the connection as a network failure would. */
-  dropConnection(): void {
-    this.connection.kill();
-  }
 }
 
 async function startModules(
@@ -209,6 +207,7 @@ async function startModules(
   settings: Record<string, unknown>,
   config: AgentConfig,
   log: Logger,
+  link: ServerLink,
   into: Map<string, ModuleInstance>,
   emit: (module: string, event: string, data: unknown) => void,
 ): Promise<void> {
@@ -222,6 +221,7 @@ async function startModules(
       settings: settings[mod.name],
       dataDir,
       log: log.child({ module: mod.name }),
+      link,
       emit: (event, data) => emit(mod.name, event, data),
     });
     into.set(mod.name, inst);

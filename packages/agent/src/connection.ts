@@ -88,11 +88,6 @@ export class AgentConnection {
     });
   }
 
-  /** Drops the socket without a close handshake (tests of network loss). */
-  kill(): void {
-    this.socket?.terminate();
-  }
-
   private dial(): void {
     if (this.stopped) return;
     const url = this.o.server.replace(/^http/, 'ws') + AGENT_CONNECT_PATH;

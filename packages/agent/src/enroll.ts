@@ -1,14 +1,14 @@
+import { AgentError } from './errors.js';
 import { AGENT_ENROLL_PATH, type EnrollRequest, type EnrollResponse } from '@steward/protocol';
 
-export class EnrollmentError extends Error {
+export class EnrollmentError extends AgentError {
   constructor(
     message: string,
-    readonly code: string,
+    code: string,
     /** A refusal will not change by retrying (bad, expired or used-up token). */
     readonly permanent: boolean,
   ) {
-    super(message);
-    this.name = 'EnrollmentError';
+    super(code, message);
   }
 }
 

@@ -10,6 +10,8 @@ import {
 import type { AgentConfig } from './config.js';
 import type { Journal } from './journal.js';
 import type { ModuleRegistry } from './modules/registry.js';
+import { AgentError } from './errors.js';
+import { ServerLink } from './link/server-link.js';
 import { HandlerFailure, type ModuleInstance } from './modules/types.js';
 
 export interface ExecutorEvents {
@@ -41,6 +43,8 @@ export class Executor {
     private readonly config: AgentConfig,
     private readonly log: Logger,
     private readonly events: ExecutorEvents,
+    /** Handed to handlers as `ctx.link`; without one (an executor in tests) it is not enrolled. */
+    private readonly link: ServerLink = new ServerLink(config.server, null),
   ) {}
 
   runningIds(): string[] {
@@ -131,6 +135,7 @@ export class Executor {
           config: this.config,
           log,
           module: this.events.module(moduleName),
+          link: this.link,
           emit: (event, data) => this.events.emit(moduleName, event, data),
         }),
         timedOut,
@@ -139,14 +144,14 @@ export class Executor {
       this.complete(cmd.id, 'succeeded', startedAt, Date.now(), { result });
     } catch (e) {
       if (e instanceof CancelReason) {
-        this.complete(cmd.id, e.state, startedAt, Date.now(), { error: { code: e.state, message: e.message } });
+        this.complete(cmd.id, e.state, startedAt, Date.now(), { error: { code: e.code, message: e.message } });
       } else if (e instanceof HandlerFailure) {
         this.complete(cmd.id, e.state, startedAt, Date.now(), {
           result: e.result,
           error: { code: e.code, message: e.message, ...(e.details === undefined ? {} : { details: e.details }) },
         });
       } else {
-        if (!isStewardError(e)) log.warn({ err: e }, 'command handler threw');
+        if (!isStewardError(e) && !(e instanceof AgentError)) log.warn({ err: e }, 'command handler threw');
         this.complete(cmd.id, 'failed', startedAt, Date.now(), { error: toCommandError(e) });
       }
     } finally {
@@ -201,16 +206,20 @@ export class Executor {
   }
 }
 
-class CancelReason extends Error {
+/** Why a run was stopped from outside; its code is the state the command ends in. */
+class CancelReason extends AgentError {
   constructor(
     readonly state: 'cancelled' | 'timed_out',
     message: string,
   ) {
-    super(message);
+    super(state, message);
   }
 }
 
+/** Agent and protocol errors keep their stable code; anything else is a handler bug. */
 function toCommandError(e: unknown): CommandError {
-  if (isStewardError(e)) return e.details === undefined ? { code: e.code, message: e.message } : { code: e.code, message: e.message, details: e.details };
+  if (isStewardError(e) || e instanceof AgentError) {
+    return e.details === undefined ? { code: e.code, message: e.message } : { code: e.code, message: e.message, details: e.details };
+  }
   return { code: 'handler_error', message: e instanceof Error ? e.message : String(e) };
 }

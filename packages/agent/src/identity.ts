@@ -1,6 +1,7 @@
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync, openSync, fsyncSync, closeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { compile, Type, type Static } from '@steward/protocol';
+import { AgentError } from './errors.js';
 
 export const IDENTITY_FILE = 'identity.json';
 
@@ -27,7 +28,7 @@ export function loadIdentity(dataDir: string): Identity | null {
   try {
     parsed = JSON.parse(readFileSync(path, 'utf8'));
   } catch (e) {
-    throw new Error(`identity file ${path} is unreadable (${(e as Error).message}); remove it to enroll again`);
+    throw new AgentError('identity_unreadable', `identity file ${path} is unreadable (${(e as Error).message}); remove it to enroll again`, { path });
   }
   return validator.parse(parsed, `identity file ${path}`);
 }

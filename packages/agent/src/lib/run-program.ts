@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { AgentError } from '../errors.js';
 
 export interface ProgramOutput {
   /** Exit code, or null when the program was ended by a signal. */
@@ -8,10 +9,9 @@ export interface ProgramOutput {
   stderr: string;
 }
 
-export class ProgramMissingError extends Error {
+export class ProgramMissingError extends AgentError {
   constructor(readonly binary: string) {
-    super(`${binary} is not installed (not found or not executable)`);
-    this.name = 'ProgramMissingError';
+    super('program_missing', `${binary} is not installed (not found or not executable)`, { binary });
   }
 }
 

@@ -9,6 +9,7 @@ import {
   type TSchema,
   type Validator,
 } from '@steward/protocol';
+import { AgentError } from '../errors.js';
 import type { AgentModule, CommandDefinition } from './types.js';
 
 export { MODULE_NAME_PATTERN };
@@ -74,7 +75,7 @@ export async function loadModules(names: string[]): Promise<ModuleRegistry> {
     const imported = (await import(url)) as { default?: AgentModule };
     const mod = imported.default;
     if (!mod || mod.name !== name || !Array.isArray(mod.commands)) {
-      throw new Error(`module folder ${name} must default-export an AgentModule named ${JSON.stringify(name)}`);
+      throw new AgentError('module_invalid', `module folder ${name} must default-export an AgentModule named ${JSON.stringify(name)}`);
     }
     loaded.push(mod);
   }
@@ -87,10 +88,10 @@ export function createRegistry(mods: AgentModule[]): ModuleRegistry {
   for (const mod of mods) {
     for (const def of mod.commands) {
       if (!COMMAND_TYPE.test(def.type) || !def.type.startsWith(`${mod.name}.`)) {
-        throw new Error(`module ${mod.name}: command type ${JSON.stringify(def.type)} must look like ${mod.name}.verb`);
+        throw new AgentError('module_invalid', `module ${mod.name}: command type ${JSON.stringify(def.type)} must look like ${mod.name}.verb`);
       }
       const other = byType.get(def.type);
-      if (other) throw new Error(`command type ${def.type} is defined by both ${other.module} and ${mod.name}`);
+      if (other) throw new AgentError('module_invalid', `command type ${def.type} is defined by both ${other.module} and ${mod.name}`);
       byType.set(def.type, { def, module: mod.name });
     }
   }

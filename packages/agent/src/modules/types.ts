@@ -1,6 +1,8 @@
 import type { Static, TSchema } from '@sinclair/typebox';
 import type { Logger } from 'pino';
 import type { AgentConfig } from '../config.js';
+import { AgentError } from '../errors.js';
+import type { ServerLink } from '../link/server-link.js';
 
 /** What a handler gets besides its payload. */
 export interface CommandContext {
@@ -13,6 +15,8 @@ export interface CommandContext {
   log: Logger;
   /** What the command's module returned from `start`, when it has one (a supervisor, a scheduler…). */
   module: ModuleInstance | undefined;
+  /** The node's authenticated HTTP link to the control plane (identity, artifact transfers). */
+  link: ServerLink;
   /** Sends a `module.event` for the command's module (best effort; only while connected). */
   emit(event: string, data: unknown): void;
 }
@@ -26,6 +30,8 @@ export interface ModuleRuntime {
   /** A directory of the module's own under the agent's data dir (created). */
   dataDir: string;
   log: Logger;
+  /** The node's authenticated HTTP link to the control plane (identity, artifact transfers). */
+  link: ServerLink;
   /** Sends a `module.event` (best effort; only while connected). Put durable state in `report`. */
   emit(event: string, data: unknown): void;
 }
@@ -77,18 +83,13 @@ export function defineModule(mod: AgentModule): AgentModule {
  * Thrown by a handler to end its command `failed` (or `timed_out`) while still
  * returning a result, e.g. `exec.run` with a non-zero exit keeps its stdout/stderr.
  */
-export class HandlerFailure extends Error {
-  readonly code: string;
+export class HandlerFailure extends AgentError {
   readonly result: unknown;
   readonly state: 'failed' | 'timed_out';
-  readonly details: unknown;
 
   constructor(code: string, message: string, opts: { result?: unknown; state?: 'failed' | 'timed_out'; details?: unknown } = {}) {
-    super(message);
-    this.name = 'HandlerFailure';
-    this.code = code;
+    super(code, message, opts.details);
     this.result = opts.result ?? null;
     this.state = opts.state ?? 'failed';
-    this.details = opts.details;
   }
 }

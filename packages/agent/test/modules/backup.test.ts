@@ -8,7 +8,7 @@ import backupModule from '../../src/modules/backup/index.js';
 import { ExcludeMatcher } from '../../src/modules/backup/exclude.js';
 import { loadModules, type ModuleRegistry } from '../../src/modules/registry.js';
 import type { CommandContext, ModuleInstance } from '../../src/modules/types.js';
-import { failure, run, tempDir, testConfig, testContext } from './context.js';
+import { failure, run, tempDir, testConfig, testContext, testLink } from './context.js';
 
 let registry: ModuleRegistry;
 beforeAll(async () => {
@@ -64,7 +64,7 @@ beforeEach(async () => {
   await writeFile(join(root, 'site/cache/keep'), 'kept');
   await symlink('a/b/data.bin', join(root, 'site/link'));
   config = testConfig(tmp, (c) => (c.fs.roots = [root]));
-  instance = await backupModule.start!({ name: 'backup', config, settings: {}, dataDir: join(tmp, 'backups'), log: pino({ level: 'silent' }), emit: () => {} });
+  instance = await backupModule.start!({ name: 'backup', config, settings: {}, dataDir: join(tmp, 'backups'), log: pino({ level: 'silent' }), link: testLink(), emit: () => {} });
 });
 
 describe('backup module (node-kept backups)', () => {

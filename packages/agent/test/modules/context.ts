@@ -5,7 +5,9 @@ import { pino } from 'pino';
 import { afterEach } from 'vitest';
 import { loadAgentConfig, type AgentConfig } from '../../src/config.js';
 import type { ModuleRegistry } from '../../src/modules/registry.js';
-import { HandlerFailure, type CommandContext, type ModuleInstance } from '../../src/modules/types.js';
+import { AgentError } from '../../src/errors.js';
+import { ServerLink } from '../../src/link/server-link.js';
+import type { HandlerFailure, CommandContext, ModuleInstance } from '../../src/modules/types.js';
 
 const made: string[] = [];
 
@@ -26,6 +28,11 @@ export function testConfig(dataDir: string, edit: (c: AgentConfig) => void = () 
   return config;
 }
 
+/** A link as an enrolled node has it, to `server`; without a credential every call fails `not_enrolled`. */
+export function testLink(server = 'http://127.0.0.1:1', credential: string | null = null): ServerLink {
+  return new ServerLink(server, credential === null ? null : { nodeId: 'node_test', name: 'test-node', credential, server, enrolledAt: 0 });
+}
+
 /** Events a handler emitted through a test context, in order. */
 export type Emitted = { event: string; data: unknown }[];
 
@@ -41,6 +48,7 @@ export function testContext(
     config,
     log: pino({ level: 'silent' }),
     module: extra.module,
+    link: testLink(),
     emit: (event, data) => void extra.emitted?.push({ event, data }),
   };
 }
@@ -52,13 +60,13 @@ export async function run(registry: ModuleRegistry, type: string, payload: unkno
   return def.handler(registry.validatePayload(type, payload), ctx);
 }
 
-/** The HandlerFailure a promise rejects with; fails the test when it resolves or throws anything else. */
-export async function failure(p: Promise<unknown>): Promise<HandlerFailure> {
+/** The agent error (usually a HandlerFailure) a promise rejects with; fails the test when it resolves or throws anything else. */
+export async function failure(p: Promise<unknown>): Promise<AgentError & Partial<Pick<HandlerFailure, 'result' | 'state'>>> {
   const outcome = await p.then(
     (value) => ({ value }),
     (error: unknown) => ({ error }),
   );
   if (!('error' in outcome)) throw new Error(`expected a HandlerFailure, got ${JSON.stringify(outcome.value)}`);
-  if (!(outcome.error instanceof HandlerFailure)) throw outcome.error;
+  if (!(outcome.error instanceof AgentError)) throw outcome.error;
   return outcome.error;
 }

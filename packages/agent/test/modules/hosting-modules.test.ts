@@ -8,7 +8,7 @@ import { parsePasswd } from '../../src/modules/ftp/passwd-file.js';
 import nginxModule from '../../src/modules/nginx/index.js';
 import { createRegistry, resolveModuleSettings } from '../../src/modules/registry.js';
 import type { AgentModule } from '../../src/modules/types.js';
-import { failure, run, tempDir, testConfig, testContext } from './context.js';
+import { failure, run, tempDir, testConfig, testContext, testLink } from './context.js';
 
 const registry = createRegistry([nginxModule, ftpModule]);
 
@@ -17,7 +17,7 @@ async function started(mod: AgentModule, section: Record<string, unknown>) {
   const dir = await tempDir();
   const config = testConfig(dir);
   const settings = resolveModuleSettings([mod], { [mod.name]: section })[mod.name];
-  const instance = await mod.start!({ name: mod.name, config, settings, dataDir: dir, log: pino({ level: 'silent' }), emit: () => {} });
+  const instance = await mod.start!({ name: mod.name, config, settings, dataDir: dir, log: pino({ level: 'silent' }), link: testLink(), emit: () => {} });
   return { dir, ctx: testContext(config, undefined, { module: instance }) };
 }
 

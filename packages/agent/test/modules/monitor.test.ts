@@ -7,7 +7,7 @@ import { ValidationError, type CheckStateEventData, type MonitorChecksResult, ty
 import monitorModule from '../../src/modules/monitor/index.js';
 import { createRegistry, resolveModuleSettings } from '../../src/modules/registry.js';
 import type { ModuleInstance } from '../../src/modules/types.js';
-import { run, tempDir, testConfig, testContext, type Emitted } from './context.js';
+import { run, tempDir, testConfig, testContext, testLink, type Emitted } from './context.js';
 
 const registry = createRegistry([monitorModule]);
 const started: ModuleInstance[] = [];
@@ -24,6 +24,7 @@ async function startMonitor(dataDir: string, section: unknown, emitted: Emitted 
     settings: settings.monitor,
     dataDir,
     log: pino({ level: 'silent' }),
+    link: testLink(),
     emit: (event, data) => void emitted.push({ event, data }),
   });
   started.push(inst);

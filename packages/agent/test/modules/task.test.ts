@@ -8,7 +8,7 @@ import { OrphanRegistry } from '../../src/modules/task/orphans.js';
 import { parseStat } from '../../src/modules/task/proc.js';
 import type { TaskPool } from '../../src/modules/task/index.js';
 import type { AgentConfig } from '../../src/config.js';
-import { failure, run, tempDir, testConfig, testContext, type Emitted } from './context.js';
+import { failure, run, tempDir, testConfig, testContext, testLink, type Emitted } from './context.js';
 
 let registry: ModuleRegistry;
 beforeAll(async () => {
@@ -20,7 +20,7 @@ async function pool(edit?: (c: AgentConfig) => void, settings: Record<string, un
   const config = testConfig(dataDir, edit);
   const mod = registry.loaded()[0]!;
   const resolved = resolveModuleSettings([mod], { task: { flushMs: 20, killGraceMs: 500, sampleMs: 50, ...settings } });
-  const inst = (await mod.start!({ name: 'task', config, settings: resolved.task, dataDir: join(dataDir, 'modules', 'task'), log: pino({ level: 'silent' }), emit: () => {} })) as TaskPool;
+  const inst = (await mod.start!({ name: 'task', config, settings: resolved.task, dataDir: join(dataDir, 'modules', 'task'), log: pino({ level: 'silent' }), link: testLink(), emit: () => {} })) as TaskPool;
   return { pool: inst, config };
 }
 

@@ -1,5 +1,4 @@
 import { Type } from '@steward/protocol';
-import { loadIdentity } from '../../identity.js';
 import { defineCommand, defineModule } from '../types.js';
 import { BACKUP_ID_PATTERN, backupIdFor } from './backup-id.js';
 import { KeptBackups } from './kept.js';
@@ -7,7 +6,6 @@ import { restoreBackup } from './restore.js';
 import { runBackup } from './run.js';
 import { BackupRuntime, runtimeOf } from './runtime.js';
 import { BackupSettings } from './settings.js';
-import { ArtifactTransfer } from './transfer.js';
 import { verifyBackup } from './verify.js';
 
 const obj = <T extends Parameters<typeof Type.Object>[0]>(props: T) => Type.Object(props, { additionalProperties: false });
@@ -91,8 +89,6 @@ export default defineModule({
     const settings = rt.settings as BackupSettings;
     const kept = new KeptBackups(settings.dir ?? rt.dataDir);
     await kept.cleanWork();
-    const identity = loadIdentity(rt.config.dataDir);
-    const transfer = identity ? new ArtifactTransfer(rt.config.server, identity.credential) : null;
-    return new BackupRuntime(settings.roots ?? rt.config.fs.roots, kept, transfer, { id: identity?.nodeId ?? '', name: identity?.name ?? '' });
+    return new BackupRuntime(settings.roots ?? rt.config.fs.roots, kept, rt.link);
   },
 });

@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { compile } from '@steward/protocol';
+import { TransferError } from '../../link/checksummed-file.js';
 import { HandlerFailure } from '../types.js';
 import { hashFile } from './archive.js';
 import { ARCHIVE_FILE, MANIFEST_FILE } from './kept.js';
@@ -23,6 +24,16 @@ export interface ObtainedBackup {
   where: 'node' | 'control-plane';
 }
 
+/** An artifact of a backup from the control plane's store; bytes that do not match are the backup's `archive_checksum_mismatch`. */
+async function fromStore(rt: BackupRuntime, sha256: string, dest: string, signal: AbortSignal): Promise<void> {
+  try {
+    await rt.link.downloadArtifact(sha256, dest, { signal });
+  } catch (e) {
+    if (e instanceof TransferError && e.code === 'checksum_mismatch') throw new HandlerFailure('archive_checksum_mismatch', e.message, { details: e.details });
+    throw e;
+  }
+}
+
 /**
  * The archive and manifest of a backup, from this node's own store or downloaded from the
  * control plane into `work`, with the archive's SHA-256 checked against the manifest (and
@@ -37,15 +48,15 @@ export async function obtainBackup(rt: BackupRuntime, ref: BackupRef, work: stri
     where = 'node';
   } else if (ref.manifestSha256 && ref.archiveSha256) {
     const manifestFile = join(work, MANIFEST_FILE);
-    await rt.transfer.download(ref.manifestSha256, manifestFile, signal);
+    await fromStore(rt, ref.manifestSha256, manifestFile, signal);
     const parsed: unknown = JSON.parse(await readFile(manifestFile, 'utf8'));
     if (!manifestCheck.check(parsed) || parsed.backupId !== ref.backupId) {
       throw new HandlerFailure('manifest_invalid', `artifact ${ref.manifestSha256} is not the manifest of backup ${ref.backupId}`);
     }
     manifest = parsed;
     archive = join(work, ARCHIVE_FILE);
-    // download() refuses bytes that do not hash to the sha asked for.
-    await rt.transfer.download(ref.archiveSha256, archive, signal);
+    // The link refuses bytes that do not hash to the sha asked for.
+    await fromStore(rt, ref.archiveSha256, archive, signal);
     where = 'control-plane';
   } else {
     throw new HandlerFailure('backup_not_found', `no backup ${ref.backupId} is kept on this node (for a backup in the control plane's store give archiveSha256 and manifestSha256)`, {

@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { chmod, mkdir, readdir, rename, rm, rmdir, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { confine } from '../fs/confine.js';
-import { fsFailure } from '../fs/errors.js';
+import { confine } from '../../lib/confine.js';
+import { fsFailure } from '../../lib/fs-failure.js';
 import { HandlerFailure } from '../types.js';
 import { extractArchive, readTreeEntries } from './archive.js';
 import { compareEntries, type Manifest } from './manifest.js';

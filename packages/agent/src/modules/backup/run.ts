@@ -1,6 +1,6 @@
 import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { fsFailure } from '../fs/errors.js';
+import { fsFailure } from '../../lib/fs-failure.js';
 import { HandlerFailure } from '../types.js';
 import { createArchive, hashFile, readArchiveEntries } from './archive.js';
 import { ExcludeMatcher } from './exclude.js';
@@ -62,8 +62,8 @@ export async function runBackup(rt: BackupRuntime, req: RunRequest, signal: Abor
     const manifest: Manifest = {
       version: MANIFEST_VERSION,
       backupId: req.backupId,
-      nodeId: rt.node.id,
-      nodeName: rt.node.name,
+      nodeId: rt.link.node.id,
+      nodeName: rt.link.node.name,
       source: req.source,
       exclude: req.exclude,
       ...(req.scheduleId ? { scheduleId: req.scheduleId } : {}),
@@ -79,14 +79,14 @@ export async function runBackup(rt: BackupRuntime, req: RunRequest, signal: Abor
     if (req.destination === 'node') {
       await rt.kept.keep(work, req.backupId);
     } else {
-      await rt.transfer.upload(archive, sha256, `${req.backupId}.tar.gz`, signal);
+      await rt.link.uploadArtifact(archive, { name: `${req.backupId}.tar.gz`, sha256, signal });
       manifestSha256 = (await hashFile(manifestFile)).sha256;
-      await rt.transfer.upload(manifestFile, manifestSha256, `${req.backupId}.manifest.json`, signal);
+      await rt.link.uploadArtifact(manifestFile, { name: `${req.backupId}.manifest.json`, sha256: manifestSha256, signal });
     }
     const entriesOmitted = entries.length > MAX_RESULT_ENTRIES;
     return {
       backupId: req.backupId,
-      nodeId: rt.node.id,
+      nodeId: rt.link.node.id,
       source: req.source,
       exclude: req.exclude,
       destination: req.destination,

@@ -1,7 +1,7 @@
+import type { ServerLink } from '../../link/server-link.js';
 import type { ModuleInstance } from '../types.js';
 import { HandlerFailure } from '../types.js';
 import type { KeptBackups } from './kept.js';
-import type { ArtifactTransfer } from './transfer.js';
 
 /** What the backup module keeps while the agent runs; handlers get it as `ctx.module`. */
 export class BackupRuntime implements ModuleInstance {
@@ -9,14 +9,9 @@ export class BackupRuntime implements ModuleInstance {
     /** Sources and restore targets must be inside one of these. */
     readonly roots: string[],
     readonly kept: KeptBackups,
-    private readonly transferOrNull: ArtifactTransfer | null,
-    readonly node: { id: string; name: string },
+    /** The control plane's artifact store, for backups kept there. */
+    readonly link: ServerLink,
   ) {}
-
-  get transfer(): ArtifactTransfer {
-    if (!this.transferOrNull) throw new HandlerFailure('not_enrolled', 'this agent has no node credential, so it cannot reach the artifact store');
-    return this.transferOrNull;
-  }
 
   async stop(): Promise<void> {}
 }

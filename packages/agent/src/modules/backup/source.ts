@@ -1,6 +1,6 @@
 import { stat } from 'node:fs/promises';
-import { confine } from '../fs/confine.js';
-import { fsFailure } from '../fs/errors.js';
+import { confine } from '../../lib/confine.js';
+import { fsFailure } from '../../lib/fs-failure.js';
 import { HandlerFailure } from '../types.js';
 
 /** The real directory behind `path`, which must be inside `roots` (the fs module's rule). */

@@ -4,10 +4,10 @@ import { chmod, chown, lstat, mkdir, open, readdir, rm, rmdir, stat } from 'node
 import { join } from 'node:path';
 import { Type } from '@steward/protocol';
 import { defineCommand, defineModule, HandlerFailure } from '../types.js';
-import { confine } from './confine.js';
+import { confine } from '../../lib/confine.js';
 import { describeEntry, entryType, formatMode, parseMode } from './entry.js';
-import { guard, isMissing } from './errors.js';
-import { atomicWrite } from './write.js';
+import { guard, isMissing } from '../../lib/fs-failure.js';
+import { atomicWrite } from '../../lib/atomic-write.js';
 
 const Path = Type.String({ minLength: 1, maxLength: 4096, pattern: '^/', description: 'absolute path inside one of the fs roots' });
 const Mode = Type.String({ pattern: '^0?[0-7]{3,4}$', description: 'octal permission bits, e.g. "0644"' });

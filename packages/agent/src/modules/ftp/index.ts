@@ -1,8 +1,9 @@
-import { chown, mkdir, readFile, stat } from 'node:fs/promises';
+import { chown, mkdir, stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { Type } from '@steward/protocol';
+import { livePidFrom } from '../../lib/pid-file.js';
 import { SerialQueue } from '../../lib/serial.js';
-import { confine } from '../fs/confine.js';
+import { confine } from '../../lib/confine.js';
 import { defineCommand, defineModule, HandlerFailure, type CommandContext, type ModuleInstance } from '../types.js';
 import { readUsers, type FtpUser } from './passwd-file.js';
 import { FtpUserSpec, HOME, Username } from './payload.js';
@@ -19,7 +20,7 @@ class FtpModule implements ModuleInstance {
 }
 
 function instance(ctx: CommandContext): FtpModule {
-  if (!(ctx.module instanceof FtpModule)) throw new Error('ftp module not started');
+  if (!(ctx.module instanceof FtpModule)) throw new HandlerFailure('module_not_started', 'the ftp module is not running on this agent');
   return ctx.module;
 }
 
@@ -131,17 +132,6 @@ const list = defineCommand({
   },
 });
 
-async function pidAlive(pidFile: string): Promise<number | null> {
-  const pid = Number.parseInt((await readFile(pidFile, 'utf8').catch(() => '')).trim(), 10);
-  if (!Number.isInteger(pid) || pid <= 1) return null;
-  try {
-    process.kill(pid, 0);
-    return pid;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM' ? pid : null;
-  }
-}
-
 const status = defineCommand({
   type: 'ftp.status',
   description: 'Whether pure-ftpd and pure-pw are installed, whether pure-ftpd runs, users and database state.',
@@ -154,7 +144,7 @@ const status = defineCommand({
       return { installed: false, running: false, message: `pure-ftpd is not installed (${[!pw && s.purePw, !daemon && s.pureFtpd].filter(Boolean).join(', ')} not found)` };
     }
     const mtime = (f: string) => stat(f).then((st) => st.mtimeMs, () => null);
-    const [passwdAt, dbAt, pid, users] = await Promise.all([mtime(s.passwdFile), mtime(s.dbFile), pidAlive(s.pidFile), readUsers(s.passwdFile)]);
+    const [passwdAt, dbAt, pid, users] = await Promise.all([mtime(s.passwdFile), mtime(s.dbFile), livePidFrom(s.pidFile), readUsers(s.passwdFile)]);
     return {
       installed: true,
       running: pid !== null,

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { readFile, rm, stat } from 'node:fs/promises';
-import { atomicWrite } from '../fs/write.js';
+import { atomicWrite } from '../../lib/atomic-write.js';
 
 /** What one path should hold: content and mode, or nothing. */
 export type Desired = { data: Buffer; mode: number } | null;

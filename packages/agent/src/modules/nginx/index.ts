@@ -19,7 +19,7 @@ class NginxModule implements ModuleInstance {
 }
 
 function instance(ctx: CommandContext): NginxModule {
-  if (!(ctx.module instanceof NginxModule)) throw new Error('nginx module not started');
+  if (!(ctx.module instanceof NginxModule)) throw new HandlerFailure('module_not_started', 'the nginx module is not running on this agent');
   return ctx.module;
 }
 

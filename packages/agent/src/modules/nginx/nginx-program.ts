@@ -1,5 +1,6 @@
 import { constants } from 'node:fs';
-import { access, readFile } from 'node:fs/promises';
+import { access } from 'node:fs/promises';
+import { livePidFrom } from '../../lib/pid-file.js';
 import { ProgramMissingError, runProgram } from '../../lib/run-program.js';
 import { HandlerFailure } from '../types.js';
 import type { NginxSettings } from './settings.js';
@@ -45,16 +46,8 @@ export function headline(output: string): string {
 }
 
 /** The master's pid when the pid file names a live process. */
-export async function masterPid(s: NginxSettings): Promise<number | null> {
-  const text = await readFile(s.pidFile, 'utf8').catch(() => null);
-  const pid = text === null ? NaN : Number.parseInt(text.trim(), 10);
-  if (!Number.isInteger(pid) || pid <= 1) return null;
-  try {
-    process.kill(pid, 0);
-    return pid;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM' ? pid : null;
-  }
+export function masterPid(s: NginxSettings): Promise<number | null> {
+  return livePidFrom(s.pidFile);
 }
 
 /**

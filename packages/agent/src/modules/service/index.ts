@@ -6,7 +6,6 @@ import {
   Type,
   type Static,
 } from '@steward/protocol';
-import { loadIdentity } from '../../identity.js';
 import { defineCommand, defineModule, HandlerFailure, type CommandContext } from '../types.js';
 import { Installer } from './installer.js';
 import { chooseLimits } from './limits.js';
@@ -102,10 +101,7 @@ export default defineModule({
     const settings = rt.settings as ServiceSettings;
     const limits = chooseLimits({ cgroup: settings.cgroup, root: settings.cgroupRoot, parent: settings.cgroupParent }, rt.log);
     rt.log.info({ limits: limits.mode, why: limits.why ?? undefined }, 'service supervisor limits');
-    const installer = new Installer(settings.servicesDir ?? join(rt.config.dataDir, 'services'), {
-      server: rt.config.server,
-      credential: () => loadIdentity(rt.config.dataDir)?.credential ?? null,
-    });
+    const installer = new Installer(settings.servicesDir ?? join(rt.config.dataDir, 'services'), rt.link);
     const supervisor = new Supervisor({
       stateFile: join(rt.dataDir, 'state.json'),
       installer,

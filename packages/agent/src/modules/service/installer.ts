@@ -1,36 +1,24 @@
-import { createHash, randomBytes } from 'node:crypto';
-import { createWriteStream, existsSync, openSync, readSync, closeSync, readFileSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { existsSync, openSync, readSync, closeSync, readFileSync, writeFileSync } from 'node:fs';
 import { chmod, mkdir, rename, rm, symlink, readdir, copyFile, readlink } from 'node:fs/promises';
 import { basename, join } from 'node:path';
-import { Readable, Transform } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import * as tar from 'tar';
 import type { ServiceArtifact } from '@steward/protocol';
+import { AgentError } from '../../errors.js';
+import { TransferError } from '../../link/checksummed-file.js';
+import { downloadUrl, type ServerLink } from '../../link/server-link.js';
 
 /** Written into a version dir once it is complete: the verified artifact's SHA-256. */
 const MARKER = '.steward-sha256';
 
-export class InstallError extends Error {
-  constructor(
-    readonly code: 'checksum_mismatch' | 'download_failed' | 'unpack_failed',
-    message: string,
-  ) {
-    super(message);
-    this.name = 'InstallError';
-  }
-}
-
-export interface ArtifactSource {
-  /** Control plane base URL and node credential, for `artifactSha256` downloads. */
-  server: string;
-  credential: () => string | null;
-}
+/** An artifact that cannot be installed; transfers fail with the link's `TransferError`/`LinkError`. */
+export class InstallError extends AgentError<'download_failed' | 'unpack_failed'> {}
 
 /** Lays out `<servicesDir>/<name>/<version>/` and the `current` symlink. */
 export class Installer {
   constructor(
     readonly servicesDir: string,
-    private readonly source: ArtifactSource,
+    private readonly link: ServerLink,
   ) {}
 
   serviceDir(name: string): string {
@@ -64,10 +52,7 @@ export class Installer {
     const download = join(base, `.download-${tag}`);
     const staging = join(base, `.staging-${tag}`);
     try {
-      const actual = await this.download(artifact, download, signal);
-      if (actual !== artifact.sha256) {
-        throw new InstallError('checksum_mismatch', `checksum mismatch: expected sha256 ${artifact.sha256}, got ${actual}; nothing was installed`);
-      }
+      await this.download(artifact, download, signal);
       await mkdir(staging);
       const format = artifact.format ?? (isGzip(download) ? 'tar.gz' : 'file');
       if (format === 'tar.gz') {
@@ -91,41 +76,25 @@ export class Installer {
     }
   }
 
-  private async download(artifact: ServiceArtifact, to: string, signal?: AbortSignal): Promise<string> {
-    let url: string;
-    const headers: Record<string, string> = {};
+  /**
+   * From the control plane's store (with the node credential) or from the artifact's own URL;
+   * either way `to` appears only once its bytes hash to `artifact.sha256`.
+   */
+  private async download(artifact: ServiceArtifact, to: string, signal?: AbortSignal): Promise<void> {
     if (artifact.artifactSha256) {
-      url = `${this.source.server}/agent/v1/artifacts/${artifact.artifactSha256}`;
-      const credential = this.source.credential();
-      if (credential) headers.authorization = `Bearer ${credential}`;
+      // The store's bytes hash to their key; another expected sha cannot match them.
+      if (artifact.artifactSha256 !== artifact.sha256) {
+        throw new TransferError('checksum_mismatch', `checksum mismatch: artifact ${artifact.artifactSha256} cannot have sha256 ${artifact.sha256}; nothing was installed`, {
+          expected: artifact.sha256,
+          actual: artifact.artifactSha256,
+        });
+      }
+      await this.link.downloadArtifact(artifact.artifactSha256, to, signal ? { signal } : {});
     } else if (artifact.url) {
-      url = artifact.url;
+      await downloadUrl(artifact.url, to, { sha256: artifact.sha256, ...(signal ? { signal } : {}) });
     } else {
       throw new InstallError('download_failed', 'the artifact has neither url nor artifactSha256');
     }
-    let res: Response;
-    try {
-      res = await fetch(url, { headers, signal });
-    } catch (e) {
-      throw new InstallError('download_failed', `download of ${redact(url)} failed: ${(e as Error).message}`);
-    }
-    if (!res.ok || !res.body) {
-      await res.body?.cancel();
-      throw new InstallError('download_failed', `download of ${redact(url)} failed: HTTP ${res.status}`);
-    }
-    const hash = createHash('sha256');
-    const tap = new Transform({
-      transform(chunk: Buffer, _enc, cb) {
-        hash.update(chunk);
-        cb(null, chunk);
-      },
-    });
-    try {
-      await pipeline(Readable.fromWeb(res.body as import('node:stream/web').ReadableStream), tap, createWriteStream(to, { mode: 0o600 }));
-    } catch (e) {
-      throw new InstallError('download_failed', `download of ${redact(url)} failed: ${(e as Error).message}`);
-    }
-    return hash.digest('hex');
   }
 
   /** Points `current` at a version atomically: a new symlink under a temporary name renamed over the old. */
@@ -184,14 +153,4 @@ function fileNameOf(a: ServiceArtifact): string {
     if (/^[A-Za-z0-9._-]{1,100}$/.test(n) && !n.startsWith('.')) return n;
   }
   return 'service';
-}
-
-/** URLs may carry credentials in the query or user info; never log them. */
-function redact(url: string): string {
-  try {
-    const u = new URL(url);
-    return `${u.protocol}//${u.host}${u.pathname}`;
-  } catch {
-    return '(url)';
-  }
 }

@@ -2,7 +2,8 @@ import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { ServiceModuleReport, ServiceNodeReport, ServiceOutcome, ServiceRunSpec } from '@steward/protocol';
-import { InstallError, type Installer } from './installer.js';
+import { AgentError } from '../../errors.js';
+import type { Installer } from './installer.js';
 import type { LimitsChoice } from './limits.js';
 import { LOG_FILE, readLog, rotateIfLarge, type LogChunk } from './logs.js';
 import { emptyRecord, ServiceUnit, type UnitRecord } from './unit.js';
@@ -156,7 +157,7 @@ export class Supervisor {
       try {
         await this.o.installer.install(spec.name, spec.version, spec.artifact, signal);
       } catch (e) {
-        const reason = e instanceof InstallError ? e.message : `install failed: ${(e as Error).message}`;
+        const reason = e instanceof AgentError ? e.message : `install failed: ${(e as Error).message}`;
         r.revision = revision;
         r.lastOutcome = { kind: 'install_failed', version: spec.version, reason, at: Date.now() };
         // The old version, if any, was never touched and keeps its state.

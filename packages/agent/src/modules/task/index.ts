@@ -2,7 +2,7 @@ import { statfs } from 'node:fs/promises';
 import os from 'node:os';
 import { join } from 'node:path';
 import { Type, TaskRunPayload, type Static, type TaskModuleReport, type TaskRunResult } from '@steward/protocol';
-import { defineCommand, defineModule, type CommandContext, type ModuleInstance, type ModuleRuntime } from '../types.js';
+import { defineCommand, defineModule, HandlerFailure, type CommandContext, type ModuleInstance, type ModuleRuntime } from '../types.js';
 import { OrphanRegistry } from './orphans.js';
 import { runTask, type RunnerSettings } from './runner.js';
 import { GroupSampler } from './sampler.js';
@@ -101,7 +101,7 @@ const run = defineCommand({
   safeToRerun: false,
   handler: async (payload, ctx) => {
     const pool = ctx.module as TaskPool | undefined;
-    if (!pool) throw new Error('the task module is not started');
+    if (!pool) throw new HandlerFailure('module_not_started', 'the task module is not running on this agent');
     return pool.run(payload, ctx);
   },
 });

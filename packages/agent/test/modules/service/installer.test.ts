@@ -3,7 +3,10 @@ import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { Installer, InstallError } from '../../../src/modules/service/installer.js';
+import { LinkError } from '../../../src/link/server-link.js';
+import { TransferError } from '../../../src/link/checksummed-file.js';
+import { Installer } from '../../../src/modules/service/installer.js';
+import { testLink } from '../context.js';
 import { readLog, rotateIfLarge } from '../../../src/modules/service/logs.js';
 import { packTarGz, sha256 } from '../../../../../test/support/service-artifacts.js';
 
@@ -41,7 +44,7 @@ describe('installer', () => {
     const sha = sha256(tgz);
     const store = await fakeStore(new Map([[sha, tgz]]), 'cred-123');
     const dir = temp();
-    const inst = new Installer(join(dir, 'services'), { server: store.url, credential: () => 'cred-123' });
+    const inst = new Installer(join(dir, 'services'), testLink(store.url, 'cred-123'));
     const res = await inst.install('svc', '1.0', { artifactSha256: sha, sha256: sha });
     expect(res).toEqual({ dir: join(dir, 'services', 'svc', '1.0'), reused: false });
     expect(store.seen).toEqual([`GET /agent/v1/artifacts/${sha} Bearer cred-123`]);
@@ -61,11 +64,11 @@ describe('installer', () => {
     const sha = sha256(tgz);
     const store = await fakeStore(new Map([[sha, tgz]]), 'right');
     const dir = temp();
-    const inst = new Installer(join(dir, 'services'), { server: store.url, credential: () => 'wrong' });
+    const inst = new Installer(join(dir, 'services'), testLink(store.url, 'wrong'));
     const e = await inst.install('svc', '1.0', { artifactSha256: sha, sha256: sha }).catch((x: unknown) => x);
-    expect(e).toBeInstanceOf(InstallError);
-    expect((e as InstallError).code).toBe('download_failed');
-    expect((e as Error).message).toMatch(/HTTP 401/);
+    expect(e).toBeInstanceOf(LinkError);
+    expect((e as LinkError).code).toBe('artifact_store_error');
+    expect((e as Error).message).toMatch(/answered 401/);
     expect(existsSync(join(dir, 'services', 'svc', '1.0'))).toBe(false);
   });
 
@@ -76,12 +79,13 @@ describe('installer', () => {
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
     const url = `http://127.0.0.1:${(server.address() as { port: number }).port}/bin/tool.sh?token=secret`;
     const dir = temp();
-    const inst = new Installer(join(dir, 'services'), { server: '', credential: () => null });
+    const inst = new Installer(join(dir, 'services'), testLink());
     const res = await inst.install('one', '1', { url, sha256: sha256(body) });
     expect(readFileSync(join(res.dir, 'tool.sh'), 'utf8')).toBe(body.toString());
     expect(statSync(join(res.dir, 'tool.sh')).mode & 0o777).toBe(0o755);
     // A mismatch says so without echoing the URL's query (it may hold a token).
-    const e = (await inst.install('one', '2', { url, sha256: 'f'.repeat(64) }).catch((x: unknown) => x)) as InstallError;
+    const e = (await inst.install('one', '2', { url, sha256: 'f'.repeat(64) }).catch((x: unknown) => x)) as TransferError;
+    expect(e).toBeInstanceOf(TransferError);
     expect(e.code).toBe('checksum_mismatch');
     expect(e.message).not.toContain('secret');
     expect(existsSync(join(res.dir, '..', '2'))).toBe(false);

@@ -7,6 +7,7 @@ import { pino } from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { ServiceNodeReport } from '@steward/protocol';
 import { Installer } from '../../../src/modules/service/installer.js';
+import { testLink } from '../context.js';
 import { chooseLimits } from '../../../src/modules/service/limits.js';
 import { signalGroup } from '../../../src/lib/process-group.js';
 import { Supervisor } from '../../../src/modules/service/supervisor.js';
@@ -39,7 +40,7 @@ function make(opts: { cgroup?: 'auto' | 'off'; dir?: string; events?: ServiceNod
   const limits = chooseLimits({ cgroup: opts.cgroup ?? 'auto', root: '/sys/fs/cgroup', parent: PARENT }, log);
   const sup = new Supervisor({
     stateFile: join(dir, 'state.json'),
-    installer: new Installer(join(dir, 'services'), { server: 'http://127.0.0.1:1', credential: () => null }),
+    installer: new Installer(join(dir, 'services'), testLink()),
     limits,
     log,
     pollIntervalMs: 50,

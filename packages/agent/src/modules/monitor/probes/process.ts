@@ -1,5 +1,6 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
+import { pidAlive, readPidFile } from '../../../lib/pid-file.js';
 import type { ProbeResult } from './probe.js';
 
 /** Linux keeps only the first 15 bytes of a process name in `comm`. */
@@ -26,15 +27,6 @@ async function pidHasName(pid: number, name: string): Promise<boolean | null> {
   return basename(first) === name || basename(argv0) === name;
 }
 
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 async function findByName(name: string): Promise<number[]> {
   const entries = await readdir('/proc').catch(() => [] as string[]);
   const pids = entries.filter((e) => /^\d+$/.test(e)).map(Number);
@@ -48,10 +40,10 @@ async function findByName(name: string): Promise<number[]> {
  */
 export async function probeProcess(spec: { name?: string; pidFile?: string }): Promise<ProbeResult> {
   if (spec.pidFile) {
-    const text = await readText(spec.pidFile);
-    if (text === null) return { ok: false, message: `pid file ${spec.pidFile} is missing` };
-    const pid = Number(text.trim());
-    if (!Number.isInteger(pid) || pid <= 0) return { ok: false, message: `pid file ${spec.pidFile} holds no pid` };
+    const read = await readPidFile(spec.pidFile);
+    if ('missing' in read) return { ok: false, message: `pid file ${spec.pidFile} is missing` };
+    if ('invalid' in read) return { ok: false, message: `pid file ${spec.pidFile} holds no pid` };
+    const { pid } = read;
     if (!pidAlive(pid)) return { ok: false, message: `pid ${pid} from ${spec.pidFile} is not running` };
     if (spec.name && (await pidHasName(pid, spec.name)) === false) {
       return { ok: false, message: `pid ${pid} from ${spec.pidFile} is not ${spec.name}` };

@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { open, readFile, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { HandlerFailure } from '../types.js';
-import { isMissing } from './errors.js';
+import { HandlerFailure } from '../modules/types.js';
+import { isMissing } from './fs-failure.js';
 
 async function syncDir(dir: string): Promise<void> {
   // Makes the rename durable; some platforms cannot fsync a directory, which only weakens durability.
