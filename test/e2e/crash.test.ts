@@ -1,7 +1,8 @@
 import { readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { freePort, startAgentProcess, startServerProcess, tempDir, until, waitOnline } from '../support/processes.js';
+import { freePort, startAgentProcess, startServerProcess, tempDir, waitOnline } from '../support/processes.js';
+import { waitFor } from '../support/wait.js';
 import { TcpProxy } from '../support/tcp-proxy.js';
 
 const lines = (path: string) => (existsSync(path) ? readFileSync(path, 'utf8').split('\n').filter(Boolean) : []);
@@ -39,8 +40,8 @@ describe('crashes and network loss lose nothing', { timeout: 60_000 }, () => {
       type: 'exec.run',
       payload: { command: 'sh', args: ['-c', `echo line >> ${file}; sleep 2`] },
     });
-    await until('the line to be written', () => lines(file).length === 1);
-    await until('running', async () => (await server.client.getCommand(command.id)).state === 'running');
+    await waitFor('the line to be written', () => lines(file).length === 1);
+    await waitFor('running', async () => (await server.client.getCommand(command.id)).state === 'running');
     await agent.kill('SIGKILL');
     const again = startAgentProcess({ server: server.url, dataDir: agent.dataDir, name: 'crashy' });
     cleanup.push(() => again.kill('SIGKILL'));
@@ -99,9 +100,9 @@ describe('crashes and network loss lose nothing', { timeout: 60_000 }, () => {
       type: 'exec.run',
       payload: { command: 'sh', args: ['-c', `sleep 1; echo finished >> ${file}`] },
     });
-    await until('running', async () => (await server.client.getCommand(command.id)).state === 'running');
+    await waitFor('running', async () => (await server.client.getCommand(command.id)).state === 'running');
     await server.kill('SIGKILL');
-    await until('the command to finish on the agent', () => lines(file).length === 1);
+    await waitFor('the command to finish on the agent', () => lines(file).length === 1);
     const restarted = await startServerProcess({ dataDir: server.dataDir, port: server.port });
     cleanup.push(() => restarted.kill('SIGKILL'));
     const done = await restarted.client.getCommand(command.id, { wait: 20 });
@@ -123,7 +124,7 @@ describe('crashes and network loss lose nothing', { timeout: 60_000 }, () => {
     })().catch(() => {});
 
     await proxy.cut();
-    await until('offline', async () => (await server.client.getNode('flaky')).status === 'offline', 15_000);
+    await waitFor('offline', async () => (await server.client.getNode('flaky')).status === 'offline', { timeoutMs: 15_000 });
     const file = join(tempDir(), 'out.txt');
     const { command } = await server.client.submitCommand({
       node: 'flaky',
@@ -136,15 +137,15 @@ describe('crashes and network loss lose nothing', { timeout: 60_000 }, () => {
     await waitOnline(server, 'flaky', agent);
     expect((await server.client.getCommand(command.id, { wait: 10 })).state).toBe('succeeded');
     expect(lines(file)).toEqual(['back']);
-    await until('status events', () => statuses.includes('offline') && statuses.includes('online'));
+    await waitFor('status events', () => statuses.includes('offline') && statuses.includes('online'));
   });
 
   it('a silent partition (no FIN, no RST) is noticed on both sides and healed', async () => {
     const { server, agent, proxy } = await setup('silent', { proxied: true });
     proxy.freeze();
     // The control plane notices by the missing heartbeats, the agent by its unanswered pings.
-    await until('offline', async () => (await server.client.getNode('silent')).status === 'offline', 15_000);
-    await until('the agent to give up on the dead socket', () => agent.output().includes('stopped answering pings'), 10_000);
+    await waitFor('offline', async () => (await server.client.getNode('silent')).status === 'offline', { timeoutMs: 15_000 });
+    await waitFor('the agent to give up on the dead socket', () => agent.output().includes('stopped answering pings'), { timeoutMs: 10_000 });
     const { command } = await server.client.submitCommand({ node: 'silent', type: 'sys.ping' });
     await proxy.restore();
     await waitOnline(server, 'silent', agent);

@@ -1,7 +1,8 @@
 import { existsSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiError } from '@steward/client';
-import { addAgent, startServerProcess, until, type AgentProc, type ServerProc } from '../support/processes.js';
+import { addAgent, startServerProcess, type AgentProc, type ServerProc } from '../support/processes.js';
+import { waitFor } from '../support/wait.js';
 
 describe('command pipeline over real processes', { timeout: 30_000 }, () => {
   let server: ServerProc;
@@ -23,7 +24,7 @@ describe('command pipeline over real processes', { timeout: 30_000 }, () => {
     expect(node.labels).toEqual({ role: 'web' });
     expect(node.cpuCores).toBeGreaterThan(0);
     expect(node.commandTypes.map((t) => t.type)).toContain('exec.run');
-    const withStats = await until('a heartbeat', async () => (await server.client.getNode('alpha')).stats);
+    const withStats = await waitFor('a heartbeat', async () => (await server.client.getNode('alpha')).stats);
     expect(withStats.memory.totalBytes).toBeGreaterThan(0);
     expect(withStats.disks.length).toBeGreaterThan(0);
   });
@@ -118,7 +119,7 @@ describe('command pipeline over real processes', { timeout: 30_000 }, () => {
       type: 'exec.run',
       payload: { command: 'sh', args: ['-c', `sleep 0.2; sleep 30; touch ${marker}`] },
     });
-    await until('running', async () => (await server.client.getCommand(command.id)).state === 'running');
+    await waitFor('running', async () => (await server.client.getCommand(command.id)).state === 'running');
     const cancelled = await server.client.cancelCommand(command.id);
     expect(cancelled.state).toBe('cancelled');
     const again = await server.client.cancelCommand(command.id).catch((e: unknown) => e);
