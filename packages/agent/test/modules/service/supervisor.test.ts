@@ -226,12 +226,18 @@ describe('service supervisor with real processes', () => {
 
   it('operator stop holds a service; start brings it back', async () => {
     const bytes = await packTarGz({ run: SLEEPER });
+    const crasher = await packTarGz({ run: CRASHER });
     const { sup } = make();
-    await sup.apply(1, spec('held', '1.0.0', artifacts.put('held.tgz', bytes), bytes));
+    const restart = { initialDelayMs: 100, fatalAfter: { crashes: 1000, withinMs: 60_000 } };
+    await sup.apply(1, spec('held', '1.0.0', artifacts.put('held.tgz', bytes), bytes, { restart }));
+    // A witness under the same supervisor and restart policy: its restarts show the supervisor
+    // kept restarting what exits, so a held service that were to come back would have by then.
+    await sup.apply(1, spec('witness', '1.0.0', artifacts.put('witness.tgz', crasher), crasher, { restart }));
     const pid = sup.status('held')!.pid!;
     expect(await sup.operatorStop('held')).toMatchObject({ state: 'stopped', pid: null, reason: 'stopped by an operator' });
     expect(signalGroup(pid, 0)).toBe(false);
-    await new Promise((r) => setTimeout(r, 300));
+    const restartsAtStop = sup.status('witness')!.restarts;
+    await waitFor('the witness to be restarted twice after the stop', () => sup.status('witness')!.restarts >= restartsAtStop + 2);
     expect(sup.status('held')!.state).toBe('stopped');
     const started = await sup.operatorStart('held');
     expect(started).toMatchObject({ state: 'running' });
