@@ -218,10 +218,14 @@ describe('alerts and webhooks over real processes and a real nginx', { timeout: 
     await waitFor('the count to go up', async () => (await server.client.getAlert(alert.id)).count === 2);
     expect((await runOn('exec.run', { command: 'true' })).state).toBe('succeeded');
     await waitFor('the command alert to resolve', async () => (await server.client.getAlert(alert.id)).state === 'resolved');
-    // Types not asked for raise nothing.
+    // Types not asked for raise nothing: a failure of a type asked for, after it, raises its
+    // alert, and it is the only one firing.
     expect((await runOn('fs.read', { path: '/nonexistent/x' })).state).toBe('failed');
-    await new Promise((r) => setTimeout(r, 300));
-    expect((await server.client.listAlerts({ state: 'firing' })).items).toEqual([]);
+    expect((await runOn('exec.run', { command: 'false' })).state).toBe('failed');
+    const later = await waitFor('the later command alert', async () => (await server.client.listAlerts({ state: 'firing', source: 'command' })).items.find((a) => a.key === key));
+    expect((await server.client.listAlerts({ state: 'firing' })).items.map((a) => a.key)).toEqual([key]);
+    expect((await runOn('exec.run', { command: 'true' })).state).toBe('succeeded');
+    await waitFor('the later command alert to resolve', async () => (await server.client.getAlert(later.id)).state === 'resolved');
   });
 
   it('bad input is 400 naming the field; readers may not see webhooks', async () => {

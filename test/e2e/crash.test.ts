@@ -1,8 +1,8 @@
 import { readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { freePort, startAgentProcess, startServerProcess, tempDir, waitOnline } from '../support/processes.js';
-import { waitFor } from '../support/wait.js';
+import { freePort, heartbeatsAfter, startAgentProcess, startServerProcess, tempDir, waitOnline } from '../support/processes.js';
+import { processGone, waitFor } from '../support/wait.js';
 import { TcpProxy } from '../support/tcp-proxy.js';
 
 const lines = (path: string) => (existsSync(path) ? readFileSync(path, 'utf8').split('\n').filter(Boolean) : []);
@@ -38,9 +38,10 @@ describe('crashes and network loss lose nothing', { timeout: 60_000 }, () => {
     const { command } = await server.client.submitCommand({
       node: 'crashy',
       type: 'exec.run',
-      payload: { command: 'sh', args: ['-c', `echo line >> ${file}; sleep 2`] },
+      payload: { command: 'sh', args: ['-c', `echo $$ > ${file}.pid; echo line >> ${file}; sleep 2`] },
     });
     await waitFor('the line to be written', () => lines(file).length === 1);
+    const orphan = Number(readFileSync(`${file}.pid`, 'utf8'));
     await waitFor('running', async () => (await server.client.getCommand(command.id)).state === 'running');
     await agent.kill('SIGKILL');
     const again = startAgentProcess({ server: server.url, dataDir: agent.dataDir, name: 'crashy' });
@@ -49,7 +50,10 @@ describe('crashes and network loss lose nothing', { timeout: 60_000 }, () => {
     // exec.run is not safe to re-run: it ends failed with the reason, and ran once.
     expect(done.state).toBe('failed');
     expect(done.error?.code).toBe('interrupted');
-    await new Promise((r) => setTimeout(r, 2500)); // the orphaned sleep ends; nothing may append again
+    // The first run is over (its orphaned shell ended), and the restarted agent has caught up
+    // with everything the control plane sent it since the result: nothing ran it again.
+    await waitFor('the orphaned shell to end', () => processGone(orphan));
+    await heartbeatsAfter(server, 'crashy', done.finishedAt!);
     expect(lines(file)).toEqual(['line']);
   });
 
@@ -67,6 +71,7 @@ describe('crashes and network loss lose nothing', { timeout: 60_000 }, () => {
     const again = startAgentProcess({ server: server.url, dataDir: agent.dataDir, name: 'replay' });
     cleanup.push(() => again.kill('SIGKILL'));
     await waitOnline(server, 'replay', again);
+    await heartbeatsAfter(server, 'replay');
     const after = await server.client.getCommand(command.id);
     expect(after.state).toBe('succeeded');
     expect(lines(file)).toEqual(['once']);
@@ -131,7 +136,9 @@ describe('crashes and network loss lose nothing', { timeout: 60_000 }, () => {
       type: 'exec.run',
       payload: { command: 'sh', args: ['-c', `echo back >> ${file}`] },
     });
-    await new Promise((r) => setTimeout(r, 300));
+    // The agent has since tried to reconnect and been turned away: the command waits for it.
+    const refused = proxy.refused;
+    await waitFor('a reconnect attempt after the submit', () => proxy.refused > refused);
     expect((await server.client.getCommand(command.id)).state).toBe('pending');
     await proxy.restore();
     await waitOnline(server, 'flaky', agent);

@@ -6,7 +6,7 @@ import { spawn } from 'node:child_process';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ApiError } from '@steward/client';
 import type { ServicePut, StewardEvent } from '@steward/protocol';
-import { freePort, startAgentProcess, startServerProcess, STEWARD_BIN, tempDir, waitOnline, type AgentProc, type ServerProc } from '../support/processes.js';
+import { freePort, heartbeatsAfter, startAgentProcess, startServerProcess, STEWARD_BIN, tempDir, waitOnline, type AgentProc, type ServerProc } from '../support/processes.js';
 import { processGone, waitFor } from '../support/wait.js';
 import { ArtifactServer, removeTestCgroups, CRASHER, packTarGz, sha256, SLEEPER, TCP_SERVICE } from '../support/service-artifacts.js';
 
@@ -141,7 +141,8 @@ describe('services end to end (real control plane, agents and service processes)
     cleanup.push(() => again.kill('SIGKILL'));
     await waitOnline(server, 'svc-a', again);
     await waitFor('re-adopted', () => again.output().includes('re-adopted a running service'));
-    await new Promise((r) => setTimeout(r, 1000));
+    // Heartbeats sent after the re-adoption carry the restarted agent's full service report.
+    await heartbeatsAfter(server, 'svc-a');
     const after = await nodeState(server, 'web', 'svc-a');
     expect(after).toMatchObject({ state: 'running', pid: running.pid, restarts: 0, startedAt: running.startedAt });
     expect(await ask(port)).toBe('v1');
@@ -209,8 +210,9 @@ describe('services end to end (real control plane, agents and service processes)
     expect(applies.map((c) => [c.state, c.error?.code ?? null])).toEqual(expect.arrayContaining([['failed', 'rolled_back'], ['succeeded', null]]));
     const shown = await cli(server, ['services', 'show', 'api']);
     expect(shown.stdout).toMatch(/rolled back from 2\.0\.0: health check did not pass/);
-    // Not sent again: the node has revision 2 (its outcome says why it runs 1.0.0).
-    await new Promise((r) => setTimeout(r, 1500));
+    // Not sent again: the node has revision 2 (its outcome says why it runs 1.0.0). Every
+    // heartbeat's report runs the reconciler; after two more, an apply would have been sent.
+    await heartbeatsAfter(server, 'svc-up');
     expect((await server.client.listCommands({ node: 'svc-up', type: 'service.apply' })).items).toHaveLength(2);
     await server.client.deleteService('api');
     await waitFor('stopped', () => processGone(back.pid!));

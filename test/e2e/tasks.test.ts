@@ -7,6 +7,7 @@ import type { Node, TaskCreate, TaskDetail, TaskRequirements } from '@steward/pr
 import { matchesSelector, parseSelector } from '@steward/protocol';
 import {
   addAgent,
+  heartbeatsAfter,
   startAgentProcess,
   startServerProcess,
   STEWARD_BIN,
@@ -208,12 +209,15 @@ describe('compute tasks with real agents', { timeout: 120_000 }, () => {
     const k1 = await addAgent(server, 'kill-1', ['pool=k'], cfg);
     const k2 = await addAgent(server, 'kill-2', ['pool=k'], cfg);
     agents.push(k2);
-    const out = join(tempDir('steward-task-kill-'), 'done');
-    const t = await submit({ kind: 'exec', payload: { command: 'sh', args: ['-c', `sleep 15; echo "$STEWARD_TASK_ATTEMPT_ID" >> ${out}`] }, requirements: { selector: 'pool=k' } });
+    const dir = tempDir('steward-task-kill-');
+    const out = join(dir, 'done');
+    const script = `echo $$ > ${dir}/$STEWARD_TASK_ATTEMPT_ID.pid; sleep 15; echo "$STEWARD_TASK_ATTEMPT_ID" >> ${out}`;
+    const t = await submit({ kind: 'exec', payload: { command: 'sh', args: ['-c', script] }, requirements: { selector: 'pool=k' } });
     const first = await waitFor('first attempt running', async () => {
       const d = await server.client.getTask(t.id);
-      return d.state === 'running' && d.attemptList[0];
+      return d.state === 'running' && existsSync(`${dir}/${d.attemptList[0]!.id}.pid`) && d.attemptList[0];
     });
+    const orphan = Number(readFileSync(`${dir}/${first.id}.pid`, 'utf8'));
     const victimName = first.nodeId === (await server.client.getNode('kill-1')).id ? 'kill-1' : 'kill-2';
     const victim = victimName === 'kill-1' ? k1 : k2;
     agents.push(victim === k1 ? k2 : k1);
@@ -232,7 +236,11 @@ describe('compute tasks with real agents', { timeout: 120_000 }, () => {
     expect(done.state).toBe('succeeded');
     expect(done.attemptList.map((a) => a.state)).toEqual(['lost', 'succeeded']);
     expect(done.attemptList[0]!.error?.code).toBe('node_lost');
-    await new Promise((r) => setTimeout(r, 1000));
+    // The orphaned first copy is stopped (it can never append), and the restarted agent's
+    // report of it (interrupted) has reached the control plane.
+    await waitFor('the orphaned first copy stopped', () => processGone(orphan));
+    await waitFor('the restarted agent to report the interrupted attempt', () => back.output().includes('interrupted by an agent restart'));
+    await heartbeatsAfter(server, victimName);
     expect(readFileSync(out, 'utf8').trim().split('\n')).toEqual([second.id]);
     // The restarted agent's late report of the first attempt (interrupted) changed nothing.
     expect((await server.client.getTask(t.id)).attemptList.map((a) => a.state)).toEqual(['lost', 'succeeded']);
@@ -267,7 +275,9 @@ describe('compute tasks with real agents', { timeout: 120_000 }, () => {
     await waitFor('the lost copy stopped', () => processGone(pid), { timeoutMs: 15_000, intervalMs: 100 });
     const done = await waitEnd(t.id, 30_000);
     expect(done.state).toBe('succeeded');
-    await new Promise((r) => setTimeout(r, 500));
+    // The lost copy is gone (above), so it never appends; the thawed node's result for it has
+    // arrived before its next heartbeats.
+    await heartbeatsAfter(server, frozen === p1 ? 'part-1' : 'part-2');
     expect(readFileSync(`${dir}/done`, 'utf8').trim().split('\n')).toEqual([done.attemptList[1]!.id]);
     expect((await server.client.getTask(t.id)).attemptList.map((a) => a.state)).toEqual(['lost', 'succeeded']);
   });

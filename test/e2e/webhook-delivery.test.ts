@@ -90,8 +90,11 @@ describe('webhook deliveries across restarts and replicas', { timeout: 60_000 },
       const items = lists.flatMap((l) => l.items);
       return items.length === 24 && items.every((d) => d.state === 'succeeded') && items;
     });
-    // Give a duplicate time to show up, then count: one request and one attempt per delivery.
-    await new Promise((r) => setTimeout(r, 500));
+    // A graceful stop waits for each replica's running delivery round, so once both have
+    // stopped no request is in flight: count one request and one attempt per delivery.
+    await agent.kill();
+    await Promise.all([a.kill(), b.kill()]);
+    for (const r of [a, b]) expect(r.output()).toContain('control plane stopped');
     expect(got).toHaveLength(24);
     expect(new Set(got.map((g) => g.delivery))).toEqual(new Set(all.map((d) => d.id)));
     for (const d of all) expect(d.attempts).toHaveLength(1);

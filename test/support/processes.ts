@@ -57,6 +57,9 @@ function launch(args: string[], env: NodeJS.ProcessEnv): Proc {
   };
 }
 
+/** How long a process may take to come up: node + tsx start slowly on a loaded 2-core machine. */
+const STARTUP_MS = 60_000;
+
 /** Fast liveness for tests; production defaults are 45 s / 10 s / 15 s. */
 export const FAST_TIMINGS = {
   STEWARD_OFFLINE_AFTER_MS: '3000',
@@ -88,7 +91,7 @@ export async function startServerProcess(o: { dataDir?: string; port?: number; d
       if (proc.child.exitCode !== null) throw new Error(`server exited: ${proc.output()}`);
       return existsSync(endpoint) && (JSON.parse(readFileSync(endpoint, 'utf8')) as { url: string }).url;
     },
-    { timeoutMs: 30_000 },
+    { timeoutMs: STARTUP_MS },
   );
   // A second replica on a shared database does not get the token file: the first one made it.
   const token = o.token ?? readFileSync(join(dataDir, 'admin.token'), 'utf8').trim();
@@ -132,7 +135,7 @@ export async function addAgent(server: ServerProc, name: string, labels: string[
   return agent;
 }
 
-export async function waitOnline(server: ServerProc, name: string, agent?: Proc, timeoutMs = 20_000): Promise<void> {
+export async function waitOnline(server: ServerProc, name: string, agent?: Proc, timeoutMs = STARTUP_MS): Promise<void> {
   await waitFor(
     `node ${name} online`,
     async () => {
@@ -142,6 +145,26 @@ export async function waitOnline(server: ServerProc, name: string, agent?: Proc,
     },
     { timeoutMs },
   );
+}
+
+/**
+ * Waits for two heartbeats of node `name` stored after `since` (ms, the control plane's clock,
+ * which is this machine's). The second one was sent after `since` whatever was in flight, and
+ * the session handles an agent's messages in order: what the agent sent before it (a result, a
+ * started) is stored, and the control plane's reaction to it (reconcile, redelivery, service
+ * reports) has run. The nearest real "the node has caught up" marker the product exposes
+ * (GET /api/v1/nodes/:id lastSeenAt).
+ */
+export async function heartbeatsAfter(server: ServerProc, name: string, since = Date.now(), timeoutMs = 15_000): Promise<number> {
+  let seen = since;
+  for (const which of ['first', 'second']) {
+    const after = seen;
+    seen = await waitFor(`the ${which} heartbeat of ${name} after ${new Date(after).toISOString()}`, async () => {
+      const at = (await server.client.getNode(name)).lastSeenAt;
+      return at !== null && at > after && at;
+    }, { timeoutMs });
+  }
+  return seen;
 }
 
 /** `steward up` (what `npm start` runs): a control plane with its local agent already enrolled. */
@@ -157,7 +180,7 @@ export async function startUpProcess(o: { dataDir?: string; port?: number; env?:
       if (proc.child.exitCode !== null) throw new Error(`steward up exited: ${proc.output()}`);
       return existsSync(endpoint) && (JSON.parse(readFileSync(endpoint, 'utf8')) as { url: string }).url;
     },
-    { timeoutMs: 30_000 },
+    { timeoutMs: STARTUP_MS },
   );
   const token = readFileSync(join(dataDir, 'admin.token'), 'utf8').trim();
   return { ...proc, url, port, dataDir, token, client: new StewardClient({ baseUrl: url, token }) };
