@@ -5,7 +5,8 @@ import { ApiError, StewardClient, type EventStream } from '@steward/client';
 import { verifyWebhook } from '@steward/protocol/node';
 import { WEBHOOK_HEADERS, type Alert, type MonitorChecksResult, type StewardEvent, type WebhookPayload } from '@steward/protocol';
 import { PrivateNginx } from '../support/private-nginx.js';
-import { freePort, startAgentProcess, startServerProcess, until, waitOnline, type AgentProc, type ServerProc } from '../support/processes.js';
+import { freePort, startAgentProcess, startServerProcess, waitOnline, type AgentProc, type ServerProc } from '../support/processes.js';
+import { waitFor } from '../support/wait.js';
 
 interface Received {
   path: string;
@@ -97,7 +98,7 @@ describe('alerts and webhooks over real processes and a real nginx', { timeout: 
     ({ secret, id: hookId } = hook);
     expect((await server.client.listWebhooks()).items.map((w) => [w.id, (w as { secret?: string }).secret])).toEqual([[hookId, undefined]]);
 
-    await until('the nginx check to be ok', async () => {
+    await waitFor('the nginx check to be ok', async () => {
       const listed = await runOn('monitor.checks.list');
       return (listed.result as MonitorChecksResult).checks.find((c) => c.id === 'nginx-alive')?.state === 'ok';
     });
@@ -105,13 +106,13 @@ describe('alerts and webhooks over real processes and a real nginx', { timeout: 
     expect((await server.client.listAlerts({ state: 'firing' })).items).toEqual([]);
 
     await nginx.kill();
-    firedAlert = await until('the alert to fire', async () => (await server.client.listAlerts({ state: 'firing', nodeId: 'web-1' })).items.find((a) => a.key === key));
+    firedAlert = await waitFor('the alert to fire', async () => (await server.client.listAlerts({ state: 'firing', nodeId: 'web-1' })).items.find((a) => a.key === key));
     expect(firedAlert).toMatchObject({ source: 'monitor', nodeId, severity: 'critical', count: 1, ackedAt: null });
     expect(firedAlert.summary).toContain('web-1: process nginx');
     expect(await server.client.getAlert(firedAlert.id)).toEqual(firedAlert);
-    await until('alert.fired on SSE', () => seen.some((e) => e.kind === 'alert.fired' && e.alert.id === firedAlert.id));
+    await waitFor('alert.fired on SSE', () => seen.some((e) => e.kind === 'alert.fired' && e.alert.id === firedAlert.id));
 
-    const fired = await until('the fired webhook', () => receiver.got.find((r) => r.path === '/ok' && JSON.parse(r.body).event === 'alert.fired'));
+    const fired = await waitFor('the fired webhook', () => receiver.got.find((r) => r.path === '/ok' && JSON.parse(r.body).event === 'alert.fired'));
     expect(fired.headers['content-type']).toBe('application/json');
     expect(fired.headers[WEBHOOK_HEADERS.event]).toBe('alert.fired');
     expect(verified(fired, secret)).toBe(true);
@@ -124,18 +125,18 @@ describe('alerts and webhooks over real processes and a real nginx', { timeout: 
     expect(verified({ ...fired, headers: { ...fired.headers, [WEBHOOK_HEADERS.timestamp]: String(Date.now()) } }, secret)).toBe(false);
 
     await nginx.start();
-    const resolved = await until('the alert to resolve', async () => {
+    const resolved = await waitFor('the alert to resolve', async () => {
       const a = await server.client.getAlert(firedAlert.id);
       return a.state === 'resolved' && a;
     });
     expect(resolved.resolvedAt).toBeGreaterThanOrEqual(firedAlert.lastFiredAt);
     expect(resolved.resolveSummary).toContain('is running');
-    await until('alert.resolved on SSE', () => seen.some((e) => e.kind === 'alert.resolved' && e.alert.id === firedAlert.id));
-    const back = await until('the resolved webhook', () => receiver.got.find((r) => r.path === '/ok' && JSON.parse(r.body).event === 'alert.resolved'));
+    await waitFor('alert.resolved on SSE', () => seen.some((e) => e.kind === 'alert.resolved' && e.alert.id === firedAlert.id));
+    const back = await waitFor('the resolved webhook', () => receiver.got.find((r) => r.path === '/ok' && JSON.parse(r.body).event === 'alert.resolved'));
     expect(verified(back, secret)).toBe(true);
     expect((JSON.parse(back.body) as WebhookPayload).alert).toMatchObject({ id: firedAlert.id, state: 'resolved' });
 
-    const log = await until('both deliveries recorded', async () => {
+    const log = await waitFor('both deliveries recorded', async () => {
       const { items } = await server.client.listWebhookDeliveries(hookId);
       return items.length === 2 && items.every((d) => d.state === 'succeeded') && items;
     });
@@ -149,20 +150,20 @@ describe('alerts and webhooks over real processes and a real nginx', { timeout: 
     expect(acked).toMatchObject({ id: firedAlert.id, ackedBy: 'admin' });
     expect(acked.ackedAt).toBeGreaterThan(0);
     expect(await server.client.ackAlert(firedAlert.id)).toEqual(acked);
-    await until('alert.acked on SSE', () => seen.some((e) => e.kind === 'alert.acked' && e.alert.id === firedAlert.id));
+    await waitFor('alert.acked on SSE', () => seen.some((e) => e.kind === 'alert.acked' && e.alert.id === firedAlert.id));
     expect((await server.client.listAlerts({ acked: true })).items.map((a) => a.id)).toEqual([firedAlert.id]);
     const err = (await server.client.ackAlert('alert_nope').catch((e: unknown) => e)) as ApiError;
     expect([err.status, err.code]).toEqual([404, 'not_found']);
     expect(((await server.client.getAlert('alert_nope').catch((e: unknown) => e)) as ApiError).status).toBe(404);
 
     // The flaky receiver answers 500 twice, then 200: three attempts, with growing backoff between them.
-    const delivery = await until(
+    const delivery = await waitFor(
       'the flaky delivery to succeed',
       async () => {
         const { items } = await server.client.listWebhookDeliveries(flaky.id);
         return items[0]?.state === 'succeeded' && items[0];
       },
-      20_000,
+      { timeoutMs: 20_000 },
     );
     expect(delivery.event).toBe('alert.acked');
     expect(delivery.attempts.map((a) => [a.n, a.statusCode, a.error])).toEqual([
@@ -179,7 +180,7 @@ describe('alerts and webhooks over real processes and a real nginx', { timeout: 
     expect(new Set(flakyGot.map((r) => r.body)).size).toBe(1);
     for (const r of flakyGot) expect(verified(r, flaky.secret)).toBe(true);
     // The fired/resolved webhook was not sent the ack, which it subscribes to as well: it got it once.
-    await until('the ack on /ok', () => receiver.got.some((r) => r.path === '/ok' && JSON.parse(r.body).event === 'alert.acked'));
+    await waitFor('the ack on /ok', () => receiver.got.some((r) => r.path === '/ok' && JSON.parse(r.body).event === 'alert.acked'));
     await server.client.deleteWebhook(flaky.id);
     expect(((await server.client.listWebhookDeliveries(flaky.id).catch((e: unknown) => e)) as ApiError).status).toBe(404);
   });
@@ -195,13 +196,13 @@ describe('alerts and webhooks over real processes and a real nginx', { timeout: 
     expect(done.state).toBe('succeeded');
     expect(done.commands[0]!.result).toMatchObject({ changed: true, source: 'control-plane', checks: [{ id: 'api', kind: 'tcp' }] });
     const apiKey = `monitor:${nodeId}:api`;
-    const apiAlert = await until('the tcp alert', async () => (await server.client.listAlerts({ state: 'firing' })).items.find((a) => a.key === apiKey));
+    const apiAlert = await waitFor('the tcp alert', async () => (await server.client.listAlerts({ state: 'firing' })).items.find((a) => a.key === apiKey));
     expect(apiAlert.summary).toContain(`tcp 127.0.0.1:${port}`);
     expect(apiAlert.severity).toBe('warning');
     // Back to the config file's checks: the api check is gone, so its alert resolves.
     const cleared = await runOn('monitor.checks.clear');
     expect(cleared.result).toMatchObject({ changed: true, source: 'config', checks: [{ id: 'nginx-alive' }] });
-    const closed = await until('the removed check to resolve', async () => {
+    const closed = await waitFor('the removed check to resolve', async () => {
       const a = await server.client.getAlert(apiAlert.id);
       return a.state === 'resolved' && a;
     });
@@ -212,16 +213,20 @@ describe('alerts and webhooks over real processes and a real nginx', { timeout: 
     const failed = await runOn('exec.run', { command: 'false' });
     expect(failed.state).toBe('failed');
     const key = `command:${nodeId}:exec.run`;
-    const alert = await until('the command alert', async () => (await server.client.listAlerts({ state: 'firing', source: 'command' })).items.find((a) => a.key === key));
+    const alert = await waitFor('the command alert', async () => (await server.client.listAlerts({ state: 'firing', source: 'command' })).items.find((a) => a.key === key));
     expect(alert.summary).toBe('exec.run failed on web-1: exited with code 1');
     await runOn('exec.run', { command: 'false' });
-    await until('the count to go up', async () => (await server.client.getAlert(alert.id)).count === 2);
+    await waitFor('the count to go up', async () => (await server.client.getAlert(alert.id)).count === 2);
     expect((await runOn('exec.run', { command: 'true' })).state).toBe('succeeded');
-    await until('the command alert to resolve', async () => (await server.client.getAlert(alert.id)).state === 'resolved');
-    // Types not asked for raise nothing.
+    await waitFor('the command alert to resolve', async () => (await server.client.getAlert(alert.id)).state === 'resolved');
+    // Types not asked for raise nothing: a failure of a type asked for, after it, raises its
+    // alert, and it is the only one firing.
     expect((await runOn('fs.read', { path: '/nonexistent/x' })).state).toBe('failed');
-    await new Promise((r) => setTimeout(r, 300));
-    expect((await server.client.listAlerts({ state: 'firing' })).items).toEqual([]);
+    expect((await runOn('exec.run', { command: 'false' })).state).toBe('failed');
+    const later = await waitFor('the later command alert', async () => (await server.client.listAlerts({ state: 'firing', source: 'command' })).items.find((a) => a.key === key));
+    expect((await server.client.listAlerts({ state: 'firing' })).items.map((a) => a.key)).toEqual([key]);
+    expect((await runOn('exec.run', { command: 'true' })).state).toBe('succeeded');
+    await waitFor('the later command alert to resolve', async () => (await server.client.getAlert(later.id)).state === 'resolved');
   });
 
   it('bad input is 400 naming the field; readers may not see webhooks', async () => {
@@ -254,17 +259,17 @@ describe('alerts and webhooks over real processes and a real nginx', { timeout: 
   it('a node that goes offline fires an alert after the delay; reconnecting resolves it', async () => {
     await agent.kill();
     const key = `node:${nodeId}:offline`;
-    const alert = await until('the offline alert', async () => (await server.client.listAlerts({ state: 'firing', source: 'node' })).items.find((a) => a.key === key), 20_000);
+    const alert = await waitFor('the offline alert', async () => (await server.client.listAlerts({ state: 'firing', source: 'node' })).items.find((a) => a.key === key), { timeoutMs: 20_000 });
     expect(alert).toMatchObject({ severity: 'critical', summary: 'node web-1 is offline', nodeId });
-    await until('alert.fired for the node on SSE', () => seen.some((e) => e.kind === 'alert.fired' && e.alert.id === alert.id));
+    await waitFor('alert.fired for the node on SSE', () => seen.some((e) => e.kind === 'alert.fired' && e.alert.id === alert.id));
     agent = startAgentProcess({ server: server.url, dataDir: agent.dataDir, config: agentConfig() });
     await waitOnline(server, 'web-1', agent);
-    const resolved = await until('the offline alert to resolve', async () => {
+    const resolved = await waitFor('the offline alert to resolve', async () => {
       const a = await server.client.getAlert(alert.id);
       return a.state === 'resolved' && a;
     });
     expect(resolved.resolveSummary).toBe('node web-1 is back online');
-    await until('the webhook for the node alert', () =>
+    await waitFor('the webhook for the node alert', () =>
       receiver.got.some((r) => r.path === '/ok' && (JSON.parse(r.body) as WebhookPayload).alert.id === alert.id && JSON.parse(r.body).event === 'alert.resolved'),
     );
   });

@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Backup, Command } from '@steward/protocol';
-import { addAgent, startServerProcess, STEWARD_BIN, until, type AgentProc, type ServerProc } from '../support/processes.js';
+import { addAgent, startServerProcess, STEWARD_BIN, type AgentProc, type ServerProc } from '../support/processes.js';
+import { waitFor } from '../support/wait.js';
 
 const run = promisify(execFile);
 
@@ -41,7 +42,7 @@ describe('backups across real agents', { timeout: 120_000 }, () => {
 
   const ended = (c: Command) => server.client.getCommand(c.id, { wait: 60 });
   const recorded = (commandId: string) =>
-    until(`backup of ${commandId} recorded`, async () => (await server.client.listBackups()).items.find((x) => x.commandId === commandId));
+    waitFor(`backup of ${commandId} recorded`, async () => (await server.client.listBackups()).items.find((x) => x.commandId === commandId));
   async function backupOf(node: string, destination: 'node' | 'control-plane', exclude: string[] = []): Promise<Backup> {
     const { command } = await server.client.runBackup({ node, source: site, destination, exclude });
     const done = await ended(command!);
@@ -164,16 +165,15 @@ describe('backups across real agents', { timeout: 120_000 }, () => {
     expect(s.target).toEqual({ node: (await server.client.getNode('node-a')).id });
     try {
       // At least 4 scheduled runs have succeeded, and only the newest 2 of them are kept.
-      const made = await until(
+      const made = await waitFor(
         'four scheduled backups',
         async () => {
           const cmds = (await server.client.listCommands({ type: 'backup.run', state: 'succeeded' })).items.filter((c) => (c.payload as { scheduleId?: string }).scheduleId === s.id);
           return cmds.length >= 4 && cmds;
         },
-        60_000,
-        200,
+        { timeoutMs: 60_000, intervalMs: 200 },
       );
-      const kept = await until('retention to leave 2', async () => {
+      const kept = await waitFor('retention to leave 2', async () => {
         const items = (await server.client.listBackups({ schedule: s.id })).items;
         return items.length === 2 && items;
       });
@@ -184,7 +184,7 @@ describe('backups across real agents', { timeout: 120_000 }, () => {
       const pruned = made.map((c) => c.result as { backupId: string; manifestSha256: string; archiveSha256: string }).filter((r) => !keptIds.has(r.backupId));
       expect(pruned.length).toBeGreaterThanOrEqual(2);
       for (const p of pruned) {
-        await until(`manifest of ${p.backupId} deleted`, async () => (await server.client.artifactMeta(p.manifestSha256).catch((e) => e)).status === 404);
+        await waitFor(`manifest of ${p.backupId} deleted`, async () => (await server.client.artifactMeta(p.manifestSha256).catch((e) => e)).status === 404);
       }
       for (const k of kept) expect((await server.client.artifactMeta(k.archiveSha256)).sha256).toBe(k.archiveSha256);
     } finally {

@@ -1,7 +1,8 @@
 import { readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { freePort, startAgentProcess, startServerProcess, tempDir, until, waitOnline } from '../support/processes.js';
+import { freePort, heartbeatsAfter, startAgentProcess, startServerProcess, tempDir, waitOnline } from '../support/processes.js';
+import { processGone, waitFor } from '../support/wait.js';
 import { TcpProxy } from '../support/tcp-proxy.js';
 
 const lines = (path: string) => (existsSync(path) ? readFileSync(path, 'utf8').split('\n').filter(Boolean) : []);
@@ -37,10 +38,11 @@ describe('crashes and network loss lose nothing', { timeout: 60_000 }, () => {
     const { command } = await server.client.submitCommand({
       node: 'crashy',
       type: 'exec.run',
-      payload: { command: 'sh', args: ['-c', `echo line >> ${file}; sleep 2`] },
+      payload: { command: 'sh', args: ['-c', `echo $$ > ${file}.pid; echo line >> ${file}; sleep 2`] },
     });
-    await until('the line to be written', () => lines(file).length === 1);
-    await until('running', async () => (await server.client.getCommand(command.id)).state === 'running');
+    await waitFor('the line to be written', () => lines(file).length === 1);
+    const orphan = Number(readFileSync(`${file}.pid`, 'utf8'));
+    await waitFor('running', async () => (await server.client.getCommand(command.id)).state === 'running');
     await agent.kill('SIGKILL');
     const again = startAgentProcess({ server: server.url, dataDir: agent.dataDir, name: 'crashy' });
     cleanup.push(() => again.kill('SIGKILL'));
@@ -48,7 +50,10 @@ describe('crashes and network loss lose nothing', { timeout: 60_000 }, () => {
     // exec.run is not safe to re-run: it ends failed with the reason, and ran once.
     expect(done.state).toBe('failed');
     expect(done.error?.code).toBe('interrupted');
-    await new Promise((r) => setTimeout(r, 2500)); // the orphaned sleep ends; nothing may append again
+    // The first run is over (its orphaned shell ended), and the restarted agent has caught up
+    // with everything the control plane sent it since the result: nothing ran it again.
+    await waitFor('the orphaned shell to end', () => processGone(orphan));
+    await heartbeatsAfter(server, 'crashy', done.finishedAt!);
     expect(lines(file)).toEqual(['line']);
   });
 
@@ -66,6 +71,7 @@ describe('crashes and network loss lose nothing', { timeout: 60_000 }, () => {
     const again = startAgentProcess({ server: server.url, dataDir: agent.dataDir, name: 'replay' });
     cleanup.push(() => again.kill('SIGKILL'));
     await waitOnline(server, 'replay', again);
+    await heartbeatsAfter(server, 'replay');
     const after = await server.client.getCommand(command.id);
     expect(after.state).toBe('succeeded');
     expect(lines(file)).toEqual(['once']);
@@ -99,9 +105,9 @@ describe('crashes and network loss lose nothing', { timeout: 60_000 }, () => {
       type: 'exec.run',
       payload: { command: 'sh', args: ['-c', `sleep 1; echo finished >> ${file}`] },
     });
-    await until('running', async () => (await server.client.getCommand(command.id)).state === 'running');
+    await waitFor('running', async () => (await server.client.getCommand(command.id)).state === 'running');
     await server.kill('SIGKILL');
-    await until('the command to finish on the agent', () => lines(file).length === 1);
+    await waitFor('the command to finish on the agent', () => lines(file).length === 1);
     const restarted = await startServerProcess({ dataDir: server.dataDir, port: server.port });
     cleanup.push(() => restarted.kill('SIGKILL'));
     const done = await restarted.client.getCommand(command.id, { wait: 20 });
@@ -123,28 +129,30 @@ describe('crashes and network loss lose nothing', { timeout: 60_000 }, () => {
     })().catch(() => {});
 
     await proxy.cut();
-    await until('offline', async () => (await server.client.getNode('flaky')).status === 'offline', 15_000);
+    await waitFor('offline', async () => (await server.client.getNode('flaky')).status === 'offline', { timeoutMs: 15_000 });
     const file = join(tempDir(), 'out.txt');
     const { command } = await server.client.submitCommand({
       node: 'flaky',
       type: 'exec.run',
       payload: { command: 'sh', args: ['-c', `echo back >> ${file}`] },
     });
-    await new Promise((r) => setTimeout(r, 300));
+    // The agent has since tried to reconnect and been turned away: the command waits for it.
+    const refused = proxy.refused;
+    await waitFor('a reconnect attempt after the submit', () => proxy.refused > refused);
     expect((await server.client.getCommand(command.id)).state).toBe('pending');
     await proxy.restore();
     await waitOnline(server, 'flaky', agent);
     expect((await server.client.getCommand(command.id, { wait: 10 })).state).toBe('succeeded');
     expect(lines(file)).toEqual(['back']);
-    await until('status events', () => statuses.includes('offline') && statuses.includes('online'));
+    await waitFor('status events', () => statuses.includes('offline') && statuses.includes('online'));
   });
 
   it('a silent partition (no FIN, no RST) is noticed on both sides and healed', async () => {
     const { server, agent, proxy } = await setup('silent', { proxied: true });
     proxy.freeze();
     // The control plane notices by the missing heartbeats, the agent by its unanswered pings.
-    await until('offline', async () => (await server.client.getNode('silent')).status === 'offline', 15_000);
-    await until('the agent to give up on the dead socket', () => agent.output().includes('stopped answering pings'), 10_000);
+    await waitFor('offline', async () => (await server.client.getNode('silent')).status === 'offline', { timeoutMs: 15_000 });
+    await waitFor('the agent to give up on the dead socket', () => agent.output().includes('stopped answering pings'), { timeoutMs: 10_000 });
     const { command } = await server.client.submitCommand({ node: 'silent', type: 'sys.ping' });
     await proxy.restore();
     await waitOnline(server, 'silent', agent);

@@ -3,7 +3,8 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openBrowser, type TestBrowser } from '../support/browser.js';
-import { addAgent, startServerProcess, until, type AgentProc, type ServerProc } from '../support/processes.js';
+import { addAgent, startServerProcess, type AgentProc, type ServerProc } from '../support/processes.js';
+import { waitFor } from '../support/wait.js';
 import { ArtifactServer, CRASHER, packTarGz, removeTestCgroups, sha256, SLEEPER } from '../support/service-artifacts.js';
 
 const PARENT = `steward-e2e-dash-${randomBytes(4).toString('hex')}`;
@@ -38,7 +39,7 @@ describe('dashboard views of alerts, tasks, services and backups', () => {
 
   afterAll(async () => {
     await server?.client.deleteService('dash-svc').catch(() => {});
-    await until('the service stopped', async () => !(await server.client.getService('dash-svc').catch(() => null))?.nodes.some((n) => n.pid !== null), 10_000).catch(() => {});
+    await waitFor('the service stopped', async () => !(await server.client.getService('dash-svc').catch(() => null))?.nodes.some((n) => n.pid !== null), { timeoutMs: 10_000 }).catch(() => {});
     await b?.close();
     await agent?.kill();
     await server?.kill();
@@ -59,20 +60,20 @@ describe('dashboard views of alerts, tasks, services and backups', () => {
     await b.shot('20-alerts-empty');
 
     expect((await exec('false')).state).toBe('failed');
-    const alert = await until('the alert', async () => (await server.client.listAlerts({ state: 'firing' })).items[0], 10_000);
+    const alert = await waitFor('the alert', async () => (await server.client.listAlerts({ state: 'firing' })).items[0], { timeoutMs: 10_000 });
     // No reload: the row arrives through the event stream.
     const r = row(alert.id);
     await r.locator('[data-status=firing]').waitFor({ timeout: 10_000 });
     expect(await r.locator('[data-col=summary]').textContent()).toContain(alert.summary);
     expect(await r.locator('[data-col=count]').textContent()).toBe('1');
-    await until('the node named in the row', async () => (await r.locator('[data-col=node]').textContent()) === 'cap-1', 10_000);
+    await waitFor('the node named in the row', async () => (await r.locator('[data-col=node]').textContent()) === 'cap-1', { timeoutMs: 10_000 });
 
     // Fires again on the same key: the same alert counts 2. A repeat has no event (webhooks
     // are not sent per repeat); the list shows it on its next load, here a change of filter.
     expect((await exec('false')).state).toBe('failed');
-    await until('count 2 stored', async () => (await server.client.getAlert(alert.id)).count === 2, 10_000);
+    await waitFor('count 2 stored', async () => (await server.client.getAlert(alert.id)).count === 2, { timeoutMs: 10_000 });
     await b.page.getByLabel('alert filter').selectOption('unacked');
-    await until('count 2 on the page', async () => (await r.locator('[data-col=count]').textContent()) === '2', 10_000);
+    await waitFor('count 2 on the page', async () => (await r.locator('[data-col=count]').textContent()) === '2', { timeoutMs: 10_000 });
     expect(await b.page.locator('[role=row][data-row-key]').count()).toBe(1);
     await b.page.getByLabel('alert filter').selectOption('firing');
     await r.locator('button:has-text("Ack")').click();
@@ -91,7 +92,7 @@ describe('dashboard views of alerts, tasks, services and backups', () => {
 
     // The overview counts it.
     await b.page.click('nav >> text=Overview');
-    await until('1 firing on the overview', async () => (await b.page.getByTestId('alerts-firing').textContent()) === '1', 10_000);
+    await waitFor('1 firing on the overview', async () => (await b.page.getByTestId('alerts-firing').textContent()) === '1', { timeoutMs: 10_000 });
     await b.page.click('nav >> text=Alerts');
     await r.waitFor();
 
@@ -128,7 +129,7 @@ describe('dashboard views of alerts, tasks, services and backups', () => {
     const attempts = b.page.locator('[aria-label=attempts] [role=row][data-row-key]');
     expect(await attempts.count()).toBe(1);
     expect(await attempts.first().locator('[data-col=exit]').textContent()).toBe('0');
-    await until('the node named', async () => (await attempts.first().locator('[data-col=node]').textContent()) === 'cap-1', 10_000);
+    await waitFor('the node named', async () => (await attempts.first().locator('[data-col=node]').textContent()) === 'cap-1', { timeoutMs: 10_000 });
     await b.shot('23-task');
 
     await b.page.click('nav >> text=Tasks');
@@ -190,7 +191,7 @@ describe('dashboard views of alerts, tasks, services and backups', () => {
     await b.shot('27-service');
 
     await b.page.click('nav >> text=Overview');
-    await until('no service down on the overview', async () => (await b.page.getByTestId('services-not-running').textContent()) === '0', 10_000);
+    await waitFor('no service down on the overview', async () => (await b.page.getByTestId('services-not-running').textContent()) === '0', { timeoutMs: 10_000 });
 
     await b.page.goto(`${server.url}/nodes/${nodeId}`);
     const onNode = b.page.locator('[aria-label="service instances"]');
@@ -213,7 +214,7 @@ describe('dashboard views of alerts, tasks, services and backups', () => {
     expect(await bad.locator('[data-col=reason]').textContent()).toMatch(/\S/);
     await b.shot('28b-node-services-fatal');
     await b.page.click('nav >> text=Overview');
-    await until('one service down on the overview', async () => (await b.page.getByTestId('services-not-running').textContent()) === '1', 10_000);
+    await waitFor('one service down on the overview', async () => (await b.page.getByTestId('services-not-running').textContent()) === '1', { timeoutMs: 10_000 });
     await server.client.deleteService('dash-crash');
   });
 
@@ -226,7 +227,7 @@ describe('dashboard views of alerts, tasks, services and backups', () => {
     await b.page.locator('.state-empty:has-text("No backups yet")').waitFor();
     const started = await server.client.runBackup({ node: 'cap-1', source });
     expect((await server.client.getCommand(started.command!.id, { wait: 20 })).state).toBe('succeeded');
-    const backup = await until('the backup recorded', async () => (await server.client.listBackups()).items[0], 10_000);
+    const backup = await waitFor('the backup recorded', async () => (await server.client.listBackups()).items[0], { timeoutMs: 10_000 });
     const r = row(backup.id);
     await r.waitFor({ timeout: 10_000 });
     expect(await r.locator('[data-col=source]').textContent()).toBe(source);
@@ -255,7 +256,7 @@ describe('dashboard views of alerts, tasks, services and backups', () => {
     await b.shot('30-backup-restored');
 
     await b.page.click('nav >> text=Overview');
-    await until('last backup on the overview', async () => /ago|just now/.test((await b.page.getByTestId('last-backup').textContent()) ?? ''), 10_000);
+    await waitFor('last backup on the overview', async () => /ago|just now/.test((await b.page.getByTestId('last-backup').textContent()) ?? ''), { timeoutMs: 10_000 });
     await b.shot('31-overview-capabilities');
   });
 

@@ -2,7 +2,8 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openBrowser, type TestBrowser } from '../support/browser.js';
-import { addAgent, startAgentProcess, startUpProcess, until, waitOnline, type AgentProc, type ServerProc } from '../support/processes.js';
+import { addAgent, startAgentProcess, startUpProcess, waitOnline, type AgentProc, type ServerProc } from '../support/processes.js';
+import { waitFor } from '../support/wait.js';
 
 /**
  * The dashboard in a real browser (Debian's chromium through playwright-core) against a real
@@ -20,7 +21,7 @@ describe('web dashboard in chromium', () => {
 
   beforeAll(async () => {
     up = await startUpProcess();
-    const local = await until('the local node', async () => (await up.client.listNodes()).items.find((n) => n.labels.local === 'true' && n.status === 'online'), 30_000);
+    const local = await waitFor('the local node', async () => (await up.client.listNodes()).items.find((n) => n.labels.local === 'true' && n.status === 'online'), { timeoutMs: 30_000 });
     localId = local.id;
     edge = await addAgent(up, 'edge-1', ['role=edge']);
     b = await openBrowser();
@@ -53,7 +54,7 @@ describe('web dashboard in chromium', () => {
     await b.page.fill('#token', up.token);
     await b.page.click('button[type=submit]');
     await b.page.getByTestId('nodes-online').waitFor();
-    await until('two nodes online on the overview', async () => (await b.page.getByTestId('nodes-online').textContent()) === '2', 10_000);
+    await waitFor('two nodes online on the overview', async () => (await b.page.getByTestId('nodes-online').textContent()) === '2', { timeoutMs: 10_000 });
     await b.page.locator('[data-testid=stream-state][data-state=live]').waitFor();
     await b.shot('02-overview');
 
@@ -73,7 +74,7 @@ describe('web dashboard in chromium', () => {
     expect(await run.getByTestId('stdout').textContent()).toBe('hello-from-the-dashboard\n');
     expect(await run.getByTestId('stderr').textContent()).toBe('to-stderr\n');
     // Each state change was shown as its event arrived, not only the end.
-    await until('every state step shown', async () => /pending.*running.*succeeded/.test((await run.locator('.run-steps').textContent()) ?? ''), 5000);
+    await waitFor('every state step shown', async () => /pending.*running.*succeeded/.test((await run.locator('.run-steps').textContent()) ?? ''), { timeoutMs: 5000 });
     await b.page.locator('.charts canvas').first().waitFor();
     await b.shot('04-node');
   });
@@ -135,10 +136,10 @@ describe('web dashboard in chromium', () => {
     expect(await row(localId).count()).toBe(0);
     await b.page.getByLabel('status').selectOption('');
     await b.page.getByLabel('label selector').fill('env=lab');
-    await until('only the lab node', async () => (await b.page.locator('[role=row][data-row-key]').count()) === 1, 5000);
+    await waitFor('only the lab node', async () => (await b.page.locator('[role=row][data-row-key]').count()) === 1, { timeoutMs: 5000 });
     await b.page.getByLabel('label selector').fill('');
     await b.page.getByLabel('search').fill('edge');
-    await until('only edge-1', async () => (await b.page.locator('[role=row][data-row-key]').count()) === 1, 5000);
+    await waitFor('only edge-1', async () => (await b.page.locator('[role=row][data-row-key]').count()) === 1, { timeoutMs: 5000 });
     await b.page.getByLabel('search').fill('');
   });
 

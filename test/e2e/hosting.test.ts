@@ -9,7 +9,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Command } from '@steward/protocol';
 import { NginxInstance } from '../support/nginx-instance.js';
 import { PureFtpdInstance } from '../support/pure-ftpd-instance.js';
-import { freePort, STEWARD_BIN, startAgentProcess, startServerProcess, tempDir, until, waitOnline, type AgentProc, type ServerProc } from '../support/processes.js';
+import { freePort, STEWARD_BIN, startAgentProcess, startServerProcess, tempDir, waitOnline, type AgentProc, type ServerProc } from '../support/processes.js';
+import { waitFor } from '../support/wait.js';
 
 const run = promisify(execFile);
 const NODE = 'web-1';
@@ -23,10 +24,10 @@ let dir: string;
 /** Submits a command to the agent and waits for its end. */
 async function cmd(type: string, payload: Record<string, unknown> = {}): Promise<Command> {
   const { command } = await server.client.submitCommand({ node: NODE, type, payload });
-  return until(`${type} to end`, async () => {
+  return waitFor(`${type} to end`, async () => {
     const c = await server.client.getCommand(command.id, { wait: 10 });
     return ['succeeded', 'failed', 'timed_out', 'cancelled', 'expired'].includes(c.state) && c;
-  }, 60_000);
+  }, { timeoutMs: 60_000 });
 }
 
 async function ok(type: string, payload: Record<string, unknown> = {}): Promise<any> {
@@ -121,7 +122,7 @@ describe('nginx sites through Steward against a real nginx', { timeout: 120_000 
     const site = { name: 'alpha', serverNames: ['alpha.test'], listen: { port, address: '127.0.0.1' }, root: page('alpha1', 'alpha v1'), index: 'index.html' };
     const first = await ok('nginx.site.apply', site);
     expect(first).toMatchObject({ name: 'alpha', changed: true, reloaded: true, running: true });
-    await until('alpha to answer', async () => (await httpGet(port)) === '200 alpha v1');
+    await waitFor('alpha to answer', async () => (await httpGet(port)) === '200 alpha v1');
     const again = await ok('nginx.site.apply', site);
     expect(again).toMatchObject({ changed: false, reloaded: false, sha256: first.sha256 });
     const { sites } = await ok('nginx.site.list');
@@ -137,7 +138,7 @@ describe('nginx sites through Steward against a real nginx', { timeout: 120_000 
       locations: [{ path: '/old/', root: page('alpha1', 'alpha v1') }],
     });
     expect(r).toMatchObject({ changed: true, reloaded: true });
-    await until('alpha v2 served', async () => (await httpGet(port)) === '200 alpha v2');
+    await waitFor('alpha v2 served', async () => (await httpGet(port)) === '200 alpha v2');
   });
 
   it('a change nginx -t refuses is rolled back: old site keeps answering, nginx message in the error', async () => {
@@ -170,7 +171,7 @@ describe('nginx sites through Steward against a real nginx', { timeout: 120_000 
     const site = { name: 'secure', serverNames: ['secure.test'], listen: { port: sslPort, ssl: true, address: '127.0.0.1' }, root: page('secure', 'secret site'), tls: { certPem, keyPem } };
     const c = await cmd('nginx.site.apply', site);
     expect(c.state, JSON.stringify(c.error)).toBe('succeeded');
-    await until('https to answer', async () => (await httpsGet(sslPort, 'secure.test', certPem)) === '200 secret site');
+    await waitFor('https to answer', async () => (await httpsGet(sslPort, 'secure.test', certPem)) === '200 secret site');
     expect(statSync(join(nginx.tlsDir, 'secure.key')).mode & 0o777).toBe(0o600);
     expect(statSync(join(nginx.tlsDir, 'secure.crt')).mode & 0o777).toBe(0o600);
     expect(readFileSync(join(nginx.tlsDir, 'secure.key'), 'utf8')).toBe(keyPem);
@@ -199,10 +200,10 @@ describe('nginx sites through Steward against a real nginx', { timeout: 120_000 
 
     // Through a job too: the job and its commands show the key redacted.
     const job = await server.client.createJob({ type: 'nginx.site.apply', payload: site, target: { nodes: [NODE] } });
-    const doneJob = await until('the job to end', async () => {
+    const doneJob = await waitFor('the job to end', async () => {
       const j = await server.client.getJob(job.id, { wait: 10 });
       return j.state !== 'running' && j;
-    }, 60_000);
+    }, { timeoutMs: 60_000 });
     expect(doneJob.state).toBe('succeeded');
     expect((doneJob.payload as any).tls.keyPem).toBe('[redacted]');
     expect(JSON.stringify(doneJob)).not.toContain(keyBody);
@@ -241,7 +242,7 @@ describe('nginx sites through Steward against a real nginx', { timeout: 120_000 
       ports.map((p, i) => cmd('nginx.site.apply', { name: `many-${i}`, serverNames: [`many${i}.test`], listen: { port: p, address: '127.0.0.1' }, root: page(`many${i}`, `many ${i}`) })),
     );
     expect(results.map((c) => [c.state, (c.result as any)?.changed])).toEqual([['succeeded', true], ['succeeded', true], ['succeeded', true]]);
-    for (const [i, p] of ports.entries()) await until(`many-${i}`, async () => (await httpGet(p)) === `200 many ${i}`);
+    for (const [i, p] of ports.entries()) await waitFor(`many-${i}`, async () => (await httpGet(p)) === `200 many ${i}`);
     for (const i of [0, 1, 2]) await ok('nginx.site.remove', { name: `many-${i}` });
   });
 
@@ -261,13 +262,13 @@ describe('nginx sites through Steward against a real nginx', { timeout: 120_000 
     const code = await new Promise((r) => child.once('exit', r));
     expect(code, stdout).toBe(0);
     expect(JSON.parse(stdout)).toMatchObject({ state: 'succeeded', result: { name: 'from-cli', changed: true } });
-    await until('the cli site to answer', async () => (await httpGet(cliPort)) === '200 made by the cli');
+    await waitFor('the cli site to answer', async () => (await httpGet(cliPort)) === '200 made by the cli');
     expect(await ok('nginx.site.remove', { name: 'from-cli' })).toMatchObject({ changed: true });
   });
 
   it('remove takes the site away; removing again is changed: false', async () => {
     expect(await ok('nginx.site.remove', { name: 'alpha' })).toMatchObject({ changed: true, reloaded: true });
-    await until('alpha to stop answering', async () => httpGet(port).then(() => false, () => true));
+    await waitFor('alpha to stop answering', async () => httpGet(port).then(() => false, () => true));
     expect(existsSync(join(nginx.sitesDir, 'alpha.conf'))).toBe(false);
     expect(await ok('nginx.site.remove', { name: 'alpha' })).toMatchObject({ changed: false });
     expect((await ok('nginx.site.list')).sites.map((s: { name: string }) => s.name)).toEqual(['secure']);

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { addAgent, startServerProcess, until, type AgentProc, type ServerProc } from '../support/processes.js';
+import { addAgent, startServerProcess, type AgentProc, type ServerProc } from '../support/processes.js';
+import { waitFor } from '../support/wait.js';
 
 /** /metrics, text and CSV listings, /docs, node samples and the page's fallback, over a real control plane and agent. */
 describe('observability endpoints', () => {
@@ -64,13 +65,13 @@ describe('observability endpoints', () => {
     const before = await (await get('/metrics')).text();
     const { command } = await server.client.submitCommand({ node: 'obs-1', type: 'exec.run', payload: { command: 'true' } });
     expect((await server.client.getCommand(command.id, { wait: 15 })).state).toBe('succeeded');
-    const after = await until(
+    const after = await waitFor(
       'a heartbeat counted after the command',
       async () => {
         const t = await (await get('/metrics')).text();
         return value(t, 'steward_heartbeats_received_total') > value(before, 'steward_heartbeats_received_total') && t;
       },
-      10_000,
+      { timeoutMs: 10_000 },
     );
     const rt = 'steward_command_round_trip_seconds_count{type="exec.run",state="succeeded"}';
     expect(value(after, rt) - value(before, rt)).toBe(1);
@@ -92,13 +93,13 @@ describe('observability endpoints', () => {
     expect(value(text, 'steward_task_queue_depth')).toBe(1);
     expect(value(text, 'steward_task_attempts_active{state="running"}') + value(text, 'steward_task_attempts_active{state="placed"}')).toBe(0);
     await server.client.setSchedulerPaused(false);
-    text = await until(
+    text = await waitFor(
       'the task holds a slot',
       async () => {
         const t = await scrape();
         return value(t, 'steward_task_attempts_active{state="running"}') + value(t, 'steward_task_attempts_active{state="placed"}') === 1 && t;
       },
-      15_000,
+      { timeoutMs: 15_000 },
     );
     expect(value(text, 'steward_task_queue_depth')).toBe(0);
     expect((await server.client.getTask(task.id, { wait: 20 })).state).toBe('succeeded');
@@ -107,14 +108,14 @@ describe('observability endpoints', () => {
     expect(value(await scrape(), 'steward_alerts_firing{severity="warning"}') + value(await scrape(), 'steward_alerts_firing{severity="critical"}')).toBe(0);
     const { command } = await server.client.submitCommand({ node: 'obs-1', type: 'exec.run', payload: { command: 'false' } });
     expect((await server.client.getCommand(command.id, { wait: 15 })).state).toBe('failed');
-    const firing = await until(
+    const firing = await waitFor(
       'a failed-command alert counted',
       async () => {
         const t = await scrape();
         const n = ['info', 'warning', 'critical'].reduce((a, s) => a + value(t, `steward_alerts_firing{severity="${s}"}`), 0);
         return n > 0 && n;
       },
-      10_000,
+      { timeoutMs: 10_000 },
     );
     expect(firing).toBe(1);
     expect(value(await scrape(), 'steward_service_instances{state="running"}')).toBe(0);
@@ -152,7 +153,7 @@ describe('observability endpoints', () => {
   });
 
   it('keeps heartbeat samples per node for the charts', async () => {
-    const samples = await until('two samples', async () => {
+    const samples = await waitFor('two samples', async () => {
       const r = (await (await get(`/api/v1/nodes/obs-1/samples`)).json()) as { items: { at: number; cpuPercent: number; memoryTotalBytes: number }[]; retentionMs: number };
       return r.items.length >= 2 && r;
     });
@@ -172,11 +173,11 @@ describe('observability endpoints', () => {
     expect(res.status).toBe(200);
     const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
     let text = '';
-    await until('three replayed events', async () => {
+    await waitFor('three replayed events', async () => {
       const { value } = await reader.read();
       text += value ?? '';
       return (text.match(/^data: /gm) ?? []).length >= 3;
-    }, 5000, 0);
+    }, { timeoutMs: 5000, intervalMs: 0 });
     expect((text.match(/^data: /gm) ?? []).length).toBe(3);
     await reader.cancel();
   });

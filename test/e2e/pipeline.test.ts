@@ -1,7 +1,8 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiError } from '@steward/client';
-import { addAgent, startServerProcess, until, type AgentProc, type ServerProc } from '../support/processes.js';
+import { addAgent, startServerProcess, type AgentProc, type ServerProc } from '../support/processes.js';
+import { processGone, waitFor } from '../support/wait.js';
 
 describe('command pipeline over real processes', { timeout: 30_000 }, () => {
   let server: ServerProc;
@@ -23,7 +24,7 @@ describe('command pipeline over real processes', { timeout: 30_000 }, () => {
     expect(node.labels).toEqual({ role: 'web' });
     expect(node.cpuCores).toBeGreaterThan(0);
     expect(node.commandTypes.map((t) => t.type)).toContain('exec.run');
-    const withStats = await until('a heartbeat', async () => (await server.client.getNode('alpha')).stats);
+    const withStats = await waitFor('a heartbeat', async () => (await server.client.getNode('alpha')).stats);
     expect(withStats.memory.totalBytes).toBeGreaterThan(0);
     expect(withStats.disks.length).toBeGreaterThan(0);
   });
@@ -116,14 +117,16 @@ describe('command pipeline over real processes', { timeout: 30_000 }, () => {
     const { command } = await server.client.submitCommand({
       node: 'alpha',
       type: 'exec.run',
-      payload: { command: 'sh', args: ['-c', `sleep 0.2; sleep 30; touch ${marker}`] },
+      payload: { command: 'sh', args: ['-c', `echo $$ > ${marker}.pid; sleep 0.2; sleep 30; touch ${marker}`] },
     });
-    await until('running', async () => (await server.client.getCommand(command.id)).state === 'running');
+    await waitFor('running', async () => (await server.client.getCommand(command.id)).state === 'running');
+    const shell = await waitFor('the shell pid', () => existsSync(`${marker}.pid`) && Number(readFileSync(`${marker}.pid`, 'utf8')));
     const cancelled = await server.client.cancelCommand(command.id);
     expect(cancelled.state).toBe('cancelled');
     const again = await server.client.cancelCommand(command.id).catch((e: unknown) => e);
     expect((again as ApiError).status).toBe(409);
-    await new Promise((r) => setTimeout(r, 500));
+    // The shell that would touch the marker has been stopped, so it never will.
+    await waitFor('the command process to be stopped', () => processGone(shell));
     expect(existsSync(marker)).toBe(false);
   });
 

@@ -1,7 +1,8 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startAgentProcess, startServerProcess, until, waitOnline, type AgentProc, type ServerProc } from '../support/processes.js';
+import { startAgentProcess, startServerProcess, waitOnline, type AgentProc, type ServerProc } from '../support/processes.js';
+import { waitFor } from '../support/wait.js';
 import { freshPgDatabase } from '../support/pg.js';
 
 describe('two control-plane replicas on one PostgreSQL', { timeout: 40_000 }, () => {
@@ -41,18 +42,18 @@ describe('two control-plane replicas on one PostgreSQL', { timeout: 40_000 }, ()
     expect(done.state).toBe('succeeded');
     expect(done.result).toMatchObject({ stdout: 'via b\n' });
     // State changes made on replica a reach b's event stream.
-    await until('relayed events', () => seen.includes('succeeded'), 5000);
+    await waitFor('relayed events', () => seen.includes('succeeded'), { timeoutMs: 5000 });
     events.close();
   });
 
   it('a cancel on one replica stops the command on the agent held by the other', async () => {
     const { command } = await b.client.submitCommand({ node: 'on-a', type: 'exec.run', payload: { command: 'sleep', args: ['30'] } });
-    await until('running', async () => (await b.client.getCommand(command.id)).state === 'running');
+    await waitFor('running', async () => (await b.client.getCommand(command.id)).state === 'running');
     await b.client.cancelCommand(command.id);
-    await until('no sleep 30 left', async () => {
+    await waitFor('no sleep 30 left', async () => {
       const ps = await a.client.submitCommand({ node: 'on-a', type: 'exec.run', payload: { command: 'sh', args: ['-c', 'pgrep -f "^sleep 30$" || true'] } });
       const r = await a.client.getCommand(ps.command.id, { wait: 5 });
       return (r.result as { stdout: string }).stdout.trim() === '';
-    }, 10_000, 200);
+    }, { timeoutMs: 10_000, intervalMs: 200 });
   });
 });

@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AGENT_CONNECT_PATH, AGENT_ENROLL_PATH, type Inventory } from '@steward/protocol';
 import { StewardClient } from '@steward/client';
 import { addAgent, startServerProcess, type AgentProc, type ServerProc } from '../support/processes.js';
+import { waitFor } from '../support/wait.js';
 
 const inventory: Inventory = {
   hostname: 'raw',
@@ -32,12 +33,9 @@ async function rawAgent(url: string, credential: string) {
     ws.once('unexpected-response', (_req, res) => fail(new Error(`HTTP ${res.statusCode}`)));
   });
   const next = async (type: string) => {
-    for (let i = 0; i < 100; i++) {
-      const idx = inbox.findIndex((m) => m.type === type);
-      if (idx >= 0) return inbox.splice(idx, 1)[0];
-      await new Promise((r) => setTimeout(r, 20));
-    }
-    throw new Error(`no ${type} message; got ${JSON.stringify(inbox)}`);
+    const msg = await waitFor(() => `a ${type} message; got ${JSON.stringify(inbox)}`, () => inbox.find((m) => m.type === type), { timeoutMs: 2000, intervalMs: 20 });
+    inbox.splice(inbox.indexOf(msg), 1);
+    return msg;
   };
   return { ws, next, send: (m: unknown) => ws.send(typeof m === 'string' ? m : JSON.stringify(m)) };
 }

@@ -6,7 +6,8 @@ import { spawn } from 'node:child_process';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ApiError } from '@steward/client';
 import type { ServicePut, StewardEvent } from '@steward/protocol';
-import { freePort, startAgentProcess, startServerProcess, STEWARD_BIN, tempDir, until, waitOnline, type AgentProc, type ServerProc } from '../support/processes.js';
+import { freePort, heartbeatsAfter, startAgentProcess, startServerProcess, STEWARD_BIN, tempDir, waitOnline, type AgentProc, type ServerProc } from '../support/processes.js';
+import { processGone, waitFor } from '../support/wait.js';
 import { ArtifactServer, removeTestCgroups, CRASHER, packTarGz, sha256, SLEEPER, TCP_SERVICE } from '../support/service-artifacts.js';
 
 const PARENT = `steward-e2e-${randomBytes(4).toString('hex')}`;
@@ -20,15 +21,6 @@ function ask(port: number): Promise<string> {
     s.on('end', () => resolve(out.trim()));
     s.on('error', reject);
   });
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 function killServices(agentDataDir: string): void {
@@ -130,7 +122,7 @@ describe('services end to end (real control plane, agents and service processes)
     // Same spec again: nothing changes.
     expect((await server.client.putService('web', spec)).service.revision).toBe(1);
 
-    const running = await until('running on svc-a', async () => {
+    const running = await waitFor('running on svc-a', async () => {
       const n = await nodeState(server, 'web', 'svc-a');
       return n?.state === 'running' && n.revision === 1 ? n : null;
     });
@@ -139,17 +131,18 @@ describe('services end to end (real control plane, agents and service processes)
     expect(running.uptimeMs).toBeGreaterThanOrEqual(0);
     expect(await ask(port)).toBe('v1');
     expect((await server.client.getService('web')).nodes.map((n) => n.nodeName)).toEqual(['svc-a']);
-    await until('service.state events', () => events.some((e) => e.kind === 'service.state' && e.state === 'running' && e.service === 'web'));
+    await waitFor('service.state events', () => events.some((e) => e.kind === 'service.state' && e.state === 'running' && e.service === 'web'));
 
     // kill -9 of the agent: the service keeps answering; the restarted agent re-adopts it.
     await a1.kill('SIGKILL');
-    expect(alive(running.pid!)).toBe(true);
+    expect(processGone(running.pid!)).toBe(false);
     expect(await ask(port)).toBe('v1');
     const again = startAgentProcess({ server: server.url, dataDir: a1.dataDir, name: 'svc-a', config: AGENT_CONFIG });
     cleanup.push(() => again.kill('SIGKILL'));
     await waitOnline(server, 'svc-a', again);
-    await until('re-adopted', () => again.output().includes('re-adopted a running service'));
-    await new Promise((r) => setTimeout(r, 1000));
+    await waitFor('re-adopted', () => again.output().includes('re-adopted a running service'));
+    // Heartbeats sent after the re-adoption carry the restarted agent's full service report.
+    await heartbeatsAfter(server, 'svc-a');
     const after = await nodeState(server, 'web', 'svc-a');
     expect(after).toMatchObject({ state: 'running', pid: running.pid, restarts: 0, startedAt: running.startedAt });
     expect(await ask(port)).toBe('v1');
@@ -164,11 +157,11 @@ describe('services end to end (real control plane, agents and service processes)
     cleanup.push(async () => void follow.kill('SIGKILL'));
     let followed = '';
     follow.stdout.on('data', (d) => (followed += d));
-    await until('logs -f shows the tail', () => followed.includes(`listening on ${port}`));
+    await waitFor('logs -f shows the tail', () => followed.includes(`listening on ${port}`));
     const before = followed.split('listening on').length;
     const restarted = await server.client.serviceAction('web', 'restart', 'svc-a');
     pids.push(restarted.pid!);
-    await until('logs -f shows new output', () => followed.split('listening on').length > before, 20_000);
+    await waitFor('logs -f shows new output', () => followed.split('listening on').length > before, { timeoutMs: 20_000 });
     follow.kill('SIGINT');
     const shown = await cli(server, ['services', 'show', 'web']);
     expect(shown.code).toBe(0);
@@ -178,10 +171,10 @@ describe('services end to end (real control plane, agents and service processes)
     // DELETE: stopped, files removed, rows gone.
     const last = (await nodeState(server, 'web', 'svc-a'))!;
     await server.client.deleteService('web');
-    await until('process gone', () => !alive(last.pid!) && !alive(adoptedPid));
-    await until('files gone', () => !existsSync(join(a1.dataDir, 'services', 'web')));
+    await waitFor('process gone', () => processGone(last.pid!) && processGone(adoptedPid));
+    await waitFor('files gone', () => !existsSync(join(a1.dataDir, 'services', 'web')));
     await expect(server.client.getService('web')).rejects.toMatchObject({ status: 404 });
-    await until('no services listed', async () => (await server.client.listServices()).items.length === 0);
+    await waitFor('no services listed', async () => (await server.client.listServices()).items.length === 0);
   });
 
   it('an upgrade whose health check fails is rolled back by the node, and the old version answers again', async () => {
@@ -198,14 +191,14 @@ describe('services end to end (real control plane, agents and service processes)
     const slow = { health: { tcp: { port }, intervalMs: 50, graceMs: 20_000 } };
     const quick = { health: { tcp: { port }, intervalMs: 50, graceMs: 1500 } };
     await server.client.putService('api', { ...base, ...slow, version: '1.0.0', artifact: { url: artifacts.put('api-1.tgz', good), sha256: sha256(good) }, env: { PORT: String(port), VERSION: 'v1' } });
-    const v1 = await until('v1 running', async () => {
+    const v1 = await waitFor('v1 running', async () => {
       const n = await nodeState(server, 'api', 'svc-up');
       return n?.state === 'running' && n.version === '1.0.0' ? n : null;
     });
     pids.push(v1.pid!);
     expect(await ask(port)).toBe('v1');
     await server.client.putService('api', { ...base, ...quick, version: '2.0.0', artifact: { url: artifacts.put('api-2.tgz', bad), sha256: sha256(bad) }, env: { PORT: String(port), VERSION: 'v2' } });
-    const back = await until('rolled back', async () => {
+    const back = await waitFor('rolled back', async () => {
       const n = await nodeState(server, 'api', 'svc-up');
       return n?.revision === 2 && n.lastOutcome?.kind === 'rolled_back' && n.state === 'running' ? n : null;
     });
@@ -217,18 +210,19 @@ describe('services end to end (real control plane, agents and service processes)
     expect(applies.map((c) => [c.state, c.error?.code ?? null])).toEqual(expect.arrayContaining([['failed', 'rolled_back'], ['succeeded', null]]));
     const shown = await cli(server, ['services', 'show', 'api']);
     expect(shown.stdout).toMatch(/rolled back from 2\.0\.0: health check did not pass/);
-    // Not sent again: the node has revision 2 (its outcome says why it runs 1.0.0).
-    await new Promise((r) => setTimeout(r, 1500));
+    // Not sent again: the node has revision 2 (its outcome says why it runs 1.0.0). Every
+    // heartbeat's report runs the reconciler; after two more, an apply would have been sent.
+    await heartbeatsAfter(server, 'svc-up');
     expect((await server.client.listCommands({ node: 'svc-up', type: 'service.apply' })).items).toHaveLength(2);
     await server.client.deleteService('api');
-    await until('stopped', () => !alive(back.pid!));
+    await waitFor('stopped', () => processGone(back.pid!));
   });
 
   it('desired state reaches an agent that was offline when the PUT happened', async () => {
     const server = await setup();
     const a = await agent(server, 'svc-off');
     await a.kill('SIGTERM');
-    await until('offline', async () => (await server.client.getNode('svc-off')).status === 'offline' || !(await server.client.getNode('svc-off')).connected);
+    await waitFor('offline', async () => (await server.client.getNode('svc-off')).status === 'offline' || !(await server.client.getNode('svc-off')).connected);
     const bytes = await packTarGz({ run: SLEEPER });
     await server.client.putService('late', {
       version: '1.0.0',
@@ -240,14 +234,14 @@ describe('services end to end (real control plane, agents and service processes)
     const back = startAgentProcess({ server: server.url, dataDir: a.dataDir, name: 'svc-off', config: AGENT_CONFIG });
     cleanup.push(() => back.kill('SIGKILL'));
     await waitOnline(server, 'svc-off', back);
-    const st = await until('installed after reconnect', async () => {
+    const st = await waitFor('installed after reconnect', async () => {
       const n = await nodeState(server, 'late', 'svc-off');
       return n?.state === 'running' ? n : null;
     });
     pids.push(st.pid!);
     expect(st.version).toBe('1.0.0');
     await server.client.deleteService('late');
-    await until('stopped', () => !alive(st.pid!));
+    await waitFor('stopped', () => processGone(st.pid!));
   });
 
   it('a crash loop ends fatal with its backoff record, raises an alert, and imperative start works on one node', async () => {
@@ -263,19 +257,19 @@ describe('services end to end (real control plane, agents and service processes)
     const applied = await cli(server, ['services', 'apply', file]);
     expect(applied.stderr).toBe('');
     expect(applied.stdout).toMatch(/crashy: created revision 1/);
-    const fatal = await until('fatal', async () => {
+    const fatal = await waitFor('fatal', async () => {
       const n = await nodeState(server, 'crashy', 'svc-crash');
       return n?.state === 'fatal' ? n : null;
     });
     expect(fatal.exits.map((e) => e.delayMs)).toEqual([50, 75, 113, null]);
     expect(fatal.reason).toMatch(/4 abnormal exits within 900000 ms/);
-    await until('alert raised', () => server.output().includes('service crashy is fatal'));
+    await waitFor('alert raised', () => server.output().includes('service crashy is fatal'));
     const ls = await cli(server, ['services', 'ls']);
     expect(ls.stdout).toMatch(/crashy\s+1\.0\s+1\s+1\s+1\s+fatal=1/);
 
     const started = await server.client.serviceAction('crashy', 'start', 'svc-crash');
     expect(['starting', 'running', 'backoff']).toContain(started.state);
-    await until('fatal again', async () => (await nodeState(server, 'crashy', 'svc-crash'))?.state === 'fatal' && (await nodeState(server, 'crashy', 'svc-crash'))!.restarts >= 6);
+    await waitFor('fatal again', async () => (await nodeState(server, 'crashy', 'svc-crash'))?.state === 'fatal' && (await nodeState(server, 'crashy', 'svc-crash'))!.restarts >= 6);
     await expect(server.client.serviceAction('nope', 'status', 'svc-crash')).rejects.toMatchObject({ status: 404 });
   });
 

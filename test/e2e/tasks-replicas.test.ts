@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TaskDetail } from '@steward/protocol';
-import { startAgentProcess, startServerProcess, until, waitOnline, type AgentProc, type ServerProc } from '../support/processes.js';
+import { startAgentProcess, startServerProcess, waitOnline, type AgentProc, type ServerProc } from '../support/processes.js';
+import { waitFor } from '../support/wait.js';
 import { freshPgDatabase } from '../support/pg.js';
 
 const SLOTS = 2;
@@ -46,14 +47,13 @@ describe('task scheduling with two control planes on one PostgreSQL', { timeout:
   });
 
   const waitAll = (s: ServerProc, ids: string[]) =>
-    until(
+    waitFor(
       'all tasks ended',
       async () => {
         const all = await Promise.all(ids.map((id) => s.client.getTask(id)));
         return all.every((t) => ['succeeded', 'failed', 'cancelled'].includes(t.state)) && all;
       },
-      60_000,
-      200,
+      { timeoutMs: 60_000, intervalMs: 200 },
     ) as Promise<TaskDetail[]>;
 
   it('tasks submitted to both replicas succeed once each, never as two copies at a time, within every node’s slots', async () => {

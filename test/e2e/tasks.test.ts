@@ -7,15 +7,16 @@ import type { Node, TaskCreate, TaskDetail, TaskRequirements } from '@steward/pr
 import { matchesSelector, parseSelector } from '@steward/protocol';
 import {
   addAgent,
+  heartbeatsAfter,
   startAgentProcess,
   startServerProcess,
   STEWARD_BIN,
   tempDir,
-  until,
   waitOnline,
   type AgentProc,
   type ServerProc,
 } from '../support/processes.js';
+import { processGone, waitFor } from '../support/wait.js';
 
 const GB = 2 ** 30;
 const TERMINAL = ['succeeded', 'failed', 'cancelled'];
@@ -28,14 +29,6 @@ function agentYaml(o: { cores: number; memGB: number; diskGB?: number; slots: nu
     `task: { slots: ${o.slots}, killGraceMs: 500, flushMs: 30 }`,
     '',
   ].join('\n');
-}
-
-function gone(pid: number): boolean {
-  try {
-    return readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.startsWith('Z') ?? true;
-  } catch {
-    return true;
-  }
 }
 
 /** Checks an attempt's node against the task's requirements, as the inventory shows the node. */
@@ -74,10 +67,10 @@ describe('compute tasks with real agents', { timeout: 120_000 }, () => {
     agents.push(await addAgent(server, 'small', ['zone=b'], agentYaml({ cores: 1, memGB: 1, diskGB: 2, slots: slots.small! })));
     agents.push(await addAgent(server, 'mid', ['zone=a'], agentYaml({ cores: 4, memGB: 4, slots: slots.mid! })));
     // Placeable once each node's task report arrived.
-    await until('three nodes schedulable', async () => {
+    await waitFor('three nodes schedulable', async () => {
       const r = await server.client.submitTask({ kind: 'exec', payload: { command: 'true' }, requirements: { selector: 'zone' } });
       return (await server.client.getTask(r.task.id, { wait: 10 })).state === 'succeeded';
-    }, 30_000, 200);
+    }, { timeoutMs: 30_000, intervalMs: 200 });
   }, 90_000);
 
   afterAll(async () => {
@@ -87,10 +80,10 @@ describe('compute tasks with real agents', { timeout: 120_000 }, () => {
 
   const submit = async (body: TaskCreate) => (await server.client.submitTask(body)).task;
   const waitEnd = async (id: string, ms = 30_000): Promise<TaskDetail> =>
-    until(`task ${id} ended`, async () => {
+    waitFor(`task ${id} ended`, async () => {
       const t = await server.client.getTask(id, { wait: 5 });
       return TERMINAL.includes(t.state) && t;
-    }, ms, 10);
+    }, { timeoutMs: ms, intervalMs: 10 });
 
   it('requirements are never violated and no node runs more attempts than its slots', async () => {
     const reqs: TaskRequirements[] = [
@@ -186,18 +179,18 @@ describe('compute tasks with real agents', { timeout: 120_000 }, () => {
     const dir = tempDir('steward-task-cancel-');
     const script = `sh -c 'echo $$ > ${dir}/gc; sleep 60' & echo $$ > ${dir}/c; wait`;
     const t = await submit({ kind: 'exec', payload: { command: 'sh', args: ['-c', script] } });
-    await until('task running with its grandchild', () => existsSync(`${dir}/gc`) && existsSync(`${dir}/c`), 20_000);
+    await waitFor('task running with its grandchild', () => existsSync(`${dir}/gc`) && existsSync(`${dir}/c`), { timeoutMs: 20_000 });
     const pids = [Number(readFileSync(`${dir}/c`, 'utf8')), Number(readFileSync(`${dir}/gc`, 'utf8'))];
     const cancelled = await server.client.cancelTask(t.id);
     expect(cancelled.state).toBe('cancelled');
     expect(cancelled.attemptList[0]!.state).toBe('cancelled');
-    await until('process tree gone', () => pids.every(gone), 10_000);
+    await waitFor('process tree gone', () => pids.every(processGone), { timeoutMs: 10_000 });
     await expect(server.client.cancelTask(t.id)).rejects.toMatchObject({ status: 409 });
   });
 
   it('an unplaceable task shows why, and runs as soon as a fitting node joins', async () => {
     const t = await submit({ kind: 'exec', payload: { command: 'echo', args: ['late'] }, requirements: { memoryMB: 64 * 1024, capabilities: ['late-cap'] } });
-    const why = await until('a reason', async () => {
+    const why = await waitFor('a reason', async () => {
       const r = (await server.client.getTask(t.id)).reason;
       return r?.startsWith('no online node') && r;
     });
@@ -216,20 +209,23 @@ describe('compute tasks with real agents', { timeout: 120_000 }, () => {
     const k1 = await addAgent(server, 'kill-1', ['pool=k'], cfg);
     const k2 = await addAgent(server, 'kill-2', ['pool=k'], cfg);
     agents.push(k2);
-    const out = join(tempDir('steward-task-kill-'), 'done');
-    const t = await submit({ kind: 'exec', payload: { command: 'sh', args: ['-c', `sleep 15; echo "$STEWARD_TASK_ATTEMPT_ID" >> ${out}`] }, requirements: { selector: 'pool=k' } });
-    const first = await until('first attempt running', async () => {
+    const dir = tempDir('steward-task-kill-');
+    const out = join(dir, 'done');
+    const script = `echo $$ > ${dir}/$STEWARD_TASK_ATTEMPT_ID.pid; sleep 15; echo "$STEWARD_TASK_ATTEMPT_ID" >> ${out}`;
+    const t = await submit({ kind: 'exec', payload: { command: 'sh', args: ['-c', script] }, requirements: { selector: 'pool=k' } });
+    const first = await waitFor('first attempt running', async () => {
       const d = await server.client.getTask(t.id);
-      return d.state === 'running' && d.attemptList[0];
+      return d.state === 'running' && existsSync(`${dir}/${d.attemptList[0]!.id}.pid`) && d.attemptList[0];
     });
+    const orphan = Number(readFileSync(`${dir}/${first.id}.pid`, 'utf8'));
     const victimName = first.nodeId === (await server.client.getNode('kill-1')).id ? 'kill-1' : 'kill-2';
     const victim = victimName === 'kill-1' ? k1 : k2;
     agents.push(victim === k1 ? k2 : k1);
     await victim.kill('SIGKILL');
-    const second = await until('placed again elsewhere', async () => {
+    const second = await waitFor('placed again elsewhere', async () => {
       const d = await server.client.getTask(t.id);
       return d.attemptList.length === 2 && d.attemptList[1];
-    }, 20_000, 100);
+    }, { timeoutMs: 20_000, intervalMs: 100 });
     expect(second.nodeId).not.toBe(first.nodeId);
     // The killed agent comes back (before its orphaned first copy would finish): it stops the
     // process group its predecessor left running, so the lost attempt never has its effect.
@@ -240,7 +236,11 @@ describe('compute tasks with real agents', { timeout: 120_000 }, () => {
     expect(done.state).toBe('succeeded');
     expect(done.attemptList.map((a) => a.state)).toEqual(['lost', 'succeeded']);
     expect(done.attemptList[0]!.error?.code).toBe('node_lost');
-    await new Promise((r) => setTimeout(r, 1000));
+    // The orphaned first copy is stopped (it can never append), and the restarted agent's
+    // report of it (interrupted) has reached the control plane.
+    await waitFor('the orphaned first copy stopped', () => processGone(orphan));
+    await waitFor('the restarted agent to report the interrupted attempt', () => back.output().includes('interrupted by an agent restart'));
+    await heartbeatsAfter(server, victimName);
     expect(readFileSync(out, 'utf8').trim().split('\n')).toEqual([second.id]);
     // The restarted agent's late report of the first attempt (interrupted) changed nothing.
     expect((await server.client.getTask(t.id)).attemptList.map((a) => a.state)).toEqual(['lost', 'succeeded']);
@@ -254,7 +254,7 @@ describe('compute tasks with real agents', { timeout: 120_000 }, () => {
     const dir = tempDir('steward-task-part-');
     const script = `echo $$ > ${dir}/$STEWARD_TASK_ATTEMPT_ID.pid; sleep 8; echo "$STEWARD_TASK_ATTEMPT_ID" >> ${dir}/done`;
     const t = await submit({ kind: 'exec', payload: { command: 'sh', args: ['-c', script] }, requirements: { selector: 'pool=p' } });
-    const first = await until('first attempt running', async () => {
+    const first = await waitFor('first attempt running', async () => {
       const d = await server.client.getTask(t.id);
       return d.state === 'running' && existsSync(`${dir}/${d.attemptList[0]!.id}.pid`) && d.attemptList[0];
     });
@@ -263,19 +263,21 @@ describe('compute tasks with real agents', { timeout: 120_000 }, () => {
     // Freeze the agent (its task keeps running): silent, it is marked offline and the attempt lost.
     frozen.child.kill('SIGSTOP');
     try {
-      await until('attempt lost and placed again', async () => {
+      await waitFor('attempt lost and placed again', async () => {
         const d = await server.client.getTask(t.id);
         return d.attemptList.length === 2 && d.attemptList[0]!.state === 'lost';
-      }, 20_000, 100);
-      expect(gone(pid)).toBe(false);
+      }, { timeoutMs: 20_000, intervalMs: 100 });
+      expect(processGone(pid)).toBe(false);
     } finally {
       frozen.child.kill('SIGCONT');
     }
     // Back online, its report lists the lost attempt: it is cancelled there.
-    await until('the lost copy stopped', () => gone(pid), 15_000, 100);
+    await waitFor('the lost copy stopped', () => processGone(pid), { timeoutMs: 15_000, intervalMs: 100 });
     const done = await waitEnd(t.id, 30_000);
     expect(done.state).toBe('succeeded');
-    await new Promise((r) => setTimeout(r, 500));
+    // The lost copy is gone (above), so it never appends; the thawed node's result for it has
+    // arrived before its next heartbeats.
+    await heartbeatsAfter(server, frozen === p1 ? 'part-1' : 'part-2');
     expect(readFileSync(`${dir}/done`, 'utf8').trim().split('\n')).toEqual([done.attemptList[1]!.id]);
     expect((await server.client.getTask(t.id)).attemptList.map((a) => a.state)).toEqual(['lost', 'succeeded']);
   });

@@ -2,7 +2,8 @@ import { createServer, type Server } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WEBHOOK_HEADERS } from '@steward/protocol';
 import { freshPgDatabase } from '../support/pg.js';
-import { freePort, startAgentProcess, startServerProcess, until, waitOnline, type AgentProc, type ServerProc } from '../support/processes.js';
+import { freePort, startAgentProcess, startServerProcess, waitOnline, type AgentProc, type ServerProc } from '../support/processes.js';
+import { waitFor } from '../support/wait.js';
 
 /** Agent config with `n` TCP checks on a closed port that fire on the first failure. */
 function failingChecks(port: number, n: number): string {
@@ -40,7 +41,7 @@ describe('webhook deliveries across restarts and replicas', { timeout: 60_000 },
     cleanup.push(() => agent.kill());
     await waitOnline(server, 'n1', agent);
     // Nobody listens yet: attempts fail and the delivery waits for its next try.
-    const pending = await until('two failed attempts', async () => {
+    const pending = await waitFor('two failed attempts', async () => {
       const d = (await server.client.listWebhookDeliveries(hook.id)).items[0];
       return d && d.attempts.length >= 2 && d;
     });
@@ -53,13 +54,13 @@ describe('webhook deliveries across restarts and replicas', { timeout: 60_000 },
     const receiver = await receiverOn(receiverPort, got);
     cleanup.push(() => new Promise((r) => receiver.close(r)));
     server = await startServerProcess({ dataDir: server.dataDir, port: server.port, env });
-    const done = await until(
+    const done = await waitFor(
       'the delivery to succeed after the restart',
       async () => {
         const d = (await server.client.listWebhookDeliveries(hook.id)).items[0];
         return d?.state === 'succeeded' && d;
       },
-      20_000,
+      { timeoutMs: 20_000 },
     );
     expect(done.id).toBe(pending.id);
     expect(done.attempts.at(-1)).toMatchObject({ statusCode: 204, error: null });
@@ -83,14 +84,17 @@ describe('webhook deliveries across restarts and replicas', { timeout: 60_000 },
     const agent = startAgentProcess({ server: a.url, token, name: 'pg-node', config: failingChecks(await freePort(), 8) });
     cleanup.push(() => agent.kill());
     await waitOnline(a, 'pg-node', agent);
-    await until('8 alerts', async () => (await b.client.listAlerts({ state: 'firing' })).items.length === 8);
-    const all = await until('24 deliveries succeeded', async () => {
+    await waitFor('8 alerts', async () => (await b.client.listAlerts({ state: 'firing' })).items.length === 8);
+    const all = await waitFor('24 deliveries succeeded', async () => {
       const lists = await Promise.all(hooks.map((h) => b.client.listWebhookDeliveries(h.id)));
       const items = lists.flatMap((l) => l.items);
       return items.length === 24 && items.every((d) => d.state === 'succeeded') && items;
     });
-    // Give a duplicate time to show up, then count: one request and one attempt per delivery.
-    await new Promise((r) => setTimeout(r, 500));
+    // A graceful stop waits for each replica's running delivery round, so once both have
+    // stopped no request is in flight: count one request and one attempt per delivery.
+    await agent.kill();
+    await Promise.all([a.kill(), b.kill()]);
+    for (const r of [a, b]) expect(r.output()).toContain('control plane stopped');
     expect(got).toHaveLength(24);
     expect(new Set(got.map((g) => g.delivery))).toEqual(new Set(all.map((d) => d.id)));
     for (const d of all) expect(d.attempts).toHaveLength(1);

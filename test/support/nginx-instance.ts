@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { until } from './processes.js';
+import { waitFor } from './wait.js';
 
 /** A private nginx (own config, prefix, pid file and sites dir) for tests; loopback ports only. */
 export class NginxInstance {
@@ -61,7 +61,7 @@ export class NginxInstance {
     );
     const r = spawnSync('nginx', ['-c', this.conf, '-p', this.dir], { encoding: 'utf8', timeout: 20_000 });
     if (r.status !== 0) throw new Error(`nginx did not start: ${r.stderr}`);
-    await until('nginx pid file', () => this.pid() !== null, 10_000);
+    await waitFor('nginx pid file', () => this.pid() !== null, { timeoutMs: 10_000 });
   }
 
   pid(): number | null {
@@ -79,6 +79,6 @@ export class NginxInstance {
     const pid = this.pid();
     if (pid === null) return;
     process.kill(pid, 'SIGTERM');
-    await until('nginx to stop', () => this.pid() === null, 10_000);
+    await waitFor('nginx to stop', () => this.pid() === null, { timeoutMs: 10_000 });
   }
 }

@@ -2,7 +2,8 @@ import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { tempDir, until } from './processes.js';
+import { tempDir } from './processes.js';
+import { waitFor } from './wait.js';
 
 const run = promisify(execFile);
 export const NGINX_BIN = process.env.STEWARD_TEST_NGINX ?? '/usr/sbin/nginx';
@@ -59,7 +60,7 @@ http {
   /** Starts it (daemonised) and waits until it answers HTTP. */
   async start(): Promise<void> {
     await run(NGINX_BIN, ['-p', this.dir, '-c', this.conf, '-e', join(this.dir, 'logs', 'error.log')]);
-    await until(`nginx on port ${this.port}`, async () => (await fetch(`http://127.0.0.1:${this.port}/`)).ok, 10_000);
+    await waitFor(`nginx on port ${this.port}`, async () => (await fetch(`http://127.0.0.1:${this.port}/`)).ok, { timeoutMs: 10_000 });
   }
 
   /** SIGTERM (fast shutdown: workers stop, the pid file goes) and waits until the master is gone. */
@@ -71,6 +72,6 @@ http {
     } catch {
       return;
     }
-    await until('nginx to exit', () => !this.alive(pid) && !existsSync(this.pidFile), 10_000);
+    await waitFor('nginx to exit', () => !this.alive(pid) && !existsSync(this.pidFile), { timeoutMs: 10_000 });
   }
 }

@@ -4,6 +4,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { StewardClient } from '@steward/client';
+import { waitFor } from './wait.js';
 
 export const REPO = resolve(import.meta.dirname, '../..');
 export const STEWARD_BIN = join(REPO, 'packages/cli/bin/steward.js');
@@ -26,22 +27,6 @@ export async function freePort(): Promise<number> {
       srv.close(() => ok(port));
     });
   });
-}
-
-/** Polls `fn` until it returns a truthy value; bounded, so a broken test ends by itself. */
-export async function until<T>(what: string, fn: () => Promise<T | undefined | null | false> | T | undefined | null | false, timeoutMs = 15_000, everyMs = 50): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() < end) {
-    try {
-      const v = await fn();
-      if (v) return v;
-    } catch (e) {
-      last = e;
-    }
-    await new Promise((r) => setTimeout(r, everyMs));
-  }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? ` (last error: ${String(last)})` : ''}`);
 }
 
 export interface Proc {
@@ -72,6 +57,9 @@ function launch(args: string[], env: NodeJS.ProcessEnv): Proc {
   };
 }
 
+/** How long a process may take to come up: node + tsx start slowly on a loaded 2-core machine. */
+const STARTUP_MS = 60_000;
+
 /** Fast liveness for tests; production defaults are 45 s / 10 s / 15 s. */
 export const FAST_TIMINGS = {
   STEWARD_OFFLINE_AFTER_MS: '3000',
@@ -97,13 +85,13 @@ export async function startServerProcess(o: { dataDir?: string; port?: number; d
   const args = ['server', '--listen', `127.0.0.1:${port}`, '--data-dir', dataDir, '--log-level', 'info'];
   if (o.db) args.push('--db', o.db);
   const proc = launch(args, { ...FAST_TIMINGS, ...o.env });
-  const url = await until(
+  const url = await waitFor(
     'the control plane to listen',
     () => {
       if (proc.child.exitCode !== null) throw new Error(`server exited: ${proc.output()}`);
       return existsSync(endpoint) && (JSON.parse(readFileSync(endpoint, 'utf8')) as { url: string }).url;
     },
-    30_000,
+    { timeoutMs: STARTUP_MS },
   );
   // A second replica on a shared database does not get the token file: the first one made it.
   const token = o.token ?? readFileSync(join(dataDir, 'admin.token'), 'utf8').trim();
@@ -147,16 +135,36 @@ export async function addAgent(server: ServerProc, name: string, labels: string[
   return agent;
 }
 
-export async function waitOnline(server: ServerProc, name: string, agent?: Proc, timeoutMs = 20_000): Promise<void> {
-  await until(
+export async function waitOnline(server: ServerProc, name: string, agent?: Proc, timeoutMs = STARTUP_MS): Promise<void> {
+  await waitFor(
     `node ${name} online`,
     async () => {
       if (agent && agent.child.exitCode !== null) throw new Error(`agent exited: ${agent.output()}`);
       const n = await server.client.getNode(name);
       return n.status === 'online' && n.connected;
     },
-    timeoutMs,
+    { timeoutMs },
   );
+}
+
+/**
+ * Waits for two heartbeats of node `name` stored after `since` (ms, the control plane's clock,
+ * which is this machine's). The second one was sent after `since` whatever was in flight, and
+ * the session handles an agent's messages in order: what the agent sent before it (a result, a
+ * started) is stored, and the control plane's reaction to it (reconcile, redelivery, service
+ * reports) has run. The nearest real "the node has caught up" marker the product exposes
+ * (GET /api/v1/nodes/:id lastSeenAt).
+ */
+export async function heartbeatsAfter(server: ServerProc, name: string, since = Date.now(), timeoutMs = 15_000): Promise<number> {
+  let seen = since;
+  for (const which of ['first', 'second']) {
+    const after = seen;
+    seen = await waitFor(`the ${which} heartbeat of ${name} after ${new Date(after).toISOString()}`, async () => {
+      const at = (await server.client.getNode(name)).lastSeenAt;
+      return at !== null && at > after && at;
+    }, { timeoutMs });
+  }
+  return seen;
 }
 
 /** `steward up` (what `npm start` runs): a control plane with its local agent already enrolled. */
@@ -166,13 +174,13 @@ export async function startUpProcess(o: { dataDir?: string; port?: number; env?:
   const endpoint = join(dataDir, 'endpoint.json');
   rmSync(endpoint, { force: true });
   const proc = launch(['up', '--listen', `127.0.0.1:${port}`, '--data-dir', dataDir, '--log-level', 'info'], { ...FAST_TIMINGS, ...o.env });
-  const url = await until(
+  const url = await waitFor(
     'steward up to listen',
     () => {
       if (proc.child.exitCode !== null) throw new Error(`steward up exited: ${proc.output()}`);
       return existsSync(endpoint) && (JSON.parse(readFileSync(endpoint, 'utf8')) as { url: string }).url;
     },
-    30_000,
+    { timeoutMs: STARTUP_MS },
   );
   const token = readFileSync(join(dataDir, 'admin.token'), 'utf8').trim();
   return { ...proc, url, port, dataDir, token, client: new StewardClient({ baseUrl: url, token }) };

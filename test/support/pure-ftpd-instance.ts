@@ -1,7 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { connect } from 'node:net';
-import { freePort, until } from './processes.js';
+import { freePort } from './processes.js';
+import { waitFor } from './wait.js';
 
 /** A private pure-ftpd in the foreground on a loopback port, reading its users from a PureDB file. */
 export class PureFtpdInstance {
@@ -43,7 +44,7 @@ export class PureFtpdInstance {
     );
     this.child.stdout!.on('data', (d) => (this.output += d));
     this.child.stderr!.on('data', (d) => (this.output += d));
-    await until(
+    await waitFor(
       'pure-ftpd to listen',
       () => {
         if (this.child!.exitCode !== null) throw new Error(`pure-ftpd exited: ${this.output}`);
@@ -52,8 +53,7 @@ export class PureFtpdInstance {
           s.once('error', () => ok(false));
         });
       },
-      10_000,
-      100,
+      { timeoutMs: 10_000, intervalMs: 100 },
     );
   }
 

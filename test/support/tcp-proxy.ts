@@ -8,12 +8,20 @@ export class TcpProxy {
   private server: Server | null = null;
   private readonly sockets = new Set<Socket>();
   private frozen = false;
+  private refusing = false;
+  /** Connections reset while cut: each is a reconnect attempt the cut turned away. */
+  refused = 0;
   port = 0;
 
   constructor(private readonly targetPort: number) {}
 
   async start(port = 0): Promise<number> {
     this.server = createServer((client) => {
+      if (this.refusing) {
+        this.refused++;
+        client.resetAndDestroy();
+        return;
+      }
       if (this.frozen) {
         this.sockets.add(client);
         client.pause();
@@ -41,27 +49,31 @@ export class TcpProxy {
     for (const s of this.sockets) s.pause();
   }
 
-  /** Drops every connection abruptly and refuses new ones. */
+  /**
+   * Drops every connection abruptly and resets new ones (counted in `refused`, so a test can
+   * see the agent tried again and was turned away).
+   */
   async cut(): Promise<void> {
+    this.refusing = true;
+    for (const s of this.sockets) s.destroy();
+    this.sockets.clear();
+  }
+
+  /** New connections pass again; flows from a frozen partition are gone for good (as a NAT that forgot them). */
+  async restore(): Promise<void> {
+    this.refusing = false;
+    if (this.frozen) {
+      this.frozen = false;
+      for (const s of this.sockets) s.destroy();
+      this.sockets.clear();
+    }
+  }
+
+  async stop(): Promise<void> {
     const srv = this.server;
     this.server = null;
     for (const s of this.sockets) s.destroy();
     this.sockets.clear();
     if (srv) await new Promise<void>((r) => srv.close(() => r()));
-  }
-
-  async restore(): Promise<void> {
-    if (this.frozen) {
-      // Flows from the partition are gone for good (as a NAT that forgot them); new ones pass.
-      this.frozen = false;
-      for (const s of this.sockets) s.destroy();
-      this.sockets.clear();
-      return;
-    }
-    await this.start(this.port);
-  }
-
-  stop(): Promise<void> {
-    return this.cut();
   }
 }

@@ -2,7 +2,8 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Alert, WebhookCreated } from '@steward/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort, startAgentProcess, startServerProcess, until, waitOnline, type AgentProc, type ServerProc } from '../../../test/support/processes.js';
+import { freePort, startAgentProcess, startServerProcess, waitOnline, type AgentProc, type ServerProc } from '../../../test/support/processes.js';
+import { waitFor } from '../../../test/support/wait.js';
 import { cleanEnv, runCli } from './helpers/cli.js';
 
 describe('steward alerts / steward webhooks', { timeout: 60_000 }, () => {
@@ -27,7 +28,7 @@ describe('steward alerts / steward webhooks', { timeout: 60_000 }, () => {
       config: `monitor:\n  checks:\n    - { id: db, kind: tcp, host: 127.0.0.1, port: ${port}, intervalMs: 200, failuresBeforeFiring: 1 }\n`,
     });
     await waitOnline(server, 'cli-node', agent);
-    alert = await until('the alert', async () => (await server.client.listAlerts({ state: 'firing' })).items[0]);
+    alert = await waitFor('the alert', async () => (await server.client.listAlerts({ state: 'firing' })).items[0]);
   }, 60_000);
 
   afterAll(async () => {
@@ -52,7 +53,7 @@ describe('steward alerts / steward webhooks', { timeout: 60_000 }, () => {
     const acked = await cli(['alerts', 'ack', alert.id]);
     expect(acked.code).toBe(0);
     expect(acked.stdout).toContain(`${alert.id}: acknowledged by admin`);
-    await until('the ack delivered', async () => (await server.client.listWebhookDeliveries(hook.id)).items[0]?.state === 'succeeded');
+    await waitFor('the ack delivered', async () => (await server.client.listWebhookDeliveries(hook.id)).items[0]?.state === 'succeeded');
     const log = await cli(['webhooks', 'deliveries', hook.id]);
     expect(log.code).toBe(0);
     expect(log.stdout).toMatch(new RegExp(`alert.acked  alert ${alert.id}  succeeded\\n  #1  \\S+  200  \\d+ms`));

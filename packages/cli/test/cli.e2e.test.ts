@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { StewardClient } from '@steward/client';
 import type { Command, Node } from '@steward/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cleanEnv, runCli, startCli, waitFor, type Background } from './helpers/cli.js';
+import { waitFor } from '../../../test/support/wait.js';
+import { cleanEnv, runCli, startCli, type Background } from './helpers/cli.js';
 
 
 function readUrl(dataDir: string): string | undefined {
@@ -36,7 +37,7 @@ describe('steward end to end (server + agents as child processes)', () => {
     root = mkdtempSync(join(tmpdir(), 'steward-e2e-'));
     serverDir = join(root, 'server');
     server = startCli(['server', '--listen', '127.0.0.1:0', '--data-dir', serverDir, '--log-level', 'warn'], cleanEnv());
-    url = await waitFor('the server to write endpoint.json', () => readUrl(serverDir), 30_000);
+    url = await waitFor('the server to write endpoint.json', () => readUrl(serverDir), { timeoutMs: 30_000 });
     // Operator commands find this server the way they find a local one: through its data dir.
     env = cleanEnv({ STEWARD_DATA_DIR: serverDir });
     client = new StewardClient({ baseUrl: url, token: readFileSync(join(serverDir, 'admin.token'), 'utf8').trim() });
@@ -49,7 +50,7 @@ describe('steward end to end (server + agents as child processes)', () => {
   }, 60_000);
 
   it('says where it listens and that the admin token was just created', async () => {
-    await waitFor('the startup lines', () => (server.output().includes('admin token') ? true : undefined));
+    await waitFor('the startup lines', () => server.output().includes('admin token'), { timeoutMs: 20_000 });
     expect(server.output()).toContain(`listening on ${url}`);
     expect(server.output()).toMatch(/admin token: .*admin\.token \(just created/);
   });
@@ -75,9 +76,9 @@ describe('steward end to end (server + agents as child processes)', () => {
       'both agents online',
       async () => {
         const { items } = await client.listNodes({ status: 'online' });
-        return items.length === 2 ? true : undefined;
+        return items.length === 2;
       },
-      30_000,
+      { timeoutMs: 30_000 },
     );
 
     const ls = await cli(['nodes', 'ls', '--json']);
@@ -218,9 +219,9 @@ describe('steward end to end (server + agents as child processes)', () => {
         'an event line',
         async () => {
           await client.patchNode('e2e-b', { labels: { poke: String(Date.now()) } });
-          return ev.output().includes('"kind":"node.changed"') ? true : undefined;
+          return ev.output().includes('"kind":"node.changed"');
         },
-        30_000,
+        { timeoutMs: 30_000, intervalMs: 200 },
       );
       const line = ev.output().split('\n').find((l) => l.includes('node.changed'))!;
       expect(JSON.parse(line)).toMatchObject({ kind: 'node.changed', name: 'e2e-b', change: 'updated' });
@@ -273,16 +274,16 @@ describe('steward up', () => {
   it('starts a server and one local agent, restarts the agent when it dies, and stops both on SIGTERM', async () => {
     const dataDir = join(root, 'srv');
     up = startCli(['up', '--listen', '127.0.0.1:0', '--data-dir', dataDir, '--log-level', 'warn'], cleanEnv());
-    const url = await waitFor('endpoint.json', () => readUrl(dataDir), 30_000);
+    const url = await waitFor('endpoint.json', () => readUrl(dataDir), { timeoutMs: 30_000 });
     const client = new StewardClient({ baseUrl: url, token: readFileSync(join(dataDir, 'admin.token'), 'utf8').trim() });
     const node = await waitFor(
       'the local agent online',
       async () => (await client.listNodes({ status: 'online' })).items[0],
-      30_000,
+      { timeoutMs: 30_000 },
     );
     expect(node.labels).toEqual({ local: 'true' });
     expect(existsSync(join(dataDir, 'local-agent', 'identity.json'))).toBe(true);
-    await waitFor('the banner', () => (up!.output().includes('try: ') ? true : undefined));
+    await waitFor('the banner', () => up!.output().includes('try: '), { timeoutMs: 20_000 });
     expect(up.output()).toContain(`API ${url}`);
     expect(up.output()).toMatch(/try: STEWARD_DATA_DIR=\S+ npx steward nodes ls/);
 
@@ -296,11 +297,11 @@ describe('steward up', () => {
         const pid = line ? Number(line.trim().split(/\s+/)[0]) : undefined;
         return pid && pid !== firstPid ? pid : undefined;
       },
-      15_000,
+      { timeoutMs: 15_000, intervalMs: 200 },
     );
     expect(secondPid).not.toBe(firstPid);
     // The same identity comes back: no second node.
-    await waitFor('the node online again', async () => ((await client.getNode(node.id)).connected ? true : undefined), 20_000);
+    await waitFor('the node online again', async () => (await client.getNode(node.id)).connected, { timeoutMs: 20_000 });
     expect((await client.listNodes()).items).toHaveLength(1);
 
     expect(await up.stop(20_000)).toBe(0);

@@ -5,6 +5,7 @@ import { Executor } from '../../src/executor.js';
 import { Journal } from '../../src/journal.js';
 import { createRegistry } from '../../src/modules/registry.js';
 import { defineCommand, defineModule, HandlerFailure } from '../../src/modules/types.js';
+import { waitFor } from '../../../../test/support/wait.js';
 import { tempDir, testConfig } from '../modules/context.js';
 
 const calls: Record<string, number> = {};
@@ -63,8 +64,10 @@ async function harness(dataDir?: string) {
     module: () => undefined,
     emit: () => {},
   });
-  const settle = () => new Promise((r) => setTimeout(r, 20));
-  return { dir, journal, executor, started, results, settle };
+  /** Waits until `n` results were reported and nothing runs any more: whatever was started has ended. */
+  const finished = (n: number) =>
+    waitFor(() => `${n} results and no command running (results: ${results.length}, running: ${executor.runningIds()})`, () => results.length >= n && executor.runningIds().length === 0);
+  return { dir, journal, executor, started, results, finished };
 }
 
 const cmd = (id: string, type: string, payload: unknown, timeoutMs = 5000): DispatchedCommand => ({ id, type, payload, timeoutMs, createdAt: Date.now() });
@@ -75,9 +78,11 @@ describe('executor: exactly one effect per command id', () => {
     const key = `k${Math.random()}`;
     h.executor.dispatch(cmd('c1', 'test.count', { key }));
     h.executor.dispatch(cmd('c1', 'test.count', { key }));
-    await h.settle();
+    await h.finished(1);
+    expect(h.journal.get('c1')?.state).toBe('done');
+    // A repeat of a finished id answers from the journal at once, running nothing.
     h.executor.dispatch(cmd('c1', 'test.count', { key }));
-    await h.settle();
+    expect(h.executor.runningIds()).toEqual([]);
     expect(calls[key]).toBe(1);
     expect(h.results).toHaveLength(2);
     expect(h.results[0]).toEqual(h.results[1]);
@@ -88,7 +93,7 @@ describe('executor: exactly one effect per command id', () => {
     const h = await harness();
     h.executor.dispatch(cmd('c1', 'test.safe', { key: 'a' }));
     h.executor.dispatch(cmd('c2', 'test.safe', { key: 'b' }));
-    await h.settle();
+    await h.finished(2);
     expect(h.journal.outboxIds().sort()).toEqual(['c1', 'c2']);
     h.journal.ack(['c1']);
     expect(h.journal.outboxIds()).toEqual(['c2']);
@@ -105,9 +110,12 @@ describe('executor: exactly one effect per command id', () => {
     const second = await harness(first.dir);
     second.executor.recoverInterrupted();
     second.executor.dispatch(cmd('c1', 'test.count', { key }));
-    await second.settle();
+    // Both answers are in (the recovery's and the replay of it) and nothing was started.
+    await second.finished(2);
     expect(calls[key]).toBeUndefined();
+    expect(second.started).toEqual([]);
     expect(second.results[0]).toMatchObject({ commandId: 'c1', state: 'failed', error: { code: 'interrupted' } });
+    expect(second.results[1]).toEqual(second.results[0]);
   });
 
   it('after a crash mid-run, a command safe to re-run runs again once', async () => {
@@ -118,11 +126,12 @@ describe('executor: exactly one effect per command id', () => {
     journals.pop();
     const second = await harness(first.dir);
     second.executor.recoverInterrupted();
-    await second.settle();
+    await second.finished(1);
     second.executor.dispatch(cmd('c1', 'test.safe', { key }));
-    await second.settle();
+    await second.finished(2);
     expect(calls[key]).toBe(1);
     expect(second.results[0]).toMatchObject({ state: 'succeeded', result: { runs: 1 } });
+    expect(second.results[1]).toEqual(second.results[0]);
   });
 
   it('cancels and times out running commands', async () => {
@@ -131,7 +140,7 @@ describe('executor: exactly one effect per command id', () => {
     h.executor.dispatch(cmd('c2', 'test.hang', {}, 50));
     expect(h.executor.runningIds().sort()).toEqual(['c1', 'c2']);
     h.executor.cancel('c1');
-    await new Promise((r) => setTimeout(r, 150));
+    await h.finished(2);
     const byId = Object.fromEntries(h.results.map((r) => [r.commandId, r.state]));
     expect(byId).toEqual({ c1: 'cancelled', c2: 'timed_out' });
     expect(h.executor.runningIds()).toEqual([]);
@@ -142,7 +151,7 @@ describe('executor: exactly one effect per command id', () => {
     h.executor.dispatch(cmd('c1', 'test.missing', {}));
     h.executor.dispatch(cmd('c2', 'test.count', { key: 5 }));
     h.executor.dispatch(cmd('c3', 'test.fail', {}));
-    await h.settle();
+    await h.finished(3);
     const byId = Object.fromEntries(h.results.map((r) => [r.commandId, r]));
     expect(byId.c1).toMatchObject({ state: 'failed', error: { code: 'unknown_command_type' } });
     expect(byId.c2).toMatchObject({ state: 'failed', error: { code: 'validation_failed' } });
@@ -155,7 +164,9 @@ describe('executor: exactly one effect per command id', () => {
     h.executor.dispatch(cmd('c1', 'test.hang', {}));
     await h.executor.drain(30);
     h.executor.dispatch(cmd('c2', 'test.safe', { key: 'z' }));
-    await h.settle();
+    // Refused on the spot: not journaled, not started, so nothing can answer for it later.
+    expect(h.executor.runningIds()).toEqual([]);
+    expect(h.started).toEqual(['c1']);
     expect(h.results.map((r) => [r.commandId, r.state])).toEqual([['c1', 'cancelled']]);
     expect(h.journal.get('c2')).toBeNull();
   });

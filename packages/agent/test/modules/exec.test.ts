@@ -1,9 +1,10 @@
-import { readFileSync, realpathSync } from 'node:fs';
+import { realpathSync } from 'node:fs';
 import { access } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ValidationError } from '@steward/protocol';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadModules, type ModuleRegistry } from '../../src/modules/registry.js';
+import { processGone, waitFor } from '../../../../test/support/wait.js';
 import { failure, run, tempDir, testConfig, testContext } from './context.js';
 
 let registry: ModuleRegistry;
@@ -13,24 +14,6 @@ beforeAll(async () => {
 
 async function ctxWith(edit?: Parameters<typeof testConfig>[1], signal?: AbortSignal) {
   return testContext(testConfig(await tempDir(), edit), signal);
-}
-
-/** A process is gone once it is missing from /proc or only a zombie waiting for its reaper. */
-function gone(pid: number): boolean {
-  try {
-    return readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.startsWith('Z') ?? true;
-  } catch {
-    return true;
-  }
-}
-
-async function waitGone(pids: number[], withinMs: number): Promise<boolean> {
-  const deadline = Date.now() + withinMs;
-  while (Date.now() < deadline) {
-    if (pids.every(gone)) return true;
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  return pids.every(gone);
 }
 
 describe('exec.run', () => {
@@ -129,7 +112,7 @@ describe('exec.run', () => {
     expect(result.signal).toBe('SIGTERM');
     const pids = result.stdout.trim().split('\n').map(Number);
     expect(pids).toHaveLength(2);
-    expect(await waitGone(pids, 2000)).toBe(true);
+    await waitFor('the process group to be gone', () => pids.every(processGone), { timeoutMs: 2000 });
   }, 10_000);
 
   it('escalates to SIGKILL when the group ignores SIGTERM', async () => {
@@ -155,7 +138,7 @@ describe('exec.run', () => {
     expect(f.code).toBe('aborted');
     expect(Date.now() - started).toBeLessThan(5000);
     const pid = Number((f.result as { stdout: string }).stdout.trim());
-    expect(await waitGone([pid], 2000)).toBe(true);
+    await waitFor('the process to be gone', () => processGone(pid), { timeoutMs: 2000 });
   }, 10_000);
 
   it('does not start anything when the signal is already aborted', async () => {

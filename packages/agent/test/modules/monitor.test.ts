@@ -7,6 +7,7 @@ import { ValidationError, type CheckStateEventData, type MonitorChecksResult, ty
 import monitorModule from '../../src/modules/monitor/index.js';
 import { createRegistry, resolveModuleSettings } from '../../src/modules/registry.js';
 import type { ModuleInstance } from '../../src/modules/types.js';
+import { waitFor } from '../../../../test/support/wait.js';
 import { run, tempDir, testConfig, testContext, testLink, type Emitted } from './context.js';
 
 const registry = createRegistry([monitorModule]);
@@ -38,16 +39,6 @@ async function listen(port = 0): Promise<Server> {
   return srv;
 }
 
-async function until<T>(what: string, fn: () => T | undefined | false, ms = 5000): Promise<T> {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    const v = fn();
-    if (v) return v;
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
-
 describe('monitor module', () => {
   it('with no checks configured it runs nothing and reports an empty set', async () => {
     const { report } = await startMonitor(await tempDir(), undefined);
@@ -60,15 +51,15 @@ describe('monitor module', () => {
     const emitted: Emitted = [];
     const check = { id: 'svc', kind: 'tcp', host: '127.0.0.1', port, intervalMs: 100, failuresBeforeFiring: 3, successesBeforeResolving: 2, timeoutMs: 500 };
     const { report } = await startMonitor(await tempDir(), { checks: [check] }, emitted);
-    await until('ok', () => report().checks[0]?.state === 'ok');
+    await waitFor('ok', () => report().checks[0]?.state === 'ok');
     await new Promise((r) => srv.close(r));
-    const fired = await until('fired', () => emitted.find((e) => (e.data as CheckStateEventData).transition === 'fired'));
+    const fired = await waitFor('fired', () => emitted.find((e) => (e.data as CheckStateEventData).transition === 'fired'));
     const data = fired.data as CheckStateEventData;
     expect(fired.event).toBe('check.state');
     expect(data.check).toMatchObject({ id: 'svc', kind: 'tcp', state: 'firing', failures: 3, severity: 'warning', summary: `tcp 127.0.0.1:${port}` });
     expect(data.check.message).toContain('ECONNREFUSED');
     srv = await listen(port);
-    const resolved = await until('resolved', () => emitted.find((e) => (e.data as CheckStateEventData).transition === 'resolved'));
+    const resolved = await waitFor('resolved', () => emitted.find((e) => (e.data as CheckStateEventData).transition === 'resolved'));
     expect((resolved.data as CheckStateEventData).check.state).toBe('ok');
     expect(emitted.map((e) => (e.data as CheckStateEventData).transition)).toEqual(['fired', 'resolved']);
     await new Promise((r) => srv.close(r));
@@ -79,7 +70,7 @@ describe('monitor module', () => {
     const { report } = await startMonitor(dir, {
       checks: [{ preset: 'nginx-alive', pidFile: join(dir, 'nginx.pid') }, { preset: 'pure-ftpd-alive', intervalMs: 60_000 }],
     });
-    const checks = await until('first probes', () => report().checks.every((c) => c.lastRunAt !== null) && report().checks);
+    const checks = await waitFor('first probes', () => report().checks.every((c) => c.lastRunAt !== null) && report().checks);
     expect(checks.map((c) => [c.id, c.kind, c.severity, c.summary])).toEqual([
       ['nginx-alive', 'process', 'critical', `process nginx (pid file ${join(dir, 'nginx.pid')})`],
       ['pure-ftpd-alive', 'process', 'critical', 'process pure-ftpd'],
@@ -118,7 +109,7 @@ describe('monitor module', () => {
     const down = { id: 'down', kind: 'tcp', host: '127.0.0.1', port: 1, intervalMs: 100, failuresBeforeFiring: 1, timeoutMs: 500 };
     const disk = { id: 'disk', kind: 'disk', mounts: [dir], maxUsedPercent: 100, intervalMs: 60_000 };
     const m = await startMonitor(dir, { checks: [down, disk] }, emitted);
-    await until('down fires', () => m.report().checks.find((c) => c.id === 'down')?.state === 'firing');
+    await waitFor('down fires', () => m.report().checks.find((c) => c.id === 'down')?.state === 'firing');
     const diskBefore = m.report().checks.find((c) => c.id === 'disk')!;
     await run(registry, 'monitor.checks.set', { checks: [disk] }, m.ctx);
     expect(m.report().checks).toEqual([diskBefore]);

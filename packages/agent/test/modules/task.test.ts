@@ -8,6 +8,7 @@ import { OrphanRegistry } from '../../src/modules/task/orphans.js';
 import { parseStat } from '../../src/modules/task/proc.js';
 import type { TaskPool } from '../../src/modules/task/index.js';
 import type { AgentConfig } from '../../src/config.js';
+import { processGone, waitFor } from '../../../../test/support/wait.js';
 import { failure, run, tempDir, testConfig, testContext, testLink, type Emitted } from './context.js';
 
 let registry: ModuleRegistry;
@@ -28,24 +29,6 @@ let n = 0;
 function payload(extra: Record<string, unknown>) {
   n++;
   return { taskId: `task_${n}`, attemptId: `att_${n}`, timeoutMs: 30_000, ...extra };
-}
-
-function gone(pid: number): boolean {
-  try {
-    return readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.startsWith('Z') ?? true;
-  } catch {
-    return true;
-  }
-}
-
-async function until<T>(fn: () => T | undefined | false, ms = 5000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = fn();
-    if (v) return v;
-    if (Date.now() > end) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 20));
-  }
 }
 
 describe('task module', () => {
@@ -127,7 +110,7 @@ describe('task module', () => {
     expect(f.code).toBe('timed_out');
     expect(f.state).toBe('timed_out');
     const grandchild = Number(readFileSync(pidFile, 'utf8'));
-    await until(() => gone(grandchild));
+    await waitFor('the grandchild to be gone', () => processGone(grandchild));
     await p.stop();
   });
 
@@ -138,13 +121,13 @@ describe('task module', () => {
     // The child ignores SIGTERM and starts a grandchild that does too: only SIGKILL ends them.
     const script = `trap '' TERM; sh -c 'trap "" TERM; echo $$ > ${dir}/gc; sleep 30' & echo $$ > ${dir}/c; wait`;
     const running = run(registry, 'task.run', payload({ kind: 'exec', command: 'sh', args: ['-c', script] }), testContext(config, ac.signal, { module: p }));
-    const [child, grandchild] = await until(() => existsSync(`${dir}/c`) && existsSync(`${dir}/gc`) && [Number(readFileSync(`${dir}/c`, 'utf8')), Number(readFileSync(`${dir}/gc`, 'utf8'))]);
+    const [child, grandchild] = await waitFor('both pid files', () => existsSync(`${dir}/c`) && existsSync(`${dir}/gc`) && [Number(readFileSync(`${dir}/c`, 'utf8')), Number(readFileSync(`${dir}/gc`, 'utf8'))]);
     expect(p.report().running).toHaveLength(1);
     const t0 = Date.now();
     ac.abort();
     const f = await failure(running);
     expect(f.code).toBe('aborted');
-    expect(gone(child!) && gone(grandchild!)).toBe(true);
+    expect(processGone(child!) && processGone(grandchild!)).toBe(true);
     expect(Date.now() - t0).toBeGreaterThanOrEqual(400); // it took the SIGKILL after the grace
     expect(p.report().running).toHaveLength(0);
     await p.stop();
@@ -161,7 +144,7 @@ describe('task module', () => {
     );
     expect(res.exitCode).toBe(0);
     const bg = Number(readFileSync(`${dir}/bg`, 'utf8'));
-    await until(() => gone(bg));
+    await waitFor('the background process to be gone', () => processGone(bg));
     await p.stop();
   });
 
@@ -193,13 +176,13 @@ describe('task module', () => {
     const dir = await tempDir();
     const orphans = new OrphanRegistry(dir);
     const child = spawn('sh', ['-c', 'sleep 30 & wait'], { detached: true, stdio: 'ignore' });
-    await until(() => existsSync(`/proc/${child.pid}/stat`));
+    await waitFor('the child to start', () => existsSync(`/proc/${child.pid}/stat`));
     await orphans.add(child.pid!, 'cmd_x');
     // A record whose start time does not match is a reused pid: left alone.
     writeFileSync(join(dir, `${process.pid}.json`), JSON.stringify({ pid: process.pid, startTicks: 1, commandId: 'cmd_y' }));
     const killed = await orphans.killLeftovers(pino({ level: 'silent' }));
     expect(killed).toBe(1);
-    await until(() => child.exitCode !== null || child.signalCode !== null);
+    await waitFor('the child to exit', () => child.exitCode !== null || child.signalCode !== null);
     expect(child.signalCode).toBe('SIGKILL');
     expect(readdirSync(dir)).toEqual([]);
   });

@@ -6,6 +6,7 @@ import { Store } from '../../src/store/store.js';
 import { getNodeRow, insertNode } from '../../src/store/queries/nodes.js';
 import { postgresTestUrl, storeTargets } from '../helpers/databases.js';
 import { nodeRow } from '../helpers/rows.js';
+import { waitFor } from '../../../../test/support/wait.js';
 
 const TABLES = ['api_tokens', 'enrollment_tokens', 'nodes', 'commands', 'jobs', 'meta', 'artifacts', 'backups', 'backup_schedules', 'alerts', 'webhooks', 'webhook_deliveries', 'webhook_attempts', 'tasks', 'task_attempts', 'task_output', 'task_nodes', 'services', 'service_nodes', 'node_samples'] as const;
 
@@ -104,10 +105,14 @@ describe('migrations and connections on postgres', () => {
       try {
         const killed = await admin.query('select pg_terminate_backend(pid) from pg_stat_activity where datname = $1', [db]);
         expect(killed.rowCount).toBeGreaterThan(0);
+        // The server has closed them all: the pool's idle clients have their sockets' end.
+        await waitFor('the terminated backends to be gone', async () => {
+          const left = await admin.query('select count(*)::int as n from pg_stat_activity where datname = $1', [db]);
+          return (left.rows[0] as { n: number }).n === 0;
+        });
       } finally {
         await admin.end();
       }
-      await new Promise((r) => setTimeout(r, 200)); // let the pool see the closed sockets
       // Without an 'error' listener on the pg pool this is an uncaught exception in the process.
       await store.ping();
     } finally {

@@ -12,6 +12,7 @@ import { chooseLimits } from '../../../src/modules/service/limits.js';
 import { signalGroup } from '../../../src/lib/process-group.js';
 import { Supervisor } from '../../../src/modules/service/supervisor.js';
 import { ArtifactServer, removeTestCgroups, CRASHER, HOG, packTarGz, SLEEPER, spec, TCP_SERVICE } from '../../../../../test/support/service-artifacts.js';
+import { waitFor } from '../../../../../test/support/wait.js';
 
 const log = pino({ level: 'silent' });
 const PARENT = `steward-test-${randomBytes(4).toString('hex')}`;
@@ -55,16 +56,6 @@ function make(opts: { cgroup?: 'auto' | 'off'; dir?: string; events?: ServiceNod
   return { sup, dir };
 }
 
-async function until<T>(what: string, fn: () => T | undefined | null | false, timeoutMs = 15_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  while (Date.now() < end) {
-    const v = fn();
-    if (v) return v;
-    await new Promise((r) => setTimeout(r, 25));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
-
 function ask(port: number): Promise<string> {
   return new Promise((resolve, reject) => {
     const s = connect({ port, host: '127.0.0.1' });
@@ -92,7 +83,7 @@ describe('service supervisor with real processes', () => {
     const s = spec('crashy', '1.0.0', artifacts.put('crashy.tgz', bytes), bytes, { restart: { initialDelayMs: 100, fatalAfter: { crashes: 5, withinMs: 60_000 } } });
     const res = await sup.apply(1, s);
     expect(res.outcome).toBe('installed');
-    const st = await until('fatal', () => (sup.status('crashy')?.state === 'fatal' ? sup.status('crashy') : null));
+    const st = await waitFor('fatal', () => (sup.status('crashy')?.state === 'fatal' ? sup.status('crashy') : null));
     expect(st.exits.map((e) => e.delayMs)).toEqual([100, 150, 225, 338, null]);
     expect(st.exits.every((e) => e.code === 3)).toBe(true);
     expect(st.restarts).toBe(4);
@@ -120,7 +111,7 @@ describe('service supervisor with real processes', () => {
     expect(sup.limitsMode).toBe('cgroup1'); // this machine mounts cgroup v1 and the agent runs as root
     const s = spec('hog', '1.0.0', artifacts.put('hog.tgz', bytes), bytes, { limits: { memoryMB: 64 }, restart: { policy: 'never' } });
     await sup.apply(1, s);
-    const st = await until('killed', () => (sup.status('hog')?.state === 'killed' ? sup.status('hog') : null));
+    const st = await waitFor('killed', () => (sup.status('hog')?.state === 'killed' ? sup.status('hog') : null));
     expect(st.reason).toMatch(/memory limit 64 MiB reached: killed by the kernel OOM killer \(cgroup1\)/);
     expect(st.limits).toBe('cgroup1');
     expect(st.exits.at(-1)).toMatchObject({ signal: 'SIGKILL' });
@@ -132,7 +123,7 @@ describe('service supervisor with real processes', () => {
     const { sup } = make({ events });
     const s = spec('hog2', '1.0.0', artifacts.put('hog2.tgz', bytes), bytes, { limits: { memoryMB: 48 }, restart: { initialDelayMs: 50, fatalAfter: { crashes: 2, withinMs: 60_000 } } });
     await sup.apply(1, s);
-    const st = await until('fatal', () => (sup.status('hog2')?.state === 'fatal' ? sup.status('hog2') : null));
+    const st = await waitFor('fatal', () => (sup.status('hog2')?.state === 'fatal' ? sup.status('hog2') : null));
     expect(events.map((e) => e.state)).toEqual(expect.arrayContaining(['killed', 'backoff', 'fatal']));
     expect(st.exits.map((e) => e.delayMs)).toEqual([50, null]);
   });
@@ -143,7 +134,7 @@ describe('service supervisor with real processes', () => {
     expect(sup.limitsMode).toBe('degraded');
     const s = spec('hogrss', '1.0.0', artifacts.put('hogrss.tgz', bytes), bytes, { limits: { memoryMB: 64 }, restart: { policy: 'never' } });
     await sup.apply(1, s);
-    const st = await until('killed', () => (sup.status('hogrss')?.state === 'killed' ? sup.status('hogrss') : null));
+    const st = await waitFor('killed', () => (sup.status('hogrss')?.state === 'killed' ? sup.status('hogrss') : null));
     expect(st.reason).toMatch(/memory limit 64 MiB exceeded \(RSS \d+ MiB\); killed by the agent's RSS watch/);
     expect(st.limits).toBe('degraded');
   });
@@ -195,7 +186,7 @@ describe('service supervisor with real processes', () => {
     expect(after).toMatchObject({ state: 'running', pid: before.pid, restarts: 0, startedAt: before.startedAt });
     // The adopted process's exit is noticed by polling (the agent is not its parent).
     signalGroup(before.pid!, 'SIGKILL');
-    const st = await until('restarted', () => {
+    const st = await waitFor('restarted', () => {
       const s = second.sup.status('sleepy');
       return s?.state === 'running' && s.pid !== before.pid ? s : null;
     });
@@ -207,7 +198,7 @@ describe('service supervisor with real processes', () => {
     const bytes = await packTarGz({ run: '#!/bin/sh\necho hello-out\necho hello-err >&2\nexec sleep 1000\n' });
     const { sup, dir } = make();
     await sup.apply(1, spec('talky', '1.0.0', artifacts.put('talky.tgz', bytes), bytes));
-    const chunk = await until('output', () => {
+    const chunk = await waitFor('output', () => {
       const c = sup.logs('talky', undefined, 4096);
       return c && c.data.includes('hello-err') ? c : null;
     });
@@ -236,12 +227,18 @@ describe('service supervisor with real processes', () => {
 
   it('operator stop holds a service; start brings it back', async () => {
     const bytes = await packTarGz({ run: SLEEPER });
+    const crasher = await packTarGz({ run: CRASHER });
     const { sup } = make();
-    await sup.apply(1, spec('held', '1.0.0', artifacts.put('held.tgz', bytes), bytes));
+    const restart = { initialDelayMs: 100, fatalAfter: { crashes: 1000, withinMs: 60_000 } };
+    await sup.apply(1, spec('held', '1.0.0', artifacts.put('held.tgz', bytes), bytes, { restart }));
+    // A witness under the same supervisor and restart policy: its restarts show the supervisor
+    // kept restarting what exits, so a held service that were to come back would have by then.
+    await sup.apply(1, spec('witness', '1.0.0', artifacts.put('witness.tgz', crasher), crasher, { restart }));
     const pid = sup.status('held')!.pid!;
     expect(await sup.operatorStop('held')).toMatchObject({ state: 'stopped', pid: null, reason: 'stopped by an operator' });
     expect(signalGroup(pid, 0)).toBe(false);
-    await new Promise((r) => setTimeout(r, 300));
+    const restartsAtStop = sup.status('witness')!.restarts;
+    await waitFor('the witness to be restarted twice after the stop', () => sup.status('witness')!.restarts >= restartsAtStop + 2);
     expect(sup.status('held')!.state).toBe('stopped');
     const started = await sup.operatorStart('held');
     expect(started).toMatchObject({ state: 'running' });
