@@ -14,6 +14,7 @@ import { makeCredential } from '../../src/security/secrets.js';
 import { getCommandRow } from '../../src/store/queries/commands.js';
 import { getNodeRow, insertNode } from '../../src/store/queries/nodes.js';
 import { EMPTY_INVENTORY } from '../../src/store/rows.js';
+import { waitFor } from '../../../../test/support/wait.js';
 import { storeTargets, useFreshStore } from '../helpers/databases.js';
 import { nodeRow, T0 } from '../helpers/rows.js';
 
@@ -217,10 +218,6 @@ describe.each(storeTargets())('agent link over the memory transport on $name', (
 
   /** Waits until the link handled the close (the node's connection id is cleared). */
   async function closeRecorded(): Promise<void> {
-    for (let i = 0; i < 200; i++) {
-      if ((await getNodeRow(ctx.store.db, nodeId))?.connection_id === null) return;
-      await new Promise((r) => setTimeout(r, 10));
-    }
-    throw new Error('the link never recorded the close');
+    await waitFor('the link to record the close', async () => (await getNodeRow(ctx.store.db, nodeId))?.connection_id === null);
   }
 });
