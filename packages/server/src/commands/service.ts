@@ -17,7 +17,7 @@ import {
 } from '@steward/protocol';
 import { canonicalJson } from '../core/canonical-json.js';
 import type { Context } from '../core/context.js';
-import { commandFromRow } from '../store/rows.js';
+import { commandFromRow } from './rows.js';
 import {
   finishCommandBrief,
   getCommandRow,

@@ -15,7 +15,8 @@ import {
 import { randomBytes } from 'node:crypto';
 import type { Context } from '../core/context.js';
 import { publishNodeChanged } from '../events/node-status.js';
-import { EMPTY_INVENTORY, enrollmentTokenFromRow, fromJson } from '../store/rows.js';
+import { EMPTY_INVENTORY, fromJson } from '../store/rows.js';
+import { enrollmentTokenFromRow } from './rows.js';
 import {
   deleteEnrollmentToken,
   getEnrollmentToken,

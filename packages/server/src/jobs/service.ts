@@ -15,7 +15,9 @@ import {
 import type { AgentLink } from '../agents/link.js';
 import { newCommandRow, requestHash, specOf, type CommandService } from '../commands/service.js';
 import type { Context } from '../core/context.js';
-import { commandFromRow, fromJson, jobFromRow } from '../store/rows.js';
+import { commandFromRow } from '../commands/rows.js';
+import { fromJson } from '../store/rows.js';
+import { jobFromRow } from './rows.js';
 import { insertCommands, listJobCommandRows, transitionCommand } from '../store/queries/commands.js';
 import { cancelHeld, findJobByRequestId, getJobRow, insertJob, jobCounts, listJobRows, transitionJob } from '../store/queries/jobs.js';
 import { listNodeRows } from '../store/queries/nodes.js';

@@ -14,7 +14,8 @@ import {
 import type { AgentLink } from '../agents/link.js';
 import type { CommandService } from '../commands/service.js';
 import type { Context } from '../core/context.js';
-import { fromJson, nodeFromRow } from '../store/rows.js';
+import { fromJson } from '../store/rows.js';
+import { nodeFromRow } from './rows.js';
 import { cancelUnfinishedForNode, countUnfinishedForNode } from '../store/queries/commands.js';
 import { deleteNodeRow, findNodeRow, listNodeRows, nodeNameTaken, updateNodeRow } from '../store/queries/nodes.js';
 import type { CommandsTable, NodesTable } from '../store/schema.js';
