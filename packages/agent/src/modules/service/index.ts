@@ -44,7 +44,9 @@ const apply = defineCommand({
   handler: async (p, ctx) => {
     const res = await supervisorOf(ctx).apply(p.revision, p.spec, ctx.signal);
     if (res.outcome === 'installed' || res.outcome === 'unchanged') return res;
-    throw new HandlerFailure(res.outcome, res.reason ?? res.outcome, { result: res });
+    // The cause's code goes with the error, so the result keeps its one shape.
+    const { cause, ...result } = res;
+    throw new HandlerFailure(res.outcome, res.reason ?? res.outcome, { result, ...(cause ? { details: { cause } } : {}) });
   },
 });
 

@@ -26,6 +26,8 @@ export interface ApplyResult {
   outcome: ServiceOutcome['kind'];
   state: string;
   reason: string | null;
+  /** For `install_failed`: the stable code of the error that stopped the install (checksum_mismatch, …). */
+  cause?: string;
 }
 
 /**
@@ -163,7 +165,8 @@ export class Supervisor {
         // The old version, if any, was never touched and keeps its state.
         if (old && unit.alive) unit.setState(wasState === 'installing' ? 'running' : wasState, `install of ${spec.version} failed: ${reason}`);
         else unit.setState('failed', reason);
-        return this.result(unit, revision, 'install_failed', reason);
+        const cause = e instanceof AgentError ? e.code : 'install_error';
+        return { ...this.result(unit, revision, 'install_failed', reason), cause };
       }
       await unit.stop(null, null);
       await this.o.installer.switchCurrent(spec.name, spec.version);

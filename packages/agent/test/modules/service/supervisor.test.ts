@@ -99,6 +99,7 @@ describe('service supervisor with real processes', () => {
     const res = await sup.apply(1, s);
     expect(res.outcome).toBe('install_failed');
     expect(res.reason).toMatch(/checksum mismatch/);
+    expect(res.cause).toBe('checksum_mismatch');
     expect(sup.status('tampered')).toMatchObject({ state: 'failed', version: null, pid: null, lastOutcome: { kind: 'install_failed' } });
     expect(existsSync(join(dir, 'services', 'tampered', '1.0.0'))).toBe(false);
     expect(readdirSync(join(dir, 'services', 'tampered')).filter((e) => e !== 'logs')).toEqual([]);
