@@ -379,6 +379,16 @@ const migrations: Record<string, Migration> = {
       throw new Error('down migrations are not supported');
     },
   },
+  '0007_backup_deleted_at': {
+    async up(db: Kysely<any>) {
+      // A deleted backup keeps its row with deleted_at set, so reconciling succeeded
+      // backup.run commands cannot tell it apart from one never recorded and bring it back.
+      await db.schema.alterTable('backups').addColumn('deleted_at', 'bigint').execute();
+    },
+    async down() {
+      throw new Error('down migrations are not supported');
+    },
+  },
 };
 
 export const migrationProvider: MigrationProvider = {
