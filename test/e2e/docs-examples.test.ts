@@ -197,11 +197,18 @@ describe('every shell example in README.md and docs/ runs as written', { timeout
 });
 
 describe('README and --help tell the truth', () => {
-  it('the Node.js version README asks for is the one package.json declares', () => {
+  it('the Node.js versions README asks for are the ones package.json declares, and it names the dependencies that want more', () => {
     const readme = readFileSync(join(REPO, 'README.md'), 'utf8');
-    const stated = /Node\.js ≥ (\d+\.\d+)/.exec(readme)?.[1];
     const engines = (JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')) as { engines: { node: string } }).engines.node;
-    expect(engines).toBe(`>=${stated}`);
+    expect(readme).toContain(`Requirements: Node.js \`${engines}\``);
+    // A dependency that wants a newer Node than the oldest one allowed makes `npm ci` warn: README must say which.
+    const oldest = Number(/\^?(\d+)\./.exec(engines)![1]);
+    const lock = JSON.parse(readFileSync(join(REPO, 'package-lock.json'), 'utf8')) as { packages: Record<string, { version?: string; engines?: { node?: string } }> };
+    const wantMore = Object.entries(lock.packages)
+      .filter(([, p]) => /^>=\s*(\d+)$/.test(p.engines?.node ?? '') && Number(/\d+/.exec(p.engines!.node!)![0]) > oldest)
+      .map(([path, p]) => `${path.split('node_modules/').pop()}@${p.version!.split('.')[0]}`);
+    expect(wantMore.length).toBeGreaterThan(0);
+    for (const dep of wantMore) expect(readme, dep).toContain(`\`${dep}\``);
   });
 
   it('steward agent --help shows the default module list the agent really uses', () => {
