@@ -31,7 +31,6 @@ const SKIP: { file: string; contains: string; why: string }[] = [
   { file: 'README.md', contains: 'steward server --listen 0.0.0.0:7070', why: 'production control planes: all interfaces on port 7070, /var/lib and a PostgreSQL host named db' },
   { file: 'README.md', contains: 'steward agent --server http://cp:7070', why: 'an agent for another machine (a control plane at cp:7070, a real enrollment token); `--check-config ...` is elided' },
   { file: 'docs/hosting.md', contains: 'nginx.site.apply --payload-file shop.yaml', why: 'needs nginx and pure-ftpd set up on the node; test/e2e/hosting.test.ts applies sites and users the same way (commands submit --payload-file -)' },
-  { file: 'docs/services.md', contains: 'steward services apply web.yaml', why: 'needs a service artifact and a node cgroup setup; test/e2e/services.test.ts runs these commands' },
 ];
 
 function shBlocks(file: string): Block[] {
@@ -160,6 +159,15 @@ describe('every shell example in README.md and docs/ runs as written', { timeout
     // A task no node can take: it stays queued, so show, logs -f and cancel have something to act on.
     const { task } = await c.submitTask({ kind: 'exec', payload: { command: 'true' }, requirements: { capabilities: ['docs-never'] } });
     const sha = execFileSync('sha256sum', [join(sandbox, 'site.tar.gz')], { encoding: 'utf8' }).split(' ')[0]!;
+    // web.yaml of docs/services.md, with a program that runs until stopped, from the artifact store.
+    mkdirSync(join(sandbox, 'web'));
+    writeFileSync(join(sandbox, 'web', 'run'), '#!/bin/sh\necho web up\nexec sleep 1000\n', { mode: 0o755 });
+    execFileSync('tar', ['-czf', join(sandbox, 'web.tar.gz'), '-C', join(sandbox, 'web'), 'run']);
+    const { artifact: web } = await c.putArtifactFile(join(sandbox, 'web.tar.gz'), { name: 'web.tar.gz' });
+    writeFileSync(
+      join(sandbox, 'web.yaml'),
+      `name: web\nversion: 1.4.2\nartifact: { artifactSha256: \"${web.sha256}\", sha256: \"${web.sha256}\" }\ncommand: ./run\ntarget: { selector: role=web }\n`,
+    );
     placeholders = {
       'docs/alerts.md': { 'alert_…': alert.id },
       'docs/artifacts.md': { '<sha256>': sha, SHA256: sha, 'SHA ': `${sha} `, FILE: 'site.tar.gz', NAME: 'site.tar.gz' },
