@@ -15,6 +15,7 @@ import { FAST_TIMINGS, REPO, STEWARD_BIN, startServerProcess, tempDir, until, wa
  *  - `127.0.0.1:7070` becomes the test control plane, `/srv` a directory of the test;
  *  - HOME is the test's, so `~/.steward/server` (admin token, endpoint) is the control plane's
  *    data dir; $TOKEN / $STEWARD_TOKEN hold the admin token, as the docs assume;
+ *  - the files the examples name (site.tar.gz, job.py, web.yaml, /srv/site…) are made first;
  *  - in synopsis lines, optional parts `[--x y]` are kept (so they must exist), `a|b|c` runs once
  *    per choice, and the placeholders below get real values.
  */
