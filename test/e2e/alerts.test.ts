@@ -80,10 +80,8 @@ describe('alerts and webhooks over real processes and a real nginx', { timeout: 
 
   afterAll(async () => {
     events?.close();
-    await agent?.kill();
-    await server?.kill();
-    await nginx?.kill();
-    await new Promise((r) => receiver?.server.close(r));
+    // Each one stopped even when another fails to: no nginx outlives the suite.
+    await Promise.allSettled([agent?.kill(), server?.kill(), nginx?.kill(), new Promise((r) => receiver?.server.close(r))]);
   });
 
   async function runOn(type: string, payload: Record<string, unknown> = {}) {
@@ -207,6 +205,46 @@ describe('alerts and webhooks over real processes and a real nginx', { timeout: 
       return a.state === 'resolved' && a;
     });
     expect(closed.resolveSummary).toBe('check api was removed');
+  });
+
+  it('an agent restart keeps the alert of a check still failing as it was: same id, still acked, no webhook', async () => {
+    const port = await freePort();
+    // Several failures before firing: the restarted agent reports the check unknown, then failing, for a while.
+    const checks = [{ id: 'db', kind: 'tcp', host: '127.0.0.1', port, intervalMs: 250, failuresBeforeFiring: 4 }];
+    expect((await runOn('monitor.checks.set', { checks })).state).toBe('succeeded');
+    const key = `monitor:${nodeId}:db`;
+    const alert = await waitFor('the tcp alert', async () => (await server.client.listAlerts({ state: 'firing' })).items.find((a) => a.key === key));
+    const acked = await server.client.ackAlert(alert.id);
+    // The node's own offline alert comes and goes with the restart; this alert's deliveries must not.
+    const deliveriesOf = async () => (await server.client.listWebhookDeliveries(hookId)).items.filter((d) => d.alertId === alert.id).map((d) => d.event);
+    await waitFor('the ack delivery', async () => (await deliveriesOf()).includes('alert.acked'));
+    expect(await deliveriesOf()).toEqual(['alert.acked', 'alert.fired']);
+
+    await agent.kill();
+    agent = startAgentProcess({ server: server.url, dataDir: agent.dataDir, config: agentConfig() });
+    await waitOnline(server, 'web-1', agent);
+    // Positive marker: the restarted agent's check fires again, and two later heartbeats carry that report.
+    const firing = await waitFor('the restarted check to fire', async () => {
+      const c = ((await runOn('monitor.checks.list')).result as MonitorChecksResult).checks.find((x) => x.id === 'db');
+      return c?.state === 'firing' && c;
+    });
+    expect(firing.lastRunAt).toBeGreaterThan(acked.ackedAt!);
+    const seenAt = async () => (await server.client.getNode('web-1')).lastSeenAt ?? 0;
+    const after = Date.now();
+    const first = await waitFor('a heartbeat after the check fired', async () => {
+      const at = await seenAt();
+      return at > after && at;
+    });
+    await waitFor('another heartbeat', async () => (await seenAt()) > first);
+
+    expect(await server.client.getAlert(alert.id)).toEqual(acked);
+    expect((await server.client.listAlerts({ nodeId: 'web-1' })).items.filter((a) => a.key === key).map((a) => a.id)).toEqual([alert.id]);
+    expect(await deliveriesOf()).toEqual(['alert.acked', 'alert.fired']);
+    const changes = seen.filter((e) => (e.kind === 'alert.fired' || e.kind === 'alert.resolved') && e.alert.key === key);
+    expect(changes.map((e) => e.kind)).toEqual(['alert.fired']);
+
+    await runOn('monitor.checks.clear');
+    await waitFor('the removed check to resolve', async () => (await server.client.getAlert(alert.id)).state === 'resolved');
   });
 
   it('a failed command of a type asked for raises an alert; the next success resolves it', async () => {

@@ -5,11 +5,12 @@ import { request } from 'node:https';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import Database from 'better-sqlite3';
+import { parse as parseYaml } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Command } from '@steward/protocol';
 import { NginxInstance } from '../support/nginx-instance.js';
 import { PureFtpdInstance } from '../support/pure-ftpd-instance.js';
-import { freePort, STEWARD_BIN, startAgentProcess, startServerProcess, tempDir, waitOnline, type AgentProc, type ServerProc } from '../support/processes.js';
+import { freePort, REPO, STEWARD_BIN, startAgentProcess, startServerProcess, tempDir, waitOnline, type AgentProc, type ServerProc } from '../support/processes.js';
 import { waitFor } from '../support/wait.js';
 
 const run = promisify(execFile);
@@ -102,10 +103,9 @@ beforeAll(async () => {
 }, 90_000);
 
 afterAll(async () => {
-  await agent?.kill();
-  await server?.kill();
-  await nginx?.stop();
-  await ftpd?.stop();
+  // Each one stopped even when another fails to: no nginx or pure-ftpd outlives the suite.
+  const stopped = await Promise.allSettled([agent?.kill(), server?.kill(), nginx?.stop(), ftpd?.stop()]);
+  for (const s of stopped) if (s.status === 'rejected') throw s.reason;
 });
 
 describe('nginx sites through Steward against a real nginx', { timeout: 120_000 }, () => {
@@ -139,6 +139,27 @@ describe('nginx sites through Steward against a real nginx', { timeout: 120_000 
     });
     expect(r).toMatchObject({ changed: true, reloaded: true });
     await waitFor('alpha v2 served', async () => (await httpGet(port)) === '200 alpha v2');
+  });
+
+  it('the location example of docs/hosting.md serves the file the docs say it does', async () => {
+    const doc = readFileSync(join(REPO, 'docs/hosting.md'), 'utf8');
+    const block = /### `nginx\.site\.apply`\s+```yaml\n([\s\S]*?)```/.exec(doc)![1]!;
+    const spec = parseYaml(block) as { locations: { path: string; root?: string; proxyPass?: string }[] };
+    const staticLine = block.split('\n').find((l) => l.includes('root:') && l.includes('serves'))!;
+    const [, url, file] = /serves (\S+) from (\S+)/.exec(staticLine)!;
+    // The docs' absolute paths, moved under this test's directory.
+    const under = (p: string) => join(dir, 'docs-example', p);
+    mkdirSync(join(under(file!), '..'), { recursive: true });
+    writeFileSync(under(file!), 'body { color: teal }\n');
+    const docPort = await freePort();
+    const locations = spec.locations.map((l) => (l.root ? { ...l, root: under(l.root) } : l));
+    await ok('nginx.site.apply', { name: 'docs-example', serverNames: ['docs.test'], listen: { port: docPort, address: '127.0.0.1' }, locations });
+    const get = async () => {
+      const res = await fetch(`http://127.0.0.1:${docPort}${url}`, { signal: AbortSignal.timeout(5000) });
+      return `${res.status} ${await res.text()}`;
+    };
+    await waitFor(`${url} to be served`, async () => (await get().catch(() => '')) === '200 body { color: teal }\n');
+    expect(await ok('nginx.site.remove', { name: 'docs-example' })).toMatchObject({ changed: true });
   });
 
   it('a change nginx -t refuses is rolled back: old site keeps answering, nginx message in the error', async () => {

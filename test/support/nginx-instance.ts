@@ -1,6 +1,6 @@
-import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { spawnGroup, type GroupProc } from './process-group.js';
 import { waitFor } from './wait.js';
 
 /** A private nginx (own config, prefix, pid file and sites dir) for tests; loopback ports only. */
@@ -10,6 +10,7 @@ export class NginxInstance {
   readonly sitesDir: string;
   readonly tlsDir: string;
   readonly errorLog: string;
+  private proc: GroupProc | undefined;
 
   constructor(readonly dir: string) {
     this.conf = join(dir, 'nginx.conf');
@@ -59,9 +60,17 @@ export class NginxInstance {
         '',
       ].join('\n'),
     );
-    const r = spawnSync('nginx', ['-c', this.conf, '-p', this.dir], { encoding: 'utf8', timeout: 20_000 });
-    if (r.status !== 0) throw new Error(`nginx did not start: ${r.stderr}`);
-    await waitFor('nginx pid file', () => this.pid() !== null, { timeoutMs: 10_000 });
+    // In the foreground, leading its own process group: stop() takes its workers with it.
+    const proc = spawnGroup('nginx', ['-c', this.conf, '-p', this.dir, '-g', 'daemon off;']);
+    this.proc = proc;
+    await waitFor(
+      'nginx pid file',
+      () => {
+        if (proc.child.exitCode !== null) throw new Error(`nginx did not start: ${proc.output()}`);
+        return this.pid() !== null;
+      },
+      { timeoutMs: 10_000 },
+    );
   }
 
   pid(): number | null {
@@ -75,10 +84,9 @@ export class NginxInstance {
     }
   }
 
+  /** Stops nginx and every process of its group (safe to call twice, or when it never started). */
   async stop(): Promise<void> {
-    const pid = this.pid();
-    if (pid === null) return;
-    process.kill(pid, 'SIGTERM');
-    await waitFor('nginx to stop', () => this.pid() === null, { timeoutMs: 10_000 });
+    await this.proc?.stop();
+    this.proc = undefined;
   }
 }

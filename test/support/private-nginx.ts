@@ -1,11 +1,9 @@
-import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
+import { spawnGroup, type GroupProc } from './process-group.js';
 import { tempDir } from './processes.js';
 import { waitFor } from './wait.js';
 
-const run = promisify(execFile);
 export const NGINX_BIN = process.env.STEWARD_TEST_NGINX ?? '/usr/sbin/nginx';
 
 /**
@@ -16,6 +14,7 @@ export class PrivateNginx {
   readonly dir = tempDir('steward-nginx-');
   readonly pidFile = join(this.dir, 'nginx.pid');
   readonly conf = join(this.dir, 'nginx.conf');
+  private proc: GroupProc | undefined;
 
   constructor(readonly port: number) {
     for (const d of ['logs', 'tmp']) mkdirSync(join(this.dir, d), { recursive: true });
@@ -48,30 +47,24 @@ http {
     return Number.isInteger(pid) && pid > 0 ? pid : null;
   }
 
-  private alive(pid: number): boolean {
-    try {
-      process.kill(pid, 0);
-      return true;
-    } catch {
-      return false;
-    }
-  }
-
-  /** Starts it (daemonised) and waits until it answers HTTP. */
+  /** Starts it (in the foreground, leading its own process group) and waits until it answers HTTP. */
   async start(): Promise<void> {
-    await run(NGINX_BIN, ['-p', this.dir, '-c', this.conf, '-e', join(this.dir, 'logs', 'error.log')]);
-    await waitFor(`nginx on port ${this.port}`, async () => (await fetch(`http://127.0.0.1:${this.port}/`)).ok, { timeoutMs: 10_000 });
+    const proc = spawnGroup(NGINX_BIN, ['-p', this.dir, '-c', this.conf, '-e', join(this.dir, 'logs', 'error.log'), '-g', 'daemon off;']);
+    this.proc = proc;
+    await waitFor(
+      `nginx on port ${this.port}`,
+      async () => {
+        if (proc.child.exitCode !== null) throw new Error(`nginx did not start: ${proc.output()}`);
+        return (await fetch(`http://127.0.0.1:${this.port}/`).catch(() => null))?.ok;
+      },
+      { timeoutMs: 10_000 },
+    );
   }
 
-  /** SIGTERM (fast shutdown: workers stop, the pid file goes) and waits until the master is gone. */
+  /** SIGTERM to the whole group (master and workers); returns when none is left and the pid file is gone. */
   async kill(): Promise<void> {
-    const pid = this.pid();
-    if (pid === null) return;
-    try {
-      process.kill(pid, 'SIGTERM');
-    } catch {
-      return;
-    }
-    await waitFor('nginx to exit', () => !this.alive(pid) && !existsSync(this.pidFile), { timeoutMs: 10_000 });
+    await this.proc?.stop();
+    this.proc = undefined;
+    await waitFor('the nginx pid file to go', () => !existsSync(this.pidFile), { timeoutMs: 10_000 });
   }
 }

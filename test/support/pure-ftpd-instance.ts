@@ -1,6 +1,6 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { connect } from 'node:net';
+import { spawnGroup, type GroupProc } from './process-group.js';
 import { freePort } from './processes.js';
 import { waitFor } from './wait.js';
 
@@ -10,8 +10,7 @@ export class PureFtpdInstance {
   readonly dbFile: string;
   readonly pidFile: string;
   port = 0;
-  private child: ChildProcess | undefined;
-  private output = '';
+  private proc: GroupProc | undefined;
 
   constructor(readonly dir: string) {
     this.passwdFile = join(dir, 'pureftpd.passwd');
@@ -27,7 +26,8 @@ export class PureFtpdInstance {
     this.port = await freePort();
     // A random passive range, so parallel suites rarely meet; loopback only.
     const low = 30_000 + Math.floor(Math.random() * 2_000) * 10;
-    this.child = spawn(
+    // Its own process group: stop() reaches the per-session children too.
+    const proc = spawnGroup(
       'pure-ftpd',
       [
         '-S', `127.0.0.1,${this.port}`,
@@ -40,14 +40,12 @@ export class PureFtpdInstance {
         '-u', '1000', // no system accounts
         '-g', this.pidFile,
       ],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
     );
-    this.child.stdout!.on('data', (d) => (this.output += d));
-    this.child.stderr!.on('data', (d) => (this.output += d));
+    this.proc = proc;
     await waitFor(
       'pure-ftpd to listen',
       () => {
-        if (this.child!.exitCode !== null) throw new Error(`pure-ftpd exited: ${this.output}`);
+        if (proc.child.exitCode !== null) throw new Error(`pure-ftpd exited: ${proc.output()}`);
         return new Promise<boolean>((ok) => {
           const s = connect(this.port, '127.0.0.1', () => (s.end(), ok(true)));
           s.once('error', () => ok(false));
@@ -57,11 +55,9 @@ export class PureFtpdInstance {
     );
   }
 
+  /** Stops pure-ftpd and every process of its group (safe to call twice, or when it never started). */
   async stop(): Promise<void> {
-    const c = this.child;
-    if (!c || c.exitCode !== null || c.signalCode !== null) return;
-    const exited = new Promise((r) => c.once('exit', r));
-    c.kill('SIGTERM');
-    await exited;
+    await this.proc?.stop();
+    this.proc = undefined;
   }
 }

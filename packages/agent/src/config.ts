@@ -14,7 +14,39 @@ import {
   type Static,
 } from '@steward/protocol';
 
-export const DEFAULT_MODULES = ['sys', 'exec', 'fs', 'stats', 'backup', 'monitor', 'task', 'service'];
+import { DEFAULT_MODULES } from './default-modules.js';
+
+export { DEFAULT_MODULES };
+
+const MODULE_ENTRY = /^([+-]?)([a-z][a-z0-9]*)$/;
+
+/**
+ * One source's `modules` over what the sources below it gave: a full list replaces it;
+ * `+name` / `-name` entries add to it or take away, so `modules: [+nginx, +ftp]` keeps the defaults.
+ */
+function applyModules(base: readonly string[], value: unknown, field: string): string[] {
+  if (value === undefined) return [...base];
+  if (!Array.isArray(value)) throw new ValidationError(`${field}: must be a list of module names`, [{ field, rule: 'array' }]);
+  const entries = value.map((v, i) => {
+    const m = typeof v === 'string' ? MODULE_ENTRY.exec(v) : null;
+    if (!m) {
+      throw new ValidationError(`${field}[${i}]: ${JSON.stringify(v)} is not a module name (optionally after + or -)`, [
+        { field: `${field}[${i}]`, rule: `pattern ${MODULE_ENTRY.source}` },
+      ]);
+    }
+    return { op: m[1], name: m[2]! };
+  });
+  const changes = entries.filter((e) => e.op).length;
+  if (changes === 0) return entries.map((e) => e.name);
+  if (changes !== entries.length) {
+    throw new ValidationError(`${field}: either a full list (sys, exec) or only changes to the defaults (+nginx, -task), not both`, [
+      { field, rule: 'all entries or none start with + or -' },
+    ]);
+  }
+  let out = [...base];
+  for (const e of entries) out = e.op === '-' ? out.filter((n) => n !== e.name) : out.includes(e.name) ? out : [...out, e.name];
+  return out;
+}
 
 export const AgentConfigSchema = Type.Object(
   {
@@ -170,6 +202,12 @@ export function loadAgentConfig(flags: AgentFlags, env: NodeJS.ProcessEnv = proc
   };
   const merged = merge(defaults, envPart, filePart, flagPart);
   merged.dataDir = dataDir;
+  const moduleSources: [Partialish, string][] = [
+    [envPart, 'STEWARD_MODULES'],
+    [filePart, 'modules'],
+    [flagPart, '--modules'],
+  ];
+  merged.modules = moduleSources.reduce((list, [part, field]) => applyModules(list, part.modules, field), DEFAULT_MODULES);
   // A key that names a module folder is that module's section; checked against its schema when it loads.
   const known = new Set(Object.keys(AgentConfigSchema.properties));
   const moduleNames = new Set(moduleFolderNames());

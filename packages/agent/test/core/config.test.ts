@@ -2,7 +2,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ValidationError } from '@steward/protocol';
-import { describeConfig, loadAgentConfig } from '../../src/config.js';
+import { DEFAULT_MODULES, describeConfig, loadAgentConfig } from '../../src/config.js';
 import { tempDir } from '../modules/context.js';
 
 describe('agent configuration: flags > YAML file > STEWARD_* environment', () => {
@@ -40,6 +40,46 @@ describe('agent configuration: flags > YAML file > STEWARD_* environment', () =>
     expect(() => loadAgentConfig({ label: ['novalue'], dataDir: dir }, {})).toThrow(/--label/);
     writeFileSync(file, 'server: [unclosed\n');
     expect(() => loadAgentConfig({ config: file, dataDir: dir }, {})).toThrow(/not valid YAML/);
+  });
+
+  it('modules: +name adds to the list below it and -name takes away; a full list replaces it', async () => {
+    const dir = await tempDir();
+    const file = join(dir, 'agent.yaml');
+    writeFileSync(file, 'modules: [+nginx, +ftp]\n');
+    expect(loadAgentConfig({ config: file, dataDir: dir }, {}).modules).toEqual([...DEFAULT_MODULES, 'nginx', 'ftp']);
+    // Each source builds on the one below it: defaults, environment, file, flags.
+    const env = { STEWARD_MODULES: 'sys,exec,fs' };
+    expect(loadAgentConfig({ config: file, dataDir: dir, modules: '-exec,+exec,-fs' }, env).modules).toEqual(['sys', 'nginx', 'ftp', 'exec']);
+    expect(loadAgentConfig({ dataDir: dir, modules: 'sys,fs' }, env).modules).toEqual(['sys', 'fs']);
+    // Adding one already there changes nothing.
+    expect(loadAgentConfig({ dataDir: dir, modules: '+sys' }, {}).modules).toEqual(DEFAULT_MODULES);
+  });
+
+  it('modules: a mix of a full list and +/- entries, or a bad entry, is refused naming the field', async () => {
+    const dir = await tempDir();
+    const file = join(dir, 'agent.yaml');
+    const fieldsOf = (f: () => unknown) => {
+      try {
+        f();
+      } catch (e) {
+        expect(e).toBeInstanceOf(ValidationError);
+        return [(e as ValidationError).message, (e as ValidationError).details as { issues: { field: string }[] }] as const;
+      }
+      throw new Error('no error');
+    };
+    writeFileSync(file, 'modules: [sys, +nginx]\n');
+    let [message, details] = fieldsOf(() => loadAgentConfig({ config: file, dataDir: dir }, {}));
+    expect(details.issues.map((i) => i.field)).toEqual(['modules']);
+    expect(message).toMatch(/modules/);
+    writeFileSync(file, 'modules: [+nginx, "+Bad one"]\n');
+    [message, details] = fieldsOf(() => loadAgentConfig({ config: file, dataDir: dir }, {}));
+    expect(details.issues.map((i) => i.field)).toEqual(['modules[1]']);
+    expect(message).toContain('+Bad one');
+    writeFileSync(file, 'modules: nginx\n');
+    [, details] = fieldsOf(() => loadAgentConfig({ config: file, dataDir: dir }, {}));
+    expect(details.issues.map((i) => i.field)).toEqual(['modules']);
+    [, details] = fieldsOf(() => loadAgentConfig({ dataDir: dir, modules: '+' }, {}));
+    expect(details.issues.map((i) => i.field)).toEqual(['--modules[0]']);
   });
 
   it('never shows the enrollment token when describing itself', async () => {

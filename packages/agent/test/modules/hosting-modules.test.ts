@@ -109,6 +109,28 @@ describe.runIf(existsSync('/usr/bin/pure-pw'))('ftp module with the real pure-pw
   });
 });
 
+describe.runIf(existsSync('/usr/bin/pure-pw'))('ftp module before its first user', { timeout: 60_000 }, () => {
+  it('ftp.status makes an empty passwd file and PureDB, so pure-ftpd can be pointed at it; a second status changes nothing', async () => {
+    const files = await tempDir();
+    const section = { passwdFile: join(files, 'etc', 'p.passwd'), dbFile: join(files, 'etc', 'p.pdb'), homeRoots: [files] };
+    const { ctx } = await started(ftpModule, section);
+    const first = await run(registry, 'ftp.status', {}, ctx);
+    expect(first).toMatchObject({ installed: true, users: 0, dbExists: true, dbCurrent: true, dbCreated: true });
+    expect((await stat(section.dbFile)).mode & 0o777).toBe(0o600);
+    expect(await readFile(section.passwdFile, 'utf8')).toBe('');
+    const dbAt = (await stat(section.dbFile)).mtimeMs;
+    expect(await run(registry, 'ftp.status', {}, ctx)).toMatchObject({ dbExists: true, dbCurrent: true, dbCreated: false });
+    expect((await stat(section.dbFile)).mtimeMs).toBe(dbAt);
+  });
+
+  it('ftp.user.list on a fresh node lists nobody and creates nothing', async () => {
+    const files = await tempDir();
+    const { ctx } = await started(ftpModule, { passwdFile: join(files, 'p.passwd'), dbFile: join(files, 'p.pdb'), homeRoots: [files] });
+    expect(await run(registry, 'ftp.user.list', {}, ctx)).toEqual({ passwdFile: join(files, 'p.passwd'), users: [] });
+    expect(existsSync(join(files, 'p.pdb'))).toBe(false);
+  });
+});
+
 describe.runIf(existsSync('/usr/sbin/nginx'))('nginx module with the real nginx binary (not running)', () => {
   async function privateNginx() {
     const dir = await tempDir();

@@ -79,6 +79,26 @@ describe('process probe (real processes)', () => {
     expect(await probeProcess({ pidFile, name: 'nginx' })).toMatchObject({ ok: false, message: `pid ${process.pid} from ${pidFile} is not nginx` });
   });
 
+  /** A process whose argv[0] is `title`, the way nginx retitles its master and workers. */
+  async function titled(title: string): Promise<number> {
+    const child = spawn('bash', ['-c', `exec -a "${title}" sleep 30`], { stdio: 'ignore' });
+    await new Promise((r) => child.once('spawn', r));
+    cleanups.push(() => void child.kill('SIGKILL'));
+    return child.pid!;
+  }
+
+  it('by name, a worker left behind without its master does not count as the daemon; a master does', async () => {
+    const name = `stw${process.pid}d`;
+    const worker = await titled(`${name}: worker process`);
+    await titled(`${name}: cache manager process`);
+    const stray = await probeProcess({ name });
+    expect(stray).toMatchObject({ ok: false });
+    expect(stray.message).toContain(`no ${name} master; only helpers it left behind (pid`);
+    expect(stray.message).toContain(String(worker));
+    const master = await titled(`${name}: master process /usr/sbin/${name} -c /etc/x.conf`);
+    expect(await probeProcess({ name })).toEqual({ ok: true, message: `${name} running (pid ${master})` });
+  });
+
   it('a missing or garbage pid file and an unknown name fail with a reason', async () => {
     const dir = await tempDir();
     expect(await probeProcess({ pidFile: join(dir, 'none.pid') })).toMatchObject({ ok: false, message: expect.stringContaining('is missing') });

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { DEFAULT_MODULES } from '@steward/agent/default-modules';
 import { stringify } from 'yaml';
 import { EXIT_FAILURE, reportError } from '../errors.js';
 import { printJson, println } from '../output.js';
@@ -29,7 +30,7 @@ export function registerAgent(program: Command): void {
     .option('--label <k=v>', 'node label (repeatable)', collect)
     .option('--data-dir <dir>', 'where identity, journal and outbox live (default ~/.steward/agent)')
     .option('--config <file>', 'YAML config file')
-    .option('--modules <list>', 'comma-separated modules to enable (default sys,exec,fs,stats,service)')
+    .option('--modules <list>', `comma-separated modules to enable; +name/-name change the default (${DEFAULT_MODULES.join(',')})`)
     .option('--log-level <level>', 'fatal, error, warn, info, debug, trace or silent')
     .option('--check-config', 'print the resolved configuration (secrets masked) and exit')
     .option('--json', 'with --check-config: print JSON instead of YAML')

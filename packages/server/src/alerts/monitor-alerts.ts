@@ -17,14 +17,24 @@ function alerting(c: CheckStatus): boolean {
   return c.state === 'firing' || c.state === 'recovering';
 }
 
+/** A check that has not settled yet: a restarted agent's (not run yet, or failing but not firing again yet). */
+function undecided(c: CheckStatus): boolean {
+  return c.state === 'unknown' || c.state === 'failing';
+}
+
 /**
  * Alerts from the agents' monitor module. `check.state` events open and close alerts at once;
  * the report in every heartbeat is the truth that repairs what a lost event left behind (an
  * alert never opened, one left open for a check that recovered or was removed). The store is
  * consulted only when a node's firing set changes, or every few minutes, not on every heartbeat.
+ *
+ * A restarted agent starts its checks afresh (unknown, then failing until enough failures in a
+ * row). An open alert for such a check is held, not resolved: the check's next settled state
+ * decides, so a check that failed throughout keeps its alert (same id, ack, no webhooks) and
+ * one that recovered meanwhile resolves when it reports ok.
  */
 export class MonitorAlerts {
-  private readonly known = new Map<string, { firing: Set<string>; at: number }>();
+  private readonly known = new Map<string, { firing: Set<string>; held: number; at: number }>();
 
   constructor(
     private readonly ctx: Context,
@@ -44,19 +54,25 @@ export class MonitorAlerts {
     const now = this.ctx.now();
     const firing = new Map(report.checks.filter(alerting).map((c) => [c.id, c]));
     const prev = this.known.get(nodeId);
-    if (prev && now - prev.at < REVERIFY_MS && prev.firing.size === firing.size && [...firing.keys()].every((id) => prev.firing.has(id))) return;
+    // Held alerts are looked at on every report until their checks settle (a few probes).
+    if (prev && prev.held === 0 && now - prev.at < REVERIFY_MS && prev.firing.size === firing.size && [...firing.keys()].every((id) => prev.firing.has(id))) return;
     const open = new Map((await listOpenAlerts(this.ctx.store.db, SOURCE, nodeId)).map((a) => [a.key, a]));
     for (const c of firing.values()) {
       if (!open.has(monitorAlertKey(nodeId, c.id))) await this.alerts.ensure(await this.alertFor(nodeId, c));
     }
     const byId = new Map(report.checks.map((c) => [c.id, c]));
+    let held = 0;
     for (const key of open.keys()) {
       const checkId = key.slice(monitorAlertKey(nodeId, '').length);
       if (firing.has(checkId)) continue;
       const c = byId.get(checkId);
+      if (c && undecided(c)) {
+        held++;
+        continue;
+      }
       await this.alerts.resolveKey(key, c ? `${c.summary}: ${c.message}` : `check ${checkId} no longer exists`);
     }
-    this.known.set(nodeId, { firing: new Set(firing.keys()), at: now });
+    this.known.set(nodeId, { firing: new Set(firing.keys()), held, at: now });
   }
 
   async event(nodeId: string, data: CheckStateEventData): Promise<void> {

@@ -91,9 +91,12 @@ export class BackupService {
       file_count: result.fileCount,
       total_bytes: result.totalBytes,
       created_at: result.createdAt,
+      deleted_at: null,
     };
     const created = await insertBackupOnce(this.ctx.store.db, row);
-    if (created && row.schedule_id) await this.onScheduledBackup(row.schedule_id);
+    // Not created: recorded before, or deleted since (then it stays deleted).
+    if (!created) return (await getBackupRow(this.ctx.store.db, row.id)) ? backupFromRow(row) : null;
+    if (row.schedule_id) await this.onScheduledBackup(row.schedule_id);
     return backupFromRow(row);
   }
 
@@ -159,12 +162,12 @@ export class BackupService {
   }
 
   /**
-   * Forgets a backup and frees its storage: artifacts no other backup uses are deleted; a
+   * Deletes a backup (remembered, so it never comes back) and frees its storage: artifacts no other backup uses are deleted; a
    * node-kept one is deleted by a `backup.delete` command on its node (delivered when it is online).
    */
   async remove(id: string): Promise<void> {
     const row = await this.row(id);
-    if (!(await deleteBackupRow(this.ctx.store.db, id))) return;
+    if (!(await deleteBackupRow(this.ctx.store.db, id, this.ctx.now()))) return;
     if (row.destination === 'control-plane') {
       for (const sha of [row.archive_sha256, row.manifest_sha256]) {
         if (!sha || (await countBackupsUsingArtifact(this.ctx.store.db, sha)) > 0) continue;

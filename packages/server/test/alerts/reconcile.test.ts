@@ -56,6 +56,24 @@ describe.each(storeTargets())('alert reconcilers on $name', (target) => {
     expect(await listAlerts(s.store.db, { state: 'firing' })).toEqual([]);
   });
 
+  it('the fresh checks of a restarted agent (unknown, failing) hold the open alert; it then stays when firing, resolves when ok', async () => {
+    const { ctx, alerts, events } = alertContext(s.store);
+    const node = nodeRow({ name: 'web-1' });
+    await insertNode(s.store.db, node);
+    const m = new MonitorAlerts(ctx, alerts);
+    await m.report(node.id, report(check('a', 'firing'), check('b', 'firing')));
+    const before = await listAlerts(s.store.db, { state: 'firing' });
+    // The agent restarts: both checks start again from nothing.
+    await m.report(node.id, report(check('a', 'unknown'), check('b', 'unknown')));
+    await m.report(node.id, report(check('a', 'failing'), check('b', 'failing')));
+    expect(await listAlerts(s.store.db, { state: 'firing' })).toEqual(before);
+    // a fails on and fires again (its event); b recovered meanwhile: ok closes it at once.
+    await m.event(node.id, { check: check('a', 'firing'), transition: 'fired' });
+    await m.report(node.id, report(check('a', 'firing'), check('b', 'ok')));
+    expect((await listAlerts(s.store.db, { state: 'firing' })).map((a) => a.id)).toEqual(before.filter((a) => a.key.endsWith(':a')).map((a) => a.id));
+    expect(events.sort()).toEqual([`alert.fired monitor:${node.id}:a`, `alert.fired monitor:${node.id}:b`, `alert.resolved monitor:${node.id}:b`].sort());
+  });
+
   it('a node offline longer than the delay fires once; back online resolves; deleted resolves', async () => {
     const { ctx, alerts, clock } = alertContext(s.store);
     const n1 = nodeRow({ name: 'n1', status: 'offline', status_changed_at: T0 });

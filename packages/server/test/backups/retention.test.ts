@@ -6,8 +6,10 @@ import type { CommandService } from '../../src/commands/service.js';
 import type { Context } from '../../src/core/context.js';
 import type { JobService } from '../../src/jobs/service.js';
 import { insertBackupOnce, listBackupRows } from '../../src/store/queries/backups.js';
+import { getCommandRow, insertCommandOnce, transitionCommand } from '../../src/store/queries/commands.js';
 import type { BackupsTable } from '../../src/store/schema.js';
 import { storeTargets, useFreshStore } from '../helpers/databases.js';
+import { commandRow } from '../helpers/rows.js';
 
 const DAY = 86_400_000;
 const NOW = 100 * DAY;
@@ -28,6 +30,7 @@ function row(id: string, node: string, ageDays: number, over: Partial<BackupsTab
     file_count: 1,
     total_bytes: 1,
     created_at: NOW - ageDays * DAY,
+    deleted_at: null,
     ...over,
   };
 }
@@ -79,5 +82,47 @@ describe.each(storeTargets())('backup retention on $name', (target) => {
     expect(await svc.applyRetention({ id: 's1', keep_last: 1, keep_days: 15 }, NOW)).toBe(1);
     expect((await listBackupRows(db)).map((r) => r.id)).toEqual(['b4', 'b3']);
     expect(await svc.applyRetention({ id: 's1', keep_last: null, keep_days: null }, NOW)).toBe(0);
+  });
+  /** A succeeded backup.run command whose result is backup `id` of schedule s1. */
+  async function succeededRun(id: string, ageDays: number): Promise<void> {
+    const { db } = ctx.store;
+    const cmd = commandRow({ id: `cmd_${id}`, node_id: 'a', type: 'backup.run' });
+    const r = row(id, 'a', ageDays);
+    const result = {
+      backupId: id,
+      nodeId: 'a',
+      source: r.source,
+      exclude: [],
+      destination: r.destination,
+      scheduleId: r.schedule_id,
+      createdAt: r.created_at,
+      archiveSha256: r.archive_sha256,
+      archiveSize: r.archive_size,
+      manifestSha256: r.manifest_sha256,
+      fileCount: r.file_count,
+      totalBytes: r.total_bytes,
+    };
+    await insertCommandOnce(db, cmd);
+    await transitionCommand(db, cmd.id, 'running', { started_at: 10 });
+    await transitionCommand(db, cmd.id, 'succeeded', { finished_at: 20, result: JSON.stringify(result) });
+  }
+
+  it('reconcile never brings back a backup deleted by hand or by retention', async () => {
+    const { db } = ctx.store;
+    for (const [id, age] of [['b1', 3], ['b2', 2], ['b3', 1]] as const) await succeededRun(id, age);
+    const { svc } = service();
+    // A crash before recording: reconcile records all three.
+    await svc.reconcile();
+    expect((await listBackupRows(db)).map((r) => r.id)).toEqual(['b3', 'b2', 'b1']);
+    await svc.remove('b3');
+    expect(await svc.applyRetention({ id: 's1', keep_last: 1, keep_days: null }, NOW)).toBe(1);
+    expect((await listBackupRows(db)).map((r) => r.id)).toEqual(['b2']);
+    await svc.reconcile();
+    // The command's result arriving again (another replica) records nothing either.
+    expect(await svc.record((await getCommandRow(db, 'cmd_b3'))!)).toBeNull();
+    expect(await svc.record((await getCommandRow(db, 'cmd_b2'))!)).toMatchObject({ id: 'b2' });
+    expect((await listBackupRows(db)).map((r) => r.id)).toEqual(['b2']);
+    expect((await svc.list({})).map((b) => b.id)).toEqual(['b2']);
+    await expect(svc.get('b1')).rejects.toMatchObject({ code: 'not_found' });
   });
 });

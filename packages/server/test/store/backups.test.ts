@@ -35,6 +35,7 @@ const backup = (over: Partial<BackupsTable> = {}): BackupsTable => ({
   file_count: 12,
   total_bytes: 6_000_000_000,
   created_at: 1000,
+  deleted_at: null,
   ...over,
 });
 const schedule = (over: Partial<BackupSchedulesTable> = {}): BackupSchedulesTable => ({
@@ -70,7 +71,7 @@ describe.each(storeTargets())('backups on $name', (target) => {
     expect(await listBackupRows(db, { limit: 2 })).toHaveLength(2);
     expect(await countBackupsUsingArtifact(db, sha('a'))).toBe(3);
     expect(await countBackupsUsingArtifact(db, sha('m'))).toBe(2);
-    const deletes = await Promise.all([deleteBackupRow(db, 'backup_1'), deleteBackupRow(db, 'backup_1')]);
+    const deletes = await Promise.all([deleteBackupRow(db, 'backup_1', 5000), deleteBackupRow(db, 'backup_1', 5000)]);
     expect(deletes.filter(Boolean)).toHaveLength(1);
     expect(await countBackupsUsingArtifact(db, sha('m'))).toBe(1);
   });
@@ -90,6 +91,25 @@ describe.each(storeTargets())('backups on $name', (target) => {
     await transitionCommand(db, failed.id, 'failed', { finished_at: 20 });
     await insertBackupOnce(db, backup({ command_id: recorded.id }));
     expect((await unrecordedBackupCommands(db)).map((c) => c.id)).toEqual([done.id]);
+  });
+
+  it('a deleted backup stays deleted: hidden, never recorded again, not counted, its command not unrecorded', async () => {
+    const { db } = ctx.store;
+    const cmd = commandRow({ node_id: 'node_a', type: 'backup.run' });
+    await insertCommandOnce(db, cmd);
+    await transitionCommand(db, cmd.id, 'running', { started_at: 10 });
+    await transitionCommand(db, cmd.id, 'succeeded', { finished_at: 20, result: '{}' });
+    await insertBackupOnce(db, backup({ command_id: cmd.id }));
+    await insertBackupOnce(db, backup({ id: 'backup_2', command_id: 'cmd_2', created_at: 2000 }));
+    expect(await deleteBackupRow(db, 'backup_1', 5000)).toBe(true);
+    expect(await deleteBackupRow(db, 'backup_1', 5000)).toBe(false);
+    expect(await getBackupRow(db, 'backup_1')).toBeUndefined();
+    expect((await listBackupRows(db)).map((r) => r.id)).toEqual(['backup_2']);
+    expect(await countBackupsUsingArtifact(db, sha('a'))).toBe(1);
+    // The result seen again (a late replica, a reconcile) does not bring it back.
+    expect(await insertBackupOnce(db, backup({ command_id: cmd.id }))).toBe(false);
+    expect(await getBackupRow(db, 'backup_1')).toBeUndefined();
+    expect(await unrecordedBackupCommands(db)).toEqual([]);
   });
 
   it('schedules: insert, list, due, delete', async () => {

@@ -7,7 +7,7 @@ import { confine } from '../../lib/confine.js';
 import { defineCommand, defineModule, HandlerFailure, type CommandContext, type ModuleInstance } from '../types.js';
 import { readUsers, type FtpUser } from './passwd-file.js';
 import { FtpUserSpec, HOME, Username } from './payload.js';
-import { executable, mkdb, purePw } from './pure-pw.js';
+import { ensureDb, executable, mkdb, purePw } from './pure-pw.js';
 import { FtpSettings } from './settings.js';
 
 /** The started module: validated settings and the queue that keeps passwd edits and mkdb one at a time. */
@@ -134,7 +134,7 @@ const list = defineCommand({
 
 const status = defineCommand({
   type: 'ftp.status',
-  description: 'Whether pure-ftpd and pure-pw are installed, whether pure-ftpd runs, users and database state.',
+  description: 'Whether pure-ftpd and pure-pw are installed, whether pure-ftpd runs, users and database state; makes an empty PureDB when there is none.',
   payload: Type.Object({}, { additionalProperties: false }),
   safeToRerun: true,
   handler: async (_p, ctx) => {
@@ -143,6 +143,7 @@ const status = defineCommand({
     if (!pw || !daemon) {
       return { installed: false, running: false, message: `pure-ftpd is not installed (${[!pw && s.purePw, !daemon && s.pureFtpd].filter(Boolean).join(', ')} not found)` };
     }
+    const dbCreated = await instance(ctx).queue.run(() => ensureDb(s, ctx.signal));
     const mtime = (f: string) => stat(f).then((st) => st.mtimeMs, () => null);
     const [passwdAt, dbAt, pid, users] = await Promise.all([mtime(s.passwdFile), mtime(s.dbFile), livePidFrom(s.pidFile), readUsers(s.passwdFile)]);
     return {
@@ -155,6 +156,8 @@ const status = defineCommand({
       dbExists: dbAt !== null,
       // pure-ftpd reads only the PureDB file: one older than the passwd file misses changes.
       dbCurrent: dbAt !== null && (passwdAt === null || dbAt >= passwdAt),
+      // Made just now (empty): pure-ftpd can be pointed at it before the first user exists.
+      dbCreated,
     };
   },
 });

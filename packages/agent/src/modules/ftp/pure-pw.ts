@@ -1,5 +1,6 @@
 import { constants } from 'node:fs';
-import { access } from 'node:fs/promises';
+import { access, mkdir, open } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import { runProgram } from '../../lib/run-program.js';
 import { HandlerFailure } from '../types.js';
 import type { FtpSettings } from './settings.js';
@@ -40,4 +41,18 @@ export async function purePw(s: FtpSettings, args: string[], opts: { password?: 
 /** Rebuilds the PureDB file pure-ftpd reads; pure-pw writes it to a temp file and renames it. */
 export async function mkdb(s: FtpSettings, signal?: AbortSignal): Promise<void> {
   await purePw(s, ['mkdb', s.dbFile, '-f', s.passwdFile], { signal });
+}
+
+/**
+ * Makes an empty PureDB (and an empty passwd file) when there is none, so pure-ftpd can be
+ * pointed at it (`-l puredb:FILE`) before the first user exists; true when it made one.
+ */
+export async function ensureDb(s: FtpSettings, signal?: AbortSignal): Promise<boolean> {
+  if (await access(s.dbFile).then(() => true, () => false)) return false;
+  await mkdir(dirname(s.passwdFile), { recursive: true, mode: 0o755 });
+  await mkdir(dirname(s.dbFile), { recursive: true, mode: 0o755 });
+  // Append mode: an existing passwd file (users but no database yet) is left as it is.
+  await (await open(s.passwdFile, 'a', 0o600)).close();
+  await mkdb(s, signal);
+  return true;
 }

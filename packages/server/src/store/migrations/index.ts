@@ -6,6 +6,7 @@ import * as artifactsBackups from './0003_artifacts_backups.js';
 import * as tasks from './0004_tasks.js';
 import * as services from './0005_services.js';
 import * as nodeSamples from './0006_node_samples.js';
+import * as backupDeletedAt from './0007_backup_deleted_at.js';
 
 /**
  * Every migration, in the order they apply. The key is the name Kysely records in
@@ -23,6 +24,7 @@ export const migrations: Readonly<Record<string, Migration>> = {
   '0004_tasks': tasks,
   '0005_services': services,
   '0006_node_samples': nodeSamples,
+  '0007_backup_deleted_at': backupDeletedAt,
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -1,7 +1,7 @@
 import type { Kysely } from 'kysely';
 import type { BackupsTable, CommandsTable, Database } from '../schema.js';
 
-/** Records a backup once (a result seen twice, or by two replicas, adds nothing). */
+/** Records a backup once (a result seen twice, or by two replicas, or after its deletion, adds nothing). */
 export async function insertBackupOnce(db: Kysely<Database>, row: BackupsTable): Promise<boolean> {
   const res = await db
     .insertInto('backups')
@@ -12,7 +12,7 @@ export async function insertBackupOnce(db: Kysely<Database>, row: BackupsTable):
 }
 
 export async function getBackupRow(db: Kysely<Database>, id: string): Promise<BackupsTable | undefined> {
-  return db.selectFrom('backups').selectAll().where('id', '=', id).executeTakeFirst();
+  return db.selectFrom('backups').selectAll().where('id', '=', id).where('deleted_at', 'is', null).executeTakeFirst();
 }
 
 export interface BackupFilter {
@@ -23,17 +23,20 @@ export interface BackupFilter {
 }
 
 export async function listBackupRows(db: Kysely<Database>, f: BackupFilter = {}): Promise<BackupsTable[]> {
-  let q = db.selectFrom('backups').selectAll().orderBy('created_at', 'desc').orderBy('id', 'desc');
+  let q = db.selectFrom('backups').selectAll().where('deleted_at', 'is', null).orderBy('created_at', 'desc').orderBy('id', 'desc');
   if (f.nodeId) q = q.where('node_id', '=', f.nodeId);
   if (f.scheduleId) q = q.where('schedule_id', '=', f.scheduleId);
   if (f.destination) q = q.where('destination', '=', f.destination);
   return q.limit(f.limit ?? 500).execute();
 }
 
-/** True for the one caller that removed the row; concurrent deleters get false. */
-export async function deleteBackupRow(db: Kysely<Database>, id: string): Promise<boolean> {
-  const res = await db.deleteFrom('backups').where('id', '=', id).executeTakeFirst();
-  return Number(res.numDeletedRows) > 0;
+/**
+ * Marks a backup deleted (the row stays as its tombstone). True for the one caller that
+ * deleted it; concurrent deleters get false.
+ */
+export async function deleteBackupRow(db: Kysely<Database>, id: string, at: number): Promise<boolean> {
+  const res = await db.updateTable('backups').set({ deleted_at: at }).where('id', '=', id).where('deleted_at', 'is', null).executeTakeFirst();
+  return Number(res.numUpdatedRows) > 0;
 }
 
 /** How many backups still use an artifact (identical archives share one sha). */
@@ -41,12 +44,16 @@ export async function countBackupsUsingArtifact(db: Kysely<Database>, sha256: st
   const row = await db
     .selectFrom('backups')
     .select((eb) => eb.fn.countAll<number>().as('n'))
+    .where('deleted_at', 'is', null)
     .where((eb) => eb.or([eb('archive_sha256', '=', sha256), eb('manifest_sha256', '=', sha256)]))
     .executeTakeFirstOrThrow();
   return Number(row.n);
 }
 
-/** Succeeded `backup.run` commands whose backup is not recorded yet (a result stored just before a crash). */
+/**
+ * Succeeded `backup.run` commands whose backup is not recorded yet (a result stored just
+ * before a crash). A deleted backup's row is still there, so its command is not among them.
+ */
 export async function unrecordedBackupCommands(db: Kysely<Database>, limit = 100): Promise<CommandsTable[]> {
   return db
     .selectFrom('commands')

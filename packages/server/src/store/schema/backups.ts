@@ -13,6 +13,11 @@ export interface BackupsTable {
   file_count: number;
   total_bytes: number;
   created_at: number;
+  /**
+   * Set when the backup is deleted (by hand or by retention). The row stays so a result
+   * seen again (reconcile, another replica) never records the backup a second time.
+   */
+  deleted_at: number | null;
 }
 
 export interface BackupSchedulesTable {
