@@ -7,7 +7,7 @@ import type { AgentConfig } from './config.js';
 import { AgentConnection } from './connection.js';
 import { enroll, EnrollmentError } from './enroll.js';
 import { Executor } from './executor.js';
-import { loadIdentity, saveIdentity, type Identity } from './identity.js';
+import { loadIdentity, saveIdentity, type Identity } from './link/identity.js';
 import { Journal } from './journal.js';
 import { ServerLink } from './link/server-link.js';
 import { createAgentLogger } from './logger.js';

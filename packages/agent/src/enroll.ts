@@ -1,4 +1,4 @@
-import { AgentError } from './errors.js';
+import { AgentError } from './core/errors.js';
 import { AGENT_ENROLL_PATH, type EnrollRequest, type EnrollResponse } from '@steward/protocol';
 
 export class EnrollmentError extends AgentError {

@@ -10,7 +10,7 @@ import {
 import type { AgentConfig } from './config.js';
 import type { Journal } from './journal.js';
 import type { ModuleRegistry } from './modules/registry.js';
-import { AgentError } from './errors.js';
+import { AgentError } from './core/errors.js';
 import { ServerLink } from './link/server-link.js';
 import { HandlerFailure, type ModuleInstance } from './modules/types.js';
 

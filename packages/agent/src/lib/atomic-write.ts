@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { open, readFile, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { HandlerFailure } from '../modules/types.js';
+import { HandlerFailure } from '../core/errors.js';
 import { isMissing } from './fs-failure.js';
 
 async function syncDir(dir: string): Promise<void> {

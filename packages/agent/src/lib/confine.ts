@@ -1,6 +1,6 @@
 import { readlink, realpath } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
-import { HandlerFailure } from '../modules/types.js';
+import { HandlerFailure } from '../core/errors.js';
 
 export interface ConfinedPath {
   /** The path as given, with `.` and `..` resolved. */

@@ -1,4 +1,4 @@
-import { HandlerFailure } from '../modules/types.js';
+import { HandlerFailure } from '../core/errors.js';
 
 const BY_ERRNO: Record<string, [code: string, text: string]> = {
   ENOENT: ['not_found', 'no such file or directory'],

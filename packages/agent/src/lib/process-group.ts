@@ -1,4 +1,4 @@
-import { HandlerFailure } from '../modules/types.js';
+import { HandlerFailure } from '../core/errors.js';
 
 /** Signals every process of a group (`detached` children lead their own); false once none is left. */
 export function signalGroup(pid: number, signal: NodeJS.Signals | 0): boolean {

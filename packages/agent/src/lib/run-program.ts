@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { AgentError } from '../errors.js';
+import { AgentError } from '../core/errors.js';
 
 export interface ProgramOutput {
   /** Exit code, or null when the program was ended by a signal. */

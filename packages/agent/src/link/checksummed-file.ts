@@ -5,7 +5,7 @@ import { basename, dirname, join } from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { pipeline } from 'node:stream/promises';
-import { AgentError } from '../errors.js';
+import { AgentError } from '../core/errors.js';
 
 export type TransferErrorCode = 'download_failed' | 'checksum_mismatch' | 'too_large';
 

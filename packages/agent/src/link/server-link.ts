@@ -1,6 +1,6 @@
 import { AGENT_ARTIFACTS_PATH } from '@steward/protocol';
-import { AgentError } from '../errors.js';
-import type { Identity } from '../identity.js';
+import { AgentError } from '../core/errors.js';
+import type { Identity } from './identity.js';
 import { receiveFile, sendFile, TransferError } from './checksummed-file.js';
 
 export type LinkErrorCode = 'not_enrolled' | 'control_plane_unreachable' | 'artifact_store_error';

@@ -9,7 +9,7 @@ import {
   type TSchema,
   type Validator,
 } from '@steward/protocol';
-import { AgentError } from '../errors.js';
+import { AgentError } from '../core/errors.js';
 import type { AgentModule, CommandDefinition } from './types.js';
 
 export { MODULE_NAME_PATTERN };

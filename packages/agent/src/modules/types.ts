@@ -1,7 +1,6 @@
 import type { Static, TSchema } from '@sinclair/typebox';
 import type { Logger } from 'pino';
-import type { AgentConfig } from '../config.js';
-import { AgentError } from '../errors.js';
+import type { AgentConfig } from '../core/config-schema.js';
 import type { ServerLink } from '../link/server-link.js';
 
 /** What a handler gets besides its payload. */
@@ -79,17 +78,4 @@ export function defineModule(mod: AgentModule): AgentModule {
   return mod;
 }
 
-/**
- * Thrown by a handler to end its command `failed` (or `timed_out`) while still
- * returning a result, e.g. `exec.run` with a non-zero exit keeps its stdout/stderr.
- */
-export class HandlerFailure extends AgentError {
-  readonly result: unknown;
-  readonly state: 'failed' | 'timed_out';
-
-  constructor(code: string, message: string, opts: { result?: unknown; state?: 'failed' | 'timed_out'; details?: unknown } = {}) {
-    super(code, message, opts.details);
-    this.result = opts.result ?? null;
-    this.state = opts.state ?? 'failed';
-  }
-}
+export { HandlerFailure } from '../core/errors.js';

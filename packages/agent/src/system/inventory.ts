@@ -1,8 +1,8 @@
 import { readFile } from 'node:fs/promises';
 import os from 'node:os';
 import type { Inventory } from '@steward/protocol';
-import type { AgentConfig } from '../config.js';
-import type { ModuleRegistry } from '../modules/registry.js';
+import type { AgentConfig } from '../core/config-schema.js';
+import type { CommandTypeInfo } from '@steward/protocol';
 import { detectCapabilities } from './capabilities.js';
 import { getStatsCollector, type StatsCollector } from './stats.js';
 
@@ -46,7 +46,8 @@ export function externalAddresses(): string[] {
 
 export async function collectInventory(
   config: AgentConfig,
-  registry: ModuleRegistry,
+  /** What the loaded modules offer (the module registry). */
+  registry: { modules(): string[]; types(): CommandTypeInfo[] },
   agentVersion: string,
   opts: InventoryOptions = {},
 ): Promise<Inventory> {

@@ -3,7 +3,7 @@ import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { AgentError } from '../../src/errors.js';
+import { AgentError } from '../../src/core/errors.js';
 import { TransferError } from '../../src/link/checksummed-file.js';
 import { downloadUrl, LinkError } from '../../src/link/server-link.js';
 import { tempDir, testLink } from '../modules/context.js';

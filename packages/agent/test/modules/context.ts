@@ -5,7 +5,7 @@ import { pino } from 'pino';
 import { afterEach } from 'vitest';
 import { loadAgentConfig, type AgentConfig } from '../../src/config.js';
 import type { ModuleRegistry } from '../../src/modules/registry.js';
-import { AgentError } from '../../src/errors.js';
+import { AgentError } from '../../src/core/errors.js';
 import { ServerLink } from '../../src/link/server-link.js';
 import type { HandlerFailure, CommandContext, ModuleInstance } from '../../src/modules/types.js';
 

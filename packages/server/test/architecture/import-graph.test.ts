@@ -4,12 +4,13 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 
 /**
- * The control plane's rooms and their one-way arrows, checked over the real import graph:
+ * The control plane's (and the agent's) rooms and their one-way arrows, checked over the real import graph:
  * a folder-level cycle, a socket outside `agents/`, or a hand-built wire message fails the suite
  * with the file and line that broke the rule.
  */
 
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../src');
+const PACKAGES = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
+const ROOT = join(PACKAGES, 'server', 'src');
 
 interface Import {
   file: string;
@@ -40,8 +41,8 @@ function importsOf(file: string): Import[] {
 }
 
 /** `agents/link.ts` → `agents`; a file directly under src/ is the composition root. */
-function roomOf(file: string): string {
-  const rel = relative(ROOT, file);
+function roomOf(file: string, root = ROOT): string {
+  const rel = relative(root, file);
   return rel.includes(sep) ? rel.split(sep)[0]! : '(root)';
 }
 
@@ -49,12 +50,12 @@ const files = sourceFiles(ROOT);
 const imports = files.flatMap(importsOf);
 
 /** Folder → folder edges with one example import for each, for messages. */
-function roomEdges(): Map<string, Map<string, Import>> {
+function roomEdges(root = ROOT, all = imports): Map<string, Map<string, Import>> {
   const edges = new Map<string, Map<string, Import>>();
-  for (const imp of imports) {
+  for (const imp of all) {
     if (!imp.spec.startsWith('.')) continue;
-    const from = roomOf(imp.file);
-    const to = roomOf(resolve(dirname(imp.file), imp.spec));
+    const from = roomOf(imp.file, root);
+    const to = roomOf(resolve(dirname(imp.file), imp.spec), root);
     if (from === to) continue;
     if (!edges.has(from)) edges.set(from, new Map());
     if (!edges.get(from)!.has(to)) edges.get(from)!.set(to, imp);
@@ -81,15 +82,18 @@ function cycles(edges: Map<string, Map<string, Import>>): string[][] {
   return found;
 }
 
-const where = (i: Import) => `${relative(resolve(ROOT, '../../..'), i.file)}:${i.line}`;
+const where = (i: Import) => `${relative(resolve(PACKAGES, '..'), i.file)}:${i.line}`;
 
-describe('server import graph', () => {
+describe.each(['server', 'agent'])('%s import graph', (pkg) => {
   it('has no folder-level cycles (arrows run one way)', () => {
-    const edges = roomEdges();
+    const root = join(PACKAGES, pkg, 'src');
+    const edges = roomEdges(root, sourceFiles(root).flatMap(importsOf));
     const described = cycles(edges).map((c) => c.map((room, k) => (k === 0 ? room : `${room} (${where(edges.get(c[k - 1]!)!.get(room)!)})`)).join(' → '));
     expect(described, 'folder cycles: each arrow names one import that makes it').toEqual([]);
   });
+});
 
+describe('server import graph', () => {
   it('keeps the lowest rooms free of the rooms above them', () => {
     const edges = roomEdges();
     // store/ knows only its own tables; core/ only store, cluster and itself.

@@ -4,7 +4,7 @@ import { chmod, mkdir, rename, rm, symlink, readdir, copyFile, readlink } from '
 import { basename, join } from 'node:path';
 import * as tar from 'tar';
 import type { ServiceArtifact } from '@steward/protocol';
-import { AgentError } from '../../errors.js';
+import { AgentError } from '../../core/errors.js';
 import { TransferError } from '../../link/checksummed-file.js';
 import { downloadUrl, type ServerLink } from '../../link/server-link.js';
 

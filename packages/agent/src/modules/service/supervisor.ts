@@ -2,7 +2,7 @@ import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { ServiceModuleReport, ServiceNodeReport, ServiceOutcome, ServiceRunSpec } from '@steward/protocol';
-import { AgentError } from '../../errors.js';
+import { AgentError } from '../../core/errors.js';
 import type { Installer } from './installer.js';
 import type { LimitsChoice } from './limits.js';
 import { LOG_FILE, readLog, rotateIfLarge, type LogChunk } from './logs.js';

@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync, openSync, fsyncSync, closeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { compile, Type, type Static } from '@steward/protocol';
-import { AgentError } from './errors.js';
+import { AgentError } from '../core/errors.js';
 
 export const IDENTITY_FILE = 'identity.json';
 

@@ -15,3 +15,18 @@ export class AgentError<Code extends string = string> extends Error {
     this.details = details;
   }
 }
+
+/**
+ * Thrown by a handler to end its command `failed` (or `timed_out`) while still
+ * returning a result, e.g. `exec.run` with a non-zero exit keeps its stdout/stderr.
+ */
+export class HandlerFailure extends AgentError {
+  readonly result: unknown;
+  readonly state: 'failed' | 'timed_out';
+
+  constructor(code: string, message: string, opts: { result?: unknown; state?: 'failed' | 'timed_out'; details?: unknown } = {}) {
+    super(code, message, opts.details);
+    this.result = opts.result ?? null;
+    this.state = opts.state ?? 'failed';
+  }
+}
