@@ -79,8 +79,8 @@ async function listeningUrl(proc: Proc, endpoint: string, what: string): Promise
     const r = await waitFor(`${what} to listen`, () => (proc.child.exitCode !== null ? { exited: true as const } : existsSync(endpoint) && { url: (JSON.parse(readFileSync(endpoint, 'utf8')) as { url: string }).url }), {
       timeoutMs: STARTUP_MS,
     });
-    if ('url' in r) return r.url;
-    throw new Error(`${what} exited: ${proc.output()}`);
+    if (r.url === undefined) throw new Error(`${what} exited: ${proc.output()}`);
+    return r.url;
   } catch (e) {
     await proc.kill('SIGKILL');
     throw e;
