@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { addAgent, startServerProcess, type AgentProc, type ServerProc } from '../support/processes.js';
+import { addAgent, heartbeatsAfter, startServerProcess, type AgentProc, type ServerProc } from '../support/processes.js';
 import { waitFor } from '../support/wait.js';
 
 /** /metrics, text and CSV listings, /docs, node samples and the page's fallback, over a real control plane and agent. */
@@ -89,6 +89,9 @@ describe('observability endpoints', () => {
     // Paused, the scheduler places nothing: a submitted task stays queued.
     await server.client.setSchedulerPaused(true);
     const { task } = await server.client.submitTask({ kind: 'exec', payload: { command: 'sleep', args: ['2'] } });
+    // The submit woke the scheduler, and the node has since reported free slots: a scheduler
+    // that ignored the pause would have placed the task by now.
+    await heartbeatsAfter(server, 'obs-1');
     let text = await scrape();
     expect(value(text, 'steward_task_queue_depth')).toBe(1);
     expect(value(text, 'steward_task_attempts_active{state="running"}') + value(text, 'steward_task_attempts_active{state="placed"}')).toBe(0);

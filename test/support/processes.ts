@@ -69,6 +69,24 @@ export const FAST_TIMINGS = {
   STEWARD_TIMEOUT_GRACE_MS: '1000',
 };
 
+/**
+ * The URL a started control plane wrote to its endpoint file. If it exits first or does not
+ * come up in time, it is killed (a process left behind would load the machine for the next
+ * tests) and the error carries its output.
+ */
+async function listeningUrl(proc: Proc, endpoint: string, what: string): Promise<string> {
+  try {
+    const r = await waitFor(`${what} to listen`, () => (proc.child.exitCode !== null ? { exited: true as const } : existsSync(endpoint) && { url: (JSON.parse(readFileSync(endpoint, 'utf8')) as { url: string }).url }), {
+      timeoutMs: STARTUP_MS,
+    });
+    if (r.url === undefined) throw new Error(`${what} exited: ${proc.output()}`);
+    return r.url;
+  } catch (e) {
+    await proc.kill('SIGKILL');
+    throw e;
+  }
+}
+
 export interface ServerProc extends Proc {
   url: string;
   port: number;
@@ -85,14 +103,7 @@ export async function startServerProcess(o: { dataDir?: string; port?: number; d
   const args = ['server', '--listen', `127.0.0.1:${port}`, '--data-dir', dataDir, '--log-level', 'info'];
   if (o.db) args.push('--db', o.db);
   const proc = launch(args, { ...FAST_TIMINGS, ...o.env });
-  const url = await waitFor(
-    'the control plane to listen',
-    () => {
-      if (proc.child.exitCode !== null) throw new Error(`server exited: ${proc.output()}`);
-      return existsSync(endpoint) && (JSON.parse(readFileSync(endpoint, 'utf8')) as { url: string }).url;
-    },
-    { timeoutMs: STARTUP_MS },
-  );
+  const url = await listeningUrl(proc, endpoint, 'the control plane');
   // A second replica on a shared database does not get the token file: the first one made it.
   const token = o.token ?? readFileSync(join(dataDir, 'admin.token'), 'utf8').trim();
   return { ...proc, url, port, dataDir, token, client: new StewardClient({ baseUrl: url, token }) };
@@ -131,7 +142,10 @@ export function startAgentProcess(o: {
 export async function addAgent(server: ServerProc, name: string, labels: string[] = [], config?: string): Promise<AgentProc> {
   const { token } = await server.client.createEnrollmentToken({ ttlSeconds: 600, uses: 1 });
   const agent = startAgentProcess({ server: server.url, token, name, labels, config });
-  await waitOnline(server, name, agent);
+  await waitOnline(server, name, agent).catch(async (e: unknown) => {
+    await agent.kill('SIGKILL');
+    throw e;
+  });
   return agent;
 }
 
@@ -174,14 +188,7 @@ export async function startUpProcess(o: { dataDir?: string; port?: number; env?:
   const endpoint = join(dataDir, 'endpoint.json');
   rmSync(endpoint, { force: true });
   const proc = launch(['up', '--listen', `127.0.0.1:${port}`, '--data-dir', dataDir, '--log-level', 'info'], { ...FAST_TIMINGS, ...o.env });
-  const url = await waitFor(
-    'steward up to listen',
-    () => {
-      if (proc.child.exitCode !== null) throw new Error(`steward up exited: ${proc.output()}`);
-      return existsSync(endpoint) && (JSON.parse(readFileSync(endpoint, 'utf8')) as { url: string }).url;
-    },
-    { timeoutMs: STARTUP_MS },
-  );
+  const url = await listeningUrl(proc, endpoint, 'steward up');
   const token = readFileSync(join(dataDir, 'admin.token'), 'utf8').trim();
   return { ...proc, url, port, dataDir, token, client: new StewardClient({ baseUrl: url, token }) };
 }
