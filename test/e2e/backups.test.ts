@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Backup, Command } from '@steward/protocol';
-import { addAgent, startServerProcess, STEWARD_BIN, type AgentProc, type ServerProc } from '../support/processes.js';
+import { addAgent, startServerProcess, STEWARD_BIN, waitOnline, type AgentProc, type ServerProc } from '../support/processes.js';
 import { waitFor } from '../support/wait.js';
 
 const run = promisify(execFile);
@@ -209,6 +209,23 @@ describe('backups across real agents', { timeout: 120_000 }, () => {
     const failed = await cli('restore', id, '--node', 'node-b', '--target', target).catch((e) => e);
     expect(failed.code).toBe(1);
     expect(failed.stderr).toContain('not empty');
+  });
+
+  it('a deleted backup stays deleted when the control plane reconciles its backup.run results (at every start)', async () => {
+    const kept = await backupOf('node-a', 'control-plane');
+    const gone = await backupOf('node-a', 'control-plane', ['logs']);
+    await server.client.deleteBackup(gone.id);
+    expect(((await server.client.getBackup(gone.id).catch((e: unknown) => e)) as { status: number }).status).toBe(404);
+    // A restart runs reconcile before it listens: what it finds is what a sweep 30 s later would find.
+    await server.kill();
+    server = await startServerProcess({ dataDir: server.dataDir, port: server.port, token: server.token });
+    await Promise.all([waitOnline(server, 'node-a', a, 60_000), waitOnline(server, 'node-b', b, 60_000)]);
+    const ids = (await server.client.listBackups({ node: 'node-a' })).items.map((x) => x.id);
+    expect(ids).toContain(kept.id);
+    expect(ids).not.toContain(gone.id);
+    expect(((await server.client.getBackup(gone.id).catch((e: unknown) => e)) as { status: number }).status).toBe(404);
+    const verify = await server.client.verifyBackup(gone.id).catch((e: unknown) => e);
+    expect((verify as { status: number }).status).toBe(404);
   });
 
   it('is described in the OpenAPI document', async () => {
