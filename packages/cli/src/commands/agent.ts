@@ -1,4 +1,4 @@
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { stringify } from 'yaml';
 import { EXIT_FAILURE, reportError } from '../errors.js';
 import { printJson, println } from '../output.js';
@@ -15,6 +15,7 @@ interface AgentOpts {
   logLevel?: string;
   checkConfig?: boolean;
   json?: boolean;
+  exitWithParent?: boolean;
 }
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
@@ -33,6 +34,8 @@ export function registerAgent(program: Command): void {
     .option('--log-level <level>', 'fatal, error, warn, info, debug, trace or silent')
     .option('--check-config', 'print the resolved configuration (secrets masked) and exit')
     .option('--json', 'with --check-config: print JSON instead of YAML')
+    // For the local agent of `steward up`: stop when that process is gone, even after a SIGKILL.
+    .addOption(new Option('--exit-with-parent').hideHelp())
     .action(async (opts: AgentOpts) => {
       const { loadAgentConfig, describeConfig, startAgent } = await import('@steward/agent');
       const flags = {
@@ -58,7 +61,7 @@ export function registerAgent(program: Command): void {
       }
       const agent = await startAgent(loadAgentConfig(flags, process.env));
       println(`agent running as node ${agent.nodeId}`);
-      onShutdown(() => agent.stop());
+      onShutdown(() => agent.stop(), { withParent: opts.exitWithParent });
       await forever();
     });
 }

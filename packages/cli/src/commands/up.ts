@@ -27,10 +27,15 @@ export function registerUp(program: Command): void {
     const { startServer } = await import('@steward/server');
     const server = await startServer({ listen: opts.listen, dataDir: opts.dataDir, logLevel: opts.logLevel });
     let agent: LocalAgent | undefined;
-    onShutdown(async () => {
-      await agent?.stop();
-      await server.close();
-    });
+    // Run by `npm start`, the parent is npm's shell, which dies on SIGTERM without passing it on:
+    // its end is the signal to stop, so nothing is left serving the port.
+    onShutdown(
+      async () => {
+        await agent?.stop();
+        await server.close();
+      },
+      { withParent: process.env.npm_lifecycle_event !== undefined },
+    );
     const token = readFileSync(server.adminTokenPath, 'utf8').trim();
     agent = new LocalAgent({
       client: new StewardClient({ baseUrl: server.url, token }),

@@ -69,7 +69,7 @@ export class LocalAgent {
 
   private async spawnOnce(): Promise<void> {
     if (this.stopping) return;
-    const args = [this.opts.binPath, 'agent', '--server', this.opts.serverUrl, '--data-dir', this.opts.dataDir];
+    const args = [this.opts.binPath, 'agent', '--server', this.opts.serverUrl, '--data-dir', this.opts.dataDir, '--exit-with-parent'];
     args.push('--name', this.opts.name ?? nodeNameFromHostname());
     if (this.opts.logLevel) args.push('--log-level', this.opts.logLevel);
     // Through the environment, not argv: a token on the command line shows in `ps`.
@@ -92,7 +92,9 @@ export class LocalAgent {
     }
     if (this.stopping) return;
     const startedAt = Date.now();
-    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env });
+    // Its own process group: a terminal's Ctrl-C reaches only `steward up`, which stops the agent
+    // in order; `--exit-with-parent` ends it should `steward up` die without stopping it.
+    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env, detached: true });
     this.child = child;
     for (const stream of [child.stdout, child.stderr]) {
       if (stream) createInterface({ input: stream }).on('line', (line) => this.write(`[agent] ${line}`));

@@ -1,0 +1,100 @@
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { StewardClient } from '@steward/client';
+import { afterEach, describe, expect, it } from 'vitest';
+import { freePort, REPO } from '../../../test/support/processes.js';
+import { BIN, cleanEnv, killGroup, waitFor } from './helpers/cli.js';
+
+/** Every process below `root` (Linux `ps`), with its command line. */
+function descendants(root: number): { pid: number; args: string }[] {
+  const rows = execFileSync('ps', ['-eo', 'pid=,ppid=,args='], { encoding: 'utf8' })
+    .split('\n')
+    .map((l) => /^\s*(\d+)\s+(\d+)\s+(.*)$/.exec(l))
+    .filter((m): m is RegExpExecArray => m !== null)
+    .map((m) => ({ pid: Number(m[1]), ppid: Number(m[2]), args: m[3]! }));
+  const found: { pid: number; args: string }[] = [];
+  const walk = (pid: number) => {
+    for (const r of rows.filter((r) => r.ppid === pid)) {
+      found.push({ pid: r.pid, args: r.args });
+      walk(r.pid);
+    }
+  };
+  walk(root);
+  return found;
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function portFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const srv = createServer();
+    srv.once('error', () => resolve(false));
+    srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(true)));
+  });
+}
+
+describe('steward up: stopping reaches the whole process tree', { timeout: 120_000 }, () => {
+  const started: ChildProcess[] = [];
+  const strays: number[] = [];
+  const dirs: string[] = [];
+
+  afterEach(() => {
+    for (const c of started) killGroup(c, 'SIGKILL');
+    for (const pid of strays) if (alive(pid)) process.kill(pid, 'SIGKILL');
+    for (const d of dirs) rmSync(d, { recursive: true, force: true });
+  });
+
+  /** Starts `cmd` in its own process group and waits until the local agent is online. */
+  async function startUp(cmd: string, args: string[]) {
+    const home = mkdtempSync(join(tmpdir(), 'steward-up-'));
+    dirs.push(home);
+    const dataDir = join(home, 'data');
+    const port = await freePort();
+    const child = spawn(cmd, [...args, '--listen', `127.0.0.1:${port}`, '--data-dir', dataDir, '--log-level', 'warn'], {
+      cwd: REPO,
+      env: cleanEnv({ HOME: home }),
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
+    });
+    started.push(child);
+    let out = '';
+    child.stdout!.on('data', (b: Buffer) => (out += b.toString()));
+    child.stderr!.on('data', (b: Buffer) => (out += b.toString()));
+    await waitFor('Steward is up', () => (out.includes('Steward is up') ? true : undefined), 60_000);
+    const client = new StewardClient({ baseUrl: `http://127.0.0.1:${port}`, token: readFileSync(join(dataDir, 'admin.token'), 'utf8').trim() });
+    await waitFor('the local agent online', async () => ((await client.listNodes({ status: 'online' })).items.length === 1 ? true : undefined), 60_000);
+    const tree = descendants(child.pid!);
+    strays.push(...tree.map((p) => p.pid));
+    return { child, port, tree, output: () => out };
+  }
+
+  it('SIGTERM to npm (npm start) stops steward up and its agent and frees the port', async () => {
+    const { child, port, tree, output } = await startUp('npm', ['start', '--']);
+    expect(tree.some((p) => / up --listen/.test(p.args))).toBe(true);
+    expect(tree.some((p) => / agent --server/.test(p.args))).toBe(true);
+    expect(await portFree(port)).toBe(false);
+
+    process.kill(child.pid!, 'SIGTERM');
+    await waitFor('every process of the tree to end', () => (tree.every((p) => !alive(p.pid)) ? true : undefined), 30_000);
+    expect(await portFree(port)).toBe(true);
+    expect(output()).not.toContain('shutdown took too long');
+  });
+
+  it('the local agent stops by itself when steward up is killed outright', async () => {
+    const { child, tree } = await startUp(process.execPath, [BIN, 'up']);
+    const agent = tree.find((p) => / agent --server/.test(p.args));
+    expect(agent).toBeDefined();
+    process.kill(child.pid!, 'SIGKILL');
+    await waitFor('the orphaned agent to end', () => (!alive(agent!.pid) ? true : undefined), 20_000);
+  });
+});
