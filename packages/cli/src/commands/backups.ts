@@ -1,7 +1,7 @@
 import { InvalidArgumentError, type Command } from 'commander';
 import type { StewardClient } from '@steward/client';
 import { ValidationError, type BackupDestination, type BackupRun, type Command as StewardCommand } from '@steward/protocol';
-import { collectList, durationMs, positiveInt, selector } from '../args.js';
+import { collectList, durationOption, positiveInt, selector } from '../args.js';
 import { clientFor, withConnection } from '../connect.js';
 import { EXIT_FAILURE } from '../errors.js';
 import { ago, bytes, table, timestamp } from '../format.js';
@@ -63,7 +63,7 @@ export function registerBackups(program: Command): void {
       .requiredOption('--source <path>', 'absolute directory on the node')
       .option('--exclude <pattern>', 'glob to leave out (repeatable)', collectList, [])
       .option('--to <destination>', 'node or control-plane', destination, 'control-plane' as BackupDestination)
-      .option('--timeout <duration>', 'how long the backup may take', durationMs, 600_000)
+      .addOption(durationOption('--timeout <duration>', 'how long the backup may take', 600_000))
       .option('--no-wait', 'print the command or job and return')
       .option('--json', 'print JSON'),
   ).action(async (opts: { node?: string; selector?: string; source: string; exclude: string[]; to: BackupDestination; timeout: number; wait: boolean; json?: boolean }, cmd: Command) => {
@@ -97,7 +97,7 @@ export function registerBackups(program: Command): void {
       .argument('<id>', 'backup id')
       .option('--node <node>', "where to restore (default: the backup's node)")
       .requiredOption('--target <dir>', 'absolute directory on that node')
-      .option('--timeout <duration>', 'how long the restore may take', durationMs, 600_000)
+      .addOption(durationOption('--timeout <duration>', 'how long the restore may take', 600_000))
       .option('--json', 'print JSON'),
   ).action(async (id: string, opts: { node?: string; target: string; timeout: number; json?: boolean }, cmd: Command) => {
     const client = clientFor(cmd);

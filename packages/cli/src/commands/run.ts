@@ -1,7 +1,7 @@
-import { Option, type Command } from 'commander';
+import type { Command } from 'commander';
 import { ApiError } from '@steward/client';
 import { ValidationError, type JobCreate, type JobTarget } from '@steward/protocol';
-import { collectList, durationMs, positiveInt, selector } from '../args.js';
+import { collectList, durationOption, positiveInt, selector } from '../args.js';
 import { clientFor, withConnection } from '../connect.js';
 import { EXIT_FAILURE } from '../errors.js';
 import { onInterrupt } from '../interrupt.js';
@@ -77,11 +77,7 @@ export function registerRun(program: Command): void {
       .option('--node <node>', 'node id or name (repeatable, or comma-separated)', collectList)
       .option('--selector <sel>', 'nodes matching a label selector', selector)
       .option('--all', 'every node')
-      .addOption(
-        new Option('--timeout <duration>', 'per-node run timeout, and roughly how long to wait (500ms, 30s, 5m, 1h)')
-          .argParser(durationMs)
-          .default(30_000, '30s'),
-      )
+      .addOption(durationOption('--timeout <duration>', 'per-node run timeout, and roughly how long to wait', 30_000))
       .option('--batch <n>', 'at most this many nodes at a time', positiveInt)
       .option('--shell', 'run the words joined as one shell command line')
       .option('--json', 'print one JSON document with every result')

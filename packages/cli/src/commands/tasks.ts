@@ -11,7 +11,7 @@ import {
   type TaskState,
   type TaskStrategy,
 } from '@steward/protocol';
-import { collectCap, collectLabel, durationMs, nonNegativeInt, positiveInt, selector, sizeMB } from '../args.js';
+import { collectCap, collectLabel, durationOption, nonNegativeInt, positiveInt, selector, sizeMB } from '../args.js';
 import { clientFor, withConnection } from '../connect.js';
 import { EXIT_FAILURE } from '../errors.js';
 import { onInterrupt } from '../interrupt.js';
@@ -162,9 +162,9 @@ export function registerTasks(program: Command): void {
       .option('--arch <a>', 'x64, arm64, arm, …')
       .addOption(new Option('--priority <p>', 'queue priority').choices([...TASK_PRIORITIES]))
       .addOption(new Option('--strategy <s>', 'placement strategy for this task').choices([...TASK_STRATEGIES]))
-      .option('--timeout <duration>', 'run time limit per attempt (default 10m)', durationMs)
+      .addOption(durationOption('--timeout <duration>', 'run time limit per attempt; default 10m'))
       .option('--retries <n>', 'tries again after a failure, up to N times', nonNegativeInt)
-      .option('--retry-delay <duration>', 'first backoff between tries; doubles each time', durationMs)
+      .addOption(durationOption('--retry-delay <duration>', 'first backoff between tries; doubles each time'))
       .option('--no-retry-on-node-loss', 'fail instead of running again elsewhere when the node is lost')
       .option('--script <file>', 'run this script file')
       .option('--interpreter <name>', 'the program that runs --script (python3, node, bash, …)')
