@@ -44,7 +44,7 @@ describe('web dashboard in chromium', () => {
     await b.page.click('button[type=submit]');
     const error = b.page.getByTestId('sign-in-error');
     await error.waitFor();
-    expect(await error.textContent()).toMatch(/refused.*token is not valid/);
+    expect(await error.textContent()).toMatch(/refused.*token not recognised/);
     expect(await b.page.evaluate(() => sessionStorage.getItem('steward.token'))).toBeNull();
     await b.shot('01-sign-in-refused');
   });
