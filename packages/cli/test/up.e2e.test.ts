@@ -54,13 +54,18 @@ describe('steward up: stopping reaches the whole process tree', { timeout: 120_0
     for (const d of dirs) rmSync(d, { recursive: true, force: true });
   });
 
-  /** Starts `cmd` in its own process group and waits until the local agent is online. */
-  async function startUp(cmd: string, args: string[]) {
+  /**
+   * Starts `cmd args… <up flags>` in its own process group and waits until the local agent is
+   * online; `wrap` turns the whole command line into another (e.g. run under a terminal).
+   */
+  async function startUp(cmd: string, args: string[], o: { logLevel?: string; wrap?: (argv: string[]) => [string, string[]] } = {}) {
     const home = mkdtempSync(join(tmpdir(), 'steward-up-'));
     dirs.push(home);
     const dataDir = join(home, 'data');
     const port = await freePort();
-    const child = spawn(cmd, [...args, '--listen', `127.0.0.1:${port}`, '--data-dir', dataDir, '--log-level', 'warn'], {
+    const argv = [cmd, ...args, '--listen', `127.0.0.1:${port}`, '--data-dir', dataDir, '--log-level', o.logLevel ?? 'warn'];
+    const [file, fileArgs] = o.wrap ? o.wrap(argv) : [argv[0]!, argv.slice(1)];
+    const child = spawn(file, fileArgs, {
       cwd: REPO,
       env: cleanEnv({ HOME: home }),
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -96,5 +101,16 @@ describe('steward up: stopping reaches the whole process tree', { timeout: 120_0
     expect(agent).toBeDefined();
     process.kill(child.pid!, 'SIGKILL');
     await waitFor('the orphaned agent to end', () => (!alive(agent!.pid) ? true : undefined), 20_000);
+  });
+
+  it('on a terminal, logs are readable lines, not JSON (util-linux script gives it a terminal)', async () => {
+    const inTerminal = (argv: string[]): [string, string[]] => ['script', ['-qfec', argv.map((a) => `'${a}'`).join(' '), '/dev/null']];
+    const up = await startUp(process.execPath, [BIN, 'up'], { logLevel: 'info', wrap: inTerminal });
+    // eslint-disable-next-line no-control-regex
+    const output = () => up.output().replace(/\u001b\[[0-9;]*m/g, '');
+    expect(up.output()).toContain('\u001b[32mINFO');
+    await waitFor('the agent connected line', () => (/\[agent\] \d\d:\d\d:\d\d INFO +connected to the control plane/.test(output()) ? true : undefined), 30_000);
+    expect(output()).toMatch(/^\d\d:\d\d:\d\d INFO +control plane listening url=http:\/\/127\.0\.0\.1:\d+/m);
+    expect(output()).not.toContain('{"level"');
   });
 });

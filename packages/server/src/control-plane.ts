@@ -88,7 +88,7 @@ export class ControlPlane implements RunningServer {
     const dataDir = resolve(options.dataDir ?? defaultServerDataDir());
     mkdirSync(dataDir, { recursive: true, mode: 0o700 });
     const { host, port } = parseListen(options.listen ?? '127.0.0.1:7070');
-    const log: Logger = createLogger(options.logLevel ?? 'info');
+    const log: Logger = createLogger(options.logLevel ?? 'info', undefined, options.logStream);
     const target = options.db ?? join(dataDir, 'steward.db');
     const store = await Store.open(target);
     const replicaId = newId('replica');

@@ -1,6 +1,7 @@
 import { Option, type Command } from 'commander';
 import { listenAddress, LOG_LEVELS, postgresUrl } from '../args.js';
 import { println } from '../output.js';
+import { prettyLogStream, terminalLogs } from '../pretty-log.js';
 import { forever, onShutdown } from '../shutdown.js';
 
 export interface ServerFlags {
@@ -29,7 +30,9 @@ export function registerServer(program: Command): void {
     async (opts: ServerFlags) => {
       // Loaded here so operator commands never pay for the server's dependencies.
       const { startServer } = await import('@steward/server');
+      const logs = terminalLogs();
       const server = await startServer({
+        ...(logs.pretty ? { logStream: prettyLogStream(logs.color) } : {}),
         listen: opts.listen,
         dataDir: opts.dataDir,
         db: opts.db,

@@ -6,6 +6,7 @@ import { shellQuote } from '../shell-quote.js';
 import { println } from '../output.js';
 import { BIN_PATH } from '../paths.js';
 import { forever, onShutdown } from '../shutdown.js';
+import { prettyLogLine, prettyLogStream, terminalLogs } from '../pretty-log.js';
 import { LocalAgent } from '../up/local-agent.js';
 import { addServerOptions, adminTokenLine, type ServerFlags } from './server.js';
 
@@ -25,7 +26,13 @@ export function registerUp(program: Command): void {
     false,
   ).action(async (opts: ServerFlags) => {
     const { startServer } = await import('@steward/server');
-    const server = await startServer({ listen: opts.listen, dataDir: opts.dataDir, logLevel: opts.logLevel });
+    const logs = terminalLogs();
+    const server = await startServer({
+      listen: opts.listen,
+      dataDir: opts.dataDir,
+      logLevel: opts.logLevel,
+      ...(logs.pretty ? { logStream: prettyLogStream(logs.color) } : {}),
+    });
     let agent: LocalAgent | undefined;
     // Run by `npm start`, the parent is npm's shell, which dies on SIGTERM without passing it on:
     // its end is the signal to stop, so nothing is left serving the port.
@@ -43,6 +50,7 @@ export function registerUp(program: Command): void {
       dataDir: join(server.dataDir, 'local-agent'),
       binPath: BIN_PATH,
       logLevel: opts.logLevel,
+      ...(logs.pretty ? { format: (line: string) => prettyLogLine(line, logs.color) } : {}),
     });
     await agent.start();
     println('');

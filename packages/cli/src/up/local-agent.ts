@@ -14,6 +14,8 @@ export interface LocalAgentOptions {
   logLevel?: string;
   /** Where the child's output lines go, already prefixed. */
   write?: (line: string) => void;
+  /** Applied to each line of the child's output before the prefix (e.g. pretty log lines). */
+  format?: (line: string) => string;
 }
 
 const MIN_DELAY_MS = 1000;
@@ -97,7 +99,7 @@ export class LocalAgent {
     const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env, detached: true });
     this.child = child;
     for (const stream of [child.stdout, child.stderr]) {
-      if (stream) createInterface({ input: stream }).on('line', (line) => this.write(`[agent] ${line}`));
+      if (stream) createInterface({ input: stream }).on('line', (line) => this.write(`[agent] ${this.opts.format?.(line) ?? line}`));
     }
     child.on('error', (e) => this.write(`[agent] could not start: ${e.message}`));
     child.on('exit', (code, signal) => {
