@@ -1,12 +1,12 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { StewardClient } from '@steward/client';
 import { afterEach, describe, expect, it } from 'vitest';
 import { freePort, REPO } from '../../../test/support/processes.js';
-import { BIN, cleanEnv, killGroup, waitFor } from './helpers/cli.js';
+import { BIN, cleanEnv, killGroup, runCli, waitFor } from './helpers/cli.js';
 
 /** Every process below `root` (Linux `ps`), with its command line. */
 function descendants(root: number): { pid: number; args: string }[] {
@@ -76,11 +76,12 @@ describe('steward up: stopping reaches the whole process tree', { timeout: 120_0
     child.stdout!.on('data', (b: Buffer) => (out += b.toString()));
     child.stderr!.on('data', (b: Buffer) => (out += b.toString()));
     await waitFor('Steward is up', () => (out.includes('Steward is up') ? true : undefined), 60_000);
-    const client = new StewardClient({ baseUrl: `http://127.0.0.1:${port}`, token: readFileSync(join(dataDir, 'admin.token'), 'utf8').trim() });
+    const token = readFileSync(join(dataDir, 'admin.token'), 'utf8').trim();
+    const client = new StewardClient({ baseUrl: `http://127.0.0.1:${port}`, token });
     await waitFor('the local agent online', async () => ((await client.listNodes({ status: 'online' })).items.length === 1 ? true : undefined), 60_000);
     const tree = descendants(child.pid!);
     strays.push(...tree.map((p) => p.pid));
-    return { child, port, tree, output: () => out };
+    return { child, port, tree, client, token, home, output: () => out };
   }
 
   it('SIGTERM to npm (npm start) stops steward up and its agent and frees the port', async () => {
@@ -112,5 +113,32 @@ describe('steward up: stopping reaches the whole process tree', { timeout: 120_0
     await waitFor('the agent connected line', () => (/\[agent\] \d\d:\d\d:\d\d INFO +connected to the control plane/.test(output()) ? true : undefined), 30_000);
     expect(output()).toMatch(/^\d\d:\d\d:\d\d INFO +control plane listening url=http:\/\/127\.0\.0\.1:\d+/m);
     expect(output()).not.toContain('{"level"');
+  });
+
+  it('--agent-config configures the local agent, which says where its roots are; the backups example works on it', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'steward-up-roots-'));
+    dirs.push(root);
+    mkdirSync(join(root, 'site'));
+    writeFileSync(join(root, 'site', 'index.html'), '<h1>hi</h1>\n');
+    const file = join(root, 'agent.yaml');
+    writeFileSync(file, `fs:\n  roots: [${JSON.stringify(root)}]\nlabels: { role: web }\n`);
+    const up = await startUp(process.execPath, [BIN, 'up', '--agent-config', file]);
+    expect(up.output()).toContain(`local agent file roots: ${root} (from ${file})`);
+    const node = (await up.client.listNodes({})).items[0]!;
+    expect(node.labels).toMatchObject({ local: 'true', role: 'web' });
+    const env = cleanEnv({ HOME: up.home, STEWARD_SERVER: `http://127.0.0.1:${up.port}`, STEWARD_TOKEN: up.token });
+    const r = await runCli(['backups', 'run', '--node', node.name, '--source', join(root, 'site')], { env, timeoutMs: 60_000 });
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toMatch(/^backup_\S+\s+1 files/);
+  });
+
+  it('without --agent-config it says where the default roots are and how to change them; a bad file stops it before it starts', async () => {
+    const up = await startUp(process.execPath, [BIN, 'up']);
+    expect(up.output()).toMatch(/local agent file roots: \S+\/local-agent\/files \(set fs\.roots in a file given with --agent-config\)/);
+    const bad = join(up.home, 'bad.yaml');
+    writeFileSync(bad, 'fs:\n  roots: nope\n');
+    const r = await runCli(['up', '--agent-config', bad, '--listen', '127.0.0.1:0', '--data-dir', join(up.home, 'other')], { env: cleanEnv({ HOME: up.home }) });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('fs.roots');
   });
 });

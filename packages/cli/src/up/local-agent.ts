@@ -12,6 +12,8 @@ export interface LocalAgentOptions {
   binPath: string;
   name?: string;
   logLevel?: string;
+  /** The agent's YAML config file (`steward up --agent-config`); the flags above win over it. */
+  config?: string;
   /** Where the child's output lines go, already prefixed. */
   write?: (line: string) => void;
   /** Applied to each line of the child's output before the prefix (e.g. pretty log lines). */
@@ -74,6 +76,7 @@ export class LocalAgent {
     const args = [this.opts.binPath, 'agent', '--server', this.opts.serverUrl, '--data-dir', this.opts.dataDir, '--exit-with-parent'];
     args.push('--name', this.opts.name ?? nodeNameFromHostname());
     if (this.opts.logLevel) args.push('--log-level', this.opts.logLevel);
+    if (this.opts.config) args.push('--config', this.opts.config);
     // Through the environment, not argv: a token on the command line shows in `ps`.
     const env: NodeJS.ProcessEnv = { ...process.env };
     delete env.STEWARD_ENROLL_TOKEN;
