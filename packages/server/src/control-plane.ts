@@ -140,10 +140,11 @@ export class ControlPlane implements RunningServer {
         tokenRoutes(scope, new TokenService(ctx));
         eventRoutes(scope, ctx.bus, cp.sseStreams);
       });
+      await app.listen({ host, port });
+      // After listening: a start that fails (port taken) must not make the token and so lose its "just created".
       const admin = await ensureAdminToken(store, dataDir, ctx.now());
       cp.adminTokenPath = admin.path;
       cp.adminTokenCreated = admin.created;
-      await app.listen({ host, port });
       const actual = (app.server.address() as AddressInfo).port;
       cp.url = urlFor(host, actual);
       writeEndpoint(dataDir, cp.url);

@@ -22,7 +22,7 @@ export function addServerOptions(cmd: Command, withDb = true): Command {
 export function adminTokenLine(path: string, created: boolean): string {
   return created
     ? `admin token: ${path} (just created; it is the only copy, keep it secret)`
-    : `admin token: ${path} (existing)`;
+    : `admin token: ${path} (made on the first start; sign in with it, keep it secret)`;
 }
 
 export function registerServer(program: Command): void {
