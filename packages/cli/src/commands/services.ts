@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { parseAllDocuments } from 'yaml';
-import { ValidationError, type Service, type ServicePut } from '@steward/protocol';
+import { ValidationError, type Service, type ServiceNodeStatus, type ServicePut } from '@steward/protocol';
+import { healthText, restartText } from '@steward/protocol/service-text';
 import { positiveInt } from '../args.js';
 import { clientFor, withConnection } from '../connect.js';
 import { ago, span, table, timestamp } from '../format.js';
@@ -35,6 +36,14 @@ function stateCounts(s: Service): string {
   return [...counts].map(([k, v]) => `${k}=${v}`).join(' ') || '-';
 }
 
+/** The node's reason, and a rollback when the reason does not already say it (it usually does). */
+export function whyText(n: Pick<ServiceNodeStatus, 'reason' | 'lastOutcome'>): string {
+  const o = n.lastOutcome;
+  const rollback = o?.kind === 'rolled_back' ? `rolled back from ${o.version}: ${o.reason}` : null;
+  if (rollback && n.reason?.includes(rollback)) return n.reason;
+  return [n.reason, rollback].filter(Boolean).join('; ');
+}
+
 function describeService(s: Service): string {
   const lines = [
     `name:      ${s.name}`,
@@ -43,7 +52,8 @@ function describeService(s: Service): string {
     `command:   ${[s.spec.command, ...(s.spec.args ?? [])].join(' ')}`,
     `target:    ${JSON.stringify(s.spec.target)} (${s.targeted} nodes now)`,
     `limits:    ${JSON.stringify(s.spec.limits ?? {})}`,
-    `restart:   ${JSON.stringify(s.spec.restart ?? {})}`,
+    `restart:   ${restartText(s.spec.restart)}`,
+    `health:    ${healthText(s.spec.health)}`,
     `updated:   ${timestamp(s.updatedAt)}`,
   ];
   if (s.nodes.length) {
@@ -59,7 +69,7 @@ function describeService(s: Service): string {
           String(n.restarts),
           n.uptimeMs === null ? '-' : span(n.uptimeMs),
           n.limits,
-          [n.reason, n.lastOutcome?.kind === 'rolled_back' ? `rolled back from ${n.lastOutcome.version}: ${n.lastOutcome.reason}` : null].filter(Boolean).join('; ') || '',
+          whyText(n),
         ]),
       ),
     );
