@@ -7,6 +7,7 @@ import { EXIT_FAILURE } from '../errors.js';
 import { onInterrupt } from '../interrupt.js';
 import { NodeNames } from '../node-names.js';
 import { eprintln, printJson, println } from '../output.js';
+import { ProgressBar } from '../progress.js';
 import { runJob } from '../run/job-watcher.js';
 import { resultHeader, runResult, summaryLine, withNewline, type RunResult } from '../run/result-view.js';
 
@@ -107,9 +108,14 @@ first, with --cancel-on-interrupt) cancels it and waits for the nodes to stop.`,
     const started = Date.now();
     let outcome: Awaited<ReturnType<typeof runJob>>;
     let release = () => {};
+    // Several nodes: a bar of nodes done on a terminal, cleared before each node's output.
+    let bar: ProgressBar | undefined;
+    let ended = 0;
     try {
       outcome = await runJob(client, create, {
         onCreated: (j) => {
+          if (j.total > 1 && !opts.json) bar = new ProgressBar('nodes done', j.total, 'count');
+          bar?.set(0);
           release = onInterrupt(
             { what: `job ${j.id}`, cancelCommand: `steward jobs cancel ${j.id}`, cancel: () => client.cancelJob(j.id) },
             opts.cancelOnInterrupt,
@@ -119,10 +125,12 @@ first, with --cancel-on-interrupt) cancels it and waits for the nodes to stop.`,
         onResult: async (c) => {
           if (opts.json) return;
           const node = await names.name(c.nodeId);
+          bar?.clear();
           println(resultHeader(c, node));
           const v = runResult(c, node);
           process.stdout.write(withNewline(v.stdout));
           process.stderr.write(withNewline(v.stderr));
+          bar?.set(++ended);
         },
       });
     } catch (e) {
@@ -132,6 +140,7 @@ first, with --cancel-on-interrupt) cancels it and waits for the nodes to stop.`,
       process.exitCode = EXIT_FAILURE;
       return;
     } finally {
+      bar?.clear();
       release();
     }
     const { job, finished } = outcome;
