@@ -31,7 +31,7 @@ afterAll(async () => {
 const env = (token = 't') => cleanEnv({ STEWARD_SERVER: recorderUrl, STEWARD_TOKEN: token, STEWARD_DATA_DIR: emptyDir });
 
 describe.concurrent('steward --help', () => {
-  it('shows durations with their units, defaults included', async () => {
+  it('shows durations with their units, defaults included', { timeout: 90_000 }, async () => {
     for (const [args, flag, dflt] of [
       [['run', '--help'], '--timeout', '30s'],
       [['enroll', 'create', '--help'], '--ttl', '1h'],
