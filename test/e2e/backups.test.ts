@@ -200,7 +200,7 @@ describe('backups across real agents', { timeout: 120_000 }, () => {
     expect(cmd.state).toBe('succeeded');
     const id = (cmd.result as { backupId: string }).backupId;
     await recorded(cmd.id);
-    expect((await cli('ls', '--node', 'node-a')).stdout).toContain(id);
+    expect((await cli('ls', '--node', 'node-a')).stdout).toMatch(new RegExp(`^${id}\\s+node-a\\s`, 'm'));
     const target = join(rootB, 'from-cli');
     const restored = await cli('restore', id, '--node', 'node-b', '--target', target);
     expect(restored.stdout).toContain('every checksum matched');

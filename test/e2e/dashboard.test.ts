@@ -45,7 +45,7 @@ describe('web dashboard in chromium', () => {
     await b.page.click('button[type=submit]');
     const error = b.page.getByTestId('sign-in-error');
     await error.waitFor();
-    expect(await error.textContent()).toMatch(/refused.*token is not valid/);
+    expect(await error.textContent()).toMatch(/refused.*token not recognised/);
     expect(await b.page.evaluate(() => sessionStorage.getItem('steward.token'))).toBeNull();
     await b.shot('01-sign-in-refused');
   });
@@ -176,6 +176,9 @@ describe('web dashboard in chromium', () => {
     // Live again: a command submitted now shows up on the page through the new stream.
     const { command } = await up.client.submitCommand({ node: localId, type: 'sys.ping' });
     await b.page.locator(`[data-testid=recent-events] a[href="/commands/${command.id}"]`).first().waitFor({ timeout: 15_000 });
+    // The node of an event is linked by its name, not by the word "node" or its id.
+    const nodeLink = b.page.locator(`[data-testid=recent-events] li:has(a[href="/commands/${command.id}"]) a[href="/nodes/${localId}"]`).first();
+    expect(await nodeLink.textContent()).toBe((await up.client.getNode(localId)).name);
   });
 
   it('ran without script errors or Content-Security-Policy violations', () => {

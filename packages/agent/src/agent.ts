@@ -247,6 +247,9 @@ async function ensureEnrolled(config: AgentConfig, inventory: Inventory, log: Lo
   const identity: Identity = { nodeId: res.nodeId, name: res.name, credential: res.credential, server: config.server, enrolledAt: Date.now() };
   saveIdentity(config.dataDir, identity);
   log.info({ nodeId: res.nodeId, name: res.name }, 'enrolled');
+  if (res.renamedFrom) {
+    log.warn({ node: res.name, taken: res.renamedFrom }, `node name ${res.renamedFrom} is taken by another node: enrolled as ${res.name} (--name chooses one)`);
+  }
   return identity;
 }
 

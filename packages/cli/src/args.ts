@@ -1,4 +1,4 @@
-import { InvalidArgumentError } from 'commander';
+import { InvalidArgumentError, Option } from 'commander';
 import {
   COMMAND_STATES,
   COMMAND_TYPE_PATTERN,
@@ -11,6 +11,7 @@ import {
   StewardEvent,
   ValidationError,
 } from '@steward/protocol';
+import { span } from './format.js';
 
 /**
  * Commander argument parsers. Each throws InvalidArgumentError, which commander
@@ -33,6 +34,15 @@ export function durationMs(value: string): number {
   }
   if (ms <= 0) throw new InvalidArgumentError('Must be more than zero.');
   return ms;
+}
+
+/**
+ * A duration option: takes 500ms, 30s, 5m, 1h (a bare number is milliseconds), says so in the
+ * help, and shows its default in the same units rather than as milliseconds.
+ */
+export function durationOption(flags: string, description: string, defaultMs?: number): Option {
+  const o = new Option(flags, `${description} (500ms, 30s, 5m, 1h…)`).argParser(durationMs);
+  return defaultMs === undefined ? o : o.default(defaultMs, span(defaultMs));
 }
 
 /** `--wait` in seconds, as the API wants it; the server holds a request at most 300 s. */

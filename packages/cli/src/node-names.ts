@@ -5,6 +5,12 @@ import type { StewardClient } from '@steward/client';
  * for nodes enrolled since; a node that is gone stays shown by its id.
  */
 export class NodeNames {
+  /** `web-1 (node_…)` for detail views: the name people know and the id that commands take. */
+  async both(id: string): Promise<string> {
+    const name = await this.name(id);
+    return name === id ? id : `${name} (${id})`;
+  }
+
   private names: Map<string, string> | undefined;
   private loading: Promise<void> | undefined;
 

@@ -78,6 +78,7 @@ describe('steward alerts / steward webhooks', { timeout: 60_000 }, () => {
     const show = await cli(['alerts', 'show', alert.id]);
     expect(show.stdout).toContain(`key:         monitor:${alert.nodeId}:db`);
     expect(show.stdout).toContain('source:      monitor');
+    expect(show.stdout).toContain(`node:        cli-node (${alert.nodeId})`);
     const missing = await cli(['alerts', 'ack', 'alert_nope']);
     expect(missing.code).toBe(1);
     expect(missing.stderr).toContain('alert "alert_nope" does not exist');

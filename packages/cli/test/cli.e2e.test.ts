@@ -55,6 +55,15 @@ describe('steward end to end (server + agents as child processes)', () => {
     expect(server.output()).toMatch(/admin token: .*admin\.token \(just created/);
   });
 
+  it('a malformed or wrong token is told the token is not recognised', async () => {
+    const admin = readFileSync(join(serverDir, 'admin.token'), 'utf8').trim();
+    for (const token of ['not-a-token', `${admin.slice(0, -3)}xyz`]) {
+      const r = await runCli(['nodes', 'ls'], { env: cleanEnv({ STEWARD_SERVER: url, STEWARD_TOKEN: token }) });
+      expect(r.code).toBe(1);
+      expect(r.stderr).toContain('token not recognised');
+    }
+  });
+
   it('enroll create --json gives a token and the agent line; two agents enroll and show online', async () => {
     const r = await cli(['enroll', 'create', '--json', '--uses', '2', '--ttl', '10m', '--label', 'env=e2e', '--note', 'e2e']);
     expect(r.stderr).toBe('');

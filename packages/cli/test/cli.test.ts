@@ -31,6 +31,22 @@ afterAll(async () => {
 const env = (token = 't') => cleanEnv({ STEWARD_SERVER: recorderUrl, STEWARD_TOKEN: token, STEWARD_DATA_DIR: emptyDir });
 
 describe.concurrent('steward --help', () => {
+  it('shows durations with their units, defaults included', { timeout: 90_000 }, async () => {
+    for (const [args, flag, dflt] of [
+      [['run', '--help'], '--timeout', '30s'],
+      [['enroll', 'create', '--help'], '--ttl', '1h'],
+      [['backups', 'run', '--help'], '--timeout', '10m'],
+    ] as const) {
+      const r = await runCli([...args]);
+      expect(r.code).toBe(0);
+      const help = r.stdout.replace(/\s+/g, ' ');
+      expect(help).toContain(`${flag} <duration>`);
+      expect(help).toContain('(500ms, 30s, 5m, 1h…)');
+      expect(help).toContain(`(default: ${dflt})`);
+      expect(help).not.toMatch(/default: \d{4,}/);
+    }
+  });
+
   it('lists every subcommand', async () => {
     const r = await runCli(['--help']);
     expect(r.code).toBe(0);

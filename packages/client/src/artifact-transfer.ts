@@ -76,7 +76,7 @@ export async function downloadStream(t: Transport, path: string): Promise<{ size
  * Downloads into `dest` through a temp file beside it, checking the bytes against `sha256`
  * before the rename: a corrupt or truncated download never appears under `dest`.
  */
-export async function downloadToFile(t: Transport, path: string, sha256: string, dest: string): Promise<{ size: number }> {
+export async function downloadToFile(t: Transport, path: string, sha256: string, dest: string, onBytes?: (n: number) => void): Promise<{ size: number }> {
   const { body } = await downloadStream(t, path);
   const tmp = `${dest}.${process.pid}.${Date.now()}.part`;
   const hash = createHash('sha256');
@@ -85,6 +85,7 @@ export async function downloadToFile(t: Transport, path: string, sha256: string,
     transform(chunk: Buffer, _enc, done) {
       hash.update(chunk);
       size += chunk.length;
+      onBytes?.(chunk.length);
       done(null, chunk);
     },
   });

@@ -75,7 +75,7 @@ export class ControlPlane implements RunningServer {
     const dataDir = resolve(options.dataDir ?? defaultServerDataDir());
     mkdirSync(dataDir, { recursive: true, mode: 0o700 });
     const { host, port } = parseListen(options.listen ?? '127.0.0.1:7070');
-    const log: Logger = createLogger(options.logLevel ?? 'info');
+    const log: Logger = createLogger(options.logLevel ?? 'info', undefined, options.logStream);
     const target = options.db ?? join(dataDir, 'steward.db');
     const store = await Store.open(target);
     const replicaId = newId('replica');
@@ -117,10 +117,11 @@ export class ControlPlane implements RunningServer {
       await api((scope) => {
         for (const f of features) f.routes?.(scope);
       });
+      await app.listen({ host, port });
+      // After listening: a start that fails (port taken) must not make the token and so lose its "just created".
       const admin = await ensureAdminToken(store, dataDir, ctx.now());
       cp.adminTokenPath = admin.path;
       cp.adminTokenCreated = admin.created;
-      await app.listen({ host, port });
       const actual = (app.server.address() as AddressInfo).port;
       cp.url = urlFor(host, actual);
       writeEndpoint(dataDir, cp.url);

@@ -18,6 +18,7 @@ export const REDACT_PATHS = [
   'keyPem',
 ];
 
-export function createLogger(level = 'info', name = 'steward-server'): Logger {
-  return pino({ name, level, redact: { paths: REDACT_PATHS, censor: '[redacted]' } });
+export function createLogger(level = 'info', name = 'steward-server', stream?: { write(line: string): void }): Logger {
+  const opts = { name, level, redact: { paths: REDACT_PATHS, censor: '[redacted]' } };
+  return stream ? pino(opts, stream) : pino(opts);
 }

@@ -5,6 +5,8 @@ export interface ServerOptions {
   /** `postgres://…` for PostgreSQL; otherwise SQLite in the data dir. */
   db?: string;
   logLevel?: string;
+  /** Where log lines (one JSON object each) go instead of stdout; `steward up` formats them on a terminal. */
+  logStream?: { write(line: string): void };
   /** Node is offline after this long without a heartbeat. Default 45 s. */
   offlineAfterMs?: number;
   /** How long a closed connection may stay away before the node is offline. Default 10 s. */

@@ -2,7 +2,7 @@ import { useCallback, useEffect, useMemo, useState } from 'react';
 import { Api } from './api/client.js';
 import { EventStream } from './api/events.js';
 import { SessionContext, type Session } from './app-context.js';
-import { clearToken, loadToken, saveToken } from './auth/token-store.js';
+import { clearToken, loadToken, saveToken, tokenFromNewFragment } from './auth/token-store.js';
 import { Layout } from './layout.js';
 import { SignIn } from './views/sign-in.js';
 
@@ -23,6 +23,17 @@ export function App() {
     const events = new EventStream(token, () => signOut('Signed out: the token is no longer accepted.'));
     return { api, events, signOut };
   }, [token, signOut]);
+
+  useEffect(() => {
+    const onHash = () => {
+      const t = tokenFromNewFragment();
+      if (!t) return;
+      setNotice(null);
+      setToken(t);
+    };
+    window.addEventListener('hashchange', onHash);
+    return () => window.removeEventListener('hashchange', onHash);
+  }, []);
 
   useEffect(() => {
     if (!session) return;

@@ -28,6 +28,15 @@ export function duration(ms: number | null | undefined): string {
   return `${Math.floor(ms / 60_000)}m ${Math.round((ms % 60_000) / 1000)}s`;
 }
 
+/** `12 min` under an hour, `5 h 12 min` under two days, then `3 d 4 h`. */
+export function uptime(seconds: number): string {
+  const min = Math.floor(seconds / 60);
+  if (min < 60) return `${min} min`;
+  const h = Math.floor(min / 60);
+  if (h < 48) return `${h} h ${min % 60} min`;
+  return `${Math.floor(h / 24)} d ${h % 24} h`;
+}
+
 export function time(ms: number | null | undefined): string {
   return ms ? new Date(ms).toLocaleString() : '—';
 }

@@ -1,4 +1,4 @@
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { DEFAULT_MODULES } from '@steward/agent/default-modules';
 import { stringify } from 'yaml';
 import { EXIT_FAILURE, reportError } from '../errors.js';
@@ -16,6 +16,7 @@ interface AgentOpts {
   logLevel?: string;
   checkConfig?: boolean;
   json?: boolean;
+  exitWithParent?: boolean;
 }
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
@@ -34,6 +35,8 @@ export function registerAgent(program: Command): void {
     .option('--log-level <level>', 'fatal, error, warn, info, debug, trace or silent')
     .option('--check-config', 'print the resolved configuration (secrets masked) and exit')
     .option('--json', 'with --check-config: print JSON instead of YAML')
+    // For the local agent of `steward up`: stop when that process is gone, even after a SIGKILL.
+    .addOption(new Option('--exit-with-parent').hideHelp())
     .action(async (opts: AgentOpts) => {
       const { loadAgentConfig, describeConfig, startAgent } = await import('@steward/agent');
       const flags = {
@@ -59,7 +62,7 @@ export function registerAgent(program: Command): void {
       }
       const agent = await startAgent(loadAgentConfig(flags, process.env));
       println(`agent running as node ${agent.nodeId}`);
-      onShutdown(() => agent.stop());
+      onShutdown(() => agent.stop(), { withParent: opts.exitWithParent });
       await forever();
     });
 }

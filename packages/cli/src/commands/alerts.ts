@@ -2,6 +2,7 @@ import { Option, type Command } from 'commander';
 import { ALERT_STATES, type Alert, type AlertState } from '@steward/protocol';
 import { clientFor, withConnection } from '../connect.js';
 import { ago, table, timestamp } from '../format.js';
+import { NodeNames } from '../node-names.js';
 import { printJson, println } from '../output.js';
 
 function alertRows(items: readonly Alert[], now = Date.now()): string[][] {
@@ -16,14 +17,14 @@ function alertRows(items: readonly Alert[], now = Date.now()): string[][] {
   ]);
 }
 
-function describeAlert(a: Alert): string {
+function describeAlert(a: Alert, node: string): string {
   return [
     `id:          ${a.id}`,
     `key:         ${a.key}`,
     `state:       ${a.state}${a.resolvedAt ? ` at ${timestamp(a.resolvedAt)}` : ''}`,
     `severity:    ${a.severity}`,
     `source:      ${a.source}`,
-    `node:        ${a.nodeId ?? '-'}`,
+    `node:        ${node}`,
     `summary:     ${a.summary}`,
     `fired:       ${a.count}× — first ${timestamp(a.firstFiredAt)}, last ${timestamp(a.lastFiredAt)}`,
     `resolution:  ${a.resolveSummary ?? '-'}`,
@@ -54,9 +55,10 @@ export function registerAlerts(program: Command): void {
 
   withConnection(alerts.command('show').description('show one alert').argument('<id>', 'alert id').option('--json', 'print JSON')).action(
     async (id: string, opts: { json?: boolean }, cmd: Command) => {
-      const alert = await clientFor(cmd).getAlert(id);
+      const client = clientFor(cmd);
+      const alert = await client.getAlert(id);
       if (opts.json) return printJson(alert);
-      println(describeAlert(alert));
+      println(describeAlert(alert, alert.nodeId ? await new NodeNames(client).both(alert.nodeId) : '-'));
     },
   );
 

@@ -1,10 +1,14 @@
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
 import { basename, resolve } from 'node:path';
+import { pipeline as pipelineCb } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { InvalidArgumentError, type Command } from 'commander';
 import { SHA256_PATTERN } from '@steward/protocol';
 import { clientFor, withConnection } from '../connect.js';
 import { ago, bytes, table } from '../format.js';
 import { printJson, println } from '../output.js';
+import { ProgressBar } from '../progress.js';
 
 const SHA = new RegExp(SHA256_PATTERN);
 
@@ -25,7 +29,19 @@ export function registerArtifacts(program: Command): void {
       .option('--sha256 <sha>', 'refuse unless the file has this SHA-256', sha)
       .option('--json', 'print JSON'),
   ).action(async (file: string, opts: { name?: string; sha256?: string; json?: boolean }, cmd: Command) => {
-    const { artifact, created } = await clientFor(cmd).putArtifactFile(resolve(file), { name: opts.name ?? basename(file), sha256: opts.sha256 });
+    const path = resolve(file);
+    const { size } = await stat(path);
+    const bar = new ProgressBar('upload', size);
+    const counted = bar.meter();
+    // A read error destroys `counted` with it, which fails the upload.
+    pipelineCb(createReadStream(path), counted, () => undefined);
+    let uploaded;
+    try {
+      uploaded = await clientFor(cmd).putArtifact(counted, { length: size, name: opts.name ?? basename(file), sha256: opts.sha256 });
+    } finally {
+      bar.clear();
+    }
+    const { artifact, created } = uploaded;
     if (opts.json) return printJson(artifact);
     println(`${artifact.sha256}  ${bytes(artifact.size)}${created ? '' : '  (already stored)'}`);
   });
@@ -38,13 +54,19 @@ export function registerArtifacts(program: Command): void {
       .option('-o, --output <file>', 'write here (verified against the sha before it appears)'),
   ).action(async (id: string, opts: { output?: string }, cmd: Command) => {
     const client = clientFor(cmd);
-    if (opts.output) {
-      const { size } = await client.downloadArtifact(id, resolve(opts.output));
-      process.stderr.write(`wrote ${bytes(size)} to ${opts.output}\n`);
-      return;
+    const bar = new ProgressBar('download', (await client.artifactMeta(id)).size);
+    try {
+      if (opts.output) {
+        const { size } = await client.downloadArtifact(id, resolve(opts.output), { onBytes: (n) => bar.add(n) });
+        bar.clear();
+        process.stderr.write(`wrote ${bytes(size)} to ${opts.output}\n`);
+        return;
+      }
+      const { body } = await client.getArtifact(id);
+      await pipeline(body, bar.meter(), process.stdout);
+    } finally {
+      bar.clear();
     }
-    const { body } = await client.getArtifact(id);
-    await pipeline(body, process.stdout);
   });
 
   withConnection(artifacts.command('ls').description('list artifacts').option('--name <name>', 'only this name').option('--json', 'print JSON')).action(

@@ -1,10 +1,11 @@
 import { InvalidArgumentError, type Command } from 'commander';
 import type { StewardClient } from '@steward/client';
 import { ValidationError, type BackupDestination, type BackupRun, type Command as StewardCommand } from '@steward/protocol';
-import { collectList, durationMs, positiveInt, selector } from '../args.js';
+import { collectList, durationOption, positiveInt, selector } from '../args.js';
 import { clientFor, withConnection } from '../connect.js';
 import { EXIT_FAILURE } from '../errors.js';
 import { ago, bytes, table, timestamp } from '../format.js';
+import { NodeNames } from '../node-names.js';
 import { eprintln, printJson, println } from '../output.js';
 
 function destination(value: string): BackupDestination {
@@ -43,15 +44,14 @@ export function registerBackups(program: Command): void {
       .option('--limit <n>', 'at most this many', positiveInt)
       .option('--json', 'print JSON'),
   ).action(async (opts: { node?: string; schedule?: string; to?: BackupDestination; limit?: number; json?: boolean }, cmd: Command) => {
-    const { items } = await clientFor(cmd).listBackups({ node: opts.node, schedule: opts.schedule, destination: opts.to, limit: opts.limit });
+    const client = clientFor(cmd);
+    const { items } = await client.listBackups({ node: opts.node, schedule: opts.schedule, destination: opts.to, limit: opts.limit });
     if (opts.json) return printJson(items);
     const now = Date.now();
-    println(
-      table(
-        ['ID', 'NODE', 'SOURCE', 'KEPT ON', 'FILES', 'SIZE', 'CREATED'],
-        items.map((b) => [b.id, b.nodeId, b.source, b.destination, String(b.fileCount), bytes(b.archiveSize), ago(b.createdAt, now)]),
-      ),
-    );
+    const names = new NodeNames(client);
+    const rows: string[][] = [];
+    for (const b of items) rows.push([b.id, await names.name(b.nodeId), b.source, b.destination, String(b.fileCount), bytes(b.archiveSize), ago(b.createdAt, now)]);
+    println(table(['ID', 'NODE', 'SOURCE', 'KEPT ON', 'FILES', 'SIZE', 'CREATED'], rows));
   });
 
   withConnection(
@@ -63,7 +63,7 @@ export function registerBackups(program: Command): void {
       .requiredOption('--source <path>', 'absolute directory on the node')
       .option('--exclude <pattern>', 'glob to leave out (repeatable)', collectList, [])
       .option('--to <destination>', 'node or control-plane', destination, 'control-plane' as BackupDestination)
-      .option('--timeout <duration>', 'how long the backup may take', durationMs, 600_000)
+      .addOption(durationOption('--timeout <duration>', 'how long the backup may take', 600_000))
       .option('--no-wait', 'print the command or job and return')
       .option('--json', 'print JSON'),
   ).action(async (opts: { node?: string; selector?: string; source: string; exclude: string[]; to: BackupDestination; timeout: number; wait: boolean; json?: boolean }, cmd: Command) => {
@@ -78,9 +78,10 @@ export function registerBackups(program: Command): void {
       if (!opts.wait) return opts.json ? printJson(started.job) : println(`job ${started.job.id} started on ${started.job.total} node(s)`);
       const job = await client.getJob(started.job.id, { wait: Math.min(300, Math.ceil(opts.timeout / 1000) + 5) });
       if (opts.json) return printJson(job);
+      const names = new NodeNames(client);
       for (const c of job.commands) {
         const r = c.result as { backupId?: string; fileCount?: number } | null;
-        println(`${c.nodeId}  ${c.state}${r?.backupId ? `  ${r.backupId} (${r.fileCount} files)` : c.error ? `  ${c.error.message}` : ''}`);
+        println(`${await names.name(c.nodeId)}  ${c.state}${r?.backupId ? `  ${r.backupId} (${r.fileCount} files)` : c.error ? `  ${c.error.message}` : ''}`);
       }
       if (job.state !== 'succeeded') process.exitCode = EXIT_FAILURE;
       return;
@@ -97,7 +98,7 @@ export function registerBackups(program: Command): void {
       .argument('<id>', 'backup id')
       .option('--node <node>', "where to restore (default: the backup's node)")
       .requiredOption('--target <dir>', 'absolute directory on that node')
-      .option('--timeout <duration>', 'how long the restore may take', durationMs, 600_000)
+      .addOption(durationOption('--timeout <duration>', 'how long the restore may take', 600_000))
       .option('--json', 'print JSON'),
   ).action(async (id: string, opts: { node?: string; target: string; timeout: number; json?: boolean }, cmd: Command) => {
     const client = clientFor(cmd);

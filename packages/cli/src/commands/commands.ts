@@ -1,12 +1,12 @@
 import { Option, type Command } from 'commander';
 import { isTerminalCommandState, ValidationError, type CommandState } from '@steward/protocol';
-import { COMMAND_STATE_CHOICES, commandType, durationMs, jsonObject, positiveInt, waitSeconds } from '../args.js';
+import { COMMAND_STATE_CHOICES, commandType, durationOption, jsonObject, positiveInt, waitSeconds } from '../args.js';
 import { describeCommand } from '../command-view.js';
 import { clientFor, withConnection } from '../connect.js';
 import { EXIT_FAILURE } from '../errors.js';
 import { ago, elapsed, table } from '../format.js';
 import { NodeNames } from '../node-names.js';
-import { printJson, println } from '../output.js';
+import { eprintln, printJson, println } from '../output.js';
 import { readPayloadFile } from '../payload-file.js';
 
 export function registerCommands(program: Command): void {
@@ -77,9 +77,9 @@ export function registerCommands(program: Command): void {
       .option('--payload <json>', 'payload as a JSON object', jsonObject)
       .option('--payload-file <path>', 'payload from a YAML or JSON file, - for stdin (keeps secrets off the command line)')
       .option('--request-id <id>', 'idempotency key: the same id returns the first command')
-      .option('--timeout <duration>', 'run timeout', durationMs)
-      .option('--ttl <duration>', 'how long it may wait for an offline node', durationMs)
-      .option('--wait <duration>', 'wait up to this long for it to end (max 300s)', waitSeconds)
+      .addOption(durationOption('--timeout <duration>', 'run timeout'))
+      .addOption(durationOption('--ttl <duration>', 'how long it may wait for an offline node'))
+      .option('--wait <duration>', 'wait up to this long for it to end (max 300s); exit 1 if it has not', waitSeconds)
       .option('--json', 'print JSON'),
   ).action(
     async (
@@ -120,7 +120,11 @@ export function registerCommands(program: Command): void {
         if (!submitted.created) println(`already submitted as ${c.id}; same request id`);
         println(describeCommand(c, await new NodeNames(client).name(c.nodeId)));
       }
-      if (opts.wait !== undefined && isTerminalCommandState(c.state) && c.state !== 'succeeded') {
+      if (opts.wait !== undefined && c.state !== 'succeeded') {
+        // Waiting ran out, the command did not: that is not a success, and must not read as one.
+        if (!isTerminalCommandState(c.state)) {
+          eprintln(`${c.id} is still ${c.state} after waiting ${opts.wait}s; it goes on running (steward commands show ${c.id} --wait 60s, or steward commands cancel ${c.id})`);
+        }
         process.exitCode = EXIT_FAILURE;
       }
     },

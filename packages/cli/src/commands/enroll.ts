@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { parseLabelArgs, type EnrollmentTokenCreated } from '@steward/protocol';
-import { collectLabel, durationMs, positiveInt } from '../args.js';
+import { collectLabel, durationOption, positiveInt } from '../args.js';
 import { clientFor, withConnection } from '../connect.js';
 import { ago, labelsText, table, timestamp, until } from '../format.js';
 import { printJson, println } from '../output.js';
@@ -20,7 +20,7 @@ export function registerEnroll(program: Command): void {
     enroll
       .command('create')
       .description('create an enrollment token and print the agent command line')
-      .option('--ttl <duration>', 'how long the token stays valid', durationMs, 3_600_000)
+      .addOption(durationOption('--ttl <duration>', 'how long the token stays valid', 3_600_000))
       .option('--uses <n>', 'how many agents may enroll with it', positiveInt, 1)
       .option('--label <k=v>', 'label given to nodes enrolling with it (repeatable)', collectLabel, [])
       .option('--note <text>', 'free text shown in listings')

@@ -4,9 +4,11 @@ import type { StewardEvent } from '@steward/protocol';
 import { eventKinds } from '../args.js';
 import { clientFor, withConnection } from '../connect.js';
 import { countsText } from '../format.js';
+import { NodeNames } from '../node-names.js';
 import { eprintln, println } from '../output.js';
 
-export function eventLine(e: StewardEvent): string {
+/** One event as a line; `node` is the name of the node it is about, when it is about one. */
+export function eventLine(e: StewardEvent, node?: string): string {
   const time = new Date(e.at).toISOString().slice(11, 23);
   let text: string;
   switch (e.kind) {
@@ -17,17 +19,25 @@ export function eventLine(e: StewardEvent): string {
       text = `${e.name} ${e.change}`;
       break;
     case 'command.state':
-      text = `${e.commandId} ${e.type} on ${e.nodeId}: ${e.state}${e.jobId ? ` (job ${e.jobId})` : ''}`;
+      text = `${e.commandId} ${e.type} on ${node ?? e.nodeId}: ${e.state}${e.jobId ? ` (job ${e.jobId})` : ''}`;
       break;
     case 'job.state':
       text = `${e.jobId} ${e.state} ${countsText(e.counts)}`;
       break;
     case 'service.state':
-      text = `${e.service}${e.nodeId ? ` on ${e.nodeId}` : ''}: ${e.state ?? 'desired'}${e.version ? ` ${e.version}` : ''}${e.reason ? ` (${e.reason})` : ''}`;
+      text = `${e.service}${e.nodeId ? ` on ${node ?? e.nodeId}` : ''}: ${e.state ?? 'desired'}${e.version ? ` ${e.version}` : ''}${e.reason ? ` (${e.reason})` : ''}`;
       break;
     case 'task.state':
-      text = `${e.taskId} ${e.state}${e.nodeId ? ` on ${e.nodeId}` : ''} (attempt ${e.attempt}${e.progress !== null ? `, ${e.progress}%` : ''})${e.reason ? `: ${e.reason}` : ''}`;
+      text = `${e.taskId} ${e.state}${e.nodeId ? ` on ${node ?? e.nodeId}` : ''} (attempt ${e.attempt}${e.progress !== null ? `, ${e.progress}%` : ''})${e.reason ? `: ${e.reason}` : ''}`;
       break;
+    case 'alert.fired':
+    case 'alert.resolved':
+    case 'alert.acked': {
+      const a = e.alert;
+      const after = e.kind === 'alert.resolved' ? ` → ${a.resolveSummary ?? 'resolved'}` : e.kind === 'alert.acked' ? ` (by ${a.ackedBy ?? '?'})` : '';
+      text = `${a.id} ${a.severity}: ${a.summary}${after}`;
+      break;
+    }
     default:
       text = JSON.stringify(e);
   }
@@ -49,6 +59,7 @@ export function registerEvents(program: Command): void {
       .option('--json', 'print one JSON object per line'),
   ).action(async (opts: { kinds?: string[]; json?: boolean }, cmd: Command) => {
     const client = clientFor(cmd);
+    const names = new NodeNames(client);
     const stop = new AbortController();
     const quit = () => stop.abort();
     process.once('SIGINT', quit);
@@ -60,7 +71,12 @@ export function registerEvents(program: Command): void {
         for await (const { id, event } of client.events({ kinds: opts.kinds, lastEventId, signal: stop.signal })) {
           if (id) lastEventId = id;
           delay = 1000;
-          println(opts.json ? JSON.stringify(event) : eventLine(event));
+          if (opts.json) {
+            println(JSON.stringify(event));
+            continue;
+          }
+          const nodeId = (event as { nodeId?: string | null }).nodeId;
+          println(eventLine(event, nodeId ? await names.name(nodeId) : undefined));
         }
       } catch (e) {
         if (stop.signal.aborted) break;

@@ -1,6 +1,7 @@
 import { Option, type Command } from 'commander';
 import { listenAddress, LOG_LEVELS, postgresUrl } from '../args.js';
 import { println } from '../output.js';
+import { prettyLogStream, terminalLogs } from '../pretty-log.js';
 import { forever, onShutdown } from '../shutdown.js';
 
 export interface ServerFlags {
@@ -21,7 +22,7 @@ export function addServerOptions(cmd: Command, withDb = true): Command {
 export function adminTokenLine(path: string, created: boolean): string {
   return created
     ? `admin token: ${path} (just created; it is the only copy, keep it secret)`
-    : `admin token: ${path} (existing)`;
+    : `admin token: ${path} (made on the first start; sign in with it, keep it secret)`;
 }
 
 export function registerServer(program: Command): void {
@@ -29,7 +30,9 @@ export function registerServer(program: Command): void {
     async (opts: ServerFlags) => {
       // Loaded here so operator commands never pay for the server's dependencies.
       const { startServer } = await import('@steward/server');
+      const logs = terminalLogs();
       const server = await startServer({
+        ...(logs.pretty ? { logStream: prettyLogStream(logs.color) } : {}),
         listen: opts.listen,
         dataDir: opts.dataDir,
         db: opts.db,

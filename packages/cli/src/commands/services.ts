@@ -1,11 +1,15 @@
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { parseAllDocuments } from 'yaml';
-import { ValidationError, type Service, type ServicePut } from '@steward/protocol';
-import { positiveInt } from '../args.js';
+import { ValidationError, type Service, type ServiceNodeStatus, type ServicePut } from '@steward/protocol';
+import { healthText, restartText } from '@steward/protocol/service-text';
+import type { StewardClient } from '@steward/client';
+import { durationOption, positiveInt } from '../args.js';
+import { EXIT_FAILURE } from '../errors.js';
+import { nodeRollout, rolloutDone } from '../rollout.js';
 import { clientFor, withConnection } from '../connect.js';
 import { ago, span, table, timestamp } from '../format.js';
-import { printJson, println } from '../output.js';
+import { eprintln, printJson, println } from '../output.js';
 
 /** Reads one or more service documents (`name:` plus the spec) from a YAML file. */
 export function readServiceFile(path: string): { name: string; spec: ServicePut }[] {
@@ -35,6 +39,14 @@ function stateCounts(s: Service): string {
   return [...counts].map(([k, v]) => `${k}=${v}`).join(' ') || '-';
 }
 
+/** The node's reason, and a rollback when the reason does not already say it (it usually does). */
+export function whyText(n: Pick<ServiceNodeStatus, 'reason' | 'lastOutcome'>): string {
+  const o = n.lastOutcome;
+  const rollback = o?.kind === 'rolled_back' ? `rolled back from ${o.version}: ${o.reason}` : null;
+  if (rollback && n.reason?.includes(rollback)) return n.reason;
+  return [n.reason, rollback].filter(Boolean).join('; ');
+}
+
 function describeService(s: Service): string {
   const lines = [
     `name:      ${s.name}`,
@@ -43,7 +55,8 @@ function describeService(s: Service): string {
     `command:   ${[s.spec.command, ...(s.spec.args ?? [])].join(' ')}`,
     `target:    ${JSON.stringify(s.spec.target)} (${s.targeted} nodes now)`,
     `limits:    ${JSON.stringify(s.spec.limits ?? {})}`,
-    `restart:   ${JSON.stringify(s.spec.restart ?? {})}`,
+    `restart:   ${restartText(s.spec.restart)}`,
+    `health:    ${healthText(s.spec.health)}`,
     `updated:   ${timestamp(s.updatedAt)}`,
   ];
   if (s.nodes.length) {
@@ -59,7 +72,7 @@ function describeService(s: Service): string {
           String(n.restarts),
           n.uptimeMs === null ? '-' : span(n.uptimeMs),
           n.limits,
-          [n.reason, n.lastOutcome?.kind === 'rolled_back' ? `rolled back from ${n.lastOutcome.version}: ${n.lastOutcome.reason}` : null].filter(Boolean).join('; ') || '',
+          whyText(n),
         ]),
       ),
     );
@@ -69,18 +82,56 @@ function describeService(s: Service): string {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/**
+ * Prints each node's progress on the service's revision as it changes, until every targeted
+ * node has it running or failed it, or the time is up; a failure says which node and why.
+ */
+async function followRollout(client: StewardClient, applied: Service, timeoutMs: number, quiet: boolean): Promise<Service> {
+  const end = Date.now() + timeoutMs;
+  const shown = new Map<string, string>();
+  let s = applied;
+  for (;;) {
+    s = await client.getService(applied.name);
+    if (s.revision !== applied.revision) throw new ValidationError(`${s.name} was changed again (revision ${s.revision}) while following revision ${applied.revision}`, [{ field: 'revision', rule: 'unchanged while waiting' }]);
+    for (const n of s.nodes) {
+      const r = nodeRollout(s, n);
+      if (!quiet && shown.get(n.nodeId) !== r.text) println(`[${n.nodeName}] ${r.text}`);
+      shown.set(n.nodeId, r.text);
+    }
+    if (rolloutDone(s) || Date.now() >= end) break;
+    await sleep(1000);
+  }
+  const outcomes = s.nodes.map((n) => ({ node: n.nodeName, ...nodeRollout(s, n) }));
+  const failed = outcomes.filter((o) => o.failed);
+  const ok = outcomes.filter((o) => o.done && !o.failed).length;
+  const missing = Math.max(0, s.targeted - outcomes.filter((o) => o.done).length);
+  if (!quiet) println(`${s.name} revision ${s.revision} (${s.spec.version}): ${ok} of ${s.targeted} nodes running it${failed.length ? `, ${failed.length} failed` : ''}${missing ? `, ${missing} not done after ${span(timeoutMs)}` : ''}`);
+  for (const f of failed) eprintln(`error: ${s.name} on ${f.node}: ${f.text}`);
+  if (failed.length || missing) process.exitCode = EXIT_FAILURE;
+  return s;
+}
+
 export function registerServices(program: Command): void {
   const services = program.command('services').description('supervised services: desired state, per-node status, logs');
 
   withConnection(
-    services.command('apply').description('create or change services from a YAML file (name: plus the spec)').argument('<file>', 'YAML file').option('--json', 'print JSON'),
-  ).action(async (file: string, opts: { json?: boolean }, cmd: Command) => {
+    services
+      .command('apply')
+      .description('create or change services from a YAML file (name: plus the spec)')
+      .argument('<file>', 'YAML file')
+      .option('--wait', 'follow the rollout on each node until every targeted node has it (or failed); exit 1 if any failed')
+      .addOption(durationOption('--timeout <duration>', 'with --wait: how long to follow the rollout', 300_000))
+      .option('--json', 'print JSON'),
+  ).action(async (file: string, opts: { json?: boolean; wait?: boolean; timeout: number }, cmd: Command) => {
     const client = clientFor(cmd);
     const results: Service[] = [];
     for (const { name, spec } of readServiceFile(file)) {
       const { service, created } = await client.putService(name, spec);
       results.push(service);
       if (!opts.json) println(`${service.name}: ${created ? 'created' : 'applied'} revision ${service.revision} (${service.spec.version}), ${service.targeted} nodes targeted`);
+    }
+    if (opts.wait) {
+      for (const [i, s] of results.entries()) results[i] = await followRollout(client, s, opts.timeout, Boolean(opts.json));
     }
     if (opts.json) printJson(results);
   });

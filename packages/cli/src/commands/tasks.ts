@@ -11,9 +11,10 @@ import {
   type TaskState,
   type TaskStrategy,
 } from '@steward/protocol';
-import { collectCap, collectLabel, durationMs, nonNegativeInt, positiveInt, selector, sizeMB } from '../args.js';
+import { collectCap, collectLabel, durationOption, nonNegativeInt, positiveInt, selector, sizeMB } from '../args.js';
 import { clientFor, withConnection } from '../connect.js';
 import { EXIT_FAILURE } from '../errors.js';
+import { onInterrupt } from '../interrupt.js';
 import { ago, bytes, elapsed, table, timestamp } from '../format.js';
 import { NodeNames } from '../node-names.js';
 import { printJson, println } from '../output.js';
@@ -38,6 +39,7 @@ interface SubmitOpts {
   requestId?: string;
   wait?: boolean;
   json?: boolean;
+  cancelOnInterrupt?: boolean;
 }
 
 /** The request body `tasks submit` sends; exported for tests. */
@@ -160,14 +162,15 @@ export function registerTasks(program: Command): void {
       .option('--arch <a>', 'x64, arm64, arm, …')
       .addOption(new Option('--priority <p>', 'queue priority').choices([...TASK_PRIORITIES]))
       .addOption(new Option('--strategy <s>', 'placement strategy for this task').choices([...TASK_STRATEGIES]))
-      .option('--timeout <duration>', 'run time limit per attempt (default 10m)', durationMs)
+      .addOption(durationOption('--timeout <duration>', 'run time limit per attempt; default 10m'))
       .option('--retries <n>', 'tries again after a failure, up to N times', nonNegativeInt)
-      .option('--retry-delay <duration>', 'first backoff between tries; doubles each time', durationMs)
+      .addOption(durationOption('--retry-delay <duration>', 'first backoff between tries; doubles each time'))
       .option('--no-retry-on-node-loss', 'fail instead of running again elsewhere when the node is lost')
       .option('--script <file>', 'run this script file')
       .option('--interpreter <name>', 'the program that runs --script (python3, node, bash, …)')
       .option('--request-id <id>', 'idempotency key: the same id returns the same task')
       .option('--wait', 'follow the output until the task ends; exit with its outcome')
+      .option('--cancel-on-interrupt', 'with --wait: Ctrl-C cancels the task at once (default: the first Ctrl-C only leaves it running)')
       .option('--json', 'print the task as JSON')
       .argument('[command...]', 'command and arguments (after --)')
       .passThroughOptions(),
@@ -177,11 +180,21 @@ export function registerTasks(program: Command): void {
     if (opts.json && !opts.wait) return printJson(task);
     if (!opts.json) println(`${task.id} ${created ? 'queued' : 'already submitted with this request id'} (${task.state})`);
     if (!opts.wait) return;
-    const state = await followOutput(cmd, task.id, true);
+    const release = onInterrupt(
+      { what: `task ${task.id}`, cancelCommand: `steward tasks cancel ${task.id}`, cancel: () => client.cancelTask(task.id) },
+      opts.cancelOnInterrupt,
+    );
+    let state: string | null;
+    try {
+      state = await followOutput(cmd, task.id, true);
+    } finally {
+      release();
+    }
     const done = await client.getTask(task.id);
     if (opts.json) printJson(done);
     else println(`${done.id}: ${done.state}${done.exitCode !== null ? ` (exit ${done.exitCode})` : ''}${done.error ? ` ${done.error.code}: ${done.error.message}` : ''}`);
-    if (state !== 'succeeded') process.exitCode = EXIT_FAILURE;
+    // An interrupted wait keeps its 130.
+    if (state !== 'succeeded') process.exitCode ??= EXIT_FAILURE;
   });
 
   withConnection(

@@ -6,6 +6,8 @@ export interface WatchOptions {
   waitMs: (job: JobDetail) => number;
   /** Called once per command, as soon as it is known to have ended; calls never overlap. */
   onResult: (command: Command) => void | Promise<void>;
+  /** Called once the job exists, before any result (e.g. to say how to cancel it). */
+  onCreated?: (job: JobDetail) => void;
 }
 
 export interface WatchOutcome {
@@ -45,6 +47,7 @@ export async function runJob(client: StewardClient, create: JobCreate, opts: Wat
     throw e;
   }
   const jobId = created.id;
+  opts.onCreated?.(created);
 
   const reported = new Set<string>();
   const terminal = new Set<string>();

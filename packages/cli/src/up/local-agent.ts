@@ -12,8 +12,12 @@ export interface LocalAgentOptions {
   binPath: string;
   name?: string;
   logLevel?: string;
+  /** The agent's YAML config file (`steward up --agent-config`); the flags above win over it. */
+  config?: string;
   /** Where the child's output lines go, already prefixed. */
   write?: (line: string) => void;
+  /** Applied to each line of the child's output before the prefix (e.g. pretty log lines). */
+  format?: (line: string) => string;
 }
 
 const MIN_DELAY_MS = 1000;
@@ -69,9 +73,10 @@ export class LocalAgent {
 
   private async spawnOnce(): Promise<void> {
     if (this.stopping) return;
-    const args = [this.opts.binPath, 'agent', '--server', this.opts.serverUrl, '--data-dir', this.opts.dataDir];
+    const args = [this.opts.binPath, 'agent', '--server', this.opts.serverUrl, '--data-dir', this.opts.dataDir, '--exit-with-parent'];
     args.push('--name', this.opts.name ?? nodeNameFromHostname());
     if (this.opts.logLevel) args.push('--log-level', this.opts.logLevel);
+    if (this.opts.config) args.push('--config', this.opts.config);
     // Through the environment, not argv: a token on the command line shows in `ps`.
     const env: NodeJS.ProcessEnv = { ...process.env };
     delete env.STEWARD_ENROLL_TOKEN;
@@ -92,10 +97,12 @@ export class LocalAgent {
     }
     if (this.stopping) return;
     const startedAt = Date.now();
-    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env });
+    // Its own process group: a terminal's Ctrl-C reaches only `steward up`, which stops the agent
+    // in order; `--exit-with-parent` ends it should `steward up` die without stopping it.
+    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env, detached: true });
     this.child = child;
     for (const stream of [child.stdout, child.stderr]) {
-      if (stream) createInterface({ input: stream }).on('line', (line) => this.write(`[agent] ${line}`));
+      if (stream) createInterface({ input: stream }).on('line', (line) => this.write(`[agent] ${this.opts.format?.(line) ?? line}`));
     }
     child.on('error', (e) => this.write(`[agent] could not start: ${e.message}`));
     child.on('exit', (code, signal) => {

@@ -21,8 +21,8 @@ export class ArtifactsApi extends Resource {
   }
 
   /** Downloads into `dest`, verified against the sha before it appears there. */
-  async downloadArtifact(sha256: string, dest: string): Promise<{ size: number }> {
-    return downloadToFile(this.http.streams(), `/api/v1/artifacts/${enc(sha256)}`, sha256, dest);
+  async downloadArtifact(sha256: string, dest: string, opts: { onBytes?: (n: number) => void } = {}): Promise<{ size: number }> {
+    return downloadToFile(this.http.streams(), `/api/v1/artifacts/${enc(sha256)}`, sha256, dest, opts.onBytes);
   }
 
   async artifactMeta(sha256: string): Promise<Artifact> {

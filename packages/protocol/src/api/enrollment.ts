@@ -46,5 +46,7 @@ export const EnrollResponse = Type.Object({
   nodeId: Id,
   name: Type.String(),
   credential: Type.String(),
+  /** Set when the name from the hostname was taken by another node and the server chose `name` instead. */
+  renamedFrom: Type.Optional(Type.String()),
 });
 export type EnrollResponse = Static<typeof EnrollResponse>;

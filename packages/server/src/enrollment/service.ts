@@ -82,17 +82,18 @@ export class EnrollmentService {
     const inventory = body.inventory ?? EMPTY_INVENTORY;
     const nodeId = newId('node');
     const { credential, hash } = makeCredential(nodeId);
-    const name = await this.ctx.store.tx(async (db) => {
+    const { name, renamedFrom } = await this.ctx.store.tx(async (db) => {
       const spent = await takeEnrollmentUse(db, token.id, now);
       if (!spent) {
         throw token.expires_at <= now
           ? new EnrollmentRefusedError('enrollment_token_expired', 'enrollment token has expired')
           : new EnrollmentRefusedError('enrollment_token_used_up', 'enrollment token has no uses left');
       }
-      let name = body.name ?? nameFromHostname(inventory.hostname || osHostname());
-      if (await nodeNameTaken(db, name)) {
-        if (body.name) throw new ConflictError('name_taken', `a node named ${JSON.stringify(name)} already exists`);
-        name = `${name.slice(0, 54)}-${randomBytes(4).toString('hex')}`;
+      const wanted = body.name ?? nameFromHostname(inventory.hostname || osHostname());
+      let name = wanted;
+      if (await nodeNameTaken(db, wanted)) {
+        if (body.name) throw new ConflictError('name_taken', `a node named ${JSON.stringify(wanted)} already exists`);
+        name = `${wanted.slice(0, 54)}-${randomBytes(4).toString('hex')}`;
       }
       const labels: Labels = { ...(fromJson<Labels>(token.labels) ?? {}), ...(body.labels ?? {}) };
       await insertNode(db, {
@@ -109,9 +110,10 @@ export class EnrollmentService {
         status_changed_at: now,
         created_at: now,
       });
-      return name;
+      return { name, renamedFrom: name === wanted ? undefined : wanted };
     });
     publishNodeChanged(this.ctx, { id: nodeId, name }, 'enrolled');
-    return { nodeId, name, credential };
+    // The agent says so in its log: a silent rename leaves an operator looking for the wrong node.
+    return { nodeId, name, credential, ...(renamedFrom ? { renamedFrom } : {}) };
   }
 }

@@ -24,10 +24,11 @@ export function operatorAuth(store: Store) {
   const touched = new Map<string, number>();
   return async (req: FastifyRequest, _reply: FastifyReply): Promise<void> => {
     const token = bearerOf(req.headers.authorization) ?? tokenFromQuery(req);
-    const parts = token ? splitCredential(token) : null;
-    if (!parts) throw new UnauthorizedError('send Authorization: Bearer <token>');
-    const row = await getApiToken(store.db, parts.id);
-    if (!row || !secretMatches(parts.secret, row.token_hash)) throw new UnauthorizedError('token is not valid');
+    if (!token) throw new UnauthorizedError('send Authorization: Bearer <token>');
+    // A token that is malformed, unknown or wrong gets one answer: which of them it was is no one's business.
+    const parts = splitCredential(token);
+    const row = parts ? await getApiToken(store.db, parts.id) : undefined;
+    if (!parts || !row || !secretMatches(parts.secret, row.token_hash)) throw new UnauthorizedError('token not recognised');
     req.role = row.role as Role;
     req.apiTokenId = row.id;
     req.tokenName = row.name;

@@ -1,5 +1,6 @@
 import type { ServiceModuleReport, ServiceNodeReport } from '@steward/protocol';
 import type { Context } from '../core/context.js';
+import { getNodeRow } from '../store/queries/nodes.js';
 import { deleteServiceNode, deleteServiceNodesExcept, listServiceNodeRows, upsertServiceNode } from '../store/queries/services.js';
 
 const CACHE_MS = 60_000;
@@ -61,16 +62,17 @@ export class StatusRecorder {
     }
     const key = alertKey(s.name, nodeId);
     if (s.state === 'fatal' && prev?.state !== 'fatal') {
+      const node = await this.nodeName(nodeId);
       await this.ctx.alerts.fire({
         key,
         source: 'service',
         nodeId,
         severity: 'critical',
-        summary: `service ${s.name} is fatal on node ${nodeId}: ${s.reason ?? 'too many crashes'}`,
+        summary: `service ${s.name} is fatal on ${node}: ${s.reason ?? 'too many crashes'}`,
         details: { service: s.name, version: s.version, exits: s.exits.slice(-5) },
       });
     } else if (s.state !== 'fatal' && prev?.state === 'fatal') {
-      await this.ctx.alerts.resolve(key, `service ${s.name} on node ${nodeId} is ${s.state} again`);
+      await this.ctx.alerts.resolve(key, `service ${s.name} on ${await this.nodeName(nodeId)} is ${s.state} again`);
     }
   }
 
@@ -81,7 +83,12 @@ export class StatusRecorder {
     known.delete(name);
     await deleteServiceNode(this.ctx.store.db, name, nodeId);
     this.ctx.bus.publish({ kind: 'service.state', at, service: name, nodeId, state: null, version: null, revision: null, reason: 'removed' });
-    if (before && (JSON.parse(before) as ServiceNodeReport).state === 'fatal') await this.ctx.alerts.resolve(alertKey(name, nodeId), `service ${name} removed from node ${nodeId}`);
+    if (before && (JSON.parse(before) as ServiceNodeReport).state === 'fatal') await this.ctx.alerts.resolve(alertKey(name, nodeId), `service ${name} removed from ${await this.nodeName(nodeId)}`);
+  }
+
+  /** People read alert summaries: the node's name, its id only when the node is gone. */
+  private async nodeName(nodeId: string): Promise<string> {
+    return (await getNodeRow(this.ctx.store.db, nodeId))?.name ?? `node ${nodeId}`;
   }
 
   /** The reported revision of each service on a node (after `report` stored it). */

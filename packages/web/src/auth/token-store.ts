@@ -36,6 +36,16 @@ export function clearToken(): void {
   }
 }
 
+/**
+ * The sign-in link pasted into a tab already open on the page changes only the fragment: no
+ * reload, so `loadToken` does not run again. The app calls this on `hashchange`.
+ */
+export function tokenFromNewFragment(): string | null {
+  const token = takeFragmentToken();
+  if (token) saveToken(token);
+  return token;
+}
+
 function takeFragmentToken(): string | null {
   const m = /(?:^#|&)token=([^&]+)/.exec(location.hash);
   if (!m?.[1]) return null;

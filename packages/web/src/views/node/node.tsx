@@ -5,7 +5,7 @@ import { LabelChips, StatusBadge, UsageBar } from '../../components/badges.js';
 import { CommandsTable } from '../../components/commands-table.js';
 import { Facts, PageHeader, Section } from '../../components/page.js';
 import { Empty, Resolved } from '../../components/states.js';
-import { ago, bytes, time } from '../../format.js';
+import { ago, bytes, time, uptime } from '../../format.js';
 import { useResource } from '../../hooks/use-resource.js';
 import { NodeCharts } from './charts.js';
 import { FileBrowser } from './file-browser.js';
@@ -75,7 +75,7 @@ function NodeDetail({ node: n }: { node: Node }) {
               ['Memory', <UsageBar key="m" percent={s && s.memory.totalBytes ? (s.memory.usedBytes / s.memory.totalBytes) * 100 : null} />],
               ['Disk', <UsageBar key="d" percent={disk} />],
               ['Load', s ? s.load.map((l) => l.toFixed(2)).join(' · ') : '—'],
-              ['Uptime', s ? `${Math.floor(s.uptimeSeconds / 3600)} h` : '—'],
+              ['Uptime', s ? uptime(s.uptimeSeconds) : '—'],
             ]}
           />
         </Section>

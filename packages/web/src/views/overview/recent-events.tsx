@@ -6,11 +6,12 @@ import { Section } from '../../components/page.js';
 import { Empty } from '../../components/states.js';
 import { ago } from '../../format.js';
 import { useEvents } from '../../hooks/use-events.js';
+import { useNodeNames } from '../../hooks/use-node-names.js';
 import { useNow } from '../../hooks/use-now.js';
 import { Link } from '../../router.js';
 
 /** What an event says, in a line; kinds added by features fall back to their kind. */
-function describe(e: StewardEvent) {
+function describe(e: StewardEvent, names: Map<string, string>) {
   switch (e.kind) {
     case 'node.status':
       return (
@@ -30,7 +31,7 @@ function describe(e: StewardEvent) {
           <Link to={`/commands/${e.commandId}`}>
             <code>{e.type}</code>
           </Link>{' '}
-          <StatusBadge status={e.state} />
+          on <Link to={`/nodes/${e.nodeId}`}>{names.get(e.nodeId) ?? e.nodeId}</Link> <StatusBadge status={e.state} />
         </>
       );
     case 'job.state':
@@ -64,7 +65,7 @@ function describe(e: StewardEvent) {
           {e.nodeId ? (
             <>
               {' '}
-              on <Link to={`/nodes/${e.nodeId}`}>node</Link>
+              on <Link to={`/nodes/${e.nodeId}`}>{names.get(e.nodeId) ?? e.nodeId}</Link>
             </>
           ) : null}
         </>
@@ -78,6 +79,7 @@ export function RecentEvents() {
   const { events } = useSession();
   const [list, setList] = useState<StewardEvent[]>(() => events.recent.slice(0, 30));
   const now = useNow(5000);
+  const names = useNodeNames();
   useEvents(() => setList(events.recent.slice(0, 30)));
   return (
     <Section title="Recent events">
@@ -87,7 +89,7 @@ export function RecentEvents() {
         <ul className="events" data-testid="recent-events">
           {list.map((e, i) => (
             <li key={`${e.at}-${i}`}>
-              <span className="event-time">{ago(e.at, now)}</span> {describe(e)}
+              <span className="event-time">{ago(e.at, now)}</span> {describe(e, names)}
             </li>
           ))}
         </ul>

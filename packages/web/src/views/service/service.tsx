@@ -1,4 +1,5 @@
 import { useRef } from 'react';
+import { healthText, restartText } from '@steward/protocol/service-text';
 import { useSession } from '../../app-context.js';
 import type { Service } from '../../api/types.js';
 import { Facts, PageHeader, Section } from '../../components/page.js';
@@ -42,8 +43,8 @@ function ServiceDetail({ service: s, loadedAt }: { service: Service; loadedAt: n
               ['Command', <code key="c">{[spec.command, ...(spec.args ?? [])].join(' ')}</code>],
               ['Artifact', <code key="a" title={spec.artifact.sha256}>{spec.artifact.url ?? `store ${spec.artifact.artifactSha256?.slice(0, 12)}…`}</code>],
               ['Limits', spec.limits ? Object.entries(spec.limits).map(([k, v]) => `${k} ${v}`).join(', ') : 'none'],
-              ['Restart', spec.restart ? JSON.stringify(spec.restart) : 'defaults'],
-              ['Health check', spec.health ? JSON.stringify(spec.health) : 'none'],
+              ['Restart', restartText(spec.restart)],
+              ['Health check', healthText(spec.health)],
               ['Changed', time(s.updatedAt)],
             ]}
           />
