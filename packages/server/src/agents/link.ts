@@ -49,7 +49,6 @@ export class Link implements AgentLink {
   private readonly gateway: AgentGateway;
   private readonly transports: Transport[] = [];
   private receiver: CommandReceiver | null = null;
-  private relay: Relay | null = null;
 
   constructor(
     private readonly ctx: Context,
@@ -86,7 +85,6 @@ export class Link implements AgentLink {
 
   /** Joins a cluster of replicas: messages for nodes held elsewhere go through the relay. */
   joinRelay(relay: Relay): void {
-    this.relay = relay;
     this.hub.relay = relay;
   }
 

@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from '@steward/protocol';
 import type { EventBus, SequencedEvent } from '../core/bus.js';
+import { openSse } from '../http/sse.js';
 
 const EventsQuery = Type.Object({
   kinds: Type.Optional(Type.String({ maxLength: 500, description: 'comma-separated event kinds' })),
@@ -29,14 +30,7 @@ export function eventRoutes(app: FastifyInstance, bus: EventBus, streams: Set<()
     const kinds = req.query.kinds ? new Set(req.query.kinds.split(',').map((k) => k.trim())) : null;
     const header = req.headers['last-event-id'];
     const last = resumeAfter(typeof header === 'string' ? header : req.query.lastEventId);
-    reply.hijack();
-    const res = reply.raw;
-    res.writeHead(200, {
-      'content-type': 'text/event-stream; charset=utf-8',
-      'cache-control': 'no-cache, no-transform',
-      connection: 'keep-alive',
-      'x-accel-buffering': 'no',
-    });
+    const res = openSse(reply);
     res.write('retry: 2000\n\n');
     const write = ({ seq, event }: SequencedEvent) => {
       if (kinds && !kinds.has(event.kind)) return;

@@ -4,6 +4,7 @@ import type { Context } from '../core/context.js';
 import { outputAfter } from '../store/queries/task-output.js';
 import { getTaskRow } from '../store/queries/tasks.js';
 import type { OutputRecorder } from './output.js';
+import { openSse } from '../http/sse.js';
 
 const PAGE = 1000;
 /** Readers on another replica than the one storing the output notice new chunks by polling. */
@@ -28,14 +29,7 @@ export async function streamOutput(
 ): Promise<void> {
   const first = await getTaskRow(ctx.store.db, id);
   if (!first) throw new NotFoundError('task', id);
-  reply.hijack();
-  const res = reply.raw;
-  res.writeHead(200, {
-    'content-type': 'text/event-stream; charset=utf-8',
-    'cache-control': 'no-cache, no-transform',
-    connection: 'keep-alive',
-    'x-accel-buffering': 'no',
-  });
+  const res = openSse(reply);
   const send = (event: string, data: unknown) => {
     if (!res.writableEnded) res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
   };

@@ -1,4 +1,3 @@
-import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { AGENT_PROTOCOL_VERSION, type HelloMessage, type Stats } from '@steward/protocol';
 import { Link } from '../../src/agents/link.js';
@@ -8,8 +7,6 @@ import { CatalogCache } from '../../src/commands/catalogs.js';
 import { PayloadChecker } from '../../src/commands/payload-check.js';
 import { CommandService } from '../../src/commands/service.js';
 import type { Context } from '../../src/core/context.js';
-import { Metrics } from '../../src/core/metrics.js';
-import { EventBus } from '../../src/core/bus.js';
 import { makeCredential } from '../../src/security/secrets.js';
 import { getCommandRow } from '../../src/store/queries/commands.js';
 import { getNodeRow, insertNode } from '../../src/store/queries/nodes.js';
@@ -17,6 +14,7 @@ import { EMPTY_INVENTORY } from '../../src/store/rows.js';
 import { waitFor } from '../../../../test/support/wait.js';
 import { storeTargets, useFreshStore } from '../helpers/databases.js';
 import { nodeRow, T0 } from '../helpers/rows.js';
+import { testContext } from '../helpers/context.js';
 
 /**
  * The agent link driven through the in-memory transport: the test plays the agent, with the
@@ -57,16 +55,7 @@ describe.each(storeTargets())('agent link over the memory transport on $name', (
 
   beforeEach(async () => {
     clock = { now: T0 + 3_600_000 };
-    ctx = {
-      store: fresh.store,
-      bus: new EventBus(),
-      log: pino({ level: 'silent' }),
-      settings: { offlineAfterMs: 45_000, disconnectGraceMs: 10_000, heartbeatIntervalMs: 15_000, sweepIntervalMs: 1000, timeoutGraceMs: 5000 },
-      now: () => clock.now,
-      startedAt: T0,
-      alerts: { fire: async () => {}, resolve: async () => {} },
-      metrics: new Metrics(),
-    };
+    ctx = testContext(fresh.store, clock);
     memory = new MemoryTransport();
     link = new Link(ctx, 'replica-test').use(memory);
     commands = new CommandService(ctx, link, new PayloadChecker(), new CatalogCache());
