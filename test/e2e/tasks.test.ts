@@ -211,7 +211,8 @@ describe('compute tasks with real agents', { timeout: 120_000 }, () => {
     agents.push(k2);
     const dir = tempDir('steward-task-kill-');
     const out = join(dir, 'done');
-    const script = `echo $$ > ${dir}/$STEWARD_TASK_ATTEMPT_ID.pid; sleep 15; echo "$STEWARD_TASK_ATTEMPT_ID" >> ${out}`;
+    // The first copy sleeps long (it is to be stopped, however slowly its agent comes back), the second briefly.
+    const script = `[ -e ${dir}/began ] && t=1 || t=120; touch ${dir}/began; echo $$ > ${dir}/$STEWARD_TASK_ATTEMPT_ID.pid; sleep $t; echo "$STEWARD_TASK_ATTEMPT_ID" >> ${out}`;
     const t = await submit({ kind: 'exec', payload: { command: 'sh', args: ['-c', script] }, requirements: { selector: 'pool=k' } });
     const first = await waitFor('first attempt running', async () => {
       const d = await server.client.getTask(t.id);
@@ -227,8 +228,8 @@ describe('compute tasks with real agents', { timeout: 120_000 }, () => {
       return d.attemptList.length === 2 && d.attemptList[1];
     }, { timeoutMs: 20_000, intervalMs: 100 });
     expect(second.nodeId).not.toBe(first.nodeId);
-    // The killed agent comes back (before its orphaned first copy would finish): it stops the
-    // process group its predecessor left running, so the lost attempt never has its effect.
+    // The killed agent comes back: it stops the process group its predecessor left running, so
+    // the lost attempt never has its effect.
     const back = startAgentProcess({ server: server.url, dataDir: victim.dataDir, config: cfg });
     agents.push(back);
     await waitOnline(server, victimName, back);

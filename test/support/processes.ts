@@ -76,9 +76,14 @@ export const FAST_TIMINGS = {
  */
 async function listeningUrl(proc: Proc, endpoint: string, what: string): Promise<string> {
   try {
-    const r = await waitFor(`${what} to listen`, () => (proc.child.exitCode !== null ? { exited: true as const } : existsSync(endpoint) && { url: (JSON.parse(readFileSync(endpoint, 'utf8')) as { url: string }).url }), {
-      timeoutMs: STARTUP_MS,
-    });
+    const r = await waitFor(
+      `${what} to listen`,
+      (): { url?: string } | false => {
+        if (proc.child.exitCode !== null) return {}; // exited: stop waiting, with no URL
+        return existsSync(endpoint) && { url: (JSON.parse(readFileSync(endpoint, 'utf8')) as { url: string }).url };
+      },
+      { timeoutMs: STARTUP_MS },
+    );
     if (r.url === undefined) throw new Error(`${what} exited: ${proc.output()}`);
     return r.url;
   } catch (e) {
