@@ -3,7 +3,7 @@ import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { moduleFolderNames } from './modules/folders.js';
-import { compile, parseLabelArgs, ValidationError, type Labels } from '@steward/protocol';
+import { compile, parseLabelArgs, ValidationError, type FieldIssue, type Labels } from '@steward/protocol';
 
 import { DEFAULT_MODULES } from './core/default-modules.js';
 
@@ -130,6 +130,14 @@ function merge(...sources: Partialish[]): Partialish {
  * Resolves the agent's configuration: flags > YAML config file > STEWARD_* environment > defaults.
  * Throws a ValidationError naming every bad field.
  */
+function issuesIn(e: ValidationError): FieldIssue[] {
+  return (e.details as { issues?: FieldIssue[] } | undefined)?.issues ?? [];
+}
+
+function invalidConfig(issues: FieldIssue[]): ValidationError {
+  return new ValidationError(`invalid agent configuration: ${issues.map((i) => `${i.field}: ${i.rule}`).join('; ')}`, issues);
+}
+
 export function loadAgentConfig(flags: AgentFlags, env: NodeJS.ProcessEnv = process.env): AgentConfig {
   const envPart = fromEnv(env);
   const configPath = flags.config ?? env.STEWARD_CONFIG;
@@ -156,7 +164,17 @@ export function loadAgentConfig(flags: AgentFlags, env: NodeJS.ProcessEnv = proc
     [filePart, 'modules'],
     [flagPart, '--modules'],
   ];
-  merged.modules = moduleSources.reduce((list, [part, field]) => applyModules(list, part.modules, field), DEFAULT_MODULES);
+  // Bad module entries are reported with every other bad field, not one at a time.
+  const moduleIssues: FieldIssue[] = [];
+  merged.modules = moduleSources.reduce((list, [part, field]) => {
+    try {
+      return applyModules(list, part.modules, field);
+    } catch (e) {
+      if (!(e instanceof ValidationError)) throw e;
+      moduleIssues.push(...issuesIn(e));
+      return list;
+    }
+  }, DEFAULT_MODULES);
   // A key that names a module folder is that module's section; checked against its schema when it loads.
   const known = new Set(Object.keys(AgentConfigSchema.properties));
   const moduleNames = new Set(moduleFolderNames());
@@ -168,7 +186,14 @@ export function loadAgentConfig(flags: AgentFlags, env: NodeJS.ProcessEnv = proc
     }
   }
   merged.moduleSettings = sections;
-  const config = validator.parse(merged, 'agent configuration');
+  let config: AgentConfig;
+  try {
+    config = validator.parse(merged, 'agent configuration');
+  } catch (e) {
+    if (!(e instanceof ValidationError) || moduleIssues.length === 0) throw e;
+    throw invalidConfig([...moduleIssues, ...issuesIn(e)]);
+  }
+  if (moduleIssues.length) throw invalidConfig(moduleIssues);
   if (typeof config.server === 'string') config.server = config.server.replace(/\/+$/, '');
   config.fs.roots = config.fs.roots.map((r) => resolve(r));
   return config;

@@ -106,7 +106,8 @@ describe.concurrent('agent --check-config', () => {
     expect(r.code).toBe(1);
     expect(r.stdout).toBe('');
     expect(r.stderr).toMatch(/^error: invalid agent configuration/);
-    expect(r.stderr).toMatch(/^  modules\[0\]: /m);
+    // The flag that carried the bad entry is named, with every other bad field.
+    expect(r.stderr).toMatch(/^  --modules\[0\]: /m);
     expect(r.stderr).toMatch(/^  logLevel: /m);
   });
 
