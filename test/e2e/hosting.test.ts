@@ -55,11 +55,12 @@ function httpsGet(port: number, servername: string, ca: string): Promise<string>
 }
 
 /** Every file under a directory with its SHA-256, to show nothing changed. */
+/** Every file under `root` with its digest; nginx's own logs are left out (nginx -t may write to them). */
 function tree(root: string): Record<string, string> {
   const out: Record<string, string> = {};
   if (!existsSync(root)) return out;
   for (const e of readdirSync(root, { recursive: true, withFileTypes: true })) {
-    if (!e.isFile()) continue;
+    if (!e.isFile() || e.name.endsWith('.log')) continue;
     const p = join(e.parentPath, e.name);
     out[p] = createHash('sha256').update(readFileSync(p)).digest('hex');
   }
