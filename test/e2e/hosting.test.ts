@@ -54,8 +54,7 @@ function httpsGet(port: number, servername: string, ca: string): Promise<string>
   });
 }
 
-/** Every file under a directory with its SHA-256, to show nothing changed. */
-/** Every file under `root` with its digest; nginx's own logs are left out (nginx -t may write to them). */
+/** Every file under `root` with its SHA-256, to show nothing changed; nginx's own logs are left out (nginx -t may write to them). */
 function tree(root: string): Record<string, string> {
   const out: Record<string, string> = {};
   if (!existsSync(root)) return out;
