@@ -1,6 +1,7 @@
 import { execFile, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { request as httpRequest } from 'node:http';
 import { request } from 'node:https';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -37,9 +38,23 @@ async function ok(type: string, payload: Record<string, unknown> = {}): Promise<
   return c.result;
 }
 
+/**
+ * GET / on a fresh connection each time: a kept-alive one may be closed by an nginx worker that a
+ * reload (an earlier test's) retired, which says nothing about the site.
+ */
 async function httpGet(port: number): Promise<string> {
-  const res = await fetch(`http://127.0.0.1:${port}/`, { signal: AbortSignal.timeout(5000) });
-  return `${res.status} ${await res.text()}`;
+  return new Promise((resolve, reject) => {
+    const req = httpRequest({ host: '127.0.0.1', port, path: '/', agent: false, timeout: 5000 }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (d: string) => (body += d));
+      res.on('end', () => resolve(`${res.statusCode} ${body}`));
+      res.on('error', reject);
+    });
+    req.on('timeout', () => req.destroy(new Error(`GET :${port}/ timed out`)));
+    req.on('error', reject);
+    req.end();
+  });
 }
 
 function httpsGet(port: number, servername: string, ca: string): Promise<string> {

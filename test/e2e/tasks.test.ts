@@ -239,8 +239,9 @@ describe('compute tasks with real agents', { timeout: 120_000 }, () => {
     expect(done.attemptList[0]!.error?.code).toBe('node_lost');
     // The orphaned first copy is stopped (it can never append), and the restarted agent's
     // report of it (interrupted) has reached the control plane.
-    await waitFor('the orphaned first copy stopped', () => processGone(orphan));
-    await waitFor('the restarted agent to report the interrupted attempt', () => back.output().includes('interrupted by an agent restart'));
+    // The restarted agent finds and stops it at start: on a loaded machine that start is slow.
+    await waitFor('the orphaned first copy stopped', () => processGone(orphan), { timeoutMs: 60_000 });
+    await waitFor('the restarted agent to report the interrupted attempt', () => back.output().includes('interrupted by an agent restart'), { timeoutMs: 60_000 });
     await heartbeatsAfter(server, victimName);
     expect(readFileSync(out, 'utf8').trim().split('\n')).toEqual([second.id]);
     // The restarted agent's late report of the first attempt (interrupted) changed nothing.

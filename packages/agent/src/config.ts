@@ -165,16 +165,17 @@ export function loadAgentConfig(flags: AgentFlags, env: NodeJS.ProcessEnv = proc
     [flagPart, '--modules'],
   ];
   // Bad module entries are reported with every other bad field, not one at a time.
-  const moduleIssues: FieldIssue[] = [];
+  const moduleErrors: ValidationError[] = [];
   merged.modules = moduleSources.reduce((list, [part, field]) => {
     try {
       return applyModules(list, part.modules, field);
     } catch (e) {
       if (!(e instanceof ValidationError)) throw e;
-      moduleIssues.push(...issuesIn(e));
+      moduleErrors.push(e);
       return list;
     }
   }, DEFAULT_MODULES);
+  const moduleIssues = moduleErrors.flatMap(issuesIn);
   // A key that names a module folder is that module's section; checked against its schema when it loads.
   const known = new Set(Object.keys(AgentConfigSchema.properties));
   const moduleNames = new Set(moduleFolderNames());
@@ -193,7 +194,9 @@ export function loadAgentConfig(flags: AgentFlags, env: NodeJS.ProcessEnv = proc
     if (!(e instanceof ValidationError) || moduleIssues.length === 0) throw e;
     throw invalidConfig([...moduleIssues, ...issuesIn(e)]);
   }
-  if (moduleIssues.length) throw invalidConfig(moduleIssues);
+  // Alone, a bad entry keeps its own message (it quotes the entry); with others they are listed together.
+  if (moduleErrors.length === 1) throw moduleErrors[0]!;
+  if (moduleErrors.length) throw invalidConfig(moduleIssues);
   if (typeof config.server === 'string') config.server = config.server.replace(/\/+$/, '');
   config.fs.roots = config.fs.roots.map((r) => resolve(r));
   return config;
