@@ -1,8 +1,6 @@
 import type { FastifyInstance } from 'fastify';
-import type { Stats } from '@steward/protocol';
-import { newId } from '@steward/protocol';
-import type { RelayMessage } from '../cluster/relay.js';
-import type { Relay } from '../cluster/relay.js';
+import { newId, type Stats } from '@steward/protocol';
+import type { Relay, RelayMessage } from '../cluster/relay.js';
 import type { Context } from '../core/context.js';
 import type { CommandsTable } from '../store/schema.js';
 import { Dispatcher } from './dispatcher.js';
