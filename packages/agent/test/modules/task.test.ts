@@ -177,7 +177,7 @@ describe('task module', () => {
     const orphans = new OrphanRegistry(dir);
     const child = spawn('sh', ['-c', 'sleep 30 & wait'], { detached: true, stdio: 'ignore' });
     await waitFor('the child to start', () => existsSync(`/proc/${child.pid}/stat`));
-    await orphans.add(child.pid!, 'cmd_x');
+    orphans.add(child.pid!, 'cmd_x');
     // A record whose start time does not match is a reused pid: left alone.
     writeFileSync(join(dir, `${process.pid}.json`), JSON.stringify({ pid: process.pid, startTicks: 1, commandId: 'cmd_y' }));
     const killed = await orphans.killLeftovers(pino({ level: 'silent' }));

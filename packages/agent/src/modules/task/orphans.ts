@@ -1,7 +1,7 @@
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import { readStat } from './proc.js';
+import { readStat, readStatSync } from './proc.js';
 
 interface Record {
   pid: number;
@@ -20,8 +20,13 @@ export class OrphanRegistry {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
   }
 
-  async add(pid: number, commandId: string): Promise<void> {
-    const st = await readStat(pid);
+  /**
+   * Synchronous on purpose: the record must be on disk before the agent does anything else
+   * after the spawn. An async read of /proc queues behind the sampler's reads in libuv's
+   * thread pool, and an agent killed in that window left a group nobody would stop.
+   */
+  add(pid: number, commandId: string): void {
+    const st = readStatSync(pid);
     if (!st) return;
     const rec: Record = { pid, startTicks: st.startTicks, commandId };
     writeFileSync(join(this.dir, `${pid}.json`), JSON.stringify(rec));

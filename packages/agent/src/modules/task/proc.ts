@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import { parseVmRssBytes, readStat, TICK_MS, type ProcStat } from '../../lib/proc-stat.js';
 
-export { parseStat, readStat, type ProcStat } from '../../lib/proc-stat.js';
+export { parseStat, readStat, readStatSync, type ProcStat } from '../../lib/proc-stat.js';
 
 /** Every process in /proc, grouped by process group. Empty where there is no /proc. */
 export async function processGroups(): Promise<Map<number, ProcStat[]>> {

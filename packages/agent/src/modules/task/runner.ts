@@ -146,6 +146,8 @@ function spawnAndWait(
     throw new HandlerFailure('spawn_failed', `cannot start ${file}: ${(e as Error).message}`);
   }
   const pid = child.pid;
+  // Written down first, before any await: see OrphanRegistry.add.
+  if (pid !== undefined) orphans.add(pid, p.attemptId);
   let seq = 0;
   let sent = 0;
   let truncated = false;
@@ -186,7 +188,6 @@ function spawnAndWait(
   });
   if (pid !== undefined) {
     sampler.watch(pid);
-    void orphans.add(pid, p.attemptId);
   }
 
   return new Promise<TaskRunResult>((resolve, reject) => {
