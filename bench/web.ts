@@ -67,7 +67,7 @@ async function seed(dbPath: string, n: number): Promise<void> {
     await store.tx(async (db) => {
       for (let i = 0; i < n; i++) {
         const name = `web-${String(i + 1).padStart(width, '0')}`;
-        const row: NodesTable = {
+        const row: Omit<NodesTable, 'protocol' | 'external_id'> = {
           id: newId('node'),
           name,
           credential_hash: `bench-${i}`,

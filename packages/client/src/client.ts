@@ -3,7 +3,7 @@ import { ArtifactsApi } from './resources/artifacts.js';
 import { BackupsApi } from './resources/backups.js';
 import { CommandsApi, JobsApi } from './resources/commands.js';
 import { EventsApi } from './resources/events.js';
-import { NodesApi } from './resources/nodes.js';
+import { AdmissionsApi, NodesApi } from './resources/nodes.js';
 import { Resource } from './resources/resource.js';
 import { ServerApi } from './resources/server.js';
 import { ServicesApi } from './resources/services.js';
@@ -24,6 +24,7 @@ const RESOURCES = [
   TokensApi,
   EnrollmentApi,
   NodesApi,
+  AdmissionsApi,
   CommandsApi,
   JobsApi,
   ServicesApi,
@@ -42,6 +43,7 @@ export interface StewardClient
     TokensApi,
     EnrollmentApi,
     NodesApi,
+    AdmissionsApi,
     CommandsApi,
     JobsApi,
     ServicesApi,

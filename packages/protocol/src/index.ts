@@ -8,6 +8,7 @@ export * from './secrets.js';
 export * from './api/common.js';
 export * from './api/inventory.js';
 export * from './api/enrollment.js';
+export * from './api/admissions.js';
 export * from './api/nodes.js';
 export * from './api/commands.js';
 export * from './api/events.js';

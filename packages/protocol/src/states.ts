@@ -279,3 +279,23 @@ export const SERVICE_TRANSITIONS: Readonly<Record<ServiceState, readonly Service
 export function canTransitionService(from: ServiceState, to: ServiceState): boolean {
   return SERVICE_TRANSITIONS[from].includes(to);
 }
+
+/** A device of a credential-less seed protocol waiting to become a node. */
+export const AdmissionState = {
+  pending: 'pending',
+  approved: 'approved',
+  rejected: 'rejected',
+} as const;
+export type AdmissionState = (typeof AdmissionState)[keyof typeof AdmissionState];
+export const ADMISSION_STATES = Object.values(AdmissionState);
+
+/** A rejected device may be approved later (an operator's mistake); an approved one is a node (delete the node to undo). */
+export const ADMISSION_TRANSITIONS: Readonly<Record<AdmissionState, readonly AdmissionState[]>> = {
+  pending: ['approved', 'rejected'],
+  rejected: ['approved'],
+  approved: [],
+};
+
+/** The wires a node can speak: Steward's own agent link, or a seed system's protocol. */
+export const NODE_PROTOCOLS = ['steward', 'retire-cluster', 'bootagent', 'backupx'] as const;
+export type NodeProtocol = (typeof NODE_PROTOCOLS)[number];

@@ -7,6 +7,7 @@ import { newId, ValidationError } from '@steward/protocol';
 import { ensureAdminToken } from './admin-token.js';
 import { PgRelay } from './cluster/pg-relay.js';
 import type { Relay } from './cluster/relay.js';
+import { AdmissionService } from './admissions/service.js';
 import { Link } from './agents/link.js';
 import { websocketTransport } from './agents/transports/websocket.js';
 import { openArtifactStore } from './artifacts/feature.js';
@@ -99,7 +100,9 @@ export class ControlPlane implements RunningServer {
       const artifacts = openArtifactStore(ctx, dataDir);
       const { app, api } = await createApp({ log, store, bodyLimit: options.bodyLimit ?? 1024 * 1024, version: STEWARD_VERSION });
       const features: Feature[] = [];
-      for (const make of FEATURES) features.push(await make({ ctx, link, commands, jobs, tracker, nodes, artifacts, dataDir, replicaId }));
+      const admissions = new AdmissionService(ctx, options.admitCidrs);
+      for (const make of FEATURES) features.push(await make({ ctx, link, commands, jobs, tracker, nodes, artifacts, dataDir, replicaId, admissions, options }));
+      for (const f of features) for (const t of f.transports ?? []) link.use(t);
       const cp = new ControlPlane(dataDir, ctx, app, link, commands, features);
       if (store.dialect === 'postgres') {
         const relay = new PgRelay(target, store.db, replicaId, log);

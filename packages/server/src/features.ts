@@ -1,3 +1,5 @@
+import type { AdmissionService } from './admissions/service.js';
+import { admissionsFeature } from './admissions/feature.js';
 import type { AgentLink } from './agents/link.js';
 import { alertsFeature } from './alerts/feature.js';
 import { artifactsFeature } from './artifacts/feature.js';
@@ -21,6 +23,7 @@ import { samplesFeature } from './samples/feature.js';
 import { servicesFeature } from './services/feature.js';
 import { tasksFeature } from './tasks/feature.js';
 import { tokensFeature } from './tokens/feature.js';
+import type { ServerOptions } from './options.js';
 
 /**
  * The core services the control plane builds once and offers its features. Each feature's
@@ -40,6 +43,10 @@ export interface FeatureDeps {
   dataDir: string;
   /** This process's id; several control planes may share one PostgreSQL database. */
   replicaId: string;
+  /** Who may join over credential-less seed protocols (Retire-Cluster, BootAgent). */
+  admissions: AdmissionService;
+  /** The server's start options, for features with listeners or switches of their own. */
+  options: ServerOptions;
 }
 
 export type FeatureFactory = (deps: FeatureDeps) => Feature | Promise<Feature>;
@@ -56,6 +63,7 @@ export const FEATURES: FeatureFactory[] = [
   jobsFeature,
   nodesFeature,
   enrollmentFeature,
+  admissionsFeature,
   tokensFeature,
   eventsFeature,
   alertsFeature,

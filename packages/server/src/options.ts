@@ -17,6 +17,11 @@ export interface ServerOptions {
   sweepIntervalMs?: number;
   /** Max request body in bytes. Default 1 MiB. */
   bodyLimit?: number;
+  /**
+   * Address ranges (`10.0.0.0/8`, `192.168.1.7`) whose devices of credential-less protocols
+   * (Retire-Cluster, BootAgent) become nodes without an operator's approval. Default: none.
+   */
+  admitCidrs?: string[];
 }
 
 export interface RunningServer {

@@ -1,7 +1,7 @@
 import { Option, type Command } from 'commander';
 import { ApiError } from '@steward/client';
-import type { Node, NodeStatus } from '@steward/protocol';
-import { checkNodeName, labelEdits, NODE_STATUS_CHOICES, selector } from '../args.js';
+import { parseLabelArgs, type Node, type NodeStatus } from '@steward/protocol';
+import { checkNodeName, collectLabel, labelEdits, NODE_STATUS_CHOICES, selector } from '../args.js';
 import { clientFor, withConnection } from '../connect.js';
 import { ago, bytes, labelsText, table, timestamp } from '../format.js';
 import { printJson, println } from '../output.js';
@@ -11,6 +11,7 @@ export function nodeRows(nodes: readonly Node[], now: number = Date.now()): stri
     n.id,
     n.name,
     n.status,
+    n.protocol,
     labelsText(n.labels),
     `${n.os?.platform ?? '?'}/${n.arch ?? '?'}`,
     String(n.cpuCores ?? '-'),
@@ -19,7 +20,7 @@ export function nodeRows(nodes: readonly Node[], now: number = Date.now()): stri
   ]);
 }
 
-export const NODE_COLUMNS = ['ID', 'NAME', 'STATUS', 'LABELS', 'OS/ARCH', 'CPU', 'MEM', 'LAST SEEN'];
+export const NODE_COLUMNS = ['ID', 'NAME', 'STATUS', 'PROTOCOL', 'LABELS', 'OS/ARCH', 'CPU', 'MEM', 'LAST SEEN'];
 
 function describeNode(n: Node): string {
   const lines = [
@@ -27,6 +28,7 @@ function describeNode(n: Node): string {
     `name:       ${n.name}`,
     `status:     ${n.status}${n.connected ? ' (connected)' : ''} since ${timestamp(n.statusChangedAt)}`,
     `last seen:  ${ago(n.lastSeenAt)}`,
+    `protocol:   ${n.protocol}`,
     `hostname:   ${n.hostname}`,
     `addresses:  ${n.addresses.join(', ') || '-'}`,
     `os/arch:    ${[n.os.platform, n.os.distro, n.os.release].filter(Boolean).join(' ')} / ${n.arch}`,
@@ -118,5 +120,54 @@ export function registerNodes(program: Command): void {
       throw e;
     }
     println(`deleted ${id}`);
+  });
+
+  withConnection(
+    nodes
+      .command('pending')
+      .description('devices of Retire-Cluster or BootAgent waiting for admission (add --all for decided ones)')
+      .option('--all', 'approved and rejected ones too')
+      .option('--json', 'print JSON'),
+  ).action(async (opts: { all?: boolean; json?: boolean }, cmd: Command) => {
+    const { items } = await clientFor(cmd).listAdmissions(opts.all ? {} : { state: 'pending' });
+    if (opts.json) return printJson(items);
+    if (items.length === 0) return println(opts.all ? 'no devices have asked to join' : 'no devices are waiting');
+    println(
+      table(
+        ['ID', 'PROTOCOL', 'DEVICE', 'HOSTNAME', 'FROM', 'STATE', 'LAST SEEN'],
+        items.map((a) => [a.id, a.protocol, a.externalId, a.hostname, a.source, a.state, ago(a.seenAt)]),
+      ),
+    );
+  });
+
+  withConnection(
+    nodes
+      .command('approve')
+      .description('admit a waiting device as a node (as salt-key -a does)')
+      .argument('<device>', 'admission id, or the device id it sent (sender_id, agentsn)')
+      .option('--name <name>', 'node name (default: from its hostname)')
+      .option('--label <k=v>', 'label for the new node (repeatable)', collectLabel, [])
+      .option('--json', 'print JSON'),
+  ).action(async (id: string, opts: { name?: string; label: string[]; json?: boolean }, cmd: Command) => {
+    if (opts.name) checkNodeName(opts.name, '--name');
+    const a = await clientFor(cmd).approveAdmission(id, {
+      ...(opts.name ? { name: opts.name } : {}),
+      ...(opts.label.length ? { labels: parseLabelArgs(opts.label, '--label') } : {}),
+    });
+    if (opts.json) return printJson(a);
+    const node = a.nodeId ? await clientFor(cmd).getNode(a.nodeId) : undefined;
+    println(`approved ${a.protocol} device ${a.externalId}: node ${node?.name ?? a.nodeId}`);
+  });
+
+  withConnection(
+    nodes
+      .command('reject')
+      .description('refuse a waiting device; it gets an error reply until approved')
+      .argument('<device>', 'admission id, or the device id it sent')
+      .option('--json', 'print JSON'),
+  ).action(async (id: string, opts: { json?: boolean }, cmd: Command) => {
+    const a = await clientFor(cmd).rejectAdmission(id);
+    if (opts.json) return printJson(a);
+    println(`rejected ${a.protocol} device ${a.externalId}`);
   });
 }

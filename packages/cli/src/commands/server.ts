@@ -9,6 +9,7 @@ export interface ServerFlags {
   dataDir?: string;
   db?: string;
   logLevel?: string;
+  admitCidr?: string[];
 }
 
 export function addServerOptions(cmd: Command, withDb = true): Command {
@@ -16,6 +17,10 @@ export function addServerOptions(cmd: Command, withDb = true): Command {
     .option('--listen <host:port>', 'address to listen on; port 0 picks a free one (default 127.0.0.1:7070)', listenAddress)
     .option('--data-dir <dir>', 'where state lives (default $STEWARD_DATA_DIR or ~/.steward/server)');
   if (withDb) cmd.option('--db <url>', 'postgres://… to use PostgreSQL instead of SQLite in the data dir', postgresUrl);
+  cmd.option(
+    '--admit-cidr <cidr...>',
+    'devices of Retire-Cluster/BootAgent from these ranges become nodes without approval (default: none; others wait for `steward nodes approve`)',
+  );
   return cmd.addOption(new Option('--log-level <level>', 'log level').choices(LOG_LEVELS));
 }
 
@@ -37,6 +42,7 @@ export function registerServer(program: Command): void {
         dataDir: opts.dataDir,
         db: opts.db,
         logLevel: opts.logLevel,
+        ...(opts.admitCidr ? { admitCidrs: opts.admitCidr } : {}),
       });
       println(`Steward API listening on ${server.url}`);
       println(`dashboard: ${server.url}/`);

@@ -55,6 +55,7 @@ export function registerUp(program: Command): void {
       listen: opts.listen,
       dataDir: opts.dataDir,
       logLevel: opts.logLevel,
+      ...(opts.admitCidr ? { admitCidrs: opts.admitCidr } : {}),
       ...(logs.pretty ? { logStream: prettyLogStream(logs.color) } : {}),
     });
     let agent: LocalAgent | undefined;

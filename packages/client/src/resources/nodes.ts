@@ -1,4 +1,4 @@
-import type { Node, NodeListQuery, NodePatch } from '@steward/protocol';
+import type { Admission, AdmissionApprove, AdmissionListQuery, Node, NodeListQuery, NodePatch } from '@steward/protocol';
 import { enc } from '../transport.js';
 import { Resource, type List } from './resource.js';
 
@@ -17,5 +17,21 @@ export class NodesApi extends Resource {
 
   async deleteNode(idOrName: string, opts: { force?: boolean } = {}): Promise<void> {
     await this.http.request('DELETE', `/nodes/${enc(idOrName)}`, { query: { force: opts.force ? 'true' : undefined } });
+  }
+}
+
+/** Devices of credential-less seed protocols (Retire-Cluster, BootAgent) waiting to become nodes. */
+export class AdmissionsApi extends Resource {
+  async listAdmissions(query: AdmissionListQuery = {}): Promise<List<Admission>> {
+    return this.http.json<List<Admission>>('GET', '/admissions', { query: { ...query } });
+  }
+
+  /** By admission id or the device's own id; makes the node. */
+  async approveAdmission(id: string, body: AdmissionApprove = {}): Promise<Admission> {
+    return this.http.json<Admission>('POST', `/admissions/${enc(id)}/approve`, { body });
+  }
+
+  async rejectAdmission(id: string): Promise<Admission> {
+    return this.http.json<Admission>('POST', `/admissions/${enc(id)}/reject`);
   }
 }

@@ -4,6 +4,7 @@ import { Id, LabelsSchema, ListQuery, Nullable, Timestamp } from './common.js';
 import { NODE_NAME_PATTERN } from './enrollment.js';
 import { CommandTypeInfo, DiskUsage, Stats } from './inventory.js';
 import { ListingFormatQuery } from './listing.js';
+import { NodeProtocolSchema } from './admissions.js';
 
 export const NodeStatusSchema = Type.Union(NODE_STATUSES.map((s) => Type.Literal(s)));
 
@@ -12,7 +13,8 @@ export const Node = Type.Object(
     id: Id,
     name: Type.String(),
     status: NodeStatusSchema,
-    connected: Type.Boolean({ description: 'a WebSocket to some control-plane replica is open' }),
+    connected: Type.Boolean({ description: 'a connection to some control-plane replica is open (for polling protocols: polls keep coming)' }),
+    protocol: NodeProtocolSchema,
     labels: LabelsSchema,
     hostname: Type.String(),
     addresses: Type.Array(Type.String()),

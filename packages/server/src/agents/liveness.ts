@@ -4,7 +4,7 @@ import { findLostNodes, transitionNode } from '../store/queries/nodes.js';
 import type { AgentHub } from './hub.js';
 
 /**
- * Marks nodes offline: silent for `offlineAfterMs`, or disconnected for `disconnectGraceMs`.
+ * Marks nodes offline: silent for `offlineAfterMs` (and three of their heartbeat intervals), or disconnected for `disconnectGraceMs`.
  * Nothing is marked until one full threshold after this process started, so agents that are
  * still on their way back after a control-plane restart are not flagged.
  */
@@ -12,7 +12,7 @@ export async function sweepLiveness(ctx: Context, hub: AgentHub): Promise<number
   const now = ctx.now();
   const { offlineAfterMs, disconnectGraceMs } = ctx.settings;
   if (now < ctx.startedAt + offlineAfterMs) return 0;
-  const lost = await findLostNodes(ctx.store.db, now - offlineAfterMs, now - disconnectGraceMs);
+  const lost = await findLostNodes(ctx.store.db, now - offlineAfterMs, now - disconnectGraceMs, now);
   let marked = 0;
   for (const n of lost) {
     const silent = n.connection_id !== null;

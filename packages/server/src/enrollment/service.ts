@@ -13,7 +13,9 @@ import {
   type Labels,
 } from '@steward/protocol';
 import { randomBytes } from 'node:crypto';
+import type { Kysely } from 'kysely';
 import type { Context } from '../core/context.js';
+import type { Database } from '../store/schema.js';
 import { publishNodeChanged } from '../events/node-status.js';
 import { EMPTY_INVENTORY, fromJson } from '../store/rows.js';
 import { enrollmentTokenFromRow } from './rows.js';
@@ -39,6 +41,11 @@ export class EnrollmentRefusedError extends StewardError {
 export function nameFromHostname(host: string): string {
   const cleaned = host.replace(/[^A-Za-z0-9._-]+/g, '-').replace(/^[^A-Za-z0-9]+/, '').slice(0, 63);
   return NAME.test(cleaned) ? cleaned : 'node';
+}
+
+/** `wanted`, or `wanted-<random>` when a node already has that name. */
+export async function freeNodeName(db: Kysely<Database>, wanted: string): Promise<string> {
+  return (await nodeNameTaken(db, wanted)) ? `${wanted.slice(0, 54)}-${randomBytes(4).toString('hex')}` : wanted;
 }
 
 export class EnrollmentService {
@@ -90,11 +97,8 @@ export class EnrollmentService {
           : new EnrollmentRefusedError('enrollment_token_used_up', 'enrollment token has no uses left');
       }
       const wanted = body.name ?? nameFromHostname(inventory.hostname || osHostname());
-      let name = wanted;
-      if (await nodeNameTaken(db, wanted)) {
-        if (body.name) throw new ConflictError('name_taken', `a node named ${JSON.stringify(wanted)} already exists`);
-        name = `${wanted.slice(0, 54)}-${randomBytes(4).toString('hex')}`;
-      }
+      if (body.name && (await nodeNameTaken(db, wanted))) throw new ConflictError('name_taken', `a node named ${JSON.stringify(wanted)} already exists`);
+      const name = await freeNodeName(db, wanted);
       const labels: Labels = { ...(fromJson<Labels>(token.labels) ?? {}), ...(body.labels ?? {}) };
       await insertNode(db, {
         id: nodeId,

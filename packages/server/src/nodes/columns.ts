@@ -8,6 +8,7 @@ export const NODE_COLUMNS: Column<Node>[] = [
   { header: 'id', value: (n) => n.id },
   { header: 'name', value: (n) => n.name },
   { header: 'status', value: (n) => n.status },
+  { header: 'protocol', value: (n) => n.protocol },
   { header: 'labels', value: (n) => labelText(n.labels) },
   { header: 'cpu_percent', value: (n) => (n.stats ? n.stats.cpu.usagePercent.toFixed(1) : '') },
   { header: 'memory_percent', value: (n) => (n.stats ? pct(n.stats.memory.usedBytes, n.stats.memory.totalBytes) : '') },

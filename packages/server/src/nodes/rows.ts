@@ -1,4 +1,4 @@
-import type { Inventory, Labels, Node, NodeStatus, Stats } from '@steward/protocol';
+import type { Inventory, Labels, Node, NodeProtocol, NodeStatus, Stats } from '@steward/protocol';
 import { EMPTY_INVENTORY, fromJson } from '../store/rows.js';
 import type { NodesTable } from '../store/schema.js';
 
@@ -9,6 +9,7 @@ export function nodeFromRow(r: NodesTable): Node {
     name: r.name,
     status: r.status as NodeStatus,
     connected: r.connection_id !== null,
+    protocol: (r.protocol ?? 'steward') as NodeProtocol,
     labels: fromJson<Labels>(r.labels) ?? {},
     hostname: inv.hostname,
     addresses: inv.addresses,

@@ -36,6 +36,8 @@ export function nodeRow(over: Partial<NodesTable> = {}): NodesTable {
     last_seen_at: T0,
     status_changed_at: T0,
     created_at: T0,
+    protocol: 'steward',
+    external_id: null,
     ...over,
   };
 }

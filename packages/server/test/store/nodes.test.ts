@@ -101,7 +101,7 @@ describe.each(storeTargets())('nodes on $name', (target) => {
     expect(await clearConnection(db, 'node_missing', 'conn-new', T0 + 6)).toBe(false);
   });
 
-  it('findLostNodes picks silent nodes and nodes disconnected past the grace only', async () => {
+  it('findLostNodes picks silent nodes (past three of their own intervals too) and nodes disconnected past the grace only', async () => {
     const { db } = ctx.store;
     const now = T0 + 1_000_000;
     const silentBefore = now - 45_000;
@@ -114,10 +114,13 @@ describe.each(storeTargets())('nodes on $name', (target) => {
       withinGrace: nodeRow({ connection_id: null, last_seen_at: now - 5_000 }),
       graceEdge: nodeRow({ connection_id: null, last_seen_at: disconnectedBefore }),
       alreadyOffline: nodeRow({ status: 'offline', connection_id: null, last_seen_at: now - 500_000 }),
+      // Told to beat every minute: 50 s of silence is less than three of its intervals.
+      slowBeat: nodeRow({ connection_id: 'c4', last_seen_at: now - 50_000, heartbeat_interval_ms: 60_000 }),
+      slowBeatLost: nodeRow({ connection_id: 'c5', last_seen_at: now - 181_000, heartbeat_interval_ms: 60_000 }),
     };
     for (const r of Object.values(rows)) await insertNode(db, r);
-    const lost = await findLostNodes(db, silentBefore, disconnectedBefore);
-    expect(lost.map((n) => n.id).sort()).toEqual([rows.silent.id, rows.goneLongAgo.id].sort());
+    const lost = await findLostNodes(db, silentBefore, disconnectedBefore, now);
+    expect(lost.map((n) => n.id).sort()).toEqual([rows.silent.id, rows.goneLongAgo.id, rows.slowBeatLost.id].sort());
     const silent = lost.find((n) => n.id === rows.silent.id);
     expect(silent).toEqual({ id: rows.silent.id, name: rows.silent.name, connection_id: 'c2', last_seen_at: now - 50_000 });
   });

@@ -1,9 +1,18 @@
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import { NODE_STATUSES, NODE_TRANSITIONS, type NodeStatus } from '@steward/protocol';
 import type { Database, NodesTable } from '../schema.js';
 
-export async function insertNode(db: Kysely<Database>, row: NodesTable): Promise<void> {
-  await db.insertInto('nodes').values(row).execute();
+/** A Steward agent's node unless `protocol` says otherwise. */
+export async function insertNode(
+  db: Kysely<Database>,
+  row: Omit<NodesTable, 'protocol' | 'external_id'> & Partial<Pick<NodesTable, 'protocol' | 'external_id'>>,
+): Promise<void> {
+  await db.insertInto('nodes').values({ protocol: 'steward', external_id: null, ...row }).execute();
+}
+
+/** The node a seed protocol knows by its own id. */
+export async function findNodeByExternalId(db: Kysely<Database>, protocol: string, externalId: string): Promise<NodesTable | undefined> {
+  return db.selectFrom('nodes').selectAll().where('protocol', '=', protocol).where('external_id', '=', externalId).executeTakeFirst();
 }
 
 export async function getNodeRow(db: Kysely<Database>, id: string): Promise<NodesTable | undefined> {
@@ -83,11 +92,15 @@ export async function clearAllConnections(db: Kysely<Database>): Promise<void> {
   await db.updateTable('nodes').set({ connection_id: null }).where('connection_id', 'is not', null).execute();
 }
 
-/** Online nodes silent since `silentBefore`, or disconnected since `disconnectedBefore`. */
+/**
+ * Online nodes silent since `silentBefore` and for three of their own heartbeat intervals (a
+ * node told to beat every minute is not lost after 45 s), or disconnected since `disconnectedBefore`.
+ */
 export async function findLostNodes(
   db: Kysely<Database>,
   silentBefore: number,
   disconnectedBefore: number,
+  now: number,
 ): Promise<Pick<NodesTable, 'id' | 'name' | 'connection_id' | 'last_seen_at'>[]> {
   return db
     .selectFrom('nodes')
@@ -95,7 +108,7 @@ export async function findLostNodes(
     .where('status', '=', 'online')
     .where((eb) =>
       eb.or([
-        eb('last_seen_at', '<', silentBefore),
+        eb.and([eb('last_seen_at', '<', silentBefore), sql<boolean>`last_seen_at + 3 * heartbeat_interval_ms < ${now}`]),
         eb.and([eb('connection_id', 'is', null), eb('last_seen_at', '<', disconnectedBefore)]),
       ]),
     )

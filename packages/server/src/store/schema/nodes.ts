@@ -11,9 +11,34 @@ export interface NodesTable {
   last_seen_at: number | null;
   status_changed_at: number;
   created_at: number;
+  /** 'steward' for Steward's agent; else the seed protocol the node speaks. */
+  protocol: string;
+  /** The node's id in its own protocol (null for Steward's agents). */
+  external_id: string | null;
+}
+
+/** A device of a credential-less protocol waiting for an operator's decision. */
+export interface AdmissionsTable {
+  id: string;
+  protocol: string;
+  external_id: string;
+  hostname: string;
+  /** The address it connected from. */
+  source: string;
+  /** What it said about itself (JSON), shown to the operator deciding. */
+  profile: string;
+  /** Its protocol's heartbeat interval: the node's liveness follows it. */
+  heartbeat_interval_ms: number;
+  state: string;
+  node_id: string | null;
+  created_at: number;
+  seen_at: number;
+  decided_at: number | null;
+  decided_by: string | null;
 }
 
 /** The tables of nodes. */
 export interface NodeTables {
   nodes: NodesTable;
+  admissions: AdmissionsTable;
 }
