@@ -112,10 +112,11 @@ export class CommandService implements CommandReceiver {
   }
 
   /** Checks the payload against the node's declared types; returns the catalog it used. */
-  checkPayload(node: Pick<NodesTable, 'id' | 'name' | 'inventory'>, spec: CommandSpec, alreadyChecked?: Set<unknown>): void {
+  checkPayload(node: Pick<NodesTable, 'id' | 'name' | 'inventory' | 'protocol'>, spec: CommandSpec, alreadyChecked?: Set<unknown>): void {
     const types = this.catalogs.forNode(node);
     if (alreadyChecked?.has(types)) return;
-    this.payloads.check(types, spec.type, spec.payload, node.name);
+    // A seed-protocol device offers what its protocol can carry: say so, or the refusal reads like a typo.
+    this.payloads.check(types, spec.type, spec.payload, node.protocol === 'steward' ? node.name : `${node.name} (a ${node.protocol} device)`);
     alreadyChecked?.add(types);
   }
 

@@ -87,9 +87,9 @@ describe.each(storeTargets())('a proxied seed-protocol device on $name', (target
 
   it('refuses at submission a command type its protocol cannot carry', async () => {
     await attach();
-    await expect(commands.submit({ node: nodeId, type: 'exec.run', payload: { command: 'true' } })).rejects.toMatchObject({
-      code: 'unknown_command_type',
-    });
+    const refused = commands.submit({ node: nodeId, type: 'exec.run', payload: { command: 'true' } });
+    await expect(refused).rejects.toMatchObject({ code: 'unknown_command_type', status: 400 });
+    await expect(refused).rejects.toThrow(/\(a retire-cluster device\) does not offer command type "exec.run"; it offers task.run/);
   });
 
   it('ends a queued command cancelled at once, and marks a running one for the device', async () => {
