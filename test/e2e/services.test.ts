@@ -190,14 +190,28 @@ describe('services end to end (real control plane, agents and service processes)
     // The good version gets a generous grace (a loaded CI machine starts node slowly); the broken one a short one.
     const slow = { health: { tcp: { port }, intervalMs: 50, graceMs: 20_000 } };
     const quick = { health: { tcp: { port }, intervalMs: 50, graceMs: 1500 } };
-    await server.client.putService('api', { ...base, ...slow, version: '1.0.0', artifact: { url: artifacts.put('api-1.tgz', good), sha256: sha256(good) }, env: { PORT: String(port), VERSION: 'v1' } });
+    // Both versions go through `steward services apply --wait` (a spec file; JSON is YAML), which follows the rollout.
+    const specFile = (name: string, spec: object) => {
+      const f = join(tempDir('steward-svc-spec-'), name);
+      writeFileSync(f, JSON.stringify({ name: 'api', ...spec }));
+      return f;
+    };
+    const applyV1 = await cli(server, ['services', 'apply', specFile('v1.yaml', { ...base, ...slow, version: '1.0.0', artifact: { url: artifacts.put('api-1.tgz', good), sha256: sha256(good) }, env: { PORT: String(port), VERSION: 'v1' } }), '--wait', '--timeout', '60s']);
+    expect(applyV1.stderr).toBe('');
+    expect(applyV1.code).toBe(0);
+    expect(applyV1.stdout).toMatch(/\[svc-up\] running 1\.0\.0/);
+    expect(applyV1.stdout).toMatch(/api revision 1 \(1\.0\.0\): 1 of 1 nodes running it\n/);
     const v1 = await waitFor('v1 running', async () => {
       const n = await nodeState(server, 'api', 'svc-up');
       return n?.state === 'running' && n.version === '1.0.0' ? n : null;
     });
     pids.push(v1.pid!);
     expect(await ask(port)).toBe('v1');
-    await server.client.putService('api', { ...base, ...quick, version: '2.0.0', artifact: { url: artifacts.put('api-2.tgz', bad), sha256: sha256(bad) }, env: { PORT: String(port), VERSION: 'v2' } });
+    const applyV2 = await cli(server, ['services', 'apply', specFile('v2.yaml', { ...base, ...quick, version: '2.0.0', artifact: { url: artifacts.put('api-2.tgz', bad), sha256: sha256(bad) }, env: { PORT: String(port), VERSION: 'v2' } }), '--wait', '--timeout', '60s']);
+    // A failed rollout exits non-zero and says which node and why, not just "applied revision 2".
+    expect(applyV2.code).toBe(1);
+    expect(applyV2.stdout).toMatch(/api revision 2 \(2\.0\.0\): 0 of 1 nodes running it, 1 failed/);
+    expect(applyV2.stderr).toMatch(/error: api on svc-up: rolled back from 2\.0\.0: health check did not pass within 1500 ms.*\(1\.0\.0 (starting|running)\)/);
     const back = await waitFor('rolled back', async () => {
       const n = await nodeState(server, 'api', 'svc-up');
       return n?.revision === 2 && n.lastOutcome?.kind === 'rolled_back' && n.state === 'running' ? n : null;
