@@ -101,8 +101,7 @@ export class ControlPlane implements RunningServer {
       const { app, api } = await createApp({ log, store, bodyLimit: options.bodyLimit ?? 1024 * 1024, version: STEWARD_VERSION });
       const features: Feature[] = [];
       const admissions = new AdmissionService(ctx, options.admitCidrs);
-      for (const make of FEATURES) features.push(await make({ ctx, link, commands, jobs, tracker, nodes, artifacts, dataDir, replicaId, admissions, options }));
-      for (const f of features) for (const t of f.transports ?? []) link.use(t);
+      for (const make of FEATURES) features.push(await make({ ctx, link, commands, jobs, tracker, nodes, artifacts, dataDir, replicaId, admissions, options, transports: link }));
       const cp = new ControlPlane(dataDir, ctx, app, link, commands, features);
       if (store.dialect === 'postgres') {
         const relay = new PgRelay(target, store.db, replicaId, log);

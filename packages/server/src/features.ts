@@ -1,6 +1,7 @@
 import type { AdmissionService } from './admissions/service.js';
 import { admissionsFeature } from './admissions/feature.js';
 import type { AgentLink } from './agents/link.js';
+import type { Transport } from './agents/transport.js';
 import { alertsFeature } from './alerts/feature.js';
 import { artifactsFeature } from './artifacts/feature.js';
 import type { ArtifactService } from './artifacts/service.js';
@@ -47,6 +48,12 @@ export interface FeatureDeps {
   admissions: AdmissionService;
   /** The server's start options, for features with listeners or switches of their own. */
   options: ServerOptions;
+  /**
+   * Where a feature adds a way for nodes to reach the agent link (a seed system's protocol):
+   * call `use` while the feature is built; the link installs it before the server listens and
+   * stops it after its connections close.
+   */
+  transports: { use(transport: Transport): unknown };
 }
 
 export type FeatureFactory = (deps: FeatureDeps) => Feature | Promise<Feature>;

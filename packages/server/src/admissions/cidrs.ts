@@ -1,29 +1,28 @@
-import { BlockList, isIP } from 'node:net';
+import ipaddr from 'ipaddr.js';
 import { ValidationError } from '@steward/protocol';
 
-/** Address ranges (`10.0.0.0/8`, `::1/128`, a bare address) whose devices are admitted without an operator. */
+type Range = [ipaddr.IPv4 | ipaddr.IPv6, number];
+
+/** Address ranges (`10.0.0.0/8`, `fd00::/8`, a bare address) whose devices are admitted without an operator. */
 export class CidrList {
-  private readonly list = new BlockList();
-  readonly size: number;
+  private readonly ranges: Range[];
 
   constructor(cidrs: readonly string[]) {
-    for (const c of cidrs) {
-      const [addr = '', bits] = c.split('/');
-      const family = isIP(addr);
-      const prefix = bits === undefined ? (family === 6 ? 128 : 32) : Number(bits);
-      if (!family || !Number.isInteger(prefix) || prefix < 0 || prefix > (family === 6 ? 128 : 32)) {
+    this.ranges = cidrs.map((c) => {
+      try {
+        if (c.includes('/')) return ipaddr.parseCIDR(c);
+        const a = ipaddr.parse(c);
+        return [a, a.kind() === 'ipv6' ? 128 : 32] as Range;
+      } catch {
         throw new ValidationError(`admit CIDR ${JSON.stringify(c)}: not an address range like 10.0.0.0/8`, [{ field: 'admitCidrs', rule: 'CIDR' }]);
       }
-      this.list.addSubnet(addr, prefix, family === 6 ? 'ipv6' : 'ipv4');
-    }
-    this.size = cidrs.length;
+    });
   }
 
   has(address: string): boolean {
-    // An IPv4 peer on a dual-stack socket shows as ::ffff:a.b.c.d.
-    const plain = address.startsWith('::ffff:') && isIP(address.slice(7)) === 4 ? address.slice(7) : address;
-    const family = isIP(plain);
-    if (!family) return false;
-    return this.list.check(plain, family === 6 ? 'ipv6' : 'ipv4');
+    if (!ipaddr.isValid(address)) return false;
+    // An IPv4 peer on a dual-stack socket shows as ::ffff:a.b.c.d: `process` makes it IPv4 again.
+    const a = ipaddr.process(address);
+    return this.ranges.some(([net, bits]) => net.kind() === a.kind() && a.match(net, bits));
   }
 }

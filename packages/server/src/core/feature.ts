@@ -1,5 +1,4 @@
 import type { FastifyInstance } from 'fastify';
-import type { Transport } from '../agents/transport.js';
 
 /**
  * A capability of the control plane: nodes, commands, jobs, alerts, tasks, services, the
@@ -14,11 +13,6 @@ export interface Feature {
   routes?(api: FastifyInstance): void;
   /** Routes with their own authentication or none (agent downloads, the dashboard, /metrics). */
   publicRoutes?(app: FastifyInstance): void;
-  /**
-   * Ways for nodes to reach the agent link that this feature brings (a seed system's protocol):
-   * added to the link before it is installed, stopped after its connections close.
-   */
-  transports?: Transport[];
   /** Called once the HTTP server listens. */
   start?(): Promise<void>;
   /** Called on the control plane's sweep interval; must not throw for routine conditions. */
