@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort, REPO, startAgentProcess, startServerProcess, tempDir, waitOnline, type AgentProc, type ServerProc } from '../support/processes.js';
 import { NGINX_BIN } from '../support/private-nginx.js';
 import { spawnGroup, type GroupProc } from '../support/process-group.js';
-import { ArtifactServer, packTarGz, removeTestCgroups, sha256, SLEEPER } from '../support/service-artifacts.js';
+import { ArtifactServer, killServices, packTarGz, removeTestCgroups, sha256, SLEEPER } from '../support/service-artifacts.js';
 import { waitFor } from '../support/wait.js';
 
 /**
@@ -90,22 +90,6 @@ http {
     return r.stdout.includes('Verify return code: 0');
   });
   return { url, ca, proc };
-}
-
-/** Services outlive their agent by design; whatever a failed test left running ends here. */
-function killServices(agentDataDir: string): void {
-  try {
-    const state = JSON.parse(readFileSync(join(agentDataDir, 'modules', 'service', 'state.json'), 'utf8')) as { services: { pid: number | null }[] };
-    for (const s of state.services) {
-      try {
-        if (s.pid) process.kill(-s.pid, 'SIGKILL');
-      } catch {
-        /* gone */
-      }
-    }
-  } catch {
-    /* no state file */
-  }
 }
 
 function pythonBlocks(): { line: number; code: string }[] {
