@@ -9,7 +9,6 @@ starts them and passes where they are:
 """
 
 import os
-import time
 import unittest
 import uuid
 
