@@ -8,7 +8,7 @@ import { ApiError } from '@steward/client';
 import type { ServicePut, StewardEvent } from '@steward/protocol';
 import { freePort, heartbeatsAfter, startAgentProcess, startServerProcess, STEWARD_BIN, tempDir, waitOnline, type AgentProc, type ServerProc } from '../support/processes.js';
 import { processGone, waitFor } from '../support/wait.js';
-import { ArtifactServer, removeTestCgroups, CRASHER, packTarGz, sha256, SLEEPER, TCP_SERVICE } from '../support/service-artifacts.js';
+import { ArtifactServer, killServices, removeTestCgroups, CRASHER, packTarGz, sha256, SLEEPER, TCP_SERVICE } from '../support/service-artifacts.js';
 
 const PARENT = `steward-e2e-${randomBytes(4).toString('hex')}`;
 const AGENT_CONFIG = `service:\n  cgroupParent: ${PARENT}\n  pollIntervalMs: 100\n`;
@@ -21,23 +21,6 @@ function ask(port: number): Promise<string> {
     s.on('end', () => resolve(out.trim()));
     s.on('error', reject);
   });
-}
-
-function killServices(agentDataDir: string): void {
-  try {
-    const state = JSON.parse(readFileSync(join(agentDataDir, 'modules', 'service', 'state.json'), 'utf8')) as { services: { pid: number | null }[] };
-    for (const s of state.services) {
-      if (s.pid) {
-        try {
-          process.kill(-s.pid, 'SIGKILL');
-        } catch {
-          /* gone */
-        }
-      }
-    }
-  } catch {
-    /* no state file */
-  }
 }
 
 function cli(server: ServerProc, args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {

@@ -95,6 +95,24 @@ export function spec(name: string, version: string, url: string, bytes: Buffer, 
   };
 }
 
+/** Services outlive their agent by design; kills (SIGKILL, whole group) whatever an agent's state file says still runs. */
+export function killServices(agentDataDir: string): void {
+  try {
+    const state = JSON.parse(readFileSync(join(agentDataDir, 'modules', 'service', 'state.json'), 'utf8')) as { services: { pid: number | null }[] };
+    for (const s of state.services) {
+      if (s.pid) {
+        try {
+          process.kill(-s.pid, 'SIGKILL');
+        } catch {
+          /* gone */
+        }
+      }
+    }
+  } catch {
+    /* no state file */
+  }
+}
+
 /** Removes a test's cgroup parent and the (empty) service cgroups under it, in each v1 controller. */
 export function removeTestCgroups(parent: string): void {
   for (const c of ['memory', 'cpu', 'pids']) {
