@@ -7,6 +7,7 @@ import * as tasks from './0004_tasks.js';
 import * as services from './0005_services.js';
 import * as nodeSamples from './0006_node_samples.js';
 import * as backupDeletedAt from './0007_backup_deleted_at.js';
+import * as commandProgress from './0008_command_progress.js';
 
 /**
  * Every migration, in the order they apply. The key is the name Kysely records in
@@ -25,6 +26,7 @@ export const migrations: Readonly<Record<string, Migration>> = {
   '0005_services': services,
   '0006_node_samples': nodeSamples,
   '0007_backup_deleted_at': backupDeletedAt,
+  '0008_command_progress': commandProgress,
 };
 
 export const migrationProvider: MigrationProvider = {
