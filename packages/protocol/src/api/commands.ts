@@ -28,7 +28,8 @@ export const CommandProgress = Type.Object(
     phase: Type.String({ pattern: '^[a-z][a-z0-9_-]*$', maxLength: 40, description: 'what it is doing now: scanning, archiving, uploading, downloading, extracting…' }),
     unit: Type.Union([Type.Literal('bytes'), Type.Literal('items')]),
     done: Count,
-    total: Nullable(Count),
+    // A union, not Nullable: agents' messages are checked with the compiler, which needs real kinds.
+    total: Type.Union([Count, Type.Null()]),
     filesDone: Type.Optional(Count),
     filesTotal: Type.Optional(Count),
     at: Timestamp,
