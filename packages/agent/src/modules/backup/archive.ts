@@ -90,9 +90,11 @@ export async function createArchive(source: string, exclude: ExcludeMatcher, fil
       strict: true,
       filter: (path, st) => {
         const kind = 'isFile' in st ? st : null;
-        if ((kind && !archivable(kind)) || exclude.excludes(normalizeEntryPath(path))) return false;
-        if (kind?.isFile()) onFile();
-        return true;
+        return !(kind && !archivable(kind)) && !exclude.excludes(normalizeEntryPath(path));
+      },
+      // A file counts once its bytes have gone into the stream, not when it is found.
+      onWriteEntry: (entry) => {
+        if (entry.type === 'File') entry.on('end', onFile);
       },
     },
     ['.'],
