@@ -4,7 +4,7 @@ import { chmod, lstat, mkdir, readdir, readFile, readlink, stat, symlink, writeF
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Backup, Command } from '@steward/protocol';
+import { isTerminalCommandState, type Backup, type Command, type CommandProgress } from '@steward/protocol';
 import { addAgent, startServerProcess, STEWARD_BIN, waitOnline, type AgentProc, type ServerProc } from '../support/processes.js';
 import { waitFor } from '../support/wait.js';
 
@@ -95,6 +95,38 @@ describe('backups across real agents', { timeout: 120_000 }, () => {
     const verify = await ended(await server.client.verifyBackup(backup.id, { node: 'node-b' }));
     expect(verify.state).toBe('succeeded');
     expect(verify.result).toMatchObject({ ok: true, where: 'control-plane' });
+  });
+
+  it('a running backup tells its progress, phase by phase, on the event stream and on the command before it ends', async () => {
+    const events = await server.client.openEvents({ kinds: ['command.progress', 'command.state'] });
+    try {
+      const { command } = await server.client.runBackup({ node: 'node-a', source: site, destination: 'control-plane' });
+      const progress: CommandProgress[] = [];
+      let end: string | undefined;
+      // The command's own terminal state event is the marker: progress must all have come before it.
+      for await (const { event } of events) {
+        if (event.kind === 'command.progress' && event.commandId === command!.id) {
+          expect(event).toMatchObject({ type: 'backup.run', nodeId: command!.nodeId });
+          progress.push(event.progress);
+        }
+        if (event.kind === 'command.state' && event.commandId === command!.id && isTerminalCommandState(event.state)) {
+          end = event.state;
+          break;
+        }
+      }
+      expect(end).toBe('succeeded');
+      expect(progress.map((p) => p.phase).filter((p, i, a) => p !== a[i - 1])).toEqual(['scanning', 'archiving', 'checking', 'uploading']);
+      // Every phase's end arrives (the agent's throttle keeps them), at its total.
+      for (const phase of ['scanning', 'archiving', 'checking', 'uploading']) {
+        const last = progress.filter((p) => p.phase === phase).at(-1)!;
+        expect(last.done, phase).toBe(last.total);
+      }
+      expect(progress.find((p) => p.phase === 'scanning' && p.done === p.total)).toMatchObject({ filesDone: 7 });
+      // The command keeps the latest report, for clients that look instead of following events.
+      expect((await server.client.getCommand(command!.id)).progress).toEqual(progress.at(-1));
+    } finally {
+      events.close();
+    }
   });
 
   it('a tampered archive in the artifact store is refused on verify and restore, and the target stays untouched', async () => {

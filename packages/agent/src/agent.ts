@@ -77,6 +77,7 @@ export class Agent implements RunningAgent {
       finished: (result) => agent?.send(result),
       module: (name) => modules.get(name),
       emit,
+      progress: (commandId, progress) => agent?.send({ type: 'command.progress', commandId, progress }),
     }, link);
     const connection = new AgentConnection(
       {

@@ -3,6 +3,7 @@ import {
   isStewardError,
   redactWriteOnly,
   type CommandError,
+  type CommandProgress,
   type CommandResultMessage,
   type CommandResultState,
   type DispatchedCommand,
@@ -11,6 +12,7 @@ import type { AgentConfig } from './config.js';
 import type { Journal } from './journal.js';
 import type { ModuleRegistry } from './modules/registry.js';
 import { AgentError } from './core/errors.js';
+import { ProgressThrottle } from './core/progress.js';
 import { ServerLink } from './link/server-link.js';
 import { HandlerFailure, type ModuleInstance } from './modules/types.js';
 
@@ -20,6 +22,8 @@ export interface ExecutorEvents {
   /** The started instance of a module, for handlers that talk to it. */
   module(name: string): ModuleInstance | undefined;
   emit(module: string, event: string, data: unknown): void;
+  /** How far a running command is (already throttled); best effort. */
+  progress(commandId: string, progress: CommandProgress): void;
 }
 
 interface Running {
@@ -137,6 +141,7 @@ export class Executor {
           module: this.events.module(moduleName),
           link: this.link,
           emit: (event, data) => this.events.emit(moduleName, event, data),
+          progress: new ProgressThrottle((p) => this.events.progress(cmd.id, p)).report,
         }),
         timedOut,
         aborted,

@@ -13,6 +13,13 @@ describe('eventLine', () => {
     expect(eventLine(t as never, 'web-1')).toContain('task_1 running on web-1 (attempt 1)');
   });
 
+  it('shows a command\'s progress as phase and amount, not as raw JSON', () => {
+    const progress = { phase: 'uploading', unit: 'bytes', done: 1024 * 1024, total: 4 * 1024 * 1024, at };
+    const e = { kind: 'command.progress', at, commandId: 'cmd_1', nodeId: 'node_1', jobId: null, type: 'backup.run', progress };
+    expect(eventLine(e as never, 'web-1')).toBe('03:04:05.006  command.progress  cmd_1 backup.run on web-1: uploading 1Mi/4Mi');
+    expect(eventLine({ ...e, progress: { ...progress, phase: 'scanning', total: null } } as never)).toContain('on node_1: scanning 1Mi');
+  });
+
   it('shows an alert by its summary, not as raw JSON', () => {
     const alert = { id: 'alert_1', severity: 'critical', summary: 'service api is fatal on web-1: crashed', resolveSummary: 'service api on web-1 is running again', ackedBy: 'ops' } as Partial<Alert>;
     expect(eventLine({ kind: 'alert.fired', at, alert } as never)).toBe('03:04:05.006  alert.fired    alert_1 critical: service api is fatal on web-1: crashed');

@@ -86,6 +86,7 @@ class FakeApi {
         deliveries: 0,
         result: null,
         error: null,
+        progress: null,
       }));
       this.job = {
         id: 'job_1',

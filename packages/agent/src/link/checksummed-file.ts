@@ -20,10 +20,12 @@ export interface ReceiveOptions {
   signal?: AbortSignal;
   /** What the bytes are, for messages ("artifact <sha>", a redacted URL). */
   what: string;
+  /** Told of each piece as it arrives (progress). */
+  onBytes?: (n: number) => void;
 }
 
 /** Counts and hashes what passes through; `maxBytes` ends the stream with `too_large`. */
-function meter(what: string, maxBytes: number | undefined) {
+function meter(what: string, maxBytes: number | undefined, onBytes?: (n: number) => void) {
   const hash = createHash('sha256');
   let size = 0;
   const stream = new Transform({
@@ -33,6 +35,7 @@ function meter(what: string, maxBytes: number | undefined) {
         return done(new TransferError('too_large', `${what} is larger than ${maxBytes} bytes; refused`, { maxBytes }));
       }
       hash.update(chunk);
+      onBytes?.(chunk.length);
       done(null, chunk);
     },
   });
@@ -46,7 +49,7 @@ function meter(what: string, maxBytes: number | undefined) {
  */
 export async function receiveFile(body: Readable | WebReadableStream, dest: string, o: ReceiveOptions): Promise<{ sha256: string; size: number }> {
   const tmp = join(dirname(dest), `.${basename(dest).slice(0, 100)}.${randomBytes(6).toString('hex')}.part`);
-  const m = meter(o.what, o.maxBytes);
+  const m = meter(o.what, o.maxBytes, o.onBytes);
   const source = body instanceof Readable ? body : Readable.fromWeb(body);
   try {
     try {
@@ -78,9 +81,9 @@ export interface SentFile {
 }
 
 /** Opens `file` for sending and hashes what is read, so a file changed since it was hashed is caught. */
-export async function sendFile(file: string, what: string): Promise<SentFile> {
+export async function sendFile(file: string, what: string, onBytes?: (n: number) => void): Promise<SentFile> {
   const { size } = await stat(file);
-  const m = meter(what, undefined);
+  const m = meter(what, undefined, onBytes);
   // pipeline, not pipe: a read error destroys the meter, so whoever sends the body sees it.
   pipeline(createReadStream(file), m.stream).catch(() => {});
   const body = m.stream;

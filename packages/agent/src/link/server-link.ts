@@ -11,6 +11,8 @@ export class LinkError extends AgentError<LinkErrorCode> {}
 export interface ArtifactDownload {
   signal?: AbortSignal;
   maxBytes?: number;
+  /** Told of each piece as it arrives (progress). */
+  onBytes?: (n: number) => void;
 }
 
 export interface ArtifactUploadOptions {
@@ -19,6 +21,8 @@ export interface ArtifactUploadOptions {
   /** The file's SHA-256 as computed before; the store and the sent bytes must both agree. */
   sha256: string;
   signal?: AbortSignal;
+  /** Told of each piece as it is sent (progress). */
+  onBytes?: (n: number) => void;
 }
 
 /** The error envelope's message, or the start of the body when it is not one. */
@@ -90,13 +94,13 @@ export class ServerLink {
     const what = `artifact ${sha256}`;
     const res = await this.request(`${AGENT_ARTIFACTS_PATH}/${sha256}`, o.signal ? { signal: o.signal } : {});
     if (res.status !== 200 || !res.body) throw await this.refused(`download of ${what}`, res);
-    const { size } = await receiveFile(res.body as import('node:stream/web').ReadableStream, dest, { what: `${what} from the control plane`, sha256, maxBytes: o.maxBytes, signal: o.signal });
+    const { size } = await receiveFile(res.body as import('node:stream/web').ReadableStream, dest, { what: `${what} from the control plane`, sha256, maxBytes: o.maxBytes, signal: o.signal, onBytes: o.onBytes });
     return { size };
   }
 
   /** Streams `file` into the store; the store must record exactly the bytes that were hashed before. */
   async uploadArtifact(file: string, o: ArtifactUploadOptions): Promise<{ sha256: string; size: number }> {
-    const sent = await sendFile(file, o.name);
+    const sent = await sendFile(file, o.name, o.onBytes);
     const q = new URLSearchParams({ name: o.name, sha256: o.sha256 });
     let res: Response;
     try {
@@ -152,5 +156,5 @@ export async function downloadUrl(url: string, dest: string, o: ArtifactDownload
     await res.body?.cancel();
     throw new TransferError('download_failed', `download of ${what} failed: HTTP ${res.status}`, { status: res.status });
   }
-  return receiveFile(res.body as import('node:stream/web').ReadableStream, dest, { what, sha256: o.sha256, maxBytes: o.maxBytes, signal: o.signal });
+  return receiveFile(res.body as import('node:stream/web').ReadableStream, dest, { what, sha256: o.sha256, maxBytes: o.maxBytes, signal: o.signal, onBytes: o.onBytes });
 }

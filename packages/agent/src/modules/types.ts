@@ -1,6 +1,7 @@
 import type { Static, TSchema } from '@sinclair/typebox';
 import type { Logger } from 'pino';
 import type { AgentConfig } from '../core/config-schema.js';
+import type { ProgressSink } from '../core/progress.js';
 import type { ServerLink } from '../link/server-link.js';
 
 /** What a handler gets besides its payload. */
@@ -18,6 +19,11 @@ export interface CommandContext {
   link: ServerLink;
   /** Sends a `module.event` for the command's module (best effort; only while connected). */
   emit(event: string, data: unknown): void;
+  /**
+   * Says how far the command is (`command.progress`, kept on the command and shown by clients).
+   * Call as often as convenient: it is throttled, keeping phase changes and each phase's end.
+   */
+  progress: ProgressSink;
 }
 
 /** What a module's `start` gets: its own settings and a way to talk to the control plane. */

@@ -63,6 +63,7 @@ async function harness(dataDir?: string) {
     finished: (r) => results.push(r),
     module: () => undefined,
     emit: () => {},
+    progress: () => {},
   });
   /** Waits until `n` results were reported and nothing runs any more: whatever was started has ended. */
   const finished = (n: number) =>

@@ -8,6 +8,7 @@ import type { ModuleRegistry } from '../../src/modules/registry.js';
 import { AgentError } from '../../src/core/errors.js';
 import { ServerLink } from '../../src/link/server-link.js';
 import type { HandlerFailure, CommandContext, ModuleInstance } from '../../src/modules/types.js';
+import type { ProgressReport } from '../../src/core/progress.js';
 
 const made: string[] = [];
 
@@ -39,7 +40,7 @@ export type Emitted = { event: string; data: unknown }[];
 export function testContext(
   config: AgentConfig,
   signal = new AbortController().signal,
-  extra: { module?: ModuleInstance; emitted?: Emitted } = {},
+  extra: { module?: ModuleInstance; emitted?: Emitted; progress?: ProgressReport[] } = {},
 ): CommandContext {
   return {
     commandId: 'cmd-test',
@@ -50,6 +51,8 @@ export function testContext(
     module: extra.module,
     link: testLink(),
     emit: (event, data) => void extra.emitted?.push({ event, data }),
+    // Unthrottled: a test sees every report the handler made.
+    progress: (p) => void extra.progress?.push(p),
   };
 }
 

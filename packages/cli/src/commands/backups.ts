@@ -2,6 +2,7 @@ import { InvalidArgumentError, type Command } from 'commander';
 import type { StewardClient } from '@steward/client';
 import { ValidationError, type BackupDestination, type BackupRun, type Command as StewardCommand } from '@steward/protocol';
 import { collectList, durationOption, positiveInt, selector } from '../args.js';
+import { followProgress } from '../command-progress.js';
 import { clientFor, withConnection } from '../connect.js';
 import { EXIT_FAILURE } from '../errors.js';
 import { ago, bytes, table, timestamp } from '../format.js';
@@ -19,6 +20,18 @@ async function waitCommand(client: StewardClient, id: string, timeoutMs: number)
   for (;;) {
     const c = await client.getCommand(id, { wait: Math.max(1, Math.min(300, Math.ceil((end - Date.now()) / 1000))) });
     if (!['pending', 'dispatched', 'running'].includes(c.state) || Date.now() >= end) return c;
+  }
+}
+
+/** Submits one command and waits for its end, with a progress bar on a terminal meanwhile. */
+async function withProgress(client: StewardClient, json: boolean | undefined, submit: (c: StewardClient) => Promise<StewardCommand>, timeoutMs: number): Promise<StewardCommand> {
+  const progress = await followProgress(client, new NodeNames(client), !json);
+  try {
+    const command = await submit(client);
+    progress.target.commandId = command.id;
+    return await waitCommand(client, command.id, timeoutMs);
+  } finally {
+    progress.stop();
   }
 }
 
@@ -73,12 +86,23 @@ export function registerBackups(program: Command): void {
     const client = clientFor(cmd);
     const common = { source: opts.source, exclude: opts.exclude, destination: opts.to, timeoutMs: opts.timeout };
     const body: BackupRun = opts.node ? { node: opts.node, ...common } : { selector: opts.selector!, ...common };
-    const started = await client.runBackup(body);
+    const names = new NodeNames(client);
+    const progress = await followProgress(client, names, opts.wait && !opts.json);
+    let started: Awaited<ReturnType<typeof client.runBackup>>;
+    let job: Awaited<ReturnType<typeof client.getJob>> | undefined;
+    let ended: StewardCommand | undefined;
+    try {
+      started = await client.runBackup(body);
+      progress.target.jobId = started.job?.id;
+      progress.target.commandId = started.command?.id;
+      if (opts.wait && started.job) job = await client.getJob(started.job.id, { wait: Math.min(300, Math.ceil(opts.timeout / 1000) + 5) });
+      else if (opts.wait) ended = await waitCommand(client, started.command!.id, opts.timeout + 10_000);
+    } finally {
+      progress.stop();
+    }
     if (started.job) {
-      if (!opts.wait) return opts.json ? printJson(started.job) : println(`job ${started.job.id} started on ${started.job.total} node(s)`);
-      const job = await client.getJob(started.job.id, { wait: Math.min(300, Math.ceil(opts.timeout / 1000) + 5) });
+      if (!job) return opts.json ? printJson(started.job) : println(`job ${started.job.id} started on ${started.job.total} node(s)`);
       if (opts.json) return printJson(job);
-      const names = new NodeNames(client);
       for (const c of job.commands) {
         const r = c.result as { backupId?: string; fileCount?: number } | null;
         println(`${await names.name(c.nodeId)}  ${c.state}${r?.backupId ? `  ${r.backupId} (${r.fileCount} files)` : c.error ? `  ${c.error.message}` : ''}`);
@@ -87,8 +111,8 @@ export function registerBackups(program: Command): void {
       return;
     }
     const command = started.command!;
-    if (!opts.wait) return opts.json ? printJson(command) : println(`command ${command.id} started`);
-    finish(await waitCommand(client, command.id, opts.timeout + 10_000), opts.json, (r) => `${r.backupId}  ${r.fileCount} files, ${bytes(r.totalBytes)} → ${bytes(r.archiveSize)} (${r.destination})  sha256 ${r.archiveSha256}`);
+    if (!ended) return opts.json ? printJson(command) : println(`command ${command.id} started`);
+    finish(ended, opts.json, (r) => `${r.backupId}  ${r.fileCount} files, ${bytes(r.totalBytes)} → ${bytes(r.archiveSize)} (${r.destination})  sha256 ${r.archiveSha256}`);
   });
 
   withConnection(
@@ -102,8 +126,7 @@ export function registerBackups(program: Command): void {
       .option('--json', 'print JSON'),
   ).action(async (id: string, opts: { node?: string; target: string; timeout: number; json?: boolean }, cmd: Command) => {
     const client = clientFor(cmd);
-    const command = await client.restoreBackup(id, { node: opts.node, target: opts.target, timeoutMs: opts.timeout });
-    finish(await waitCommand(client, command.id, opts.timeout + 10_000), opts.json, (r) => `restored ${r.fileCount} files (${bytes(r.totalBytes)}) into ${r.target}; every checksum matched`);
+    finish(await withProgress(client, opts.json, (c) => c.restoreBackup(id, { node: opts.node, target: opts.target, timeoutMs: opts.timeout }), opts.timeout + 10_000), opts.json, (r) => `restored ${r.fileCount} files (${bytes(r.totalBytes)}) into ${r.target}; every checksum matched`);
   });
 
   withConnection(
@@ -115,8 +138,7 @@ export function registerBackups(program: Command): void {
       .option('--json', 'print JSON'),
   ).action(async (id: string, opts: { node?: string; json?: boolean }, cmd: Command) => {
     const client = clientFor(cmd);
-    const command = await client.verifyBackup(id, opts.node ? { node: opts.node } : {});
-    finish(await waitCommand(client, command.id, 600_000), opts.json, (r) => `ok: archive and ${r.fileCount} files match the manifest`);
+    finish(await withProgress(client, opts.json, (c) => c.verifyBackup(id, opts.node ? { node: opts.node } : {}), 600_000), opts.json, (r) => `ok: archive and ${r.fileCount} files match the manifest`);
   });
 
   withConnection(backups.command('rm').description('forget a backup and free its storage').argument('<id>', 'backup id')).action(

@@ -3,7 +3,7 @@ import { ApiError } from '@steward/client';
 import type { StewardEvent } from '@steward/protocol';
 import { eventKinds } from '../args.js';
 import { clientFor, withConnection } from '../connect.js';
-import { countsText } from '../format.js';
+import { bytes, countsText } from '../format.js';
 import { NodeNames } from '../node-names.js';
 import { eprintln, println } from '../output.js';
 
@@ -21,6 +21,12 @@ export function eventLine(e: StewardEvent, node?: string): string {
     case 'command.state':
       text = `${e.commandId} ${e.type} on ${node ?? e.nodeId}: ${e.state}${e.jobId ? ` (job ${e.jobId})` : ''}`;
       break;
+    case 'command.progress': {
+      const p = e.progress;
+      const amount = (n: number) => (p.unit === 'bytes' ? bytes(n) : String(n));
+      text = `${e.commandId} ${e.type} on ${node ?? e.nodeId}: ${p.phase} ${amount(p.done)}${p.total !== null ? `/${amount(p.total)}` : ''}`;
+      break;
+    }
     case 'job.state':
       text = `${e.jobId} ${e.state} ${countsText(e.counts)}`;
       break;

@@ -1,5 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
-import { CommandError, CommandResultStateSchema, COMMAND_TYPE_PATTERN } from '../api/commands.js';
+import { CommandError, CommandProgress, CommandResultStateSchema, COMMAND_TYPE_PATTERN } from '../api/commands.js';
 import { Id, Timestamp } from '../api/common.js';
 import { Inventory, Stats } from '../api/inventory.js';
 
@@ -54,6 +54,13 @@ export const CommandResultMessage = Type.Object({
   finishedAt: Timestamp,
 });
 
+/** How far a running command is; best effort, throttled by the agent (see CommandProgress). */
+export const CommandProgressMessage = Type.Object({
+  type: Type.Literal('command.progress'),
+  commandId: Id,
+  progress: CommandProgress,
+});
+
 /**
  * Something an agent module noticed (a monitor fired, a service crashed, a task printed output).
  * Best effort: sent only while connected; the module's heartbeat report is the durable truth.
@@ -67,11 +74,12 @@ export const ModuleEventMessage = Type.Object({
   data: Type.Unknown(),
 });
 
-export const AgentMessage = Type.Union([HelloMessage, HeartbeatMessage, CommandStartedMessage, CommandResultMessage, ModuleEventMessage]);
+export const AgentMessage = Type.Union([HelloMessage, HeartbeatMessage, CommandStartedMessage, CommandResultMessage, CommandProgressMessage, ModuleEventMessage]);
 export type AgentMessage = Static<typeof AgentMessage>;
 export type HelloMessage = Static<typeof HelloMessage>;
 export type HeartbeatMessage = Static<typeof HeartbeatMessage>;
 export type CommandResultMessage = Static<typeof CommandResultMessage>;
+export type CommandProgressMessage = Static<typeof CommandProgressMessage>;
 export type ModuleEventMessage = Static<typeof ModuleEventMessage>;
 
 // ---- control plane → agent ----

@@ -17,6 +17,27 @@ export const CommandError = Type.Object({
 });
 export type CommandError = Static<typeof CommandError>;
 
+const Count = Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER });
+
+/**
+ * How far a running command is, as its agent last said: best effort (sent only while
+ * connected, at most a few times a second); the command keeps the latest, also after it ended.
+ */
+export const CommandProgress = Type.Object(
+  {
+    phase: Type.String({ pattern: '^[a-z][a-z0-9_-]*$', maxLength: 40, description: 'what it is doing now: scanning, archiving, uploading, downloading, extracting…' }),
+    unit: Type.Union([Type.Literal('bytes'), Type.Literal('items')]),
+    done: Count,
+    // A union, not Nullable: agents' messages are checked with the compiler, which needs real kinds.
+    total: Type.Union([Count, Type.Null()]),
+    filesDone: Type.Optional(Count),
+    filesTotal: Type.Optional(Count),
+    at: Timestamp,
+  },
+  { additionalProperties: false, description: 'done out of total (null: not known yet) in this phase' },
+);
+export type CommandProgress = Static<typeof CommandProgress>;
+
 const commonCreate = {
   type: Type.String({ pattern: COMMAND_TYPE_PATTERN, maxLength: 100, description: 'e.g. exec.run, fs.mkdir' }),
   payload: Type.Optional(Type.Record(Type.String(), Type.Unknown(), { default: {} })),
@@ -52,6 +73,7 @@ export const Command = Type.Object(
     deliveries: Type.Integer({ description: 'how many times it was sent to the agent' }),
     result: Type.Unknown({ description: 'what the handler returned, null until it ends' }),
     error: Nullable(CommandError),
+    progress: Nullable(CommandProgress),
   },
   { description: 'a typed request to one node' },
 );

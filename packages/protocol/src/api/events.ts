@@ -1,6 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { Id, Nullable, Timestamp } from './common.js';
-import { CommandStateSchema, JobCounts, JobStateSchema } from './commands.js';
+import { CommandProgress, CommandStateSchema, JobCounts, JobStateSchema } from './commands.js';
 import { NodeStatusSchema } from './nodes.js';
 import { Alert } from './alerts.js';
 import { TaskStateSchema } from './tasks.js';
@@ -32,6 +32,17 @@ export const CommandStateEvent = Type.Object({
   jobId: Nullable(Id),
   type: Type.String(),
   state: CommandStateSchema,
+});
+
+/** A running command said how far it is (throttled by its agent; the command keeps the latest). */
+export const CommandProgressEvent = Type.Object({
+  kind: Type.Literal('command.progress'),
+  at: Timestamp,
+  commandId: Id,
+  nodeId: Id,
+  jobId: Nullable(Id),
+  type: Type.String(),
+  progress: CommandProgress,
 });
 
 export const JobStateEvent = Type.Object({
@@ -74,6 +85,7 @@ export const StewardEvent = Type.Union([
   NodeStatusEvent,
   NodeChangedEvent,
   CommandStateEvent,
+  CommandProgressEvent,
   JobStateEvent,
   AlertFiredEvent,
   AlertResolvedEvent,

@@ -1,4 +1,14 @@
-import { isTerminalCommandState, type CommandState, type HeartbeatMessage, type Stats, type HelloMessage, type CommandResultMessage, type ModuleEventMessage, type CommandTypeInfo } from '@steward/protocol';
+import {
+  isTerminalCommandState,
+  type CommandProgressMessage,
+  type CommandState,
+  type HeartbeatMessage,
+  type Stats,
+  type HelloMessage,
+  type CommandResultMessage,
+  type ModuleEventMessage,
+  type CommandTypeInfo,
+} from '@steward/protocol';
 import { IN_FLIGHT_MS, type Dispatcher } from './dispatcher.js';
 import type { AgentHub } from './hub.js';
 import type { Context } from '../core/context.js';
@@ -18,6 +28,8 @@ export interface CommandReceiver {
   started(nodeId: string, commandId: string): Promise<void>;
   /** The agent's result; stored once, a repeat changes nothing. Acked to the agent after it resolves. */
   finished(nodeId: string, msg: CommandResultMessage): Promise<void>;
+  /** How far a running command is, as its agent says; best effort, the latest one is kept. */
+  progressed(nodeId: string, commandId: string, progress: CommandProgressMessage['progress']): Promise<void>;
   /** The command types a node declared in its hello. */
   declared(nodeId: string, types: CommandTypeInfo[]): void;
 }
@@ -88,6 +100,10 @@ export class AgentGateway implements SessionHandlers {
 
   started(session: AgentSession, commandId: string): Promise<void> {
     return this.commands.started(session.nodeId, commandId);
+  }
+
+  progress(session: AgentSession, msg: CommandProgressMessage): Promise<void> {
+    return this.commands.progressed(session.nodeId, msg.commandId, msg.progress);
   }
 
   async result(session: AgentSession, msg: CommandResultMessage): Promise<void> {

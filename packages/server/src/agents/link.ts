@@ -57,6 +57,7 @@ export class Link implements AgentLink {
     this.gateway = new AgentGateway(ctx, this.hub, this.dispatcher, {
       started: (n, c) => this.commands().started(n, c),
       finished: (n, m) => this.commands().finished(n, m),
+      progressed: (n, c, p) => this.commands().progressed(n, c, p),
       declared: (n, t) => this.commands().declared(n, t),
     });
   }

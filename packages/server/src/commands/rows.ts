@@ -1,4 +1,4 @@
-import type { Command, CommandError, CommandState } from '@steward/protocol';
+import type { Command, CommandError, CommandProgress, CommandState } from '@steward/protocol';
 import { fromJson } from '../store/rows.js';
 import type { CommandsTable } from '../store/schema.js';
 
@@ -21,5 +21,6 @@ export function commandFromRow(r: CommandsTable): Command {
     deliveries: r.deliveries,
     result: fromJson(r.result),
     error: fromJson<CommandError>(r.error),
+    progress: fromJson<CommandProgress>(r.progress),
   };
 }

@@ -11,6 +11,7 @@ import {
   type Command,
   type CommandCreate,
   type CommandListQuery,
+  type CommandProgress,
   type CommandResultMessage,
   type CommandState,
   type CommandTypeInfo,
@@ -23,6 +24,7 @@ import {
   getCommandRow,
   insertCommandOnce,
   listCommandRows,
+  recordCommandProgress,
   transitionCommand,
   transitionCommandBrief,
   type CommandBrief,
@@ -31,7 +33,7 @@ import { findNodeRow } from '../store/queries/nodes.js';
 import type { CommandsTable, NodesTable } from '../store/schema.js';
 import type { CommandReceiver } from '../agents/gateway.js';
 import type { AgentLink } from '../agents/link.js';
-import { publishCommandState } from '../events/command-state.js';
+import { publishCommandProgress, publishCommandState } from '../events/command-state.js';
 import { loadWhenDone } from '../core/wait.js';
 import type { PayloadChecker } from './payload-check.js';
 import type { CatalogCache } from './catalogs.js';
@@ -85,6 +87,7 @@ export function newCommandRow(
     deliveries: 0,
     result: null,
     error: null,
+    progress: null,
   };
 }
 
@@ -234,6 +237,12 @@ export class CommandService implements CommandReceiver {
       transitionCommandBrief(db, commandId, 'running', { started_at: this.ctx.now() }, nodeId),
     );
     if (row) publishCommandState(this.ctx, row);
+  }
+
+  /** Keeps the latest progress of a node's own unfinished command and tells event followers. */
+  async progressed(nodeId: string, commandId: string, progress: CommandProgress): Promise<void> {
+    const row = await this.ctx.store.batch((db) => recordCommandProgress(db, commandId, nodeId, JSON.stringify(progress)));
+    if (row) publishCommandProgress(this.ctx, row, progress);
   }
 
   /** Stores an agent's result once; a repeat or a result for a finished command changes nothing. */

@@ -1,4 +1,4 @@
-import type { CommandState } from '@steward/protocol';
+import type { CommandProgress, CommandState } from '@steward/protocol';
 import type { CommandBrief } from '../store/queries/commands.js';
 import type { Publisher } from './publisher.js';
 
@@ -13,4 +13,9 @@ export function publishCommandState(ctx: Publisher, row: CommandBrief): void {
     type: row.type,
     state: row.state as CommandState,
   });
+}
+
+/** `command.progress`: how far a running command is, as its agent just reported. */
+export function publishCommandProgress(ctx: Publisher, row: CommandBrief, progress: CommandProgress): void {
+  ctx.bus.publish({ kind: 'command.progress', at: ctx.now(), commandId: row.id, nodeId: row.node_id, jobId: row.job_id, type: row.type, progress });
 }

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { AGENT_PROTOCOL_VERSION, type HelloMessage, type Stats } from '@steward/protocol';
+import { AGENT_PROTOCOL_VERSION, type CommandProgress, type HelloMessage, type Stats, type StewardEvent } from '@steward/protocol';
 import { Link } from '../../src/agents/link.js';
 import { MemoryTransport, type MemoryAgentEnd } from '../../src/agents/transports/memory.js';
 import { IN_FLIGHT_MS } from '../../src/agents/dispatcher.js';
@@ -107,6 +107,36 @@ describe.each(storeTargets())('agent link over the memory transport on $name', (
     await end.next('result.ack', (m) => m.commandIds.includes(command.id));
     const row = await getCommandRow(ctx.store.db, command.id);
     expect(row).toMatchObject({ state: 'succeeded', deliveries: 1 });
+  });
+
+  it('keeps a running command\'s latest progress and publishes it; refuses a malformed one; a late one changes nothing', async () => {
+    const seen: StewardEvent[] = [];
+    ctx.bus.subscribe(({ event }) => void (event.kind === 'command.progress' && seen.push(event)));
+    const end = await connect();
+    const { command } = await commands.submit({ node: nodeId, type: 'exec.run', payload: { command: 'true' } });
+    await end.next('command.dispatch', (m) => m.command.id === command.id);
+    end.send({ type: 'command.started', commandId: command.id, at: clock.now });
+    const p: CommandProgress = { phase: 'archiving', unit: 'bytes', done: 10, total: 40, filesDone: 1, filesTotal: 4, at: clock.now };
+    end.send({ type: 'command.progress', commandId: command.id, progress: p });
+    end.send({ type: 'command.progress', commandId: command.id, progress: { ...p, done: 20 } });
+    await waitFor('two progress events', () => seen.length === 2);
+    expect(seen[1]).toMatchObject({ kind: 'command.progress', commandId: command.id, nodeId, jobId: null, type: 'exec.run', progress: { ...p, done: 20 } });
+    expect((await commands.get(command.id)).progress).toEqual({ ...p, done: 20 });
+
+    end.send({ type: 'command.progress', commandId: command.id, progress: { ...p, phase: 'Not A Phase', extra: 1 } });
+    const bad = await end.next('error', (m) => m.code === 'invalid_message');
+    expect(bad.message).toContain('command.progress');
+
+    end.send({ type: 'command.result', commandId: command.id, state: 'succeeded', result: {}, startedAt: clock.now, finishedAt: clock.now });
+    await end.next('result.ack', (m) => m.commandIds.includes(command.id));
+    // After the end: stored nothing, published nothing. The error answer to the malformed
+    // message that follows it is the marker that the late report was handled (in order).
+    end.send({ type: 'command.progress', commandId: command.id, progress: { ...p, phase: 'uploading' } });
+    end.send({ type: 'command.progress', commandId: command.id, progress: { ...p, done: -1 } });
+    await end.next('error', (m) => m.code === 'invalid_message');
+    expect(seen).toHaveLength(2);
+    expect((await commands.get(command.id)).progress).toEqual({ ...p, done: 20 });
+    expect(end.closedWith).toBeNull();
   });
 
   it('keeps a command for an unconnected node pending and delivers it on hello', async () => {

@@ -14,6 +14,7 @@ import {
   insertCommands,
   listCommandRows,
   markDelivered,
+  recordCommandProgress,
   timeOutDue,
   transitionCommand,
 } from '../../src/store/queries/commands.js';
@@ -294,6 +295,23 @@ describe.each(storeTargets())('commands on $name', (target) => {
       await finishCommandBrief(db, dispatched.id, 'failed', { result: null, error: '{"code":"exit"}' }, node, T0 + 20);
       expect(await getCommandRow(db, dispatched.id)).toMatchObject({ state: 'failed', started_at: T0 + 20, finished_at: T0 + 20, error: '{"code":"exit"}' });
     });
+  });
+
+  it('recordCommandProgress keeps the latest report on the node\'s own unfinished command only', async () => {
+    const { db } = ctx.store;
+    const running = commandRow({ node_id: node, state: 'running' });
+    const done = commandRow({ node_id: node, state: 'succeeded' });
+    await insertCommands(db, [running, done]);
+    const first = '{"phase":"scanning","done":1}';
+    const second = '{"phase":"archiving","done":2}';
+    expect(await recordCommandProgress(db, running.id, node, first)).toEqual({ id: running.id, node_id: node, job_id: null, type: running.type, state: 'running', deliveries: 0 });
+    expect(await recordCommandProgress(db, running.id, node, second)).toMatchObject({ id: running.id });
+    expect((await getCommandRow(db, running.id))?.progress).toBe(second);
+    // Another node's report, and a late one for an ended command, change nothing.
+    expect(await recordCommandProgress(db, running.id, 'node_b', first)).toBeUndefined();
+    expect(await recordCommandProgress(db, done.id, node, first)).toBeUndefined();
+    expect((await getCommandRow(db, running.id))?.progress).toBe(second);
+    expect((await getCommandRow(db, done.id))?.progress).toBeNull();
   });
 
   it('commandEndsByIds returns state, result and error of the asked commands only', async () => {

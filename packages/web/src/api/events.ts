@@ -116,8 +116,11 @@ export class EventStream {
         } catch {
           return;
         }
-        this.recent.unshift(event);
-        if (this.recent.length > RECENT) this.recent.length = RECENT;
+        // Progress comes several times a second per running command: it would push out the rest.
+        if (event.kind !== 'command.progress') {
+          this.recent.unshift(event);
+          if (this.recent.length > RECENT) this.recent.length = RECENT;
+        }
         for (const l of this.listeners) {
           try {
             l(event);

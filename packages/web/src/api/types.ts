@@ -14,6 +14,7 @@ export type {
   TaskOutputChunk,
   TaskState,
   Command,
+  CommandProgress,
   DashboardSummary,
   CommandState,
   EnrollmentToken,

@@ -1,12 +1,13 @@
 import { useState, type FormEvent } from 'react';
 import { useSession } from '../app-context.js';
-import type { Backup, BackupSchedule, Command } from '../api/types.js';
+import type { Backup, BackupSchedule, Command, CommandProgress } from '../api/types.js';
 import { StatusBadge } from '../components/badges.js';
 import { DataTable, type Column } from '../components/data-table.js';
 import { PageHeader, Section } from '../components/page.js';
 import { Empty, Resolved } from '../components/states.js';
 import { ago, bytes, time, until } from '../format.js';
 import { useCommand } from '../hooks/use-command.js';
+import { useEvents } from '../hooks/use-events.js';
 import { useNodeNames } from '../hooks/use-node-names.js';
 import { useNow } from '../hooks/use-now.js';
 import { useResource } from '../hooks/use-resource.js';
@@ -123,11 +124,24 @@ function RestoreForm({ backup: b, nodeName, onClose }: { backup: Backup; nodeNam
   );
 }
 
+/** `extracting 40% (12Mi/24Mi)`. */
+function progressText(p: CommandProgress): string {
+  const amount = (n: number) => (p.unit === 'bytes' ? bytes(n) : String(n));
+  return `${p.phase} ${p.total ? `${Math.floor((p.done * 100) / p.total)}% ` : ''}(${amount(p.done)}${p.total !== null ? `/${amount(p.total)}` : ''})`;
+}
+
 function RestoreProgress({ id }: { id: string }) {
   const c = useCommand(id);
+  // The latest report, live from the event stream (the command only refreshes on state changes).
+  const [live, setLive] = useState<CommandProgress | null>(null);
+  useEvents((e) => {
+    if (e.kind === 'command.progress' && e.commandId === id) setLive(e.progress);
+  });
+  const progress = live ?? c.data?.progress ?? null;
   return (
     <div data-testid="restore-progress">
       restore command <Link to={`/commands/${id}`}>{id}</Link> {c.data ? <StatusBadge status={c.data.state} /> : '…'}
+      {progress && c.data && !['succeeded', 'failed', 'cancelled', 'timed_out', 'expired'].includes(c.data.state) ? <span> {progressText(progress)}</span> : null}
       {c.data?.error ? <span className="form-error"> {c.data.error.message}</span> : null}
     </div>
   );

@@ -30,7 +30,7 @@ const run = defineCommand({
   // A run repeated after a crash makes the same backup id again from scratch; nothing is lost or doubled.
   safeToRerun: true,
   handler: (p, ctx) =>
-    runBackup(runtimeOf(ctx.module), { backupId: backupIdFor(ctx.commandId), source: p.source, exclude: p.exclude ?? [], destination: p.destination, scheduleId: p.scheduleId }, ctx.signal),
+    runBackup(runtimeOf(ctx.module), { backupId: backupIdFor(ctx.commandId), source: p.source, exclude: p.exclude ?? [], destination: p.destination, scheduleId: p.scheduleId }, ctx.signal, ctx.progress),
 });
 
 const verify = defineCommand({
@@ -38,7 +38,7 @@ const verify = defineCommand({
   description: "Re-hash a backup's archive and every file in it against its manifest.",
   payload: obj(Ref),
   safeToRerun: true,
-  handler: (p, ctx) => verifyBackup(runtimeOf(ctx.module), p, ctx.signal),
+  handler: (p, ctx) => verifyBackup(runtimeOf(ctx.module), p, ctx.signal, ctx.progress),
 });
 
 const restore = defineCommand({
@@ -47,7 +47,7 @@ const restore = defineCommand({
   payload: obj({ ...Ref, target: Path }),
   // It renames a tree into place; after a crash the operator should look before running it again.
   safeToRerun: false,
-  handler: (p, ctx) => restoreBackup(runtimeOf(ctx.module), p, ctx.signal),
+  handler: (p, ctx) => restoreBackup(runtimeOf(ctx.module), p, ctx.signal, ctx.progress),
 });
 
 const list = defineCommand({

@@ -1,11 +1,13 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { compile } from '@steward/protocol';
+import type { ProgressSink } from '../../core/progress.js';
 import { TransferError } from '../../link/checksummed-file.js';
 import { HandlerFailure } from '../types.js';
 import { hashFile } from './archive.js';
 import { ARCHIVE_FILE, MANIFEST_FILE } from './kept.js';
 import { Manifest } from './manifest.js';
+import { Phase } from './progress.js';
 import type { BackupRuntime } from './runtime.js';
 
 const manifestCheck = compile(Manifest);
@@ -25,9 +27,9 @@ export interface ObtainedBackup {
 }
 
 /** An artifact of a backup from the control plane's store; bytes that do not match are the backup's `archive_checksum_mismatch`. */
-async function fromStore(rt: BackupRuntime, sha256: string, dest: string, signal: AbortSignal): Promise<void> {
+async function fromStore(rt: BackupRuntime, sha256: string, dest: string, signal: AbortSignal, onBytes?: (n: number) => void): Promise<void> {
   try {
-    await rt.link.downloadArtifact(sha256, dest, { signal });
+    await rt.link.downloadArtifact(sha256, dest, { signal, onBytes });
   } catch (e) {
     if (e instanceof TransferError && e.code === 'checksum_mismatch') throw new HandlerFailure('archive_checksum_mismatch', e.message, { details: e.details });
     throw e;
@@ -38,8 +40,9 @@ async function fromStore(rt: BackupRuntime, sha256: string, dest: string, signal
  * The archive and manifest of a backup, from this node's own store or downloaded from the
  * control plane into `work`, with the archive's SHA-256 checked against the manifest (and
  * against `archiveSha256` when the caller knows it): a tampered archive stops here.
+ * Progress: downloading (from the control plane only), then checking.
  */
-export async function obtainBackup(rt: BackupRuntime, ref: BackupRef, work: string, signal: AbortSignal): Promise<ObtainedBackup> {
+export async function obtainBackup(rt: BackupRuntime, ref: BackupRef, work: string, signal: AbortSignal, progress: ProgressSink = () => {}): Promise<ObtainedBackup> {
   let archive: string;
   let manifest: Manifest;
   let where: ObtainedBackup['where'];
@@ -56,14 +59,18 @@ export async function obtainBackup(rt: BackupRuntime, ref: BackupRef, work: stri
     manifest = parsed;
     archive = join(work, ARCHIVE_FILE);
     // The link refuses bytes that do not hash to the sha asked for.
-    await fromStore(rt, ref.archiveSha256, archive, signal);
+    const downloading = new Phase(progress, 'downloading', manifest.archive.size);
+    await fromStore(rt, ref.archiveSha256, archive, signal, (n) => downloading.add(n));
+    downloading.end();
     where = 'control-plane';
   } else {
     throw new HandlerFailure('backup_not_found', `no backup ${ref.backupId} is kept on this node (for a backup in the control plane's store give archiveSha256 and manifestSha256)`, {
       details: { backupId: ref.backupId },
     });
   }
-  const { sha256 } = await hashFile(archive);
+  const checking = new Phase(progress, 'checking', manifest.archive.size);
+  const { sha256 } = await hashFile(archive, (n) => checking.add(n));
+  checking.end();
   const expected = [manifest.archive.sha256, ...(ref.archiveSha256 ? [ref.archiveSha256] : [])];
   if (expected.some((e) => e !== sha256)) {
     throw new HandlerFailure('archive_checksum_mismatch', `the archive of backup ${ref.backupId} has SHA-256 ${sha256}, expected ${expected.find((e) => e !== sha256)}: it was changed or damaged; refused`, {

@@ -1,12 +1,14 @@
 import { randomBytes } from 'node:crypto';
 import { chmod, mkdir, readdir, rename, rm, rmdir, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
+import type { ProgressSink } from '../../core/progress.js';
 import { confine } from '../../lib/confine.js';
 import { fsFailure } from '../../lib/fs-failure.js';
 import { HandlerFailure } from '../types.js';
 import { extractArchive, readTreeEntries } from './archive.js';
 import { compareEntries, type Manifest } from './manifest.js';
 import { obtainBackup, type BackupRef } from './obtain.js';
+import { Phase } from './progress.js';
 import type { BackupRuntime } from './runtime.js';
 
 export interface RestoreResult {
@@ -39,23 +41,28 @@ async function applyModes(root: string, manifest: Manifest): Promise<void> {
  * Restores into `target`: the archive's SHA-256 is checked first, then it is unpacked into a
  * staging directory beside the target and every file is compared with the manifest; only a
  * tree that matches entirely is renamed into place. A tampered backup leaves the target as it was.
+ * Progress: downloading (from the control plane), checking, extracting, verifying.
  */
-export async function restoreBackup(rt: BackupRuntime, ref: BackupRef & { target: string }, signal: AbortSignal): Promise<RestoreResult> {
+export async function restoreBackup(rt: BackupRuntime, ref: BackupRef & { target: string }, signal: AbortSignal, progress: ProgressSink = () => {}): Promise<RestoreResult> {
   const { entry: target } = await confine(ref.target, rt.roots);
   const state = await checkTargetFree(target, ref.target);
   const work = await rt.kept.workDir(`restore-${ref.backupId}`);
   const staging = join(dirname(target), `.${basename(target)}.restore-${randomBytes(6).toString('hex')}`);
   try {
-    const { archive, manifest, where } = await obtainBackup(rt, ref, work, signal);
+    const { archive, manifest, where } = await obtainBackup(rt, ref, work, signal, progress);
     await mkdir(dirname(target), { recursive: true }).catch((e) => {
       throw fsFailure(e, dirname(ref.target));
     });
     await mkdir(staging, { mode: 0o700 });
-    await extractArchive(archive, staging).catch((e) => {
+    const extracting = new Phase(progress, 'extracting', manifest.archive.size);
+    await extractArchive(archive, staging, (n) => extracting.add(n)).catch((e) => {
       throw new HandlerFailure('archive_unreadable', `backup ${ref.backupId}: the archive cannot be unpacked: ${(e as Error).message}`);
     });
+    extracting.end();
     if (signal.aborted) throw new HandlerFailure('cancelled', 'the restore was cancelled');
-    const problems = compareEntries(manifest.entries, await readTreeEntries(staging), false);
+    const verifying = new Phase(progress, 'verifying', manifest.totalBytes);
+    const problems = compareEntries(manifest.entries, await readTreeEntries(staging, (n) => verifying.add(n)), false);
+    verifying.end();
     if (problems.length) {
       throw new HandlerFailure('file_checksum_mismatch', `backup ${ref.backupId} does not match its manifest; nothing was restored: ${problems.slice(0, 3).join('; ')}`, {
         details: { backupId: ref.backupId, problems: problems.slice(0, 50) },

@@ -1,11 +1,13 @@
-import { rm, writeFile } from 'node:fs/promises';
+import { rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { ProgressSink } from '../../core/progress.js';
 import { fsFailure } from '../../lib/fs-failure.js';
 import { HandlerFailure } from '../types.js';
-import { createArchive, hashFile, readArchiveEntries } from './archive.js';
+import { createArchive, hashFile, readArchiveEntries, scanTree } from './archive.js';
 import { ExcludeMatcher } from './exclude.js';
 import { ARCHIVE_FILE, MANIFEST_FILE } from './kept.js';
 import { MANIFEST_VERSION, type Manifest } from './manifest.js';
+import { Phase } from './progress.js';
 import type { BackupRuntime } from './runtime.js';
 import { confinedDirectory } from './source.js';
 
@@ -43,20 +45,36 @@ function checkAborted(signal: AbortSignal): void {
   if (signal.aborted) throw new HandlerFailure('cancelled', 'the backup was cancelled');
 }
 
-/** Makes the tar.gz and its manifest, then keeps them here or hands them to the control plane. */
-export async function runBackup(rt: BackupRuntime, req: RunRequest, signal: AbortSignal): Promise<RunResult> {
+/**
+ * Makes the tar.gz and its manifest, then keeps them here or hands them to the control plane.
+ * Progress: scanning (the tree is walked first, for totals), archiving, checking, uploading.
+ */
+export async function runBackup(rt: BackupRuntime, req: RunRequest, signal: AbortSignal, progress: ProgressSink = () => {}): Promise<RunResult> {
   const source = await confinedDirectory(req.source, rt.roots);
   const work = await rt.kept.workDir(req.backupId);
   try {
     const archive = join(work, ARCHIVE_FILE);
-    await createArchive(source, new ExcludeMatcher(req.exclude), archive).catch((e) => {
+    const exclude = new ExcludeMatcher(req.exclude);
+    const scanning = new Phase(progress, 'scanning', null);
+    const tree = await scanTree(source, exclude, (size) => scanning.add(size, 1)).catch((e) => {
       throw fsFailure(e, req.source);
     });
+    scanning.end();
     checkAborted(signal);
-    const { sha256, size } = await hashFile(archive);
+    const archiving = new Phase(progress, 'archiving', tree.tarBytes, tree.files);
+    await createArchive(source, exclude, archive, (n) => archiving.add(n), () => archiving.add(0, 1)).catch((e) => {
+      throw fsFailure(e, req.source);
+    });
+    archiving.end();
+    checkAborted(signal);
+    const { size: archiveSize } = await stat(archive);
+    // Read twice: once for its SHA-256, once for the manifest.
+    const checking = new Phase(progress, 'checking', 2 * archiveSize);
+    const { sha256, size } = await hashFile(archive, (n) => checking.add(n));
     // The manifest is read back from the archive, so it describes exactly what the archive holds
     // even when files changed while tar read them.
-    const { entries } = await readArchiveEntries(archive);
+    const { entries } = await readArchiveEntries(archive, (n) => checking.add(n));
+    checking.end();
     checkAborted(signal);
     const files = entries.filter((e) => e.type === 'file');
     const manifest: Manifest = {
@@ -79,9 +97,13 @@ export async function runBackup(rt: BackupRuntime, req: RunRequest, signal: Abor
     if (req.destination === 'node') {
       await rt.kept.keep(work, req.backupId);
     } else {
-      await rt.link.uploadArtifact(archive, { name: `${req.backupId}.tar.gz`, sha256, signal });
-      manifestSha256 = (await hashFile(manifestFile)).sha256;
-      await rt.link.uploadArtifact(manifestFile, { name: `${req.backupId}.manifest.json`, sha256: manifestSha256, signal });
+      const manifestHash = await hashFile(manifestFile);
+      manifestSha256 = manifestHash.sha256;
+      const uploading = new Phase(progress, 'uploading', size + manifestHash.size);
+      const onBytes = (n: number) => uploading.add(n);
+      await rt.link.uploadArtifact(archive, { name: `${req.backupId}.tar.gz`, sha256, signal, onBytes });
+      await rt.link.uploadArtifact(manifestFile, { name: `${req.backupId}.manifest.json`, sha256: manifestSha256, signal, onBytes });
+      uploading.end();
     }
     const entriesOmitted = entries.length > MAX_RESULT_ENTRIES;
     return {

@@ -8,6 +8,7 @@ import * as services from './0005_services.js';
 import * as nodeSamples from './0006_node_samples.js';
 import * as backupDeletedAt from './0007_backup_deleted_at.js';
 import * as foreignNodes from './0008_foreign_nodes.js';
+import * as commandProgress from './0009_command_progress.js';
 
 /**
  * Every migration, in the order they apply. The key is the name Kysely records in
@@ -27,6 +28,7 @@ export const migrations: Readonly<Record<string, Migration>> = {
   '0006_node_samples': nodeSamples,
   '0007_backup_deleted_at': backupDeletedAt,
   '0008_foreign_nodes': foreignNodes,
+  '0009_command_progress': commandProgress,
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -126,6 +126,21 @@ export async function finishCommandBrief(
   return transitionUpdate(db, id, to, { ...end, started_at, finished_at: now }, nodeId)?.returning(BRIEF).executeTakeFirst();
 }
 
+/**
+ * Keeps an agent's latest progress report on its own unfinished command; undefined when the
+ * command has ended or is not that node's (a late or stray report changes nothing).
+ */
+export async function recordCommandProgress(db: Kysely<Database>, id: string, nodeId: string, progress: string): Promise<CommandBrief | undefined> {
+  return db
+    .updateTable('commands')
+    .set({ progress })
+    .where('id', '=', id)
+    .where('node_id', '=', nodeId)
+    .where('state', 'in', ['dispatched', 'running'])
+    .returning(BRIEF)
+    .executeTakeFirst();
+}
+
 /** Records a (re)delivery: pending becomes dispatched; running stays running. */
 export async function markDelivered(db: Kysely<Database>, ids: string[], now: number): Promise<CommandBrief[]> {
   if (ids.length === 0) return [];

@@ -20,6 +20,8 @@ export interface CommandsTable {
   deliveries: number;
   result: string | null;
   error: string | null;
+  /** The latest CommandProgress its agent reported (JSON); null before any. */
+  progress: string | null;
 }
 
 /** The tables of commands. */
