@@ -89,7 +89,7 @@ export class BootAgentClient {
 
   /** Runs one job; `fail` makes it fail the way a broken install would (errcode ≠ 0). */
   async run(job: Job, fail?: string): Promise<void> {
-    const done = (errcode: number, message: string) => this.results.push({ id: job.id, errcode, message });
+    const done = (errcode: number, message: string): void => void this.results.push({ id: job.id, errcode, message });
     if (fail) return done(17, fail);
     switch (job.action) {
       case 'install':

@@ -49,6 +49,8 @@ export interface DeviceEnv {
   reportedRevisions(nodeId: string): Promise<Map<string, number>>;
   /** Names of services declared in Steward, deleted ones included. */
   declaredServices(): Promise<Set<string>>;
+  /** The device's link connection closed (it fell silent, or its node was deleted). */
+  closed?(device: BootDevice): void;
 }
 
 type Action = (typeof BOOTAGENT_COMMANDS)[string];
@@ -98,6 +100,11 @@ export class BootDevice {
     this.proxied?.end();
   }
 
+  /** Nothing would be lost by forgetting this device: no job is waiting for its result. */
+  get idle(): boolean {
+    return this.pending.size === 0;
+  }
+
   private async handle(r: BootReport): Promise<BootAgentJob[]> {
     const now = this.env.now();
     this.applied ??= await this.env.reportedRevisions(this.nodeId);
@@ -109,6 +116,9 @@ export class BootDevice {
       this.spelling.set(name, c.name);
     }
     const proxied = await this.connect(r);
+    // Taken before the results are read: after a reconnect (or a control-plane restart) the link
+    // delivers again what the device still runs, and its result in this report must find it.
+    const fresh = this.takeQueued(proxied, children, now);
 
     const imperative: Pending[] = [];
     for (const res of r.body.jobs ?? []) {
@@ -128,6 +138,7 @@ export class BootDevice {
     proxied.heartbeat(statsOf(r.body, now), { service: { limits: 'none', services } });
     // The heartbeat's reconciliation queues its commands on the proxied agent before this resolves.
     await this.session!.settled();
+    fresh.push(...this.takeQueued(proxied, children, now));
 
     const jobs: BootAgentJob[] = [];
     for (const p of [...this.pending.values()]) {
@@ -135,15 +146,10 @@ export class BootDevice {
         this.pending.delete(p.command.id);
         continue;
       }
-      if (p.offer) {
+      if (p.offer || fresh.includes(p)) {
         p.offer = false;
         jobs.push(this.jobOf(p, children, r, now));
       }
-    }
-    for (let c = proxied.next(); c; c = proxied.next()) {
-      if (this.pending.has(c.id)) continue; // delivered again after a reconnect: the device has it
-      const p = this.take(proxied, c, children, now);
-      if (p) jobs.push(this.jobOf(p, children, r, now));
     }
     const step = Math.max(1, Math.ceil(r.node.heartbeatIntervalMs / 1000));
     if (r.body.step !== step) jobs.push({ id: newId('cfg'), action: 'config', svrlist: r.svrlist, step });
@@ -157,10 +163,17 @@ export class BootDevice {
     const proxied = new ProxiedAgent({
       silenceMs: 3 * stepMs,
       onError: (code, message) => this.env.log.warn({ nodeId: this.nodeId, code, message }, 'the link refused a BootAgent message'),
+      onClose: () => this.env.closed?.(this),
     });
     this.proxied = proxied;
     this.session = this.env.host.attach(this.nodeId, proxied);
-    await proxied.hello(inventoryOf(r));
+    try {
+      await proxied.hello(inventoryOf(r));
+    } catch (err) {
+      // Refused or closed before the welcome: the next report starts over with a new connection.
+      proxied.end();
+      throw err;
+    }
     return proxied;
   }
 
@@ -206,6 +219,17 @@ export class BootDevice {
     for (const p of this.pending.values()) {
       const outcome = this.outcomes.get(p.service);
       if (p.action === 'apply' && p.offer && outcome?.kind === 'install_failed' && !children.has(p.service)) out.push(failedReport(p.service, outcome));
+    }
+    return out;
+  }
+
+  /** The commands the link queued since the last report, as pending jobs (not offered yet). */
+  private takeQueued(proxied: ProxiedAgent, children: Map<string, BootAgentChild>, now: number): Pending[] {
+    const out: Pending[] = [];
+    for (let c = proxied.next(); c; c = proxied.next()) {
+      if (this.pending.has(c.id)) continue; // delivered again after a reconnect: the device has it
+      const p = this.take(proxied, c, children, now);
+      if (p) out.push(p);
     }
     return out;
   }

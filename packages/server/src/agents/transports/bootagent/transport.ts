@@ -120,7 +120,16 @@ export class BootAgentTransport implements Transport {
     const { node } = await this.admitted(req, body.hostname, body.agentsn, { hostname: body.hostname, agentsn: body.agentsn, version: body.version });
     let device = this.devices.get(node.id);
     if (!device) {
-      device = new BootDevice(node.id, { host, signer: this.signer, log: this.o.log, now: this.o.now, reportedRevisions: this.o.reportedRevisions, declaredServices: this.o.declaredServices });
+      device = new BootDevice(node.id, {
+        host,
+        signer: this.signer,
+        log: this.o.log,
+        now: this.o.now,
+        reportedRevisions: this.o.reportedRevisions,
+        declaredServices: this.o.declaredServices,
+        // A silent device with no job out is forgotten; its next report loads it again from the store.
+        closed: (d) => d.idle && this.devices.get(d.nodeId) === d && this.devices.delete(d.nodeId),
+      });
       this.devices.set(node.id, device);
     }
     const reached = this.reachedAt(req);
