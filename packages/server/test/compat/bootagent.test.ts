@@ -234,4 +234,19 @@ describe('BootAgent devices', () => {
     expect((await dev.post('/agent/register', { hostname: 'boot-bad', agentsn: 'sn-boot-bad' }, 'application/x-www-form-urlencoded')).http).toBe(200);
     await api.deleteService('strict');
   });
+
+  it('finishes a job whose result comes after a control-plane restart', async () => {
+    const { dev, nodeId } = await admitted('boot-restart');
+    await dev.cycle();
+    await api.putService('durable', service(nodeId));
+    const job = await jobFrom(dev, (j) => j.action === 'install');
+    expect(dev.results).toEqual([{ id: job.id, errcode: 0, message: 'success' }]);
+    await cp.close();
+    cp = await startServer({ listen: '127.0.0.1:0', dataDir, logLevel: 'warn', sweepIntervalMs: 200, bootagentListen: listen });
+    api = new StewardClient({ baseUrl: cp.url, token: readFileSync(cp.adminTokenPath, 'utf8').trim() });
+    // The new process has none of the old one's memory: the result finds the command the link delivers again.
+    expect((await dev.cycle()).filter((j) => j.action !== 'config')).toEqual([]);
+    await waitFor('running after the restart', async () => (await nodeState('durable', nodeId))?.state === 'running');
+    expect((await api.getCommand(job.id)).state).toBe('succeeded');
+  });
 });

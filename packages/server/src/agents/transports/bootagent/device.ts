@@ -169,6 +169,8 @@ export class BootDevice {
     this.session = this.env.host.attach(this.nodeId, proxied);
     try {
       await proxied.hello(inventoryOf(r));
+      // The welcome comes first; what the link delivers again on a hello is queued after it.
+      await this.session.settled();
     } catch (err) {
       // Refused or closed before the welcome: the next report starts over with a new connection.
       proxied.end();
