@@ -115,7 +115,8 @@ describe('BootAgent devices', () => {
     });
     expect(s).toMatchObject({ revision: 1, version: '1.0.0', lastOutcome: { kind: 'installed' } });
     const [apply] = (await api.listCommands({ node: nodeId, type: 'service.apply' })).items;
-    expect(apply).toMatchObject({ state: 'succeeded' });
+    // Its result comes one report (600 s by default) after the job: three intervals, not the default 10 minutes.
+    expect(apply).toMatchObject({ state: 'succeeded', timeoutMs: 1_800_000 });
 
     // The URL is its own credential: changed, unsigned or for another artifact, it is refused.
     const url = new URL(job.url!);
