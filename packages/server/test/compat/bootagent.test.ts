@@ -236,6 +236,23 @@ describe('BootAgent devices', () => {
     await api.deleteService('strict');
   });
 
+  it('keeps serving devices through a burst of garbage and unknown devices', async () => {
+    const { dev } = await admitted('boot-burst');
+    const garbage = Array.from({ length: 150 }, (_, i) =>
+      i % 3 === 0
+        ? dev.post('/agent/status', '\u0000'.repeat(1000 + i))
+        : i % 3 === 1
+          ? dev.post('/agent/status', { hostname: `stranger-${i}`, agentsn: `sn-stranger-${i}`, agents: [{ name: 'x', status: 'running' }] })
+          : dev.post('/agent/register', { hostname: 1 }),
+    );
+    const replies = await Promise.all([...garbage, dev.report()]);
+    expect(replies.at(-1)).toMatchObject({ http: 200, body: { status: 0 } });
+    expect(new Set(replies.slice(0, -1).map((r) => r.http))).toEqual(new Set([400, 403]));
+    // Unknown devices wait for approval: each is one pending admission, nothing more.
+    const strangers = (await api.listAdmissions({ state: 'pending' })).items.filter((a) => a.externalId.startsWith('sn-stranger-'));
+    expect(strangers).toHaveLength(50);
+  });
+
   it('finishes a job whose result comes after a control-plane restart', async () => {
     const { dev, nodeId } = await admitted('boot-restart');
     await dev.cycle();
