@@ -6,6 +6,7 @@ import { alertsFeature } from './alerts/feature.js';
 import { artifactsFeature } from './artifacts/feature.js';
 import type { ArtifactService } from './artifacts/service.js';
 import { backupsFeature } from './backups/feature.js';
+import { bootagentFeature } from './compat/bootagent/feature.js';
 import { commandsFeature } from './commands/feature.js';
 import type { CommandService } from './commands/service.js';
 import type { Context } from './core/context.js';
@@ -77,6 +78,7 @@ export const FEATURES: FeatureFactory[] = [
   artifactsFeature,
   tasksFeature,
   servicesFeature,
+  bootagentFeature,
   backupsFeature,
   samplesFeature,
   docsFeature,

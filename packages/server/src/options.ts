@@ -22,6 +22,10 @@ export interface ServerOptions {
    * (Retire-Cluster, BootAgent) become nodes without an operator's approval. Default: none.
    */
   admitCidrs?: string[];
+  /** `HOST:PORT` of the BootAgent listener (`POST /agent/register`, `/agent/status`); off when unset. */
+  bootagentListen?: string;
+  /** `svrlist` handed to BootAgents in config jobs (`HOST:PORT` each); default: the address each device reached. */
+  bootagentServers?: string[];
 }
 
 export interface RunningServer {

@@ -10,6 +10,8 @@ export interface ServerFlags {
   db?: string;
   logLevel?: string;
   admitCidr?: string[];
+  bootagentListen?: string;
+  bootagentServer?: string[];
 }
 
 export function addServerOptions(cmd: Command, withDb = true): Command {
@@ -21,7 +23,19 @@ export function addServerOptions(cmd: Command, withDb = true): Command {
     '--admit-cidr <cidr...>',
     'devices of Retire-Cluster/BootAgent from these ranges become nodes without approval (default: none; others wait for `steward nodes approve`)',
   );
+  cmd
+    .option('--bootagent-listen <host:port>', 'serve BootAgent devices (POST /agent/register, /agent/status) on this address (default: off)', listenAddress)
+    .option('--bootagent-server <host:port...>', "svrlist sent to BootAgents in config jobs (default: the address each device reached)");
   return cmd.addOption(new Option('--log-level <level>', 'log level').choices(LOG_LEVELS));
+}
+
+/** The server options of the seed-protocol flags, as `startServer` takes them. */
+export function seedProtocolOptions(opts: ServerFlags): { admitCidrs?: string[]; bootagentListen?: string; bootagentServers?: string[] } {
+  return {
+    ...(opts.admitCidr ? { admitCidrs: opts.admitCidr } : {}),
+    ...(opts.bootagentListen ? { bootagentListen: opts.bootagentListen } : {}),
+    ...(opts.bootagentServer ? { bootagentServers: opts.bootagentServer } : {}),
+  };
 }
 
 export function adminTokenLine(path: string, created: boolean): string {
@@ -42,7 +56,7 @@ export function registerServer(program: Command): void {
         dataDir: opts.dataDir,
         db: opts.db,
         logLevel: opts.logLevel,
-        ...(opts.admitCidr ? { admitCidrs: opts.admitCidr } : {}),
+        ...seedProtocolOptions(opts),
       });
       println(`Steward API listening on ${server.url}`);
       println(`dashboard: ${server.url}/`);

@@ -59,6 +59,11 @@ export class AgentSession {
     });
   }
 
+  /** Resolves once every message received so far was handled (a pull transport answers after its heartbeat took effect). */
+  settled(): Promise<void> {
+    return this.chain;
+  }
+
   send(msg: ServerMessage): boolean {
     return this.channel.send(JSON.stringify(msg));
   }

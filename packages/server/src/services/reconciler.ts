@@ -1,4 +1,5 @@
 import {
+  DEFAULT_COMMAND_TIMEOUT_MS,
   isTerminalCommandState,
   type CommandState,
   type Labels,
@@ -47,9 +48,9 @@ export class Reconciler {
     for (const node of nodes) {
       const wanted = live && targets(specOf(live).target, nodeView(node));
       if (wanted) {
-        if (!reported.has(node.id) || reported.get(node.id) !== live.revision) await this.apply(node.id, live);
+        if (!reported.has(node.id) || reported.get(node.id) !== live.revision) await this.apply(node, live);
       } else if (reported.has(node.id)) {
-        await this.remove(node.id, name);
+        await this.remove(node, name);
       }
     }
   }
@@ -63,9 +64,9 @@ export class Reconciler {
     const wanted = new Set<string>();
     for (const s of desired) {
       wanted.add(s.name);
-      if (reported.get(s.name) !== s.revision) await this.apply(nodeId, s);
+      if (reported.get(s.name) !== s.revision) await this.apply(node, s);
     }
-    for (const name of reported.keys()) if (!wanted.has(name)) await this.remove(nodeId, name);
+    for (const name of reported.keys()) if (!wanted.has(name)) await this.remove(node, name);
   }
 
   /** Forgets keys not touched for an hour (each revision makes new keys; old ones would pile up). */
@@ -73,14 +74,14 @@ export class Reconciler {
     for (const [key, e] of this.sent) if (now - e.at > 3_600_000) this.sent.delete(key);
   }
 
-  private apply(nodeId: string, s: ServicesTable): Promise<void> {
+  private apply(node: NodesTable, s: ServicesTable): Promise<void> {
     const { target: _target, ...rest } = specOf(s);
     const payload: ServiceApplyPayload = { revision: s.revision, spec: { name: s.name, ...rest } };
-    return this.ensure(`service.apply:${s.name}:r${s.revision}:${nodeId}`, nodeId, 'service.apply', payload);
+    return this.ensure(`service.apply:${s.name}:r${s.revision}:${node.id}`, node, 'service.apply', payload);
   }
 
-  private remove(nodeId: string, name: string): Promise<void> {
-    return this.ensure(`service.remove:${name}:${nodeId}`, nodeId, 'service.remove', { name });
+  private remove(node: NodesTable, name: string): Promise<void> {
+    return this.ensure(`service.remove:${name}:${node.id}`, node, 'service.remove', { name });
   }
 
   /**
@@ -89,7 +90,8 @@ export class Reconciler {
    * cancelled, timed out, or succeeded while the node still reports otherwise (its data dir was
    * wiped, say) is sent again under the next attempt number; applies are idempotent by revision.
    */
-  private async ensure(key: string, nodeId: string, type: string, payload: object): Promise<void> {
+  private async ensure(key: string, node: NodesTable, type: string, payload: object): Promise<void> {
+    const nodeId = node.id;
     const entry = this.sent.get(key) ?? { at: 0, commandId: null, attempt: 0, state: 'pending' };
     entry.at = this.ctx.now();
     this.sent.set(key, entry);
@@ -106,6 +108,7 @@ export class Reconciler {
           type,
           payload: payload as Record<string, unknown>,
           requestId: `${key}:${entry.attempt}`,
+          ...timeoutFor(node),
         });
         entry.commandId = command.id;
         entry.state = command.state;
@@ -124,6 +127,15 @@ export class Reconciler {
 
 export function specOf(row: ServicesTable): ServicePut {
   return JSON.parse(row.spec) as ServicePut;
+}
+
+/**
+ * A node that reports rarely (a BootAgent pulls jobs every 10 minutes and answers at its next
+ * report) gets three of its intervals; everyone else the default.
+ */
+function timeoutFor(node: NodesTable): { timeoutMs?: number } {
+  const ms = 3 * node.heartbeat_interval_ms;
+  return ms > DEFAULT_COMMAND_TIMEOUT_MS ? { timeoutMs: ms } : {};
 }
 
 function nodeView(node: NodesTable): { id: string; name: string; labels: Labels } {

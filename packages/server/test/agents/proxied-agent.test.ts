@@ -122,6 +122,17 @@ describe.each(storeTargets())('a proxied seed-protocol device on $name', (target
     await expect(dev.hello({ ...inventory, cpuCores: -1 })).rejects.toThrow(/refused the device's hello: invalid_message/);
   });
 
+  it('carries module reports in its heartbeat, handled once the session settles', async () => {
+    const seen: unknown[] = [];
+    link.modules.register('probe', { report: async (_node, report) => void seen.push(report) });
+    const dev = new ProxiedAgent({ silenceMs: 60_000 });
+    const session = link.host.attach(nodeId, dev);
+    await dev.hello(inventory);
+    dev.heartbeat(stats, { probe: { n: 1 } });
+    await session.settled();
+    expect(seen).toEqual([{ n: 1 }]);
+  });
+
   it('takes its heartbeat stats into the node', async () => {
     const dev = await attach();
     dev.heartbeat(stats);

@@ -124,9 +124,10 @@ export class ProxiedAgent implements Channel {
     this.silence.unref();
   }
 
-  heartbeat(stats: Stats): void {
+  /** `modules`: module reports (e.g. `service`) for the features that read them, as an agent's heartbeat carries. */
+  heartbeat(stats: Stats, modules?: Record<string, unknown>): void {
     this.touch();
-    this.emit({ type: 'heartbeat', seq: this.seq++, stats, running: [...this.running.keys()], outbox: [] });
+    this.emit({ type: 'heartbeat', seq: this.seq++, stats, running: [...this.running.keys()], outbox: [], ...(modules ? { modules } : {}) });
   }
 
   /** The oldest queued command the device can take (`accepts`), now running; undefined when none. */
