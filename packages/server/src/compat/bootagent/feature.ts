@@ -4,8 +4,8 @@ import { BootAgentTransport } from '../../agents/transports/bootagent/transport.
 import type { ArtifactService } from '../../artifacts/service.js';
 import type { Context } from '../../core/context.js';
 import type { Feature } from '../../core/feature.js';
-import type { FeatureDeps } from '../../features.js';
-import { parseListen } from '../../listen.js';
+import type { Transport } from '../../agents/transport.js';
+import { parseListen } from '../../http/listen.js';
 import { getNodeRow } from '../../store/queries/nodes.js';
 import { listServiceNodeRows, listServiceRows } from '../../store/queries/services.js';
 import { fromJson } from '../../store/rows.js';
@@ -26,7 +26,7 @@ export function bootagentFeature(deps: {
   admissions: AdmissionService;
   artifacts: ArtifactService;
   options: BootAgentOptions;
-  transports: FeatureDeps['transports'];
+  transports: { use(transport: Transport): unknown };
 }): Feature {
   const { ctx, options } = deps;
   if (!options.bootagentListen) return { name: 'bootagent' };
