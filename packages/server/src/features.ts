@@ -6,6 +6,7 @@ import { artifactsFeature } from './artifacts/feature.js';
 import type { ArtifactService } from './artifacts/service.js';
 import { backupsFeature } from './backups/feature.js';
 import { commandsFeature } from './commands/feature.js';
+import { retireClusterFeature } from './compat/retire-cluster/feature.js';
 import type { CommandService } from './commands/service.js';
 import type { Context } from './core/context.js';
 import type { Feature } from './core/feature.js';
@@ -64,6 +65,7 @@ export const FEATURES: FeatureFactory[] = [
   nodesFeature,
   enrollmentFeature,
   admissionsFeature,
+  retireClusterFeature,
   tokensFeature,
   eventsFeature,
   alertsFeature,

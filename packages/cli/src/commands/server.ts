@@ -10,6 +10,7 @@ export interface ServerFlags {
   db?: string;
   logLevel?: string;
   admitCidr?: string[];
+  retireClusterListen?: string;
 }
 
 export function addServerOptions(cmd: Command, withDb = true): Command {
@@ -20,6 +21,11 @@ export function addServerOptions(cmd: Command, withDb = true): Command {
   cmd.option(
     '--admit-cidr <cidr...>',
     'devices of Retire-Cluster/BootAgent from these ranges become nodes without approval (default: none; others wait for `steward nodes approve`)',
+  );
+  cmd.option(
+    '--retire-cluster-listen <host:port>',
+    'serve Retire-Cluster devices (TCP JSON; their customary port is 8080) on this address; they wait for `steward nodes approve` unless --admit-cidr covers them (default: off)',
+    listenAddress,
   );
   return cmd.addOption(new Option('--log-level <level>', 'log level').choices(LOG_LEVELS));
 }
@@ -43,6 +49,7 @@ export function registerServer(program: Command): void {
         db: opts.db,
         logLevel: opts.logLevel,
         ...(opts.admitCidr ? { admitCidrs: opts.admitCidr } : {}),
+        ...(opts.retireClusterListen ? { retireClusterListen: opts.retireClusterListen } : {}),
       });
       println(`Steward API listening on ${server.url}`);
       println(`dashboard: ${server.url}/`);

@@ -56,6 +56,7 @@ export function registerUp(program: Command): void {
       dataDir: opts.dataDir,
       logLevel: opts.logLevel,
       ...(opts.admitCidr ? { admitCidrs: opts.admitCidr } : {}),
+      ...(opts.retireClusterListen ? { retireClusterListen: opts.retireClusterListen } : {}),
       ...(logs.pretty ? { logStream: prettyLogStream(logs.color) } : {}),
     });
     let agent: LocalAgent | undefined;
