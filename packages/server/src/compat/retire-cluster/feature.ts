@@ -3,7 +3,6 @@ import type { AdmissionService } from '../../admissions/service.js';
 import { RetireClusterListener } from '../../agents/transports/retire-cluster/listener.js';
 import type { Context } from '../../core/context.js';
 import type { Feature } from '../../core/feature.js';
-import type { ServerOptions } from '../../options.js';
 import { RetireClusterGateway } from './gateway.js';
 
 function envInt(name: string): number | undefined {
@@ -14,12 +13,19 @@ function envInt(name: string): number | undefined {
   return n;
 }
 
+/** The part of the server options this feature reads (ServerOptions; not imported: the root imports features). */
+export interface RetireClusterOptions {
+  retireClusterListen?: string;
+  retireClusterMessageTimeoutMs?: number;
+  retireClusterMaxConnections?: number;
+}
+
 /**
  * Retire-Cluster devices as Steward nodes (`--retire-cluster-listen`, off by default): the
  * TCP JSON gateway its published worker talks to, admission for its credential-less devices,
  * and tasks handed out when a device asks. See docs/compatibility.md.
  */
-export function retireClusterFeature(deps: { ctx: Context; admissions: AdmissionService; options: ServerOptions }): Feature {
+export function retireClusterFeature(deps: { ctx: Context; admissions: AdmissionService; options: RetireClusterOptions }): Feature {
   const { ctx, admissions, options } = deps;
   if (!options.retireClusterListen) return { name: 'retire-cluster' };
   let gateway: RetireClusterGateway | null = null;
