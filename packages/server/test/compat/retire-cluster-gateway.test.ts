@@ -205,6 +205,18 @@ describe('the Retire-Cluster gateway', () => {
     expect(logs.filter((l) => l.includes(SECRET))).toEqual([]);
   });
 
+  it('takes a new profile when a device registers again while it is a connected node', async () => {
+    const again = new RetireClusterDevice(port, 'lab-pi-1', workerProfile({ hostname: 'lab-pi-renamed', cpu_count_logical: 16 }), '127.0.0.2');
+    const r = await again.register();
+    expect(r.data.result).toMatchObject({ success: true, node_id: labNodeId });
+    const node = await waitFor('the new profile', async () => {
+      const n = await client.getNode(labNodeId);
+      return n.cpuCores === 16 && n;
+    });
+    expect(node).toMatchObject({ hostname: 'lab-pi-renamed', name: 'lab-pi', status: 'online', connected: true });
+    await stillServes();
+  });
+
   it('status reply (an ack) is parsed back by the device as JSON of at most 8 KiB', async () => {
     const r: RcReply = await lab.status();
     expect(Buffer.byteLength(JSON.stringify(r))).toBeLessThanOrEqual(8192);
