@@ -172,7 +172,7 @@ describe('the Retire-Cluster gateway', () => {
       ['{"message_type": "status"}', /invalid message: sender_id/],
       ['{"message_type": "status", "sender_id": "a", "data": [1]}', /invalid message: data/],
       ['{"message_type": "list_devices", "sender_id": "a", "message_id": "m1"}', /message_type list_devices is not supported here \(register, heartbeat, status, task_request, task_result\)/],
-      ['{"message_type": "heartbeat", "sender_id": "lab-pi-1", "data": {"metrics": {"cpu_usage": "high"}}}', /invalid heartbeat message: data.metrics.cpu_usage/],
+      [`{"message_type": "heartbeat", "sender_id": "lab-pi-1", "data": {"metrics": {"cpu_usage": "${SECRET}"}}}`, /invalid heartbeat message: data.metrics.cpu_usage/],
       ['{"message_type": "task_result", "sender_id": "lab-pi-1", "data": {"status": "completed"}}', /invalid task_result message: data.task_id/],
     ];
     for (const [text, error] of cases) {
@@ -202,6 +202,7 @@ describe('the Retire-Cluster gateway', () => {
     const refusals = logs.filter((l) => l.includes('retire-cluster gateway refused a connection'));
     expect(refusals.length).toBeGreaterThan(0);
     expect(refusals.some((l) => l.includes('"reason":"message_timeout"'))).toBe(true);
+    expect(refusals.some((l) => l.includes('"reason":"error_reply"'))).toBe(true);
     expect(logs.filter((l) => l.includes(SECRET))).toEqual([]);
   });
 

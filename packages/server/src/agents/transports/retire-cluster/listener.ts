@@ -130,6 +130,8 @@ export class RetireClusterListener implements Transport {
       const to = parsed as { sender_id?: string; message_id?: string };
       reply = errorReply({ sender_id: typeof to.sender_id === 'string' ? to.sender_id : null, message_id: typeof to.message_id === 'string' ? to.message_id : null }, 'internal error; try again');
     }
+    // The sentence names fields and rules, never values: safe to log (the peer's message is not).
+    if (reply.message_type === 'error') this.note(source, 'error_reply', { error: String(reply.data.error).slice(0, 300) });
     const out = encodeReply(reply) ?? encodeReply(errorReply(null, 'the reply does not fit in 8 KiB'))!;
     if (socket.destroyed) return;
     socket.end(out);
@@ -137,16 +139,21 @@ export class RetireClusterListener implements Transport {
     setTimeout(() => socket.destroy(), LINGER_MS * 5).unref();
   }
 
-  /** An error reply, then the close; logged once a second per reason at most (a flood logs a count). */
-  private refuse(socket: Socket, source: string, reason: string, text: string): void {
+  /** Logs a refusal once a second per reason at most (a flood logs a count), without what the peer sent. */
+  private note(source: string, reason: string, extra: Record<string, unknown> = {}): void {
     const now = Date.now();
     const last = this.refusals.get(reason);
     if (!last || now - last.at >= 1000) {
-      this.opts.log.warn({ source, reason, ...(last?.suppressed ? { alsoRefusedSinceLastLog: last.suppressed } : {}) }, 'retire-cluster gateway refused a connection');
+      this.opts.log.warn({ source, reason, ...extra, ...(last?.suppressed ? { alsoRefusedSinceLastLog: last.suppressed } : {}) }, 'retire-cluster gateway refused a connection');
       this.refusals.set(reason, { at: now, suppressed: 0 });
     } else {
       last.suppressed++;
     }
+  }
+
+  /** An error reply, then the close. */
+  private refuse(socket: Socket, source: string, reason: string, text: string): void {
+    this.note(source, reason);
     if (socket.destroyed) return;
     socket.end(encodeReply(errorReply(null, text))!); // a short text: it fits
     // Unread bytes would turn the close into a reset that can overtake the reply: read and drop them a while.
