@@ -36,7 +36,7 @@ interface Device {
   lastStats: Stats | null;
 }
 
-type Envelope = RetireClusterEnvelope & { sender_id: string };
+type Envelope = RetireClusterEnvelope;
 
 const envelopeCheck = TypeCompiler.Compile(RetireClusterEnvelope);
 const checks = {
