@@ -180,6 +180,9 @@ describe('the Retire-Cluster gateway', () => {
       expect(r.reply?.message_type, text).toBe('error');
       expect(r.reply?.data.error, text).toMatch(error);
     }
+    // A peer that shuts down its side after the message (nc -N) still reads the reply.
+    const halfClosed = await exchange(port, (s) => s.end('{"message_type": "status", "sender_id": "lab-pi-1"}'));
+    expect(halfClosed.reply).toMatchObject({ message_type: 'ack', data: { result: { success: true } } });
     // An object followed by more bytes: the object is the message, the rest is ignored.
     const r = await exchange(port, (s) => s.write('  {"message_type": "status", "sender_id": "lab-pi-1", "data": {"k": "a}\\"{"}}trailing'));
     expect(r.reply).toMatchObject({ message_type: 'ack', data: { result: { success: true } } });

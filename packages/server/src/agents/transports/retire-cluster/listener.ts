@@ -49,7 +49,8 @@ export class RetireClusterListener implements Transport {
   async install(_app: unknown, host: TransportHost): Promise<void> {
     this.handler = this.makeHandler(host);
     const { host: bind, port } = parseListen(this.opts.listen, '--retire-cluster-listen');
-    const server = createServer((socket) => this.accept(socket));
+    // Half-open allowed: a peer that shuts down its sending side after the message still gets the reply.
+    const server = createServer({ allowHalfOpen: true }, (socket) => this.accept(socket));
     server.on('error', (err) => this.opts.log.error({ err }, 'retire-cluster gateway listener error'));
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
