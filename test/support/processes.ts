@@ -100,13 +100,15 @@ export interface ServerProc extends Proc {
   client: StewardClient;
 }
 
-export async function startServerProcess(o: { dataDir?: string; port?: number; db?: string; env?: NodeJS.ProcessEnv; token?: string } = {}): Promise<ServerProc> {
+/** `args`: more `steward server` flags (`--retire-cluster-listen …`). */
+export async function startServerProcess(o: { dataDir?: string; port?: number; db?: string; env?: NodeJS.ProcessEnv; token?: string; args?: string[] } = {}): Promise<ServerProc> {
   const dataDir = o.dataDir ?? tempDir('steward-server-');
   const port = o.port ?? (await freePort());
   const endpoint = join(dataDir, 'endpoint.json');
   rmSync(endpoint, { force: true });
   const args = ['server', '--listen', `127.0.0.1:${port}`, '--data-dir', dataDir, '--log-level', 'info'];
   if (o.db) args.push('--db', o.db);
+  args.push(...(o.args ?? []));
   const proc = launch(args, { ...FAST_TIMINGS, ...o.env });
   const url = await listeningUrl(proc, endpoint, 'the control plane');
   // A second replica on a shared database does not get the token file: the first one made it.

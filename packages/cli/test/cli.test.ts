@@ -67,9 +67,9 @@ describe.concurrent('steward --help', () => {
   });
 
   it.each([
-    ['server', ['--listen', '--data-dir', '--db', '--log-level']],
+    ['server', ['--listen', '--data-dir', '--db', '--log-level', '--admit-cidr', '--retire-cluster-listen']],
     ['agent', ['--server', '--enroll-token', '--name', '--label', '--data-dir', '--config', '--modules', '--log-level', '--check-config']],
-    ['up', ['--listen', '--data-dir']],
+    ['up', ['--listen', '--data-dir', '--retire-cluster-listen']],
     ['run', ['--node', '--selector', '--all', '--timeout', '--batch', '--shell', '--json', '--server', '--token']],
     ['events', ['--kinds', '--json']],
   ])('documents the options of %s', async (name, options) => {

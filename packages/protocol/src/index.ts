@@ -26,3 +26,4 @@ export * from './api/monitor.js';
 export * from './api/alerts.js';
 export * from './backoff.js';
 export * from './compat/bootagent.js';
+export * from './compat/retire-cluster.js';

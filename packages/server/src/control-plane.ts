@@ -23,7 +23,7 @@ import { createApp } from './http/app.js';
 import { healthRoutes } from './http/health.js';
 import { JobService } from './jobs/service.js';
 import { JobTracker } from './jobs/tracker.js';
-import { parseListen, urlFor } from './http/listen.js';
+import { parseListen, urlFor } from './core/listen.js';
 import { createLogger } from './log.js';
 import { Metrics } from './core/metrics.js';
 import { NodeService } from './nodes/service.js';

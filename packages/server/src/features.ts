@@ -9,6 +9,7 @@ import { backupsFeature } from './backups/feature.js';
 import { bootagentFeature } from './compat/bootagent/feature.js';
 import { commandsFeature } from './commands/feature.js';
 import type { CommandService } from './commands/service.js';
+import { retireClusterFeature } from './compat/retire-cluster/feature.js';
 import type { Context } from './core/context.js';
 import type { Feature } from './core/feature.js';
 import { dashboardFeature } from './dashboard/feature.js';
@@ -72,6 +73,7 @@ export const FEATURES: FeatureFactory[] = [
   nodesFeature,
   enrollmentFeature,
   admissionsFeature,
+  retireClusterFeature,
   tokensFeature,
   eventsFeature,
   alertsFeature,

@@ -26,6 +26,12 @@ export interface ServerOptions {
   bootagentListen?: string;
   /** `svrlist` handed to BootAgents in config jobs (`HOST:PORT` each); default: the address each device reached. */
   bootagentServers?: string[];
+  /** `HOST:PORT` of the Retire-Cluster device gateway (TCP JSON; the protocol's port is 8080). Default: off. */
+  retireClusterListen?: string;
+  /** A Retire-Cluster device's whole message must arrive within this long. Default 10 s ($STEWARD_RETIRE_CLUSTER_MESSAGE_TIMEOUT_MS). */
+  retireClusterMessageTimeoutMs?: number;
+  /** Retire-Cluster connections open at once; more are refused. Default 256 ($STEWARD_RETIRE_CLUSTER_MAX_CONNECTIONS). */
+  retireClusterMaxConnections?: number;
 }
 
 export interface RunningServer {

@@ -12,6 +12,7 @@ export interface ServerFlags {
   admitCidr?: string[];
   bootagentListen?: string;
   bootagentServer?: string[];
+  retireClusterListen?: string;
 }
 
 export function addServerOptions(cmd: Command, withDb = true): Command {
@@ -26,13 +27,19 @@ export function addServerOptions(cmd: Command, withDb = true): Command {
   cmd
     .option('--bootagent-listen <host:port>', 'serve BootAgent devices (POST /agent/register, /agent/status) on this address (default: off)', listenAddress)
     .option('--bootagent-server <host:port...>', "svrlist sent to BootAgents in config jobs (default: the address each device reached)");
+  cmd.option(
+    '--retire-cluster-listen <host:port>',
+    'serve Retire-Cluster devices (TCP JSON; their customary port is 8080) on this address; they wait for `steward nodes approve` unless --admit-cidr covers them (default: off)',
+    listenAddress,
+  );
   return cmd.addOption(new Option('--log-level <level>', 'log level').choices(LOG_LEVELS));
 }
 
 /** The server options of the seed-protocol flags, as `startServer` takes them. */
-export function seedProtocolOptions(opts: ServerFlags): { admitCidrs?: string[]; bootagentListen?: string; bootagentServers?: string[] } {
+export function seedProtocolOptions(opts: ServerFlags): { admitCidrs?: string[]; bootagentListen?: string; bootagentServers?: string[]; retireClusterListen?: string } {
   return {
     ...(opts.admitCidr ? { admitCidrs: opts.admitCidr } : {}),
+    ...(opts.retireClusterListen ? { retireClusterListen: opts.retireClusterListen } : {}),
     ...(opts.bootagentListen ? { bootagentListen: opts.bootagentListen } : {}),
     ...(opts.bootagentServer ? { bootagentServers: opts.bootagentServer } : {}),
   };

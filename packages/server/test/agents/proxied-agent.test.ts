@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { type Stats } from '@steward/protocol';
+import { Type, type Stats } from '@steward/protocol';
 import { Link } from '../../src/agents/link.js';
 import { ProxiedAgent } from '../../src/agents/transports/proxied-agent.js';
 import { CatalogCache } from '../../src/commands/catalogs.js';
@@ -137,5 +137,27 @@ describe.each(storeTargets())('a proxied seed-protocol device on $name', (target
     const dev = await attach();
     dev.heartbeat(stats);
     await waitFor('stats stored', async () => JSON.parse((await getNodeRow(ctx.store.db, nodeId))?.stats ?? 'null')?.cpu?.cores === 4);
+  });
+
+  it('carries module reports on its hello and heartbeats, and module events, to the module handlers', async () => {
+    const seen: string[] = [];
+    link.modules.register('probe', {
+      async report(_node, report) {
+        seen.push(`report ${JSON.stringify(report)}`);
+      },
+      eventSchemas: { noticed: Type.Object({ what: Type.String() }) },
+      async event(_node, event, data) {
+        seen.push(`event ${event} ${JSON.stringify(data)}`);
+      },
+    });
+    const dev = new ProxiedAgent({ silenceMs: 60_000 });
+    link.host.attach(nodeId, dev);
+    await dev.hello(inventory, { probe: { n: 1 } });
+    await waitFor('the hello report', () => seen.includes('report {"n":1}'));
+    dev.event('probe', 'noticed', { what: 'x' });
+    dev.heartbeat(stats, { probe: { n: 2 } });
+    await waitFor('the heartbeat report', () => seen.includes('report {"n":2}'));
+    // The session handles one connection's messages in order: the event came first.
+    expect(seen).toEqual(['report {"n":1}', 'event noticed {"what":"x"}', 'report {"n":2}']);
   });
 });

@@ -7,6 +7,7 @@ import {
   getNodeRow,
   insertNode,
   listNodeRows,
+  listNodesOfProtocol,
   nodeNameTaken,
   transitionNode,
   updateNodeRow,
@@ -123,5 +124,21 @@ describe.each(storeTargets())('nodes on $name', (target) => {
     expect(lost.map((n) => n.id).sort()).toEqual([rows.silent.id, rows.goneLongAgo.id, rows.slowBeatLost.id].sort());
     const silent = lost.find((n) => n.id === rows.silent.id);
     expect(silent).toEqual({ id: rows.silent.id, name: rows.silent.name, connection_id: 'c2', last_seen_at: now - 50_000 });
+  });
+
+  it('listNodesOfProtocol lists the nodes of one protocol by name, bounded', async () => {
+    const { db } = ctx.store;
+    await insertNode(db, nodeRow({ name: 'rc-b', protocol: 'retire-cluster', external_id: 'dev-b', status: 'offline' }));
+    await insertNode(db, nodeRow({ name: 'rc-a', protocol: 'retire-cluster', external_id: 'dev-a' }));
+    await insertNode(db, nodeRow({ name: 'rc-c', protocol: 'retire-cluster', external_id: 'dev-c' }));
+    await insertNode(db, nodeRow({ name: 'agent-1' }));
+    const two = await listNodesOfProtocol(db, 'retire-cluster', 2);
+    expect(two.map((n) => [n.name, n.status, n.external_id])).toEqual([
+      ['rc-a', 'online', 'dev-a'],
+      ['rc-b', 'offline', 'dev-b'],
+    ]);
+    expect(typeof two[0]!.inventory).toBe('string');
+    expect((await listNodesOfProtocol(db, 'retire-cluster', 10)).map((n) => n.name)).toEqual(['rc-a', 'rc-b', 'rc-c']);
+    expect(await listNodesOfProtocol(db, 'bootagent', 10)).toEqual([]);
   });
 });

@@ -106,13 +106,16 @@ export class ProxiedAgent implements Channel {
 
   // ---- the transport's side ----
 
-  /** Introduces the device to the link; resolves once welcomed (only then may it beat or run). */
-  hello(inventory: Inventory): Promise<{ nodeId: string; name: string; heartbeatIntervalMs: number }> {
+  /**
+   * Introduces the device to the link; resolves once welcomed (only then may it beat or run).
+   * `modules`: module reports, as an agent's hello carries them (e.g. `task` for the scheduler).
+   */
+  hello(inventory: Inventory, modules?: Record<string, unknown>): Promise<{ nodeId: string; name: string; heartbeatIntervalMs: number }> {
     const welcomed = new Promise<{ nodeId: string; name: string; heartbeatIntervalMs: number }>((resolve, reject) => {
       this.welcome = { resolve, reject };
     });
     this.touch();
-    this.emit({ type: 'hello', protocol: AGENT_PROTOCOL_VERSION, inventory, running: [...this.running.keys()], outbox: [] });
+    this.emit({ type: 'hello', protocol: AGENT_PROTOCOL_VERSION, inventory, running: [...this.running.keys()], outbox: [], ...(modules ? { modules } : {}) });
     return welcomed;
   }
 
@@ -128,6 +131,11 @@ export class ProxiedAgent implements Channel {
   heartbeat(stats: Stats, modules?: Record<string, unknown>): void {
     this.touch();
     this.emit({ type: 'heartbeat', seq: this.seq++, stats, running: [...this.running.keys()], outbox: [], ...(modules ? { modules } : {}) });
+  }
+
+  /** Something a module of the device noticed (a task's output), as an agent's `module.event`. */
+  event(module: string, event: string, data: unknown): void {
+    this.emit({ type: 'module.event', module, event, at: Date.now(), data });
   }
 
   /** The oldest queued command the device can take (`accepts`), now running; undefined when none. */

@@ -5,7 +5,7 @@ import type { ArtifactService } from '../../artifacts/service.js';
 import type { Context } from '../../core/context.js';
 import type { Feature } from '../../core/feature.js';
 import type { Transport } from '../../agents/transport.js';
-import { parseListen } from '../../http/listen.js';
+import { parseListen } from '../../core/listen.js';
 import { getNodeRow } from '../../store/queries/nodes.js';
 import { listServiceNodeRows, listServiceRows } from '../../store/queries/services.js';
 import { fromJson } from '../../store/rows.js';

@@ -130,3 +130,8 @@ export async function recordHeartbeat(
     .returning('status')
     .executeTakeFirst();
 }
+
+/** Nodes of one seed protocol, by name, at most `limit` (a device's cluster-status question). */
+export async function listNodesOfProtocol(db: Kysely<Database>, protocol: string, limit: number): Promise<Pick<NodesTable, 'name' | 'status' | 'external_id' | 'inventory'>[]> {
+  return db.selectFrom('nodes').select(['name', 'status', 'external_id', 'inventory']).where('protocol', '=', protocol).orderBy('name').limit(limit).execute();
+}

@@ -1,0 +1,52 @@
+import { ValidationError } from '@steward/protocol';
+import type { AdmissionService } from '../../admissions/service.js';
+import { RetireClusterListener } from '../../agents/transports/retire-cluster/listener.js';
+import type { Context } from '../../core/context.js';
+import type { Feature } from '../../core/feature.js';
+import { RetireClusterGateway } from './gateway.js';
+
+function envInt(name: string): number | undefined {
+  const v = process.env[name];
+  if (v === undefined || v === '') return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n <= 0) throw new ValidationError(`${name} must be a positive integer`, [{ field: name, rule: 'positive integer' }]);
+  return n;
+}
+
+/** The part of the server options this feature reads (ServerOptions; not imported: the root imports features). */
+export interface RetireClusterOptions {
+  retireClusterListen?: string;
+  retireClusterMessageTimeoutMs?: number;
+  retireClusterMaxConnections?: number;
+}
+
+/**
+ * Retire-Cluster devices as Steward nodes (`--retire-cluster-listen`, off by default): the
+ * TCP JSON gateway its published worker talks to, admission for its credential-less devices,
+ * and tasks handed out when a device asks. See docs/compatibility.md.
+ */
+export function retireClusterFeature(deps: { ctx: Context; admissions: AdmissionService; options: RetireClusterOptions }): Feature {
+  const { ctx, admissions, options } = deps;
+  if (!options.retireClusterListen) return { name: 'retire-cluster' };
+  let gateway: RetireClusterGateway | null = null;
+  const listener = new RetireClusterListener(
+    {
+      listen: options.retireClusterListen,
+      messageTimeoutMs: options.retireClusterMessageTimeoutMs ?? envInt('STEWARD_RETIRE_CLUSTER_MESSAGE_TIMEOUT_MS') ?? 10_000,
+      maxConnections: options.retireClusterMaxConnections ?? envInt('STEWARD_RETIRE_CLUSTER_MAX_CONNECTIONS') ?? 256,
+      log: ctx.log,
+    },
+    (host) => {
+      const g = new RetireClusterGateway(ctx, admissions, host);
+      gateway = g;
+      return (message, peer) => g.handle(message, peer);
+    },
+  );
+  return {
+    name: 'retire-cluster',
+    transports: [listener],
+    async stop() {
+      gateway?.close();
+    },
+  };
+}
