@@ -1,6 +1,7 @@
 import { ValidationError } from '@steward/protocol';
 import type { AdmissionService } from '../../admissions/service.js';
 import { RetireClusterListener } from '../../agents/transports/retire-cluster/listener.js';
+import type { Transport } from '../../agents/transport.js';
 import type { Context } from '../../core/context.js';
 import type { Feature } from '../../core/feature.js';
 import { RetireClusterGateway } from './gateway.js';
@@ -25,7 +26,12 @@ export interface RetireClusterOptions {
  * TCP JSON gateway its published worker talks to, admission for its credential-less devices,
  * and tasks handed out when a device asks. See docs/compatibility.md.
  */
-export function retireClusterFeature(deps: { ctx: Context; admissions: AdmissionService; options: RetireClusterOptions }): Feature {
+export function retireClusterFeature(deps: {
+  ctx: Context;
+  admissions: AdmissionService;
+  options: RetireClusterOptions;
+  transports: { use(transport: Transport): unknown };
+}): Feature {
   const { ctx, admissions, options } = deps;
   if (!options.retireClusterListen) return { name: 'retire-cluster' };
   let gateway: RetireClusterGateway | null = null;
@@ -42,9 +48,9 @@ export function retireClusterFeature(deps: { ctx: Context; admissions: Admission
       return (message, peer) => g.handle(message, peer);
     },
   );
+  deps.transports.use(listener);
   return {
     name: 'retire-cluster',
-    transports: [listener],
     async stop() {
       gateway?.close();
     },
