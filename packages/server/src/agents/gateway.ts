@@ -1,4 +1,4 @@
-import { isTerminalCommandState, type CommandState, type HeartbeatMessage, type Stats, type HelloMessage, type CommandResultMessage, type ModuleEventMessage, type CommandTypeInfo } from '@steward/protocol';
+import { isTerminalCommandState, type CommandState, type HeartbeatMessage, type Stats, type HelloMessage, type CommandResultMessage, type CommandReportedMessage, type ModuleEventMessage, type CommandTypeInfo } from '@steward/protocol';
 import { IN_FLIGHT_MS, type Dispatcher } from './dispatcher.js';
 import type { AgentHub } from './hub.js';
 import type { Context } from '../core/context.js';
@@ -18,6 +18,8 @@ export interface CommandReceiver {
   started(nodeId: string, commandId: string): Promise<void>;
   /** The agent's result; stored once, a repeat changes nothing. Acked to the agent after it resolves. */
   finished(nodeId: string, msg: CommandResultMessage): Promise<void>;
+  /** A command the agent ran on its own inbound API; recorded once in the node's history. */
+  reported(nodeId: string, msg: CommandReportedMessage): Promise<void>;
   /** The command types a node declared in its hello. */
   declared(nodeId: string, types: CommandTypeInfo[]): void;
 }
@@ -93,6 +95,11 @@ export class AgentGateway implements SessionHandlers {
   async result(session: AgentSession, msg: CommandResultMessage): Promise<void> {
     await this.commands.finished(session.nodeId, msg);
     // Acknowledged only once stored: until then the agent keeps the result in its outbox.
+    session.send(wire.resultAck([msg.commandId]));
+  }
+
+  async reported(session: AgentSession, msg: CommandReportedMessage): Promise<void> {
+    await this.commands.reported(session.nodeId, msg);
     session.send(wire.resultAck([msg.commandId]));
   }
 

@@ -57,6 +57,7 @@ export class Link implements AgentLink {
     this.gateway = new AgentGateway(ctx, this.hub, this.dispatcher, {
       started: (n, c) => this.commands().started(n, c),
       finished: (n, m) => this.commands().finished(n, m),
+      reported: (n, m) => this.commands().reported(n, m),
       declared: (n, t) => this.commands().declared(n, t),
     });
   }

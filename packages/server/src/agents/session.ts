@@ -22,6 +22,7 @@ export interface SessionHandlers {
   heartbeat(session: AgentSession, msg: HeartbeatMessage): Promise<void>;
   started(session: AgentSession, commandId: string): Promise<void>;
   result(session: AgentSession, msg: Extract<AgentMessage, { type: 'command.result' }>): Promise<void>;
+  reported(session: AgentSession, msg: Extract<AgentMessage, { type: 'command.reported' }>): Promise<void>;
   moduleEvent(session: AgentSession, msg: Extract<AgentMessage, { type: 'module.event' }>): Promise<void>;
   closed(session: AgentSession): Promise<void>;
 }
@@ -114,6 +115,8 @@ export class AgentSession {
           return this.handlers.started(this, msg.commandId);
         case 'command.result':
           return this.handlers.result(this, msg);
+        case 'command.reported':
+          return this.handlers.reported(this, msg);
         case 'module.event':
           return this.handlers.moduleEvent(this, msg);
       }
