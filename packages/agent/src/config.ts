@@ -6,6 +6,7 @@ import { moduleFolderNames } from './modules/folders.js';
 import { compile, parseLabelArgs, ValidationError, type FieldIssue, type Labels } from '@steward/protocol';
 
 import { DEFAULT_MODULES } from './core/default-modules.js';
+import { isLoopbackHost, parseListen } from './core/listen.js';
 
 export { DEFAULT_MODULES };
 
@@ -219,21 +220,11 @@ export function loadAgentConfig(flags: AgentFlags, env: NodeJS.ProcessEnv = proc
  */
 function checkInboundKey(config: AgentConfig): void {
   const inbound = config.inbound;
-  if (!inbound || inbound.apiKey || inbound.apiKeyFile || isLoopbackHost(listenHost(inbound.listen))) return;
+  if (!inbound || inbound.apiKey || inbound.apiKeyFile || isLoopbackHost(parseListen(inbound.listen).host)) return;
   throw new ValidationError(
     `inbound API: listening on ${inbound.listen} (not a loopback address) needs an API key: set inbound.apiKey, inbound.apiKeyFile or STEWARD_INBOUND_API_KEY`,
     [{ field: 'inbound.apiKey', rule: 'required when inbound.listen is not a loopback address' }],
   );
-}
-
-/** The host part of HOST:PORT, without IPv6 brackets. */
-export function listenHost(listen: string): string {
-  const host = listen.slice(0, listen.lastIndexOf(':'));
-  return host.startsWith('[') ? host.slice(1, -1) : host;
-}
-
-export function isLoopbackHost(host: string): boolean {
-  return host === 'localhost' || host === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
 }
 
 /** What `--check-config` prints: everything, with secrets masked. */

@@ -9,6 +9,7 @@ import {
   type DispatchedCommand,
 } from '@steward/protocol';
 import type { AgentConfig } from './config.js';
+import type { InboundCommand } from './inbound/types.js';
 import type { CommandOrigin, Journal, JournalEntry } from './journal.js';
 import type { ModuleRegistry } from './modules/registry.js';
 import { AgentError } from './core/errors.js';
@@ -21,15 +22,6 @@ export interface ExecutorEvents {
   /** The started instance of a module, for handlers that talk to it. */
   module(name: string): ModuleInstance | undefined;
   emit(module: string, event: string, data: unknown): void;
-}
-
-/** A command asked for on the agent's inbound API. */
-export interface InboundCommand {
-  requestId: string;
-  requestHash: string;
-  type: string;
-  payload: unknown;
-  timeoutMs: number;
 }
 
 interface Running {

@@ -24,3 +24,4 @@ export { Type, type Static, type TSchema } from '@sinclair/typebox';
 export * from './api/monitor.js';
 export * from './api/alerts.js';
 export * from './backoff.js';
+export * from './canonical-json.js';

@@ -26,6 +26,9 @@ export const MediastackHeartbeatSchema = Type.Object(
   { additionalProperties: false },
 );
 
+export type InboundSettings = Static<typeof InboundSchema>;
+export type MediastackHeartbeatSettings = Static<typeof MediastackHeartbeatSchema>;
+
 export const AgentConfigSchema = Type.Object(
   {
     server: Type.String({ pattern: '^https?://[^\\s]+$', description: 'control plane URL, http(s)://host:port' }),
