@@ -208,11 +208,11 @@ describe('MediaStack controllers drive the agent through its inbound API', { tim
   });
 });
 
-describe('the inbound API is refused at start without a key on a non-loopback address', { timeout: 60_000 }, () => {
+describe('the inbound API is refused at start without a key on a non-loopback address', { timeout: 90_000 }, () => {
   it('exits with a clear error', async () => {
     const port = await freePort();
     const refused = startAgentProcess({ server: 'http://127.0.0.1:9', config: `inbound:\n  listen: "0.0.0.0:${port}"\n` });
-    await waitFor('the agent to exit', () => refused.child.exitCode !== null, { timeoutMs: 30_000 });
+    await waitFor('the agent to exit', () => refused.child.exitCode !== null, { timeoutMs: 60_000 });
     expect(refused.child.exitCode).not.toBe(0);
     expect(refused.output()).toContain('needs an API key');
     expect(refused.output()).toContain('inbound.apiKey');
