@@ -7,6 +7,9 @@ import type { AgentConfig } from './config.js';
 import { AgentConnection } from './connection.js';
 import { enroll, EnrollmentError } from './enroll.js';
 import { Executor } from './executor.js';
+import type { MediastackHeartbeat } from './inbound/heartbeat.js';
+import type { InboundApi } from './inbound/server.js';
+import type { InboundRunner } from './inbound/types.js';
 import { loadIdentity, saveIdentity, type Identity } from './link/identity.js';
 import { Journal } from './journal.js';
 import { ServerLink } from './link/server-link.js';
@@ -39,6 +42,8 @@ export class Agent implements RunningAgent {
   private welcomed = false;
   private pruneTimer: NodeJS.Timeout | null = null;
   private stopping = false;
+  private inbound: InboundApi | null = null;
+  private mediastackHeartbeat: MediastackHeartbeat | null = null;
 
   private constructor(
     readonly config: AgentConfig,
@@ -74,7 +79,8 @@ export class Agent implements RunningAgent {
     const emit = (module: string, event: string, data: unknown) => agent?.send({ type: 'module.event', module, event, at: Date.now(), data });
     const executor = new Executor(journal, registry, config, log, {
       started: (commandId) => agent?.send({ type: 'command.started', commandId, at: Date.now() }),
-      finished: (result) => agent?.send(result),
+      // An inbound API command goes out as a report: the control plane did not dispatch it.
+      finished: (result) => agent?.send(journal.outgoing(result)),
       module: (name) => modules.get(name),
       emit,
       progress: (commandId, progress) => agent?.send({ type: 'command.progress', commandId, progress }),
@@ -98,11 +104,45 @@ export class Agent implements RunningAgent {
     // Modules start before commands are recovered or received: handlers may need them.
     await startModules(registry, settings, config, log, link, modules, emit);
     executor.recoverInterrupted();
+    await agent.startMediastack(registry, executor, journal);
     connection.start();
     agent.pruneTimer = setInterval(() => journal.prune(Date.now()), 3_600_000);
     agent.pruneTimer.unref();
     log.info({ nodeId: identity.nodeId, name: identity.name, server: identity.server, modules: registry.modules() }, 'agent started');
     return agent;
+  }
+
+  /**
+   * The MediaStack side, each part only when configured: the inbound API (commands run through
+   * this executor and journal) and the heartbeat to a controller. Fastify loads only for the API.
+   */
+  private async startMediastack(registry: ModuleRegistry, executor: Executor, journal: Journal): Promise<void> {
+    const { inbound, mediastackHeartbeat } = this.config;
+    if (!inbound && !mediastackHeartbeat) return;
+    const { mediastackStatus } = await import('./inbound/status.js');
+    if (inbound) {
+      const [{ startInboundApi }, { resolveApiKey }] = await Promise.all([import('./inbound/server.js'), import('./inbound/api-key.js')]);
+      const { key, file } = resolveApiKey(inbound, this.config.dataDir);
+      const runner: InboundRunner = {
+        submit: (cmd) => executor.submitInbound(cmd),
+        settled: (id, waitMs) => executor.settled(id, waitMs),
+        find: (requestId) => journal.byRequestId(requestId),
+        validate: (type, payload) => void registry.validatePayload(type, payload),
+        types: () => registry.types(),
+      };
+      this.inbound = await startInboundApi({ settings: inbound, apiKey: key, runner, status: mediastackStatus, nodeId: this.nodeId, log: this.log });
+      if (file) this.log.info({ file }, 'inbound API key is read from this file');
+    }
+    if (mediastackHeartbeat) {
+      const { startMediastackHeartbeat } = await import('./inbound/heartbeat.js');
+      this.mediastackHeartbeat = startMediastackHeartbeat({
+        settings: mediastackHeartbeat,
+        nodeId: this.nodeId,
+        status: mediastackStatus,
+        ...(inbound?.hmacSecret ? { hmacSecret: inbound.hmacSecret } : {}),
+        log: this.log,
+      });
+    }
   }
 
   private send(msg: Parameters<AgentConnection['send']>[0]): void {
@@ -192,8 +232,12 @@ export class Agent implements RunningAgent {
     this.stopping = true;
     if (this.heartbeatTimer) clearTimeout(this.heartbeatTimer);
     if (this.pruneTimer) clearInterval(this.pruneTimer);
+    this.mediastackHeartbeat?.stop();
+    // No new inbound requests; those waiting on a command get their answer as it drains.
+    const inboundClosed = this.inbound?.close();
     // Running commands get a grace to finish; their results go out while we are still connected.
     await this.executor.drain(this.drainMs);
+    await inboundClosed;
     for (const [name, inst] of [...this.modules].reverse()) {
       await inst.stop().catch((err) => this.log.warn({ err, module: name }, 'module did not stop cleanly'));
     }

@@ -6,6 +6,7 @@ import { moduleFolderNames } from './modules/folders.js';
 import { compile, parseLabelArgs, ValidationError, type FieldIssue, type Labels } from '@steward/protocol';
 
 import { DEFAULT_MODULES } from './core/default-modules.js';
+import { isLoopbackHost, parseListen } from './core/listen.js';
 
 export { DEFAULT_MODULES };
 
@@ -55,6 +56,8 @@ export interface AgentFlags {
   config?: string;
   modules?: string;
   logLevel?: string;
+  /** HOST:PORT of the inbound API (MediaStack controllers). */
+  listen?: string;
 }
 
 export function defaultAgentDataDir(): string {
@@ -74,6 +77,11 @@ function fromEnv(env: NodeJS.ProcessEnv): Partialish {
   if (env.STEWARD_MODULES) out.modules = env.STEWARD_MODULES.split(',').map((s) => s.trim()).filter(Boolean);
   if (env.STEWARD_LOG_LEVEL) out.logLevel = env.STEWARD_LOG_LEVEL;
   if (env.STEWARD_FS_ROOTS) out.fs = { roots: env.STEWARD_FS_ROOTS.split(':').filter(Boolean) };
+  // Secrets of the inbound API may come from the environment, never from argv (ps shows it).
+  const inbound: Partialish = {};
+  if (env.STEWARD_INBOUND_API_KEY) inbound.apiKey = env.STEWARD_INBOUND_API_KEY;
+  if (env.STEWARD_INBOUND_HMAC_SECRET) inbound.hmacSecret = env.STEWARD_INBOUND_HMAC_SECRET;
+  if (Object.keys(inbound).length) out.inbound = inbound;
   return out;
 }
 
@@ -108,6 +116,7 @@ function fromFlags(flags: AgentFlags): Partialish {
   if (flags.dataDir !== undefined) out.dataDir = flags.dataDir;
   if (flags.modules !== undefined) out.modules = flags.modules.split(',').map((s) => s.trim()).filter(Boolean);
   if (flags.logLevel !== undefined) out.logLevel = flags.logLevel;
+  if (flags.listen !== undefined) out.inbound = { listen: flags.listen };
   return out;
 }
 
@@ -159,6 +168,8 @@ export function loadAgentConfig(flags: AgentFlags, env: NodeJS.ProcessEnv = proc
   };
   const merged = merge(defaults, envPart, filePart, flagPart);
   merged.dataDir = dataDir;
+  // Keys without an address (STEWARD_INBOUND_API_KEY set for a later --listen) leave the API off.
+  if (isPlainObject(merged.inbound) && merged.inbound.listen === undefined) delete merged.inbound;
   const moduleSources: [Partialish, string][] = [
     [envPart, 'STEWARD_MODULES'],
     [filePart, 'modules'],
@@ -197,12 +208,28 @@ export function loadAgentConfig(flags: AgentFlags, env: NodeJS.ProcessEnv = proc
   // Alone, a bad entry keeps its own message (it quotes the entry); with others they are listed together.
   if (moduleErrors.length === 1) throw moduleErrors[0]!;
   if (moduleErrors.length) throw invalidConfig(moduleIssues);
+  checkInboundKey(config);
   if (typeof config.server === 'string') config.server = config.server.replace(/\/+$/, '');
   config.fs.roots = config.fs.roots.map((r) => resolve(r));
   return config;
 }
 
+/**
+ * An inbound API reachable from other machines must have a key chosen by its operator; on a
+ * loopback address the agent makes one itself (kept in its data dir) when none is given.
+ */
+function checkInboundKey(config: AgentConfig): void {
+  const inbound = config.inbound;
+  if (!inbound || inbound.apiKey || inbound.apiKeyFile || isLoopbackHost(parseListen(inbound.listen).host)) return;
+  throw new ValidationError(
+    `inbound API: listening on ${inbound.listen} (not a loopback address) needs an API key: set inbound.apiKey, inbound.apiKeyFile or STEWARD_INBOUND_API_KEY`,
+    [{ field: 'inbound.apiKey', rule: 'required when inbound.listen is not a loopback address' }],
+  );
+}
+
 /** What `--check-config` prints: everything, with secrets masked. */
 export function describeConfig(config: AgentConfig): Record<string, unknown> {
-  return { ...config, enrollToken: config.enrollToken ? '***' : undefined };
+  const mask = (v: string | undefined) => (v ? '***' : undefined);
+  const inbound = config.inbound && { ...config.inbound, apiKey: mask(config.inbound.apiKey), hmacSecret: mask(config.inbound.hmacSecret) };
+  return { ...config, enrollToken: mask(config.enrollToken), ...(inbound ? { inbound } : {}) };
 }

@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import {
   isStewardError,
+  newId,
   redactWriteOnly,
   type CommandError,
   type CommandProgress,
@@ -9,7 +10,8 @@ import {
   type DispatchedCommand,
 } from '@steward/protocol';
 import type { AgentConfig } from './config.js';
-import type { Journal } from './journal.js';
+import type { InboundCommand } from './inbound/types.js';
+import type { CommandOrigin, Journal, JournalEntry } from './journal.js';
 import type { ModuleRegistry } from './modules/registry.js';
 import { AgentError } from './core/errors.js';
 import { ProgressThrottle } from './core/progress.js';
@@ -62,7 +64,7 @@ export class Executor {
       const cmd: DispatchedCommand = { id: entry.id, type: entry.type, payload: entry.payload, timeoutMs: entry.timeoutMs, createdAt: entry.receivedAt };
       if (def?.safeToRerun) {
         this.log.info({ commandId: entry.id, type: entry.type }, 're-running a command interrupted by an agent restart');
-        this.start(cmd);
+        this.start(cmd, entry.origin);
       } else {
         this.log.warn({ commandId: entry.id, type: entry.type }, 'a command was interrupted by an agent restart; not safe to re-run');
         const now = Date.now();
@@ -89,17 +91,47 @@ export class Executor {
     }
     if (!this.accepting) return; // shutting down; the control plane delivers again later
     if (!this.journal.begin(cmd, Date.now())) return;
-    this.start(cmd);
+    this.start(cmd, 'control');
+  }
+
+  /**
+   * Runs a command an inbound API caller asked for, through the same journal, validation and
+   * handlers as a dispatched one. The request_id is its idempotency key: a known one is never
+   * run again, the caller gets the entry it made (running or done).
+   */
+  submitInbound(req: InboundCommand): { entry: JournalEntry; created: boolean } {
+    const known = this.journal.byRequestId(req.requestId);
+    if (known) return { entry: known, created: false };
+    if (!this.accepting) throw new AgentError('shutting_down', 'the agent is shutting down; try again when it is back');
+    const now = Date.now();
+    const cmd: DispatchedCommand = { id: newId('cmd'), type: req.type, payload: req.payload, timeoutMs: req.timeoutMs, createdAt: now };
+    if (!this.journal.beginInbound(cmd, req.requestId, req.requestHash, now)) {
+      return { entry: this.journal.byRequestId(req.requestId)!, created: false };
+    }
+    this.start(cmd, 'inbound');
+    return { entry: this.journal.get(cmd.id)!, created: true };
+  }
+
+  /** The journal entry once the command ended, or as it is after `waitMs`. */
+  async settled(commandId: string, waitMs: number): Promise<JournalEntry | null> {
+    const run = this.running.get(commandId);
+    if (run) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([run.promise, new Promise((r) => (timer = setTimeout(r, waitMs)))]);
+      clearTimeout(timer);
+    }
+    return this.journal.get(commandId);
   }
 
   cancel(commandId: string): void {
     this.running.get(commandId)?.controller.abort(new CancelReason('cancelled', 'cancelled by the control plane'));
   }
 
-  private start(cmd: DispatchedCommand): void {
+  private start(cmd: DispatchedCommand, origin: CommandOrigin): void {
     const controller = new AbortController();
     const startedAt = Date.now();
-    this.events.started(cmd.id);
+    // The control plane learns of an inbound command from its report, once it ended.
+    if (origin === 'control') this.events.started(cmd.id);
     const promise = this.execute(cmd, controller, startedAt).finally(() => this.running.delete(cmd.id));
     this.running.set(cmd.id, { controller, promise });
   }

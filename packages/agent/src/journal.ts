@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import type { CommandResultMessage, DispatchedCommand } from '@steward/protocol';
+import type { CommandReportedMessage, CommandResultMessage, DispatchedCommand } from '@steward/protocol';
 
 export interface JournalEntry {
   id: string;
@@ -12,7 +12,18 @@ export interface JournalEntry {
   receivedAt: number;
   result: CommandResultMessage | null;
   acked: boolean;
+  /** Who asked: the control plane, or a caller of the agent's inbound API. */
+  origin: CommandOrigin;
+  /** The inbound caller's request_id (its idempotency key); null for control-plane commands. */
+  requestId: string | null;
+  /** Digest of the inbound request's type and payload, to tell a retry from a reuse of its id. */
+  requestHash: string | null;
 }
+
+export type CommandOrigin = 'control' | 'inbound';
+
+/** A stored result as it travels: control-plane commands as results, inbound ones as reports. */
+export type OutgoingResult = CommandResultMessage | CommandReportedMessage;
 
 interface Row {
   id: string;
@@ -23,6 +34,9 @@ interface Row {
   received_at: number;
   result: string | null;
   acked: number;
+  origin: CommandOrigin;
+  request_id: string | null;
+  request_hash: string | null;
 }
 
 function fromRow(r: Row): JournalEntry {
@@ -35,6 +49,27 @@ function fromRow(r: Row): JournalEntry {
     receivedAt: r.received_at,
     result: r.result ? (JSON.parse(r.result) as CommandResultMessage) : null,
     acked: r.acked === 1,
+    origin: r.origin,
+    requestId: r.request_id,
+    requestHash: r.request_hash,
+  };
+}
+
+/** Columns added after the first release; an older journal gets them on open. */
+const ADDED_COLUMNS: Record<string, string> = {
+  origin: `text not null default 'control'`,
+  request_id: 'text',
+  request_hash: 'text',
+};
+
+function outgoing(entry: JournalEntry, result: CommandResultMessage): OutgoingResult {
+  if (entry.origin !== 'inbound' || entry.requestId === null) return result;
+  const { type: _, commandId, ...ended } = result;
+  return {
+    type: 'command.reported',
+    commandId,
+    command: { type: entry.type, payload: entry.payload, timeoutMs: entry.timeoutMs, receivedAt: entry.receivedAt, via: 'inbound', requestId: entry.requestId },
+    ...ended,
   };
 }
 
@@ -69,8 +104,16 @@ export class Journal {
       );
       create index if not exists commands_outbox on commands (state, acked);
     `);
+    const have = new Set(this.db.prepare<[], { name: string }>('pragma table_info(commands)').all().map((c) => c.name));
+    for (const [name, decl] of Object.entries(ADDED_COLUMNS)) if (!have.has(name)) this.db.exec(`alter table commands add column ${name} ${decl}`);
+    this.db.exec('create unique index if not exists commands_request_id on commands (request_id)');
     this.stmts = {
       get: this.db.prepare<[string], Row>('select * from commands where id = ?'),
+      byRequest: this.db.prepare<[string], Row>('select * from commands where request_id = ?'),
+      beginInbound: this.db.prepare(
+        `insert into commands (id, type, payload, timeout_ms, state, received_at, origin, request_id, request_hash)
+         values (?, ?, ?, ?, 'running', ?, 'inbound', ?, ?) on conflict do nothing`,
+      ),
       begin: this.db.prepare(
         `insert into commands (id, type, payload, timeout_ms, state, received_at) values (?, ?, ?, ?, 'running', ?)
          on conflict (id) do nothing`,
@@ -78,6 +121,9 @@ export class Journal {
       finish: this.db.prepare(`update commands set state = 'done', result = ?, payload = coalesce(?, payload) where id = ? and state = 'running'`),
       ack: this.db.prepare(`update commands set acked = 1 where id = ? and state = 'done'`),
       outbox: this.db.prepare<[number], Row>(`select * from commands where state = 'done' and acked = 0 order by received_at limit ?`),
+      outboxIds: this.db.prepare<[number], Pick<Row, 'id'>>(
+        `select id from commands where state = 'done' and acked = 0 and origin = 'control' order by received_at limit ?`,
+      ),
       interrupted: this.db.prepare<[], Row>(`select * from commands where state = 'running' order by received_at`),
       prune: this.db.prepare(`delete from commands where acked = 1 and received_at < ?`),
     };
@@ -94,6 +140,18 @@ export class Journal {
     return res.changes === 1;
   }
 
+  /** The entry an inbound request_id made, if any. */
+  byRequestId(requestId: string): JournalEntry | null {
+    const row = this.stmts.byRequest.get(requestId);
+    return row ? fromRow(row) : null;
+  }
+
+  /** Records an inbound request's command; false if its id or request_id was already known. */
+  beginInbound(cmd: DispatchedCommand, requestId: string, requestHash: string, now: number): boolean {
+    const res = this.stmts.beginInbound.run(cmd.id, cmd.type, JSON.stringify(cmd.payload ?? null), cmd.timeoutMs, now, requestId, requestHash);
+    return res.changes === 1;
+  }
+
   /** Stores the result; `shownPayload` replaces a payload that held secrets, which are not kept past the run. */
   finish(result: CommandResultMessage, shownPayload?: unknown): void {
     this.stmts.finish.run(JSON.stringify(result), shownPayload === undefined ? null : JSON.stringify(shownPayload), result.commandId);
@@ -106,12 +164,24 @@ export class Journal {
     tx(ids);
   }
 
-  outbox(limit = 1000): CommandResultMessage[] {
-    return this.stmts.outbox.all(limit).map((r) => fromRow(r).result!);
+  /** Results not yet acknowledged, in the form each is sent. */
+  outbox(limit = 1000): OutgoingResult[] {
+    return this.stmts.outbox.all(limit).map(fromRow).map((e) => outgoing(e, e.result!));
   }
 
+  /**
+   * The outbox as hello and heartbeat list it: control-plane commands only. The control plane
+   * acknowledges ids it does not know, and an inbound command is unknown to it until its
+   * report is stored, so listing one could lose its report.
+   */
   outboxIds(limit = 1000): string[] {
-    return this.stmts.outbox.all(limit).map((r) => r.id);
+    return this.stmts.outboxIds.all(limit).map((r) => r.id);
+  }
+
+  /** How a just-stored result goes out: as it is, or as a report of an inbound command. */
+  outgoing(result: CommandResultMessage): OutgoingResult {
+    const entry = this.get(result.commandId);
+    return entry ? outgoing(entry, result) : result;
   }
 
   /** Commands that were running when the previous agent process died. */

@@ -27,3 +27,4 @@ export * from './api/alerts.js';
 export * from './backoff.js';
 export * from './compat/bootagent.js';
 export * from './compat/retire-cluster.js';
+export * from './canonical-json.js';

@@ -1,5 +1,34 @@
 import { LabelsSchema, NODE_NAME_PATTERN, Type, type Static } from '@steward/protocol';
 
+/** `HOST:PORT`, an IPv6 host in brackets (`[::1]:8600`). */
+export const LISTEN_PATTERN = '^(\\[[0-9A-Fa-f:.]+\\]|[A-Za-z0-9.-]+):([1-9][0-9]{0,4})$';
+
+/** The inbound API MediaStack controllers call (`steward agent --listen`); off when absent. */
+export const InboundSchema = Type.Object(
+  {
+    listen: Type.String({ pattern: LISTEN_PATTERN, description: 'HOST:PORT to serve the inbound API on' }),
+    apiKey: Type.Optional(Type.String({ minLength: 16, description: 'the X-API-KEY callers must send' })),
+    apiKeyFile: Type.Optional(Type.String({ minLength: 1, description: 'a file holding the key (first line)' })),
+    hmacSecret: Type.Optional(Type.String({ minLength: 16, description: 'when set, requests must carry X-Timestamp and X-Signature' })),
+    allowFrom: Type.Optional(Type.Array(Type.String({ minLength: 1 }), { description: 'source addresses or CIDRs allowed to call; all when absent' })),
+    maxWaitMs: Type.Optional(Type.Integer({ minimum: 0, maximum: 600_000, description: 'how long a POST waits for its command before answering 202 (30000)' })),
+  },
+  { additionalProperties: false },
+);
+
+/** The MediaStack node heartbeat, POSTed to a controller; off when absent. */
+export const MediastackHeartbeatSchema = Type.Object(
+  {
+    url: Type.String({ pattern: '^https?://[^\\s]+$', description: "the controller's heartbeat URL" }),
+    intervalMs: Type.Optional(Type.Integer({ minimum: 100, maximum: 3_600_000, description: 'between posts (60000)' })),
+    nodeId: Type.Optional(Type.String({ minLength: 1, maxLength: 200, description: "node_id to report; the Steward node id when absent" })),
+  },
+  { additionalProperties: false },
+);
+
+export type InboundSettings = Static<typeof InboundSchema>;
+export type MediastackHeartbeatSettings = Static<typeof MediastackHeartbeatSchema>;
+
 export const AgentConfigSchema = Type.Object(
   {
     server: Type.String({ pattern: '^https?://[^\\s]+$', description: 'control plane URL, http(s)://host:port' }),
@@ -32,6 +61,8 @@ export const AgentConfigSchema = Type.Object(
     ),
     /** Config sections of modules, by module name (YAML keys that name a module folder). */
     moduleSettings: Type.Record(Type.String({ pattern: '^[a-z][a-z0-9]*$' }), Type.Unknown()),
+    inbound: Type.Optional(InboundSchema),
+    mediastackHeartbeat: Type.Optional(MediastackHeartbeatSchema),
     /** Overrides what the agent reports about itself; for tests and simulations. */
     resources: Type.Object(
       {

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { probeDisk } from '../../src/modules/monitor/probes/disk.js';
 import { probeHttp } from '../../src/modules/monitor/probes/http.js';
-import { probeProcess } from '../../src/modules/monitor/probes/process.js';
+import { probeProcess } from '../../src/lib/process-probe.js';
 import { probeTcp } from '../../src/modules/monitor/probes/tcp.js';
 import { tempDir } from './context.js';
 

@@ -14,6 +14,7 @@ interface AgentOpts {
   config?: string;
   modules?: string;
   logLevel?: string;
+  listen?: string;
   checkConfig?: boolean;
   json?: boolean;
   exitWithParent?: boolean;
@@ -33,6 +34,7 @@ export function registerAgent(program: Command): void {
     .option('--config <file>', 'YAML config file')
     .option('--modules <list>', `comma-separated modules to enable; +name/-name change the default (${DEFAULT_MODULES.join(',')})`)
     .option('--log-level <level>', 'fatal, error, warn, info, debug, trace or silent')
+    .option('--listen <host:port>', 'serve the inbound API MediaStack controllers call (X-API-KEY; see docs/compatibility.md)')
     .option('--check-config', 'print the resolved configuration (secrets masked) and exit')
     .option('--json', 'with --check-config: print JSON instead of YAML')
     // For the local agent of `steward up`: stop when that process is gone, even after a SIGKILL.
@@ -48,6 +50,7 @@ export function registerAgent(program: Command): void {
         config: opts.config,
         modules: opts.modules,
         logLevel: opts.logLevel,
+        listen: opts.listen,
       };
       if (opts.checkConfig) {
         try {

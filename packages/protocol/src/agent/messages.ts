@@ -62,6 +62,30 @@ export const CommandProgressMessage = Type.Object({
 });
 
 /**
+ * A command the agent ran on a request that did not come from the control plane (its inbound
+ * API, `steward agent --listen`), reported once it ended so the node keeps one command history.
+ * The control plane stores it once (a repeat changes nothing) and answers `result.ack`; until
+ * then it stays in the agent's outbox. `payload` is already redacted of writeOnly parts.
+ */
+export const CommandReportedMessage = Type.Object({
+  type: Type.Literal('command.reported'),
+  commandId: Id,
+  command: Type.Object({
+    type: Type.String({ pattern: COMMAND_TYPE_PATTERN, maxLength: 100 }),
+    payload: Type.Unknown(),
+    timeoutMs: Type.Integer({ minimum: 1 }),
+    receivedAt: Timestamp,
+    via: Type.Literal('inbound'),
+    requestId: Type.String({ minLength: 1, maxLength: 200, description: 'the caller\'s request_id' }),
+  }),
+  state: CommandResultStateSchema,
+  result: Type.Optional(Type.Unknown()),
+  error: Type.Optional(CommandError),
+  startedAt: Timestamp,
+  finishedAt: Timestamp,
+});
+
+/**
  * Something an agent module noticed (a monitor fired, a service crashed, a task printed output).
  * Best effort: sent only while connected; the module's heartbeat report is the durable truth.
  * `data` is checked on the control plane against the schema the module's feature registered.
@@ -74,12 +98,21 @@ export const ModuleEventMessage = Type.Object({
   data: Type.Unknown(),
 });
 
-export const AgentMessage = Type.Union([HelloMessage, HeartbeatMessage, CommandStartedMessage, CommandResultMessage, CommandProgressMessage, ModuleEventMessage]);
+export const AgentMessage = Type.Union([
+  HelloMessage,
+  HeartbeatMessage,
+  CommandStartedMessage,
+  CommandResultMessage,
+  CommandProgressMessage,
+  CommandReportedMessage,
+  ModuleEventMessage,
+]);
 export type AgentMessage = Static<typeof AgentMessage>;
 export type HelloMessage = Static<typeof HelloMessage>;
 export type HeartbeatMessage = Static<typeof HeartbeatMessage>;
 export type CommandResultMessage = Static<typeof CommandResultMessage>;
 export type CommandProgressMessage = Static<typeof CommandProgressMessage>;
+export type CommandReportedMessage = Static<typeof CommandReportedMessage>;
 export type ModuleEventMessage = Static<typeof ModuleEventMessage>;
 
 // ---- control plane → agent ----

@@ -6,6 +6,7 @@ import {
   type Stats,
   type HelloMessage,
   type CommandResultMessage,
+  type CommandReportedMessage,
   type ModuleEventMessage,
   type CommandTypeInfo,
 } from '@steward/protocol';
@@ -30,6 +31,8 @@ export interface CommandReceiver {
   finished(nodeId: string, msg: CommandResultMessage): Promise<void>;
   /** How far a running command is, as its agent says; best effort, the latest one is kept. */
   progressed(nodeId: string, commandId: string, progress: CommandProgressMessage['progress']): Promise<void>;
+  /** A command the agent ran on its own inbound API; recorded once in the node's history. */
+  reported(nodeId: string, msg: CommandReportedMessage): Promise<void>;
   /** The command types a node declared in its hello. */
   declared(nodeId: string, types: CommandTypeInfo[]): void;
 }
@@ -109,6 +112,11 @@ export class AgentGateway implements SessionHandlers {
   async result(session: AgentSession, msg: CommandResultMessage): Promise<void> {
     await this.commands.finished(session.nodeId, msg);
     // Acknowledged only once stored: until then the agent keeps the result in its outbox.
+    session.send(wire.resultAck([msg.commandId]));
+  }
+
+  async reported(session: AgentSession, msg: CommandReportedMessage): Promise<void> {
+    await this.commands.reported(session.nodeId, msg);
     session.send(wire.resultAck([msg.commandId]));
   }
 

@@ -58,6 +58,7 @@ export class Link implements AgentLink {
       started: (n, c) => this.commands().started(n, c),
       finished: (n, m) => this.commands().finished(n, m),
       progressed: (n, c, p) => this.commands().progressed(n, c, p),
+      reported: (n, m) => this.commands().reported(n, m),
       declared: (n, t) => this.commands().declared(n, t),
     });
   }

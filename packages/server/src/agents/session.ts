@@ -23,6 +23,7 @@ export interface SessionHandlers {
   started(session: AgentSession, commandId: string): Promise<void>;
   result(session: AgentSession, msg: Extract<AgentMessage, { type: 'command.result' }>): Promise<void>;
   progress(session: AgentSession, msg: Extract<AgentMessage, { type: 'command.progress' }>): Promise<void>;
+  reported(session: AgentSession, msg: Extract<AgentMessage, { type: 'command.reported' }>): Promise<void>;
   moduleEvent(session: AgentSession, msg: Extract<AgentMessage, { type: 'module.event' }>): Promise<void>;
   closed(session: AgentSession): Promise<void>;
 }
@@ -122,6 +123,8 @@ export class AgentSession {
           return this.handlers.result(this, msg);
         case 'command.progress':
           return this.handlers.progress(this, msg);
+        case 'command.reported':
+          return this.handlers.reported(this, msg);
         case 'module.event':
           return this.handlers.moduleEvent(this, msg);
       }

@@ -12,6 +12,7 @@ import {
   type CommandCreate,
   type CommandListQuery,
   type CommandProgress,
+  type CommandReportedMessage,
   type CommandResultMessage,
   type CommandState,
   type CommandTypeInfo,
@@ -23,6 +24,7 @@ import {
   finishCommandBrief,
   getCommandRow,
   insertCommandOnce,
+  insertReportedCommand,
   listCommandRows,
   recordCommandProgress,
   transitionCommand,
@@ -261,6 +263,39 @@ export class CommandService implements CommandReceiver {
         now,
       ),
     );
+    if (row) this.ended(row);
+  }
+
+  /**
+   * Records a command the node ran on its inbound API (a MediaStack controller called it), so
+   * the node has one history. Its request id is kept as `inbound:<node id>:<request_id>`:
+   * unique per node and never mistaken for a REST requestId. A repeat changes nothing.
+   */
+  async reported(nodeId: string, msg: CommandReportedMessage): Promise<void> {
+    const c = msg.command;
+    const row = await insertReportedCommand(this.ctx.store.db, {
+      id: msg.commandId,
+      request_id: `${c.via}:${nodeId}:${c.requestId}`,
+      request_hash: null,
+      node_id: nodeId,
+      job_id: null,
+      type: c.type,
+      payload: JSON.stringify(c.payload ?? {}),
+      secret_payload: null,
+      state: msg.state,
+      timeout_ms: c.timeoutMs,
+      ttl_ms: c.timeoutMs,
+      expires_at: null,
+      held: 0,
+      created_at: c.receivedAt,
+      dispatched_at: null,
+      started_at: msg.startedAt,
+      finished_at: msg.finishedAt,
+      deliveries: 0,
+      result: msg.result === undefined ? null : JSON.stringify(msg.result),
+      error: msg.error ? JSON.stringify(msg.error) : null,
+      progress: null,
+    });
     if (row) this.ended(row);
   }
 

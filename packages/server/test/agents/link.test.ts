@@ -235,6 +235,38 @@ describe.each(storeTargets())('agent link over the memory transport on $name', (
     expect(first.received.some((m) => m.type === 'command.dispatch')).toBe(false);
   });
 
+  it('records a command the agent ran on its inbound API once, in the node history, and acks it', async () => {
+    const end = await connect();
+    const id = 'cmd_inbound0000000000000001';
+    const report = {
+      type: 'command.reported' as const,
+      commandId: id,
+      command: { type: 'exec.run', payload: { command: 'true' }, timeoutMs: 5000, receivedAt: clock.now - 20, via: 'inbound' as const, requestId: 'req-1' },
+      state: 'succeeded' as const,
+      result: { exitCode: 0 },
+      startedAt: clock.now - 10,
+      finishedAt: clock.now,
+    };
+    end.send(report);
+    await end.next('result.ack', (m) => m.commandIds.includes(id));
+    const row = await getCommandRow(ctx.store.db, id);
+    expect(row).toMatchObject({ node_id: nodeId, type: 'exec.run', state: 'succeeded', request_id: `inbound:${nodeId}:req-1`, dispatched_at: null, deliveries: 0 });
+    expect(JSON.parse(row!.result!)).toEqual({ exitCode: 0 });
+    expect((await commands.list({ node: nodeId })).map((c) => c.id)).toContain(id);
+    // A repeat (its ack was lost) changes nothing and is acknowledged again.
+    end.send({ ...report, state: 'failed' });
+    await end.next('result.ack', (m) => m.commandIds.includes(id));
+    expect((await getCommandRow(ctx.store.db, id))?.state).toBe('succeeded');
+    // An id the control plane gave another command is not taken over.
+    const { command } = await commands.submit({ node: nodeId, type: 'exec.run', payload: { command: 'true' } });
+    end.send({ ...report, commandId: command.id, command: { ...report.command, requestId: 'req-2' }, state: 'failed' });
+    await end.next('result.ack', (m) => m.commandIds.includes(command.id));
+    expect((await getCommandRow(ctx.store.db, command.id))?.state).not.toBe('failed');
+    // Only ended commands are reported.
+    end.send({ ...report, commandId: 'cmd_inbound0000000000000002', state: 'running' });
+    expect((await end.next('error', (m) => m.code === 'invalid_message')).message).toContain('state');
+  });
+
   /** Waits until the link handled the close (the node's connection id is cleared). */
   async function closeRecorded(): Promise<void> {
     await waitFor('the link to record the close', async () => (await getNodeRow(ctx.store.db, nodeId))?.connection_id === null);

@@ -2,7 +2,7 @@ import { nextCheckProgress, type CheckProgress, type CheckStatus } from '@stewar
 import { describeCheck, type ResolvedCheck } from './checks.js';
 import { probeDisk } from './probes/disk.js';
 import { probeHttp } from './probes/http.js';
-import { probeProcess } from './probes/process.js';
+import { probeProcess } from '../../lib/process-probe.js';
 import { safely, type ProbeResult } from './probes/probe.js';
 import { probeTcp } from './probes/tcp.js';
 

@@ -37,6 +37,14 @@ export async function insertCommandOnce(
   return { row: existing, created: false };
 }
 
+/**
+ * Stores a command an agent ran on its own (already ended); nothing when its id or request id
+ * is taken. Returns the brief of the row it inserted.
+ */
+export async function insertReportedCommand(db: Kysely<Database>, row: CommandsTable): Promise<CommandBrief | undefined> {
+  return db.insertInto('commands').values(row).onConflict((oc) => oc.doNothing()).returning(BRIEF).executeTakeFirst();
+}
+
 export async function getCommandRow(db: Kysely<Database>, id: string): Promise<CommandsTable | undefined> {
   return db.selectFrom('commands').selectAll().where('id', '=', id).executeTakeFirst();
 }

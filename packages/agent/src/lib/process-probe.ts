@@ -1,7 +1,12 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
-import { pidAlive, readPidFile } from '../../../lib/pid-file.js';
-import type { ProbeResult } from './probe.js';
+import { pidAlive, readPidFile } from './pid-file.js';
+
+/** What the probe saw; the monitor module's ProbeResult. */
+export interface ProcessProbeResult {
+  ok: boolean;
+  message: string;
+}
 
 /** Linux keeps only the first 15 bytes of a process name in `comm`. */
 const COMM_MAX = 15;
@@ -55,7 +60,7 @@ const some = (pids: number[]) => `${pids.slice(0, 5).join(', ')}${pids.length > 
  * so a reused pid does not count) or by name (any process with that name, not counting helpers
  * such as nginx workers, which outlive a master killed hard).
  */
-export async function probeProcess(spec: { name?: string; pidFile?: string }): Promise<ProbeResult> {
+export async function probeProcess(spec: { name?: string; pidFile?: string }): Promise<ProcessProbeResult> {
   if (spec.pidFile) {
     const read = await readPidFile(spec.pidFile);
     if ('missing' in read) return { ok: false, message: `pid file ${spec.pidFile} is missing` };
