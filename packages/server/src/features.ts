@@ -5,6 +5,7 @@ import { alertsFeature } from './alerts/feature.js';
 import { artifactsFeature } from './artifacts/feature.js';
 import type { ArtifactService } from './artifacts/service.js';
 import { backupsFeature } from './backups/feature.js';
+import { backupxFeature } from './compat/backupx/feature.js';
 import { commandsFeature } from './commands/feature.js';
 import type { CommandService } from './commands/service.js';
 import type { Context } from './core/context.js';
@@ -71,6 +72,7 @@ export const FEATURES: FeatureFactory[] = [
   tasksFeature,
   servicesFeature,
   backupsFeature,
+  backupxFeature,
   samplesFeature,
   docsFeature,
   dashboardFeature,

@@ -22,6 +22,8 @@ export interface ServerOptions {
    * (Retire-Cluster, BootAgent) become nodes without an operator's approval. Default: none.
    */
   admitCidrs?: string[];
+  /** A BackupX agent silent this long is disconnected (env STEWARD_BACKUPX_SILENCE_MS). Default 45 s, as BackupX. */
+  backupxSilenceMs?: number;
 }
 
 export interface RunningServer {
