@@ -2,7 +2,6 @@ import { BACKUPX_OFFLINE_AFTER_MS, ValidationError } from '@steward/protocol';
 import { BackupXTransport } from '../../agents/transports/backupx/transport.js';
 import type { Context } from '../../core/context.js';
 import type { Feature } from '../../core/feature.js';
-import type { ServerOptions } from '../../options.js';
 import { BackupXIdentity } from './identity.js';
 
 /**
@@ -10,7 +9,12 @@ import { BackupXIdentity } from './identity.js';
  * nodes: their agent API on the main HTTP server, always on (a request without a token that is
  * a Steward enrollment token or a BackupX node's is refused).
  */
-export function backupxFeature(deps: { ctx: Context; options: ServerOptions }): Feature {
+/** The part of the server's options it reads (ServerOptions.backupxSilenceMs). */
+interface BackupXOptions {
+  backupxSilenceMs?: number;
+}
+
+export function backupxFeature(deps: { ctx: Context; options: BackupXOptions }): Feature {
   return {
     name: 'backupx',
     transports: [new BackupXTransport(deps.ctx, { nodes: new BackupXIdentity(deps.ctx), silenceMs: silenceMs(deps.options) })],
@@ -18,7 +22,7 @@ export function backupxFeature(deps: { ctx: Context; options: ServerOptions }): 
 }
 
 /** BackupX calls an agent offline after 45 s without a heartbeat; tests shorten it. */
-function silenceMs(o: ServerOptions): number {
+function silenceMs(o: BackupXOptions): number {
   const env = process.env.STEWARD_BACKUPX_SILENCE_MS;
   const ms = o.backupxSilenceMs ?? (env ? Number(env) : BACKUPX_OFFLINE_AFTER_MS);
   if (!Number.isInteger(ms) || ms <= 0) throw new ValidationError('the BackupX silence must be a positive integer of milliseconds', [{ field: 'backupxSilenceMs', rule: 'positive integer' }]);
