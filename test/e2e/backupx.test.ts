@@ -42,6 +42,14 @@ describe('BackupX agents as Steward nodes', { timeout: 60_000 }, () => {
   }
 
   const node = (name: string) => server.client.getNode(name);
+
+  /** A node's messages are handled in order: once a later command's result is stored, what the agent sent before was seen. */
+  async function laterCommandDone(agent: BackupXAgent, nodeName: string): Promise<void> {
+    const { command } = await server.client.submitCommand({ node: nodeName, type: 'fs.list', payload: { path: dir } });
+    const taken = await waitFor('the later list_dir', async () => (await agent.poll()).body.data?.command);
+    await agent.submitResult(taken.id, true, '', { entries: [] });
+    expect((await server.client.getCommand(command.id, { wait: 15 })).state).toBe('succeeded');
+  }
   const backupxNodes = async () => (await server.client.listNodes()).items.filter((n: Node) => n.protocol === 'backupx');
 
   it('joins with a fresh enrollment token as an online backupx node, and a second heartbeat is the same node', async () => {
@@ -124,10 +132,26 @@ describe('BackupX agents as Steward nodes', { timeout: 60_000 }, () => {
 
     const again = await agent.submitResult(taken.id, false, 'late failure');
     expect(again).toMatchObject({ status: 200, body: { code: 'OK' } });
-    expect(await agent.heartbeat()).toMatchObject({ status: 200 }); // a later request was served after the repeat
+    await laterCommandDone(agent, 'bx-dup');
     expect(await server.client.getCommand(command.id)).toEqual(stored);
     const unknown = await agent.submitResult(taken.id + 1, true, '', { entries: [] });
     expect(unknown).toMatchObject({ status: 404, body: { code: 'AGENT_COMMAND_NOT_FOUND' } });
+  });
+
+  it("times a handed-out command out on Steward's command timeout, as BackupX times out a dispatched one; a late result changes nothing", async () => {
+    const { agent } = await newAgent('bx-late');
+    await agent.heartbeat();
+    const { command } = await server.client.submitCommand({ node: 'bx-late', type: 'fs.list', payload: { path: dir }, timeoutMs: 300 });
+    const taken = await waitFor('list_dir handed out', async () => (await agent.poll()).body.data?.command);
+    const ended = await waitFor('timed out', async () => {
+      await agent.heartbeat(); // the agent stays alive; only the command is late
+      const c = await server.client.getCommand(command.id);
+      return c.state === 'timed_out' && c;
+    });
+    expect(ended.error).toMatchObject({ code: 'timed_out' });
+    expect((await agent.submitResult(taken.id, true, '', { entries: [] })).status).toBe(200);
+    await laterCommandDone(agent, 'bx-late');
+    expect(await server.client.getCommand(command.id)).toEqual(ended);
   });
 
   it('goes offline when the agent falls silent, and comes back as the same node', async () => {
