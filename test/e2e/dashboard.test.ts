@@ -190,6 +190,34 @@ describe('web dashboard in chromium', () => {
     await b.page.click('nav >> text=Nodes');
   });
 
+  it('offers a reader no decision, and Reject keeps a device out', async () => {
+    const admissionId = await admitPendingDevice(up.dataDir, 'phone-8');
+    const entry = b.page.locator(`[data-testid=waiting-to-join] tr[data-admission="${admissionId}"]`);
+    await entry.waitFor({ timeout: 15_000 });
+
+    const { token } = await up.client.createToken({ name: 'dash-reader', role: 'reader' });
+    const reader = await b.context.newPage();
+    try {
+      const knowsRole = reader.waitForResponse((r) => r.url().endsWith('/api/v1/tokens/self') && r.ok());
+      // A reader may read the waiting list; the page has it, and still shows no section.
+      const knowsWaiting = reader.waitForResponse(async (r) => r.url().includes('/api/v1/admissions?state=pending') && (await r.text()).includes(admissionId));
+      await reader.goto(`${up.url}/#token=${encodeURIComponent(token)}`);
+      await reader.click('nav >> text=Nodes');
+      await reader.locator(`[role=row][data-row-key="${localId}"]`).waitFor();
+      await Promise.all([knowsRole, knowsWaiting]);
+      // Two frames after both arrived, the page has rendered with them.
+      await reader.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
+      expect(await reader.getByTestId('waiting-to-join').count()).toBe(0);
+    } finally {
+      await reader.close();
+    }
+
+    await entry.locator('button:has-text("Reject")').click();
+    await entry.waitFor({ state: 'detached', timeout: 10_000 });
+    expect((await up.client.listAdmissions({ state: 'rejected' })).items.map((a) => a.externalId)).toEqual(['phone-8']);
+    expect((await up.client.listNodes()).items.some((n) => n.protocol === 'retire-cluster' && n.name !== 'old-phone')).toBe(false);
+  });
+
   it('shows commands and jobs with each node\'s result', async () => {
     const job = await up.client.createJob({ target: { selector: 'local=true' }, type: 'exec.run', payload: { command: 'echo', args: ['from-a-job'] } });
     await up.client.getJob(job.id, { wait: 15 });

@@ -19,7 +19,7 @@ export function WaitingToJoin() {
   const { api } = useSession();
   const role = useRole();
   const mayDecide = role === 'admin' || role === 'operator';
-  const pending = useResource(`admissions:pending:${mayDecide}`, () => (mayDecide ? api.listAdmissions({ state: 'pending' }) : Promise.resolve([])), {
+  const pending = useResource('admissions:pending', () => api.listAdmissions({ state: 'pending' }), {
     refreshOn: (e) => e.kind === 'node.changed',
     pollMs: PENDING_REFRESH_MS,
   });
