@@ -4,6 +4,31 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openBrowser, type TestBrowser } from '../support/browser.js';
 import { addAgent, startAgentProcess, startUpProcess, waitOnline, type AgentProc, type ServerProc } from '../support/processes.js';
 import { waitFor } from '../support/wait.js';
+import { AdmissionService } from '../../packages/server/src/admissions/service.js';
+import { Store } from '../../packages/server/src/store/store.js';
+import { testContext } from '../../packages/server/test/helpers/context.js';
+
+/**
+ * A Retire-Cluster device asking to join, through the control plane's own admission path run
+ * here on its database (the TCP gateway is not needed to make one wait).
+ */
+async function admitPendingDevice(dataDir: string, externalId: string): Promise<string> {
+  const store = await Store.open(join(dataDir, 'steward.db'));
+  try {
+    const answer = await new AdmissionService(testContext(store, { now: Date.now() })).admit({
+      protocol: 'retire-cluster',
+      externalId,
+      hostname: 'old phone',
+      source: '192.0.2.7',
+      profile: { role: 'worker' },
+      heartbeatIntervalMs: 60_000,
+    });
+    if (answer.state !== 'pending') throw new Error(`expected a pending admission, got ${answer.state}`);
+    return answer.admissionId;
+  } finally {
+    await store.close();
+  }
+}
 
 /**
  * The dashboard in a real browser (Debian's chromium through playwright-core) against a real
@@ -141,6 +166,56 @@ describe('web dashboard in chromium', () => {
     await b.page.getByLabel('search').fill('edge');
     await waitFor('only edge-1', async () => (await b.page.locator('[role=row][data-row-key]').count()) === 1, { timeoutMs: 5000 });
     await b.page.getByLabel('search').fill('');
+  });
+
+  it("shows each node's protocol, lists a device waiting to join, and Approve makes it a node", async () => {
+    await b.page.click('nav >> text=Nodes');
+    await row(localId).locator('[data-protocol=steward]').waitFor();
+
+    const admissionId = await admitPendingDevice(up.dataDir, 'phone-7');
+    const entry = b.page.locator(`[data-testid=waiting-to-join] tr[data-admission="${admissionId}"]`);
+    await entry.waitFor({ timeout: 15_000 });
+    expect(await entry.textContent()).toMatch(/retire-cluster.*phone-7.*old phone.*192\.0\.2\.7/);
+    await b.shot('06b-waiting-to-join');
+    await entry.locator('button:has-text("Approve")').click();
+
+    const node = await waitFor('the approved device as a node', async () => (await up.client.listNodes()).items.find((n) => n.protocol === 'retire-cluster' && n.hostname === 'old phone'));
+    await row(node.id).locator('[data-protocol=retire-cluster]').waitFor({ timeout: 10_000 });
+    // Nobody else waits: the section is gone.
+    await b.page.getByTestId('waiting-to-join').waitFor({ state: 'detached', timeout: 10_000 });
+    await row(node.id).locator('a').click();
+    await b.page.waitForURL(`**/nodes/${node.id}`);
+    await b.page.locator('.page-header [data-protocol=retire-cluster]').waitFor();
+    await b.shot('06c-approved-node');
+    await b.page.click('nav >> text=Nodes');
+  });
+
+  it('offers a reader no decision, and Reject keeps a device out', async () => {
+    const admissionId = await admitPendingDevice(up.dataDir, 'phone-8');
+    const entry = b.page.locator(`[data-testid=waiting-to-join] tr[data-admission="${admissionId}"]`);
+    await entry.waitFor({ timeout: 15_000 });
+
+    const { token } = await up.client.createToken({ name: 'dash-reader', role: 'reader' });
+    const reader = await b.context.newPage();
+    try {
+      const knowsRole = reader.waitForResponse((r) => r.url().endsWith('/api/v1/tokens/self') && r.ok());
+      // A reader may read the waiting list; the page has it, and still shows no section.
+      const knowsWaiting = reader.waitForResponse(async (r) => r.url().includes('/api/v1/admissions?state=pending') && (await r.text()).includes(admissionId));
+      await reader.goto(`${up.url}/#token=${encodeURIComponent(token)}`);
+      await reader.click('nav >> text=Nodes');
+      await reader.locator(`[role=row][data-row-key="${localId}"]`).waitFor();
+      await Promise.all([knowsRole, knowsWaiting]);
+      // Two frames after both arrived, the page has rendered with them.
+      await reader.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
+      expect(await reader.getByTestId('waiting-to-join').count()).toBe(0);
+    } finally {
+      await reader.close();
+    }
+
+    await entry.locator('button:has-text("Reject")').click();
+    await entry.waitFor({ state: 'detached', timeout: 10_000 });
+    expect((await up.client.listAdmissions({ state: 'rejected' })).items.map((a) => a.externalId)).toEqual(['phone-8']);
+    expect((await up.client.listNodes()).items.some((n) => n.protocol === 'retire-cluster' && n.name !== 'old-phone')).toBe(false);
   });
 
   it('shows commands and jobs with each node\'s result', async () => {

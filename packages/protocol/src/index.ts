@@ -24,6 +24,7 @@ export * from './agent/messages.js';
 export { Type, type Static, type TSchema } from '@sinclair/typebox';
 export * from './api/monitor.js';
 export * from './api/alerts.js';
+export * from './compat/backupx.js';
 export * from './backoff.js';
 export * from './compat/bootagent.js';
 export * from './compat/retire-cluster.js';

@@ -7,6 +7,7 @@ import { artifactsFeature } from './artifacts/feature.js';
 import type { ArtifactService } from './artifacts/service.js';
 import { backupsFeature } from './backups/feature.js';
 import { bootagentFeature } from './compat/bootagent/feature.js';
+import { backupxFeature } from './compat/backupx/feature.js';
 import { commandsFeature } from './commands/feature.js';
 import type { CommandService } from './commands/service.js';
 import { retireClusterFeature } from './compat/retire-cluster/feature.js';
@@ -82,6 +83,7 @@ export const FEATURES: FeatureFactory[] = [
   servicesFeature,
   bootagentFeature,
   backupsFeature,
+  backupxFeature,
   samplesFeature,
   docsFeature,
   dashboardFeature,

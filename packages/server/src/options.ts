@@ -32,6 +32,8 @@ export interface ServerOptions {
   retireClusterMessageTimeoutMs?: number;
   /** Retire-Cluster connections open at once; more are refused. Default 256 ($STEWARD_RETIRE_CLUSTER_MAX_CONNECTIONS). */
   retireClusterMaxConnections?: number;
+  /** A BackupX agent silent this long is disconnected (env STEWARD_BACKUPX_SILENCE_MS). Default 45 s, as BackupX. */
+  backupxSilenceMs?: number;
 }
 
 export interface RunningServer {

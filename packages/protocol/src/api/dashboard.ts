@@ -1,5 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { Id, LabelsSchema, Nullable, Timestamp } from './common.js';
+import { NodeProtocolSchema } from './admissions.js';
 import { NodeStatusSchema } from './nodes.js';
 
 /**
@@ -11,6 +12,7 @@ export const NodeSummary = Type.Object({
   name: Type.String(),
   status: NodeStatusSchema,
   connected: Type.Boolean(),
+  protocol: NodeProtocolSchema,
   labels: LabelsSchema,
   hostname: Type.String(),
   agentVersion: Type.String(),

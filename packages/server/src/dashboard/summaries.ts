@@ -1,4 +1,4 @@
-import type { Labels, NodeStatus, NodeSummary, Stats } from '@steward/protocol';
+import type { Labels, NodeProtocol, NodeStatus, NodeSummary, Stats } from '@steward/protocol';
 import type { NodeSummaryRow } from '../store/queries/dashboard.js';
 import { fromJson } from '../store/rows.js';
 
@@ -17,6 +17,7 @@ export function summaryFromRow(r: NodeSummaryRow): NodeSummary {
     name: r.name,
     status: r.status as NodeStatus,
     connected: r.connection_id !== null,
+    protocol: r.protocol as NodeProtocol,
     labels: fromJson<Labels>(r.labels) ?? {},
     hostname: r.hostname ?? '',
     agentVersion: r.agent_version ?? '',

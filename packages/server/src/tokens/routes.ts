@@ -13,6 +13,8 @@ export function tokenRoutes(app: FastifyInstance, tokens: TokenService): void {
   r.post('/api/v1/tokens', { preHandler: adminOnly, schema: { tags, body: ApiTokenCreate, response: { 201: ApiTokenCreated } } }, async (req, reply) =>
     reply.status(201).send(await tokens.create(req.body)),
   );
+  // Any token may ask what it is (its role decides which buttons the dashboard shows).
+  r.get('/api/v1/tokens/self', { schema: { tags, response: { 200: ApiToken } } }, async (req) => tokens.self(req.apiTokenId!));
   r.get('/api/v1/tokens', { preHandler: adminOnly, schema: { tags, response: { 200: listOf(ApiToken) } } }, async () => ({ items: await tokens.list() }));
   r.delete('/api/v1/tokens/:id', { preHandler: adminOnly, schema: { tags, params: IdParams } }, async (req, reply) => {
     await tokens.remove(req.params.id);

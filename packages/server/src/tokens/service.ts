@@ -20,6 +20,13 @@ export class TokenService {
     return { ...fromRow(row), token: credential };
   }
 
+  /** The token a request came with (its id from authentication), for the dashboard to know what it may do. */
+  async self(id: string): Promise<ApiToken> {
+    const row = await getApiToken(this.ctx.store.db, id);
+    if (!row) throw new NotFoundError('token', id);
+    return fromRow(row);
+  }
+
   async list(): Promise<ApiToken[]> {
     return (await listApiTokens(this.ctx.store.db)).map(fromRow);
   }

@@ -14,11 +14,12 @@ describe.each(storeTargets())('dashboard and metrics queries on $name', (target)
     const { db, dialect } = ctx.store;
     const inventory = { ...EMPTY_INVENTORY, hostname: 'host-"b"', agentVersion: '1.2.3', commandTypes: [{ type: 'x.y', module: 'x', safeToRerun: true }] };
     await insertNode(db, nodeRow({ name: 'b', inventory: toJson(inventory), labels: toJson({ env: 'lab' }) }));
-    await insertNode(db, nodeRow({ name: 'a', status: 'offline' }));
+    await insertNode(db, nodeRow({ name: 'a', status: 'offline', protocol: 'backupx', external_id: 'enr_1' }));
     const rows = await listNodeSummaryRows(db, dialect, 10);
     expect(rows.map((r) => r.name)).toEqual(['a', 'b']);
     expect(rows[1]).toMatchObject({ hostname: 'host-"b"', agent_version: '1.2.3', labels: toJson({ env: 'lab' }) });
-    expect(rows[0]).toMatchObject({ hostname: '', agent_version: '', status: 'offline' });
+    expect(rows[0]).toMatchObject({ hostname: '', agent_version: '', status: 'offline', protocol: 'backupx' });
+    expect(rows[1]!.protocol).toBe('steward');
     expect(await listNodeSummaryRows(db, dialect, 1)).toHaveLength(1);
   });
 

@@ -1,4 +1,7 @@
 import type {
+  Admission,
+  AdmissionApprove,
+  ApiToken,
   Alert,
   Backup,
   BackupRestore,
@@ -92,6 +95,16 @@ export class Api {
   node = (id: string): Promise<Node> => this.get<Node>(`/api/v1/nodes/${encodeURIComponent(id)}`);
   samples = async (id: string, since?: number): Promise<NodeSample[]> =>
     (await this.get<{ items: NodeSample[] }>(`/api/v1/nodes/${encodeURIComponent(id)}/samples`, { since })).items;
+
+  // --- admissions (devices of credential-less protocols waiting to join)
+  listAdmissions = async (q: { state?: Admission['state'] } = {}): Promise<Admission[]> =>
+    (await this.get<{ items: Admission[] }>('/api/v1/admissions', q)).items;
+  approveAdmission = (id: string, body: AdmissionApprove = {}): Promise<Admission> =>
+    this.post<Admission>(`/api/v1/admissions/${encodeURIComponent(id)}/approve`, body);
+  rejectAdmission = (id: string): Promise<Admission> => this.post<Admission>(`/api/v1/admissions/${encodeURIComponent(id)}/reject`);
+
+  // --- the signed-in token (its role decides which actions the page offers)
+  self = (): Promise<ApiToken> => this.get<ApiToken>('/api/v1/tokens/self');
 
   // --- commands and jobs
   commands = async (q: { node?: string; state?: string; type?: string; job?: string; limit?: number } = {}): Promise<Command[]> =>

@@ -1,6 +1,9 @@
 // Wire types come from the protocol package as types only, so none of its runtime (TypeBox)
 // lands in the bundle.
 export type {
+  Admission,
+  AdmissionApprove,
+  ApiToken,
   Alert,
   Backup,
   BackupRestore,
@@ -25,6 +28,7 @@ export type {
   Node,
   NodeSample,
   NodeSummary,
+  NodeProtocol,
   NodeStatus,
   StewardEvent,
   StewardEventKind,

@@ -41,6 +41,15 @@ export function StatusBadge({ status, title }: { status: string; title?: string 
   );
 }
 
+/** The protocol a node speaks: Steward's agent, or a seed system's (retire-cluster, bootagent, backupx). */
+export function ProtocolBadge({ protocol }: { protocol: string }) {
+  return (
+    <span className={`badge badge-${protocol === 'steward' ? 'muted' : 'busy'}`} data-protocol={protocol}>
+      {protocol}
+    </span>
+  );
+}
+
 export function LabelChips({ labels }: { labels: Record<string, string> }) {
   const entries = Object.entries(labels);
   if (entries.length === 0) return <span className="muted">—</span>;

@@ -1,6 +1,6 @@
 import { useEffect, useMemo, useRef, useState } from 'react';
 import type { NodeSummary } from '../api/types.js';
-import { LabelChips, StatusBadge, UsageBar } from '../components/badges.js';
+import { LabelChips, ProtocolBadge, StatusBadge, UsageBar } from '../components/badges.js';
 import { DataTable, type Column } from '../components/data-table.js';
 import { PageHeader } from '../components/page.js';
 import { Empty, Resolved } from '../components/states.js';
@@ -9,6 +9,7 @@ import { useNodeSummaries } from '../hooks/use-nodes.js';
 import { useNow } from '../hooks/use-now.js';
 import { Link, navigate } from '../router.js';
 import { matchesLabelFilter, parseLabelFilter } from '../label-filter.js';
+import { WaitingToJoin } from './waiting-to-join.js';
 
 export function NodesView() {
   const nodes = useNodeSummaries();
@@ -50,6 +51,7 @@ export function NodesView() {
       ),
       sortValue: (n) => n.name,
     },
+    { key: 'protocol', header: 'Protocol', width: '110px', render: (n) => <ProtocolBadge protocol={n.protocol} />, sortValue: (n) => n.protocol },
     { key: 'labels', header: 'Labels', width: 'minmax(140px, 1.5fr)', render: (n) => <LabelChips labels={n.labels} /> },
     { key: 'cpu', header: 'CPU', width: '120px', render: (n) => <UsageBar percent={n.cpuPercent} label="CPU" />, sortValue: (n) => n.cpuPercent ?? -1 },
     { key: 'memory', header: 'Memory', width: '120px', render: (n) => <UsageBar percent={n.memoryPercent} label="Memory" />, sortValue: (n) => n.memoryPercent ?? -1 },
@@ -65,6 +67,7 @@ export function NodesView() {
         title="Nodes"
         subtitle={nodes.data ? `${nodes.data.length} nodes, ${online} online${rows.length !== nodes.data.length ? ` · ${rows.length} shown` : ''}` : undefined}
       />
+      <WaitingToJoin />
       <div className="filters">
         <select aria-label="status" value={status} onChange={(e) => setStatus(e.target.value)}>
           <option value="">any status</option>

@@ -7,6 +7,7 @@ export interface NodeSummaryRow {
   name: string;
   status: string;
   connection_id: string | null;
+  protocol: string;
   labels: string;
   stats: string | null;
   last_seen_at: number | null;
@@ -23,7 +24,7 @@ export async function listNodeSummaryRows(db: Kysely<Database>, dialect: Dialect
     dialect === 'postgres' ? sql<string | null>`(inventory::json ->> ${name})` : sql<string | null>`json_extract(inventory, ${'$.' + name})`;
   return db
     .selectFrom('nodes')
-    .select(['id', 'name', 'status', 'connection_id', 'labels', 'stats', 'last_seen_at'])
+    .select(['id', 'name', 'status', 'connection_id', 'protocol', 'labels', 'stats', 'last_seen_at'])
     .select([field('hostname').as('hostname'), field('agentVersion').as('agent_version')])
     .orderBy('name')
     .limit(limit)

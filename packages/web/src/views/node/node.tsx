@@ -1,7 +1,7 @@
 import { useMemo } from 'react';
 import { useSession } from '../../app-context.js';
 import type { Node } from '../../api/types.js';
-import { LabelChips, StatusBadge, UsageBar } from '../../components/badges.js';
+import { LabelChips, ProtocolBadge, StatusBadge, UsageBar } from '../../components/badges.js';
 import { CommandsTable } from '../../components/commands-table.js';
 import { Facts, PageHeader, Section } from '../../components/page.js';
 import { Empty, Resolved } from '../../components/states.js';
@@ -46,7 +46,7 @@ function NodeDetail({ node: n }: { node: Node }) {
       <PageHeader
         title={
           <>
-            {n.name} <StatusBadge status={n.status} />
+            {n.name} <StatusBadge status={n.status} /> <ProtocolBadge protocol={n.protocol} />
           </>
         }
         subtitle={`${n.hostname || 'unknown host'} · ${n.os.distro ?? n.os.platform} ${n.os.release} · ${n.arch} · agent ${n.agentVersion || '?'} · last seen ${ago(n.lastSeenAt)}`}
@@ -56,6 +56,7 @@ function NodeDetail({ node: n }: { node: Node }) {
           <Facts
             items={[
               ['ID', <code key="id">{n.id}</code>],
+              ['Protocol', <ProtocolBadge key="p" protocol={n.protocol} />],
               ['Labels', <LabelChips key="l" labels={n.labels} />],
               ['Addresses', n.addresses.join(', ') || '—'],
               ['CPU', `${n.cpuCores} cores`],
