@@ -128,17 +128,17 @@ describe('observability endpoints', () => {
     const csv = await get('/api/v1/nodes?format=csv');
     expect(csv.headers.get('content-type')).toBe('text/csv; charset=utf-8');
     const lines = (await csv.text()).split('\r\n');
-    expect(lines[0]).toBe('id,name,status,labels,cpu_percent,memory_percent,disk_percent,agent_version,hostname,last_seen');
+    expect(lines[0]).toBe('id,name,status,protocol,labels,cpu_percent,memory_percent,disk_percent,agent_version,hostname,last_seen');
     // Two labels are joined by a comma, so that field is quoted.
-    expect(lines[1]).toMatch(new RegExp(`^${nodeId},obs-1,online,"env=lab,role=web",`));
+    expect(lines[1]).toMatch(new RegExp(`^${nodeId},obs-1,online,steward,"env=lab,role=web",`));
     expect(lines[2]).toBe('');
 
     const byAccept = await get('/api/v1/nodes', server.token, { accept: 'text/csv' });
     expect(byAccept.headers.get('content-type')).toBe('text/csv; charset=utf-8');
 
     const text = await (await get('/api/v1/nodes', server.token, { accept: 'text/plain' })).text();
-    expect(text.split('\n')[0]).toMatch(/^ID\s+NAME\s+STATUS\s+LABELS\s+CPU_PERCENT/);
-    expect(text).toMatch(/obs-1\s+online\s+env=lab,role=web/);
+    expect(text.split('\n')[0]).toMatch(/^ID\s+NAME\s+STATUS\s+PROTOCOL\s+LABELS\s+CPU_PERCENT/);
+    expect(text).toMatch(/obs-1\s+online\s+steward\s+env=lab,role=web/);
 
     const json = await get('/api/v1/nodes?format=json', server.token, { accept: 'text/csv' });
     expect(((await json.json()) as { items: unknown[] }).items).toHaveLength(1);

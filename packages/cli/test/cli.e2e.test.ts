@@ -106,7 +106,7 @@ describe('steward end to end (server + agents as child processes)', () => {
     const [header, ...rows] = r.stdout.trimEnd().split('\n');
     expect(header).toMatch(/^ID\s+NAME\s+STATUS\s+PROTOCOL\s+LABELS\s+OS\/ARCH\s+CPU\s+MEM\s+LAST SEEN$/);
     expect(rows).toHaveLength(2);
-    for (const row of rows) expect(row).toMatch(/online\s+env=e2e\s+\S+\/\S+\s+\d+\s+\S+\s+(just now|\d+s ago)$/);
+    for (const row of rows) expect(row).toMatch(/online\s+steward\s+env=e2e\s+\S+\/\S+\s+\d+\s+\S+\s+(just now|\d+s ago)$/);
   });
 
   it('run --node N -- echo hi prints hi and exits 0', async () => {
