@@ -17,7 +17,7 @@ import { Api } from './api.js';
 import { assertAlive, startControlPlane, stewardArgs, type Launcher } from './control-plane-process.js';
 import { makeTempDir, readCpuSeconds, readMemory, removeTempDir, spawnTracked, stopProcess, round1 } from './processes.js';
 import { summarize, type Summary } from './stats.js';
-import { ArtifactServer, packTarGz, removeTestCgroups, sha256 } from '../test/support/service-artifacts.js';
+import { ArtifactServer, killServices, packTarGz, removeTestCgroups, sha256 } from '../test/support/service-artifacts.js';
 import { sleep } from './concurrency.js';
 
 export interface ServicesBenchOptions {
@@ -221,26 +221,9 @@ export async function runServices(o: ServicesBenchOptions): Promise<ServicesResu
     await cp.stop();
     await artifacts.stop();
     // Services outlive their agent by design; anything left is ended through its state file.
-    killLeftovers(agentDir);
+    killServices(agentDir);
     removeTempDir(agentDir);
     removeTestCgroups(cgroupParent);
-  }
-}
-
-function killLeftovers(agentDir: string): void {
-  try {
-    const state = JSON.parse(readFileSync(join(agentDir, 'modules', 'service', 'state.json'), 'utf8')) as { services: { pid: number | null }[] };
-    for (const s of state.services) {
-      if (s.pid) {
-        try {
-          process.kill(-s.pid, 'SIGKILL');
-        } catch {
-          /* gone */
-        }
-      }
-    }
-  } catch {
-    /* no state */
   }
 }
 

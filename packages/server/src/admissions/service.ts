@@ -9,7 +9,7 @@ import {
   type NodeProtocol,
 } from '@steward/protocol';
 import type { Context } from '../core/context.js';
-import { freeNodeName, nameFromHostname } from '../enrollment/service.js';
+import { freeNodeName, nameFromHostname, newNodeRow } from '../enrollment/service.js';
 import { publishNodeChanged } from '../events/node-status.js';
 import { makeCredential } from '../security/secrets.js';
 import { EMPTY_INVENTORY } from '../store/rows.js';
@@ -118,22 +118,20 @@ export class AdmissionService {
       if (!moved) return undefined;
       const name = await freeNodeName(db, body.name ?? nameFromHostname(row.hostname));
       const labels: Labels = body.labels ?? {};
-      await insertNode(db, {
-        id: nodeId,
-        name,
-        credential_hash: hash,
-        status: 'offline',
-        labels: JSON.stringify(labels),
-        inventory: JSON.stringify({ ...EMPTY_INVENTORY, hostname: row.hostname }),
-        stats: null,
-        heartbeat_interval_ms: row.heartbeat_interval_ms,
-        connection_id: null,
-        last_seen_at: null,
-        status_changed_at: now,
-        created_at: now,
-        protocol: row.protocol,
-        external_id: row.external_id,
-      });
+      await insertNode(
+        db,
+        newNodeRow({
+          id: nodeId,
+          name,
+          credentialHash: hash,
+          labels,
+          inventory: { ...EMPTY_INVENTORY, hostname: row.hostname },
+          heartbeatIntervalMs: row.heartbeat_interval_ms,
+          now,
+          protocol: row.protocol,
+          externalId: row.external_id,
+        }),
+      );
       return getNodeRow(db, nodeId);
     });
     if (made) {

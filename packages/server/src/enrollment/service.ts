@@ -10,12 +10,13 @@ import {
   type EnrollmentTokenCreated,
   type EnrollRequest,
   type EnrollResponse,
+  type Inventory,
   type Labels,
 } from '@steward/protocol';
 import { randomBytes } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import type { Context } from '../core/context.js';
-import type { Database } from '../store/schema.js';
+import type { Database, NodesTable } from '../store/schema.js';
 import { publishNodeChanged } from '../events/node-status.js';
 import { EMPTY_INVENTORY, fromJson } from '../store/rows.js';
 import { enrollmentTokenFromRow } from './rows.js';
@@ -41,6 +42,36 @@ export class EnrollmentRefusedError extends StewardError {
 export function nameFromHostname(host: string): string {
   const cleaned = host.replace(/[^A-Za-z0-9._-]+/g, '-').replace(/^[^A-Za-z0-9]+/, '').slice(0, 63);
   return NAME.test(cleaned) ? cleaned : 'node';
+}
+
+/** A node as enrollment or admission makes it: offline until its first hello. */
+export function newNodeRow(n: {
+  id: string;
+  name: string;
+  credentialHash: string;
+  labels: Labels;
+  inventory: Inventory;
+  heartbeatIntervalMs: number;
+  now: number;
+  protocol?: string;
+  externalId?: string;
+}): NodesTable {
+  return {
+    id: n.id,
+    name: n.name,
+    credential_hash: n.credentialHash,
+    status: 'offline',
+    labels: JSON.stringify(n.labels),
+    inventory: JSON.stringify(n.inventory),
+    stats: null,
+    heartbeat_interval_ms: n.heartbeatIntervalMs,
+    connection_id: null,
+    last_seen_at: null,
+    status_changed_at: n.now,
+    created_at: n.now,
+    protocol: n.protocol ?? 'steward',
+    external_id: n.externalId ?? null,
+  };
 }
 
 /** `wanted`, or `wanted-<random>` when a node already has that name. */
@@ -100,20 +131,7 @@ export class EnrollmentService {
       if (body.name && (await nodeNameTaken(db, wanted))) throw new ConflictError('name_taken', `a node named ${JSON.stringify(wanted)} already exists`);
       const name = await freeNodeName(db, wanted);
       const labels: Labels = { ...(fromJson<Labels>(token.labels) ?? {}), ...(body.labels ?? {}) };
-      await insertNode(db, {
-        id: nodeId,
-        name,
-        credential_hash: hash,
-        status: 'offline',
-        labels: JSON.stringify(labels),
-        inventory: JSON.stringify(inventory),
-        stats: null,
-        heartbeat_interval_ms: this.ctx.settings.heartbeatIntervalMs,
-        connection_id: null,
-        last_seen_at: null,
-        status_changed_at: now,
-        created_at: now,
-      });
+      await insertNode(db, newNodeRow({ id: nodeId, name, credentialHash: hash, labels, inventory, heartbeatIntervalMs: this.ctx.settings.heartbeatIntervalMs, now }));
       return { name, renamedFrom: name === wanted ? undefined : wanted };
     });
     publishNodeChanged(this.ctx, { id: nodeId, name }, 'enrolled');

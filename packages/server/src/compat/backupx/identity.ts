@@ -2,7 +2,7 @@ import { BACKUPX_HEARTBEAT_INTERVAL_MS, newId, type Labels } from '@steward/prot
 import type { BackupXNodes } from '../../agents/transports/backupx/transport.js';
 import { BackupXError, invalidToken } from '../../agents/transports/backupx/envelope.js';
 import type { Context } from '../../core/context.js';
-import { freeNodeName, nameFromHostname } from '../../enrollment/service.js';
+import { freeNodeName, nameFromHostname, newNodeRow } from '../../enrollment/service.js';
 import { publishNodeChanged } from '../../events/node-status.js';
 import { secretMatches, splitCredential } from '../../security/secrets.js';
 import { findAdmission, insertAdmission } from '../../store/queries/admissions.js';
@@ -65,23 +65,21 @@ export class BackupXIdentity implements BackupXNodes {
           : new BackupXError('ENROLLMENT_TOKEN_USED_UP', 401, 'the enrollment token has no uses left');
       }
       const name = await freeNodeName(db, nameFromHostname(hostname || 'backupx'));
-      await insertNode(db, {
-        id: nodeId,
-        name,
-        // The enrollment secret's hash, as enrollment keeps it: the token is now this node's credential.
-        credential_hash: token.token_hash,
-        status: 'offline',
-        labels: JSON.stringify(fromJson<Labels>(token.labels) ?? {}),
-        inventory: JSON.stringify(joining.inventory),
-        stats: null,
-        heartbeat_interval_ms: BACKUPX_HEARTBEAT_INTERVAL_MS,
-        connection_id: null,
-        last_seen_at: null,
-        status_changed_at: now,
-        created_at: now,
-        protocol: PROTOCOL,
-        external_id: token.id,
-      });
+      await insertNode(
+        db,
+        newNodeRow({
+          id: nodeId,
+          name,
+          // The enrollment secret's hash, as enrollment keeps it: the token is now this node's credential.
+          credentialHash: token.token_hash,
+          labels: fromJson<Labels>(token.labels) ?? {},
+          inventory: joining.inventory,
+          heartbeatIntervalMs: BACKUPX_HEARTBEAT_INTERVAL_MS,
+          now,
+          protocol: PROTOCOL,
+          externalId: token.id,
+        }),
+      );
       await insertAdmission(db, {
         id: newId('adm'),
         protocol: PROTOCOL,
