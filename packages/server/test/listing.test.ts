@@ -51,6 +51,18 @@ describe('listings as CSV and text', () => {
     expect(csvField('')).toBe('');
   });
 
+  it('defuses cells a spreadsheet would run as formulas, keeps numbers, and drops control characters', () => {
+    expect(csvField('=HYPERLINK("http://evil","x")')).toBe(`"'=HYPERLINK(""http://evil"",""x"")"`);
+    expect(csvField('+cmd|calc')).toBe("'+cmd|calc");
+    expect(csvField('-2+3')).toBe("'-2+3");
+    expect(csvField('@SUM(A1)')).toBe("'@SUM(A1)");
+    expect(csvField('\t=1')).toBe("'\t=1");
+    expect(csvField('-1.5')).toBe('-1.5');
+    expect(csvField('+42')).toBe('+42');
+    expect(csvField('a\u0007b\u001b[31mc\u007f')).toBe('ab[31mc');
+    expect(toText(columns, [{ name: 'x\u001b[2J', note: '' }])).toContain('x[2J');
+  });
+
   it('aligns text columns and keeps one line per row', () => {
     const text = toText(columns, [
       { name: 'a', note: 'x\ny' },

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { chmod, lstat, mkdir, readdir, readFile, readlink, stat, symlink, writeFile } from 'node:fs/promises';
+import { chmod, lchown, lstat, mkdir, readdir, readFile, readlink, stat, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -104,6 +104,38 @@ describe('backup module (node-kept backups)', () => {
     await bk('restore', { backupId: res.backupId, target });
     expect(await readFile(join(target, 'cache/keep'), 'utf8')).toBe('kept');
     await expect(stat(join(target, 'node_modules'))).rejects.toThrow();
+  });
+
+  it('restores setuid/setgid bits only when asked, and gives the tree to the owner of where it lands (as root)', async () => {
+    const src = join(root, 'suid-src');
+    await mkdir(join(src, 'bin'), { recursive: true });
+    await writeFile(join(src, 'bin/tool'), '#!/bin/sh\n');
+    const asRoot = process.getuid?.() === 0;
+    // chown clears setuid: owner first, then the mode (the case: uid 65534, mode 4755).
+    if (asRoot) await lchown(join(src, 'bin/tool'), 65534, 65534);
+    await chmod(join(src, 'bin/tool'), 0o4755);
+    await chmod(join(src, 'bin'), 0o2755);
+    const res = await bk('run', { source: src, destination: 'node' });
+    expect(res.manifest.entries.find((e: { path: string }) => e.path === 'bin/tool')).toMatchObject({ mode: '4755' });
+    expect(res.manifest.entries.find((e: { path: string }) => e.path === 'bin')).toMatchObject({ mode: '2755' });
+    const home = join(root, 'suid-home');
+    await mkdir(home);
+    if (asRoot) await lchown(home, 1234, 1235);
+
+    await bk('restore', { backupId: res.backupId, target: join(home, 'plain') });
+    const plain = await stat(join(home, 'plain/bin/tool'));
+    expect(plain.mode & 0o7777).toBe(0o755);
+    expect((await stat(join(home, 'plain/bin'))).mode & 0o7777).toBe(0o755);
+    if (asRoot) {
+      // Not root's (what the agent extracted as), not the backup's 65534: the target's owner.
+      expect([plain.uid, plain.gid]).toEqual([1234, 1235]);
+      expect((await lstat(join(home, 'plain'))).uid).toBe(1234);
+    }
+
+    await bk('restore', { backupId: res.backupId, target: join(home, 'kept'), keepSpecialBits: true });
+    const kept = await stat(join(home, 'kept/bin/tool'));
+    expect(kept.mode & 0o7777).toBe(0o4755);
+    if (asRoot) expect(kept.uid).toBe(1234);
   });
 
   it('refuses a source or target outside the roots, and a target that is not empty', async () => {

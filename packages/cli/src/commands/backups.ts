@@ -123,10 +123,12 @@ export function registerBackups(program: Command): void {
       .option('--node <node>', "where to restore (default: the backup's node)")
       .requiredOption('--target <dir>', 'absolute directory on that node')
       .addOption(durationOption('--timeout <duration>', 'how long the restore may take', 600_000))
+      .option('--keep-special-bits', 'restore setuid, setgid and sticky bits too (default: masked off)')
       .option('--json', 'print JSON'),
-  ).action(async (id: string, opts: { node?: string; target: string; timeout: number; json?: boolean }, cmd: Command) => {
+  ).action(async (id: string, opts: { node?: string; target: string; timeout: number; keepSpecialBits?: boolean; json?: boolean }, cmd: Command) => {
     const client = clientFor(cmd);
-    finish(await withProgress(client, opts.json, (c) => c.restoreBackup(id, { node: opts.node, target: opts.target, timeoutMs: opts.timeout }), opts.timeout + 10_000), opts.json, (r) => `restored ${r.fileCount} files (${bytes(r.totalBytes)}) into ${r.target}; every checksum matched`);
+    const body = { node: opts.node, target: opts.target, timeoutMs: opts.timeout, ...(opts.keepSpecialBits ? { keepSpecialBits: true } : {}) };
+    finish(await withProgress(client, opts.json, (c) => c.restoreBackup(id, body), opts.timeout + 10_000), opts.json, (r) => `restored ${r.fileCount} files (${bytes(r.totalBytes)}) into ${r.target}; every checksum matched`);
   });
 
   withConnection(

@@ -67,6 +67,9 @@ export const BackupRestore = Type.Object(
     node: Type.Optional(Type.String({ minLength: 1, maxLength: 200, description: "node id or name; default the backup's own node (another node only for control-plane backups)" })),
     target: Type.String({ minLength: 1, maxLength: 4096, pattern: '^/', description: 'a new or empty directory on the node, inside its backup roots' }),
     timeoutMs: Type.Optional(Type.Integer({ minimum: 1000, maximum: 7 * 86_400_000 })),
+    keepSpecialBits: Type.Optional(
+      Type.Boolean({ description: 'restore setuid, setgid and sticky bits as backed up (default: masked to permission bits, since restored files belong to the target\'s owner)' }),
+    ),
   },
   { additionalProperties: false },
 );

@@ -149,7 +149,7 @@ export class BackupService {
     const { command } = await this.commands.submit({
       node,
       type: 'backup.restore',
-      payload: { ...this.refOf(row), target: body.target },
+      payload: { ...this.refOf(row), target: body.target, ...(body.keepSpecialBits ? { keepSpecialBits: true } : {}) },
       ...(body.timeoutMs ? { timeoutMs: body.timeoutMs } : {}),
     });
     return command;

@@ -8,7 +8,9 @@ export function healthRoutes(app: FastifyInstance, store: Store, isDraining: () 
     try {
       await store.ping();
     } catch (err) {
-      return reply.status(503).send({ error: { code: 'store_unavailable', message: (err as Error).message } });
+      // Anyone may ask: the store's own error text (host names, users) goes to the log, not the answer.
+      app.log.warn({ err }, 'readiness: the store does not answer');
+      return reply.status(503).send({ error: { code: 'store_unavailable', message: 'the store does not answer' } });
     }
     return { status: 'ready' };
   });

@@ -16,8 +16,20 @@ export function listingFormat(req: FastifyRequest): ListingFormat {
   return 'json';
 }
 
-/** RFC 4180: a field with a comma, quote, CR or LF is quoted and its quotes doubled. */
-export function csvField(v: string): string {
+/** Control characters other than tab, CR and LF: no listing value needs them, a terminal or sheet may act on them. */
+const CONTROL = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/g;
+/** What a spreadsheet takes for a formula (OWASP "CSV injection"); a plain number is left alone. */
+const FORMULA = /^[=+\-@\t\r]/;
+const NUMBER = /^[+-]?\d+(\.\d+)?([eE][+-]?\d+)?$/;
+
+/**
+ * RFC 4180: a field with a comma, quote, CR or LF is quoted and its quotes doubled. Values come
+ * from agents and operators (labels, hostnames, errors), so a field a spreadsheet would run as a
+ * formula gets a leading `'`, and control characters are dropped.
+ */
+export function csvField(value: string): string {
+  let v = value.replace(CONTROL, '');
+  if (FORMULA.test(v) && !NUMBER.test(v)) v = `'${v}`;
   return /[",\r\n]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v;
 }
 
@@ -29,7 +41,7 @@ export function toCsv<T>(columns: readonly Column<T>[], rows: readonly T[]): str
 
 /** Aligned columns for people and `awk`; tabs and newlines inside a value become spaces. */
 export function toText<T>(columns: readonly Column<T>[], rows: readonly T[]): string {
-  const cells = [columns.map((c) => c.header.toUpperCase()), ...rows.map((r) => columns.map((c) => c.value(r).replace(/\s/g, ' ') || '-'))];
+  const cells = [columns.map((c) => c.header.toUpperCase()), ...rows.map((r) => columns.map((c) => c.value(r).replace(CONTROL, '').replace(/\s/g, ' ') || '-'))];
   const widths = columns.map((_, i) => Math.max(...cells.map((row) => row[i]!.length)));
   return cells.map((row) => row.map((v, i) => (i === row.length - 1 ? v : v.padEnd(widths[i]!))).join('  ')).join('\n') + '\n';
 }

@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { chmodSync, closeSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
 import { Kysely, Migrator, PostgresDialect, type LogEvent } from 'kysely';
@@ -49,7 +49,13 @@ export function connect(target: string, onQuery?: (t: QueryTiming) => void): Con
     pool.on('error', () => {});
     return { db: new Kysely<Database>({ dialect: new PostgresDialect({ pool }), log }), dialect: 'postgres' };
   }
-  if (target !== ':memory:') mkdirSync(dirname(target), { recursive: true });
+  if (target !== ':memory:') {
+    mkdirSync(dirname(target), { recursive: true, mode: 0o700 });
+    // The store holds credential hashes and payloads: owner only. SQLite gives its -wal and -shm
+    // files the database file's mode, so creating (or tightening) that one is enough.
+    closeSync(openSync(target, 'a', 0o600));
+    chmodSync(target, 0o600);
+  }
   const sqlite = new SqliteDatabase(target);
   sqlite.pragma('journal_mode = WAL');
   // NORMAL in WAL mode: a commit survives any process crash (what "kill -9 loses nothing"

@@ -44,7 +44,11 @@ const verify = defineCommand({
 const restore = defineCommand({
   type: 'backup.restore',
   description: 'Restore a backup into a new or empty directory, after checking every checksum.',
-  payload: obj({ ...Ref, target: Path }),
+  payload: obj({
+    ...Ref,
+    target: Path,
+    keepSpecialBits: Type.Optional(Type.Boolean({ description: 'restore setuid/setgid/sticky bits (default: masked off)' })),
+  }),
   // It renames a tree into place; after a crash the operator should look before running it again.
   safeToRerun: false,
   handler: (p, ctx) => restoreBackup(runtimeOf(ctx.module), p, ctx.signal, ctx.progress),

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { chmod, mkdir, readdir, rename, rm, rmdir, stat } from 'node:fs/promises';
+import { chmod, lchown, mkdir, readdir, rename, rm, rmdir, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { ProgressSink } from '../../core/progress.js';
 import { confine } from '../../lib/confine.js';
@@ -31,10 +31,25 @@ async function checkTargetFree(target: string, asGiven: string): Promise<'absent
   return 'empty';
 }
 
-/** Modes as the manifest says (the umask changed them on extraction); deepest first, so a read-only directory does not block its children. */
-async function applyModes(root: string, manifest: Manifest): Promise<void> {
+/**
+ * Modes as the manifest says (the umask changed them on extraction); deepest first, so a
+ * read-only directory does not block its children. Setuid, setgid and sticky bits are masked off
+ * unless the operator asks: the agent extracts as its own user (root), so a setuid file of some
+ * other user in the backup would otherwise come back setuid root.
+ */
+async function applyModes(root: string, manifest: Manifest, keepSpecialBits: boolean): Promise<void> {
+  const mask = keepSpecialBits ? 0o7777 : 0o777;
   const byDepth = [...manifest.entries].filter((e) => e.type !== 'symlink').sort((a, b) => b.path.split('/').length - a.path.split('/').length);
-  for (const e of byDepth) await chmod(join(root, e.path), parseInt(e.mode, 8));
+  for (const e of byDepth) await chmod(join(root, e.path), parseInt(e.mode, 8) & mask);
+}
+
+/** As root, the restored tree belongs to whoever owns the directory it lands in, not to root. */
+async function giveToOwnerOf(root: string, manifest: Manifest, parent: string): Promise<void> {
+  if (process.getuid?.() !== 0) return;
+  const { uid, gid } = await stat(parent);
+  if (uid === 0 && gid === 0) return;
+  await lchown(root, uid, gid);
+  for (const e of manifest.entries) await lchown(join(root, e.path), uid, gid);
 }
 
 /**
@@ -43,7 +58,7 @@ async function applyModes(root: string, manifest: Manifest): Promise<void> {
  * tree that matches entirely is renamed into place. A tampered backup leaves the target as it was.
  * Progress: downloading (from the control plane), checking, extracting, verifying.
  */
-export async function restoreBackup(rt: BackupRuntime, ref: BackupRef & { target: string }, signal: AbortSignal, progress: ProgressSink = () => {}): Promise<RestoreResult> {
+export async function restoreBackup(rt: BackupRuntime, ref: BackupRef & { target: string; keepSpecialBits?: boolean }, signal: AbortSignal, progress: ProgressSink = () => {}): Promise<RestoreResult> {
   const { entry: target } = await confine(ref.target, rt.roots);
   const state = await checkTargetFree(target, ref.target);
   const work = await rt.kept.workDir(`restore-${ref.backupId}`);
@@ -68,7 +83,8 @@ export async function restoreBackup(rt: BackupRuntime, ref: BackupRef & { target
         details: { backupId: ref.backupId, problems: problems.slice(0, 50) },
       });
     }
-    await applyModes(staging, manifest);
+    await giveToOwnerOf(staging, manifest, dirname(target));
+    await applyModes(staging, manifest, ref.keepSpecialBits === true);
     await chmod(staging, 0o755);
     // Checked again: something may have appeared in the target meanwhile.
     if ((await checkTargetFree(target, ref.target)) === 'empty' || state === 'empty') await rmdir(target).catch(() => {});
