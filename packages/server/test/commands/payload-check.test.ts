@@ -1,0 +1,48 @@
+import { describe, expect, it } from 'vitest';
+import type { CommandTypeInfo } from '@steward/protocol';
+import { MAX_COMPILED_SCHEMAS, MAX_SCHEMA_BYTES, PayloadChecker } from '../../src/commands/payload-check.js';
+
+const typeWith = (payloadSchema: unknown): CommandTypeInfo[] => [{ type: 'exec.run', module: 'exec', safeToRerun: false, payloadSchema }];
+
+describe('checking payloads against schemas that agents declare', () => {
+  it('matches a pattern built to backtrack forever in linear time (a hostile node cannot stall the server)', () => {
+    const checker = new PayloadChecker();
+    // With a backtracking RegExp, 60 characters of this take on the order of 2^60 steps: this
+    // test would never end. RE2 answers at once.
+    const types = typeWith({ type: 'object', properties: { command: { type: 'string', pattern: '^(.|.)*#$' } } });
+    expect(() => checker.check(types, 'exec.run', { command: 'a'.repeat(60) }, 'evil')).toThrow(/payload.command: must match pattern/);
+    expect(() => checker.check(types, 'exec.run', { command: `${'a'.repeat(60)}#` }, 'evil')).not.toThrow();
+  });
+
+  it('keeps each pattern apart (properties and patternProperties in one schema)', () => {
+    const checker = new PayloadChecker();
+    const types = typeWith({
+      type: 'object',
+      properties: {
+        sha: { type: 'string', pattern: '^[0-9a-f]{64}$' },
+        env: { type: 'object', patternProperties: { '^[A-Z_][A-Z0-9_]*$': { type: 'string' } }, additionalProperties: false },
+      },
+    });
+    expect(() => checker.check(types, 'exec.run', { sha: 'a'.repeat(64), env: { PATH: '/bin' } }, 'n')).not.toThrow();
+    expect(() => checker.check(types, 'exec.run', { sha: 'xyz', env: { path: '/bin' } }, 'n')).toThrow(/payload.sha: must match pattern.*payload.env.path: must NOT have additional properties|payload.env/);
+  });
+
+  it('leaves a schema it cannot compile, or one too large, to the agent instead of failing the submission', () => {
+    const checker = new PayloadChecker();
+    // RE2 has no lookahead: the schema does not compile here.
+    expect(() => checker.check(typeWith({ type: 'object', properties: { a: { type: 'string', pattern: '^(?=x)' } } }), 'exec.run', { a: 'y' }, 'n')).not.toThrow();
+    const huge = { type: 'object', description: 'x'.repeat(MAX_SCHEMA_BYTES), properties: { a: { type: 'string' } } };
+    expect(() => checker.check(typeWith(huge), 'exec.run', { a: 1 }, 'n')).not.toThrow();
+    expect(checker.size).toBe(0);
+    // An ordinary schema is still enforced.
+    expect(() => checker.check(typeWith({ type: 'object', required: ['a'] }), 'exec.run', {}, 'n')).toThrow(/payload.a: must have required property/);
+  });
+
+  it('keeps at most MAX_COMPILED_SCHEMAS compiled schemas however many distinct catalogs arrive', () => {
+    const checker = new PayloadChecker();
+    for (let i = 0; i < MAX_COMPILED_SCHEMAS + 50; i++) {
+      checker.check(typeWith({ type: 'object', properties: { [`f${i}`]: { type: 'string' } } }), 'exec.run', {}, 'n');
+    }
+    expect(checker.size).toBe(MAX_COMPILED_SCHEMAS);
+  });
+});
