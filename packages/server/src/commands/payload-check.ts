@@ -10,7 +10,9 @@ import { fieldName, UnknownCommandTypeError, ValidationError, type CommandTypeIn
  */
 const linearRegExp = Object.assign(
   (pattern: string, flags: string) => {
-    const re = RE2JS.compile(pattern, flags.includes('i') ? RE2JS.CASE_INSENSITIVE : 0);
+    // JSON Schema patterns are ECMAScript: `\uXXXX` is written `\x{XXXX}` in RE2 (an escaped backslash is left alone).
+    const re2 = pattern.replace(/(?<!\\)((?:\\\\)*)\\u([0-9a-fA-F]{4})/g, '$1\\x{$2}');
+    const re = RE2JS.compile(re2, flags.includes('i') ? RE2JS.CASE_INSENSITIVE : 0);
     // Ajv keys its pattern cache by toString(): each pattern must say which it is.
     return { test: (s: string) => re.matcher(s).find(), toString: () => `/${pattern}/${flags}` };
   },

@@ -27,6 +27,16 @@ describe('checking payloads against schemas that agents declare', () => {
     expect(() => checker.check(types, 'exec.run', { sha: 'xyz', env: { path: '/bin' } }, 'n')).toThrow(/payload.sha: must match pattern.*payload.env.path: must NOT have additional properties|payload.env/);
   });
 
+  it('reads ECMAScript \\u escapes as the protocol schemas use them (no NUL in a path)', () => {
+    const checker = new PayloadChecker();
+    const types = typeWith({ type: 'object', properties: { path: { type: 'string', pattern: '^/[^\\u0000]*$' }, lit: { type: 'string', pattern: '^a\\\\u0041$' } } });
+    expect(checker.size).toBe(0);
+    expect(() => checker.check(types, 'exec.run', { path: '/srv/a b', lit: 'a\\u0041' }, 'n')).not.toThrow();
+    expect(checker.size).toBe(1);
+    expect(() => checker.check(types, 'exec.run', { path: '/srv/\u0000x' }, 'n')).toThrow(/payload.path: must match pattern/);
+    expect(() => checker.check(types, 'exec.run', { lit: 'aA' }, 'n')).toThrow(/payload.lit: must match pattern/);
+  });
+
   it('leaves a schema it cannot compile, or one too large, to the agent instead of failing the submission', () => {
     const checker = new PayloadChecker();
     // RE2 has no lookahead: the schema does not compile here.
