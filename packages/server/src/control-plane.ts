@@ -3,12 +3,13 @@ import { join, resolve } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
-import { newId, ValidationError } from '@steward/protocol';
+import { newId } from '@steward/protocol';
 import { ensureAdminToken } from './admin-token.js';
 import { PgRelay } from './cluster/pg-relay.js';
 import type { Relay } from './cluster/relay.js';
 import { AdmissionService } from './admissions/service.js';
 import { Link } from './agents/link.js';
+import { envPositiveInt } from './core/env.js';
 import { websocketTransport } from './agents/transports/websocket.js';
 import { openArtifactStore } from './artifacts/feature.js';
 import { PayloadChecker } from './commands/payload-check.js';
@@ -32,21 +33,13 @@ import { Store } from './store/store.js';
 import { STEWARD_VERSION } from './version.js';
 
 /** Timing knobs may also come from the environment, so tests can shorten them for a child process. */
-function envMs(name: string): number | undefined {
-  const v = process.env[name];
-  if (v === undefined || v === '') return undefined;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n <= 0) throw new ValidationError(`${name} must be a positive integer of milliseconds`, [{ field: name, rule: 'positive integer' }]);
-  return n;
-}
-
 function settingsFrom(o: ServerOptions): Settings {
   return {
-    offlineAfterMs: o.offlineAfterMs ?? envMs('STEWARD_OFFLINE_AFTER_MS') ?? 45_000,
-    disconnectGraceMs: o.disconnectGraceMs ?? envMs('STEWARD_DISCONNECT_GRACE_MS') ?? 10_000,
-    heartbeatIntervalMs: o.heartbeatIntervalMs ?? envMs('STEWARD_HEARTBEAT_INTERVAL_MS') ?? 15_000,
-    sweepIntervalMs: o.sweepIntervalMs ?? envMs('STEWARD_SWEEP_INTERVAL_MS') ?? 1000,
-    timeoutGraceMs: envMs('STEWARD_TIMEOUT_GRACE_MS') ?? 5000,
+    offlineAfterMs: o.offlineAfterMs ?? envPositiveInt('STEWARD_OFFLINE_AFTER_MS', 'milliseconds') ?? 45_000,
+    disconnectGraceMs: o.disconnectGraceMs ?? envPositiveInt('STEWARD_DISCONNECT_GRACE_MS', 'milliseconds') ?? 10_000,
+    heartbeatIntervalMs: o.heartbeatIntervalMs ?? envPositiveInt('STEWARD_HEARTBEAT_INTERVAL_MS', 'milliseconds') ?? 15_000,
+    sweepIntervalMs: o.sweepIntervalMs ?? envPositiveInt('STEWARD_SWEEP_INTERVAL_MS', 'milliseconds') ?? 1000,
+    timeoutGraceMs: envPositiveInt('STEWARD_TIMEOUT_GRACE_MS', 'milliseconds') ?? 5000,
   };
 }
 

@@ -2,6 +2,7 @@ import { BACKUPX_OFFLINE_AFTER_MS, ValidationError } from '@steward/protocol';
 import { BackupXTransport } from '../../agents/transports/backupx/transport.js';
 import type { Transport } from '../../agents/transport.js';
 import type { Context } from '../../core/context.js';
+import { envPositiveInt } from '../../core/env.js';
 import type { Feature } from '../../core/feature.js';
 import { BackupXIdentity } from './identity.js';
 
@@ -22,8 +23,7 @@ export function backupxFeature(deps: { ctx: Context; options: BackupXOptions; tr
 
 /** BackupX calls an agent offline after 45 s without a heartbeat; tests shorten it. */
 function silenceMs(o: BackupXOptions): number {
-  const env = process.env.STEWARD_BACKUPX_SILENCE_MS;
-  const ms = o.backupxSilenceMs ?? (env ? Number(env) : BACKUPX_OFFLINE_AFTER_MS);
+  const ms = o.backupxSilenceMs ?? envPositiveInt('STEWARD_BACKUPX_SILENCE_MS', 'milliseconds') ?? BACKUPX_OFFLINE_AFTER_MS;
   if (!Number.isInteger(ms) || ms <= 0) throw new ValidationError('the BackupX silence must be a positive integer of milliseconds', [{ field: 'backupxSilenceMs', rule: 'positive integer' }]);
   return ms;
 }

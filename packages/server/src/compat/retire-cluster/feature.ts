@@ -1,18 +1,10 @@
-import { ValidationError } from '@steward/protocol';
 import type { AdmissionService } from '../../admissions/service.js';
 import { RetireClusterListener } from '../../agents/transports/retire-cluster/listener.js';
 import type { Transport } from '../../agents/transport.js';
 import type { Context } from '../../core/context.js';
+import { envPositiveInt } from '../../core/env.js';
 import type { Feature } from '../../core/feature.js';
 import { RetireClusterGateway } from './gateway.js';
-
-function envInt(name: string): number | undefined {
-  const v = process.env[name];
-  if (v === undefined || v === '') return undefined;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n <= 0) throw new ValidationError(`${name} must be a positive integer`, [{ field: name, rule: 'positive integer' }]);
-  return n;
-}
 
 /** The part of the server options this feature reads (ServerOptions; not imported: the root imports features). */
 export interface RetireClusterOptions {
@@ -38,8 +30,8 @@ export function retireClusterFeature(deps: {
   const listener = new RetireClusterListener(
     {
       listen: options.retireClusterListen,
-      messageTimeoutMs: options.retireClusterMessageTimeoutMs ?? envInt('STEWARD_RETIRE_CLUSTER_MESSAGE_TIMEOUT_MS') ?? 10_000,
-      maxConnections: options.retireClusterMaxConnections ?? envInt('STEWARD_RETIRE_CLUSTER_MAX_CONNECTIONS') ?? 256,
+      messageTimeoutMs: options.retireClusterMessageTimeoutMs ?? envPositiveInt('STEWARD_RETIRE_CLUSTER_MESSAGE_TIMEOUT_MS', 'milliseconds') ?? 10_000,
+      maxConnections: options.retireClusterMaxConnections ?? envPositiveInt('STEWARD_RETIRE_CLUSTER_MAX_CONNECTIONS') ?? 256,
       log: ctx.log,
     },
     (host) => {
