@@ -76,6 +76,18 @@ export class PayloadTooLargeError extends StewardError {
   }
 }
 
+/** A limit was crossed; `retryAfterSeconds` becomes the `Retry-After` header. */
+export class TooManyRequestsError extends StewardError {
+  constructor(
+    code: string,
+    message: string,
+    readonly retryAfterSeconds: number,
+    details?: unknown,
+  ) {
+    super(code, 429, message, details ?? { retryAfterSeconds });
+  }
+}
+
 export class UnknownCommandTypeError extends StewardError {
   constructor(type: string, known: string[]) {
     super('unknown_command_type', 400, `unknown command type ${JSON.stringify(type)}`, { type, known });

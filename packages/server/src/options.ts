@@ -1,3 +1,5 @@
+import type { Limits } from './core/limits.js';
+
 export interface ServerOptions {
   /** `HOST:PORT`; port 0 picks a free one. Default `127.0.0.1:7070`. */
   listen?: string;
@@ -15,6 +17,8 @@ export interface ServerOptions {
   heartbeatIntervalMs?: number;
   /** How often timers look for expired/timed-out commands and silent nodes. Default 1 s. */
   sweepIntervalMs?: number;
+  /** Bounds against a hostile agent or client (frame size, rates, quotas, SSE streams, auth failures); each also `STEWARD_LIMIT_*`. See docs/security.md. */
+  limits?: Partial<Limits>;
   /** Max request body in bytes. Default 1 MiB. */
   bodyLimit?: number;
   /**

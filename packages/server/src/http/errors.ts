@@ -1,5 +1,5 @@
 import type { FastifyError, FastifyInstance } from 'fastify';
-import { fieldName, isStewardError, type FieldIssue } from '@steward/protocol';
+import { fieldName, isStewardError, TooManyRequestsError, type FieldIssue } from '@steward/protocol';
 
 const FASTIFY_CLIENT_ERRORS: Record<string, { status: number; code: string }> = {
   FST_ERR_CTP_BODY_TOO_LARGE: { status: 413, code: 'payload_too_large' },
@@ -22,6 +22,7 @@ function validationIssues(err: FastifyError): FieldIssue[] {
 /** Every error leaves as `{ error: { code, message, details } }`; a client mistake is never a 500. */
 export function installErrorHandling(app: FastifyInstance): void {
   app.setErrorHandler((err: FastifyError, req, reply) => {
+    if (err instanceof TooManyRequestsError) reply.header('retry-after', String(err.retryAfterSeconds));
     if (isStewardError(err)) return reply.status(err.status).send({ error: err.toBody() });
     if (err.validation) {
       const issues = validationIssues(err);
