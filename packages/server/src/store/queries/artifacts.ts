@@ -27,3 +27,13 @@ export async function deleteArtifactRow(db: Kysely<Database>, sha256: string): P
   const res = await db.deleteFrom('artifacts').where('sha256', '=', sha256).executeTakeFirst();
   return Number(res.numDeletedRows) > 0;
 }
+
+/** How many artifacts one uploader (`node:<id>`) has stored, and their bytes (the per-node quota). */
+export async function artifactUsageBy(db: Kysely<Database>, createdBy: string): Promise<{ count: number; bytes: number }> {
+  const row = await db
+    .selectFrom('artifacts')
+    .select((eb) => [eb.fn.countAll<number>().as('n'), eb.fn.sum<number>('size').as('bytes')])
+    .where('created_by', '=', createdBy)
+    .executeTakeFirst();
+  return { count: Number(row?.n ?? 0), bytes: Number(row?.bytes ?? 0) };
+}
