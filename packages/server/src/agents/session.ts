@@ -54,6 +54,8 @@ export class AgentSession {
   /** Messages enqueued and not handled yet. */
   private pending = 0;
   private paused = false;
+  /** Set once the server closed the connection: frames still in flight are not handled. */
+  private closing = false;
   /** Resolves once the socket closed and every message before it was handled. */
   readonly done: Promise<void>;
   private markDone!: () => void;
@@ -94,6 +96,7 @@ export class AgentSession {
 
   close(code: number, reason: string): void {
     this.ready = false;
+    this.closing = true;
     this.channel.close(code, reason);
   }
 
@@ -107,6 +110,7 @@ export class AgentSession {
   }
 
   private onMessage(data: string | Buffer, isBinary: boolean): void {
+    if (this.closing) return;
     if (isBinary) return this.reject('malformed_message', 'binary frames are not part of the protocol');
     let parsed: unknown;
     try {
