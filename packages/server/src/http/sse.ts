@@ -39,7 +39,9 @@ export function boundedSse(res: ServerResponse, maxBuffered: number, onDropped: 
     dropped = true;
     const reason = { reason: 'slow_reader', message: `the client read too slowly (over ${maxBuffered} bytes waited unsent); reconnect with Last-Event-ID` };
     res.end(`event: ${SSE_DROPPED_EVENT}\ndata: ${JSON.stringify(reason)}\n\n`);
-    setTimeout(() => res.destroy(), DROP_GRACE_MS).unref();
+    // Cut only if still unsent by then; a client that reads it all may keep its connection.
+    const cut = setTimeout(() => res.destroy(), DROP_GRACE_MS).unref();
+    res.once('finish', () => clearTimeout(cut));
     onDropped();
   };
 }
