@@ -3,7 +3,7 @@ import websocket from '@fastify/websocket';
 import swagger from '@fastify/swagger';
 import { Ajv } from 'ajv';
 import type { Logger } from 'pino';
-import { installErrorHandling } from './errors.js';
+import { clientErrorHandler, frameworkErrors, installErrorHandling } from './errors.js';
 import { operatorAuth } from './auth.js';
 import { limitAuthFailures } from './auth-failures.js';
 import type { Limits } from '../core/limits.js';
@@ -27,6 +27,8 @@ export async function createApp(o: AppOptions): Promise<{ app: FastifyInstance; 
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: o.bodyLimit,
     forceCloseConnections: true,
+    frameworkErrors,
+    clientErrorHandler,
   });
   installErrorHandling(app);
   limitAuthFailures(app, { max: o.limits.authFailures, windowMs: o.limits.authFailureWindowMs, metrics: o.metrics });
