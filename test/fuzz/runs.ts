@@ -4,5 +4,5 @@
  */
 export const FUZZ_RUNS = Number(process.env.STEWARD_FUZZ_RUNS ?? 2000);
 export const FUZZ_SEED = process.env.STEWARD_FUZZ_SEED ? Number(process.env.STEWARD_FUZZ_SEED) : undefined;
-/** Long runs need time: about 1 ms per case on this machine, with room for a loaded CI runner. */
-export const FUZZ_TIMEOUT_MS = 120_000 + FUZZ_RUNS * 20;
+/** Long runs need time: a few ms per case on this machine when quiet, tens when loaded. */
+export const FUZZ_TIMEOUT_MS = 120_000 + FUZZ_RUNS * 100;
