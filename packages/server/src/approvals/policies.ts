@@ -1,0 +1,87 @@
+import { matchesSelector, parseSelector, type ApprovalPolicy, type Labels, type Selector } from '@steward/protocol';
+import type { ApprovalPoliciesTable, ApprovalRequestsTable, NodesTable } from '../store/schema.js';
+import { fromJson } from '../store/rows.js';
+
+export function policyFromRow(r: ApprovalPoliciesTable): ApprovalPolicy {
+  return {
+    name: r.name,
+    commandTypes: fromJson<string[]>(r.command_types) ?? [],
+    selector: r.selector,
+    approvals: Number(r.approvals),
+    ttlSeconds: Number(r.ttl_seconds),
+    createdAt: Number(r.created_at),
+    updatedAt: Number(r.updated_at),
+  };
+}
+
+/** `exec.*` covers `exec.run` and `exec.shell.x`; `*` covers everything; otherwise the exact type. */
+export function typeMatches(glob: string, type: string): boolean {
+  if (glob === '*') return true;
+  if (glob.endsWith('.*')) return type.startsWith(glob.slice(0, -1));
+  if (!glob.includes('*')) return glob === type;
+  const re = new RegExp(`^${glob.split('*').map((p) => p.replace(/[.]/g, '\\.')).join('[a-z0-9_.]*')}$`);
+  return re.test(type);
+}
+
+/** A policy with its selector parsed once per submission. */
+export interface CompiledPolicy {
+  policy: ApprovalPolicy;
+  selector: Selector | null;
+}
+
+export function compilePolicies(rows: ApprovalPoliciesTable[]): CompiledPolicy[] {
+  return rows.map(policyFromRow).map((policy) => ({ policy, selector: policy.selector ? parseSelector(policy.selector) : null }));
+}
+
+/**
+ * The policy that holds a command of this type to this node, or undefined. When several cover
+ * it, the strictest wins: the most approvals, then the shortest TTL, then the first by name.
+ */
+export function policyFor(policies: CompiledPolicy[], type: string, node: Pick<NodesTable, 'labels'>): ApprovalPolicy | undefined {
+  let best: ApprovalPolicy | undefined;
+  let labels: Labels | undefined;
+  for (const c of policies) {
+    if (!c.policy.commandTypes.some((g) => typeMatches(g, type))) continue;
+    labels ??= fromJson<Labels>(node.labels) ?? {};
+    if (c.selector && !matchesSelector(labels, c.selector)) continue;
+    const p = c.policy;
+    if (!best || p.approvals > best.approvals || (p.approvals === best.approvals && p.ttlSeconds < best.ttlSeconds)) best = p;
+  }
+  return best;
+}
+
+/** The token that submitted a command or job; policies hold only what operators submit. */
+export interface Requester {
+  tokenId: string;
+  name: string;
+}
+
+/** Holds a new command row for approval under `policy`: not sent, expiring unapproved at the policy's TTL. */
+export function holdForApproval(row: { state: string; expires_at: number | null }, policy: ApprovalPolicy, now: number): void {
+  row.state = 'awaiting_approval';
+  row.expires_at = now + policy.ttlSeconds * 1000;
+}
+
+export function approvalRequestRow(
+  id: string,
+  kind: 'command' | 'job',
+  type: string,
+  policy: ApprovalPolicy,
+  requester: Requester,
+  now: number,
+): ApprovalRequestsTable {
+  return {
+    id,
+    kind,
+    type,
+    policy: policy.name,
+    needed: policy.approvals,
+    state: 'awaiting',
+    requested_by: requester.tokenId,
+    requested_by_name: requester.name,
+    created_at: now,
+    expires_at: now + policy.ttlSeconds * 1000,
+    decided_at: null,
+    reason: null,
+  };
+}
