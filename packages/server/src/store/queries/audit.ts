@@ -37,15 +37,15 @@ export async function listAuditRows(db: Kysely<Database>, f: AuditFilter): Promi
   let q = db.selectFrom('audit_log').selectAll().orderBy('id', 'desc');
   if (f.since !== undefined) q = q.where('at', '>=', f.since);
   if (f.actor) q = q.where((eb) => eb.or([eb('actor_id', '=', f.actor!), eb('actor_name', '=', f.actor!)]));
-  if (f.action) q = f.action.endsWith('.') ? q.where('action', 'like', `${likeEscape(f.action)}%`) : q.where('action', '=', f.action);
-  if (f.target) q = q.where('target', 'like', `%${likeEscape(f.target)}%`);
+  if (f.action) q = f.action.endsWith('.') ? q.where(sql<boolean>`action like ${`${likeEscape(f.action)}%`} escape '!'`) : q.where('action', '=', f.action);
+  if (f.target) q = q.where(sql<boolean>`target like ${`%${likeEscape(f.target)}%`} escape '!'`);
   if (f.before !== undefined) q = q.where('id', '<', f.before);
   return q.limit(f.limit ?? 500).execute();
 }
 
-/** `%` and `_` are wildcards to LIKE; ids and actions do not contain them, but a filter may. */
+/** `%` and `_` are LIKE's wildcards, and ids hold `_`: matched literally (escaped with `!`). */
 function likeEscape(s: string): string {
-  return s.replace(/[%_]/g, '');
+  return s.replace(/[!%_]/g, (c) => `!${c}`);
 }
 
 /** The chain in order, one page at a time (for verify). */
