@@ -125,6 +125,7 @@ describe('approvals for dangerous commands, and the audit log', { timeout: 90_00
   });
 
   it('steward run says it awaits a second operator instead of waiting silently', async () => {
+    await server.client.putApprovalPolicy('prod-exec', { commandTypes: ['exec.*'], selector: 'env=prod', ttlSeconds: 600 });
     const env = { ...process.env, STEWARD_SERVER: server.url, STEWARD_TOKEN: aliceToken };
     const out = await run(process.execPath, [STEWARD_BIN, 'run', '--node', 'prod1', '--timeout', '1s', '--', 'true'], { env }).catch((e: { stdout: string; stderr: string }) => e);
     expect(out.stderr).toMatch(/job job_\w+: 1 node awaiting approval by a second operator \(they run: steward approve job_\w+\)/);
