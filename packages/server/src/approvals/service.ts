@@ -31,7 +31,7 @@ import {
 } from '../store/queries/approvals.js';
 import { getCommandRow } from '../store/queries/commands.js';
 import type { ApprovalRequestsTable, ApprovalVotesTable, CommandsTable } from '../store/schema.js';
-import { policyFromRow } from './policies.js';
+import { policyFromRow } from '../commands/approval-policies.js';
 
 /** Who decides: the token of the request and its role. */
 export interface Decider {

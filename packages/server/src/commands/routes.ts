@@ -4,7 +4,7 @@ import { Command, CommandCreate, CommandListQuery, IdParams, listOf, WaitQuery }
 import type { CommandService } from './service.js';
 import { COMMAND_COLUMNS } from './columns.js';
 import { sendListing } from '../http/listing.js';
-import { requesterOf } from '../approvals/requester.js';
+import { requesterOf } from './requester.js';
 
 export function commandRoutes(app: FastifyInstance, commands: CommandService): void {
   const r = app.withTypeProvider<TypeBoxTypeProvider>();

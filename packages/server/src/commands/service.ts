@@ -39,7 +39,7 @@ import { publishCommandProgress, publishCommandState } from '../events/command-s
 import { loadWhenDone } from '../core/wait.js';
 import type { PayloadChecker } from './payload-check.js';
 import type { CatalogCache } from './catalogs.js';
-import { approvalRequestRow, compilePolicies, holdForApproval, policyFor, type CompiledPolicy, type Requester } from '../approvals/policies.js';
+import { approvalRequestRow, compilePolicies, holdForApproval, policyFor, type CompiledPolicy, type Requester } from './approval-policies.js';
 import { insertApprovalRequest, listApprovalPolicies } from '../store/queries/approvals.js';
 
 export interface CommandSpec {

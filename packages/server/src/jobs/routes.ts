@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { IdParams, Job, JobCreate, JobDetail, JobListQuery, listOf, WaitQuery } from '@steward/protocol';
 import type { JobService } from './service.js';
-import { requesterOf } from '../approvals/requester.js';
+import { requesterOf } from '../commands/requester.js';
 
 export function jobRoutes(app: FastifyInstance, jobs: JobService): void {
   const r = app.withTypeProvider<TypeBoxTypeProvider>();

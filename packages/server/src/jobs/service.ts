@@ -26,7 +26,7 @@ import type { CommandsTable, JobsTable, NodesTable } from '../store/schema.js';
 import type { JobTracker } from './tracker.js';
 import { publishCommandState } from '../events/command-state.js';
 import { loadWhenDone } from '../core/wait.js';
-import { approvalRequestRow, holdForApproval, policyFor, type Requester } from '../approvals/policies.js';
+import { approvalRequestRow, holdForApproval, policyFor, stricter, type Requester } from '../commands/approval-policies.js';
 import { insertApprovalRequest } from '../store/queries/approvals.js';
 
 export class JobService {
@@ -92,7 +92,7 @@ export class JobService {
     for (const [i, n] of nodes.entries()) {
       const p = policies.length ? policyFor(policies, spec.type, n) : undefined;
       if (!p) continue;
-      if (!strictest || p.approvals > strictest.approvals || (p.approvals === strictest.approvals && p.ttlSeconds < strictest.ttlSeconds)) strictest = p;
+      strictest = stricter(strictest, p);
       holdForApproval(rows[i]!, p, now);
     }
     // One decision for the whole job: every held command shares the strictest policy's TTL.

@@ -44,10 +44,15 @@ export function policyFor(policies: CompiledPolicy[], type: string, node: Pick<N
     if (!c.policy.commandTypes.some((g) => typeMatches(g, type))) continue;
     labels ??= fromJson<Labels>(node.labels) ?? {};
     if (c.selector && !matchesSelector(labels, c.selector)) continue;
-    const p = c.policy;
-    if (!best || p.approvals > best.approvals || (p.approvals === best.approvals && p.ttlSeconds < best.ttlSeconds)) best = p;
+    best = stricter(best, c.policy);
   }
   return best;
+}
+
+/** Of two policies, the one asking more: more approvals, then the shorter TTL (the first on a tie). */
+export function stricter(a: ApprovalPolicy | undefined, b: ApprovalPolicy): ApprovalPolicy {
+  if (!a) return b;
+  return b.approvals > a.approvals || (b.approvals === a.approvals && b.ttlSeconds < a.ttlSeconds) ? b : a;
 }
 
 /** The token that submitted a command or job; policies hold only what operators submit. */
