@@ -111,6 +111,13 @@ describe('approvals for dangerous commands, and the audit log', { timeout: 90_00
     expect(runs(file)).toBe(0);
   });
 
+  it('a held command cancelled by its submitter leaves nothing to approve', async () => {
+    const { command } = await alice.submitCommand({ node: 'prod1', type: 'exec.run', payload: appendTo(join(dir, 'cancelled')) });
+    expect((await alice.cancelCommand(command.id)).state).toBe('cancelled');
+    expect((await bob.listApprovals({})).items.find((r) => r.id === command.id)).toMatchObject({ state: 'rejected', reason: 'cancelled by an operator' });
+    await expect(bob.approveCommand(command.id)).rejects.toMatchObject({ status: 409, code: 'invalid_state' });
+  });
+
   it('expires what nobody approves within the policy TTL', async () => {
     await server.client.putApprovalPolicy('prod-exec', { commandTypes: ['exec.*'], selector: 'env=prod', ttlSeconds: 1 });
     const file = join(dir, 'expired');

@@ -40,7 +40,7 @@ import { loadWhenDone } from '../core/wait.js';
 import type { PayloadChecker } from './payload-check.js';
 import type { CatalogCache } from './catalogs.js';
 import { approvalRequestRow, compilePolicies, holdForApproval, policyFor, type CompiledPolicy, type Requester } from './approval-policies.js';
-import { insertApprovalRequest, listApprovalPolicies } from '../store/queries/approvals.js';
+import { insertApprovalRequest, listApprovalPolicies, transitionApprovalRequest } from '../store/queries/approvals.js';
 
 export interface CommandSpec {
   type: string;
@@ -227,9 +227,12 @@ export class CommandService implements CommandReceiver {
   async cancel(id: string, reason = 'cancelled by an operator'): Promise<Command> {
     const before = await getCommandRow(this.ctx.store.db, id);
     if (!before) throw new NotFoundError('command', id);
-    const row = await transitionCommand(this.ctx.store.db, id, 'cancelled', {
-      finished_at: this.ctx.now(),
-      error: JSON.stringify({ code: 'cancelled', message: reason }),
+    const now = this.ctx.now();
+    const row = await this.ctx.store.tx(async (db) => {
+      const moved = await transitionCommand(db, id, 'cancelled', { finished_at: now, error: JSON.stringify({ code: 'cancelled', message: reason }) });
+      // A held command cancelled before anyone decided: its approval request is over too.
+      if (moved && before.state === 'awaiting_approval' && !before.job_id) await transitionApprovalRequest(db, id, 'rejected', now, reason);
+      return moved;
     });
     if (!row) {
       const now = await this.get(id);

@@ -27,7 +27,7 @@ import type { JobTracker } from './tracker.js';
 import { publishCommandState } from '../events/command-state.js';
 import { loadWhenDone } from '../core/wait.js';
 import { approvalRequestRow, holdForApproval, policyFor, stricter, type Requester } from '../commands/approval-policies.js';
-import { insertApprovalRequest } from '../store/queries/approvals.js';
+import { insertApprovalRequest, transitionApprovalRequest } from '../store/queries/approvals.js';
 
 export class JobService {
   constructor(
@@ -180,6 +180,8 @@ export class JobService {
     const moved = await this.ctx.store.tx(async (db) => {
       const job = await transitionJob(db, id, 'cancelled', now);
       if (!job) return undefined;
+      // Cancelled while its approval was awaited: nothing is left to decide.
+      await transitionApprovalRequest(db, id, 'rejected', now, 'job cancelled');
       ended.push(...(await cancelHeld(db, id, now)));
       for (const c of await listJobCommandRows(db, id)) {
         const row = await transitionCommand(db, c.id, 'cancelled', {
