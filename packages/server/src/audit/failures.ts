@@ -1,5 +1,5 @@
 /**
- * Bounds the audit rows refused requests (401/403) can make, so a flood of bad tokens cannot
+ * Bounds the audit rows refused requests (401, 403, 429) can make, so a flood of bad tokens cannot
  * fill the disk: per source, status and action the first refusal of each minute is written, and
  * across all sources at most MAX_ROWS_PER_WINDOW such rows a minute. Refusals left out are
  * counted, and the next refusal row written carries that count (`summary.notLogged`), so the

@@ -1,6 +1,6 @@
 import { type AuditEntry, type AuditListQuery, type AuditVerifyReport } from '@steward/protocol';
 import type { Context } from '../core/context.js';
-import type { AuditRecord } from '../http/audit-hook.js';
+import { REFUSED, type AuditRecord } from '../http/audit-hook.js';
 import { auditChainPage, insertAuditRows, lastAuditLink, listAuditRows, lockAuditChain } from '../store/queries/audit.js';
 import type { AuditLogTable } from '../store/schema.js';
 import { fromJson } from '../store/rows.js';
@@ -44,7 +44,7 @@ export class AuditService {
 
   /** Takes a record for the log; returns at once (the request it describes has been answered). */
   record = (r: AuditRecord): void => {
-    if (r.status === 401 || r.status === 403) {
+    if (REFUSED.has(r.status)) {
       const admitted = this.failures.admit(`${r.sourceIp}|${r.status}|${r.actorId ?? ''}|${r.action}`, r.at);
       if (!admitted.write) return;
       if (admitted.notLogged > 0) r = { ...r, summary: { ...r.summary, notLogged: admitted.notLogged } };

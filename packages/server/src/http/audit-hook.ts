@@ -29,6 +29,8 @@ declare module 'fastify' {
 }
 
 const MUTATING = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+/** Refusals before or at authentication: recorded for reads too (and bounded by the audit service). */
+export const REFUSED = new Set([401, 403, 429]);
 const VERB: Record<string, string> = { POST: 'create', PUT: 'put', PATCH: 'update', DELETE: 'delete' };
 
 /**
@@ -97,7 +99,7 @@ export function installAuditHook(scope: FastifyInstance, sink: AuditSink, now: (
   });
   scope.addHook('onResponse', async (req, reply) => {
     const status = reply.statusCode;
-    const refused = status === 401 || status === 403;
+    const refused = REFUSED.has(status);
     if (!MUTATING.has(req.method) && !refused) return;
     const pattern = req.routeOptions.url ?? req.url.split('?')[0]!;
     const named = req.routeOptions.config?.auditAction ?? actionName(req.method, pattern);
@@ -108,13 +110,13 @@ export function installAuditHook(scope: FastifyInstance, sink: AuditSink, now: (
       actorName: req.tokenName ?? null,
       role: req.role ?? null,
       // Who it was is unknown, so what they tried is the route, not an action of theirs.
-      action: status === 401 ? 'auth.failed' : named,
+      action: status === 401 ? 'auth.failed' : status === 429 && !req.apiTokenId ? 'auth.rate_limited' : named,
       target: targetOf(req),
       sourceIp: req.ip,
       userAgent: typeof ua === 'string' ? ua.slice(0, MAX_TEXT) : null,
       status,
       errorCode: status >= 400 ? errorCodeOf(req.auditAnswerHead) : null,
-      summary: status === 401 ? { route: `${req.method} ${pattern}` } : summaryOf(req.body),
+      summary: req.apiTokenId ? summaryOf(req.body) : { route: `${req.method} ${pattern}` },
     });
   });
 }
