@@ -126,6 +126,8 @@ describe('approvals for dangerous commands, and the audit log', { timeout: 90_00
     const ended = await alice.getCommand(command.id, { wait: 20 });
     expect(ended).toMatchObject({ state: 'expired', error: { code: 'approval_expired' }, deliveries: 0 });
     expect((await bob.listApprovals({})).items.find((r) => r.id === command.id)?.state).toBe('expired');
+    const logged = await waitFor('the expiry in the audit log', async () => (await bob.listAudit({ action: 'commands.approval_expired', target: command.id })).items[0]);
+    expect(logged).toMatchObject({ actorId: null, actorName: 'control plane', status: 0, summary: { policy: 'prod-exec', requestedBy: 'alice' } });
     await expect(bob.approveCommand(command.id)).rejects.toMatchObject({ status: 409 });
     await heartbeatsAfter(server, 'prod1');
     expect(runs(file)).toBe(0);

@@ -16,6 +16,7 @@ import type { CommandService } from '../commands/service.js';
 import type { Context } from '../core/context.js';
 import { publishCommandState } from '../events/command-state.js';
 import type { JobTracker } from '../jobs/tracker.js';
+import type { AuditRecord } from '../http/audit-hook.js';
 import {
   deleteApprovalPolicy,
   endAwaitingCommands,
@@ -68,6 +69,7 @@ export class ApprovalService {
     private readonly commands: CommandService,
     private readonly link: Pick<AgentLink, 'deliver'>,
     private readonly tracker: Pick<JobTracker, 'touch'>,
+    private readonly audit: (r: AuditRecord) => void,
   ) {}
 
   async putPolicy(name: string, body: ApprovalPolicyPut): Promise<ApprovalPolicy> {
@@ -147,14 +149,32 @@ export class ApprovalService {
 
   /** Ends what nobody approved in time. */
   async sweep(now: number): Promise<number> {
+    const requests: ApprovalRequestsTable[] = [];
     const expired = await this.ctx.store.tx(async (db) => {
       const out: CommandsTable[] = [];
       for (const req of await expireApprovalRequests(db, now)) {
+        requests.push(req);
         out.push(...(await endAwaitingCommands(db, req, 'expired', now, { code: 'approval_expired', message: 'nobody approved it before its approval TTL ran out' })));
       }
       return out;
     });
     this.ended(expired);
+    // Time decided these, not an operator; the log still says so. Status 0: no HTTP request made it.
+    for (const req of requests) {
+      this.audit({
+        at: now,
+        actorId: null,
+        actorName: 'control plane',
+        role: null,
+        action: `${req.kind}s.approval_expired`,
+        target: req.id,
+        sourceIp: '-',
+        userAgent: null,
+        status: 0,
+        errorCode: null,
+        summary: { type: req.type, policy: req.policy, requestedBy: req.requested_by_name },
+      });
+    }
     return expired.length;
   }
 
