@@ -14,13 +14,30 @@ export function policyFromRow(r: ApprovalPoliciesTable): ApprovalPolicy {
   };
 }
 
-/** `exec.*` covers `exec.run` and `exec.shell.x`; `*` covers everything; otherwise the exact type. */
+/**
+ * `exec.*` covers `exec.run` and `exec.shell.x`; `*` covers everything; `*` elsewhere matches any
+ * run of characters. Matched by the two-pointer wildcard walk (O(glob × type)), not a RegExp, so
+ * a glob like `a*a*a*…` cannot backtrack exponentially.
+ */
 export function typeMatches(glob: string, type: string): boolean {
-  if (glob === '*') return true;
-  if (glob.endsWith('.*')) return type.startsWith(glob.slice(0, -1));
-  if (!glob.includes('*')) return glob === type;
-  const re = new RegExp(`^${glob.split('*').map((p) => p.replace(/[.]/g, '\\.')).join('[a-z0-9_.]*')}$`);
-  return re.test(type);
+  let g = 0;
+  let t = 0;
+  let star = -1;
+  let resume = 0;
+  while (t < type.length) {
+    if (g < glob.length && glob[g] !== '*' && glob[g] === type[t]) {
+      g++;
+      t++;
+    } else if (g < glob.length && glob[g] === '*') {
+      star = g++;
+      resume = t;
+    } else if (star >= 0) {
+      g = star + 1;
+      t = ++resume;
+    } else return false;
+  }
+  while (g < glob.length && glob[g] === '*') g++;
+  return g === glob.length;
 }
 
 /** A policy with its selector parsed once per submission. */

@@ -31,6 +31,13 @@ describe('approval policy matching', () => {
     expect(typeMatches('fs.rm', 'fs.rm')).toBe(true);
     expect(typeMatches('fs.rm', 'fs.rmdir')).toBe(false);
     expect(typeMatches('*.apply', 'ftp.user.apply')).toBe(true);
+    expect(typeMatches('exec.*', 'exec.')).toBe(true);
+    expect(typeMatches('f*.*.apply', 'ftp.user.apply')).toBe(true);
+    expect(typeMatches('f*.*.apply', 'ftp.apply')).toBe(false);
+    // Linear: a glob of many stars against a long type that does not match ends at once.
+    const started = performance.now();
+    expect(typeMatches('a*'.repeat(50) + 'b', 'a'.repeat(100))).toBe(false);
+    expect(performance.now() - started).toBeLessThan(50);
   });
 
   it('picks the strictest policy covering a node, none when the selector does not match', () => {
