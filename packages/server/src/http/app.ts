@@ -8,6 +8,7 @@ import { operatorAuth } from './auth.js';
 import { limitAuthFailures } from './auth-failures.js';
 import type { Limits } from '../core/limits.js';
 import type { Metrics } from '../core/metrics.js';
+import { installAuditHook, type AuditSink } from './audit-hook.js';
 import type { Store } from '../store/store.js';
 
 export interface AppOptions {
@@ -17,6 +18,8 @@ export interface AppOptions {
   version: string;
   limits: Limits;
   metrics: Metrics;
+  /** Where the operator API's changing and refused requests are recorded. */
+  audit?: AuditSink;
 }
 
 /** The Fastify instance with what every route relies on: errors, validation, docs, sockets. */
@@ -52,6 +55,7 @@ export async function createApp(o: AppOptions): Promise<{ app: FastifyInstance; 
   const api = async (fn: (api: FastifyInstance) => void) => {
     await app.register(async (scope) => {
       scope.addHook('onRequest', auth);
+      if (o.audit) installAuditHook(scope, o.audit);
       fn(scope);
     });
   };
