@@ -14,6 +14,8 @@ export interface AppOptions {
   store: Store;
   bodyLimit: number;
   version: string;
+  /** node:https server options (key, cert, client CA); plain HTTP when absent. */
+  https?: import('node:https').ServerOptions;
 }
 
 /** The Fastify instance with what every route relies on: errors, validation, docs, sockets. */
@@ -24,7 +26,8 @@ export async function createApp(o: AppOptions): Promise<{ app: FastifyInstance; 
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: o.bodyLimit,
     forceCloseConnections: true,
-  });
+    ...(o.https ? { https: o.https } : {}),
+  }) as unknown as FastifyInstance;
   installErrorHandling(app);
   // Query strings are text and need coercing ("5" → 5); bodies are JSON and must not be
   // (coercion would turn a label's null, meaning "remove", into "").

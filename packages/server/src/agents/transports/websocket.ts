@@ -1,10 +1,11 @@
 import type { FastifyInstance } from 'fastify';
 import type { WebSocket } from 'ws';
-import { AGENT_CONNECT_PATH } from '@steward/protocol';
+import type { TLSSocket } from 'node:tls';
+import { AGENT_CONNECT_PATH, ForbiddenError, UnauthorizedError } from '@steward/protocol';
 import type { Channel, ChannelHandlers, Transport, TransportHost } from '../transport.js';
 
 /** The agent's one outbound WebSocket (`/agent/v1/connect`), authenticated before the upgrade. */
-export function websocketTransport(): Transport {
+export function websocketTransport(o: { requireClientCert?: boolean } = {}): Transport {
   return {
     name: 'websocket',
     install(app: FastifyInstance, host: TransportHost): void {
@@ -16,12 +17,33 @@ export function websocketTransport(): Transport {
           // Checked before the upgrade, so a bad credential gets a plain 401, not a socket.
           preValidation: async (req) => {
             req.nodeId = await host.authenticate(req.headers.authorization);
+            if (o.requireClientCert) checkClientCert(req.raw.socket as TLSSocket, req.nodeId, (msg, why) => req.log.warn({ nodeId: req.nodeId, why }, msg));
           },
         },
         (socket, req) => void host.attach(req.nodeId!, new WebSocketChannel(socket)),
       );
     },
   };
+}
+
+/**
+ * mTLS (`--require-client-cert`): the connection must carry a client certificate our CA signed
+ * for this very node (CN = node id), so a stolen credential alone does not connect from elsewhere.
+ */
+function checkClientCert(socket: TLSSocket, nodeId: string, warn: (msg: string, why: string) => void): void {
+  const cert = typeof socket.getPeerCertificate === 'function' ? socket.getPeerCertificate() : null;
+  if (!cert || !cert.subject) {
+    warn('agent connection refused: no client certificate (--require-client-cert)', 'missing');
+    throw new UnauthorizedError('this control plane requires a client certificate (mTLS); enroll the node again over https to get one');
+  }
+  if (!socket.authorized) {
+    warn('agent connection refused: client certificate not signed by our CA', String(socket.authorizationError));
+    throw new UnauthorizedError(`client certificate refused (${String(socket.authorizationError)}); enroll the node again to get one from this control plane`);
+  }
+  if (cert.subject.CN !== nodeId) {
+    warn('agent connection refused: client certificate belongs to another node', 'cn_mismatch');
+    throw new ForbiddenError(`client certificate is for ${JSON.stringify(cert.subject.CN)}, not for node ${nodeId}`);
+  }
 }
 
 class WebSocketChannel implements Channel {
