@@ -1,5 +1,5 @@
 import { X509Certificate } from 'node:crypto';
-import { isIP } from 'node:net';
+import ipaddr from 'ipaddr.js';
 import { hostname, networkInterfaces } from 'node:os';
 import { join } from 'node:path';
 import forge from 'node-forge';
@@ -17,6 +17,12 @@ export function serverCertFiles(dataDir: string): { cert: string; key: string } 
 }
 
 const WILDCARD = new Set(['0.0.0.0', '::', '']);
+
+/** 0 for a DNS name, else the IP version (node:net is the link's alone, see the architecture test). */
+function isIP(name: string): 0 | 4 | 6 {
+  if (ipaddr.IPv4.isValidFourPartDecimal(name)) return 4;
+  return ipaddr.IPv6.isValid(name) ? 6 : 0;
+}
 
 /**
  * The names agents may use to reach this control plane: the listen host, loopback, this
