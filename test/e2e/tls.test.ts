@@ -1,3 +1,5 @@
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { copyFileSync, existsSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import forge from 'node-forge';
@@ -7,8 +9,19 @@ import { StewardClient } from '@steward/client';
 import { caPin } from '@steward/protocol/node';
 import { ensureCa, signWithCa } from '../../packages/server/src/pki/ca.js';
 import { newRsaKey, newSerial } from '../../packages/server/src/pki/keys.js';
-import { startAgentProcess, startServerProcess, tempDir, waitOnline, type AgentProc, type Proc, type ServerProc } from '../support/processes.js';
+import { STEWARD_BIN, startAgentProcess, startServerProcess, tempDir, waitOnline, type AgentProc, type Proc, type ServerProc } from '../support/processes.js';
 import { waitFor } from '../support/wait.js';
+
+const execFileP = promisify(execFile);
+/** `steward …` as an operator runs it; rejects with its output when it exits non-zero. */
+async function run(args: string[], env: NodeJS.ProcessEnv): Promise<string> {
+  try {
+    return (await execFileP(process.execPath, [STEWARD_BIN, ...args], { env, timeout: 60_000 })).stdout;
+  } catch (e) {
+    const err = e as { stdout?: string; stderr?: string; message: string };
+    throw new Error(`steward ${args.join(' ')}: ${err.stderr ?? ''}${err.stdout ?? ''}${err.message}`);
+  }
+}
 
 const unchecked = new UndiciAgent({ connect: { rejectUnauthorized: false } });
 const modeOf = (path: string) => statSync(path).mode & 0o777;
@@ -74,6 +87,19 @@ describe('TLS with a pinned CA (real handshakes)', { timeout: 120_000 }, () => {
     const node = await server.client.getNode('pinned');
     expect(cert.subject).toContain(`CN=${node.id}`);
     expect(cert.checkIssued(new (await import('node:crypto')).X509Certificate(readFileSync(join(server.dataDir, 'tls/ca.crt'))))).toBe(true);
+  });
+
+  it('the CLI trusts the local CA by itself, takes --ca-file for a remote one, and prints the pin in the agent line', async () => {
+    const env = { ...process.env, STEWARD_DATA_DIR: server.dataDir, STEWARD_SERVER: '', STEWARD_TOKEN: '' };
+    const created = await run(['enroll', 'create', '--label', 'env=tls'], env);
+    expect(created).toContain(`steward agent --server ${server.url} --enroll-token `);
+    expect(created).toContain(`--ca-sha256 ${pin}`);
+    const caFile = join(server.dataDir, 'tls/ca.crt');
+    const elsewhere = { ...process.env, STEWARD_DATA_DIR: tempDir('steward-empty-') };
+    const remote = await run(['--server', server.url, '--token', server.token, '--ca-file', caFile, 'enroll', 'create', '--json'], elsewhere);
+    expect(JSON.parse(remote)).toMatchObject({ caSha256: pin, agentCommand: expect.stringContaining(`--ca-sha256 ${pin}`) });
+    // Without the CA the same request fails the handshake instead of trusting anyone.
+    await expect(run(['--server', server.url, '--token', server.token, 'nodes', 'ls'], elsewhere)).rejects.toThrow(/certificate/);
   });
 
   it('a wrong pin is refused before the token is sent: the agent says why, no node is made', async () => {
