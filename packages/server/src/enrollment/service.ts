@@ -28,6 +28,7 @@ import {
   takeEnrollmentUse,
 } from '../store/queries/enrollment.js';
 import { insertNode, nodeNameTaken } from '../store/queries/nodes.js';
+import { insertNodeCertificate } from '../store/queries/certificates.js';
 import { makeCredential, secretMatches, splitCredential } from '../security/secrets.js';
 
 const NAME = new RegExp(NODE_NAME_PATTERN);
@@ -140,6 +141,7 @@ export class EnrollmentService {
       const name = await freeNodeName(db, wanted);
       const labels: Labels = { ...(fromJson<Labels>(token.labels) ?? {}), ...(body.labels ?? {}) };
       await insertNode(db, newNodeRow({ id: nodeId, name, credentialHash: hash, labels, inventory, heartbeatIntervalMs: this.ctx.settings.heartbeatIntervalMs, now }));
+      if (clientCert) await insertNodeCertificate(db, { serial: clientCert.serial, node_id: nodeId, issued_at: now, expires_at: clientCert.expiresAt });
       return { name, renamedFrom: name === wanted ? undefined : wanted };
     });
     publishNodeChanged(this.ctx, { id: nodeId, name }, 'enrolled');
