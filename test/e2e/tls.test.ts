@@ -184,6 +184,7 @@ describe('an operator certificate that has expired', { timeout: 120_000 }, () =>
     expect(await exited(agentProc, 'the agent facing an expired certificate')).not.toBe(0);
     expect(agentProc.output()).toContain('certificate has expired');
     expect((await lax.listNodes()).items).toEqual([]);
+    expect(server.output()).toContain('has EXPIRED: agents will refuse it');
   });
 });
 

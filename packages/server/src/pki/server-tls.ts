@@ -1,3 +1,4 @@
+import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { Logger } from 'pino';
 import { ValidationError } from '@steward/protocol';
@@ -65,6 +66,9 @@ export function serverTls(o: TlsChoice, host: string, dataDir: string, log: Logg
     const chain = pemCertificates(cert);
     if (chain.length === 0) throw new ValidationError(`--tls-cert ${o.tlsCert}: no PEM certificate in it`, [{ field: 'tlsCert', rule: 'PEM certificate' }]);
     const caPem = chain.length > 1 ? chain[chain.length - 1]! : null;
+    // Served as given (it is the operator's to renew), but an expired one is said at start: agents will refuse it.
+    const validTo = Date.parse(new X509Certificate(chain[0]!).validTo);
+    if (validTo <= Date.now()) log.warn({ tlsCert: o.tlsCert, validTo: new Date(validTo).toISOString() }, 'the server certificate (--tls-cert) has EXPIRED: agents will refuse it');
     return { https: { key: read(o.tlsKey, '--tls-key'), cert, ...clientCa }, caPem, pin: caPem ? caPin(caPem) : null, ca, requireClientCert };
   }
   const names = serverNames(host, o.tlsSans);
