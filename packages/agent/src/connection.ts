@@ -111,6 +111,9 @@ export class AgentConnection {
       const level = res.statusCode === 401 || res.statusCode === 403 ? 'error' : 'warn';
       // The control plane's own words (a missing client certificate, a deleted node) are the useful part.
       let body = '';
+      // A refusal whose body never ends must not hold the socket: it is dropped after a while anyway.
+      const drop = setTimeout(() => socket.terminate(), 5000);
+      res.once('close', () => clearTimeout(drop));
       res.on('data', (d: Buffer) => void (body.length < 2000 && (body += d.toString('utf8'))));
       res.once('end', () => {
         const said = (() => {
@@ -129,7 +132,7 @@ export class AgentConnection {
     });
     socket.on('error', (err) => {
       // A certificate that does not verify against the pinned CA is the operator's to fix: say so.
-      if (isTlsFailure(err)) this.o.log.error({ err: err.message, code: (err as { code?: string }).code }, "control plane's TLS certificate failed verification against the pinned CA; not connecting");
+      if (isTlsFailure(err)) this.o.log.error({ err: err.message, code: (err as { code?: string }).code }, "control plane's TLS certificate failed verification against the trusted CA; will retry");
       else this.o.log.debug({ err: err.message }, 'connection error');
     });
     socket.on('close', (code, reason) => {
