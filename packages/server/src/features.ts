@@ -3,6 +3,9 @@ import { admissionsFeature } from './admissions/feature.js';
 import type { AgentLink } from './agents/link.js';
 import type { Transport } from './agents/transport.js';
 import { alertsFeature } from './alerts/feature.js';
+import { approvalsFeature } from './approvals/feature.js';
+import { auditFeature } from './audit/feature.js';
+import type { AuditService } from './audit/service.js';
 import { artifactsFeature } from './artifacts/feature.js';
 import type { ArtifactService } from './artifacts/service.js';
 import { backupsFeature } from './backups/feature.js';
@@ -61,6 +64,8 @@ export interface FeatureDeps {
   transports: { use(transport: Transport): unknown };
   /** HTTPS with the control plane's CA (or an operator's certificate); null on plain HTTP. */
   tls: ServerTls | null;
+  /** The hash-chained audit log the HTTP layer feeds. */
+  audit: AuditService;
 }
 
 export type FeatureFactory = (deps: FeatureDeps) => Feature | Promise<Feature>;
@@ -75,12 +80,14 @@ export const FEATURES: FeatureFactory[] = [
   metricsFeature,
   commandsFeature,
   jobsFeature,
+  approvalsFeature,
   nodesFeature,
   enrollmentFeature,
   pkiFeature,
   admissionsFeature,
   retireClusterFeature,
   tokensFeature,
+  auditFeature,
   eventsFeature,
   alertsFeature,
   artifactsFeature,

@@ -19,6 +19,7 @@ export interface ServerFlags {
   tlsSan?: string[];
   insecure?: boolean;
   requireClientCert?: boolean;
+  webhookAllow?: string[];
 }
 
 export function addServerOptions(cmd: Command, withDb = true): Command {
@@ -46,7 +47,16 @@ export function addServerOptions(cmd: Command, withDb = true): Command {
     .option('--tls-san <name...>', 'more DNS names or addresses for the server certificate (what agents dial)')
     .option('--insecure', 'allow --no-tls on a non-loopback address')
     .option('--require-client-cert', 'agents must present the client certificate they got at enrollment (mTLS)');
+  cmd.option(
+    '--webhook-allow <cidr...>',
+    'loopback/private ranges webhooks may be delivered to (refused by default; default $STEWARD_WEBHOOK_ALLOW)',
+  );
   return cmd.addOption(new Option('--log-level <level>', 'log level').choices(LOG_LEVELS));
+}
+
+/** The server options of the outbound-safety flags, as `startServer` takes them. */
+export function outboundOptions(opts: ServerFlags): { webhookAllow?: string[] } {
+  return opts.webhookAllow ? { webhookAllow: opts.webhookAllow } : {};
 }
 
 /** The TLS flags as `startServer` takes them. */
@@ -97,6 +107,7 @@ export function registerServer(program: Command): void {
         logLevel: opts.logLevel,
         ...seedProtocolOptions(opts),
         ...tlsOptions(opts),
+        ...outboundOptions(opts),
       });
       println(`Steward API listening on ${server.url}`);
       const tls = tlsLine(server);

@@ -3,8 +3,9 @@ import websocket from '@fastify/websocket';
 import swagger from '@fastify/swagger';
 import { Ajv } from 'ajv';
 import type { Logger } from 'pino';
-import { installErrorHandling } from './errors.js';
+import { clientErrorHandler, frameworkErrors, installErrorHandling } from './errors.js';
 import { operatorAuth } from './auth.js';
+import { installAuditHook, type AuditSink } from './audit-hook.js';
 import type { Store } from '../store/store.js';
 
 export const AGENT_MAX_MESSAGE_BYTES = 64 * 1024 * 1024;
@@ -16,6 +17,8 @@ export interface AppOptions {
   version: string;
   /** node:https server options (key, cert, client CA); plain HTTP when absent. */
   https?: import('node:https').ServerOptions;
+  /** Where the operator API's changing and refused requests are recorded. */
+  audit?: AuditSink;
 }
 
 /** The Fastify instance with what every route relies on: errors, validation, docs, sockets. */
@@ -26,6 +29,8 @@ export async function createApp(o: AppOptions): Promise<{ app: FastifyInstance; 
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: o.bodyLimit,
     forceCloseConnections: true,
+    frameworkErrors,
+    clientErrorHandler,
     ...(o.https ? { https: o.https } : {}),
   }) as unknown as FastifyInstance;
   installErrorHandling(app);
@@ -48,6 +53,7 @@ export async function createApp(o: AppOptions): Promise<{ app: FastifyInstance; 
   const api = async (fn: (api: FastifyInstance) => void) => {
     await app.register(async (scope) => {
       scope.addHook('onRequest', auth);
+      if (o.audit) installAuditHook(scope, o.audit);
       fn(scope);
     });
   };
