@@ -24,7 +24,14 @@ export function signNodeCsr(ca: CertificateAuthority, csrPem: string, nodeId: st
   } catch (e) {
     throw new ValidationError(`csr: not a PEM certificate signing request (${(e as Error).message})`, [{ field: 'csr', rule: 'PEM CSR (RSA key)' }]);
   }
-  if (!csr.publicKey || !csr.verify()) throw new ValidationError('csr: its signature does not match its key', [{ field: 'csr', rule: 'self-signed CSR' }]);
+  let valid = false;
+  try {
+    // forge throws for signature algorithms it does not know: the agent's mistake too, never a 500.
+    valid = Boolean(csr.publicKey) && csr.verify();
+  } catch {
+    valid = false;
+  }
+  if (!valid) throw new ValidationError('csr: its signature does not match its key (an RSA key, SHA-256)', [{ field: 'csr', rule: 'self-signed CSR' }]);
   const cert = forge.pki.createCertificate();
   cert.publicKey = csr.publicKey;
   const serial = newSerial();

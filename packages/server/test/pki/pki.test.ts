@@ -116,5 +116,9 @@ describe('client certificates', () => {
     expect(Math.abs(Date.parse(x.validTo) - (now + 365 * 86_400_000))).toBeLessThan(2000);
     expect(x.serialNumber.toLowerCase().replace(/^0+/, '')).toBe(signed.serial.replace(/^0+/, ''));
     expect(() => signNodeCsr(ca, 'not a csr', 'node_abc')).toThrow(expect.objectContaining({ code: 'validation_failed' }));
+    // A CSR whose signature was made by another key is refused too.
+    const other = newRsaKey();
+    csr.sign(other.privateKey, forge.md.sha256.create());
+    expect(() => signNodeCsr(ca, forge.pki.certificationRequestToPem(csr), 'node_abc')).toThrow(/signature does not match/);
   });
 });
