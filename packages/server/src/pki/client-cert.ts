@@ -31,7 +31,7 @@ export function signNodeCsr(ca: CertificateAuthority, csrPem: string, nodeId: st
   } catch {
     valid = false;
   }
-  if (!valid) throw new ValidationError('csr: its signature does not match its key (an RSA key, SHA-256)', [{ field: 'csr', rule: 'self-signed CSR' }]);
+  if (!valid || !csr.publicKey) throw new ValidationError('csr: its signature does not match its key (an RSA key, SHA-256)', [{ field: 'csr', rule: 'self-signed CSR' }]);
   const cert = forge.pki.createCertificate();
   cert.publicKey = csr.publicKey;
   const serial = newSerial();
