@@ -31,9 +31,9 @@ interface Block {
 const SKIP: { file: string; contains: string; why: string }[] = [
   { file: 'README.md', contains: 'npm ci && npm start', why: 'installs the project and starts a long-running control plane on port 7070; this test runs on that install' },
   { file: 'README.md', contains: 'steward server --listen 0.0.0.0:7070', why: 'production control planes: all interfaces on port 7070, /var/lib and a PostgreSQL host named db' },
-  { file: 'README.md', contains: 'steward agent --server http://cp:7070', why: 'an agent for another machine (a control plane at cp:7070, a real enrollment token); `--check-config ...` is elided' },
+  { file: 'README.md', contains: 'steward agent --server https://cp:7070', why: 'an agent for another machine (a control plane at cp:7070, a real enrollment token); `--check-config ...` is elided' },
   { file: 'docs/backups.md', contains: 'npm start -- --agent-config agent.yaml', why: 'starts a long-running `npm start` on port 7070; packages/cli/test/up.e2e.test.ts runs this example against `steward up --agent-config` and backs up through the local agent' },
-  { file: 'docs/compatibility.md', contains: 'steward agent --server http://cp:7070 --listen', why: 'a long-running agent for another machine (cp:7070, 10.0.0.21); test/e2e/mediastack.test.ts starts one with the same inbound config' },
+  { file: 'docs/compatibility.md', contains: 'steward agent --server https://cp:7070 --ca-sha256 sha256:<hex> --listen', why: 'a long-running agent for another machine (cp:7070, 10.0.0.21); test/e2e/mediastack.test.ts starts one with the same inbound config' },
   { file: 'docs/compatibility.md', contains: 'openssl dgst -sha256 -hmac', why: "a node at 10.0.0.21 with its key and secret; test/e2e/mediastack.test.ts signs and sends requests this way" },
   { file: 'docs/hosting.md', contains: 'nginx.site.apply --payload-file shop.yaml', why: 'needs nginx and pure-ftpd set up on the node; test/e2e/hosting.test.ts applies sites and users the same way (commands submit --payload-file -)' },
 ];

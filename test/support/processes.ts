@@ -113,7 +113,13 @@ export async function startServerProcess(o: { dataDir?: string; port?: number; d
   const url = await listeningUrl(proc, endpoint, 'the control plane');
   // A second replica on a shared database does not get the token file: the first one made it.
   const token = o.token ?? readFileSync(join(dataDir, 'admin.token'), 'utf8').trim();
-  return { ...proc, url, port, dataDir, token, client: new StewardClient({ baseUrl: url, token }) };
+  return { ...proc, url, port, dataDir, token, client: new StewardClient({ baseUrl: url, token, ...endpointCa(endpoint) }) };
+}
+
+/** With TLS the endpoint file names the CA local tools trust (`tls/ca.crt`); the test client trusts it too. */
+function endpointCa(endpoint: string): { ca?: string } {
+  const caFile = (JSON.parse(readFileSync(endpoint, 'utf8')) as { caFile?: string }).caFile;
+  return caFile ? { ca: readFileSync(caFile, 'utf8') } : {};
 }
 
 export interface AgentProc extends Proc {
@@ -135,12 +141,15 @@ export function startAgentProcess(o: {
   env?: NodeJS.ProcessEnv;
   /** YAML appended to the agent's config file (module sections, `modules:`…). */
   config?: string;
+  /** More `steward agent` flags (`--ca-sha256 …`, `--insecure`). */
+  args?: string[];
 }): AgentProc {
   const dataDir = o.dataDir ?? tempDir('steward-agent-');
   const args = ['agent', '--server', o.server, '--data-dir', dataDir, '--config', agentConfigFile(dataDir, o.config), '--log-level', 'info'];
   if (o.token) args.push('--enroll-token', o.token);
   if (o.name) args.push('--name', o.name);
   for (const l of o.labels ?? []) args.push('--label', l);
+  args.push(...(o.args ?? []));
   return { ...launch(args, o.env ?? {}), dataDir };
 }
 

@@ -13,6 +13,8 @@ import type { InboundRunner } from './inbound/types.js';
 import { loadIdentity, saveIdentity, type Identity } from './link/identity.js';
 import { Journal } from './journal.js';
 import { ServerLink } from './link/server-link.js';
+import { newClientCsr, saveClientCert } from './link/client-cert.js';
+import { resolveTrust, socketTlsOptions, trustedFetch, type ServerTrust } from './link/tls.js';
 import { createAgentLogger } from './logger.js';
 import { loadModules, resolveModuleSettings, type ModuleRegistry } from './modules/registry.js';
 import type { ModuleInstance } from './modules/types.js';
@@ -70,9 +72,12 @@ export class Agent implements RunningAgent {
     const registry = await loadModules(config.modules);
     const settings = resolveModuleSettings(registry.loaded(), config.moduleSettings);
     const inventory = await collectInventory(config, registry, AGENT_VERSION);
-    const identity = await ensureEnrolled(config, inventory, log);
+    // Settled before anything is sent: the URL policy, the pinned CA, the client certificate.
+    let trust = await resolveTrust(config);
+    const identity = await ensureEnrolled(config, inventory, log, trust);
+    trust = await resolveTrust(config);
     // The one place identity.json is read; modules reach the control plane through this link.
-    const link = new ServerLink(config.server, identity);
+    const link = new ServerLink(config.server, identity, trust);
     const journal = new Journal(config.dataDir);
     let agent: Agent | undefined;
     const modules = new Map<string, ModuleInstance>();
@@ -93,6 +98,7 @@ export class Agent implements RunningAgent {
         maxDelayMs: config.reconnect.maxDelayMs,
         keepaliveMs: config.reconnect.keepaliveMs,
         log,
+        tls: socketTlsOptions(trust),
       },
       {
         open: () => agent?.onOpen(),
@@ -273,7 +279,7 @@ async function startModules(
   }
 }
 
-async function ensureEnrolled(config: AgentConfig, inventory: Inventory, log: Logger): Promise<Identity> {
+async function ensureEnrolled(config: AgentConfig, inventory: Inventory, log: Logger, trust: ServerTrust): Promise<Identity> {
   const existing = loadIdentity(config.dataDir);
   if (existing) return existing;
   if (!config.enrollToken) {
@@ -283,12 +289,16 @@ async function ensureEnrolled(config: AgentConfig, inventory: Inventory, log: Lo
       true,
     );
   }
+  // Over TLS the node asks for a client certificate (mTLS); its key never leaves the data dir.
+  const csr = config.server.startsWith('https:') ? newClientCsr(config.dataDir) : undefined;
   const res = await enroll(config.server, {
     token: config.enrollToken,
     ...(config.name ? { name: config.name } : {}),
     labels: config.labels,
     inventory,
-  });
+    ...(csr ? { csr } : {}),
+  }, trustedFetch(trust));
+  if (res.clientCert) saveClientCert(config.dataDir, res.clientCert);
   const identity: Identity = { nodeId: res.nodeId, name: res.name, credential: res.credential, server: config.server, enrolledAt: Date.now() };
   saveIdentity(config.dataDir, identity);
   log.info({ nodeId: res.nodeId, name: res.name }, 'enrolled');

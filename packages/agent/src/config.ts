@@ -50,6 +50,9 @@ const validator = compile(AgentConfigSchema);
 export interface AgentFlags {
   server?: string;
   enrollToken?: string;
+  caSha256?: string;
+  caFile?: string;
+  insecure?: boolean;
   name?: string;
   label?: string[];
   dataDir?: string;
@@ -70,6 +73,9 @@ function fromEnv(env: NodeJS.ProcessEnv): Partialish {
   const out: Partialish = {};
   if (env.STEWARD_SERVER) out.server = env.STEWARD_SERVER;
   if (env.STEWARD_ENROLL_TOKEN) out.enrollToken = env.STEWARD_ENROLL_TOKEN;
+  if (env.STEWARD_CA_SHA256) out.caSha256 = env.STEWARD_CA_SHA256;
+  if (env.STEWARD_CA_FILE) out.caFile = env.STEWARD_CA_FILE;
+  if (env.STEWARD_INSECURE === '1' || env.STEWARD_INSECURE === 'true') out.insecure = true;
   if (env.STEWARD_NAME) out.name = env.STEWARD_NAME;
   if (env.STEWARD_LABELS) out.labels = parseLabelArgs(env.STEWARD_LABELS.split(',').filter(Boolean), 'STEWARD_LABELS');
   // Not STEWARD_DATA_DIR: that is the control plane's, and both may run on one machine.
@@ -111,6 +117,9 @@ function fromFlags(flags: AgentFlags): Partialish {
   const out: Partialish = {};
   if (flags.server !== undefined) out.server = flags.server;
   if (flags.enrollToken !== undefined) out.enrollToken = flags.enrollToken;
+  if (flags.caSha256 !== undefined) out.caSha256 = flags.caSha256;
+  if (flags.caFile !== undefined) out.caFile = flags.caFile;
+  if (flags.insecure) out.insecure = true;
   if (flags.name !== undefined) out.name = flags.name;
   if (flags.label?.length) out.labels = parseLabelArgs(flags.label, '--label');
   if (flags.dataDir !== undefined) out.dataDir = flags.dataDir;
@@ -155,6 +164,7 @@ export function loadAgentConfig(flags: AgentFlags, env: NodeJS.ProcessEnv = proc
   const dataDir = resolve(String(flagPart.dataDir ?? filePart.dataDir ?? envPart.dataDir ?? defaultAgentDataDir()));
   const defaults: Partialish = {
     server: 'http://127.0.0.1:7070',
+    insecure: false,
     labels: {} as Labels,
     dataDir,
     modules: DEFAULT_MODULES,
@@ -210,6 +220,7 @@ export function loadAgentConfig(flags: AgentFlags, env: NodeJS.ProcessEnv = proc
   if (moduleErrors.length) throw invalidConfig(moduleIssues);
   checkInboundKey(config);
   if (typeof config.server === 'string') config.server = config.server.replace(/\/+$/, '');
+  if (config.caFile) config.caFile = resolve(config.caFile);
   config.fs.roots = config.fs.roots.map((r) => resolve(r));
   return config;
 }

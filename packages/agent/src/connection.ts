@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
 import { AGENT_CONNECT_PATH, ServerMessage, issuesOf, type AgentMessage, type ServerMessage as ServerMessageT } from '@steward/protocol';
 import { Backoff } from './backoff.js';
+import { isTlsFailure } from './link/tls.js';
 
 const serverMessage = TypeCompiler.Compile(ServerMessage);
 
@@ -26,6 +27,8 @@ export interface ConnectionOptions {
   keepaliveMs?: number;
   /** Shared by simulated agents in one process (bench); one per agent otherwise. */
   agent?: import('node:http').Agent;
+  /** The pinned CA and client certificate for an https control plane (link/tls.ts). */
+  tls?: { ca?: string; cert?: string; key?: string; rejectUnauthorized: boolean };
 }
 
 /**
@@ -96,6 +99,7 @@ export class AgentConnection {
       handshakeTimeout: 15_000,
       maxPayload: 64 * 1024 * 1024,
       agent: this.o.agent,
+      ...this.o.tls,
     });
     this.socket = socket;
     socket.on('open', () => {
@@ -104,13 +108,33 @@ export class AgentConnection {
     });
     socket.on('message', (data) => this.onMessage(data as Buffer));
     socket.on('unexpected-response', (_req, res) => {
-      const level = res.statusCode === 401 ? 'error' : 'warn';
-      this.o.log[level]({ status: res.statusCode }, res.statusCode === 401
-        ? 'control plane refused our credential (node deleted?); remove the identity file and enroll again'
-        : 'control plane refused the connection');
-      socket.terminate();
+      const level = res.statusCode === 401 || res.statusCode === 403 ? 'error' : 'warn';
+      // The control plane's own words (a missing client certificate, a deleted node) are the useful part.
+      let body = '';
+      // A refusal whose body never ends must not hold the socket: it is dropped after a while anyway.
+      const drop = setTimeout(() => socket.terminate(), 5000);
+      res.once('close', () => clearTimeout(drop));
+      res.on('data', (d: Buffer) => void (body.length < 2000 && (body += d.toString('utf8'))));
+      res.once('end', () => {
+        const said = (() => {
+          try {
+            return (JSON.parse(body) as { error?: { message?: string } }).error?.message;
+          } catch {
+            return undefined;
+          }
+        })();
+        this.o.log[level]({ status: res.statusCode, ...(said ? { reason: said } : {}) }, res.statusCode === 401 && !said?.includes('certificate')
+          ? 'control plane refused our credential (node deleted?); remove the identity file and enroll again'
+          : `control plane refused the connection${said ? `: ${said}` : ''}`);
+        socket.terminate();
+      });
+      res.once('error', () => socket.terminate());
     });
-    socket.on('error', (err) => this.o.log.debug({ err: err.message }, 'connection error'));
+    socket.on('error', (err) => {
+      // A certificate that does not verify against the pinned CA is the operator's to fix: say so.
+      if (isTlsFailure(err)) this.o.log.error({ err: err.message, code: (err as { code?: string }).code }, "control plane's TLS certificate failed verification against the trusted CA; will retry");
+      else this.o.log.debug({ err: err.message }, 'connection error');
+    });
     socket.on('close', (code, reason) => {
       if (this.socket === socket) this.socket = null;
       if (this.keepalive) clearInterval(this.keepalive);

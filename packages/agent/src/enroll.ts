@@ -1,5 +1,12 @@
 import { AgentError } from './core/errors.js';
 import { AGENT_ENROLL_PATH, type EnrollRequest, type EnrollResponse } from '@steward/protocol';
+import { isTlsFailure } from './link/tls.js';
+
+/** fetch puts the useful part (ECONNREFUSED, CERT_HAS_EXPIRED…) in `cause`. */
+function causeOf(e: unknown): string {
+  const cause = (e as { cause?: { message?: string; code?: string } }).cause;
+  return cause?.message ? `${cause.message}${cause.code && !cause.message.includes(cause.code) ? ` (${cause.code})` : ''}` : (e as Error).message;
+}
 
 export class EnrollmentError extends AgentError {
   constructor(
@@ -12,17 +19,20 @@ export class EnrollmentError extends AgentError {
   }
 }
 
-export async function enroll(server: string, body: EnrollRequest): Promise<EnrollResponse> {
+/** `fetchImpl`: bound to the pinned CA (link/tls.ts) when the control plane speaks https. */
+export async function enroll(server: string, body: EnrollRequest, fetchImpl: typeof globalThis.fetch = fetch): Promise<EnrollResponse> {
   let res: Response;
   try {
-    res = await fetch(server + AGENT_ENROLL_PATH, {
+    res = await fetchImpl(server + AGENT_ENROLL_PATH, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify(body),
       signal: AbortSignal.timeout(30_000),
     });
   } catch (e) {
-    throw new EnrollmentError(`cannot reach ${server}: ${(e as Error).message}`, 'connection_failed', false);
+    // A certificate the pinned CA does not vouch for (expired, wrong host, other CA) is not retried.
+    if (isTlsFailure(e)) throw new EnrollmentError(`refusing ${server}: its TLS certificate failed verification: ${causeOf(e)}`, 'tls_verification_failed', true);
+    throw new EnrollmentError(`cannot reach ${server}: ${causeOf(e)}`, 'connection_failed', false);
   }
   const text = await res.text();
   let json: unknown = null;

@@ -33,6 +33,7 @@ export function buildProgram(): Command {
     .showSuggestionAfterError()
     .addOption(new Option('--server <url>', 'control plane URL for operator commands (env STEWARD_SERVER)'))
     .addOption(new Option('--token <token>', 'API token for operator commands (env STEWARD_TOKEN)'))
+    .addOption(new Option('--ca-file <pem>', 'CA to trust for an https control plane (env STEWARD_CA_FILE)'))
     .addHelpText(
       'after',
       `

@@ -6,6 +6,8 @@ import { ConnectionConfigError } from './connection-error.js';
 export interface ConnectionFlags {
   server?: string;
   token?: string;
+  /** A PEM CA to trust for an https server (`--ca-file`). */
+  caFile?: string;
 }
 
 export interface Connection {
@@ -14,6 +16,8 @@ export interface Connection {
   /** Where the URL came from, for messages: `--server`, `STEWARD_SERVER` or the endpoint file path. */
   serverSource: string;
   tokenSource: string;
+  /** The CA to trust: `--ca-file`, `STEWARD_CA_FILE`, or the local server's own (named in its endpoint file). */
+  caFile?: string;
 }
 
 export { localServerDataDir };
@@ -31,14 +35,16 @@ function normalizeServerUrl(url: string, field: string): string {
   return url.trim().replace(/\/+$/, '');
 }
 
-function readLocal(dir: string): { url?: string; token?: string; endpointPath: string; tokenPath: string } {
+function readLocal(dir: string): { url?: string; token?: string; caFile?: string; endpointPath: string; tokenPath: string } {
   const endpointPath = join(dir, ENDPOINT_FILE);
   const tokenPath = join(dir, ADMIN_TOKEN_FILE);
   let url: string | undefined;
   let token: string | undefined;
+  let caFile: string | undefined;
   try {
-    const doc = JSON.parse(readFileSync(endpointPath, 'utf8')) as { url?: unknown };
+    const doc = JSON.parse(readFileSync(endpointPath, 'utf8')) as { url?: unknown; caFile?: unknown };
     if (typeof doc.url === 'string' && doc.url) url = doc.url;
+    if (typeof doc.caFile === 'string' && doc.caFile) caFile = doc.caFile;
   } catch {
     // absent or half-written: treated as "no local server"
   }
@@ -47,7 +53,7 @@ function readLocal(dir: string): { url?: string; token?: string; endpointPath: s
   } catch {
     // absent: treated as "no local token"
   }
-  return { url, token, endpointPath, tokenPath };
+  return { url, token, caFile, endpointPath, tokenPath };
 }
 
 /**
@@ -79,7 +85,13 @@ export function resolveConnection(
     token = env.STEWARD_TOKEN;
     tokenSource = 'STEWARD_TOKEN';
   }
-  if (baseUrl && token) return { baseUrl, token, serverSource, tokenSource };
+  const explicitCa = flags.caFile || env.STEWARD_CA_FILE || undefined;
+  // The local server's own CA is trusted for its own URL only, as its admin token is.
+  const withCa = (c: Connection): Connection => {
+    const ca = explicitCa ?? (c.baseUrl.startsWith('https:') ? localCaFor(readLocal(dataDir), c.baseUrl) : undefined);
+    return ca ? { ...c, caFile: ca } : c;
+  };
+  if (baseUrl && token) return withCa({ baseUrl, token, serverSource, tokenSource });
 
   const local = readLocal(dataDir);
   const localUrl = local.url ? safeNormalize(local.url) : undefined;
@@ -91,7 +103,7 @@ export function resolveConnection(
     token = local.token;
     tokenSource = local.tokenPath;
   }
-  if (baseUrl && token) return { baseUrl, token, serverSource, tokenSource };
+  if (baseUrl && token) return withCa({ baseUrl, token, serverSource, tokenSource });
 
   if (!baseUrl) {
     throw new ConnectionConfigError(
@@ -107,6 +119,10 @@ export function resolveConnection(
         : ` (expected the local admin token in ${local.tokenPath})`),
     '--token',
   );
+}
+
+function localCaFor(local: { url?: string; caFile?: string }, baseUrl: string): string | undefined {
+  return local.url && safeNormalize(local.url) === baseUrl ? local.caFile : undefined;
 }
 
 function safeNormalize(url: string): string | undefined {

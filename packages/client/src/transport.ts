@@ -9,6 +9,8 @@ export interface StewardClientOptions {
   token: string;
   /** Defaults to undici's fetch with timeouts that suit held requests and event streams. */
   fetch?: typeof globalThis.fetch;
+  /** PEM CA(s) to trust for an https control plane (its own CA, `tls/ca.crt` in its data dir), instead of the system's. */
+  ca?: string | Buffer;
 }
 
 /**
@@ -16,9 +18,11 @@ export interface StewardClientOptions {
  * the API allows; a held request would race that limit. Event streams are quiet between
  * pings, so no body timeout either.
  */
-const dispatcher = new Agent({ headersTimeout: 330_000, bodyTimeout: 0 });
-const defaultFetch = ((input: string, init: Record<string, unknown>) =>
-  undiciFetch(input, { ...init, dispatcher })) as unknown as typeof globalThis.fetch;
+const dispatcherWith = (ca?: string | Buffer) => new Agent({ headersTimeout: 330_000, bodyTimeout: 0, ...(ca ? { connect: { ca } } : {}) });
+const sharedDispatcher = dispatcherWith();
+const fetchWith = (dispatcher: Agent) =>
+  ((input: string, init: Record<string, unknown>) => undiciFetch(input, { ...init, dispatcher })) as unknown as typeof globalThis.fetch;
+const defaultFetch = fetchWith(sharedDispatcher);
 
 export type Query = Record<string, string | number | boolean | undefined | null>;
 
@@ -44,11 +48,13 @@ export class HttpTransport {
   readonly baseUrl: string;
   private readonly token: string;
   private readonly fetchImpl: typeof globalThis.fetch;
+  private readonly dispatcher: Agent;
 
   constructor(opts: StewardClientOptions) {
     this.baseUrl = opts.baseUrl.replace(/\/+$/, '');
     this.token = opts.token;
-    this.fetchImpl = opts.fetch ?? defaultFetch;
+    this.dispatcher = opts.ca ? dispatcherWith(opts.ca) : sharedDispatcher;
+    this.fetchImpl = opts.fetch ?? (opts.ca ? fetchWith(this.dispatcher) : defaultFetch);
   }
 
   headers(): Record<string, string> {
@@ -137,7 +143,7 @@ export class HttpTransport {
 
   /** What the streaming artifact upload and download use (undici's request, nothing buffered). */
   streams(): StreamTransport {
-    return { baseUrl: this.baseUrl, headers: this.headers(), dispatcher };
+    return { baseUrl: this.baseUrl, headers: this.headers(), dispatcher: this.dispatcher };
   }
 }
 

@@ -32,6 +32,8 @@ import { Metrics } from './core/metrics.js';
 import { NodeService } from './nodes/service.js';
 import { defaultServerDataDir, ENDPOINT_FILE, type RunningServer, type ServerOptions } from './options.js';
 import { Store } from './store/store.js';
+import { caFiles } from './pki/ca.js';
+import { serverTls, type TlsChoice } from './pki/server-tls.js';
 import { STEWARD_VERSION } from './version.js';
 
 /** Timing knobs may also come from the environment, so tests can shorten them for a child process. */
@@ -55,6 +57,8 @@ export class ControlPlane implements RunningServer {
   private sweepTimer: NodeJS.Timeout | null = null;
   private sweeping: Promise<void> | null = null;
   url = '';
+  caPin: string | null = null;
+  caFile: string | null = null;
   adminTokenPath = '';
   adminTokenCreated = false;
   relay: Relay | null = null;
@@ -87,7 +91,10 @@ export class ControlPlane implements RunningServer {
       metrics: new Metrics(),
     };
     try {
-      const link = new Link(ctx, replicaId).use(websocketTransport({ sendBufferBytes: ctx.settings.limits.agentSendBufferBytes }));
+      const tls = serverTls(tlsChoice(options), host, dataDir, log);
+      const link = new Link(ctx, replicaId).use(
+        websocketTransport({ sendBufferBytes: ctx.settings.limits.agentSendBufferBytes, requireClientCert: tls?.requireClientCert ?? false }),
+      );
       const commands = new CommandService(ctx, link, new PayloadChecker(), new CatalogCache());
       link.receive(commands);
       const tracker = new JobTracker(ctx, link);
@@ -103,10 +110,11 @@ export class ControlPlane implements RunningServer {
         bodyLimit: options.bodyLimit ?? 1024 * 1024,
         version: STEWARD_VERSION,
         audit: audit.record,
+        ...(tls ? { https: tls.https } : {}),
       });
       const features: Feature[] = [];
       const admissions = new AdmissionService(ctx, options.admitCidrs);
-      for (const make of FEATURES) features.push(await make({ ctx, link, commands, jobs, tracker, nodes, artifacts, dataDir, replicaId, admissions, options, transports: link, audit }));
+      for (const make of FEATURES) features.push(await make({ ctx, link, commands, jobs, tracker, nodes, artifacts, dataDir, replicaId, admissions, options, transports: link, audit, tls }));
       const cp = new ControlPlane(dataDir, ctx, app, link, commands, features);
       if (store.dialect === 'postgres') {
         const relay = new PgRelay(target, store.db, replicaId, log);
@@ -130,11 +138,13 @@ export class ControlPlane implements RunningServer {
       cp.adminTokenPath = admin.path;
       cp.adminTokenCreated = admin.created;
       const actual = (app.server.address() as AddressInfo).port;
-      cp.url = urlFor(host, actual);
-      writeEndpoint(dataDir, cp.url);
+      cp.url = urlFor(host, actual, tls !== null);
+      cp.caPin = tls?.pin ?? null;
+      cp.caFile = tls ? (options.tlsCert ?? caFiles(dataDir).cert) : null;
+      writeEndpoint(dataDir, cp.url, cp.caFile);
       for (const f of features) await f.start?.();
       cp.startSweeps();
-      log.info({ url: cp.url, db: store.dialect, dataDir }, 'control plane listening');
+      log.info({ url: cp.url, db: store.dialect, dataDir, ...(tls ? { caPin: tls.pin, requireClientCert: tls.requireClientCert } : {}) }, 'control plane listening');
       return cp;
     } catch (err) {
       await ctx.bus.relay?.stop().catch(() => {});
@@ -183,10 +193,18 @@ export class ControlPlane implements RunningServer {
   }
 }
 
-function writeEndpoint(dataDir: string, url: string): void {
+/** Options, else the environment (a certificate path is not a secret, the key file's mode guards the key). */
+function tlsChoice(o: ServerOptions): TlsChoice {
+  const tlsCert = o.tlsCert ?? (process.env.STEWARD_TLS_CERT || undefined);
+  const tlsKey = o.tlsKey ?? (process.env.STEWARD_TLS_KEY || undefined);
+  return { tls: o.tls, tlsCert, tlsKey, tlsSans: o.tlsSans, insecure: o.insecure, requireClientCert: o.requireClientCert };
+}
+
+/** `caFile`: the PEM local tools (the CLI) trust for an https URL. */
+function writeEndpoint(dataDir: string, url: string, caFile: string | null): void {
   const path = join(dataDir, ENDPOINT_FILE);
   const tmp = `${path}.${process.pid}.tmp`;
-  writeFileSync(tmp, JSON.stringify({ url, pid: process.pid }) + '\n');
+  writeFileSync(tmp, JSON.stringify({ url, pid: process.pid, ...(caFile ? { caFile } : {}) }) + '\n');
   renameSync(tmp, path);
 }
 

@@ -31,6 +31,8 @@ import { servicesFeature } from './services/feature.js';
 import { tasksFeature } from './tasks/feature.js';
 import { tokensFeature } from './tokens/feature.js';
 import type { ServerOptions } from './options.js';
+import type { ServerTls } from './pki/server-tls.js';
+import { pkiFeature } from './pki/feature.js';
 
 /**
  * The core services the control plane builds once and offers its features. Each feature's
@@ -60,6 +62,8 @@ export interface FeatureDeps {
    * stops it after its connections close.
    */
   transports: { use(transport: Transport): unknown };
+  /** HTTPS with the control plane's CA (or an operator's certificate); null on plain HTTP. */
+  tls: ServerTls | null;
   /** The hash-chained audit log the HTTP layer feeds. */
   audit: AuditService;
 }
@@ -79,6 +83,7 @@ export const FEATURES: FeatureFactory[] = [
   approvalsFeature,
   nodesFeature,
   enrollmentFeature,
+  pkiFeature,
   admissionsFeature,
   retireClusterFeature,
   tokensFeature,

@@ -19,6 +19,20 @@ export interface ServerOptions {
   sweepIntervalMs?: number;
   /** Bounds against a hostile agent or client (frame size, rates, quotas, SSE streams, auth failures); each also `STEWARD_LIMIT_*`. See docs/security.md. */
   limits?: Partial<Limits>;
+  /**
+   * Serve HTTPS. Default: on when `listen` is not a loopback address (the control plane makes its
+   * own CA and server certificate in the data dir), off on loopback. False off loopback needs `insecure`.
+   */
+  tls?: boolean;
+  /** An operator's server certificate (PEM; a chain file ends with its CA) and key, instead of our own CA's ($STEWARD_TLS_CERT, $STEWARD_TLS_KEY). */
+  tlsCert?: string;
+  tlsKey?: string;
+  /** More names or addresses for our own server certificate (a DNS name agents use, a public address). */
+  tlsSans?: string[];
+  /** Allows `tls: false` on a non-loopback address. */
+  insecure?: boolean;
+  /** Agents must present the client certificate they got at enrollment (mTLS) to connect. */
+  requireClientCert?: boolean;
   /** Max request body in bytes. Default 1 MiB. */
   bodyLimit?: number;
   /**
@@ -46,8 +60,11 @@ export interface ServerOptions {
 }
 
 export interface RunningServer {
-  /** Base URL, e.g. `http://127.0.0.1:7070`. */
+  /** Base URL, e.g. `http://127.0.0.1:7070` (`https://` with TLS). */
   url: string;
+  /** With TLS: the CA agents pin (`sha256:<hex>` of its SubjectPublicKeyInfo) and a PEM file local tools trust. */
+  caPin?: string | null;
+  caFile?: string | null;
   dataDir: string;
   adminTokenPath: string;
   /** True when this start created the admin token (first start). */

@@ -33,6 +33,12 @@ export const AgentConfigSchema = Type.Object(
   {
     server: Type.String({ pattern: '^https?://[^\\s]+$', description: 'control plane URL, http(s)://host:port' }),
     enrollToken: Type.Optional(Type.String({ minLength: 1 })),
+    /** The control plane CA's pin, `sha256:<hex>` of its SubjectPublicKeyInfo (`steward enroll create` prints it). */
+    caSha256: Type.Optional(Type.String({ pattern: '^(sha256:)?[0-9a-fA-F]{64}$' })),
+    /** A PEM CA bundle to trust for the control plane (an operator's PKI), instead of a pin. */
+    caFile: Type.Optional(Type.String({ minLength: 1 })),
+    /** Allows http:// or an unpinned https:// to a non-loopback control plane. */
+    insecure: Type.Boolean(),
     name: Type.Optional(Type.String({ pattern: NODE_NAME_PATTERN })),
     labels: LabelsSchema,
     dataDir: Type.String({ minLength: 1 }),

@@ -2,6 +2,7 @@ import { AGENT_ARTIFACTS_PATH } from '@steward/protocol';
 import { AgentError } from '../core/errors.js';
 import type { Identity } from './identity.js';
 import { receiveFile, sendFile, TransferError } from './checksummed-file.js';
+import { trustedFetch, type ServerTrust } from './tls.js';
 
 export type LinkErrorCode = 'not_enrolled' | 'control_plane_unreachable' | 'artifact_store_error';
 
@@ -42,13 +43,17 @@ async function answerText(res: Response): Promise<string> {
  */
 export class ServerLink {
   readonly server: string;
+  private readonly fetch: typeof globalThis.fetch;
 
   constructor(
     server: string,
     /** Null before enrollment: every authenticated call then fails with `not_enrolled`. */
     private readonly id: Identity | null,
+    /** The pinned CA (and client certificate): the only roots an https control plane is checked against. */
+    trust?: ServerTrust,
   ) {
     this.server = server.replace(/\/+$/, '');
+    this.fetch = trustedFetch(trust);
   }
 
   get enrolled(): boolean {
@@ -74,7 +79,7 @@ export class ServerLink {
     const headers = new Headers(init.headers);
     headers.set('authorization', `Bearer ${this.identity.credential}`);
     try {
-      return await fetch(this.url(path), { ...init, headers });
+      return await this.fetch(this.url(path), { ...init, headers });
     } catch (e) {
       if (init.signal?.aborted) throw e;
       const cause = (e as { cause?: { message?: string } }).cause?.message;

@@ -8,6 +8,9 @@ import { forever, onShutdown } from '../shutdown.js';
 interface AgentOpts {
   server?: string;
   enrollToken?: string;
+  caSha256?: string;
+  caFile?: string;
+  insecure?: boolean;
   name?: string;
   label?: string[];
   dataDir?: string;
@@ -28,6 +31,9 @@ export function registerAgent(program: Command): void {
     .description('run the node agent (flags > --config file > STEWARD_* environment)')
     .option('--server <url>', 'control plane URL (default http://127.0.0.1:7070)')
     .option('--enroll-token <token>', 'one-time token for the first start')
+    .option('--ca-sha256 <pin>', "pin of the control plane's CA, sha256:<hex> (printed by `steward enroll create`); the CA is then kept in the data dir (env STEWARD_CA_SHA256)")
+    .option('--ca-file <pem>', "trust this CA for the control plane instead of a pin (an operator's PKI; env STEWARD_CA_FILE)")
+    .option('--insecure', 'allow http:// or an unpinned https:// to a non-loopback control plane (credentials could be read or stolen on the way)')
     .option('--name <name>', 'node name (default: chosen by the server)')
     .option('--label <k=v>', 'node label (repeatable)', collect)
     .option('--data-dir <dir>', 'where identity, journal and outbox live (default ~/.steward/agent)')
@@ -44,6 +50,9 @@ export function registerAgent(program: Command): void {
       const flags = {
         server: opts.server,
         enrollToken: opts.enrollToken,
+        caSha256: opts.caSha256,
+        caFile: opts.caFile,
+        insecure: opts.insecure,
         name: opts.name,
         label: opts.label,
         dataDir: opts.dataDir,

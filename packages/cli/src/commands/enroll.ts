@@ -6,9 +6,10 @@ import { ago, labelsText, table, timestamp, until } from '../format.js';
 import { printJson, println } from '../output.js';
 import { shellJoin } from '../shell-quote.js';
 
-/** The line an operator pastes on the new machine. */
-export function agentCommandLine(serverUrl: string, token: string, labels: readonly string[] = []): string {
+/** The line an operator pastes on the new machine; `caPin` (TLS) makes the agent check the server's CA. */
+export function agentCommandLine(serverUrl: string, token: string, labels: readonly string[] = [], caPin?: string | null): string {
   const words = ['steward', 'agent', '--server', serverUrl, '--enroll-token', token];
+  if (caPin) words.push('--ca-sha256', caPin);
   for (const l of labels) words.push('--label', l);
   return shellJoin(words);
 }
@@ -33,9 +34,10 @@ export function registerEnroll(program: Command): void {
       ...(opts.label.length ? { labels: parseLabelArgs(opts.label, '--label') } : {}),
       ...(opts.note !== undefined ? { note: opts.note } : {}),
     });
-    const line = agentCommandLine(client.baseUrl, created.token, opts.label);
+    const ca = await client.serverCa();
+    const line = agentCommandLine(client.baseUrl, created.token, opts.label, ca.tls ? ca.sha256 : null);
     if (opts.json) {
-      printJson({ ...created, agentCommand: line });
+      printJson({ ...created, agentCommand: line, ...(ca.sha256 ? { caSha256: ca.sha256 } : {}) });
       return;
     }
     println(`token:   ${created.token}`);
@@ -45,6 +47,7 @@ export function registerEnroll(program: Command): void {
     println('');
     println('This is the only time the token is shown. On the new machine run:');
     println(`  ${line}`);
+    if (ca.tls && !ca.sha256) println('(the server uses your own certificate: add --ca-file with your CA to that line)');
   });
 
   withConnection(enroll.command('ls').description('list enrollment tokens').option('--json', 'print JSON')).action(

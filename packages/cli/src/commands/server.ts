@@ -13,6 +13,12 @@ export interface ServerFlags {
   bootagentListen?: string;
   bootagentServer?: string[];
   retireClusterListen?: string;
+  tls?: boolean;
+  tlsCert?: string;
+  tlsKey?: string;
+  tlsSan?: string[];
+  insecure?: boolean;
+  requireClientCert?: boolean;
   webhookAllow?: string[];
 }
 
@@ -33,6 +39,14 @@ export function addServerOptions(cmd: Command, withDb = true): Command {
     'serve Retire-Cluster devices (TCP JSON; their customary port is 8080) on this address; they wait for `steward nodes approve` unless --admit-cidr covers them (default: off)',
     listenAddress,
   );
+  cmd
+    .option('--tls', 'serve HTTPS (default: on when --listen is not a loopback address; the CA and certificate are made in the data dir)')
+    .option('--no-tls', 'serve plain HTTP; off loopback only with --insecure')
+    .option('--tls-cert <pem>', "your own server certificate (a chain file ending with its CA) instead of the control plane's CA (env STEWARD_TLS_CERT)")
+    .option('--tls-key <pem>', 'the key of --tls-cert (env STEWARD_TLS_KEY)')
+    .option('--tls-san <name...>', 'more DNS names or addresses for the server certificate (what agents dial)')
+    .option('--insecure', 'allow --no-tls on a non-loopback address')
+    .option('--require-client-cert', 'agents must present the client certificate they got at enrollment (mTLS)');
   cmd.option(
     '--webhook-allow <cidr...>',
     'loopback/private ranges webhooks may be delivered to (refused by default; default $STEWARD_WEBHOOK_ALLOW)',
@@ -43,6 +57,24 @@ export function addServerOptions(cmd: Command, withDb = true): Command {
 /** The server options of the outbound-safety flags, as `startServer` takes them. */
 export function outboundOptions(opts: ServerFlags): { webhookAllow?: string[] } {
   return opts.webhookAllow ? { webhookAllow: opts.webhookAllow } : {};
+}
+
+/** The TLS flags as `startServer` takes them. */
+export function tlsOptions(opts: ServerFlags): { tls?: boolean; tlsCert?: string; tlsKey?: string; tlsSans?: string[]; insecure?: boolean; requireClientCert?: boolean } {
+  return {
+    ...(opts.tls !== undefined ? { tls: opts.tls } : {}),
+    ...(opts.tlsCert ? { tlsCert: opts.tlsCert } : {}),
+    ...(opts.tlsKey ? { tlsKey: opts.tlsKey } : {}),
+    ...(opts.tlsSan ? { tlsSans: opts.tlsSan } : {}),
+    ...(opts.insecure ? { insecure: true } : {}),
+    ...(opts.requireClientCert ? { requireClientCert: true } : {}),
+  };
+}
+
+/** With TLS: the pin agents need (`steward enroll create` puts it in the command line). */
+export function tlsLine(server: { caPin?: string | null; caFile?: string | null }): string | null {
+  if (!server.caFile) return null;
+  return server.caPin ? `TLS: CA ${server.caFile}, pin ${server.caPin}` : `TLS: agents need --ca-file with your CA (${server.caFile})`;
 }
 
 /** The server options of the seed-protocol flags, as `startServer` takes them. */
@@ -74,9 +106,12 @@ export function registerServer(program: Command): void {
         db: opts.db,
         logLevel: opts.logLevel,
         ...seedProtocolOptions(opts),
+        ...tlsOptions(opts),
         ...outboundOptions(opts),
       });
       println(`Steward API listening on ${server.url}`);
+      const tls = tlsLine(server);
+      if (tls) println(tls);
       println(`dashboard: ${server.url}/`);
       println(adminTokenLine(server.adminTokenPath, server.adminTokenCreated));
       onShutdown(() => server.close());

@@ -8,7 +8,7 @@ import { BIN_PATH } from '../paths.js';
 import { forever, onShutdown } from '../shutdown.js';
 import { prettyLogLine, prettyLogStream, terminalLogs } from '../pretty-log.js';
 import { LocalAgent } from '../up/local-agent.js';
-import { addServerOptions, adminTokenLine, outboundOptions, seedProtocolOptions, type ServerFlags } from './server.js';
+import { addServerOptions, adminTokenLine, outboundOptions, seedProtocolOptions, tlsLine, tlsOptions, type ServerFlags } from './server.js';
 import type { AgentConfig } from '@steward/agent';
 
 /**
@@ -56,9 +56,11 @@ export function registerUp(program: Command): void {
       dataDir: opts.dataDir,
       logLevel: opts.logLevel,
       ...seedProtocolOptions(opts),
+      ...tlsOptions(opts),
       ...outboundOptions(opts),
       ...(logs.pretty ? { logStream: prettyLogStream(logs.color) } : {}),
     });
+    const ca = server.caFile ? readFileSync(server.caFile, 'utf8') : undefined;
     let agent: LocalAgent | undefined;
     // Run by `npm start`, the parent is npm's shell, which dies on SIGTERM without passing it on:
     // its end is the signal to stop, so nothing is left serving the port.
@@ -72,8 +74,9 @@ export function registerUp(program: Command): void {
     const token = readFileSync(server.adminTokenPath, 'utf8').trim();
     const agentConfig = checkAgentConfig(server.dataDir, server.url);
     agent = new LocalAgent({
-      client: new StewardClient({ baseUrl: server.url, token }),
+      client: new StewardClient({ baseUrl: server.url, token, ...(ca ? { ca } : {}) }),
       serverUrl: server.url,
+      ...(server.caFile ? { caFile: server.caFile } : {}),
       dataDir: agentDir(server.dataDir),
       config: agentConfigFile,
       binPath: BIN_PATH,
@@ -83,6 +86,8 @@ export function registerUp(program: Command): void {
     await agent.start();
     println('');
     println(`Steward is up: API ${server.url}`);
+    const tls = tlsLine(server);
+    if (tls) println(tls);
     println(dashboardLine(server.url, token));
     println(adminTokenLine(server.adminTokenPath, server.adminTokenCreated));
     println(`local agent data: ${agentDir(server.dataDir)}`);

@@ -12,6 +12,8 @@ export interface LocalAgentOptions {
   binPath: string;
   name?: string;
   logLevel?: string;
+  /** The control plane's CA when it serves HTTPS: the local agent trusts it alone. */
+  caFile?: string;
   /** The agent's YAML config file (`steward up --agent-config`); the flags above win over it. */
   config?: string;
   /** Where the child's output lines go, already prefixed. */
@@ -77,6 +79,7 @@ export class LocalAgent {
     args.push('--name', this.opts.name ?? nodeNameFromHostname());
     if (this.opts.logLevel) args.push('--log-level', this.opts.logLevel);
     if (this.opts.config) args.push('--config', this.opts.config);
+    if (this.opts.caFile) args.push('--ca-file', this.opts.caFile);
     // Through the environment, not argv: a token on the command line shows in `ps`.
     const env: NodeJS.ProcessEnv = { ...process.env };
     delete env.STEWARD_ENROLL_TOKEN;

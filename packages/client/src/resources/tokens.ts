@@ -1,4 +1,4 @@
-import type { ApiToken, ApiTokenCreate, ApiTokenCreated, EnrollmentToken, EnrollmentTokenCreate, EnrollmentTokenCreated } from '@steward/protocol';
+import type { ApiToken, ApiTokenCreate, ApiTokenCreated, EnrollmentToken, EnrollmentTokenCreate, EnrollmentTokenCreated, ServerCa } from '@steward/protocol';
 import { enc } from '../transport.js';
 import { Resource, type List } from './resource.js';
 
@@ -29,5 +29,10 @@ export class EnrollmentApi extends Resource {
 
   async deleteEnrollmentToken(id: string): Promise<void> {
     await this.http.request('DELETE', `/enrollment-tokens/${enc(id)}`);
+  }
+
+  /** The control plane's CA and its pin (`--ca-sha256` of the agent command line); `tls: false` on plain HTTP. */
+  async serverCa(): Promise<ServerCa> {
+    return this.http.json<ServerCa>('GET', '/server/ca');
   }
 }

@@ -37,6 +37,8 @@ export const EnrollRequest = Type.Object(
     name: Type.Optional(Type.String({ pattern: NODE_NAME_PATTERN })),
     labels: Type.Optional(LabelsSchema),
     inventory: Type.Optional(Inventory),
+    /** PEM certificate signing request for a client certificate (mTLS); the key stays on the node. */
+    csr: Type.Optional(Type.String({ minLength: 1, maxLength: 16_384 })),
   },
   { additionalProperties: false },
 );
@@ -48,5 +50,20 @@ export const EnrollResponse = Type.Object({
   credential: Type.String(),
   /** Set when the name from the hostname was taken by another node and the server chose `name` instead. */
   renamedFrom: Type.Optional(Type.String()),
+  /** The client certificate (PEM) signed by the control plane's CA for `csr`; only over TLS. */
+  clientCert: Type.Optional(Type.String()),
 });
 export type EnrollResponse = Static<typeof EnrollResponse>;
+
+/** `GET /api/v1/server/ca`: the CA agents pin (`steward agent --ca-sha256 …`). */
+export const ServerCa = Type.Object({
+  /** Whether the control plane serves HTTPS. */
+  tls: Type.Boolean(),
+  /** The CA certificate (PEM) that signed the server certificate, when known. */
+  pem: Nullable(Type.String()),
+  /** `sha256:<hex>` of the CA's DER SubjectPublicKeyInfo: the value of `--ca-sha256`. */
+  sha256: Nullable(Type.String()),
+  /** Agents must present the client certificate they got at enrollment. */
+  requireClientCert: Type.Boolean(),
+});
+export type ServerCa = Static<typeof ServerCa>;

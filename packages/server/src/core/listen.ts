@@ -12,7 +12,7 @@ export function parseListen(text: string, flag = '--listen', field = 'listen'): 
   return { host: (m[1] ?? m[2])!, port };
 }
 
-export function urlFor(host: string, port: number): string {
+export function urlFor(host: string, port: number, tls = false): string {
   const local = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
-  return `http://${local.includes(':') ? `[${local}]` : local}:${port}`;
+  return `${tls ? 'https' : 'http'}://${local.includes(':') ? `[${local}]` : local}:${port}`;
 }

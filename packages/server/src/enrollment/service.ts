@@ -28,6 +28,7 @@ import {
   takeEnrollmentUse,
 } from '../store/queries/enrollment.js';
 import { insertNode, nodeNameTaken } from '../store/queries/nodes.js';
+import { insertNodeCertificate } from '../store/queries/certificates.js';
 import { makeCredential, secretMatches, splitCredential } from '../security/secrets.js';
 
 const NAME = new RegExp(NODE_NAME_PATTERN);
@@ -79,8 +80,14 @@ export async function freeNodeName(db: Kysely<Database>, wanted: string): Promis
   return (await nodeNameTaken(db, wanted)) ? `${wanted.slice(0, 54)}-${randomBytes(4).toString('hex')}` : wanted;
 }
 
+/** Signs a node's CSR with the control plane's CA (TLS only). */
+export type CsrSigner = (csrPem: string, nodeId: string) => { pem: string; serial: string; expiresAt: number };
+
 export class EnrollmentService {
-  constructor(private readonly ctx: Context) {}
+  constructor(
+    private readonly ctx: Context,
+    private readonly signCsr?: CsrSigner,
+  ) {}
 
   async create(body: EnrollmentTokenCreate): Promise<EnrollmentTokenCreated> {
     const now = this.ctx.now();
@@ -120,6 +127,8 @@ export class EnrollmentService {
     const inventory = body.inventory ?? EMPTY_INVENTORY;
     const nodeId = newId('node');
     const { credential, hash } = makeCredential(nodeId);
+    // Signed before the token's use is spent: a bad CSR is the agent's mistake (400), not a lost use.
+    const clientCert = body.csr && this.signCsr ? this.signCsr(body.csr, nodeId) : undefined;
     const { name, renamedFrom } = await this.ctx.store.tx(async (db) => {
       const spent = await takeEnrollmentUse(db, token.id, now);
       if (!spent) {
@@ -132,10 +141,12 @@ export class EnrollmentService {
       const name = await freeNodeName(db, wanted);
       const labels: Labels = { ...(fromJson<Labels>(token.labels) ?? {}), ...(body.labels ?? {}) };
       await insertNode(db, newNodeRow({ id: nodeId, name, credentialHash: hash, labels, inventory, heartbeatIntervalMs: this.ctx.settings.heartbeatIntervalMs, now }));
+      if (clientCert) await insertNodeCertificate(db, { serial: clientCert.serial, node_id: nodeId, issued_at: now, expires_at: clientCert.expiresAt });
       return { name, renamedFrom: name === wanted ? undefined : wanted };
     });
     publishNodeChanged(this.ctx, { id: nodeId, name }, 'enrolled');
     // The agent says so in its log: a silent rename leaves an operator looking for the wrong node.
-    return { nodeId, name, credential, ...(renamedFrom ? { renamedFrom } : {}) };
+    if (clientCert) this.ctx.log.info({ nodeId, serial: clientCert.serial, expiresAt: clientCert.expiresAt }, 'signed a client certificate');
+    return { nodeId, name, credential, ...(renamedFrom ? { renamedFrom } : {}), ...(clientCert ? { clientCert: clientCert.pem } : {}) };
   }
 }

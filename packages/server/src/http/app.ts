@@ -18,6 +18,8 @@ export interface AppOptions {
   version: string;
   limits: Limits;
   metrics: Metrics;
+  /** node:https server options (key, cert, client CA); plain HTTP when absent. */
+  https?: import('node:https').ServerOptions;
   /** Where the operator API's changing and refused requests are recorded. */
   audit?: AuditSink;
 }
@@ -32,7 +34,8 @@ export async function createApp(o: AppOptions): Promise<{ app: FastifyInstance; 
     forceCloseConnections: true,
     frameworkErrors,
     clientErrorHandler,
-  });
+    ...(o.https ? { https: o.https } : {}),
+  }) as unknown as FastifyInstance;
   installErrorHandling(app);
   limitAuthFailures(app, { max: o.limits.authFailures, windowMs: o.limits.authFailureWindowMs, metrics: o.metrics });
   // Query strings are text and need coercing ("5" → 5); bodies are JSON and must not be

@@ -11,6 +11,7 @@ import type { BackupTables } from './schema/backups.js';
 import type { AlertTables } from './schema/alerts.js';
 import type { WebhookTables } from './schema/webhooks.js';
 import type { MetaTables } from './schema/meta.js';
+import type { CertificateTables } from './schema/certificates.js';
 import type { AuditTables } from './schema/audit.js';
 
 export type * from './schema/tokens.js';
@@ -26,6 +27,7 @@ export type * from './schema/backups.js';
 export type * from './schema/alerts.js';
 export type * from './schema/webhooks.js';
 export type * from './schema/meta.js';
+export type * from './schema/certificates.js';
 export type * from './schema/audit.js';
 
 /**
@@ -47,4 +49,5 @@ export interface Database
     AlertTables,
     WebhookTables,
     MetaTables,
+    CertificateTables,
     AuditTables {}

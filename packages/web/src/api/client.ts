@@ -15,6 +15,7 @@ import type {
   EnrollmentToken,
   EnrollmentTokenCreate,
   EnrollmentTokenCreated,
+  ServerCa,
   Job,
   JobDetail,
   Node,
@@ -123,6 +124,8 @@ export class Api {
   createEnrollmentToken = (body: EnrollmentTokenCreate): Promise<EnrollmentTokenCreated> =>
     this.post<EnrollmentTokenCreated>('/api/v1/enrollment-tokens', body);
   deleteEnrollmentToken = (id: string): Promise<void> => this.delete(`/api/v1/enrollment-tokens/${encodeURIComponent(id)}`);
+  /** The control plane's CA pin, for the agent command line. */
+  serverCa = (): Promise<ServerCa> => this.get<ServerCa>('/api/v1/server/ca');
 
   // --- alerts
   alerts = async (q: { state?: string; acked?: boolean; nodeId?: string; limit?: number } = {}): Promise<Alert[]> =>

@@ -23,6 +23,7 @@ export type {
   EnrollmentToken,
   EnrollmentTokenCreate,
   EnrollmentTokenCreated,
+  ServerCa,
   Job,
   JobDetail,
   Node,

@@ -10,15 +10,17 @@ import { shellQuote, until } from '../format.js';
 import { useResource } from '../hooks/use-resource.js';
 
 /** The same line `steward enroll create` prints (packages/cli/src/commands/enroll.ts). */
-export function agentCommandLine(serverUrl: string, token: string, labels: readonly string[]): string {
+export function agentCommandLine(serverUrl: string, token: string, labels: readonly string[], caPin?: string | null): string {
   const words = ['steward', 'agent', '--server', serverUrl, '--enroll-token', token];
+  if (caPin) words.push('--ca-sha256', caPin);
   for (const l of labels) words.push('--label', l);
   return words.map(shellQuote).join(' ');
 }
 
 /** A systemd unit running that agent; the token is only read on first start (then identity.json is used). */
-export function systemdUnit(serverUrl: string, token: string, labels: readonly string[]): string {
+export function systemdUnit(serverUrl: string, token: string, labels: readonly string[], caPin?: string | null): string {
   const env = [`STEWARD_SERVER=${serverUrl}`, `STEWARD_ENROLL_TOKEN=${token}`, 'STEWARD_AGENT_DATA_DIR=/var/lib/steward-agent'];
+  if (caPin) env.push(`STEWARD_CA_SHA256=${caPin}`);
   if (labels.length) env.push(`STEWARD_LABELS=${labels.join(',')}`);
   return [
     '[Unit]',
@@ -48,7 +50,7 @@ export function EnrollView() {
   const [uses, setUses] = useState('1');
   const [labels, setLabels] = useState('');
   const [note, setNote] = useState('');
-  const [created, setCreated] = useState<{ token: EnrollmentTokenCreated; labels: string[] } | null>(null);
+  const [created, setCreated] = useState<{ token: EnrollmentTokenCreated; labels: string[]; caPin: string | null } | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
   const tokens = useResource('enrollment-tokens', api.enrollmentTokens);
@@ -71,7 +73,9 @@ export function EnrollView() {
         ...(pairs.length ? { labels: Object.fromEntries(pairs.map((p) => [p.slice(0, p.indexOf('=')), p.slice(p.indexOf('=') + 1)])) } : {}),
         ...(note.trim() ? { note: note.trim() } : {}),
       });
-      setCreated({ token, labels: pairs });
+      // Over TLS the line carries the CA's pin, so the new agent checks it is talking to us.
+      const ca = await api.serverCa();
+      setCreated({ token, labels: pairs, caPin: ca.tls ? ca.sha256 : null });
       tokens.reload();
     } catch (err) {
       setError((err as Error).message);
@@ -131,8 +135,8 @@ export function EnrollView() {
       {created && (
         <Section title="Run this on the new machine">
           <p className="hint">The token is shown only now. It enrolls {created.token.usesAllowed === 1 ? 'one machine' : `${created.token.usesAllowed} machines`}.</p>
-          <CopyBox label="Agent command line" testId="agent-command" text={agentCommandLine(server, created.token.token, created.labels)} />
-          <CopyBox label="systemd unit (/etc/systemd/system/steward-agent.service)" testId="systemd-unit" text={systemdUnit(server, created.token.token, created.labels)} />
+          <CopyBox label="Agent command line" testId="agent-command" text={agentCommandLine(server, created.token.token, created.labels, created.caPin)} />
+          <CopyBox label="systemd unit (/etc/systemd/system/steward-agent.service)" testId="systemd-unit" text={systemdUnit(server, created.token.token, created.labels, created.caPin)} />
         </Section>
       )}
       <Section title="Enrollment tokens">

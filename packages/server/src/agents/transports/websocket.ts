@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { WebSocket } from 'ws';
-import { AGENT_CONNECT_PATH } from '@steward/protocol';
+import type { TLSSocket } from 'node:tls';
+import { AGENT_CONNECT_PATH, ForbiddenError, UnauthorizedError } from '@steward/protocol';
 import type { Channel, ChannelHandlers, Transport, TransportHost } from '../transport.js';
 
 /**
@@ -8,7 +9,7 @@ import type { Channel, ChannelHandlers, Transport, TransportHost } from '../tran
  * Frames over the size limit are refused by ws itself (`maxPayload`, set where the plugin is
  * registered); `sendBufferBytes` bounds what waits unsent for an agent that reads slowly.
  */
-export function websocketTransport(o: { sendBufferBytes: number }): Transport {
+export function websocketTransport(o: { sendBufferBytes: number; requireClientCert?: boolean }): Transport {
   return {
     name: 'websocket',
     install(app: FastifyInstance, host: TransportHost): void {
@@ -20,12 +21,33 @@ export function websocketTransport(o: { sendBufferBytes: number }): Transport {
           // Checked before the upgrade, so a bad credential gets a plain 401, not a socket.
           preValidation: async (req) => {
             req.nodeId = await host.authenticate(req.headers.authorization);
+            if (o.requireClientCert) checkClientCert(req.raw.socket as TLSSocket, req.nodeId, (msg, why) => req.log.warn({ nodeId: req.nodeId, why }, msg));
           },
         },
         (socket, req) => void host.attach(req.nodeId!, new WebSocketChannel(socket, o.sendBufferBytes)),
       );
     },
   };
+}
+
+/**
+ * mTLS (`--require-client-cert`): the connection must carry a client certificate our CA signed
+ * for this very node (CN = node id), so a stolen credential alone does not connect from elsewhere.
+ */
+function checkClientCert(socket: TLSSocket, nodeId: string, warn: (msg: string, why: string) => void): void {
+  const cert = typeof socket.getPeerCertificate === 'function' ? socket.getPeerCertificate() : null;
+  if (!cert || !cert.subject) {
+    warn('agent connection refused: no client certificate (--require-client-cert)', 'missing');
+    throw new UnauthorizedError('this control plane requires a client certificate (mTLS); enroll the node again over https to get one');
+  }
+  if (!socket.authorized) {
+    warn('agent connection refused: client certificate not signed by our CA', String(socket.authorizationError));
+    throw new UnauthorizedError(`client certificate refused (${String(socket.authorizationError)}); enroll the node again to get one from this control plane`);
+  }
+  if (cert.subject.CN !== nodeId) {
+    warn('agent connection refused: client certificate belongs to another node', 'cn_mismatch');
+    throw new ForbiddenError(`client certificate is for ${JSON.stringify(cert.subject.CN)}, not for node ${nodeId}`);
+  }
 }
 
 class WebSocketChannel implements Channel {

@@ -9,6 +9,7 @@ import * as nodeSamples from './0006_node_samples.js';
 import * as backupDeletedAt from './0007_backup_deleted_at.js';
 import * as foreignNodes from './0008_foreign_nodes.js';
 import * as commandProgress from './0009_command_progress.js';
+import * as nodeCertificates from './0010_node_certificates.js';
 import * as auditApprovals from './0013_audit_approvals.js';
 
 /**
@@ -30,6 +31,7 @@ export const migrations: Readonly<Record<string, Migration>> = {
   '0007_backup_deleted_at': backupDeletedAt,
   '0008_foreign_nodes': foreignNodes,
   '0009_command_progress': commandProgress,
+  '0010_node_certificates': nodeCertificates,
   '0013_audit_approvals': auditApprovals,
 };
 
