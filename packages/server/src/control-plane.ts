@@ -29,6 +29,7 @@ import { createLogger } from './log.js';
 import { Metrics } from './core/metrics.js';
 import { NodeService } from './nodes/service.js';
 import { defaultServerDataDir, ENDPOINT_FILE, type RunningServer, type ServerOptions } from './options.js';
+import { CommandSigner } from './security/signing-key.js';
 import { Store } from './store/store.js';
 import { STEWARD_VERSION } from './version.js';
 
@@ -84,7 +85,8 @@ export class ControlPlane implements RunningServer {
       metrics: new Metrics(),
     };
     try {
-      const link = new Link(ctx, replicaId).use(websocketTransport());
+      const signer = await CommandSigner.open(store.db, dataDir, ctx.now(), options.signingKeyFile);
+      const link = new Link(ctx, replicaId, signer).use(websocketTransport());
       const commands = new CommandService(ctx, link, new PayloadChecker(), new CatalogCache());
       link.receive(commands);
       const tracker = new JobTracker(ctx, link);

@@ -1,4 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
+import { SigningKeySet } from '../agent/signing.js';
 import { Id, LabelsSchema, Nullable, Timestamp } from './common.js';
 import { Inventory } from './inventory.js';
 
@@ -48,5 +49,7 @@ export const EnrollResponse = Type.Object({
   credential: Type.String(),
   /** Set when the name from the hostname was taken by another node and the server chose `name` instead. */
   renamedFrom: Type.Optional(Type.String()),
+  /** The keys the control plane signs commands with; the agent pins them in its identity. */
+  signingKeys: Type.Optional(SigningKeySet),
 });
 export type EnrollResponse = Static<typeof EnrollResponse>;

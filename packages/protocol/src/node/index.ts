@@ -3,3 +3,4 @@
 export * from './local-server.js';
 export * from './secret.js';
 export * from './webhook-signature.js';
+export * from './signing.js';

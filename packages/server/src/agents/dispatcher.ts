@@ -2,6 +2,7 @@ import type { Context } from '../core/context.js';
 import { publishCommandState } from '../events/command-state.js';
 import { deliverableForNode, markDelivered } from '../store/queries/commands.js';
 import type { CommandsTable } from '../store/schema.js';
+import type { CommandSigner } from '../security/signing-key.js';
 import type { AgentHub } from './hub.js';
 import { wire } from './wire.js';
 
@@ -23,6 +24,7 @@ export class Dispatcher {
   constructor(
     private readonly ctx: Context,
     private readonly hub: AgentHub,
+    private readonly signer: CommandSigner,
   ) {}
 
   /**
@@ -40,12 +42,16 @@ export class Dispatcher {
     this.rotate(now);
     // Send before recording the delivery: the agent's answer may then overtake the
     // bookkeeping, which the transition table allows (pending → running/succeeded).
+    // Each (re)delivery is signed afresh; one past its own deadline is not sent at all.
+    const scheduled = this.toRecord.length > 0;
     for (const row of rows) {
-      session.send(wire.dispatch(row));
+      const msg = wire.dispatch(row, this.signer, now);
+      if (!msg) continue;
+      session.send(msg);
       this.sent.set(row.id, now);
       this.toRecord.push(row.id);
     }
-    if (this.toRecord.length === rows.length) setImmediate(() => void this.record());
+    if (!scheduled && this.toRecord.length > 0) setImmediate(() => void this.record());
   }
 
   /** True while a command sent from here is presumably still on its way to the agent. */

@@ -29,6 +29,7 @@ import {
 } from '../store/queries/enrollment.js';
 import { insertNode, nodeNameTaken } from '../store/queries/nodes.js';
 import { makeCredential, secretMatches, splitCredential } from '../security/secrets.js';
+import { enrollmentKeySet } from '../security/signing-key.js';
 
 const NAME = new RegExp(NODE_NAME_PATTERN);
 
@@ -136,6 +137,7 @@ export class EnrollmentService {
     });
     publishNodeChanged(this.ctx, { id: nodeId, name }, 'enrolled');
     // The agent says so in its log: a silent rename leaves an operator looking for the wrong node.
-    return { nodeId, name, credential, ...(renamedFrom ? { renamedFrom } : {}) };
+    const signingKeys = await enrollmentKeySet(this.ctx.store.db, now);
+    return { nodeId, name, credential, ...(renamedFrom ? { renamedFrom } : {}), ...(signingKeys.keys.length ? { signingKeys } : {}) };
   }
 }

@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { AGENT_PROTOCOL_VERSION, type CommandProgress, type HelloMessage, type Stats, type StewardEvent } from '@steward/protocol';
 import { Link } from '../../src/agents/link.js';
+import { CommandSigner } from '../../src/security/signing-key.js';
 import { MemoryTransport, type MemoryAgentEnd } from '../../src/agents/transports/memory.js';
 import { IN_FLIGHT_MS } from '../../src/agents/dispatcher.js';
 import { CatalogCache } from '../../src/commands/catalogs.js';
@@ -57,7 +58,7 @@ describe.each(storeTargets())('agent link over the memory transport on $name', (
     clock = { now: T0 + 3_600_000 };
     ctx = testContext(fresh.store, clock);
     memory = new MemoryTransport();
-    link = new Link(ctx, 'replica-test').use(memory);
+    link = new Link(ctx, 'replica-test', CommandSigner.ephemeral()).use(memory);
     commands = new CommandService(ctx, link, new PayloadChecker(), new CatalogCache());
     link.receive(commands);
     await link.install(null);

@@ -9,6 +9,7 @@ import * as nodeSamples from './0006_node_samples.js';
 import * as backupDeletedAt from './0007_backup_deleted_at.js';
 import * as foreignNodes from './0008_foreign_nodes.js';
 import * as commandProgress from './0009_command_progress.js';
+import * as signingKeys from './0011_signing_keys.js';
 
 /**
  * Every migration, in the order they apply. The key is the name Kysely records in
@@ -29,6 +30,7 @@ export const migrations: Readonly<Record<string, Migration>> = {
   '0007_backup_deleted_at': backupDeletedAt,
   '0008_foreign_nodes': foreignNodes,
   '0009_command_progress': commandProgress,
+  '0011_signing_keys': signingKeys,
 };
 
 export const migrationProvider: MigrationProvider = {
