@@ -55,6 +55,11 @@ export class AgentConnection {
     this.dial();
   }
 
+  /** A rotated credential: used from the next dial on (the open socket stays as it is). */
+  setCredential(credential: string): void {
+    this.o.credential = credential;
+  }
+
   /** Call when the control plane accepted us: the next drop starts the backoff from the bottom. */
   healthy(): void {
     this.backoff.reset();
@@ -104,10 +109,12 @@ export class AgentConnection {
     });
     socket.on('message', (data) => this.onMessage(data as Buffer));
     socket.on('unexpected-response', (_req, res) => {
-      const level = res.statusCode === 401 ? 'error' : 'warn';
+      const level = res.statusCode === 401 || res.statusCode === 403 ? 'error' : 'warn';
       this.o.log[level]({ status: res.statusCode }, res.statusCode === 401
         ? 'control plane refused our credential (node deleted?); remove the identity file and enroll again'
-        : 'control plane refused the connection');
+        : res.statusCode === 403
+          ? 'control plane refused our credential: this node was revoked (node_revoked); enroll it again with a new token'
+          : 'control plane refused the connection');
       socket.terminate();
     });
     socket.on('error', (err) => this.o.log.debug({ err: err.message }, 'connection error'));
