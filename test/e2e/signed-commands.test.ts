@@ -1,13 +1,14 @@
 import { generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AGENT_CONNECT_PATH, newId, type SigningKey } from '@steward/protocol';
+import { AGENT_ARTIFACTS_PATH, AGENT_CONNECT_PATH, AGENT_ENROLL_PATH, newId, type SigningKey } from '@steward/protocol';
 import { commandFields, keyIdOf, keySetFields, signFields } from '@steward/protocol/node';
-import { startAgentProcess, tempDir, type AgentProc } from '../support/processes.js';
+import { freshPgDatabase } from '../support/pg.js';
+import { addAgent, heartbeatsAfter, startAgentProcess, startServerProcess, tempDir, type AgentProc, type ServerProc } from '../support/processes.js';
 import { waitFor } from '../support/wait.js';
 
 const HOUR = 3_600_000;
@@ -205,5 +206,100 @@ describe('an agent refuses commands its control plane did not sign', { timeout: 
     expect(refused.error).toMatchObject({ code: 'signature_invalid', message: expect.stringContaining('retired') });
     expect(effectLines()).not.toContain('old-key-retired');
     expect(effectLines()).toEqual(expect.arrayContaining(['old-key-in-window', 'new-key']));
+  });
+});
+
+describe('signing, rotation and revocation against the real control plane', { timeout: 180_000 }, () => {
+  let server: ServerProc;
+  let agent: AgentProc;
+  const identity = () => JSON.parse(readFileSync(join(agent.dataDir, 'identity.json'), 'utf8')) as { credential: string; signingKeys: { keys: SigningKey[] } };
+  const probe = (credential: string) =>
+    fetch(`${server.url}${AGENT_ARTIFACTS_PATH}/${'0'.repeat(64)}`, { headers: { authorization: `Bearer ${credential}` } });
+  const run = async (node: string) => {
+    const { command } = await server.client.submitCommand({ node, type: 'exec.run', payload: { command: 'echo', args: ['signed'] } });
+    return server.client.getCommand(command.id, { wait: 20 });
+  };
+
+  beforeAll(async () => {
+    server = await startServerProcess();
+    agent = await addAgent(server, 'signed-1');
+  }, 120_000);
+
+  afterAll(async () => {
+    await agent?.kill();
+    await server?.kill();
+  });
+
+  it('keeps its key 0600 in the data dir; the agent pinned it at enrollment and runs what it signs', async () => {
+    expect(statSync(join(server.dataDir, 'command-signing.key')).mode & 0o777).toBe(0o600);
+    const keys = await server.client.listSigningKeys();
+    expect(identity().signingKeys.keys.map((k) => k.id)).toEqual([keys.current]);
+    expect((await run('signed-1')).state).toBe('succeeded');
+  });
+
+  it('rotates the signing key without re-enrolling: the agent pins the new set and runs commands signed by the new key', async () => {
+    const before = (await server.client.listSigningKeys()).current;
+    const rotated = await server.client.rotateSigningKey({ overlapSeconds: 600 });
+    expect(rotated).toMatchObject({ retiredKeyIds: [before], announcedTo: 1 });
+    await waitFor('the agent to pin the new key', () => identity().signingKeys.keys.some((k) => k.id === rotated.keyId), { timeoutMs: 10_000 });
+    expect(identity().signingKeys.keys.find((k) => k.id === before)?.notAfter).toBe(rotated.notAfter);
+    expect((await server.client.listSigningKeys()).current).toBe(rotated.keyId);
+    expect((await run('signed-1')).state).toBe('succeeded');
+  });
+
+  it('rotates a node credential: stored by the agent, the old one refused after, the new one works across a reconnect', async () => {
+    const old = identity().credential;
+    expect((await probe(old)).status).not.toBe(401);
+    const { credentialId } = await server.client.rotateNodeCredential('signed-1');
+    expect(credentialId).toMatch(/^cred_/);
+    await waitFor('the agent to store its new credential', () => identity().credential !== old, { timeoutMs: 10_000 });
+    await waitFor('the old credential to be refused', async () => (await probe(old)).status === 401, { timeoutMs: 10_000 });
+    expect((await probe(identity().credential)).status).not.toBe(401);
+    await agent.kill();
+    agent = startAgentProcess({ server: server.url, dataDir: agent.dataDir });
+    await heartbeatsAfter(server, 'signed-1', Date.now(), 60_000).catch((e: Error) => {
+      throw new Error(`${e.message}\n${agent.output()}`);
+    });
+    expect((await run('signed-1')).state).toBe('succeeded');
+  });
+
+  it('revokes a node: its socket closes, its reconnects are refused with node_revoked, it shows as revoked', async () => {
+    const node = await server.client.revokeNode('signed-1');
+    expect(node.revokedAt).toBeGreaterThan(0);
+    await waitFor('the agent to be refused', () => agent.output().includes('node_revoked'), { timeoutMs: 20_000 });
+    const res = await probe(identity().credential);
+    expect(res.status).toBe(403);
+    expect(((await res.json()) as { error: { code: string } }).error.code).toBe('node_revoked');
+    await waitFor('the node to be disconnected', async () => !(await server.client.getNode('signed-1')).connected, { timeoutMs: 10_000 });
+    await expect(server.client.rotateNodeCredential('signed-1')).rejects.toMatchObject({ code: 'node_revoked' });
+  });
+
+  it('a deleted enrollment token cannot enroll', async () => {
+    const { id, token } = await server.client.createEnrollmentToken({});
+    await server.client.deleteEnrollmentToken(id);
+    const res = await fetch(server.url + AGENT_ENROLL_PATH, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ token }) });
+    expect(res.status).toBe(401);
+  });
+});
+
+describe('replicas share one signing key', { timeout: 120_000 }, () => {
+  it('a replica whose data dir lacks the key refuses to start instead of making a second one', async () => {
+    const db = await freshPgDatabase();
+    const a = await startServerProcess({ db: db.url });
+    try {
+      const err = await startServerProcess({ db: db.url, token: a.token }).then(
+        async (b) => {
+          await b.kill();
+          return null;
+        },
+        (e: Error) => e,
+      );
+      expect(err?.message).toContain('the store already has command signing key');
+      expect(err?.message).toContain('copy command-signing.key');
+      expect((await a.client.listSigningKeys()).items).toHaveLength(1);
+    } finally {
+      await a.kill();
+      await db.drop();
+    }
   });
 });
