@@ -22,6 +22,11 @@ export interface ServerOptions {
    * (Retire-Cluster, BootAgent) become nodes without an operator's approval. Default: none.
    */
   admitCidrs?: string[];
+  /**
+   * Address ranges webhooks may be delivered to although they are loopback, private or link-local
+   * (refused by default against SSRF). Default: $STEWARD_WEBHOOK_ALLOW (comma-separated), else none.
+   */
+  webhookAllow?: string[];
   /** `HOST:PORT` of the BootAgent listener (`POST /agent/register`, `/agent/status`); off when unset. */
   bootagentListen?: string;
   /** `svrlist` handed to BootAgents in config jobs (`HOST:PORT` each); default: the address each device reached. */

@@ -16,6 +16,7 @@ export interface ServerFlags {
   bootagentServer?: string[];
   retireClusterListen?: string;
   signingKey?: string;
+  webhookAllow?: string[];
 }
 
 export function addServerOptions(cmd: Command, withDb = true): Command {
@@ -36,7 +37,16 @@ export function addServerOptions(cmd: Command, withDb = true): Command {
     'serve Retire-Cluster devices (TCP JSON; their customary port is 8080) on this address; they wait for `steward nodes approve` unless --admit-cidr covers them (default: off)',
     listenAddress,
   );
+  cmd.option(
+    '--webhook-allow <cidr...>',
+    'loopback/private ranges webhooks may be delivered to (refused by default; default $STEWARD_WEBHOOK_ALLOW)',
+  );
   return cmd.addOption(new Option('--log-level <level>', 'log level').choices(LOG_LEVELS));
+}
+
+/** The server options of the outbound-safety flags, as `startServer` takes them. */
+export function outboundOptions(opts: ServerFlags): { webhookAllow?: string[] } {
+  return opts.webhookAllow ? { webhookAllow: opts.webhookAllow } : {};
 }
 
 /** The server options of the seed-protocol flags, as `startServer` takes them. */
@@ -84,6 +94,7 @@ export function registerServer(program: Command): void {
         logLevel: opts.logLevel,
         ...(opts.signingKey ? { signingKeyFile: opts.signingKey } : {}),
         ...seedProtocolOptions(opts),
+        ...outboundOptions(opts),
       });
       println(`Steward API listening on ${server.url}`);
       println(`dashboard: ${server.url}/`);

@@ -3,7 +3,7 @@ import websocket from '@fastify/websocket';
 import swagger from '@fastify/swagger';
 import { Ajv } from 'ajv';
 import type { Logger } from 'pino';
-import { installErrorHandling } from './errors.js';
+import { clientErrorHandler, frameworkErrors, installErrorHandling } from './errors.js';
 import { operatorAuth } from './auth.js';
 import type { Store } from '../store/store.js';
 
@@ -24,6 +24,8 @@ export async function createApp(o: AppOptions): Promise<{ app: FastifyInstance; 
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: o.bodyLimit,
     forceCloseConnections: true,
+    frameworkErrors,
+    clientErrorHandler,
   });
   installErrorHandling(app);
   // Query strings are text and need coercing ("5" → 5); bodies are JSON and must not be
