@@ -253,7 +253,7 @@ describe('signing, rotation and revocation against the real control plane', { ti
     expect((await run('signed-1')).state).toBe('succeeded');
   });
 
-  it('rotates a node credential: stored by the agent, the old one refused after, the new one works across a reconnect', async () => {
+  it('rotates a node credential: stored by the agent, the old one refused after, the new one works across a reconnect (where an unpinned identity pins on first use)', async () => {
     const old = identity().credential;
     expect((await probe(old)).status).not.toBe(401);
     const { credentialId } = await server.client.rotateNodeCredential('signed-1');
@@ -262,10 +262,17 @@ describe('signing, rotation and revocation against the real control plane', { ti
     await waitFor('the old credential to be refused', async () => (await probe(old)).status === 401, { timeoutMs: 10_000 });
     expect((await probe(identity().credential)).status).not.toBe(401);
     await agent.kill();
+    // Also the upgrade path: an identity enrolled before commands were signed has no keys pinned.
+    const path = join(agent.dataDir, 'identity.json');
+    const { signingKeys: _, ...unpinned } = identity();
+    writeFileSync(path, JSON.stringify(unpinned), { mode: 0o600 });
     agent = startAgentProcess({ server: server.url, dataDir: agent.dataDir });
     await heartbeatsAfter(server, 'signed-1', Date.now(), 60_000).catch((e: Error) => {
       throw new Error(`${e.message}\n${agent.output()}`);
     });
+    // It pinned the welcome's keys on first use, said so, and runs what they sign.
+    expect(identity().signingKeys.keys.map((k) => k.id).sort()).toEqual((await server.client.listSigningKeys()).items.map((k) => k.id).sort());
+    expect(agent.output()).toContain('on first use');
     expect((await run('signed-1')).state).toBe('succeeded');
   });
 

@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { newId, type Stats } from '@steward/protocol';
+import { ConflictError, newId, type Stats } from '@steward/protocol';
 import type { Relay, RelayMessage } from '../cluster/relay.js';
 import type { Context } from '../core/context.js';
 import { credentialIdOf, makeCredential } from '../security/secrets.js';
@@ -159,7 +159,7 @@ export class Link implements AgentLink {
 
   async rotateCredential(nodeId: string): Promise<{ credentialId: string }> {
     const { credential, hash } = makeCredential(nodeId);
-    if (!(await setNextCredential(this.ctx.store.db, nodeId, hash))) throw new Error(`node ${nodeId} is unknown or revoked`);
+    if (!(await setNextCredential(this.ctx.store.db, nodeId, hash))) throw new ConflictError('node_revoked', `node ${nodeId} was revoked or deleted meanwhile`);
     const credentialId = credentialIdOf(hash);
     this.hub.send(nodeId, wire.credentialRotate(credentialId, credential, this.signer.signCredential(nodeId, credentialId, credential, this.ctx.now())));
     return { credentialId };
