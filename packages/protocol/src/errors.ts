@@ -52,6 +52,13 @@ export class ForbiddenError extends StewardError {
   }
 }
 
+/** An approval by the token that asked for the command: a second operator must decide. */
+export class SelfApprovalError extends StewardError {
+  constructor(message = 'the token that submitted this may not approve it; a second operator token must') {
+    super('self_approval_forbidden', 403, message);
+  }
+}
+
 export class NotFoundError extends StewardError {
   constructor(what: string, id: string) {
     super('not_found', 404, `${what} ${JSON.stringify(id)} does not exist`, { what, id });

@@ -8,6 +8,7 @@ import { ensureAdminToken } from './admin-token.js';
 import { PgRelay } from './cluster/pg-relay.js';
 import type { Relay } from './cluster/relay.js';
 import { AdmissionService } from './admissions/service.js';
+import { AuditService } from './audit/service.js';
 import { Link } from './agents/link.js';
 import { envPositiveInt } from './core/env.js';
 import { websocketTransport } from './agents/transports/websocket.js';
@@ -93,10 +94,11 @@ export class ControlPlane implements RunningServer {
       const jobs = new JobService(ctx, commands, link, tracker);
       const nodes = new NodeService(ctx, commands, link);
       const artifacts = openArtifactStore(ctx, dataDir);
-      const { app, api } = await createApp({ log, store, bodyLimit: options.bodyLimit ?? 1024 * 1024, version: STEWARD_VERSION });
+      const audit = new AuditService(ctx);
+      const { app, api } = await createApp({ log, store, bodyLimit: options.bodyLimit ?? 1024 * 1024, version: STEWARD_VERSION, audit: audit.record });
       const features: Feature[] = [];
       const admissions = new AdmissionService(ctx, options.admitCidrs);
-      for (const make of FEATURES) features.push(await make({ ctx, link, commands, jobs, tracker, nodes, artifacts, dataDir, replicaId, admissions, options, transports: link }));
+      for (const make of FEATURES) features.push(await make({ ctx, link, commands, jobs, tracker, nodes, artifacts, dataDir, replicaId, admissions, options, transports: link, audit }));
       const cp = new ControlPlane(dataDir, ctx, app, link, commands, features);
       if (store.dialect === 'postgres') {
         const relay = new PgRelay(target, store.db, replicaId, log);

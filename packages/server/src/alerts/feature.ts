@@ -8,7 +8,6 @@ import { NodeOfflineAlerts } from './node-alerts.js';
 import { alertRoutes, webhookRoutes } from './routes.js';
 import { AlertService } from './service.js';
 import { DestinationPolicy } from '../security/destinations.js';
-import type { ServerOptions } from '../options.js';
 import { alertSettingsFrom } from './settings.js';
 import { WebhookDeliverer } from './webhooks/deliverer.js';
 import { WebhookService } from './webhooks/service.js';
@@ -17,7 +16,7 @@ import { WebhookService } from './webhooks/service.js';
  * Alerts (from monitors, offline nodes and, if asked, failed commands) with acknowledgement,
  * SSE events and signed webhook notifications. Installs the real sink on `ctx.alerts`.
  */
-export function alertsFeature(deps: { ctx: Context; link: Pick<AgentLink, 'modules'>; replicaId: string; options?: ServerOptions }): Feature {
+export function alertsFeature(deps: { ctx: Context; link: Pick<AgentLink, 'modules'>; replicaId: string; options?: { webhookAllow?: string[] } }): Feature {
   const { ctx } = deps;
   const settings = alertSettingsFrom(process.env, deps.options?.webhookAllow);
   const destinations = new DestinationPolicy(settings.webhook.allow);

@@ -5,6 +5,7 @@ import { Ajv } from 'ajv';
 import type { Logger } from 'pino';
 import { clientErrorHandler, frameworkErrors, installErrorHandling } from './errors.js';
 import { operatorAuth } from './auth.js';
+import { installAuditHook, type AuditSink } from './audit-hook.js';
 import type { Store } from '../store/store.js';
 
 export const AGENT_MAX_MESSAGE_BYTES = 64 * 1024 * 1024;
@@ -14,6 +15,8 @@ export interface AppOptions {
   store: Store;
   bodyLimit: number;
   version: string;
+  /** Where the operator API's changing and refused requests are recorded. */
+  audit?: AuditSink;
 }
 
 /** The Fastify instance with what every route relies on: errors, validation, docs, sockets. */
@@ -47,6 +50,7 @@ export async function createApp(o: AppOptions): Promise<{ app: FastifyInstance; 
   const api = async (fn: (api: FastifyInstance) => void) => {
     await app.register(async (scope) => {
       scope.addHook('onRequest', auth);
+      if (o.audit) installAuditHook(scope, o.audit);
       fn(scope);
     });
   };

@@ -12,6 +12,7 @@ import type { AlertTables } from './schema/alerts.js';
 import type { WebhookTables } from './schema/webhooks.js';
 import type { MetaTables } from './schema/meta.js';
 import type { SigningTables } from './schema/signing.js';
+import type { AuditTables } from './schema/audit.js';
 
 export type * from './schema/tokens.js';
 export type * from './schema/enrollment.js';
@@ -27,6 +28,7 @@ export type * from './schema/alerts.js';
 export type * from './schema/webhooks.js';
 export type * from './schema/meta.js';
 export type * from './schema/signing.js';
+export type * from './schema/audit.js';
 
 /**
  * Every table Kysely knows, gathered from one file per area under schema/ (add a table there,
@@ -47,4 +49,5 @@ export interface Database
     AlertTables,
     WebhookTables,
     MetaTables,
-    SigningTables {}
+    SigningTables,
+    AuditTables {}
