@@ -1,5 +1,5 @@
 import { createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import type { Kysely } from 'kysely';
 import {
@@ -180,7 +180,7 @@ export class CommandSigner {
   }
 }
 
-/** Keys rotated out earlier that are still valid (their files sit beside the current one). */
+/** Keys rotated out earlier that are still valid (their files sit beside the current one); retired ones' files are removed. */
 async function loadRetiring(db: Kysely<Database>, keyPath: string, currentId: string, now: number): Promise<HeldKey[]> {
   const active = new Set((await activeSigningKeys(db, now)).map((k) => k.id));
   const prefix = `${basename(keyPath)}.`;
@@ -188,7 +188,10 @@ async function loadRetiring(db: Kysely<Database>, keyPath: string, currentId: st
   for (const name of readdirSync(dirname(keyPath))) {
     if (!name.startsWith(prefix)) continue;
     const id = name.slice(prefix.length);
-    if (id !== currentId && active.has(id)) out.push(readKey(join(dirname(keyPath), name)));
+    const file = join(dirname(keyPath), name);
+    if (id !== currentId && active.has(id)) out.push(readKey(file));
+    // A retired key signs nothing any agent accepts; its private half need not stay on disk.
+    else if (id !== currentId && /^[0-9a-f]{16}$/.test(id)) rmSync(file, { force: true });
   }
   return out;
 }

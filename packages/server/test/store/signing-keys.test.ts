@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -98,6 +98,8 @@ describe.each(storeTargets())('signing keys and node credentials on $name', (tar
     expect(set.signatures.map((s) => s.keyId)).toEqual([rotation.keyId, old]);
     // A restart inside the window still holds the old key; one after it has only the new.
     expect((await (await CommandSigner.open(db, dir, T0 + 30)).keySet(db, T0 + 30)).signatures).toHaveLength(2);
+    expect(existsSync(join(dir, `${SIGNING_KEY_FILE}.${old}`))).toBe(true);
     expect((await (await CommandSigner.open(db, dir, T0 + 2000)).keySet(db, T0 + 2000)).signatures.map((s) => s.keyId)).toEqual([rotation.keyId]);
+    expect(existsSync(join(dir, `${SIGNING_KEY_FILE}.${old}`))).toBe(false);
   });
 });
