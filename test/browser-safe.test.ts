@@ -49,6 +49,7 @@ describe('browser-safe entries', () => {
       'packages/protocol/src/node/local-server.ts imports node:os',
       'packages/protocol/src/node/local-server.ts imports node:path',
       'packages/protocol/src/node/secret.ts imports node:crypto',
+      'packages/protocol/src/node/signing.ts imports node:crypto',
       'packages/protocol/src/node/tls-pin.ts imports node:crypto',
       'packages/protocol/src/node/webhook-signature.ts imports node:crypto',
     ]);

@@ -14,7 +14,7 @@ describe('two control-plane replicas on one PostgreSQL', { timeout: 40_000 }, ()
   beforeAll(async () => {
     db = await freshPgDatabase();
     a = await startServerProcess({ db: db.url });
-    b = await startServerProcess({ db: db.url, token: a.token });
+    b = await startServerProcess({ db: db.url, token: a.token, signingKeyFrom: a.dataDir });
     const { token } = await a.client.createEnrollmentToken({});
     agent = startAgentProcess({ server: a.url, token, name: 'on-a' });
     await waitOnline(a, 'on-a', agent);

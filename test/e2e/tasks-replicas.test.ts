@@ -28,7 +28,7 @@ describe('task scheduling with two control planes on one PostgreSQL', { timeout:
   beforeAll(async () => {
     db = await freshPgDatabase();
     const a = await startServerProcess({ db: db.url, env });
-    const b = await startServerProcess({ db: db.url, token: a.token, env });
+    const b = await startServerProcess({ db: db.url, token: a.token, env, signingKeyFrom: a.dataDir });
     servers.push(a, b);
     // Two agents on each replica, labelled by the replica that holds their socket.
     for (const [i, s] of [a, a, b, b].entries()) {

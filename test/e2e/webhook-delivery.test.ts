@@ -73,7 +73,7 @@ describe('webhook deliveries across restarts and replicas', { timeout: 60_000 },
     cleanup.push(() => db.drop());
     const a = await startServerProcess({ db: db.url, env: { STEWARD_WEBHOOK_ALLOW: '127.0.0.1' } });
     cleanup.push(() => a.kill());
-    const b = await startServerProcess({ db: db.url, token: a.token, env: { STEWARD_WEBHOOK_ALLOW: '127.0.0.1' } });
+    const b = await startServerProcess({ db: db.url, token: a.token, env: { STEWARD_WEBHOOK_ALLOW: '127.0.0.1' }, signingKeyFrom: a.dataDir });
     cleanup.push(() => b.kill());
     const got: { delivery: string; event: string }[] = [];
     const receiver = await receiverOn(await freePort(), got);

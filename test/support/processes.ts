@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -100,9 +100,13 @@ export interface ServerProc extends Proc {
   client: StewardClient;
 }
 
-/** `args`: more `steward server` flags (`--retire-cluster-listen …`). */
-export async function startServerProcess(o: { dataDir?: string; port?: number; db?: string; env?: NodeJS.ProcessEnv; token?: string; args?: string[] } = {}): Promise<ServerProc> {
+/**
+ * `args`: more `steward server` flags (`--retire-cluster-listen …`). `signingKeyFrom`: another
+ * replica's data dir whose command signing key this one shares (replicas of one store must).
+ */
+export async function startServerProcess(o: { dataDir?: string; port?: number; db?: string; env?: NodeJS.ProcessEnv; token?: string; args?: string[]; signingKeyFrom?: string } = {}): Promise<ServerProc> {
   const dataDir = o.dataDir ?? tempDir('steward-server-');
+  if (o.signingKeyFrom) copyFileSync(join(o.signingKeyFrom, 'command-signing.key'), join(dataDir, 'command-signing.key'));
   const port = o.port ?? (await freePort());
   const endpoint = join(dataDir, 'endpoint.json');
   rmSync(endpoint, { force: true });

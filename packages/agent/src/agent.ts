@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import { AGENT_PROTOCOL_VERSION, type Inventory, type ServerMessage } from '@steward/protocol';
+import { AGENT_PROTOCOL_VERSION, type CredentialRotateMessage, type DispatchMessage, type Inventory, type ServerMessage } from '@steward/protocol';
 import { jittered } from './backoff.js';
 import type { AgentConfig } from './config.js';
 import { AgentConnection } from './connection.js';
@@ -10,6 +10,7 @@ import { Executor } from './executor.js';
 import type { MediastackHeartbeat } from './inbound/heartbeat.js';
 import type { InboundApi } from './inbound/server.js';
 import type { InboundRunner } from './inbound/types.js';
+import { CommandTrust } from './link/command-trust.js';
 import { loadIdentity, saveIdentity, type Identity } from './link/identity.js';
 import { Journal } from './journal.js';
 import { ServerLink } from './link/server-link.js';
@@ -57,6 +58,8 @@ export class Agent implements RunningAgent {
     private readonly connection: AgentConnection,
     private readonly drainMs: number,
     private readonly modules: Map<string, ModuleInstance>,
+    private readonly trust: CommandTrust,
+    private readonly link: ServerLink,
   ) {
     this.heartbeatMs = config.heartbeatIntervalMs;
   }
@@ -106,7 +109,8 @@ export class Agent implements RunningAgent {
         closed: (code, reason) => agent?.onClosed(code, reason),
       },
     );
-    agent = new Agent(config, identity, log, journal, inventory, executor, connection, options.drainMs ?? 10_000, modules);
+    const commandTrust = new CommandTrust(config.dataDir, identity, log);
+    agent = new Agent(config, identity, log, journal, inventory, executor, connection, options.drainMs ?? 10_000, modules, commandTrust, link);
     // Modules start before commands are recovered or received: handlers may need them.
     await startModules(registry, settings, config, log, link, modules, emit);
     executor.recoverInterrupted();
@@ -186,12 +190,18 @@ export class Agent implements RunningAgent {
         this.connection.healthy();
         this.heartbeatMs = msg.heartbeatIntervalMs;
         this.log.info({ nodeId: msg.nodeId, name: msg.name }, 'connected to the control plane');
+        if (msg.signingKeys) this.trust.offerKeySet(msg.signingKeys, Date.now());
         // Results that finished while we were away (or whose ack was lost) go first.
         for (const result of this.journal.outbox()) this.connection.send(result);
         this.scheduleHeartbeat(0);
         return;
       case 'command.dispatch':
-        return this.executor.dispatch(msg.command);
+        return this.onDispatch(msg);
+      case 'signing.keys':
+        this.trust.offerKeySet(msg, Date.now());
+        return;
+      case 'credential.rotate':
+        return this.onCredential(msg);
       case 'command.cancel':
         return this.executor.cancel(msg.commandId);
       case 'result.ack':
@@ -203,6 +213,61 @@ export class Agent implements RunningAgent {
         this.log.warn({ code: msg.code, details: msg.details }, `control plane: ${msg.message}`);
         return;
     }
+  }
+
+  /**
+   * Checks a dispatch before anything runs or is journaled. A refused new command is answered
+   * with a failed result carrying the refusal code (the operator sees it; nothing is journaled,
+   * so a properly signed retry still runs). An id the journal already holds never runs again:
+   * its stored result (or `started`) is sent as for any repeat, and an exact replay of the
+   * accepted message is logged as `command_replayed`; no failure is reported for it, because
+   * the command's real result must stand.
+   */
+  private onDispatch(msg: DispatchMessage): void {
+    const now = Date.now();
+    const verdict = this.trust.verifyDispatch(msg, now);
+    const known = this.journal.get(msg.command.id);
+    if (known && known.origin === 'control') {
+      if (!verdict.ok) {
+        this.log.warn({ commandId: msg.command.id, code: verdict.code }, `ignored a repeat of a known command: ${verdict.message}`);
+        return;
+      }
+      if (known.issuedAt !== null && verdict.issuedAt <= known.issuedAt) {
+        this.log.warn({ commandId: msg.command.id, code: 'command_replayed' }, 'refused a replayed command: this signed message was already accepted; it does not run again');
+      }
+      return this.executor.dispatch(msg.command, verdict);
+    }
+    if (known || !verdict.ok) {
+      const refusal = verdict.ok
+        ? { code: 'command_replayed', message: `command id ${msg.command.id} was already used by another request` }
+        : { code: verdict.code, message: verdict.message };
+      this.log.warn({ commandId: msg.command.id, type: msg.command.type, code: refusal.code }, `refused a command: ${refusal.message}`);
+      this.send({ type: 'command.result', commandId: msg.command.id, state: 'failed', error: refusal, startedAt: now, finishedAt: now });
+      return;
+    }
+    this.executor.dispatch(msg.command, verdict);
+  }
+
+  /**
+   * A new credential: stored in the identity file before it is acknowledged, then used for the
+   * next connection and for artifact requests. One not signed by a pinned key is ignored.
+   */
+  private onCredential(msg: CredentialRotateMessage): void {
+    const credential = this.trust.verifyCredential(msg, Date.now());
+    if (!credential) {
+      this.log.warn({ credentialId: msg.credentialId }, 'ignored a credential rotation not signed for this node by a pinned key');
+      return;
+    }
+    try {
+      const identity = this.trust.saveCredential(credential);
+      this.connection.setCredential(identity.credential);
+      this.link.setCredential(identity.credential);
+    } catch (err) {
+      this.log.error({ err }, 'could not store the rotated credential; keeping the old one');
+      return;
+    }
+    this.log.info({ credentialId: msg.credentialId }, 'node credential rotated');
+    this.send({ type: 'credential.rotated', credentialId: msg.credentialId });
   }
 
   private onClosed(code: number, reason: string): void {
@@ -299,7 +364,15 @@ async function ensureEnrolled(config: AgentConfig, inventory: Inventory, log: Lo
     ...(csr ? { csr } : {}),
   }, trustedFetch(trust));
   if (res.clientCert) saveClientCert(config.dataDir, res.clientCert);
-  const identity: Identity = { nodeId: res.nodeId, name: res.name, credential: res.credential, server: config.server, enrolledAt: Date.now() };
+  const identity: Identity = {
+    nodeId: res.nodeId,
+    name: res.name,
+    credential: res.credential,
+    server: config.server,
+    enrolledAt: Date.now(),
+    // Pinned from the enrollment answer, trusted as far as the credential in it is.
+    ...(res.signingKeys ? { signingKeys: { issuedAt: res.signingKeys.issuedAt, keys: res.signingKeys.keys } } : {}),
+  };
   saveIdentity(config.dataDir, identity);
   log.info({ nodeId: res.nodeId, name: res.name }, 'enrolled');
   if (res.renamedFrom) {

@@ -58,6 +58,11 @@ export class AgentConnection {
     this.dial();
   }
 
+  /** A rotated credential: used from the next dial on (the open socket stays as it is). */
+  setCredential(credential: string): void {
+    this.o.credential = credential;
+  }
+
   /** Call when the control plane accepted us: the next drop starts the backoff from the bottom. */
   healthy(): void {
     this.backoff.reset();
@@ -123,9 +128,14 @@ export class AgentConnection {
             return undefined;
           }
         })();
-        this.o.log[level]({ status: res.statusCode, ...(said ? { reason: said } : {}) }, res.statusCode === 401 && !said?.includes('certificate')
-          ? 'control plane refused our credential (node deleted?); remove the identity file and enroll again'
-          : `control plane refused the connection${said ? `: ${said}` : ''}`);
+        this.o.log[level](
+          { status: res.statusCode, ...(said ? { reason: said } : {}) },
+          res.statusCode === 401 && !said?.includes('certificate')
+            ? 'control plane refused our credential (node deleted?); remove the identity file and enroll again'
+            : res.statusCode === 403 && said?.includes('revoked')
+              ? 'control plane refused our credential: this node was revoked (node_revoked); enroll it again with a new token'
+              : `control plane refused the connection${said ? `: ${said}` : ''}`,
+        );
         socket.terminate();
       });
       res.once('error', () => socket.terminate());

@@ -78,7 +78,8 @@ export class Executor {
     }
   }
 
-  dispatch(cmd: DispatchedCommand): void {
+  /** `signed`: the validity of the signature it was accepted under; the journal keeps the id that long. */
+  dispatch(cmd: DispatchedCommand, signed?: { issuedAt: number; expiresAt: number }): void {
     const known = this.journal.get(cmd.id);
     if (known?.state === 'done') {
       // Already ran: answer with what it returned, never run twice.
@@ -90,7 +91,7 @@ export class Executor {
       return;
     }
     if (!this.accepting) return; // shutting down; the control plane delivers again later
-    if (!this.journal.begin(cmd, Date.now())) return;
+    if (!this.journal.begin(cmd, Date.now(), signed)) return;
     this.start(cmd, 'control');
   }
 

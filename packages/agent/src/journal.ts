@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import type { CommandReportedMessage, CommandResultMessage, DispatchedCommand } from '@steward/protocol';
+import { SIGNATURE_CLOCK_SKEW_MS, type CommandReportedMessage, type CommandResultMessage, type DispatchedCommand } from '@steward/protocol';
 
 export interface JournalEntry {
   id: string;
@@ -18,6 +18,10 @@ export interface JournalEntry {
   requestId: string | null;
   /** Digest of the inbound request's type and payload, to tell a retry from a reuse of its id. */
   requestHash: string | null;
+  /** When the signature the command was accepted under was made (null: unsigned origin). */
+  issuedAt: number | null;
+  /** Until when the id is kept (the signature's expiry); null: the fixed keep time. */
+  expiresAt: number | null;
 }
 
 export type CommandOrigin = 'control' | 'inbound';
@@ -37,6 +41,8 @@ interface Row {
   origin: CommandOrigin;
   request_id: string | null;
   request_hash: string | null;
+  issued_at: number | null;
+  expires_at: number | null;
 }
 
 function fromRow(r: Row): JournalEntry {
@@ -52,6 +58,8 @@ function fromRow(r: Row): JournalEntry {
     origin: r.origin,
     requestId: r.request_id,
     requestHash: r.request_hash,
+    issuedAt: r.issued_at ?? null,
+    expiresAt: r.expires_at ?? null,
   };
 }
 
@@ -60,6 +68,9 @@ const ADDED_COLUMNS: Record<string, string> = {
   origin: `text not null default 'control'`,
   request_id: 'text',
   request_hash: 'text',
+  // A signed command's validity: its id is kept until then (a replay after that is refused as expired).
+  issued_at: 'integer',
+  expires_at: 'integer',
 };
 
 function outgoing(entry: JournalEntry, result: CommandResultMessage): OutgoingResult {
@@ -73,7 +84,12 @@ function outgoing(entry: JournalEntry, result: CommandResultMessage): OutgoingRe
   };
 }
 
-/** Finished and acknowledged entries are kept this long to answer late repeats, then pruned. */
+/**
+ * Finished and acknowledged entries without a signed expiry (inbound API commands, entries
+ * from before signing) are kept this long to answer late repeats, then pruned. Signed ones are
+ * kept until their expiry (plus the clock-skew allowance), never less: pruning then cannot
+ * reopen a replay window, since a replay of a pruned id is refused as expired.
+ */
 const KEEP_ACKED_MS = 7 * 86_400_000;
 
 /**
@@ -115,7 +131,7 @@ export class Journal {
          values (?, ?, ?, ?, 'running', ?, 'inbound', ?, ?) on conflict do nothing`,
       ),
       begin: this.db.prepare(
-        `insert into commands (id, type, payload, timeout_ms, state, received_at) values (?, ?, ?, ?, 'running', ?)
+        `insert into commands (id, type, payload, timeout_ms, state, received_at, issued_at, expires_at) values (?, ?, ?, ?, 'running', ?, ?, ?)
          on conflict (id) do nothing`,
       ),
       finish: this.db.prepare(`update commands set state = 'done', result = ?, payload = coalesce(?, payload) where id = ? and state = 'running'`),
@@ -125,7 +141,9 @@ export class Journal {
         `select id from commands where state = 'done' and acked = 0 and origin = 'control' order by received_at limit ?`,
       ),
       interrupted: this.db.prepare<[], Row>(`select * from commands where state = 'running' order by received_at`),
-      prune: this.db.prepare(`delete from commands where acked = 1 and received_at < ?`),
+      prune: this.db.prepare<[number, number]>(
+        `delete from commands where acked = 1 and (case when expires_at is null then received_at < ? else expires_at < ? end)`,
+      ),
     };
   }
 
@@ -135,8 +153,8 @@ export class Journal {
   }
 
   /** Records the command as accepted; false if it was already known (a repeated delivery). */
-  begin(cmd: DispatchedCommand, now: number): boolean {
-    const res = this.stmts.begin.run(cmd.id, cmd.type, JSON.stringify(cmd.payload ?? null), cmd.timeoutMs, now);
+  begin(cmd: DispatchedCommand, now: number, signed?: { issuedAt: number; expiresAt: number }): boolean {
+    const res = this.stmts.begin.run(cmd.id, cmd.type, JSON.stringify(cmd.payload ?? null), cmd.timeoutMs, now, signed?.issuedAt ?? null, signed?.expiresAt ?? null);
     return res.changes === 1;
   }
 
@@ -190,7 +208,7 @@ export class Journal {
   }
 
   prune(now: number): number {
-    return this.stmts.prune.run(now - KEEP_ACKED_MS).changes;
+    return this.stmts.prune.run(now - KEEP_ACKED_MS, now - SIGNATURE_CLOCK_SKEW_MS).changes;
   }
 
   close(): void {

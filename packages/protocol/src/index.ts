@@ -21,6 +21,8 @@ export * from './api/artifacts.js';
 export * from './api/backups.js';
 export * from './api/tasks.js';
 export * from './agent/messages.js';
+export * from './agent/signing.js';
+export * from './api/signing.js';
 export { Type, type Static, type TSchema } from '@sinclair/typebox';
 export * from './api/monitor.js';
 export * from './api/alerts.js';

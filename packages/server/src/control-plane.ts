@@ -31,6 +31,7 @@ import { createLogger } from './log.js';
 import { Metrics } from './core/metrics.js';
 import { NodeService } from './nodes/service.js';
 import { defaultServerDataDir, ENDPOINT_FILE, type RunningServer, type ServerOptions } from './options.js';
+import { CommandSigner } from './security/signing-key.js';
 import { Store } from './store/store.js';
 import { caFiles } from './pki/ca.js';
 import { serverTls, type TlsChoice } from './pki/server-tls.js';
@@ -92,7 +93,8 @@ export class ControlPlane implements RunningServer {
     };
     try {
       const tls = serverTls(tlsChoice(options), host, dataDir, log);
-      const link = new Link(ctx, replicaId).use(
+      const signer = await CommandSigner.open(store.db, dataDir, ctx.now(), options.signingKeyFile);
+      const link = new Link(ctx, replicaId, signer).use(
         websocketTransport({ sendBufferBytes: ctx.settings.limits.agentSendBufferBytes, requireClientCert: tls?.requireClientCert ?? false }),
       );
       const commands = new CommandService(ctx, link, new PayloadChecker(), new CatalogCache());

@@ -28,6 +28,7 @@ import { nodesFeature } from './nodes/feature.js';
 import type { NodeService } from './nodes/service.js';
 import { samplesFeature } from './samples/feature.js';
 import { servicesFeature } from './services/feature.js';
+import { signingFeature } from './signing/feature.js';
 import { tasksFeature } from './tasks/feature.js';
 import { tokensFeature } from './tokens/feature.js';
 import type { ServerOptions } from './options.js';
@@ -87,6 +88,7 @@ export const FEATURES: FeatureFactory[] = [
   admissionsFeature,
   retireClusterFeature,
   tokensFeature,
+  signingFeature,
   auditFeature,
   eventsFeature,
   alertsFeature,

@@ -55,6 +55,11 @@ export interface ServerOptions {
   retireClusterMessageTimeoutMs?: number;
   /** Retire-Cluster connections open at once; more are refused. Default 256 ($STEWARD_RETIRE_CLUSTER_MAX_CONNECTIONS). */
   retireClusterMaxConnections?: number;
+  /**
+   * The Ed25519 key that signs commands to agents (PEM, PKCS#8). Default: `command-signing.key`
+   * in the data dir, made on the first start. Replicas of one store must share it.
+   */
+  signingKeyFile?: string;
   /** A BackupX agent silent this long is disconnected (env STEWARD_BACKUPX_SILENCE_MS). Default 45 s, as BackupX. */
   backupxSilenceMs?: number;
 }

@@ -1,6 +1,6 @@
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync, openSync, fsyncSync, closeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { compile, Type, type Static } from '@steward/protocol';
+import { compile, SigningKey, Type, type Static } from '@steward/protocol';
 import { AgentError } from '../core/errors.js';
 
 export const IDENTITY_FILE = 'identity.json';
@@ -11,6 +11,12 @@ export const Identity = Type.Object({
   credential: Type.String({ minLength: 1 }),
   server: Type.String(),
   enrolledAt: Type.Integer(),
+  /**
+   * The control plane's command signing keys, pinned at enrollment (or, for an identity made
+   * before commands were signed, from the first welcome) and replaced only by a key set signed
+   * by one of them. Absent: nothing pinned yet.
+   */
+  signingKeys: Type.Optional(Type.Object({ issuedAt: Type.Integer(), keys: Type.Array(SigningKey) })),
 });
 export type Identity = Static<typeof Identity>;
 

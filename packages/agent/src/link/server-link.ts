@@ -48,7 +48,7 @@ export class ServerLink {
   constructor(
     server: string,
     /** Null before enrollment: every authenticated call then fails with `not_enrolled`. */
-    private readonly id: Identity | null,
+    private id: Identity | null,
     /** The pinned CA (and client certificate): the only roots an https control plane is checked against. */
     trust?: ServerTrust,
   ) {
@@ -63,6 +63,11 @@ export class ServerLink {
   get identity(): Identity {
     if (!this.id) throw new LinkError('not_enrolled', 'this agent has no node credential, so it cannot reach the control plane');
     return this.id;
+  }
+
+  /** A rotated credential, used for every request from now on. */
+  setCredential(credential: string): void {
+    if (this.id) this.id = { ...this.id, credential };
   }
 
   /** Who this node is, for records it writes (empty before enrollment). */

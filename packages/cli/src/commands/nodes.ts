@@ -106,6 +106,26 @@ export function registerNodes(program: Command): void {
 
   withConnection(
     nodes
+      .command('rotate-credential')
+      .description("send an online node a new credential over its connection; the old one stops working once the agent stored it")
+      .argument('<node>', 'node id or name'),
+  ).action(async (id: string, _opts: unknown, cmd: Command) => {
+    const r = await clientFor(cmd).rotateNodeCredential(id);
+    println(`sent ${r.nodeId} a new credential (${r.credentialId}); the old one stops working once the agent confirms it`);
+  });
+
+  withConnection(
+    nodes
+      .command('revoke')
+      .description('refuse the node\'s credential from now on and close its connection (it must enroll again)')
+      .argument('<node>', 'node id or name'),
+  ).action(async (id: string, _opts: unknown, cmd: Command) => {
+    const node = await clientFor(cmd).revokeNode(id);
+    println(`revoked ${node.name} (${node.id}); its agent can no longer connect`);
+  });
+
+  withConnection(
+    nodes
       .command('rm')
       .description('delete a node (its agent must enroll again)')
       .argument('<node>', 'node id or name')

@@ -1,6 +1,8 @@
 import { Option, type Command } from 'commander';
 import { listenAddress, LOG_LEVELS, postgresUrl } from '../args.js';
-import { println } from '../output.js';
+import { parseDuration } from '@steward/protocol';
+import { clientFor, withConnection } from '../connect.js';
+import { printJson, println } from '../output.js';
 import { prettyLogStream, terminalLogs } from '../pretty-log.js';
 import { forever, onShutdown } from '../shutdown.js';
 
@@ -19,13 +21,15 @@ export interface ServerFlags {
   tlsSan?: string[];
   insecure?: boolean;
   requireClientCert?: boolean;
+  signingKey?: string;
   webhookAllow?: string[];
 }
 
 export function addServerOptions(cmd: Command, withDb = true): Command {
   cmd
     .option('--listen <host:port>', 'address to listen on; port 0 picks a free one (default 127.0.0.1:7070)', listenAddress)
-    .option('--data-dir <dir>', 'where state lives (default $STEWARD_DATA_DIR or ~/.steward/server)');
+    .option('--data-dir <dir>', 'where state lives (default $STEWARD_DATA_DIR or ~/.steward/server)')
+    .option('--signing-key <file>', 'Ed25519 key (PEM) that signs commands to agents; replicas of one store share it (default: command-signing.key in the data dir, made on the first start)');
   if (withDb) cmd.option('--db <url>', 'postgres://… to use PostgreSQL instead of SQLite in the data dir', postgresUrl);
   cmd.option(
     '--admit-cidr <cidr...>',
@@ -94,7 +98,22 @@ export function adminTokenLine(path: string, created: boolean): string {
 }
 
 export function registerServer(program: Command): void {
-  addServerOptions(program.command('server').description('run the control plane (API, agent connections, store)')).action(
+  const server = program.command('server');
+  withConnection(
+    server
+      .command('rotate-signing-key')
+      .description('make a new command signing key and announce it to connected agents; the old one stays valid for --overlap (admin)')
+      .option('--overlap <duration>', 'how long the old key stays valid (e.g. 24h, 30m)', '24h')
+      .option('--json', 'print JSON'),
+  ).action(async (opts: { overlap: string; json?: boolean }, cmd: Command) => {
+    const overlapSeconds = Math.round(parseDuration(opts.overlap) / 1000);
+    const r = await clientFor(cmd).rotateSigningKey({ overlapSeconds });
+    if (opts.json) return printJson(r);
+    println(`signing with key ${r.keyId}; announced to ${r.announcedTo} online node(s)`);
+    if (r.retiredKeyIds.length) println(`old key(s) ${r.retiredKeyIds.join(', ')} accepted until ${new Date(r.notAfter).toISOString()}`);
+    println('other replicas: copy the new command-signing.key into their data dirs and restart them before then');
+  });
+  addServerOptions(server.description('run the control plane (API, agent connections, store)')).action(
     async (opts: ServerFlags) => {
       // Loaded here so operator commands never pay for the server's dependencies.
       const { startServer } = await import('@steward/server');
@@ -105,6 +124,7 @@ export function registerServer(program: Command): void {
         dataDir: opts.dataDir,
         db: opts.db,
         logLevel: opts.logLevel,
+        ...(opts.signingKey ? { signingKeyFile: opts.signingKey } : {}),
         ...seedProtocolOptions(opts),
         ...tlsOptions(opts),
         ...outboundOptions(opts),

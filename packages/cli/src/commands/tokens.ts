@@ -47,7 +47,7 @@ export function registerTokens(program: Command): void {
     },
   );
 
-  withConnection(tokens.command('rm').description('revoke an API token').argument('<id>', 'token id')).action(
+  withConnection(tokens.command('rm').alias('revoke').description('revoke an API token (it stops working at once)').argument('<id>', 'token id')).action(
     async (id: string, _opts: unknown, cmd: Command) => {
       await clientFor(cmd).deleteToken(id);
       println(`deleted ${id}`);

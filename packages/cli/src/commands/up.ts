@@ -55,6 +55,7 @@ export function registerUp(program: Command): void {
       listen: opts.listen,
       dataDir: opts.dataDir,
       logLevel: opts.logLevel,
+      ...(opts.signingKey ? { signingKeyFile: opts.signingKey } : {}),
       ...seedProtocolOptions(opts),
       ...tlsOptions(opts),
       ...outboundOptions(opts),

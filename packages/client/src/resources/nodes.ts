@@ -1,4 +1,4 @@
-import type { Admission, AdmissionApprove, AdmissionListQuery, Node, NodeListQuery, NodePatch } from '@steward/protocol';
+import type { Admission, AdmissionApprove, AdmissionListQuery, Node, NodeCredentialRotation, NodeListQuery, NodePatch } from '@steward/protocol';
 import { enc } from '../transport.js';
 import { Resource, type List } from './resource.js';
 
@@ -17,6 +17,16 @@ export class NodesApi extends Resource {
 
   async deleteNode(idOrName: string, opts: { force?: boolean } = {}): Promise<void> {
     await this.http.request('DELETE', `/nodes/${enc(idOrName)}`, { query: { force: opts.force ? 'true' : undefined } });
+  }
+
+  /** Sends the (online) node a new credential; the old one stops working once the agent stored it. */
+  async rotateNodeCredential(idOrName: string): Promise<NodeCredentialRotation> {
+    return this.http.json<NodeCredentialRotation>('POST', `/nodes/${enc(idOrName)}/rotate-credential`);
+  }
+
+  /** Refuses the node's credential from now on and closes its connection; it must enroll again. */
+  async revokeNode(idOrName: string): Promise<Node> {
+    return this.http.json<Node>('POST', `/nodes/${enc(idOrName)}/revoke`);
   }
 }
 

@@ -1,4 +1,15 @@
-import type { ApiToken, ApiTokenCreate, ApiTokenCreated, EnrollmentToken, EnrollmentTokenCreate, EnrollmentTokenCreated, ServerCa } from '@steward/protocol';
+import type {
+  ApiToken,
+  ApiTokenCreate,
+  ApiTokenCreated,
+  EnrollmentToken,
+  EnrollmentTokenCreate,
+  EnrollmentTokenCreated,
+  ServerCa,
+  SigningKeyList,
+  SigningKeyRotate,
+  SigningKeyRotation,
+} from '@steward/protocol';
 import { enc } from '../transport.js';
 import { Resource, type List } from './resource.js';
 
@@ -14,6 +25,16 @@ export class TokensApi extends Resource {
 
   async deleteToken(id: string): Promise<void> {
     await this.http.request('DELETE', `/tokens/${enc(id)}`);
+  }
+
+  /** The keys that sign commands to agents (public halves). */
+  async listSigningKeys(): Promise<SigningKeyList> {
+    return this.http.json<SigningKeyList>('GET', '/signing-keys');
+  }
+
+  /** A new command signing key; the old ones stay valid `overlapSeconds` (default a day). */
+  async rotateSigningKey(body: SigningKeyRotate = {}): Promise<SigningKeyRotation> {
+    return this.http.json<SigningKeyRotation>('POST', '/signing-keys/rotate', { body });
   }
 }
 

@@ -2,6 +2,7 @@ import { Type, type Static } from '@sinclair/typebox';
 import { CommandError, CommandProgress, CommandResultStateSchema, COMMAND_TYPE_PATTERN } from '../api/commands.js';
 import { Id, Timestamp } from '../api/common.js';
 import { Inventory, Stats } from '../api/inventory.js';
+import { CommandSignature, SigningKeySet } from './signing.js';
 
 /** Version of the agent ⇄ control plane WebSocket protocol. */
 export const AGENT_PROTOCOL_VERSION = 1;
@@ -98,6 +99,12 @@ export const ModuleEventMessage = Type.Object({
   data: Type.Unknown(),
 });
 
+/** The agent stored the credential a `credential.rotate` sent it; the old one may now stop working. */
+export const CredentialRotatedMessage = Type.Object({
+  type: Type.Literal('credential.rotated'),
+  credentialId: Id,
+});
+
 export const AgentMessage = Type.Union([
   HelloMessage,
   HeartbeatMessage,
@@ -106,6 +113,7 @@ export const AgentMessage = Type.Union([
   CommandProgressMessage,
   CommandReportedMessage,
   ModuleEventMessage,
+  CredentialRotatedMessage,
 ]);
 export type AgentMessage = Static<typeof AgentMessage>;
 export type HelloMessage = Static<typeof HelloMessage>;
@@ -132,11 +140,30 @@ export const WelcomeMessage = Type.Object({
   name: Type.String(),
   heartbeatIntervalMs: Type.Integer({ minimum: 100 }),
   serverTime: Timestamp,
+  /** The control plane's signing keys; an agent with none pinned yet (enrolled before signing) pins these. */
+  signingKeys: Type.Optional(SigningKeySet),
 });
 
 export const DispatchMessage = Type.Object({
   type: Type.Literal('command.dispatch'),
   command: DispatchedCommand,
+  /** Absent only on foreign protocols' proxies; Steward's agent refuses an unsigned dispatch. */
+  signature: Type.Optional(CommandSignature),
+});
+
+/** The control plane's key set changed (rotation, retirement); the agent re-pins it. */
+export const SigningKeysMessage = Type.Composite([Type.Object({ type: Type.Literal('signing.keys') }), SigningKeySet]);
+
+/**
+ * A new credential for this node. The agent writes it to its identity before it answers
+ * `credential.rotated`; `signature` (over node id, credential id and a SHA-256 of the
+ * credential) keeps anyone able to inject a frame from locking the node out.
+ */
+export const CredentialRotateMessage = Type.Object({
+  type: Type.Literal('credential.rotate'),
+  credentialId: Id,
+  credential: Type.String({ minLength: 1, maxLength: 400 }),
+  signature: CommandSignature,
 });
 
 export const CancelMessage = Type.Object({
@@ -168,6 +195,12 @@ export const ServerMessage = Type.Union([
   ResultAckMessage,
   ConfigMessage,
   ErrorMessage,
+  SigningKeysMessage,
+  CredentialRotateMessage,
 ]);
 export type ServerMessage = Static<typeof ServerMessage>;
 export type WelcomeMessage = Static<typeof WelcomeMessage>;
+export type DispatchMessage = Static<typeof DispatchMessage>;
+export type SigningKeysMessage = Static<typeof SigningKeysMessage>;
+export type CredentialRotateMessage = Static<typeof CredentialRotateMessage>;
+export type CredentialRotatedMessage = Static<typeof CredentialRotatedMessage>;

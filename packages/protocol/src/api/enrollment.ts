@@ -1,4 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
+import { SigningKeySet } from '../agent/signing.js';
 import { Id, LabelsSchema, Nullable, Timestamp } from './common.js';
 import { Inventory } from './inventory.js';
 
@@ -52,6 +53,8 @@ export const EnrollResponse = Type.Object({
   renamedFrom: Type.Optional(Type.String()),
   /** The client certificate (PEM) signed by the control plane's CA for `csr`; only over TLS. */
   clientCert: Type.Optional(Type.String()),
+  /** The keys the control plane signs commands with; the agent pins them in its identity. */
+  signingKeys: Type.Optional(SigningKeySet),
 });
 export type EnrollResponse = Static<typeof EnrollResponse>;
 

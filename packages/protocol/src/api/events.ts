@@ -21,7 +21,7 @@ export const NodeChangedEvent = Type.Object({
   at: Timestamp,
   nodeId: Id,
   name: Type.String(),
-  change: Type.Union([Type.Literal('enrolled'), Type.Literal('updated'), Type.Literal('deleted')]),
+  change: Type.Union([Type.Literal('enrolled'), Type.Literal('updated'), Type.Literal('deleted'), Type.Literal('revoked')]),
 });
 
 export const CommandStateEvent = Type.Object({

@@ -32,6 +32,7 @@ export const Node = Type.Object(
     lastSeenAt: Nullable(Timestamp),
     statusChangedAt: Timestamp,
     createdAt: Timestamp,
+    revokedAt: Type.Optional(Nullable(Type.Integer({ minimum: 0, description: 'when an operator revoked the node: its credential is refused from then on' }))),
   },
   { description: 'a managed machine' },
 );
@@ -62,3 +63,10 @@ export type NodePatch = Static<typeof NodePatch>;
 export const NodeDeleteQuery = Type.Object({
   force: Type.Optional(Type.Boolean({ default: false })),
 });
+
+/** A credential sent to the node; it replaces the old one once the agent confirms it stored it. */
+export const NodeCredentialRotation = Type.Object({
+  nodeId: Id,
+  credentialId: Type.String({ description: 'names the new credential (derived from its hash, not the secret)' }),
+});
+export type NodeCredentialRotation = Static<typeof NodeCredentialRotation>;

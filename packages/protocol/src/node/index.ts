@@ -4,3 +4,4 @@ export * from './local-server.js';
 export * from './secret.js';
 export * from './webhook-signature.js';
 export * from './tls-pin.js';
+export * from './signing.js';

@@ -2,6 +2,7 @@ import type { Context } from '../core/context.js';
 import { publishCommandState } from '../events/command-state.js';
 import { deliverableForNode, markDelivered } from '../store/queries/commands.js';
 import type { CommandsTable } from '../store/schema.js';
+import type { CommandSigner } from '../security/signing-key.js';
 import type { AgentHub } from './hub.js';
 import { wire } from './wire.js';
 
@@ -23,6 +24,7 @@ export class Dispatcher {
   constructor(
     private readonly ctx: Context,
     private readonly hub: AgentHub,
+    private readonly signer: CommandSigner,
   ) {}
 
   /**
@@ -40,11 +42,14 @@ export class Dispatcher {
     this.rotate(now);
     // Send before recording the delivery: the agent's answer may then overtake the
     // bookkeeping, which the transition table allows (pending → running/succeeded).
+    // Each (re)delivery is signed afresh; one past its own deadline is not sent at all.
     const idle = this.toRecord.length === 0;
     for (const row of rows) {
+      const msg = wire.dispatch(row, this.signer, now);
+      if (!msg) continue;
       // Not sent (the agent stopped reading, or the socket just closed): it stays pending,
       // and the next heartbeat that lacks it (or the next hello) sends it again.
-      if (!session.send(wire.dispatch(row))) continue;
+      if (!session.send(msg)) continue;
       this.sent.set(row.id, now);
       this.toRecord.push(row.id);
     }

@@ -9,13 +9,16 @@ import {
   type CommandReportedMessage,
   type ModuleEventMessage,
   type CommandTypeInfo,
+  type CredentialRotatedMessage,
 } from '@steward/protocol';
 import { IN_FLIGHT_MS, type Dispatcher } from './dispatcher.js';
 import type { AgentHub } from './hub.js';
 import type { Context } from '../core/context.js';
 import { publishNodeStatus } from '../events/node-status.js';
 import { commandStatesOnNode, deliverableForNode } from '../store/queries/commands.js';
-import { clearConnection, recordHeartbeat, transitionNode, updateNodeRow } from '../store/queries/nodes.js';
+import { clearConnection, confirmNextCredential, getNodeRow, recordHeartbeat, transitionNode, updateNodeRow } from '../store/queries/nodes.js';
+import { credentialIdOf } from '../security/secrets.js';
+import type { CommandSigner } from '../security/signing-key.js';
 import { ModuleHandlers } from './module-handlers.js';
 import type { AgentSession, SessionHandlers } from './session.js';
 import { wire } from './wire.js';
@@ -49,6 +52,7 @@ export class AgentGateway implements SessionHandlers {
     private readonly hub: AgentHub,
     private readonly dispatcher: Dispatcher,
     private readonly commands: CommandReceiver,
+    private readonly signer: CommandSigner,
   ) {
     this.modules = new ModuleHandlers(ctx.log);
   }
@@ -70,7 +74,7 @@ export class AgentGateway implements SessionHandlers {
     }
     if (moved) publishNodeStatus(this.ctx, row, 'connected');
     this.commands.declared(row.id, msg.inventory.commandTypes);
-    session.send(wire.welcome(row.id, row.name, row.heartbeat_interval_ms, now));
+    session.send(wire.welcome(row.id, row.name, row.heartbeat_interval_ms, now, await this.signer.keySet(db, now)));
     session.ready = true;
     await this.dispatcher.deliverAll(session.nodeId);
     await this.ackKnownResults(session, msg.outbox);
@@ -99,6 +103,17 @@ export class AgentGateway implements SessionHandlers {
 
   moduleEvent(session: AgentSession, msg: ModuleEventMessage): Promise<void> {
     return this.modules.event(session.nodeId, msg.module, msg.event, msg.data, msg.at);
+  }
+
+  /** The agent stored its new credential: from now on only that one works. */
+  async credentialRotated(session: AgentSession, msg: CredentialRotatedMessage): Promise<void> {
+    // The credential id is derived from the pending hash, so any replica can confirm it and a
+    // late answer to an earlier rotation never promotes a newer credential the agent lacks.
+    const hash = (await getNodeRow(this.ctx.store.db, session.nodeId))?.next_credential_hash;
+    if (!hash || credentialIdOf(hash) !== msg.credentialId) return;
+    if (await confirmNextCredential(this.ctx.store.db, session.nodeId, hash)) {
+      this.ctx.log.info({ nodeId: session.nodeId }, 'node credential rotated; the old one no longer works');
+    }
   }
 
   started(session: AgentSession, commandId: string): Promise<void> {

@@ -1,7 +1,10 @@
 import type { FastifyInstance } from 'fastify';
-import { newId, type Stats } from '@steward/protocol';
+import { ConflictError, newId, type Stats } from '@steward/protocol';
 import type { Relay, RelayMessage } from '../cluster/relay.js';
 import type { Context } from '../core/context.js';
+import { credentialIdOf, makeCredential } from '../security/secrets.js';
+import type { CommandSigner } from '../security/signing-key.js';
+import { listNodeRows, setNextCredential } from '../store/queries/nodes.js';
 import type { CommandsTable } from '../store/schema.js';
 import { Dispatcher } from './dispatcher.js';
 import { AgentGateway, type CommandReceiver } from './gateway.js';
@@ -35,6 +38,13 @@ export interface AgentLink {
   readonly modules: ModuleHandlers;
   /** Told of every stored heartbeat (samples, metrics); must not throw or block. */
   onHeartbeat(observer: (nodeId: string, stats: Stats, at: number) => void): () => void;
+  /**
+   * New signing key: announced (signed by the old key too) to every online node, then used for
+   * new dispatches; the old keys stay valid `overlapMs`, then agents refuse them.
+   */
+  rotateSigningKey(overlapMs: number): Promise<{ keyId: string; retiredIds: string[]; notAfter: number; announcedTo: number }>;
+  /** Sends the node a new credential; it replaces the old one once the agent confirms it stored it. */
+  rotateCredential(nodeId: string): Promise<{ credentialId: string }>;
 }
 
 /**
@@ -53,8 +63,9 @@ export class Link implements AgentLink {
   constructor(
     private readonly ctx: Context,
     private readonly replicaId: string,
+    private readonly signer: CommandSigner,
   ) {
-    this.dispatcher = new Dispatcher(ctx, this.hub);
+    this.dispatcher = new Dispatcher(ctx, this.hub, signer);
     const dropped = ctx.metrics.counter({
       name: 'steward_agent_messages_dropped_total',
       help: 'Agent messages not handled: over the rate limit (heartbeat_rate, event_rate), a full session queue (queue_full), a frame over the size limit (frame_size)',
@@ -69,7 +80,7 @@ export class Link implements AgentLink {
       progressed: (n, c, p) => this.commands().progressed(n, c, p),
       reported: (n, m) => this.commands().reported(n, m),
       declared: (n, t) => this.commands().declared(n, t),
-    });
+    }, signer);
   }
 
   get modules(): ModuleHandlers {
@@ -139,6 +150,28 @@ export class Link implements AgentLink {
 
   onHeartbeat(observer: (nodeId: string, stats: Stats, at: number) => void): () => void {
     return this.gateway.onHeartbeat(observer);
+  }
+
+  async rotateSigningKey(overlapMs: number): Promise<{ keyId: string; retiredIds: string[]; notAfter: number; announcedTo: number }> {
+    const db = this.ctx.store.db;
+    const now = this.ctx.now();
+    const rotation = await this.signer.rotate(db, now, overlapMs);
+    // Signed by the old key (the one agents know); sent in the same tick as the switch, so no
+    // dispatch signed by the new key can overtake the announcement on any socket.
+    const online = (await listNodeRows(db, { status: 'online' })).filter((n) => n.protocol === 'steward' && n.revoked_at == null);
+    const set = await this.signer.keySet(db, now);
+    rotation.use();
+    for (const n of online) this.hub.send(n.id, wire.signingKeys(set));
+    this.ctx.log.info({ keyId: rotation.keyId, retired: rotation.retiredIds, notAfter: rotation.notAfter, nodes: online.length }, 'command signing key rotated');
+    return { keyId: rotation.keyId, retiredIds: rotation.retiredIds, notAfter: rotation.notAfter, announcedTo: online.length };
+  }
+
+  async rotateCredential(nodeId: string): Promise<{ credentialId: string }> {
+    const { credential, hash } = makeCredential(nodeId);
+    if (!(await setNextCredential(this.ctx.store.db, nodeId, hash))) throw new ConflictError('node_revoked', `node ${nodeId} was revoked or deleted meanwhile`);
+    const credentialId = credentialIdOf(hash);
+    this.hub.send(nodeId, wire.credentialRotate(credentialId, credential, this.signer.signCredential(nodeId, credentialId, credential, this.ctx.now())));
+    return { credentialId };
   }
 
   /** Marks silent or disconnected nodes offline; run on the sweep interval. */

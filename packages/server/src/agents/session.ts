@@ -40,6 +40,7 @@ export interface SessionHandlers {
   progress(session: AgentSession, msg: Extract<AgentMessage, { type: 'command.progress' }>): Promise<void>;
   reported(session: AgentSession, msg: Extract<AgentMessage, { type: 'command.reported' }>): Promise<void>;
   moduleEvent(session: AgentSession, msg: Extract<AgentMessage, { type: 'module.event' }>): Promise<void>;
+  credentialRotated(session: AgentSession, msg: Extract<AgentMessage, { type: 'credential.rotated' }>): Promise<void>;
   closed(session: AgentSession): Promise<void>;
 }
 
@@ -167,6 +168,8 @@ export class AgentSession {
           return this.handlers.reported(this, msg);
         case 'module.event':
           return this.handlers.moduleEvent(this, msg);
+        case 'credential.rotated':
+          return this.handlers.credentialRotated(this, msg);
       }
     });
   }

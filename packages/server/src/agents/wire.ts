@@ -1,4 +1,5 @@
-import type { DispatchedCommand, ServerMessage } from '@steward/protocol';
+import type { CommandSignature, DispatchedCommand, ServerMessage, SigningKeySet } from '@steward/protocol';
+import type { CommandSigner } from '../security/signing-key.js';
 import type { CommandsTable } from '../store/schema.js';
 
 /**
@@ -6,11 +7,20 @@ import type { CommandsTable } from '../store/schema.js';
  * home and nothing outside `agents/` can send a hand-made message.
  */
 export const wire = {
-  welcome(nodeId: string, name: string, heartbeatIntervalMs: number, serverTime: number): ServerMessage {
-    return { type: 'welcome', nodeId, name, heartbeatIntervalMs, serverTime };
+  welcome(nodeId: string, name: string, heartbeatIntervalMs: number, serverTime: number, signingKeys: SigningKeySet): ServerMessage {
+    return { type: 'welcome', nodeId, name, heartbeatIntervalMs, serverTime, signingKeys };
   },
-  dispatch(row: CommandsTable): ServerMessage {
-    return { type: 'command.dispatch', command: dispatched(row) };
+  /** Signed for this node, now; null when the command is past its own deadline (the sweeper ends it). */
+  dispatch(row: CommandsTable, signer: CommandSigner, now: number): ServerMessage | null {
+    const command = dispatched(row);
+    const signature = signer.signCommand(row.node_id, { id: row.id, type: row.type, payload: command.payload, state: row.state, expires_at: row.expires_at }, now);
+    return signature ? { type: 'command.dispatch', command, signature } : null;
+  },
+  signingKeys(set: SigningKeySet): ServerMessage {
+    return { type: 'signing.keys', ...set };
+  },
+  credentialRotate(credentialId: string, credential: string, signature: CommandSignature): ServerMessage {
+    return { type: 'credential.rotate', credentialId, credential, signature };
   },
   cancel(commandId: string): ServerMessage {
     return { type: 'command.cancel', commandId };

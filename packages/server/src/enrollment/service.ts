@@ -30,6 +30,7 @@ import {
 import { insertNode, nodeNameTaken } from '../store/queries/nodes.js';
 import { insertNodeCertificate } from '../store/queries/certificates.js';
 import { makeCredential, secretMatches, splitCredential } from '../security/secrets.js';
+import { enrollmentKeySet } from '../security/signing-key.js';
 
 const NAME = new RegExp(NODE_NAME_PATTERN);
 
@@ -147,6 +148,14 @@ export class EnrollmentService {
     publishNodeChanged(this.ctx, { id: nodeId, name }, 'enrolled');
     // The agent says so in its log: a silent rename leaves an operator looking for the wrong node.
     if (clientCert) this.ctx.log.info({ nodeId, serial: clientCert.serial, expiresAt: clientCert.expiresAt }, 'signed a client certificate');
-    return { nodeId, name, credential, ...(renamedFrom ? { renamedFrom } : {}), ...(clientCert ? { clientCert: clientCert.pem } : {}) };
+    const signingKeys = await enrollmentKeySet(this.ctx.store.db, now);
+    return {
+      nodeId,
+      name,
+      credential,
+      ...(renamedFrom ? { renamedFrom } : {}),
+      ...(clientCert ? { clientCert: clientCert.pem } : {}),
+      ...(signingKeys.keys.length ? { signingKeys } : {}),
+    };
   }
 }

@@ -13,6 +13,6 @@ export function publishNodeStatus(ctx: Publisher, row: NodesTable, reason: strin
   });
 }
 
-export function publishNodeChanged(ctx: Publisher, row: Pick<NodesTable, 'id' | 'name'>, change: 'enrolled' | 'updated' | 'deleted'): void {
+export function publishNodeChanged(ctx: Publisher, row: Pick<NodesTable, 'id' | 'name'>, change: 'enrolled' | 'updated' | 'deleted' | 'revoked'): void {
   ctx.bus.publish({ kind: 'node.changed', at: ctx.now(), nodeId: row.id, name: row.name, change });
 }

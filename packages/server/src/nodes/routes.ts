@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import { IdParams, listOf, Node, NodeDeleteQuery, NodeListQuery, NodePatch } from '@steward/protocol';
+import { IdParams, listOf, Node, NodeCredentialRotation, NodeDeleteQuery, NodeListQuery, NodePatch } from '@steward/protocol';
 import type { NodeService } from './service.js';
 import { NODE_COLUMNS } from './columns.js';
 import { sendListing } from '../http/listing.js';
@@ -19,6 +19,10 @@ export function nodeRoutes(app: FastifyInstance, nodes: NodeService): void {
   r.patch('/api/v1/nodes/:id', { schema: { tags, params: IdParams, body: NodePatch, response: { 200: Node } } }, async (req) =>
     nodes.patch(req.params.id, req.body),
   );
+  r.post('/api/v1/nodes/:id/rotate-credential', { schema: { tags, params: IdParams, response: { 202: NodeCredentialRotation } } }, async (req, reply) =>
+    reply.status(202).send(await nodes.rotateCredential(req.params.id)),
+  );
+  r.post('/api/v1/nodes/:id/revoke', { schema: { tags, params: IdParams, response: { 200: Node } } }, async (req) => nodes.revoke(req.params.id));
   r.delete('/api/v1/nodes/:id', { schema: { tags, params: IdParams, querystring: NodeDeleteQuery } }, async (req, reply) => {
     await nodes.remove(req.params.id, req.query.force ?? false);
     return reply.status(204).send();

@@ -27,5 +27,6 @@ export function nodeFromRow(r: NodesTable): Node {
     lastSeenAt: r.last_seen_at,
     statusChangedAt: r.status_changed_at,
     createdAt: r.created_at,
+    revokedAt: r.revoked_at ?? null,
   };
 }

@@ -10,6 +10,7 @@ import {
   type Node,
   type NodeListQuery,
   type NodePatch,
+  type NodeCredentialRotation,
 } from '@steward/protocol';
 import type { AgentLink } from '../agents/link.js';
 import type { CommandService } from '../commands/service.js';
@@ -17,7 +18,7 @@ import type { Context } from '../core/context.js';
 import { fromJson } from '../store/rows.js';
 import { nodeFromRow } from './rows.js';
 import { cancelUnfinishedForNode, countUnfinishedForNode } from '../store/queries/commands.js';
-import { deleteNodeRow, findNodeRow, listNodeRows, nodeNameTaken, updateNodeRow } from '../store/queries/nodes.js';
+import { deleteNodeRow, findNodeRow, listNodeRows, nodeNameTaken, revokeNodeRow, updateNodeRow } from '../store/queries/nodes.js';
 import type { CommandsTable, NodesTable } from '../store/schema.js';
 import { publishNodeChanged } from '../events/node-status.js';
 
@@ -28,7 +29,7 @@ export class NodeService {
   constructor(
     private readonly ctx: Context,
     private readonly commands: CommandService,
-    private readonly link: Pick<AgentLink, 'configure' | 'disconnect'>,
+    private readonly link: Pick<AgentLink, 'configure' | 'disconnect' | 'rotateCredential' | 'connected'>,
   ) {}
 
   async list(q: NodeListQuery): Promise<Node[]> {
@@ -79,6 +80,48 @@ export class NodeService {
     }
     publishNodeChanged(this.ctx, row, 'updated');
     return nodeFromRow(row);
+  }
+
+  /**
+   * Sends the node a new credential over its link. The old one keeps working until the agent
+   * confirms it stored the new one, so a node that misses the message is not locked out.
+   */
+  async rotateCredential(idOrName: string): Promise<NodeCredentialRotation> {
+    const node = await this.usable(idOrName);
+    if (node.status !== 'online') {
+      throw new ConflictError('node_offline', `node ${node.name} is ${node.status}: a credential is rotated over its connection, so it must be online`);
+    }
+    const { credentialId } = await this.link.rotateCredential(node.id);
+    return { nodeId: node.id, credentialId };
+  }
+
+  /**
+   * Revokes the node: its credential is refused from now on (reconnects get 403 `node_revoked`),
+   * its connection is closed and its unfinished commands end `cancelled`. To bring the machine
+   * back, enroll it again with a new token.
+   */
+  async revoke(idOrName: string): Promise<Node> {
+    const current = await this.usable(idOrName);
+    const now = this.ctx.now();
+    const cancelled: CommandsTable[] = [];
+    const row = await this.ctx.store.tx(async (db) => {
+      const revoked = await revokeNodeRow(db, current.id, now);
+      if (revoked) cancelled.push(...(await cancelUnfinishedForNode(db, current.id, now, 'node_revoked', 'the node was revoked')));
+      return revoked;
+    });
+    if (!row) throw new ConflictError('node_revoked', `node ${current.name} is already revoked`);
+    for (const c of cancelled) this.commands.ended(c);
+    this.link.disconnect(current.id, 4004, 'node revoked');
+    publishNodeChanged(this.ctx, row, 'revoked');
+    return nodeFromRow(row);
+  }
+
+  /** A Steward agent's node that is not revoked (foreign protocols have no credential to rotate or revoke). */
+  private async usable(idOrName: string): Promise<NodesTable> {
+    const node = await this.row(idOrName);
+    if (node.protocol !== 'steward') throw new ConflictError('unsupported_protocol', `node ${node.name} speaks ${node.protocol}, which has no Steward credential`);
+    if (node.revoked_at != null) throw new ConflictError('node_revoked', `node ${node.name} is revoked`);
+    return node;
   }
 
   /** Refuses while commands are unfinished unless forced; forced, those end `cancelled`. */

@@ -15,6 +15,11 @@ export function makeCredential(id: string): { credential: string; hash: string }
   return { credential: `${id}.${secret}`, hash: hashSecret(secret) };
 }
 
+/** Names a credential by its hash (never the secret): a rotation's id, shown to the agent. */
+export function credentialIdOf(hash: string): string {
+  return `cred_${hash.slice(0, 16)}`;
+}
+
 export function splitCredential(credential: string): { id: string; secret: string } | null {
   const dot = credential.indexOf('.');
   if (dot <= 0 || dot === credential.length - 1 || credential.length > 400) return null;

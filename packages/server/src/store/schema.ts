@@ -12,6 +12,7 @@ import type { AlertTables } from './schema/alerts.js';
 import type { WebhookTables } from './schema/webhooks.js';
 import type { MetaTables } from './schema/meta.js';
 import type { CertificateTables } from './schema/certificates.js';
+import type { SigningTables } from './schema/signing.js';
 import type { AuditTables } from './schema/audit.js';
 
 export type * from './schema/tokens.js';
@@ -28,6 +29,7 @@ export type * from './schema/alerts.js';
 export type * from './schema/webhooks.js';
 export type * from './schema/meta.js';
 export type * from './schema/certificates.js';
+export type * from './schema/signing.js';
 export type * from './schema/audit.js';
 
 /**
@@ -50,4 +52,5 @@ export interface Database
     WebhookTables,
     MetaTables,
     CertificateTables,
+    SigningTables,
     AuditTables {}

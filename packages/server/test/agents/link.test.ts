@@ -1,6 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { AGENT_PROTOCOL_VERSION, type CommandProgress, type HelloMessage, type Stats, type StewardEvent } from '@steward/protocol';
+import { commandFields, verifyFields } from '@steward/protocol/node';
 import { Link } from '../../src/agents/link.js';
+import { CommandSigner } from '../../src/security/signing-key.js';
 import { MemoryTransport, type MemoryAgentEnd } from '../../src/agents/transports/memory.js';
 import { IN_FLIGHT_MS } from '../../src/agents/dispatcher.js';
 import { CatalogCache } from '../../src/commands/catalogs.js';
@@ -52,12 +54,14 @@ describe.each(storeTargets())('agent link over the memory transport on $name', (
   let memory: MemoryTransport;
   let credential: string;
   let nodeId: string;
+  let signer: CommandSigner;
 
   beforeEach(async () => {
     clock = { now: T0 + 3_600_000 };
     ctx = testContext(fresh.store, clock);
     memory = new MemoryTransport();
-    link = new Link(ctx, 'replica-test').use(memory);
+    signer = CommandSigner.ephemeral();
+    link = new Link(ctx, 'replica-test', signer).use(memory);
     commands = new CommandService(ctx, link, new PayloadChecker(), new CatalogCache());
     link.receive(commands);
     await link.install(null);
@@ -196,6 +200,19 @@ describe.each(storeTargets())('agent link over the memory transport on $name', (
     clock.now += 1;
     const again = end.received.filter((m) => m.type === 'command.dispatch' && m.command.id === command.id);
     expect(again).toHaveLength(2);
+    // Each delivery is signed afresh, for this node, and verifies under the key the welcome announced.
+    const welcome = end.received.find((m) => m.type === 'welcome');
+    const key = welcome?.type === 'welcome' ? welcome.signingKeys?.keys.find((k) => k.id === signer.keyId) : undefined;
+    expect(key).toBeDefined();
+    const [first, second] = again.map((m) => (m.type === 'command.dispatch' ? m : null)!);
+    expect(second!.signature!.issuedAt).toBeGreaterThan(first!.signature!.issuedAt);
+    for (const m of [first!, second!]) {
+      const sig = m.signature!;
+      expect(sig).toMatchObject({ keyId: signer.keyId, nodeId });
+      const fields = commandFields({ nodeId, commandId: m.command.id, type: m.command.type, payload: m.command.payload, issuedAt: sig.issuedAt, expiresAt: sig.expiresAt, keyId: sig.keyId });
+      expect(verifyFields(key!.publicKey, 'command', fields, sig.value)).toBe(true);
+      expect(verifyFields(key!.publicKey, 'command', { ...fields, payloadSha256: 'x' }, sig.value)).toBe(false);
+    }
   });
 
   it('acknowledges results the store already holds (a lost ack) and ids it never heard of', async () => {

@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Type, type Stats } from '@steward/protocol';
 import { Link } from '../../src/agents/link.js';
+import { CommandSigner } from '../../src/security/signing-key.js';
 import { ProxiedAgent } from '../../src/agents/transports/proxied-agent.js';
 import { CatalogCache } from '../../src/commands/catalogs.js';
 import { PayloadChecker } from '../../src/commands/payload-check.js';
@@ -46,7 +47,7 @@ describe.each(storeTargets())('a proxied seed-protocol device on $name', (target
 
   beforeEach(async () => {
     ctx = testContext(fresh.store, { now: T0 + 3_600_000 });
-    link = new Link(ctx, 'replica-test');
+    link = new Link(ctx, 'replica-test', CommandSigner.ephemeral());
     commands = new CommandService(ctx, link, new PayloadChecker(), new CatalogCache());
     link.receive(commands);
     const row = nodeRow({ status: 'offline', protocol: 'retire-cluster', external_id: 'phone-1' });

@@ -1,3 +1,4 @@
+import { CommandSigner } from '../../src/security/signing-key.js';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { AGENT_PROTOCOL_VERSION, type CommandProgress, type HelloMessage, type Stats, type StewardEvent } from '@steward/protocol';
 import { Link } from '../../src/agents/link.js';
@@ -54,7 +55,7 @@ describe.each(storeTargets())('session limits on $name', (target) => {
     ctx = testContext(fresh.store, clock);
     ctx.settings.limits = { ...DEFAULT_LIMITS, sessionQueue: 4, heartbeatBurst: 5, heartbeatsPerMinute: 60, abuseDropsPerMinute: 80 };
     memory = new MemoryTransport();
-    link = new Link(ctx, 'replica-test').use(memory);
+    link = new Link(ctx, 'replica-test', CommandSigner.ephemeral()).use(memory);
     commands = new CommandService(ctx, link, new PayloadChecker(), new CatalogCache());
     link.receive(commands);
     await link.install(null);

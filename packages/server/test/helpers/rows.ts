@@ -38,6 +38,8 @@ export function nodeRow(over: Partial<NodesTable> = {}): NodesTable {
     created_at: T0,
     protocol: 'steward',
     external_id: null,
+    revoked_at: null,
+    next_credential_hash: null,
     ...over,
   };
 }

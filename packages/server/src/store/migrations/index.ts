@@ -10,6 +10,7 @@ import * as backupDeletedAt from './0007_backup_deleted_at.js';
 import * as foreignNodes from './0008_foreign_nodes.js';
 import * as commandProgress from './0009_command_progress.js';
 import * as nodeCertificates from './0010_node_certificates.js';
+import * as signingKeys from './0011_signing_keys.js';
 import * as auditApprovals from './0013_audit_approvals.js';
 
 /**
@@ -32,6 +33,7 @@ export const migrations: Readonly<Record<string, Migration>> = {
   '0008_foreign_nodes': foreignNodes,
   '0009_command_progress': commandProgress,
   '0010_node_certificates': nodeCertificates,
+  '0011_signing_keys': signingKeys,
   '0013_audit_approvals': auditApprovals,
 };
 

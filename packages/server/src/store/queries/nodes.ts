@@ -135,3 +135,32 @@ export async function recordHeartbeat(
 export async function listNodesOfProtocol(db: Kysely<Database>, protocol: string, limit: number): Promise<Pick<NodesTable, 'name' | 'status' | 'external_id' | 'inventory'>[]> {
   return db.selectFrom('nodes').select(['name', 'status', 'external_id', 'inventory']).where('protocol', '=', protocol).orderBy('name').limit(limit).execute();
 }
+
+/** Revokes the node's credential (and any rotation in progress); undefined if unknown or already revoked. */
+export async function revokeNodeRow(db: Kysely<Database>, id: string, now: number): Promise<NodesTable | undefined> {
+  return db
+    .updateTable('nodes')
+    .set({ revoked_at: now, next_credential_hash: null })
+    .where('id', '=', id)
+    .where('revoked_at', 'is', null)
+    .returningAll()
+    .executeTakeFirst();
+}
+
+/** Starts a credential rotation: `hash` is accepted beside the current one until confirmed. */
+export async function setNextCredential(db: Kysely<Database>, id: string, hash: string): Promise<boolean> {
+  const res = await db.updateTable('nodes').set({ next_credential_hash: hash }).where('id', '=', id).where('revoked_at', 'is', null).executeTakeFirst();
+  return Number(res.numUpdatedRows) > 0;
+}
+
+/** The agent stored the rotated credential: it becomes the only one. False if no such rotation is pending. */
+export async function confirmNextCredential(db: Kysely<Database>, id: string, hash: string): Promise<boolean> {
+  const res = await db
+    .updateTable('nodes')
+    .set({ credential_hash: hash, next_credential_hash: null })
+    .where('id', '=', id)
+    .where('next_credential_hash', '=', hash)
+    .where('revoked_at', 'is', null)
+    .executeTakeFirst();
+  return Number(res.numUpdatedRows) > 0;
+}

@@ -15,6 +15,10 @@ export interface NodesTable {
   protocol: string;
   /** The node's id in its own protocol (null for Steward's agents). */
   external_id: string | null;
+  /** When an operator revoked the node's credential; null (or absent on insert) while it may connect. */
+  revoked_at?: number | null;
+  /** Hash of a credential sent to the agent and not yet confirmed stored (rotation). */
+  next_credential_hash?: string | null;
 }
 
 /** A device of a credential-less protocol waiting for an operator's decision. */
