@@ -29,3 +29,4 @@ export * from './backoff.js';
 export * from './compat/bootagent.js';
 export * from './compat/retire-cluster.js';
 export * from './canonical-json.js';
+export * from './inventory-caps.js';

@@ -1,4 +1,5 @@
 import {
+  capInventory,
   isTerminalCommandState,
   type CommandProgressMessage,
   type CommandState,
@@ -13,7 +14,7 @@ import {
 import { IN_FLIGHT_MS, type Dispatcher } from './dispatcher.js';
 import type { AgentHub } from './hub.js';
 import type { Context } from '../core/context.js';
-import { publishNodeStatus } from '../events/node-status.js';
+import { publishInventoryClamped, publishNodeStatus } from '../events/node-status.js';
 import { commandStatesOnNode, deliverableForNode } from '../store/queries/commands.js';
 import { clearConnection, recordHeartbeat, transitionNode, updateNodeRow } from '../store/queries/nodes.js';
 import { ModuleHandlers } from './module-handlers.js';
@@ -60,7 +61,8 @@ export class AgentGateway implements SessionHandlers {
 
   async hello(session: AgentSession, msg: HelloMessage): Promise<void> {
     const now = this.ctx.now();
-    const fields = { inventory: JSON.stringify(msg.inventory), connection_id: session.connectionId, last_seen_at: now };
+    const inventory = capInventory(msg.inventory);
+    const fields = { inventory: JSON.stringify(inventory.value), connection_id: session.connectionId, last_seen_at: now };
     const db = this.ctx.store.db;
     const moved = await transitionNode(db, session.nodeId, 'online', now, fields);
     const row = moved ?? (await updateNodeRow(db, session.nodeId, fields));
@@ -69,7 +71,12 @@ export class AgentGateway implements SessionHandlers {
       return;
     }
     if (moved) publishNodeStatus(this.ctx, row, 'connected');
-    this.commands.declared(row.id, msg.inventory.commandTypes);
+    if (inventory.clamped.length) {
+      // Clamped, not refused: a mistaken agent still connects and can be looked at.
+      this.ctx.log.warn({ nodeId: row.id, clamped: inventory.clamped }, 'hello: inventory figures past their caps were clamped');
+      publishInventoryClamped(this.ctx, row, inventory.clamped);
+    }
+    this.commands.declared(row.id, inventory.value.commandTypes);
     session.send(wire.welcome(row.id, row.name, row.heartbeat_interval_ms, now));
     session.ready = true;
     await this.dispatcher.deliverAll(session.nodeId);
