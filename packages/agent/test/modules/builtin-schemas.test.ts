@@ -25,7 +25,7 @@ describe('built-in payload schemas', () => {
       for (const sub of [...(s.anyOf ?? []), ...(s.oneOf ?? [])]) out.push(...secretPaths(sub, at));
       return out;
     };
-    const secrets = Object.fromEntries(Object.entries(BUILTIN_PAYLOADS).map(([type, schema]) => [type, secretPaths(schema)]).filter(([, paths]) => paths.length > 0));
+    const secrets = Object.fromEntries(Object.entries(BUILTIN_PAYLOADS).map(([type, schema]) => [type, secretPaths(schema)]).filter(([, paths]) => (paths as string[]).length > 0));
     expect(secrets).toEqual({
       'exec.run': ['.env.*', '.input'],
       'fs.write': ['.content'],
