@@ -50,6 +50,12 @@ export interface CommandSpec {
   ttlMs: number;
 }
 
+/** A built-in type's payload as it may be shown and kept, when it has secrets; else undefined (for newCommandRow's `shown`). */
+export function builtinShown(type: string, payload: unknown): unknown {
+  const r = redactWriteOnly(builtinPayload(type), payload);
+  return r.redacted ? r.value : undefined;
+}
+
 /** The memo key of a fan-out's redaction when the type is built-in (the same for every node). */
 const BUILTIN_MEMO_KEY = Symbol('builtin');
 
