@@ -30,11 +30,11 @@ const S = {
 };
 
 /**
- * Known gap, kept visible here: a task's and a service's own stored spec (`tasks.payload`,
- * `services.spec`) keep env values in clear at rest, because the control plane sends them again
- * (retries, new nodes). Everywhere else — commands, jobs, output, events, logs — they are gone.
+ * Known gap, kept visible here: a service's own stored spec (`services.spec`) keeps env values
+ * in clear at rest, because the control plane sends them again (to a node the service reaches
+ * later). Everywhere else — commands, jobs, tasks once ended, output, events, logs — they are gone.
  */
-const KEPT_AT_REST: Record<string, string[]> = { tasks: [S.taskEnv], services: [S.serviceEnv] };
+const KEPT_AT_REST: Record<string, string[]> = { services: [S.serviceEnv] };
 
 let server: ServerProc;
 let agent: AgentProc;
