@@ -126,7 +126,6 @@ describe('secrets audit', { timeout: 240_000 }, () => {
     const apply = await waitFor('the service.apply command', async () => (await c.listCommands({ type: 'service.apply' })).items[0], { timeoutMs: 60_000 });
     await ended(apply.id);
     ids.push(apply.id);
-    await c.deleteService('audit-svc');
 
     // A plugin type to a node that never said hello: refused, nothing kept.
     const { token: enrollToken } = await c.createEnrollmentToken({});
@@ -166,8 +165,9 @@ describe('secrets audit', { timeout: 240_000 }, () => {
       }
     }
     expect(found).toEqual([]);
-    // The dump is real: the known gap shows up where it is documented.
+    // The dump is real: the known gap shows up where it is documented (deleting the service drops it).
     expect(dump.services).toContain(S.serviceEnv);
+    await c.deleteService('audit-svc');
     // The audit looked where the secrets went: the redacted markers are there.
     expect(outputs[`/api/v1/commands/${ids[0]}`]).toContain('[redacted]');
     expect(outputs.job).toContain('[redacted]');
