@@ -1,4 +1,4 @@
-import type { Inventory } from './api/inventory.js';
+import type { Inventory, Stats } from './api/inventory.js';
 import type { TaskModuleReport } from './api/tasks.js';
 
 /*
@@ -83,6 +83,31 @@ export function capInventory(inv: Inventory): Clamped<Inventory> {
     })),
     capabilities: list('capabilities', inv.capabilities).map((c, i) => str(`capabilities[${i}]`, c)),
     modules: list('modules', inv.modules).map((m, i) => str(`modules[${i}]`, m)),
+  };
+  return { value, clamped };
+}
+
+/** Heartbeat stats with cores, memory, disk and network figures inside INVENTORY_CAPS. */
+export function capStats(stats: Stats): Clamped<Stats> {
+  const clamped: string[] = [];
+  const { num, list } = capper(clamped);
+  const mem = INVENTORY_CAPS.memoryBytes;
+  const disk = INVENTORY_CAPS.diskBytes;
+  const value: Stats = {
+    ...stats,
+    cpu: { usagePercent: num('cpu.usagePercent', stats.cpu.usagePercent, 100 * INVENTORY_CAPS.cpuCores), cores: num('cpu.cores', stats.cpu.cores, INVENTORY_CAPS.cpuCores) },
+    memory: {
+      totalBytes: num('memory.totalBytes', stats.memory.totalBytes, mem),
+      availableBytes: num('memory.availableBytes', stats.memory.availableBytes, mem),
+      usedBytes: num('memory.usedBytes', stats.memory.usedBytes, mem),
+    },
+    disks: list('disks', stats.disks).map((d, i) => ({
+      ...d,
+      totalBytes: num(`disks[${i}].totalBytes`, d.totalBytes, disk),
+      usedBytes: num(`disks[${i}].usedBytes`, d.usedBytes, disk),
+      availableBytes: num(`disks[${i}].availableBytes`, d.availableBytes, disk),
+    })),
+    network: list('network', stats.network),
   };
   return { value, clamped };
 }

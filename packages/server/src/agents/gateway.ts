@@ -1,5 +1,6 @@
 import {
   capInventory,
+  capStats,
   isTerminalCommandState,
   type CommandProgressMessage,
   type CommandState,
@@ -44,6 +45,8 @@ export class AgentGateway implements SessionHandlers {
   readonly modules: ModuleHandlers;
   /** Told of every stored heartbeat (samples for charts, metrics); must not throw or block. */
   private readonly heartbeatObservers = new Set<(nodeId: string, stats: Stats, at: number) => void>();
+  /** Nodes already warned about clamped heartbeat stats. */
+  private readonly clampWarned = new Set<string>();
 
   constructor(
     private readonly ctx: Context,
@@ -86,12 +89,17 @@ export class AgentGateway implements SessionHandlers {
 
   async heartbeat(session: AgentSession, msg: HeartbeatMessage): Promise<void> {
     const now = this.ctx.now();
-    const stats = JSON.stringify(msg.stats);
+    const capped = capStats(msg.stats);
+    if (capped.clamped.length && !this.clampWarned.has(session.nodeId)) {
+      this.clampWarned.add(session.nodeId); // once per node and process: heartbeats come every few seconds
+      this.ctx.log.warn({ nodeId: session.nodeId, clamped: capped.clamped }, 'heartbeat: stats past their caps were clamped');
+    }
+    const stats = JSON.stringify(capped.value);
     const row = await this.ctx.store.batch((db) => recordHeartbeat(db, session.nodeId, stats, session.connectionId, now));
     if (!row) return session.close(4003, 'node no longer exists');
     for (const observe of this.heartbeatObservers) {
       try {
-        observe(session.nodeId, msg.stats, now);
+        observe(session.nodeId, capped.value, now);
       } catch (err) {
         this.ctx.log.warn({ err }, 'heartbeat observer failed');
       }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { INVENTORY_CAPS, type Inventory } from '@steward/protocol';
+import { capStats, INVENTORY_CAPS, type Inventory } from '@steward/protocol';
 import { EnrollmentService } from '../../src/enrollment/service.js';
 import { NodeFactsKeeper } from '../../src/tasks/node-facts.js';
 import { findNodeRow } from '../../src/store/queries/nodes.js';
@@ -65,5 +65,24 @@ describe.each(storeTargets())('node restriction at enrollment on $name', (target
     expect(row.slots).toBe(INVENTORY_CAPS.taskSlots);
     expect(row.load).toBe(INVENTORY_CAPS.load);
     expect(row.disk_bytes).toBe(INVENTORY_CAPS.diskBytes);
+  });
+});
+
+describe('heartbeat stats caps', () => {
+  it('clamps cores, memory and disk figures a heartbeat inflates, and names them', () => {
+    const { value, clamped } = capStats({
+      collectedAt: 1,
+      cpu: { usagePercent: 5, cores: 4096 },
+      load: [0, 0, 0],
+      memory: { totalBytes: 1e15, availableBytes: 1, usedBytes: 1 },
+      disks: [{ mount: '/', totalBytes: 1e30, usedBytes: 0, availableBytes: 1 }],
+      network: [],
+      uptimeSeconds: 1,
+      agentUptimeSeconds: 1,
+    });
+    expect(value.cpu.cores).toBe(INVENTORY_CAPS.cpuCores);
+    expect(value.memory.totalBytes).toBe(INVENTORY_CAPS.memoryBytes);
+    expect(value.disks[0]!.totalBytes).toBe(INVENTORY_CAPS.diskBytes);
+    expect(clamped).toEqual(['cpu.cores', 'memory.totalBytes', 'disks[0].totalBytes']);
   });
 });
