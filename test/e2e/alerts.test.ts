@@ -66,6 +66,8 @@ describe('alerts and webhooks over real processes and a real nginx', { timeout: 
         STEWARD_WEBHOOK_BACKOFF_MS: String(BACKOFF_MS),
         STEWARD_WEBHOOK_MAX_ATTEMPTS: '4',
         STEWARD_ALERT_FAILED_COMMANDS: 'exec.run',
+        // The receiver is on loopback, which webhooks may not reach unless allowed (SSRF).
+        STEWARD_WEBHOOK_ALLOW: '127.0.0.1',
       },
     });
     events = await server.client.openEvents({ kinds: ['alert.fired', 'alert.resolved', 'alert.acked'] });
@@ -275,6 +277,12 @@ describe('alerts and webhooks over real processes and a real nginx', { timeout: 
     expect(issues(e).join()).toContain('url');
     e = await errOf(server.client.createWebhook({ url: 'http://u:p@example.com/' }));
     expect(issues(e)).toEqual(['url']);
+    // Loopback outside the allowlist, private, link-local (cloud metadata) and IPv6 loopback: refused, nothing added.
+    for (const url of ['http://127.0.0.2:9/', 'http://10.0.0.5/hook', 'http://169.254.169.254/latest/meta-data/', 'http://[::1]:80/', 'http://localhost:9/']) {
+      e = await errOf(server.client.createWebhook({ url }));
+      expect([e.status, e.code], url).toEqual([422, 'destination_refused']);
+      expect(e.message).toContain('--webhook-allow');
+    }
     e = await errOf(server.client.createWebhook({ url: 'http://example.com/', events: ['alert.nope' as never] }));
     expect(e.status).toBe(400);
     expect(issues(e).join()).toContain('events');

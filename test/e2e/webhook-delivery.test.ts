@@ -31,7 +31,7 @@ afterEach(async () => {
 describe('webhook deliveries across restarts and replicas', { timeout: 60_000 }, () => {
   it('a delivery still pending when the control plane is killed goes out after it restarts', async () => {
     // A short attempt timeout keeps the lease short, in case the kill lands mid-attempt.
-    const env = { STEWARD_WEBHOOK_BACKOFF_MS: '200', STEWARD_WEBHOOK_BACKOFF_MAX_MS: '400', STEWARD_WEBHOOK_MAX_ATTEMPTS: '50', STEWARD_WEBHOOK_TIMEOUT_MS: '1000' };
+    const env = { STEWARD_WEBHOOK_BACKOFF_MS: '200', STEWARD_WEBHOOK_BACKOFF_MAX_MS: '400', STEWARD_WEBHOOK_MAX_ATTEMPTS: '50', STEWARD_WEBHOOK_TIMEOUT_MS: '1000', STEWARD_WEBHOOK_ALLOW: '127.0.0.1' };
     let server: ServerProc = await startServerProcess({ env });
     cleanup.push(() => server.kill());
     const receiverPort = await freePort();
@@ -71,9 +71,9 @@ describe('webhook deliveries across restarts and replicas', { timeout: 60_000 },
   it('two replicas on one PostgreSQL send each delivery exactly once', async () => {
     const db = await freshPgDatabase();
     cleanup.push(() => db.drop());
-    const a = await startServerProcess({ db: db.url });
+    const a = await startServerProcess({ db: db.url, env: { STEWARD_WEBHOOK_ALLOW: '127.0.0.1' } });
     cleanup.push(() => a.kill());
-    const b = await startServerProcess({ db: db.url, token: a.token });
+    const b = await startServerProcess({ db: db.url, token: a.token, env: { STEWARD_WEBHOOK_ALLOW: '127.0.0.1' } });
     cleanup.push(() => b.kill());
     const got: { delivery: string; event: string }[] = [];
     const receiver = await receiverOn(await freePort(), got);

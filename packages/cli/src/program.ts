@@ -15,6 +15,7 @@ import { registerBackups } from './commands/backups.js';
 import { registerAlerts } from './commands/alerts.js';
 import { registerWebhooks } from './commands/webhooks.js';
 import { registerTasks } from './commands/tasks.js';
+import { registerApprovals, registerAudit } from './commands/audit.js';
 
 export const VERSION = '0.1.0';
 
@@ -61,5 +62,7 @@ Examples:
   registerAlerts(program);
   registerWebhooks(program);
   registerTasks(program);
+  registerAudit(program);
+  registerApprovals(program);
   return program;
 }

@@ -18,7 +18,7 @@ describe('steward alerts / steward webhooks', { timeout: 60_000 }, () => {
     receiver = createServer((req, res) => req.resume().on('end', () => res.writeHead(200).end()));
     await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
     receiverUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`;
-    server = await startServerProcess();
+    server = await startServerProcess({ env: { STEWARD_WEBHOOK_ALLOW: '127.0.0.1' } });
     const { token } = await server.client.createEnrollmentToken({});
     const port = await freePort();
     agent = startAgentProcess({

@@ -1,5 +1,6 @@
 import { AlertsApi, WebhooksApi } from './resources/alerts.js';
 import { ArtifactsApi } from './resources/artifacts.js';
+import { ApprovalsApi, AuditApi } from './resources/audit.js';
 import { BackupsApi } from './resources/backups.js';
 import { CommandsApi, JobsApi } from './resources/commands.js';
 import { EventsApi } from './resources/events.js';
@@ -34,6 +35,8 @@ const RESOURCES = [
   WebhooksApi,
   TasksApi,
   EventsApi,
+  AuditApi,
+  ApprovalsApi,
 ] as const;
 
 // The methods of every resource, flat on the client (`client.listNodes()`), typed by this
@@ -52,7 +55,9 @@ export interface StewardClient
     AlertsApi,
     WebhooksApi,
     TasksApi,
-    EventsApi {}
+    EventsApi,
+    AuditApi,
+    ApprovalsApi {}
 
 /** Typed client for the Steward REST API; one method per route, over one HTTP transport. */
 export class StewardClient extends Resource {

@@ -52,6 +52,13 @@ export class ForbiddenError extends StewardError {
   }
 }
 
+/** An approval by the token that asked for the command: a second operator must decide. */
+export class SelfApprovalError extends StewardError {
+  constructor(message = 'the token that submitted this may not approve it; a second operator token must') {
+    super('self_approval_forbidden', 403, message);
+  }
+}
+
 export class NotFoundError extends StewardError {
   constructor(what: string, id: string) {
     super('not_found', 404, `${what} ${JSON.stringify(id)} does not exist`, { what, id });
@@ -73,6 +80,18 @@ export class InvalidStateError extends StewardError {
 export class PayloadTooLargeError extends StewardError {
   constructor(message: string) {
     super('payload_too_large', 413, message);
+  }
+}
+
+/** A limit was crossed; `retryAfterSeconds` becomes the `Retry-After` header. */
+export class TooManyRequestsError extends StewardError {
+  constructor(
+    code: string,
+    message: string,
+    readonly retryAfterSeconds: number,
+    details?: unknown,
+  ) {
+    super(code, 429, message, details ?? { retryAfterSeconds });
   }
 }
 

@@ -4,6 +4,8 @@
  * so the tables here are what makes a late or duplicate message harmless.
  */
 export const CommandState = {
+  /** Matched an approval policy: stored, not sent, until a second operator approves (→ pending). */
+  awaiting_approval: 'awaiting_approval',
   pending: 'pending',
   dispatched: 'dispatched',
   running: 'running',
@@ -22,6 +24,8 @@ export function predecessorsIn<S extends string>(table: Readonly<Record<S, reado
 export const COMMAND_STATES = Object.values(CommandState);
 
 export const COMMAND_TRANSITIONS: Readonly<Record<CommandState, readonly CommandState[]>> = {
+  // Approved: pending (then dispatched as any other); rejected: cancelled; nobody decided in time: expired.
+  awaiting_approval: ['pending', 'cancelled', 'expired'],
   pending: ['dispatched', 'running', 'succeeded', 'failed', 'timed_out', 'cancelled', 'expired'],
   // A result can overtake its `started` message, so dispatched may end directly.
   dispatched: ['running', 'succeeded', 'failed', 'timed_out', 'cancelled', 'expired'],
@@ -295,6 +299,30 @@ export const ADMISSION_TRANSITIONS: Readonly<Record<AdmissionState, readonly Adm
   rejected: ['approved'],
   approved: [],
 };
+
+/**
+ * A request for approval of a command or a whole job (see approval policies). It is decided
+ * once: approved (enough votes of other operators), rejected, or expired past its TTL.
+ */
+export const ApprovalState = {
+  awaiting: 'awaiting',
+  approved: 'approved',
+  rejected: 'rejected',
+  expired: 'expired',
+} as const;
+export type ApprovalState = (typeof ApprovalState)[keyof typeof ApprovalState];
+export const APPROVAL_STATES = Object.values(ApprovalState);
+
+export const APPROVAL_TRANSITIONS: Readonly<Record<ApprovalState, readonly ApprovalState[]>> = {
+  awaiting: ['approved', 'rejected', 'expired'],
+  approved: [],
+  rejected: [],
+  expired: [],
+};
+
+export function approvalPredecessors(to: ApprovalState): ApprovalState[] {
+  return predecessorsIn(APPROVAL_TRANSITIONS, to);
+}
 
 /** The wires a node can speak: Steward's own agent link, or a seed system's protocol. */
 export const NODE_PROTOCOLS = ['steward', 'retire-cluster', 'bootagent', 'backupx'] as const;

@@ -8,8 +8,10 @@ import { ensureAdminToken } from './admin-token.js';
 import { PgRelay } from './cluster/pg-relay.js';
 import type { Relay } from './cluster/relay.js';
 import { AdmissionService } from './admissions/service.js';
+import { AuditService } from './audit/service.js';
 import { Link } from './agents/link.js';
 import { envPositiveInt } from './core/env.js';
+import { limitsFrom } from './core/limits.js';
 import { websocketTransport } from './agents/transports/websocket.js';
 import { openArtifactStore } from './artifacts/feature.js';
 import { PayloadChecker } from './commands/payload-check.js';
@@ -40,6 +42,7 @@ function settingsFrom(o: ServerOptions): Settings {
     heartbeatIntervalMs: o.heartbeatIntervalMs ?? envPositiveInt('STEWARD_HEARTBEAT_INTERVAL_MS', 'milliseconds') ?? 15_000,
     sweepIntervalMs: o.sweepIntervalMs ?? envPositiveInt('STEWARD_SWEEP_INTERVAL_MS', 'milliseconds') ?? 1000,
     timeoutGraceMs: envPositiveInt('STEWARD_TIMEOUT_GRACE_MS', 'milliseconds') ?? 5000,
+    limits: limitsFrom(o.limits),
   };
 }
 
@@ -84,17 +87,26 @@ export class ControlPlane implements RunningServer {
       metrics: new Metrics(),
     };
     try {
-      const link = new Link(ctx, replicaId).use(websocketTransport());
+      const link = new Link(ctx, replicaId).use(websocketTransport({ sendBufferBytes: ctx.settings.limits.agentSendBufferBytes }));
       const commands = new CommandService(ctx, link, new PayloadChecker(), new CatalogCache());
       link.receive(commands);
       const tracker = new JobTracker(ctx, link);
       const jobs = new JobService(ctx, commands, link, tracker);
       const nodes = new NodeService(ctx, commands, link);
       const artifacts = openArtifactStore(ctx, dataDir);
-      const { app, api } = await createApp({ log, store, bodyLimit: options.bodyLimit ?? 1024 * 1024, version: STEWARD_VERSION });
+      const audit = new AuditService(ctx);
+      const { app, api } = await createApp({
+        log,
+        store,
+        limits: ctx.settings.limits,
+        metrics: ctx.metrics,
+        bodyLimit: options.bodyLimit ?? 1024 * 1024,
+        version: STEWARD_VERSION,
+        audit: audit.record,
+      });
       const features: Feature[] = [];
       const admissions = new AdmissionService(ctx, options.admitCidrs);
-      for (const make of FEATURES) features.push(await make({ ctx, link, commands, jobs, tracker, nodes, artifacts, dataDir, replicaId, admissions, options, transports: link }));
+      for (const make of FEATURES) features.push(await make({ ctx, link, commands, jobs, tracker, nodes, artifacts, dataDir, replicaId, admissions, options, transports: link, audit }));
       const cp = new ControlPlane(dataDir, ctx, app, link, commands, features);
       if (store.dialect === 'postgres') {
         const relay = new PgRelay(target, store.db, replicaId, log);

@@ -3,6 +3,9 @@ import { admissionsFeature } from './admissions/feature.js';
 import type { AgentLink } from './agents/link.js';
 import type { Transport } from './agents/transport.js';
 import { alertsFeature } from './alerts/feature.js';
+import { approvalsFeature } from './approvals/feature.js';
+import { auditFeature } from './audit/feature.js';
+import type { AuditService } from './audit/service.js';
 import { artifactsFeature } from './artifacts/feature.js';
 import type { ArtifactService } from './artifacts/service.js';
 import { backupsFeature } from './backups/feature.js';
@@ -57,6 +60,8 @@ export interface FeatureDeps {
    * stops it after its connections close.
    */
   transports: { use(transport: Transport): unknown };
+  /** The hash-chained audit log the HTTP layer feeds. */
+  audit: AuditService;
 }
 
 export type FeatureFactory = (deps: FeatureDeps) => Feature | Promise<Feature>;
@@ -71,11 +76,13 @@ export const FEATURES: FeatureFactory[] = [
   metricsFeature,
   commandsFeature,
   jobsFeature,
+  approvalsFeature,
   nodesFeature,
   enrollmentFeature,
   admissionsFeature,
   retireClusterFeature,
   tokensFeature,
+  auditFeature,
   eventsFeature,
   alertsFeature,
   artifactsFeature,

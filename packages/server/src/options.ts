@@ -1,3 +1,5 @@
+import type { Limits } from './core/limits.js';
+
 export interface ServerOptions {
   /** `HOST:PORT`; port 0 picks a free one. Default `127.0.0.1:7070`. */
   listen?: string;
@@ -15,6 +17,8 @@ export interface ServerOptions {
   heartbeatIntervalMs?: number;
   /** How often timers look for expired/timed-out commands and silent nodes. Default 1 s. */
   sweepIntervalMs?: number;
+  /** Bounds against a hostile agent or client (frame size, rates, quotas, SSE streams, auth failures); each also `STEWARD_LIMIT_*`. See docs/security.md. */
+  limits?: Partial<Limits>;
   /** Max request body in bytes. Default 1 MiB. */
   bodyLimit?: number;
   /**
@@ -22,6 +26,11 @@ export interface ServerOptions {
    * (Retire-Cluster, BootAgent) become nodes without an operator's approval. Default: none.
    */
   admitCidrs?: string[];
+  /**
+   * Address ranges webhooks may be delivered to although they are loopback, private or link-local
+   * (refused by default against SSRF). Default: $STEWARD_WEBHOOK_ALLOW (comma-separated), else none.
+   */
+  webhookAllow?: string[];
   /** `HOST:PORT` of the BootAgent listener (`POST /agent/register`, `/agent/status`); off when unset. */
   bootagentListen?: string;
   /** `svrlist` handed to BootAgents in config jobs (`HOST:PORT` each); default: the address each device reached. */

@@ -11,6 +11,8 @@ export interface ConfinedPath {
   entry: string;
   /** True when the path is, or contains, one of the roots. */
   holdsRoot: boolean;
+  /** The roots with their symlinks resolved: what an opened file's real path is checked against (lib/pinned.ts). */
+  realRoots: string[];
 }
 
 const MAX_LINK_HOPS = 40;
@@ -80,5 +82,5 @@ export async function confine(path: string, roots: string[]): Promise<ConfinedPa
   const holdsRoot =
     lexicalRoots.some((r) => within(lexical, r)) || realRoots.some((r) => within(real, r) || within(entry, r));
   if (!holdsRoot && !realRoots.some((r) => within(r, entry))) throw outside();
-  return { lexical, real, entry, holdsRoot };
+  return { lexical, real, entry, holdsRoot, realRoots };
 }

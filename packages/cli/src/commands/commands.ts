@@ -8,6 +8,7 @@ import { ago, elapsed, table } from '../format.js';
 import { NodeNames } from '../node-names.js';
 import { eprintln, printJson, println } from '../output.js';
 import { readPayloadFile } from '../payload-file.js';
+import { awaitingApprovalNote } from './audit.js';
 
 export function registerCommands(program: Command): void {
   const commands = program.command('commands').description('submit, inspect and cancel single-node commands');
@@ -110,6 +111,7 @@ export function registerCommands(program: Command): void {
         ...(opts.ttl !== undefined ? { ttlMs: opts.ttl } : {}),
       });
       let c = submitted.command;
+      if (c.state === 'awaiting_approval' && !opts.json) eprintln(awaitingApprovalNote(c.id));
       if (opts.wait !== undefined && !isTerminalCommandState(c.state)) {
         c = await client.getCommand(c.id, { wait: opts.wait });
       }

@@ -5,7 +5,8 @@ import { execView } from '../command-view.js';
 import { clientFor, withConnection } from '../connect.js';
 import { ago, countsText, elapsed, table, timestamp } from '../format.js';
 import { NodeNames } from '../node-names.js';
-import { printJson, println } from '../output.js';
+import { eprintln, printJson, println } from '../output.js';
+import { awaitingApprovalNote } from './audit.js';
 
 export function registerJobs(program: Command): void {
   const jobs = program.command('jobs').description('inspect jobs (one command fanned out to many nodes)');
@@ -51,6 +52,7 @@ export function registerJobs(program: Command): void {
     println(`nodes:    ${job.total}${job.batchSize ? `, ${job.batchSize} at a time` : ''}`);
     println(`created:  ${timestamp(job.createdAt)}`);
     println(`finished: ${timestamp(job.finishedAt)}`);
+    if (job.counts.awaiting_approval) eprintln(awaitingApprovalNote(job.id, job.counts.awaiting_approval));
     if (job.commands.length === 0) return;
     const names = new NodeNames(client);
     const rows: string[][] = [];

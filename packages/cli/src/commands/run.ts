@@ -9,6 +9,7 @@ import { NodeNames } from '../node-names.js';
 import { eprintln, printJson, println } from '../output.js';
 import { ProgressBar } from '../progress.js';
 import { runJob } from '../run/job-watcher.js';
+import { awaitingApprovalNote } from './audit.js';
 import { resultHeader, runResult, summaryLine, withNewline, type RunResult } from '../run/result-view.js';
 
 interface RunOpts {
@@ -114,6 +115,8 @@ first, with --cancel-on-interrupt) cancels it and waits for the nodes to stop.`,
     try {
       outcome = await runJob(client, create, {
         onCreated: (j) => {
+          const awaiting = j.counts.awaiting_approval ?? 0;
+          if (awaiting > 0) eprintln(awaitingApprovalNote(j.id, awaiting));
           if (j.total > 1 && !opts.json) bar = new ProgressBar('nodes done', j.total, 'count');
           bar?.set(0);
           release = onInterrupt(
@@ -153,7 +156,8 @@ first, with --cancel-on-interrupt) cancels it and waits for the nodes to stop.`,
       printJson({ job: jobOnly, results, ...(job.total === 0 ? { error: 'no nodes matched' } : {}) });
     } else if (job.total > 0) {
       for (const r of results.filter((r) => !['succeeded', 'failed', 'timed_out', 'cancelled', 'expired'].includes(r.state))) {
-        println(`[${r.node}] still ${r.state}; gave up waiting (see: steward commands show ${r.commandId})`);
+        const still = r.state === 'awaiting_approval' ? 'awaiting approval by a second operator' : r.state;
+        println(`[${r.node}] still ${still}; gave up waiting (see: steward commands show ${r.commandId})`);
       }
       println(summaryLine(job, results.map((r) => r.state), Date.now() - started));
     }

@@ -13,6 +13,7 @@ export interface ServerFlags {
   bootagentListen?: string;
   bootagentServer?: string[];
   retireClusterListen?: string;
+  webhookAllow?: string[];
 }
 
 export function addServerOptions(cmd: Command, withDb = true): Command {
@@ -32,7 +33,16 @@ export function addServerOptions(cmd: Command, withDb = true): Command {
     'serve Retire-Cluster devices (TCP JSON; their customary port is 8080) on this address; they wait for `steward nodes approve` unless --admit-cidr covers them (default: off)',
     listenAddress,
   );
+  cmd.option(
+    '--webhook-allow <cidr...>',
+    'loopback/private ranges webhooks may be delivered to (refused by default; default $STEWARD_WEBHOOK_ALLOW)',
+  );
   return cmd.addOption(new Option('--log-level <level>', 'log level').choices(LOG_LEVELS));
+}
+
+/** The server options of the outbound-safety flags, as `startServer` takes them. */
+export function outboundOptions(opts: ServerFlags): { webhookAllow?: string[] } {
+  return opts.webhookAllow ? { webhookAllow: opts.webhookAllow } : {};
 }
 
 /** The server options of the seed-protocol flags, as `startServer` takes them. */
@@ -64,6 +74,7 @@ export function registerServer(program: Command): void {
         db: opts.db,
         logLevel: opts.logLevel,
         ...seedProtocolOptions(opts),
+        ...outboundOptions(opts),
       });
       println(`Steward API listening on ${server.url}`);
       println(`dashboard: ${server.url}/`);

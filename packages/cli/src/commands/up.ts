@@ -8,7 +8,7 @@ import { BIN_PATH } from '../paths.js';
 import { forever, onShutdown } from '../shutdown.js';
 import { prettyLogLine, prettyLogStream, terminalLogs } from '../pretty-log.js';
 import { LocalAgent } from '../up/local-agent.js';
-import { addServerOptions, adminTokenLine, seedProtocolOptions, type ServerFlags } from './server.js';
+import { addServerOptions, adminTokenLine, outboundOptions, seedProtocolOptions, type ServerFlags } from './server.js';
 import type { AgentConfig } from '@steward/agent';
 
 /**
@@ -56,6 +56,7 @@ export function registerUp(program: Command): void {
       dataDir: opts.dataDir,
       logLevel: opts.logLevel,
       ...seedProtocolOptions(opts),
+      ...outboundOptions(opts),
       ...(logs.pretty ? { logStream: prettyLogStream(logs.color) } : {}),
     });
     let agent: LocalAgent | undefined;

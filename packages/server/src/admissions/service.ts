@@ -16,7 +16,7 @@ import { EMPTY_INVENTORY } from '../store/rows.js';
 import type { AdmissionsTable, NodesTable } from '../store/schema.js';
 import { decideAdmission, deleteAdmission, findAdmission, getAdmission, insertAdmission, listAdmissions, touchAdmission } from '../store/queries/admissions.js';
 import { findNodeByExternalId, getNodeRow, insertNode } from '../store/queries/nodes.js';
-import { CidrList } from './cidrs.js';
+import { CidrList } from '../security/cidrs.js';
 import { admissionFromRow } from './rows.js';
 
 /** What a seed-protocol device says when it asks to be let in. */

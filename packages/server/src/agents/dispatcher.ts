@@ -40,12 +40,15 @@ export class Dispatcher {
     this.rotate(now);
     // Send before recording the delivery: the agent's answer may then overtake the
     // bookkeeping, which the transition table allows (pending → running/succeeded).
+    const idle = this.toRecord.length === 0;
     for (const row of rows) {
-      session.send(wire.dispatch(row));
+      // Not sent (the agent stopped reading, or the socket just closed): it stays pending,
+      // and the next heartbeat that lacks it (or the next hello) sends it again.
+      if (!session.send(wire.dispatch(row))) continue;
       this.sent.set(row.id, now);
       this.toRecord.push(row.id);
     }
-    if (this.toRecord.length === rows.length) setImmediate(() => void this.record());
+    if (idle && this.toRecord.length > 0) setImmediate(() => void this.record());
   }
 
   /** True while a command sent from here is presumably still on its way to the agent. */

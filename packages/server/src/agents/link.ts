@@ -9,7 +9,8 @@ import { AgentHub } from './hub.js';
 import { sweepLiveness } from './liveness.js';
 import type { ModuleHandlers } from './module-handlers.js';
 import { authenticateNode } from './node-auth.js';
-import { AgentSession } from './session.js';
+import { NodeRateLimiter } from './rate-limits.js';
+import { AgentSession, type SessionLimits } from './session.js';
 import type { Channel, Transport, TransportHost } from './transport.js';
 import { wire } from './wire.js';
 
@@ -47,12 +48,20 @@ export class Link implements AgentLink {
   private readonly gateway: AgentGateway;
   private readonly transports: Transport[] = [];
   private receiver: CommandReceiver | null = null;
+  private readonly sessionLimits: SessionLimits;
 
   constructor(
     private readonly ctx: Context,
     private readonly replicaId: string,
   ) {
     this.dispatcher = new Dispatcher(ctx, this.hub);
+    const dropped = ctx.metrics.counter({
+      name: 'steward_agent_messages_dropped_total',
+      help: 'Agent messages not handled: over the rate limit (heartbeat_rate, event_rate), a full session queue (queue_full), a frame over the size limit (frame_size)',
+      labelNames: ['reason'],
+    });
+    const limits = ctx.settings.limits;
+    this.sessionLimits = { queue: limits.sessionQueue, meter: new NodeRateLimiter(limits, dropped, ctx.log), dropped, now: ctx.now };
     // The receiver is bound later (the command pipeline is built on this link).
     this.gateway = new AgentGateway(ctx, this.hub, this.dispatcher, {
       started: (n, c) => this.commands().started(n, c),
@@ -98,7 +107,7 @@ export class Link implements AgentLink {
   readonly host: TransportHost = {
     authenticate: async (authorization) => (await authenticateNode(this.ctx.store.db, authorization)).id,
     attach: (nodeId: string, channel: Channel) => {
-      const session = new AgentSession(nodeId, `${this.replicaId}:${newId('conn')}`, channel, this.gateway, this.ctx.log);
+      const session = new AgentSession(nodeId, `${this.replicaId}:${newId('conn')}`, channel, this.gateway, this.ctx.log, this.sessionLimits);
       this.hub.add(session);
       return session;
     },

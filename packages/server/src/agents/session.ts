@@ -8,6 +8,8 @@ import {
 } from '@steward/protocol';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
 import type { Logger } from 'pino';
+import type { Counter } from 'prom-client';
+import type { NodeRateLimiter } from './rate-limits.js';
 import type { Channel } from './transport.js';
 import { wire } from './wire.js';
 
@@ -15,6 +17,19 @@ import { wire } from './wire.js';
 const byType = new Map(
   AgentMessage.anyOf.map((schema) => [schema.properties.type.const as string, TypeCompiler.Compile(schema)] as const),
 );
+
+/** What bounds one session: its queue, the node's message rates, and where drops are counted. */
+export interface SessionLimits {
+  /** Messages awaiting handling before the session stops reading; twice this and messages are dropped. */
+  queue: number;
+  meter: NodeRateLimiter;
+  /** `steward_agent_messages_dropped_total{reason}`. */
+  dropped: Counter<'reason'>;
+  now: () => number;
+}
+
+/** ws's error for a frame over `maxPayload`; it then closes the socket with 1009. */
+const FRAME_TOO_LARGE = 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH';
 
 /** What a session hands to the control plane; implemented by AgentGateway. */
 export interface SessionHandlers {
@@ -36,6 +51,11 @@ export class AgentSession {
   /** True after hello: dispatches before it would race the agent's own start-up. */
   ready = false;
   private chain: Promise<void> = Promise.resolve();
+  /** Messages enqueued and not handled yet. */
+  private pending = 0;
+  private paused = false;
+  /** Set once the server closed the connection: frames still in flight are not handled. */
+  private closing = false;
   /** Resolves once the socket closed and every message before it was handled. */
   readonly done: Promise<void>;
   private markDone!: () => void;
@@ -46,6 +66,7 @@ export class AgentSession {
     private readonly channel: Channel,
     private readonly handlers: SessionHandlers,
     private readonly log: Logger,
+    private readonly limits: SessionLimits,
   ) {
     this.done = new Promise((r) => (this.markDone = r));
     channel.listen({
@@ -56,7 +77,11 @@ export class AgentSession {
         this.enqueue(() => this.handlers.closed(this));
         this.enqueue(async () => this.markDone());
       },
-      error: (err) => this.log.warn({ err, nodeId }, 'agent connection error'),
+      error: (err) => {
+        if ((err as NodeJS.ErrnoException).code !== FRAME_TOO_LARGE) return this.log.warn({ err, nodeId }, 'agent connection error');
+        limits.dropped.inc({ reason: 'frame_size' });
+        this.log.warn({ nodeId, connectionId }, 'agent sent a frame over the size limit; its connection was closed (1009)');
+      },
     });
   }
 
@@ -71,6 +96,7 @@ export class AgentSession {
 
   close(code: number, reason: string): void {
     this.ready = false;
+    this.closing = true;
     this.channel.close(code, reason);
   }
 
@@ -84,6 +110,7 @@ export class AgentSession {
   }
 
   private onMessage(data: string | Buffer, isBinary: boolean): void {
+    if (this.closing) return;
     if (isBinary) return this.reject('malformed_message', 'binary frames are not part of the protocol');
     let parsed: unknown;
     try {
@@ -92,6 +119,19 @@ export class AgentSession {
       return this.reject('malformed_message', 'message is not valid JSON');
     }
     const type = (parsed as { type?: unknown } | null)?.type;
+    if (type === 'heartbeat' || type === 'module.event') {
+      const verdict = this.limits.meter.admit(this.nodeId, type === 'heartbeat' ? 'heartbeat' : 'event', this.limits.now());
+      if (verdict === 'close') {
+        this.log.warn({ nodeId: this.nodeId }, 'closing the connection of a node that keeps sending over its rate limit');
+        return this.close(4008, 'rate limit exceeded');
+      }
+      // Dropped without an answer: a reply per dropped message would be a flood of our own.
+      if (verdict === 'drop') return;
+    }
+    if (this.pending >= 2 * this.limits.queue) {
+      this.limits.dropped.inc({ reason: 'queue_full' });
+      return this.reject('overloaded', 'too many messages are waiting to be handled; this one was dropped (send it again later)');
+    }
     const check = typeof type === 'string' ? byType.get(type) : undefined;
     if (!check) {
       return this.reject('invalid_message', `type: must be one of ${[...byType.keys()].join(', ')}`, {
@@ -105,7 +145,7 @@ export class AgentSession {
     const msg = parsed as AgentMessage;
     if (msg.type !== 'hello' && !this.ready) return this.reject('hello_required', 'send hello first');
     // Messages of one agent are handled in order: a result never overtakes its start.
-    this.enqueue(async () => {
+    this.enqueueBounded(async () => {
       switch (msg.type) {
         case 'hello':
           if (msg.protocol !== AGENT_PROTOCOL_VERSION) {
@@ -127,6 +167,29 @@ export class AgentSession {
           return this.handlers.reported(this, msg);
         case 'module.event':
           return this.handlers.moduleEvent(this, msg);
+      }
+    });
+  }
+
+  /**
+   * Enqueues an agent message. A full queue stops reading from the connection (the agent's
+   * sends then wait in its own socket buffer) until half of it was handled.
+   */
+  private enqueueBounded(fn: () => Promise<void>): void {
+    this.pending++;
+    if (this.pending >= this.limits.queue && !this.paused && this.channel.pause) {
+      this.paused = true;
+      this.channel.pause();
+    }
+    this.enqueue(async () => {
+      try {
+        await fn();
+      } finally {
+        this.pending--;
+        if (this.paused && this.pending <= this.limits.queue / 2) {
+          this.paused = false;
+          this.channel.resume?.();
+        }
       }
     });
   }

@@ -13,6 +13,10 @@ export interface Channel {
   close(code: number, reason: string): void;
   /** Drops the connection at once (a peer that stopped answering). */
   terminate(): void;
+  /** Stops reading frames (the session's queue is full); a transport that cannot pause leaves it out. */
+  pause?(): void;
+  /** Reads frames again after `pause`. */
+  resume?(): void;
   /** Called once by the session: every inbound frame in order, then one close. */
   listen(handlers: ChannelHandlers): void;
 }

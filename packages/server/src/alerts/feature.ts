@@ -7,6 +7,7 @@ import { MonitorAlerts } from './monitor-alerts.js';
 import { NodeOfflineAlerts } from './node-alerts.js';
 import { alertRoutes, webhookRoutes } from './routes.js';
 import { AlertService } from './service.js';
+import { DestinationPolicy } from '../security/destinations.js';
 import { alertSettingsFrom } from './settings.js';
 import { WebhookDeliverer } from './webhooks/deliverer.js';
 import { WebhookService } from './webhooks/service.js';
@@ -15,14 +16,15 @@ import { WebhookService } from './webhooks/service.js';
  * Alerts (from monitors, offline nodes and, if asked, failed commands) with acknowledgement,
  * SSE events and signed webhook notifications. Installs the real sink on `ctx.alerts`.
  */
-export function alertsFeature(deps: { ctx: Context; link: Pick<AgentLink, 'modules'>; replicaId: string }): Feature {
+export function alertsFeature(deps: { ctx: Context; link: Pick<AgentLink, 'modules'>; replicaId: string; options?: { webhookAllow?: string[] } }): Feature {
   const { ctx } = deps;
-  const settings = alertSettingsFrom();
-  const deliverer = new WebhookDeliverer(ctx, settings.webhook, deps.replicaId);
+  const settings = alertSettingsFrom(process.env, deps.options?.webhookAllow);
+  const destinations = new DestinationPolicy(settings.webhook.allow);
+  const deliverer = new WebhookDeliverer(ctx, settings.webhook, deps.replicaId, destinations);
   const alerts = new AlertService(ctx, () => deliverer.kick());
   ctx.alerts = alerts;
   registerAlertMetrics(ctx);
-  const webhooks = new WebhookService(ctx);
+  const webhooks = new WebhookService(ctx, destinations);
   new MonitorAlerts(ctx, alerts).register(deps.link);
   const offline = new NodeOfflineAlerts(ctx, alerts, settings.nodeOfflineDelayMs);
   const unsubscribe = new CommandFailureAlerts(ctx, alerts, settings.failedCommandTypes).subscribe();

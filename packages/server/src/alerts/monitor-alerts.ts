@@ -1,7 +1,7 @@
 import { CheckStateEventData, MonitorReport, type CheckStatus } from '@steward/protocol';
 import type { AgentLink } from '../agents/link.js';
 import type { Context } from '../core/context.js';
-import { listOpenAlerts } from '../store/queries/alerts.js';
+import { countOpenAlertsOfNode, getOpenAlert, listOpenAlerts } from '../store/queries/alerts.js';
 import { getNodeRow } from '../store/queries/nodes.js';
 import type { AlertService } from './service.js';
 
@@ -35,11 +35,16 @@ function undecided(c: CheckStatus): boolean {
  */
 export class MonitorAlerts {
   private readonly known = new Map<string, { firing: Set<string>; held: number; at: number }>();
+  /** Nodes already warned about (once per process) for checks or alerts over the caps. */
+  private readonly warned = new Set<string>();
+  private readonly refused;
 
   constructor(
     private readonly ctx: Context,
     private readonly alerts: AlertService,
-  ) {}
+  ) {
+    this.refused = ctx.metrics.counter({ name: 'steward_monitor_alerts_refused_total', help: 'Monitor alerts not opened because their node had its cap of open alerts' });
+  }
 
   register(link: Pick<AgentLink, 'modules'>): void {
     link.modules.register('monitor', {
@@ -52,15 +57,25 @@ export class MonitorAlerts {
 
   async report(nodeId: string, report: MonitorReport): Promise<void> {
     const now = this.ctx.now();
-    const firing = new Map(report.checks.filter(alerting).map((c) => [c.id, c]));
+    const { checksPerNode, openAlertsPerNode } = this.ctx.settings.limits;
+    if (report.checks.length > checksPerNode) this.warnOnce(nodeId, `node reports ${report.checks.length} checks; only the first ${checksPerNode} are looked at`);
+    const checks = report.checks.slice(0, checksPerNode);
+    const firing = new Map(checks.filter(alerting).map((c) => [c.id, c]));
     const prev = this.known.get(nodeId);
     // Held alerts are looked at on every report until their checks settle (a few probes).
     if (prev && prev.held === 0 && now - prev.at < REVERIFY_MS && prev.firing.size === firing.size && [...firing.keys()].every((id) => prev.firing.has(id))) return;
     const open = new Map((await listOpenAlerts(this.ctx.store.db, SOURCE, nodeId)).map((a) => [a.key, a]));
+    let opened = open.size;
     for (const c of firing.values()) {
-      if (!open.has(monitorAlertKey(nodeId, c.id))) await this.alerts.ensure(await this.alertFor(nodeId, c));
+      if (open.has(monitorAlertKey(nodeId, c.id))) continue;
+      if (opened >= openAlertsPerNode) {
+        this.overCap(nodeId, c.id);
+        break;
+      }
+      await this.alerts.ensure(await this.alertFor(nodeId, c));
+      opened++;
     }
-    const byId = new Map(report.checks.map((c) => [c.id, c]));
+    const byId = new Map(checks.map((c) => [c.id, c]));
     let held = 0;
     for (const key of open.keys()) {
       const checkId = key.slice(monitorAlertKey(nodeId, '').length);
@@ -80,12 +95,31 @@ export class MonitorAlerts {
     const key = monitorAlertKey(nodeId, c.id);
     const known = this.known.get(nodeId);
     if (data.transition === 'fired') {
+      if (!(await this.mayOpen(nodeId, key))) return this.overCap(nodeId, c.id);
       await this.alerts.ensure(await this.alertFor(nodeId, c));
       known?.firing.add(c.id);
     } else {
       await this.alerts.resolveKey(key, data.reason === 'check removed' ? `check ${c.id} was removed` : `${c.summary}: ${c.message}`);
       known?.firing.delete(c.id);
     }
+  }
+
+  /** An alert already open may be kept; a new one only while the node is under its cap. */
+  private async mayOpen(nodeId: string, key: string): Promise<boolean> {
+    const db = this.ctx.store.db;
+    if ((await countOpenAlertsOfNode(db, SOURCE, nodeId)) < this.ctx.settings.limits.openAlertsPerNode) return true;
+    return (await getOpenAlert(db, key)) !== undefined;
+  }
+
+  private overCap(nodeId: string, checkId: string): void {
+    this.refused.inc();
+    this.warnOnce(nodeId, `node has ${this.ctx.settings.limits.openAlertsPerNode} open monitor alerts (the cap); check ${checkId} and later ones open none`);
+  }
+
+  private warnOnce(nodeId: string, message: string): void {
+    if (this.warned.has(nodeId)) return;
+    this.warned.add(nodeId);
+    this.ctx.log.warn({ nodeId }, message);
   }
 
   private async alertFor(nodeId: string, c: CheckStatus) {

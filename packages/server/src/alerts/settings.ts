@@ -15,6 +15,8 @@ export interface AlertSettings {
     timeoutMs: number;
     /** Deliveries sent at once by one replica. */
     concurrency: number;
+    /** Private/loopback ranges webhooks may still reach (`10.1.0.0/16`); public addresses always may. */
+    allow: string[];
   };
 }
 
@@ -28,7 +30,7 @@ function envInt(env: NodeJS.ProcessEnv, name: string, fallback: number, min = 1)
 
 const TYPE_PATTERN = /^(\*|[a-z][a-z0-9]*(\.[a-z][a-z0-9_]*)*(\.\*)?)$/;
 
-export function alertSettingsFrom(env: NodeJS.ProcessEnv = process.env): AlertSettings {
+export function alertSettingsFrom(env: NodeJS.ProcessEnv = process.env, webhookAllow?: string[]): AlertSettings {
   const failedCommandTypes = (env.STEWARD_ALERT_FAILED_COMMANDS ?? '')
     .split(',')
     .map((s) => s.trim())
@@ -49,6 +51,7 @@ export function alertSettingsFrom(env: NodeJS.ProcessEnv = process.env): AlertSe
       backoffMaxMs: envInt(env, 'STEWARD_WEBHOOK_BACKOFF_MAX_MS', 600_000),
       timeoutMs: envInt(env, 'STEWARD_WEBHOOK_TIMEOUT_MS', 10_000),
       concurrency: envInt(env, 'STEWARD_WEBHOOK_CONCURRENCY', 16),
+      allow: webhookAllow ?? (env.STEWARD_WEBHOOK_ALLOW ?? '').split(',').map((s) => s.trim()).filter(Boolean),
     },
   };
 }

@@ -29,7 +29,8 @@ export function agentArtifactRoutes(app: FastifyInstance, ctx: Context, service:
           response: { 200: Artifact, 201: Artifact },
         },
       },
-      async (req, reply) => receiveUpload(service, req, reply, `node:${req.nodeId}`),
+      async (req, reply) =>
+        receiveUpload(service, req, reply, `node:${req.nodeId}`, { bytes: ctx.settings.limits.artifactBytesPerNode, count: ctx.settings.limits.artifactsPerNode }),
     );
     r.get(
       `${AGENT_ARTIFACTS_PATH}/:sha256`,

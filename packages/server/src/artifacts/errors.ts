@@ -13,3 +13,10 @@ export class UploadAbortedError extends StewardError {
     super('upload_aborted', 400, 'the upload ended before the whole body arrived; nothing was stored');
   }
 }
+
+/** A node's uploads would pass its quota (bytes or count); nothing was stored. */
+export class ArtifactQuotaError extends StewardError {
+  constructor(message: string, details: { usedBytes: number; usedCount: number; quotaBytes: number; quotaCount: number }) {
+    super('artifact_quota_exceeded', 413, message, details);
+  }
+}

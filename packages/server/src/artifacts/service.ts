@@ -1,9 +1,10 @@
 import type { Readable } from 'node:stream';
 import { NotFoundError, PayloadTooLargeError, type Artifact, type ArtifactListQuery } from '@steward/protocol';
 import type { Context } from '../core/context.js';
-import { deleteArtifactRow, getArtifactRow, insertArtifactOnce, listArtifactRows, nodeMayReadArtifact } from '../store/queries/artifacts.js';
+import { artifactUsageBy, deleteArtifactRow, getArtifactRow, insertArtifactOnce, listArtifactRows, nodeMayReadArtifact } from '../store/queries/artifacts.js';
 import type { ArtifactsTable } from '../store/schema.js';
 import type { BlobFiles } from './blob-files.js';
+import { ArtifactQuotaError } from './errors.js';
 
 export interface PutOptions {
   name?: string;
@@ -13,6 +14,8 @@ export interface PutOptions {
   createdBy: string | null;
   /** The request's Content-Length, when it sent one: refused up front when over the limit. */
   declaredLength?: number;
+  /** What `createdBy` may have stored in all (agents' uploads: per node). */
+  quota?: { bytes: number; count: number };
 }
 
 export function artifactFromRow(r: ArtifactsTable): Artifact {
@@ -39,7 +42,14 @@ export class ArtifactService {
     if (o.declaredLength !== undefined && o.declaredLength > this.maxBytes) {
       throw new PayloadTooLargeError(`the artifact (${o.declaredLength} bytes) is larger than the limit of ${this.maxBytes} bytes; nothing was stored`);
     }
-    const blob = await this.files.write(body, this.maxBytes, o.sha256);
+    const room = o.quota && o.createdBy ? await this.roomLeft(o.createdBy, o.quota, o.declaredLength) : null;
+    let blob;
+    try {
+      blob = await this.files.write(body, Math.min(this.maxBytes, room?.bytes ?? Infinity), o.sha256);
+    } catch (e) {
+      if (room && room.bytes < this.maxBytes && e instanceof PayloadTooLargeError) throw room.refusal();
+      throw e;
+    }
     const { row, created } = await insertArtifactOnce(this.ctx.store.db, {
       sha256: blob.sha256,
       size: blob.size,
@@ -48,6 +58,22 @@ export class ArtifactService {
       created_by: o.createdBy,
     });
     return { artifact: artifactFromRow(row), created };
+  }
+
+  /**
+   * Bytes `createdBy` may still upload; refuses at once when its count is used up or the declared
+   * length does not fit. Two uploads racing may together pass the quota by one artifact.
+   */
+  private async roomLeft(createdBy: string, quota: { bytes: number; count: number }, declared?: number) {
+    const used = await artifactUsageBy(this.ctx.store.db, createdBy);
+    const bytes = Math.max(0, quota.bytes - used.bytes);
+    const refusal = () =>
+      new ArtifactQuotaError(
+        `${createdBy} has stored ${used.count} artifacts of ${used.bytes} bytes; its quota is ${quota.count} artifacts and ${quota.bytes} bytes; nothing was stored`,
+        { usedBytes: used.bytes, usedCount: used.count, quotaBytes: quota.bytes, quotaCount: quota.count },
+      );
+    if (used.count >= quota.count || (declared !== undefined && declared > bytes)) throw refusal();
+    return { bytes, refusal };
   }
 
   async meta(sha256: string): Promise<Artifact> {

@@ -3,7 +3,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Ajv } from 'ajv';
 import type { ArtifactUploadQuery } from '@steward/protocol';
 import { discard } from './blob-files.js';
-import type { ArtifactService } from './service.js';
+import type { ArtifactService, PutOptions } from './service.js';
 
 /** How long the rest of a refused upload is read (and dropped) before the connection is cut. */
 const REFUSED_BODY_GRACE_MS = 30_000;
@@ -33,13 +33,14 @@ export async function receiveUpload(
   req: FastifyRequest,
   reply: FastifyReply,
   createdBy: string,
+  quota?: PutOptions['quota'],
 ): Promise<void> {
   const query = req.query as ArtifactUploadQuery;
   const declared = declaredLength(req);
   // No body at all (no Content-Length, no chunked encoding): an empty artifact.
   const body = (req.body as Readable | undefined) ?? req.raw;
   try {
-    const { artifact, created } = await service.put(body, { name: query.name, sha256: query.sha256, createdBy, declaredLength: declared });
+    const { artifact, created } = await service.put(body, { name: query.name, sha256: query.sha256, createdBy, declaredLength: declared, quota });
     await reply.status(created ? 201 : 200).send(artifact);
   } catch (e) {
     // The client may still be sending. Answering first makes clients stop mid-body and leaves

@@ -4,6 +4,7 @@ import { Command, CommandCreate, CommandListQuery, IdParams, listOf, WaitQuery }
 import type { CommandService } from './service.js';
 import { COMMAND_COLUMNS } from './columns.js';
 import { sendListing } from '../http/listing.js';
+import { requesterOf } from './requester.js';
 
 export function commandRoutes(app: FastifyInstance, commands: CommandService): void {
   const r = app.withTypeProvider<TypeBoxTypeProvider>();
@@ -12,7 +13,7 @@ export function commandRoutes(app: FastifyInstance, commands: CommandService): v
     '/api/v1/commands',
     { schema: { tags, body: CommandCreate, response: { 200: Command, 201: Command } } },
     async (req, reply) => {
-      const { command, created } = await commands.submit(req.body);
+      const { command, created } = await commands.submit(req.body, requesterOf(req));
       return reply.status(created ? 201 : 200).send(command);
     },
   );

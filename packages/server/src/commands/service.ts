@@ -42,6 +42,8 @@ import { publishCommandProgress, publishCommandState } from '../events/command-s
 import { loadWhenDone } from '../core/wait.js';
 import type { PayloadChecker } from './payload-check.js';
 import type { CatalogCache } from './catalogs.js';
+import { approvalRequestRow, compilePolicies, holdForApproval, policyFor, type CompiledPolicy, type Requester } from './approval-policies.js';
+import { insertApprovalRequest, listApprovalPolicies, transitionApprovalRequest } from '../store/queries/approvals.js';
 
 export interface CommandSpec {
   type: string;
@@ -154,14 +156,31 @@ export class CommandService implements CommandReceiver {
     return shown;
   }
 
-  async submit(body: CommandCreate): Promise<{ command: Command; created: boolean }> {
+  /** The approval policies in force now (few rows; read per submission so every replica sees a change at once). */
+  async approvalPolicies(): Promise<CompiledPolicy[]> {
+    return compilePolicies(await listApprovalPolicies(this.ctx.store.db));
+  }
+
+  /**
+   * Submits a command. With a `requester` (an operator's request), a command an approval policy
+   * covers is stored `awaiting_approval` and not sent until a second operator approves it.
+   */
+  async submit(body: CommandCreate, requester?: Requester): Promise<{ command: Command; created: boolean }> {
     const node = await this.resolveNode(body.node);
     const spec = specOf(body);
     this.checkPayload(node, spec);
+    const policy = requester ? policyFor(await this.approvalPolicies(), spec.type, node) : undefined;
     const now = this.ctx.now();
     const hash = body.requestId ? await this.requests.hash({ nodeId: node.id, ...spec }) : null;
     const row = newCommandRow(spec, node.id, now, { requestId: body.requestId ?? null, requestHash: hash, shown: this.shownPayload(node, spec) });
-    const { row: saved, created } = await insertCommandOnce(this.ctx.store.db, row);
+    if (policy) holdForApproval(row, policy, now);
+    const { row: saved, created } = policy
+      ? await this.ctx.store.tx(async (db) => {
+          const r = await insertCommandOnce(db, row);
+          if (r.created) await insertApprovalRequest(db, approvalRequestRow(row.id, 'command', spec.type, policy, requester!, now));
+          return r;
+        })
+      : await insertCommandOnce(this.ctx.store.db, row);
     if (!created) {
       if (saved.request_hash !== hash || saved.job_id !== null) {
         throw new ConflictError(
@@ -173,7 +192,7 @@ export class CommandService implements CommandReceiver {
       return { command: commandFromRow(saved), created: false };
     }
     publishCommandState(this.ctx, saved);
-    this.link.deliver(node.id, [saved]);
+    if (saved.state === 'pending') this.link.deliver(node.id, [saved]);
     return { command: commandFromRow(saved), created: true };
   }
 
@@ -225,9 +244,12 @@ export class CommandService implements CommandReceiver {
   async cancel(id: string, reason = 'cancelled by an operator'): Promise<Command> {
     const before = await getCommandRow(this.ctx.store.db, id);
     if (!before) throw new NotFoundError('command', id);
-    const row = await transitionCommand(this.ctx.store.db, id, 'cancelled', {
-      finished_at: this.ctx.now(),
-      error: JSON.stringify({ code: 'cancelled', message: reason }),
+    const now = this.ctx.now();
+    const row = await this.ctx.store.tx(async (db) => {
+      const moved = await transitionCommand(db, id, 'cancelled', { finished_at: now, error: JSON.stringify({ code: 'cancelled', message: reason }) });
+      // A held command cancelled before anyone decided: its approval request is over too.
+      if (moved && before.state === 'awaiting_approval' && !before.job_id) await transitionApprovalRequest(db, id, 'rejected', now, reason);
+      return moved;
     });
     if (!row) {
       const now = await this.get(id);

@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import type { AlertSink } from './alert-sink.js';
 import type { EventBus } from './bus.js';
 import type { Metrics } from './metrics.js';
+import type { Limits } from './limits.js';
 import type { Store } from '../store/store.js';
 
 /** Options after defaults are applied. */
@@ -12,6 +13,8 @@ export interface Settings {
   sweepIntervalMs: number;
   /** Extra time past a command's timeout before the control plane gives up on its agent. */
   timeoutGraceMs: number;
+  /** Bounds on what one agent or client may cost (core/limits.ts). */
+  limits: Limits;
 }
 
 /** What every service shares; built once by the control plane. */

@@ -5,9 +5,10 @@ import { eventRoutes } from './routes.js';
 /** Live events over SSE; open streams end when the control plane drains. */
 export function eventsFeature(deps: { ctx: Context }): Feature {
   const streams = new Set<() => void>();
+  const dropped = deps.ctx.metrics.counter({ name: 'steward_event_streams_dropped_total', help: 'Event streams dropped because their client read too slowly' });
   return {
     name: 'events',
-    routes: (api) => eventRoutes(api, deps.ctx.bus, streams),
+    routes: (api) => eventRoutes(api, deps.ctx.bus, streams, deps.ctx.settings.limits, () => dropped.inc()),
     async drain() {
       for (const end of [...streams]) end();
     },

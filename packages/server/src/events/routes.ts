@@ -1,13 +1,13 @@
 import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import { Type } from '@steward/protocol';
+import { TooManyRequestsError, Type } from '@steward/protocol';
 import type { EventBus, SequencedEvent } from '../core/bus.js';
-import { openSse } from '../http/sse.js';
+import type { Limits } from '../core/limits.js';
+import { boundedSse, openSse } from '../http/sse.js';
 
 const EventsQuery = Type.Object({
   kinds: Type.Optional(Type.String({ maxLength: 500, description: 'comma-separated event kinds' })),
   lastEventId: Type.Optional(Type.String({ maxLength: 100 })),
-  access_token: Type.Optional(Type.String()),
   recent: Type.Optional(Type.Integer({ minimum: 0, maximum: 1000, description: 'on a fresh connection (no Last-Event-ID), first replay up to this many recent events' })),
 });
 
@@ -18,8 +18,16 @@ const PING_MS = 15_000;
  * Ids are `<boot>-<seq>`: after a control-plane restart the sequence starts over, and a client
  * whose last id is from another boot gets everything this process still has.
  */
-export function eventRoutes(app: FastifyInstance, bus: EventBus, streams: Set<() => void>): void {
+export function eventRoutes(
+  app: FastifyInstance,
+  bus: EventBus,
+  streams: Set<() => void>,
+  limits: Pick<Limits, 'sseStreamsPerToken' | 'sseBufferBytes'>,
+  onDropped: () => void = () => {},
+): void {
   const r = app.withTypeProvider<TypeBoxTypeProvider>();
+  /** Open streams by operator token (this replica's). */
+  const perToken = new Map<string, number>();
   const boot = Date.now().toString(36);
   const resumeAfter = (lastId: string | undefined): number | null => {
     if (!lastId) return null;
@@ -30,22 +38,42 @@ export function eventRoutes(app: FastifyInstance, bus: EventBus, streams: Set<()
     const kinds = req.query.kinds ? new Set(req.query.kinds.split(',').map((k) => k.trim())) : null;
     const header = req.headers['last-event-id'];
     const last = resumeAfter(typeof header === 'string' ? header : req.query.lastEventId);
+    const token = req.apiTokenId ?? '';
+    const open = perToken.get(token) ?? 0;
+    if (open >= limits.sseStreamsPerToken) {
+      throw new TooManyRequestsError('too_many_streams', `this token already holds ${open} event streams (the limit); close one first`, 5, { limit: limits.sseStreamsPerToken });
+    }
+    perToken.set(token, open + 1);
     const res = openSse(reply);
-    res.write('retry: 2000\n\n');
-    const write = ({ seq, event }: SequencedEvent) => {
-      if (kinds && !kinds.has(event.kind)) return;
-      res.write(`id: ${boot}-${seq}\nevent: ${event.kind}\ndata: ${JSON.stringify(event)}\n\n`);
-    };
-    if (last !== null) for (const e of bus.since(last)) write(e);
-    else if (req.query.recent) for (const e of bus.since(Math.max(0, bus.lastSeq - req.query.recent))) write(e);
-    const unsubscribe = bus.subscribe(write);
-    const ping = setInterval(() => res.write(': ping\n\n'), PING_MS);
+    let ended = false;
+    let ping: NodeJS.Timeout | undefined;
+    let unsubscribe = () => {};
     const end = () => {
+      if (ended) return;
+      ended = true;
+      const left = (perToken.get(token) ?? 1) - 1;
+      if (left > 0) perToken.set(token, left);
+      else perToken.delete(token);
       clearInterval(ping);
       unsubscribe();
       streams.delete(end);
       if (!res.writableEnded) res.end();
     };
+    const send = boundedSse(res, limits.sseBufferBytes, () => {
+      req.log.warn({ tokenId: token }, 'dropped an event stream whose client read too slowly');
+      onDropped();
+      end();
+    });
+    send('retry: 2000\n\n');
+    const write = ({ seq, event }: SequencedEvent) => {
+      if (kinds && !kinds.has(event.kind)) return;
+      send(`id: ${boot}-${seq}\nevent: ${event.kind}\ndata: ${JSON.stringify(event)}\n\n`);
+    };
+    if (last !== null) for (const e of bus.since(last)) write(e);
+    else if (req.query.recent) for (const e of bus.since(Math.max(0, bus.lastSeq - req.query.recent))) write(e);
+    if (ended) return;
+    unsubscribe = bus.subscribe(write);
+    ping = setInterval(() => send(': ping\n\n'), PING_MS);
     streams.add(end);
     req.raw.on('close', end);
   });

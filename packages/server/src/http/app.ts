@@ -3,17 +3,23 @@ import websocket from '@fastify/websocket';
 import swagger from '@fastify/swagger';
 import { Ajv } from 'ajv';
 import type { Logger } from 'pino';
-import { installErrorHandling } from './errors.js';
+import { clientErrorHandler, frameworkErrors, installErrorHandling } from './errors.js';
 import { operatorAuth } from './auth.js';
+import { limitAuthFailures } from './auth-failures.js';
+import type { Limits } from '../core/limits.js';
+import type { Metrics } from '../core/metrics.js';
+import { installAuditHook, type AuditSink } from './audit-hook.js';
 import type { Store } from '../store/store.js';
-
-export const AGENT_MAX_MESSAGE_BYTES = 64 * 1024 * 1024;
 
 export interface AppOptions {
   log: Logger;
   store: Store;
   bodyLimit: number;
   version: string;
+  limits: Limits;
+  metrics: Metrics;
+  /** Where the operator API's changing and refused requests are recorded. */
+  audit?: AuditSink;
 }
 
 /** The Fastify instance with what every route relies on: errors, validation, docs, sockets. */
@@ -24,8 +30,11 @@ export async function createApp(o: AppOptions): Promise<{ app: FastifyInstance; 
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: o.bodyLimit,
     forceCloseConnections: true,
+    frameworkErrors,
+    clientErrorHandler,
   });
   installErrorHandling(app);
+  limitAuthFailures(app, { max: o.limits.authFailures, windowMs: o.limits.authFailureWindowMs, metrics: o.metrics });
   // Query strings are text and need coercing ("5" → 5); bodies are JSON and must not be
   // (coercion would turn a label's null, meaning "remove", into "").
   const bodyAjv = new Ajv({ removeAdditional: false, allErrors: true, coerceTypes: false, useDefaults: true, strict: false });
@@ -39,12 +48,14 @@ export async function createApp(o: AppOptions): Promise<{ app: FastifyInstance; 
       security: [{ bearer: [] }],
     },
   });
-  await app.register(websocket, { options: { maxPayload: AGENT_MAX_MESSAGE_BYTES } });
+  // A larger agent frame is not read: ws closes that one connection with 1009 (the session logs it).
+  await app.register(websocket, { options: { maxPayload: o.limits.agentFrameBytes } });
   const auth = operatorAuth(o.store);
   /** Registers operator routes behind bearer authentication. */
   const api = async (fn: (api: FastifyInstance) => void) => {
     await app.register(async (scope) => {
       scope.addHook('onRequest', auth);
+      if (o.audit) installAuditHook(scope, o.audit);
       fn(scope);
     });
   };

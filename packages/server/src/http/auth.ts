@@ -23,7 +23,8 @@ const TOUCH_EVERY_MS = 60_000;
 export function operatorAuth(store: Store) {
   const touched = new Map<string, number>();
   return async (req: FastifyRequest, _reply: FastifyReply): Promise<void> => {
-    const token = bearerOf(req.headers.authorization) ?? tokenFromQuery(req);
+    // Never from the URL (`?access_token=`): URLs land in proxy logs, history and Referer.
+    const token = bearerOf(req.headers.authorization);
     if (!token) throw new UnauthorizedError('send Authorization: Bearer <token>');
     // A token that is malformed, unknown or wrong gets one answer: which of them it was is no one's business.
     const parts = splitCredential(token);
@@ -41,11 +42,4 @@ export function operatorAuth(store: Store) {
       throw new ForbiddenError('this token may only read');
     }
   };
-}
-
-/** EventSource cannot set headers; the events stream alone also takes `?access_token=`. */
-function tokenFromQuery(req: FastifyRequest): string | null {
-  if (!req.url.startsWith('/api/v1/events')) return null;
-  const q = req.query as { access_token?: unknown } | undefined;
-  return typeof q?.access_token === 'string' ? q.access_token : null;
 }

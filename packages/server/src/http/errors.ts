@@ -1,5 +1,6 @@
-import type { FastifyError, FastifyInstance } from 'fastify';
-import { fieldName, isStewardError, type FieldIssue } from '@steward/protocol';
+import type { Socket } from 'node:net';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { fieldName, isStewardError, TooManyRequestsError, type FieldIssue } from '@steward/protocol';
 
 const FASTIFY_CLIENT_ERRORS: Record<string, { status: number; code: string }> = {
   FST_ERR_CTP_BODY_TOO_LARGE: { status: 413, code: 'payload_too_large' },
@@ -22,6 +23,7 @@ function validationIssues(err: FastifyError): FieldIssue[] {
 /** Every error leaves as `{ error: { code, message, details } }`; a client mistake is never a 500. */
 export function installErrorHandling(app: FastifyInstance): void {
   app.setErrorHandler((err: FastifyError, req, reply) => {
+    if (err instanceof TooManyRequestsError) reply.header('retry-after', String(err.retryAfterSeconds));
     if (isStewardError(err)) return reply.status(err.status).send({ error: err.toBody() });
     if (err.validation) {
       const issues = validationIssues(err);
@@ -39,4 +41,25 @@ export function installErrorHandling(app: FastifyInstance): void {
   app.setNotFoundHandler((req, reply) => {
     reply.status(404).send({ error: { code: 'route_not_found', message: `no route ${req.method} ${req.url.split('?')[0]}` } });
   });
+}
+
+/**
+ * Errors Fastify raises before routing (a URL that does not decode, `/x/%`), which the error
+ * handler never sees: they get the same `{ error }` shape as every other answer.
+ */
+export function frameworkErrors(err: FastifyError, _req: FastifyRequest, reply: FastifyReply): void {
+  const code = err.code === 'FST_ERR_BAD_URL' ? 'bad_url' : 'bad_request';
+  void reply.status(err.statusCode && err.statusCode < 500 ? err.statusCode : 400).send({ error: { code, message: err.message } });
+}
+
+/**
+ * Errors of Node's HTTP parser (headers too large, malformed request line): answered with the
+ * same `{ error }` body when the socket can still take one, then closed.
+ */
+export function clientErrorHandler(err: NodeJS.ErrnoException, socket: Socket): void {
+  if (!socket.writable) return void socket.destroy();
+  const tooLarge = err.code === 'HPE_HEADER_OVERFLOW';
+  const [status, text, code] = tooLarge ? [431, 'Request Header Fields Too Large', 'headers_too_large'] : [400, 'Bad Request', 'bad_request'];
+  const body = JSON.stringify({ error: { code, message: tooLarge ? 'request line and headers exceed 16 KiB' : 'malformed HTTP request' } });
+  socket.end(`HTTP/1.1 ${status} ${text}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
 }

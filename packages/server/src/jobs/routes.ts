@@ -2,12 +2,13 @@ import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { IdParams, Job, JobCreate, JobDetail, JobListQuery, listOf, WaitQuery } from '@steward/protocol';
 import type { JobService } from './service.js';
+import { requesterOf } from '../commands/requester.js';
 
 export function jobRoutes(app: FastifyInstance, jobs: JobService): void {
   const r = app.withTypeProvider<TypeBoxTypeProvider>();
   const tags = ['jobs'];
   r.post('/api/v1/jobs', { schema: { tags, body: JobCreate, response: { 200: JobDetail, 201: JobDetail } } }, async (req, reply) => {
-    const { job, created } = await jobs.create(req.body);
+    const { job, created } = await jobs.create(req.body, requesterOf(req));
     return reply.status(created ? 201 : 200).send(job);
   });
   r.get('/api/v1/jobs', { schema: { tags, querystring: JobListQuery, response: { 200: listOf(Job) } } }, async (req) => ({

@@ -11,6 +11,7 @@ import {
   type JobDetail,
   type JobState,
   type Labels,
+  type ApprovalPolicy,
 } from '@steward/protocol';
 import type { AgentLink } from '../agents/link.js';
 import { newCommandRow, specOf, type CommandService } from '../commands/service.js';
@@ -25,6 +26,8 @@ import type { CommandsTable, JobsTable, NodesTable } from '../store/schema.js';
 import type { JobTracker } from './tracker.js';
 import { publishCommandState } from '../events/command-state.js';
 import { loadWhenDone } from '../core/wait.js';
+import { approvalRequestRow, holdForApproval, policyFor, stricter, type Requester } from '../commands/approval-policies.js';
+import { insertApprovalRequest, transitionApprovalRequest } from '../store/queries/approvals.js';
 
 export class JobService {
   constructor(
@@ -60,7 +63,11 @@ export class JobService {
     return [...new Map(t.nodes.map((k) => [byKey.get(k)!.id, byKey.get(k)!])).values()];
   }
 
-  async create(body: JobCreate): Promise<{ job: JobDetail; created: boolean }> {
+  /**
+   * Creates a job. With a `requester`, the commands an approval policy covers on their node wait
+   * in `awaiting_approval` (the rest go at once); the job is approved or rejected as a whole.
+   */
+  async create(body: JobCreate, requester?: Requester): Promise<{ job: JobDetail; created: boolean }> {
     const spec = specOf(body);
     const hash = body.requestId ? await this.commands.requests.hash({ target: body.target, batchSize: body.batchSize ?? null, ...spec }) : null;
     if (body.requestId) {
@@ -80,6 +87,16 @@ export class JobService {
     const rows = nodes.map((n, i) =>
       newCommandRow(spec, n.id, now, { jobId, held: batch !== null && i >= batch, shown: this.commands.shownPayload(n, spec, memo) }),
     );
+    const policies = requester ? await this.commands.approvalPolicies() : [];
+    let strictest: ApprovalPolicy | undefined;
+    for (const [i, n] of nodes.entries()) {
+      const p = policies.length ? policyFor(policies, spec.type, n) : undefined;
+      if (!p) continue;
+      strictest = stricter(strictest, p);
+      holdForApproval(rows[i]!, p, now);
+    }
+    // One decision for the whole job: every held command shares the strictest policy's TTL.
+    if (strictest) for (const r of rows) if (r.state === 'awaiting_approval') r.expires_at = now + strictest.ttlSeconds * 1000;
     const shown = rows.find((r) => r.secret_payload !== null)?.payload;
     const job: JobsTable = {
       id: jobId,
@@ -98,6 +115,7 @@ export class JobService {
       await this.ctx.store.tx(async (db) => {
         await insertJob(db, job);
         await insertCommands(db, rows);
+        if (strictest) await insertApprovalRequest(db, approvalRequestRow(jobId, 'job', spec.type, strictest, requester!, now));
       });
     } catch (err) {
       // Two submissions with one request id raced; the loser answers with the winner's job.
@@ -105,12 +123,18 @@ export class JobService {
       if (existing) return { job: await this.replay(existing, hash), created: false };
       throw err;
     }
-    const counts = { pending: rows.length - (batch !== null ? Math.max(0, rows.length - batch) : 0) } as Record<string, number>;
-    if (batch !== null && rows.length > batch) counts.queued = rows.length - batch;
+    const counts: Record<string, number> = {};
+    for (const r of rows) {
+      const key = r.held && r.state === 'pending' ? 'queued' : r.state;
+      counts[key] = (counts[key] ?? 0) + 1;
+    }
     this.ctx.bus.publish({ kind: 'job.state', at: now, jobId, state: 'running', counts });
-    for (const r of rows) if (!r.held) {
-      publishCommandState(this.ctx, r);
-      this.link.deliver(r.node_id, [r]);
+    for (const r of rows) {
+      if (r.state === 'awaiting_approval') publishCommandState(this.ctx, r);
+      else if (!r.held) {
+        publishCommandState(this.ctx, r);
+        this.link.deliver(r.node_id, [r]);
+      }
     }
     return { job: { ...jobFromRow(job, counts), commands: rows.map(commandFromRow) }, created: true };
   }
@@ -156,6 +180,8 @@ export class JobService {
     const moved = await this.ctx.store.tx(async (db) => {
       const job = await transitionJob(db, id, 'cancelled', now);
       if (!job) return undefined;
+      // Cancelled while its approval was awaited: nothing is left to decide.
+      await transitionApprovalRequest(db, id, 'rejected', now, 'job cancelled');
       ended.push(...(await cancelHeld(db, id, now)));
       for (const c of await listJobCommandRows(db, id)) {
         const row = await transitionCommand(db, c.id, 'cancelled', {

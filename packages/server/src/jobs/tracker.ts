@@ -4,7 +4,8 @@ import type { Context } from '../core/context.js';
 import { jobCounts, releaseHeld, runningJobIds, transitionJob, getJobRow } from '../store/queries/jobs.js';
 import { publishCommandState } from '../events/command-state.js';
 
-const ACTIVE = ['pending', 'dispatched', 'running'];
+// Awaiting approval counts as active: the job is not over, and its batch is not free for more.
+const ACTIVE = ['awaiting_approval', 'pending', 'dispatched', 'running'];
 
 /**
  * Keeps each job's aggregate current. Command ends are coalesced per job, so a fan-out to

@@ -11,6 +11,7 @@ import type { BackupTables } from './schema/backups.js';
 import type { AlertTables } from './schema/alerts.js';
 import type { WebhookTables } from './schema/webhooks.js';
 import type { MetaTables } from './schema/meta.js';
+import type { AuditTables } from './schema/audit.js';
 
 export type * from './schema/tokens.js';
 export type * from './schema/enrollment.js';
@@ -25,6 +26,7 @@ export type * from './schema/backups.js';
 export type * from './schema/alerts.js';
 export type * from './schema/webhooks.js';
 export type * from './schema/meta.js';
+export type * from './schema/audit.js';
 
 /**
  * Every table Kysely knows, gathered from one file per area under schema/ (add a table there,
@@ -44,4 +46,5 @@ export interface Database
     BackupTables,
     AlertTables,
     WebhookTables,
-    MetaTables {}
+    MetaTables,
+    AuditTables {}

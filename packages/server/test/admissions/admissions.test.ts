@@ -1,6 +1,6 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import { AdmissionService, type AdmitRequest } from '../../src/admissions/service.js';
-import { CidrList } from '../../src/admissions/cidrs.js';
+import { CidrList } from '../../src/security/cidrs.js';
 import type { Context } from '../../src/core/context.js';
 import { deleteNodeRow, getNodeRow } from '../../src/store/queries/nodes.js';
 import { storeTargets, useFreshStore } from '../helpers/databases.js';
@@ -26,7 +26,7 @@ describe('CidrList', () => {
     expect(l.has('192.168.1.8')).toBe(false);
     expect(l.has('fd12::1')).toBe(true);
     expect(l.has('not an address')).toBe(false);
-    expect(() => new CidrList(['10.0.0.0/33'])).toThrow(/admit CIDR "10.0.0.0\/33"/);
+    expect(() => new CidrList(['10.0.0.0/33'])).toThrow(/admitCidrs: "10.0.0.0\/33" is not an address range/);
     expect(() => new CidrList(['example.com/8'])).toThrow(/not an address range/);
   });
 });

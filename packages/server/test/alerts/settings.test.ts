@@ -7,7 +7,7 @@ describe('alert settings', () => {
     expect(alertSettingsFrom({})).toEqual({
       nodeOfflineDelayMs: 60_000,
       failedCommandTypes: [],
-      webhook: { maxAttempts: 8, backoffMs: 2000, backoffMaxMs: 600_000, timeoutMs: 10_000, concurrency: 16 },
+      webhook: { maxAttempts: 8, backoffMs: 2000, backoffMaxMs: 600_000, timeoutMs: 10_000, concurrency: 16, allow: [] },
     });
     const s = alertSettingsFrom({ STEWARD_ALERT_FAILED_COMMANDS: ' nginx.* , backup.run,*', STEWARD_WEBHOOK_MAX_ATTEMPTS: '3', STEWARD_ALERT_NODE_OFFLINE_DELAY_MS: '0' });
     expect(s.failedCommandTypes).toEqual(['nginx.*', 'backup.run', '*']);

@@ -1,6 +1,7 @@
 import { pino } from 'pino';
 import type { Context } from '../../src/core/context.js';
 import { EventBus } from '../../src/core/bus.js';
+import { DEFAULT_LIMITS } from '../../src/core/limits.js';
 import { Metrics } from '../../src/core/metrics.js';
 import type { Store } from '../../src/store/store.js';
 import { T0 } from './rows.js';
@@ -11,7 +12,7 @@ export function testContext(store: Store, clock: { now: number } = { now: T0 }):
     store,
     bus: new EventBus(),
     log: pino({ level: 'silent' }),
-    settings: { offlineAfterMs: 45_000, disconnectGraceMs: 10_000, heartbeatIntervalMs: 15_000, sweepIntervalMs: 1000, timeoutGraceMs: 5000 },
+    settings: { offlineAfterMs: 45_000, disconnectGraceMs: 10_000, heartbeatIntervalMs: 15_000, sweepIntervalMs: 1000, timeoutGraceMs: 5000, limits: { ...DEFAULT_LIMITS } },
     now: () => clock.now,
     startedAt: T0,
     alerts: { fire: async () => {}, resolve: async () => {} },

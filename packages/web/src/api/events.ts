@@ -109,6 +109,8 @@ export class EventStream {
       this.hadConnection = true;
       arm();
       const onMessage = (m: SseMessage) => {
+        // The server's last word before it drops a stream we read too slowly: the loop reconnects.
+        if (m.event === 'stream.dropped') return;
         if (m.id) this.lastEventId = m.id;
         let event: StewardEvent;
         try {

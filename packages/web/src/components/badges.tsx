@@ -5,6 +5,7 @@ const TONE: Record<string, string> = {
   running: 'busy',
   dispatched: 'busy',
   pending: 'wait',
+  awaiting_approval: 'wait',
   offline: 'bad',
   failed: 'bad',
   timed_out: 'bad',

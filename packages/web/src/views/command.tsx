@@ -3,11 +3,12 @@ import { StatusBadge } from '../components/badges.js';
 import { CommandResult } from '../components/command-result.js';
 import { Facts, PageHeader, Section } from '../components/page.js';
 import { Resolved } from '../components/states.js';
+import { ApprovalActions } from '../components/approval-actions.js';
 import { duration, time } from '../format.js';
 import { useCommand } from '../hooks/use-command.js';
 import { Link } from '../router.js';
 
-const UNFINISHED = new Set(['pending', 'dispatched', 'running']);
+const UNFINISHED = new Set(['awaiting_approval', 'pending', 'dispatched', 'running']);
 
 export function CommandView({ params }: { params: Record<string, string> }) {
   const id = params.id!;
@@ -26,9 +27,13 @@ export function CommandView({ params }: { params: Record<string, string> }) {
             subtitle={<code>{c.id}</code>}
             actions={
               UNFINISHED.has(c.state) ? (
-                <button type="button" onClick={() => void api.cancelCommand(c.id).then(command.reload, command.reload)}>
-                  Cancel
-                </button>
+                <>
+                  {/* A job's command is decided with its job. */}
+                  {c.state === 'awaiting_approval' && <ApprovalActions kind={c.jobId ? 'jobs' : 'commands'} id={c.jobId ?? c.id} onDone={command.reload} />}
+                  <button type="button" onClick={() => void api.cancelCommand(c.id).then(command.reload, command.reload)}>
+                    Cancel
+                  </button>
+                </>
               ) : undefined
             }
           />

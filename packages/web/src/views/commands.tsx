@@ -6,7 +6,7 @@ import { Empty, Resolved } from '../components/states.js';
 import { useNodeNames } from '../hooks/use-node-names.js';
 import { useResource } from '../hooks/use-resource.js';
 
-const STATES = ['pending', 'dispatched', 'running', 'succeeded', 'failed', 'timed_out', 'cancelled', 'expired'];
+const STATES = ['awaiting_approval', 'pending', 'dispatched', 'running', 'succeeded', 'failed', 'timed_out', 'cancelled', 'expired'];
 
 export function CommandsView() {
   const { api } = useSession();

@@ -4,6 +4,7 @@ import { CommandResult } from '../components/command-result.js';
 import { CommandsTable } from '../components/commands-table.js';
 import { Facts, PageHeader, Section } from '../components/page.js';
 import { Resolved } from '../components/states.js';
+import { ApprovalActions } from '../components/approval-actions.js';
 import { duration, time } from '../format.js';
 import { useNodeNames } from '../hooks/use-node-names.js';
 import { useResource } from '../hooks/use-resource.js';
@@ -43,9 +44,12 @@ export function JobView({ params }: { params: Record<string, string> }) {
             subtitle={<code>{j.id}</code>}
             actions={
               j.state === 'running' ? (
-                <button type="button" onClick={() => void api.post(`/api/v1/jobs/${j.id}/cancel`).then(job.reload, job.reload)}>
-                  Cancel
-                </button>
+                <>
+                  {(j.counts.awaiting_approval ?? 0) > 0 && <ApprovalActions kind="jobs" id={j.id} onDone={job.reload} />}
+                  <button type="button" onClick={() => void api.post(`/api/v1/jobs/${j.id}/cancel`).then(job.reload, job.reload)}>
+                    Cancel
+                  </button>
+                </>
               ) : undefined
             }
           />

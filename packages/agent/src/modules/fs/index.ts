@@ -1,13 +1,14 @@
 import { createHash } from 'node:crypto';
 import { constants } from 'node:fs';
-import { chmod, chown, lstat, mkdir, open, readdir, rm, rmdir, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { chmod, chown, lstat, mkdir, readdir, rmdir, stat } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
 import { FsChmodPayload, FsChownPayload, FsListPayload, FsMkdirPayload, FsPathPayload, FsReadPayload, FsRemovePayload, FsWritePayload } from '@steward/protocol/modules';
 import { defineCommand, defineModule, HandlerFailure } from '../types.js';
 import { confine } from '../../lib/confine.js';
 import { describeEntry, entryType, formatMode, parseMode } from './entry.js';
 import { guard, isMissing } from '../../lib/fs-failure.js';
 import { atomicWrite } from '../../lib/atomic-write.js';
+import { openReadPinned, removeTree, withPinned } from '../../lib/pinned.js';
 
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 // A FIFO or device would block the open or never end; O_NONBLOCK lets fstat tell first.
@@ -22,17 +23,19 @@ const list = defineCommand({
   safeToRerun: true,
   handler: (p, ctx) =>
     guard(p.path, async () => {
-      const { real } = await confine(p.path, ctx.config.fs.roots);
-      const names = (await readdir(real)).sort();
-      const limit = p.limit ?? 10_000;
-      const entries = await Promise.all(
-        names.slice(0, limit).map(async (name) => {
-          // An entry removed since readdir is simply gone.
-          const st = await lstat(join(real, name)).catch((e) => (isMissing(e) ? null : Promise.reject(e)));
-          return st && describeEntry(name, st);
-        }),
-      );
-      return { path: p.path, entries: entries.filter((e) => e !== null), truncated: names.length > limit };
+      const { real, realRoots } = await confine(p.path, ctx.config.fs.roots);
+      return withPinned(real, realRoots, { directory: true }, async ({ via }) => {
+        const names = (await readdir(via)).sort();
+        const limit = p.limit ?? 10_000;
+        const entries = await Promise.all(
+          names.slice(0, limit).map(async (name) => {
+            // An entry removed since readdir is simply gone.
+            const st = await lstat(join(via, name)).catch((e) => (isMissing(e) ? null : Promise.reject(e)));
+            return st && describeEntry(name, st);
+          }),
+        );
+        return { path: p.path, entries: entries.filter((e) => e !== null), truncated: names.length > limit };
+      });
     }),
 });
 
@@ -43,8 +46,8 @@ const statCmd = defineCommand({
   safeToRerun: true,
   handler: (p, ctx) =>
     guard(p.path, async () => {
-      const { real, lexical } = await confine(p.path, ctx.config.fs.roots);
-      const st = await stat(real);
+      const { real, lexical, realRoots } = await confine(p.path, ctx.config.fs.roots);
+      const st = await withPinned(real, realRoots, {}, ({ via }) => stat(via));
       const { type, size, mode, mtime } = describeEntry('', st);
       return { path: p.path, ...(real !== lexical ? { realPath: real } : {}), type, size, mode, mtime, uid: st.uid, gid: st.gid };
     }),
@@ -57,13 +60,14 @@ const mkdirCmd = defineCommand({
   safeToRerun: true,
   handler: (p, ctx) =>
     guard(p.path, async () => {
-      const { real } = await confine(p.path, ctx.config.fs.roots);
+      const { real, realRoots } = await confine(p.path, ctx.config.fs.roots);
       const mode = p.mode === undefined ? undefined : parseMode(p.mode);
       const st = await stat(real).catch((e) => (isMissing(e) ? null : Promise.reject(e)));
       if (st && !st.isDirectory()) throw new HandlerFailure('not_a_directory', `${p.path} exists and is not a directory`);
       if (st && (mode === undefined || (st.mode & 0o7777) === mode)) return { path: p.path, changed: false };
+      // Creating is by path (Node has no mkdirat); the mode is set on the directory as opened and checked.
       if (!st) await mkdir(real, { recursive: true });
-      if (mode !== undefined) await chmod(real, mode); // explicit, so the umask does not change it
+      if (mode !== undefined) await withPinned(real, realRoots, { directory: true }, ({ via }) => chmod(via, mode)); // explicit, so the umask does not change it
       return { path: p.path, changed: true };
     }),
 });
@@ -75,11 +79,13 @@ const chmodCmd = defineCommand({
   safeToRerun: true,
   handler: (p, ctx) =>
     guard(p.path, async () => {
-      const { real } = await confine(p.path, ctx.config.fs.roots);
+      const { real, realRoots } = await confine(p.path, ctx.config.fs.roots);
       const mode = parseMode(p.mode);
-      const st = await stat(real);
-      if ((st.mode & 0o7777) !== mode) await chmod(real, mode);
-      return { path: p.path, changed: (st.mode & 0o7777) !== mode, mode: formatMode(mode) };
+      return withPinned(real, realRoots, {}, async ({ via }) => {
+        const st = await stat(via);
+        if ((st.mode & 0o7777) !== mode) await chmod(via, mode);
+        return { path: p.path, changed: (st.mode & 0o7777) !== mode, mode: formatMode(mode) };
+      });
     }),
 });
 
@@ -90,13 +96,15 @@ const chownCmd = defineCommand({
   safeToRerun: true,
   handler: (p, ctx) =>
     guard(p.path, async () => {
-      const { real } = await confine(p.path, ctx.config.fs.roots);
-      const st = await stat(real);
-      const uid = p.uid ?? st.uid;
-      const gid = p.gid ?? st.gid;
-      const changed = uid !== st.uid || gid !== st.gid;
-      if (changed) await chown(real, uid, gid);
-      return { path: p.path, changed, uid, gid };
+      const { real, realRoots } = await confine(p.path, ctx.config.fs.roots);
+      return withPinned(real, realRoots, {}, async ({ via }) => {
+        const st = await stat(via);
+        const uid = p.uid ?? st.uid;
+        const gid = p.gid ?? st.gid;
+        const changed = uid !== st.uid || gid !== st.gid;
+        if (changed) await chown(via, uid, gid);
+        return { path: p.path, changed, uid, gid };
+      });
     }),
 });
 
@@ -107,19 +115,24 @@ const remove = defineCommand({
   safeToRerun: true,
   handler: (p, ctx) =>
     guard(p.path, async () => {
-      const { entry, holdsRoot } = await confine(p.path, ctx.config.fs.roots);
+      const { entry, holdsRoot, realRoots } = await confine(p.path, ctx.config.fs.roots);
       if (holdsRoot) throw new HandlerFailure('refused_root', `refusing to remove ${p.path}: it is or contains an fs root`);
-      const st = await lstat(entry).catch((e) => (isMissing(e) ? null : Promise.reject(e)));
-      if (!st) return { path: p.path, changed: false };
-      if (st.isDirectory() && !p.recursive) {
-        await rmdir(entry).catch((e) => {
-          if ((e as NodeJS.ErrnoException).code !== 'ENOTEMPTY') throw e;
-          throw new HandlerFailure('not_empty', `${p.path} is a non-empty directory; set recursive: true to remove it`);
-        });
-      } else {
-        await rm(entry, { recursive: st.isDirectory(), force: true });
-      }
-      return { path: p.path, changed: true };
+      // The entry is removed inside its parent as opened and checked, never through a swapped-in link.
+      const parent = await withPinned(dirname(entry), realRoots, { directory: true }, async ({ via }) => {
+        const name = basename(entry);
+        const st = await lstat(join(via, name)).catch((e) => (isMissing(e) ? null : Promise.reject(e)));
+        if (!st) return false;
+        if (st.isDirectory() && !p.recursive) {
+          await rmdir(join(via, name)).catch((e) => {
+            if ((e as NodeJS.ErrnoException).code !== 'ENOTEMPTY') throw e;
+            throw new HandlerFailure('not_empty', `${p.path} is a non-empty directory; set recursive: true to remove it`);
+          });
+        } else {
+          await removeTree(via, name).catch((e) => (isMissing(e) ? undefined : Promise.reject(e)));
+        }
+        return true;
+      }).catch((e) => (isMissing(e) ? false : Promise.reject(e)));
+      return { path: p.path, changed: parent };
     }),
 });
 
@@ -130,13 +143,13 @@ const read = defineCommand({
   safeToRerun: true,
   handler: (p, ctx) =>
     guard(p.path, async () => {
-      const { real } = await confine(p.path, ctx.config.fs.roots);
+      const { real, realRoots } = await confine(p.path, ctx.config.fs.roots);
       const max = ctx.config.fs.maxReadBytes;
       const tooLarge = (size: number) =>
         new HandlerFailure('too_large', `${p.path} is ${size} bytes; this node reads at most ${max} (fs.maxReadBytes)`, {
           details: { path: p.path, size, maxReadBytes: max },
         });
-      const fh = await open(real, READ_FLAGS);
+      const fh = await openReadPinned(real, READ_FLAGS, realRoots);
       try {
         const st = await fh.stat();
         if (st.isDirectory()) throw new HandlerFailure('is_a_directory', `${p.path} is a directory`);
@@ -159,7 +172,7 @@ const write = defineCommand({
   safeToRerun: true,
   handler: (p, ctx) =>
     guard(p.path, async () => {
-      const { real } = await confine(p.path, ctx.config.fs.roots);
+      const { real, realRoots } = await confine(p.path, ctx.config.fs.roots);
       let data: Buffer;
       if (p.encoding === 'base64') {
         const compact = p.content.replace(/\s+/g, '');
@@ -168,7 +181,14 @@ const write = defineCommand({
       } else {
         data = Buffer.from(p.content, 'utf8');
       }
-      const { changed } = await atomicWrite(real, data, p.mode === undefined ? undefined : parseMode(p.mode));
+      const mode = p.mode === undefined ? undefined : parseMode(p.mode);
+      // Temp file and rename happen inside the parent as opened and checked (a missing parent is not_found).
+      const { changed } = await withPinned(dirname(real), realRoots, { directory: true }, ({ via }) =>
+        atomicWrite(join(via, basename(real)), data, mode),
+      ).catch((e) => {
+        if (isMissing(e)) throw new HandlerFailure('not_found', `parent directory ${dirname(p.path)} does not exist`, { details: { path: dirname(p.path) } });
+        throw e;
+      });
       return { path: p.path, changed, bytes: data.length, sha256: sha256(data) };
     }),
 });

@@ -16,10 +16,10 @@ export class MemoryTransport implements Transport {
   }
 
   /** Opens a connection with a node credential, as the agent would; throws what the link throws. */
-  async connect(credential: string): Promise<MemoryAgentEnd> {
+  async connect(credential: string, o: { pausable?: boolean } = {}): Promise<MemoryAgentEnd> {
     if (!this.host) throw new Error('memory transport is not installed on a link');
     const nodeId = await this.host.authenticate(`Bearer ${credential}`);
-    const end = new MemoryAgentEnd();
+    const end = new MemoryAgentEnd(o.pausable ?? true);
     this.host.attach(nodeId, end.channel);
     return end;
   }
@@ -38,8 +38,33 @@ export class MemoryAgentEnd {
   /** Set when the control plane closed the connection. */
   closedWith: { code: number; reason: string } | null = null;
   private onClosed: Array<() => void> = [];
+  /** Frames the agent sent while the control plane was not reading (its session queue was full). */
+  private held: string[] = [];
+  private paused = false;
+  /** How often the control plane stopped reading, as a socket would show as a full window. */
+  pauses = 0;
 
-  readonly channel: Channel = {
+  readonly channel: Channel;
+
+  constructor(pausable = true) {
+    this.channel = {
+      ...this.base,
+      ...(pausable
+        ? {
+            pause: () => {
+              this.paused = true;
+              this.pauses++;
+            },
+            resume: () => {
+              this.paused = false;
+              while (!this.paused && this.held.length) this.handlers?.frame(this.held.shift()!, false);
+            },
+          }
+        : {}),
+    };
+  }
+
+  private readonly base: Channel = {
     send: (text) => {
       if (!this.open) return false;
       const msg = JSON.parse(text) as ServerMessage;
@@ -57,7 +82,10 @@ export class MemoryAgentEnd {
   send(msg: AgentMessage | Record<string, unknown> | string): void {
     if (!this.open) throw new Error('memory connection is closed');
     const text = typeof msg === 'string' ? msg : JSON.stringify(msg);
-    setImmediate(() => this.handlers?.frame(text, false));
+    setImmediate(() => {
+      if (this.paused || this.held.length) this.held.push(text);
+      else this.handlers?.frame(text, false);
+    });
   }
 
   /** The agent hangs up (a crash or a network drop, from the control plane's point of view). */

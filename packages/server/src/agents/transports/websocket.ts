@@ -3,8 +3,12 @@ import type { WebSocket } from 'ws';
 import { AGENT_CONNECT_PATH } from '@steward/protocol';
 import type { Channel, ChannelHandlers, Transport, TransportHost } from '../transport.js';
 
-/** The agent's one outbound WebSocket (`/agent/v1/connect`), authenticated before the upgrade. */
-export function websocketTransport(): Transport {
+/**
+ * The agent's one outbound WebSocket (`/agent/v1/connect`), authenticated before the upgrade.
+ * Frames over the size limit are refused by ws itself (`maxPayload`, set where the plugin is
+ * registered); `sendBufferBytes` bounds what waits unsent for an agent that reads slowly.
+ */
+export function websocketTransport(o: { sendBufferBytes: number }): Transport {
   return {
     name: 'websocket',
     install(app: FastifyInstance, host: TransportHost): void {
@@ -18,17 +22,22 @@ export function websocketTransport(): Transport {
             req.nodeId = await host.authenticate(req.headers.authorization);
           },
         },
-        (socket, req) => void host.attach(req.nodeId!, new WebSocketChannel(socket)),
+        (socket, req) => void host.attach(req.nodeId!, new WebSocketChannel(socket, o.sendBufferBytes)),
       );
     },
   };
 }
 
 class WebSocketChannel implements Channel {
-  constructor(private readonly socket: WebSocket) {}
+  constructor(
+    private readonly socket: WebSocket,
+    private readonly sendBufferBytes: number,
+  ) {}
 
+  /** False, sending nothing, when closed or when the agent is not reading (its backlog passed the bound): dispatches wait for a later heartbeat. */
   send(text: string): boolean {
     if (this.socket.readyState !== this.socket.OPEN) return false;
+    if (this.socket.bufferedAmount > this.sendBufferBytes) return false;
     this.socket.send(text);
     return true;
   }
@@ -39,6 +48,14 @@ class WebSocketChannel implements Channel {
 
   terminate(): void {
     this.socket.terminate();
+  }
+
+  pause(): void {
+    this.socket.pause();
+  }
+
+  resume(): void {
+    this.socket.resume();
   }
 
   listen(h: ChannelHandlers): void {

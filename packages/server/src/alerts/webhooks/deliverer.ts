@@ -1,9 +1,10 @@
-import { request } from 'undici';
+import { Agent, request } from 'undici';
 import { newId, WEBHOOK_HEADERS } from '@steward/protocol';
 import { signWebhook } from '@steward/protocol/node';
 import type { Context } from '../../core/context.js';
 import { claimDeliveries, getWebhook, recordAttempt, type AttemptOutcome } from '../../store/queries/webhooks.js';
 import type { WebhookDeliveriesTable } from '../../store/schema.js';
+import type { DestinationPolicy } from '../../security/destinations.js';
 import { backoffDelay, type AlertSettings } from '../settings.js';
 
 const USER_AGENT = 'steward-webhooks/1';
@@ -18,12 +19,17 @@ export class WebhookDeliverer {
   private round: Promise<void> | null = null;
   private again = false;
   private stopped = false;
+  /** Connections whose every address went through the destination policy (resolve, check, connect to what was checked). */
+  private readonly dispatcher: Agent;
 
   constructor(
     private readonly ctx: Context,
     private readonly settings: AlertSettings['webhook'],
     private readonly replicaId: string,
-  ) {}
+    private readonly destinations: DestinationPolicy,
+  ) {
+    this.dispatcher = new Agent({ connect: { lookup: destinations.lookup } });
+  }
 
   /** Starts a round now (new deliveries were queued) or right after the running one. */
   kick(): void {
@@ -78,7 +84,11 @@ export class WebhookDeliverer {
     } else {
       const timestamp = String(at);
       try {
+        // An address literal never reaches `lookup`, so it is checked here (a hook stored before the policy existed).
+        this.destinations.checkUrl(new URL(hook.url));
         const res = await request(hook.url, {
+          // undici's request follows no redirects: a 3xx could lead anywhere, so it counts as a failure.
+          dispatcher: this.dispatcher,
           method: 'POST',
           headers: {
             'content-type': 'application/json',
@@ -96,7 +106,12 @@ export class WebhookDeliverer {
         if (statusCode < 200 || statusCode >= 300) error = `answered ${statusCode}`;
       } catch (e) {
         const err = e as Error & { code?: string; cause?: Error };
-        error = err.name === 'TimeoutError' ? `no answer within ${this.settings.timeoutMs} ms` : (err.code ?? err.cause?.message ?? err.message);
+        error =
+          err.name === 'TimeoutError'
+            ? `no answer within ${this.settings.timeoutMs} ms`
+            : err.code === 'destination_refused'
+              ? err.message
+              : (err.code ?? err.cause?.message ?? err.message);
       }
     }
     const durationMs = Math.round(performance.now() - started);
@@ -117,5 +132,6 @@ export class WebhookDeliverer {
   async stop(): Promise<void> {
     this.stopped = true;
     await this.round;
+    await this.dispatcher.close();
   }
 }

@@ -17,12 +17,16 @@ import { newSecret } from '@steward/protocol/node';
 import type { Context } from '../../core/context.js';
 import type { Database, WebhookDeliveriesTable } from '../../store/schema.js';
 import { toJson } from '../../store/rows.js';
+import type { DestinationPolicy } from '../../security/destinations.js';
 import { deleteWebhook, getWebhook, insertDeliveries, insertWebhook, listAttempts, listDeliveries, listWebhooks } from '../../store/queries/webhooks.js';
 import { deliveryFromRow, webhookFromRow } from '../rows.js';
 
 /** Configured webhook receivers, and the notifications queued for them. */
 export class WebhookService {
-  constructor(private readonly ctx: Context) {}
+  constructor(
+    private readonly ctx: Context,
+    private readonly destinations: DestinationPolicy,
+  ) {}
 
   async create(body: WebhookCreate): Promise<WebhookCreated> {
     let url: URL;
@@ -35,6 +39,11 @@ export class WebhookService {
       // Credentials in a URL end up in logs and listings; the signature is what authenticates.
       throw new ValidationError('url must not carry a user or password', [{ field: 'url', rule: 'no credentials' }]);
     }
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+      throw new ValidationError(`url must be http(s), not ${url.protocol}`, [{ field: 'url', rule: 'http(s) URL' }]);
+    }
+    // Address literals are refused here; names are checked again on every delivery, when resolved.
+    this.destinations.checkUrl(url);
     const row = {
       id: newId('wh'),
       name: body.name ?? url.host,

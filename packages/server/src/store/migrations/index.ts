@@ -9,6 +9,7 @@ import * as nodeSamples from './0006_node_samples.js';
 import * as backupDeletedAt from './0007_backup_deleted_at.js';
 import * as foreignNodes from './0008_foreign_nodes.js';
 import * as commandProgress from './0009_command_progress.js';
+import * as auditApprovals from './0013_audit_approvals.js';
 
 /**
  * Every migration, in the order they apply. The key is the name Kysely records in
@@ -29,6 +30,7 @@ export const migrations: Readonly<Record<string, Migration>> = {
   '0007_backup_deleted_at': backupDeletedAt,
   '0008_foreign_nodes': foreignNodes,
   '0009_command_progress': commandProgress,
+  '0013_audit_approvals': auditApprovals,
 };
 
 export const migrationProvider: MigrationProvider = {

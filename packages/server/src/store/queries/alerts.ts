@@ -178,3 +178,15 @@ export async function countFiringAlertsBySeverity(db: Kysely<Database>): Promise
     .execute();
   return rows.map((r) => ({ severity: r.severity, n: Number(r.n) }));
 }
+
+/** Open alerts of one source and node (the per-node cap on monitor alerts). */
+export async function countOpenAlertsOfNode(db: Kysely<Database>, source: string, nodeId: string): Promise<number> {
+  const row = await db
+    .selectFrom('alerts')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .where('state', '=', 'firing')
+    .where('source', '=', source)
+    .where('node_id', '=', nodeId)
+    .executeTakeFirst();
+  return Number(row?.n ?? 0);
+}

@@ -39,3 +39,13 @@ export async function nodeMayReadArtifact(db: Kysely<Database>, nodeId: string, 
   const named = await db.selectFrom('commands').select('id').where('node_id', '=', nodeId).where('payload', 'like', `%${sha256}%`).limit(1).executeTakeFirst();
   return named !== undefined;
 }
+
+/** How many artifacts one uploader (`node:<id>`) has stored, and their bytes (the per-node quota). */
+export async function artifactUsageBy(db: Kysely<Database>, createdBy: string): Promise<{ count: number; bytes: number }> {
+  const row = await db
+    .selectFrom('artifacts')
+    .select((eb) => [eb.fn.countAll<number>().as('n'), eb.fn.sum<number>('size').as('bytes')])
+    .where('created_by', '=', createdBy)
+    .executeTakeFirst();
+  return { count: Number(row?.n ?? 0), bytes: Number(row?.bytes ?? 0) };
+}

@@ -6,6 +6,8 @@ import type { CommandsTable, Database } from '../schema.js';
 const INSERT_CHUNK = 500;
 
 export const UNFINISHED: CommandState[] = ['pending', 'dispatched', 'running'];
+/** A node's work not yet over: also what awaits approval (never delivered, but it still counts against deleting the node). */
+const NODE_WORK: CommandState[] = ['awaiting_approval', ...UNFINISHED];
 
 export async function insertCommands(db: Kysely<Database>, rows: CommandsTable[]): Promise<void> {
   for (let i = 0; i < rows.length; i += INSERT_CHUNK) {
@@ -193,7 +195,7 @@ export async function countUnfinishedForNode(db: Kysely<Database>, nodeId: strin
     .selectFrom('commands')
     .select((eb) => eb.fn.countAll<number>().as('n'))
     .where('node_id', '=', nodeId)
-    .where('state', 'in', UNFINISHED)
+    .where('state', 'in', NODE_WORK)
     .executeTakeFirstOrThrow();
   return Number(row.n);
 }
@@ -248,7 +250,7 @@ export async function cancelUnfinishedForNode(
     // held: 0 as in cancelHeld: a finished command is no longer waiting for its batch.
     .set({ state: 'cancelled', secret_payload: null, held: 0, finished_at: now, error: errorJson(code, message) })
     .where('node_id', '=', nodeId)
-    .where('state', 'in', UNFINISHED)
+    .where('state', 'in', NODE_WORK)
     .returningAll()
     .execute();
 }

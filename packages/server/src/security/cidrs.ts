@@ -3,18 +3,24 @@ import { ValidationError } from '@steward/protocol';
 
 type Range = [ipaddr.IPv4 | ipaddr.IPv6, number];
 
-/** Address ranges (`10.0.0.0/8`, `fd00::/8`, a bare address) whose devices are admitted without an operator. */
+/**
+ * Address ranges (`10.0.0.0/8`, `fd00::/8`, a bare address): devices admitted without an operator,
+ * webhook destinations allowed despite being private.
+ */
 export class CidrList {
   private readonly ranges: Range[];
 
-  constructor(cidrs: readonly string[]) {
+  constructor(
+    cidrs: readonly string[],
+    field = 'admitCidrs',
+  ) {
     this.ranges = cidrs.map((c) => {
       try {
         if (c.includes('/')) return ipaddr.parseCIDR(c);
         const a = ipaddr.parse(c);
         return [a, a.kind() === 'ipv6' ? 128 : 32] as Range;
       } catch {
-        throw new ValidationError(`admit CIDR ${JSON.stringify(c)}: not an address range like 10.0.0.0/8`, [{ field: 'admitCidrs', rule: 'CIDR' }]);
+        throw new ValidationError(`${field}: ${JSON.stringify(c)} is not an address range like 10.0.0.0/8`, [{ field, rule: 'CIDR' }]);
       }
     });
   }

@@ -1,0 +1,72 @@
+import { envPositiveInt } from './env.js';
+
+/**
+ * Bounds on what one agent or one client may make the control plane hold or do. Each has a
+ * ServerOptions field (`limits.<name>`), an environment variable, and a default sized for a
+ * well-behaved fleet with room to spare; docs/security.md ("Limits") says what each stops.
+ */
+export interface Limits {
+  /** Largest agent frame (WebSocket message) read; a larger one closes that connection with 1009. */
+  agentFrameBytes: number;
+  /** Agent messages awaiting handling on one connection before the server stops reading from it. */
+  sessionQueue: number;
+  /** Bytes queued for sending to one agent before dispatches to it wait (a slow reader). */
+  agentSendBufferBytes: number;
+  /** Heartbeats a node may send in a burst; refilled at `heartbeatsPerMinute`. */
+  heartbeatBurst: number;
+  heartbeatsPerMinute: number;
+  /** Module events (`check.state`…) a node may send in a burst; refilled at `eventsPerMinute`. */
+  eventBurst: number;
+  eventsPerMinute: number;
+  /** Dropped messages in one minute after which the node's connection is closed (4008). */
+  abuseDropsPerMinute: number;
+  /** Monitor checks of one node looked at per report; more are ignored. */
+  checksPerNode: number;
+  /** Open monitor alerts of one node; a check firing beyond it opens nothing (no webhook). */
+  openAlertsPerNode: number;
+  /** Bytes and count of artifacts one node may have uploaded. */
+  artifactBytesPerNode: number;
+  artifactsPerNode: number;
+  /** Event streams (`GET /api/v1/events`) one token may hold open at once; one more gets 429. */
+  sseStreamsPerToken: number;
+  /** Unsent bytes of one event stream past which a slow reader's stream is dropped. */
+  sseBufferBytes: number;
+  /** Failed authentications from one source address in `authFailureWindowMs` before it gets 429s. */
+  authFailures: number;
+  authFailureWindowMs: number;
+}
+
+export const DEFAULT_LIMITS: Readonly<Limits> = {
+  agentFrameBytes: 4 * 1024 * 1024,
+  sessionQueue: 256,
+  agentSendBufferBytes: 8 * 1024 * 1024,
+  // Ten a second sustained: far above any heartbeat interval in use (15 s by default, 1 s at least per node).
+  heartbeatBurst: 30,
+  heartbeatsPerMinute: 600,
+  // Task output travels as module events, so these are generous; a flood of thousands a second is not.
+  eventBurst: 1000,
+  eventsPerMinute: 12_000,
+  abuseDropsPerMinute: 1000,
+  checksPerNode: 500,
+  openAlertsPerNode: 100,
+  artifactBytesPerNode: 20 * 1024 * 1024 * 1024,
+  artifactsPerNode: 1000,
+  sseStreamsPerToken: 8,
+  sseBufferBytes: 4 * 1024 * 1024,
+  authFailures: 20,
+  authFailureWindowMs: 60_000,
+};
+
+/** `agentFrameBytes` → `STEWARD_LIMIT_AGENT_FRAME_BYTES`. */
+export function limitEnvName(key: keyof Limits): string {
+  return `STEWARD_LIMIT_${key.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase()}`;
+}
+
+/** Each limit from the options, else its environment variable, else the default. */
+export function limitsFrom(given: Partial<Limits> = {}): Limits {
+  const out = { ...DEFAULT_LIMITS };
+  for (const key of Object.keys(DEFAULT_LIMITS) as (keyof Limits)[]) {
+    out[key] = given[key] ?? envPositiveInt(limitEnvName(key)) ?? DEFAULT_LIMITS[key];
+  }
+  return out;
+}
