@@ -178,6 +178,42 @@ describe('artifact store over HTTP', { timeout: 60_000 }, () => {
     expect(anonGet.status).toBe(401);
   });
 
+  it("a node reads only what it uploaded or was sent a command about; a reader downloads no artifact bytes", async () => {
+    const withBackup: Inventory = { ...inventory, modules: ['backup'], commandTypes: [{ type: 'backup.verify', module: 'backup', safeToRerun: true }] };
+    const enroll = async (name: string) => {
+      const { token } = await server.client.createEnrollmentToken({});
+      const res = await fetch(server.url + AGENT_ENROLL_PATH, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ token, name, inventory: withBackup }) });
+      return (await res.json()) as { credential: string; nodeId: string };
+    };
+    const a = await enroll('archive-owner');
+    const b = await enroll('archive-thief');
+    // Node A's backup archive, uploaded with A's credential (as backup.run does).
+    const archive = randomBytes(64 * 1024);
+    const up = await fetch(`${server.url}${AGENT_ARTIFACTS_PATH}?name=backup.tar.gz`, { method: 'PUT', headers: { 'content-type': 'application/octet-stream', authorization: `Bearer ${a.credential}` }, body: archive });
+    expect(up.status).toBe(201);
+    const fetchAs = (credential: string) => fetch(`${server.url}${AGENT_ARTIFACTS_PATH}/${sha256(archive)}`, { headers: { authorization: `Bearer ${credential}` } });
+    expect((await fetchAs(a.credential)).status).toBe(200);
+    // B never was sent a command naming it: the same answer as for an artifact that does not exist.
+    const stolen = await fetchAs(b.credential);
+    expect(stolen.status).toBe(404);
+    expect(((await stolen.json()) as any).error.code).toBe('not_found');
+    // A restore of A's archive onto B names it in a command to B: now B may fetch it.
+    await server.client.submitCommand({ node: b.nodeId, type: 'backup.verify', payload: { backupId: 'backup_x', archiveSha256: sha256(archive) } });
+    const granted = await fetchAs(b.credential);
+    expect(granted.status).toBe(200);
+    expect(Buffer.from(await granted.arrayBuffer()).equals(archive)).toBe(true);
+
+    const { token } = await server.client.createToken({ name: 'archive-reader', role: 'reader' });
+    const asReader = await fetch(`${server.url}/api/v1/artifacts/${sha256(archive)}`, { headers: { authorization: `Bearer ${token}` } });
+    expect(asReader.status).toBe(403);
+    expect(((await asReader.json()) as any).error.code).toBe('forbidden');
+    const reader = new StewardClient({ baseUrl: server.url, token });
+    expect((await reader.artifactMeta(sha256(archive))).sha256).toBe(sha256(archive));
+    const asOperator = await fetch(`${server.url}/api/v1/artifacts/${sha256(archive)}`, { headers: { authorization: `Bearer ${server.token}` } });
+    expect(asOperator.status).toBe(200);
+    await asOperator.arrayBuffer();
+  });
+
   it('is described in the OpenAPI document', async () => {
     const doc = (await server.client.openApi()) as { paths: Record<string, Record<string, any>> };
     expect(Object.keys(doc.paths['/api/v1/artifacts']!)).toEqual(expect.arrayContaining(['get', 'put']));

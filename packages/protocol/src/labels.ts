@@ -5,6 +5,17 @@ export type Labels = Record<string, string>;
 export const LABEL_KEY_PATTERN = '^[A-Za-z0-9]([A-Za-z0-9._/-]{0,62})$';
 export const LABEL_VALUE_PATTERN = '^[A-Za-z0-9._-]{0,63}$';
 const KEY = new RegExp(LABEL_KEY_PATTERN);
+
+/**
+ * Label keys under this prefix belong to operators: set through the nodes label API (or an
+ * enrollment token's labels, which an operator chose), never by an agent asking at enrollment.
+ * Selectors on `steward.io/…` labels can therefore be trusted to place secrets.
+ */
+export const RESERVED_LABEL_PREFIX = 'steward.io/';
+
+export function isReservedLabel(key: string): boolean {
+  return key.startsWith(RESERVED_LABEL_PREFIX);
+}
 const VALUE = new RegExp(LABEL_VALUE_PATTERN);
 
 /** Parses `k=v` pairs as given on a command line (`--label env=prod`). */

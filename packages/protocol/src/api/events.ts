@@ -21,7 +21,9 @@ export const NodeChangedEvent = Type.Object({
   at: Timestamp,
   nodeId: Id,
   name: Type.String(),
-  change: Type.Union([Type.Literal('enrolled'), Type.Literal('updated'), Type.Literal('deleted'), Type.Literal('revoked')]),
+  change: Type.Union([Type.Literal('enrolled'), Type.Literal('updated'), Type.Literal('deleted'), Type.Literal('revoked'), Type.Literal('inventory_clamped')]),
+  /** For `inventory_clamped`: the inventory fields the agent sent past their caps. */
+  fields: Type.Optional(Type.Array(Type.String(), { maxItems: 64 })),
 });
 
 export const CommandStateEvent = Type.Object({

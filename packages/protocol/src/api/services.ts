@@ -95,7 +95,8 @@ const specFields = {
   artifact: ServiceArtifact,
   command: Type.String({ minLength: 1, maxLength: 4096, description: 'program; relative paths are inside the version dir' }),
   args: Type.Optional(Type.Array(Type.String({ maxLength: 65536 }), { maxItems: 1024 })),
-  env: Type.Optional(Type.Record(Type.String({ pattern: ENV_NAME }), Type.String({ maxLength: 65536 }), { additionalProperties: false, maxProperties: 256 })),
+  // Values are secret (writeOnly): shown redacted wherever a payload is shown.
+  env: Type.Optional(Type.Record(Type.String({ pattern: ENV_NAME }), Type.String({ maxLength: 65536, writeOnly: true }), { additionalProperties: false, maxProperties: 256 })),
   workingDir: Type.Optional(Type.String({ pattern: '^/', maxLength: 4096, description: 'absolute; default the version dir' })),
   limits: Type.Optional(ServiceLimits),
   restart: Type.Optional(RestartPolicy),

@@ -27,8 +27,9 @@ const MAX_ARG = 128 * 1024;
 const common = {
   args: Type.Optional(Type.Array(Type.String({ maxLength: MAX_ARG }), { maxItems: 4096 })),
   cwd: Type.Optional(Type.String({ pattern: '^/', maxLength: 4096, description: 'absolute working directory on the node' })),
+  // Values are secret (writeOnly): shown redacted, kept only while needed (see docs/security.md).
   env: Type.Optional(
-    Type.Record(Type.String({ pattern: '^[A-Za-z_][A-Za-z0-9_]*$' }), Type.String({ maxLength: MAX_ARG }), {
+    Type.Record(Type.String({ pattern: '^[A-Za-z_][A-Za-z0-9_]*$' }), Type.String({ maxLength: MAX_ARG, writeOnly: true }), {
       additionalProperties: false,
       maxProperties: 256,
     }),

@@ -1,4 +1,6 @@
 import {
+  capInventory,
+  capStats,
   isTerminalCommandState,
   type CommandProgressMessage,
   type CommandState,
@@ -14,7 +16,7 @@ import {
 import { IN_FLIGHT_MS, type Dispatcher } from './dispatcher.js';
 import type { AgentHub } from './hub.js';
 import type { Context } from '../core/context.js';
-import { publishNodeStatus } from '../events/node-status.js';
+import { publishInventoryClamped, publishNodeStatus } from '../events/node-status.js';
 import { commandStatesOnNode, deliverableForNode } from '../store/queries/commands.js';
 import { clearConnection, confirmNextCredential, getNodeRow, recordHeartbeat, transitionNode, updateNodeRow } from '../store/queries/nodes.js';
 import { credentialIdOf } from '../security/secrets.js';
@@ -46,6 +48,8 @@ export class AgentGateway implements SessionHandlers {
   readonly modules: ModuleHandlers;
   /** Told of every stored heartbeat (samples for charts, metrics); must not throw or block. */
   private readonly heartbeatObservers = new Set<(nodeId: string, stats: Stats, at: number) => void>();
+  /** Nodes already warned about clamped heartbeat stats. */
+  private readonly clampWarned = new Set<string>();
 
   constructor(
     private readonly ctx: Context,
@@ -64,7 +68,8 @@ export class AgentGateway implements SessionHandlers {
 
   async hello(session: AgentSession, msg: HelloMessage): Promise<void> {
     const now = this.ctx.now();
-    const fields = { inventory: JSON.stringify(msg.inventory), connection_id: session.connectionId, last_seen_at: now };
+    const inventory = capInventory(msg.inventory);
+    const fields = { inventory: JSON.stringify(inventory.value), connection_id: session.connectionId, last_seen_at: now };
     const db = this.ctx.store.db;
     const moved = await transitionNode(db, session.nodeId, 'online', now, fields);
     const row = moved ?? (await updateNodeRow(db, session.nodeId, fields));
@@ -73,7 +78,12 @@ export class AgentGateway implements SessionHandlers {
       return;
     }
     if (moved) publishNodeStatus(this.ctx, row, 'connected');
-    this.commands.declared(row.id, msg.inventory.commandTypes);
+    if (inventory.clamped.length) {
+      // Clamped, not refused: a mistaken agent still connects and can be looked at.
+      this.ctx.log.warn({ nodeId: row.id, clamped: inventory.clamped }, 'hello: inventory figures past their caps were clamped');
+      publishInventoryClamped(this.ctx, row, inventory.clamped);
+    }
+    this.commands.declared(row.id, inventory.value.commandTypes);
     session.send(wire.welcome(row.id, row.name, row.heartbeat_interval_ms, now, await this.signer.keySet(db, now)));
     session.ready = true;
     await this.dispatcher.deliverAll(session.nodeId);
@@ -83,12 +93,17 @@ export class AgentGateway implements SessionHandlers {
 
   async heartbeat(session: AgentSession, msg: HeartbeatMessage): Promise<void> {
     const now = this.ctx.now();
-    const stats = JSON.stringify(msg.stats);
+    const capped = capStats(msg.stats);
+    if (capped.clamped.length && !this.clampWarned.has(session.nodeId)) {
+      this.clampWarned.add(session.nodeId); // once per node and process: heartbeats come every few seconds
+      this.ctx.log.warn({ nodeId: session.nodeId, clamped: capped.clamped }, 'heartbeat: stats past their caps were clamped');
+    }
+    const stats = JSON.stringify(capped.value);
     const row = await this.ctx.store.batch((db) => recordHeartbeat(db, session.nodeId, stats, session.connectionId, now));
     if (!row) return session.close(4003, 'node no longer exists');
     for (const observe of this.heartbeatObservers) {
       try {
-        observe(session.nodeId, msg.stats, now);
+        observe(session.nodeId, capped.value, now);
       } catch (err) {
         this.ctx.log.warn({ err }, 'heartbeat observer failed');
       }

@@ -35,7 +35,10 @@ export function agentArtifactRoutes(app: FastifyInstance, ctx: Context, service:
     r.get(
       `${AGENT_ARTIFACTS_PATH}/:sha256`,
       { schema: { tags, security, summary: 'Agent download (node credential as bearer)', produces: ['application/octet-stream'], params: ArtifactParams, response: { 200: BinaryBody } } },
-      async (req, reply) => sendDownload(service, req.params.sha256, req, reply),
+      async (req, reply) => {
+        await service.checkNodeMayRead(req.nodeId!, req.params.sha256);
+        return sendDownload(service, req.params.sha256, req, reply);
+      },
     );
   });
 }

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import { Artifact, ArtifactListQuery, ArtifactParams, ArtifactUploadQuery, BinaryBody, listOf } from '@steward/protocol';
+import { Artifact, ArtifactListQuery, ArtifactParams, ArtifactUploadQuery, BinaryBody, ForbiddenError, listOf } from '@steward/protocol';
 import type { ArtifactService } from './service.js';
 import { receiveUpload, sendDownload, streamBodies } from './transfer.js';
 
@@ -32,8 +32,13 @@ export function artifactRoutes(api: FastifyInstance, service: ArtifactService): 
     );
     r.get(
       '/api/v1/artifacts/:sha256',
-      { schema: { tags, summary: "Download an artifact's bytes (streamed; ETag is the sha)", produces: ['application/octet-stream'], params: ArtifactParams, response: { 200: BinaryBody } } },
-      async (req, reply) => sendDownload(service, req.params.sha256, req, reply),
+      { schema: { tags, summary: "Download an artifact's bytes (streamed; ETag is the sha); operator and admin tokens only", produces: ['application/octet-stream'], params: ArtifactParams, response: { 200: BinaryBody } } },
+      async (req, reply) => {
+        // Artifacts hold backup archives (whole directory trees) and service bundles: a reader
+        // token (dashboards) sees their metadata, not their bytes.
+        if (req.role !== 'admin' && req.role !== 'operator') throw new ForbiddenError('only admin and operator tokens may download artifact bytes');
+        return sendDownload(service, req.params.sha256, req, reply);
+      },
     );
     r.delete('/api/v1/artifacts/:sha256', { schema: { tags, summary: 'Delete an artifact', params: ArtifactParams } }, async (req, reply) => {
       await service.remove(req.params.sha256);

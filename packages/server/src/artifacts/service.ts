@@ -1,7 +1,7 @@
 import type { Readable } from 'node:stream';
 import { NotFoundError, PayloadTooLargeError, type Artifact, type ArtifactListQuery } from '@steward/protocol';
 import type { Context } from '../core/context.js';
-import { artifactUsageBy, deleteArtifactRow, getArtifactRow, insertArtifactOnce, listArtifactRows } from '../store/queries/artifacts.js';
+import { artifactUsageBy, deleteArtifactRow, getArtifactRow, insertArtifactOnce, listArtifactRows, nodeMayReadArtifact } from '../store/queries/artifacts.js';
 import type { ArtifactsTable } from '../store/schema.js';
 import type { BlobFiles } from './blob-files.js';
 import { ArtifactQuotaError } from './errors.js';
@@ -29,6 +29,14 @@ export class ArtifactService {
     readonly files: BlobFiles,
     readonly maxBytes: number,
   ) {}
+
+  /**
+   * Refuses a node an artifact it has no business with (another node's backup archive) with the
+   * same 404 as a missing one, so a node cannot even learn which archives exist.
+   */
+  async checkNodeMayRead(nodeId: string, sha256: string): Promise<void> {
+    if (!(await nodeMayReadArtifact(this.ctx.store.db, nodeId, sha256))) throw new NotFoundError('artifact', sha256);
+  }
 
   async put(body: Readable, o: PutOptions): Promise<{ artifact: Artifact; created: boolean }> {
     if (o.declaredLength !== undefined && o.declaredLength > this.maxBytes) {

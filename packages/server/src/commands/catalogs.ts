@@ -31,6 +31,11 @@ export class CatalogCache {
     return types;
   }
 
+  /** What this replica last heard from the node, without reading its row; undefined if nothing. */
+  forNodeId(nodeId: string): CommandTypeInfo[] | undefined {
+    return this.byNode.get(nodeId)?.types;
+  }
+
   forget(nodeId: string): void {
     this.byNode.delete(nodeId);
   }

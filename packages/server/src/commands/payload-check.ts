@@ -1,6 +1,22 @@
 import { Ajv, type ValidateFunction } from 'ajv';
 import { RE2JS } from 're2js';
-import { fieldName, UnknownCommandTypeError, ValidationError, type CommandTypeInfo } from '@steward/protocol';
+import { ConflictError, fieldName, UnknownCommandTypeError, ValidationError, type CommandTypeInfo } from '@steward/protocol';
+import { builtinPayload } from '@steward/protocol/modules';
+
+/**
+ * A plugin's command type (not one of Steward's own) to a node that has not said hello yet: the
+ * control plane cannot tell whether the type exists there or which of its fields are secret, so
+ * it keeps nothing it might show in clear. Built-in types need no catalog.
+ */
+export class CatalogUnknownError extends ConflictError {
+  constructor(type: string, nodeName: string) {
+    super(
+      'node_catalog_unknown',
+      `node ${nodeName} has not connected yet, so its plugin command type ${JSON.stringify(type)} (and which of its fields are secret) is unknown; send it after the node's first hello`,
+      { type },
+    );
+  }
+}
 
 /**
  * `pattern`s come from agents' catalogs: with JavaScript's backtracking RegExp a hostile node's
@@ -25,9 +41,10 @@ export const MAX_SCHEMA_BYTES = 64 * 1024;
 export const MAX_COMPILED_SCHEMAS = 500;
 
 /**
- * Checks a payload against the schema the target agent declared for that type in its hello,
- * so a bad payload is refused at submission with the field named, not after a round trip.
- * Nodes that never connected have no catalog yet; their agent validates on arrival.
+ * Checks a payload at submission, so a bad one is refused with the field named, not after a
+ * round trip. Steward's own command types are checked against the schemas the control plane
+ * ships (BUILTIN_PAYLOADS), whatever the node declared; a plugin's type against the schema its
+ * agent declared in its hello (size-capped, RE2 patterns, evicted past MAX_COMPILED_SCHEMAS).
  */
 export class PayloadChecker {
   private readonly ajv = new Ajv({ allErrors: true, strict: false, code: { regExp: linearRegExp } });
@@ -35,8 +52,15 @@ export class PayloadChecker {
   /** Catalog entries are shared objects (CatalogCache), so identity finds the compiled check. */
   private readonly byInfo = new WeakMap<object, ValidateFunction | null>();
 
+  /** Built-in types' checks, compiled once each (trusted schemas: never evicted). */
+  private readonly builtins = new Map<string, ValidateFunction>();
+
   check(commandTypes: readonly CommandTypeInfo[], type: string, payload: unknown, nodeName: string): void {
-    if (commandTypes.length === 0) return;
+    const builtin = builtinPayload(type);
+    if (commandTypes.length === 0) {
+      if (!builtin) throw new CatalogUnknownError(type, nodeName);
+      return this.validate(this.builtinCheck(type, builtin), type, payload);
+    }
     const info = commandTypes.find((t) => t.type === type);
     if (!info) {
       const err = new UnknownCommandTypeError(type, commandTypes.map((t) => t.type));
@@ -44,12 +68,23 @@ export class PayloadChecker {
         message: `node ${nodeName} does not offer command type ${JSON.stringify(type)}; it offers ${commandTypes.map((t) => t.type).join(', ')}`,
       });
     }
+    if (builtin) return this.validate(this.builtinCheck(type, builtin), type, payload);
     if (info.payloadSchema === undefined) return;
     let validate = this.byInfo.get(info);
     if (validate === undefined) {
       validate = this.compiled(info.payloadSchema);
       this.byInfo.set(info, validate);
     }
+    this.validate(validate, type, payload);
+  }
+
+  private builtinCheck(type: string, schema: object): ValidateFunction {
+    let fn = this.builtins.get(type);
+    if (!fn) this.builtins.set(type, (fn = this.ajv.compile(schema)));
+    return fn;
+  }
+
+  private validate(validate: ValidateFunction | null, type: string, payload: unknown): void {
     if (validate === null || validate(payload)) return;
     const issues = (validate.errors ?? []).slice(0, 20).map((e) => {
       const missing = e.keyword === 'required' ? `/${String((e.params as { missingProperty?: string }).missingProperty)}` : '';

@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import {
   ConflictError,
   DEFAULT_COMMAND_TIMEOUT_MS,
@@ -8,6 +7,8 @@ import {
   newId,
   NotFoundError,
   redactWriteOnly,
+  REDACTED,
+  secretStrings,
   type Command,
   type CommandCreate,
   type CommandListQuery,
@@ -17,12 +18,14 @@ import {
   type CommandState,
   type CommandTypeInfo,
 } from '@steward/protocol';
-import { canonicalJson } from '../core/canonical-json.js';
+import { builtinPayload } from '@steward/protocol/modules';
+import { RequestHasher } from '../security/request-hash.js';
 import type { Context } from '../core/context.js';
 import { commandFromRow } from './rows.js';
 import {
   finishCommandBrief,
   getCommandRow,
+  getSecretPayload,
   insertCommandOnce,
   insertReportedCommand,
   listCommandRows,
@@ -49,9 +52,14 @@ export interface CommandSpec {
   ttlMs: number;
 }
 
-export function requestHash(parts: unknown): string {
-  return createHash('sha256').update(canonicalJson(parts)).digest('hex');
+/** A built-in type's payload as it may be shown and kept, when it has secrets; else undefined (for newCommandRow's `shown`). */
+export function builtinShown(type: string, payload: unknown): unknown {
+  const r = redactWriteOnly(builtinPayload(type), payload);
+  return r.redacted ? r.value : undefined;
 }
+
+/** The memo key of a fan-out's redaction when the type is built-in (the same for every node). */
+const BUILTIN_MEMO_KEY = Symbol('builtin');
 
 export function specOf(body: Pick<CommandCreate, 'type' | 'payload' | 'timeoutMs' | 'ttlMs'>): CommandSpec {
   return {
@@ -100,13 +108,17 @@ export type TerminalListener = (row: CommandBrief) => void;
 
 export class CommandService implements CommandReceiver {
   private readonly terminalListeners: TerminalListener[] = [];
+  /** Keyed request hashes (requestId idempotency) for commands, jobs and tasks. */
+  readonly requests: RequestHasher;
 
   constructor(
     private readonly ctx: Context,
     private readonly link: Pick<AgentLink, 'deliver' | 'cancel'>,
     private readonly payloads: PayloadChecker,
     readonly catalogs: CatalogCache,
-  ) {}
+  ) {
+    this.requests = new RequestHasher(ctx.store);
+  }
 
   onTerminal(listener: TerminalListener): void {
     this.terminalListeners.push(listener);
@@ -127,13 +139,18 @@ export class CommandService implements CommandReceiver {
     alreadyChecked?.add(types);
   }
 
-  /** The payload as it may be shown and kept, when the node's schema marks parts writeOnly; else undefined. */
+  /**
+   * The payload as it may be shown and kept, when its type marks parts secret (writeOnly); else
+   * undefined. Steward's own types are redacted by the control plane's schemas (BUILTIN_PAYLOADS,
+   * the one authoritative list), a plugin's by the schema its node declared.
+   */
   shownPayload(node: Pick<NodesTable, 'id' | 'inventory'>, spec: CommandSpec, memo?: Map<unknown, unknown>): unknown {
-    const types = this.catalogs.forNode(node);
+    const builtin = builtinPayload(spec.type);
+    const types = builtin ? BUILTIN_MEMO_KEY : this.catalogs.forNode(node);
     // Catalogs are shared between nodes with the same modules: a fan-out redacts once per catalog.
     if (memo?.has(types)) return memo.get(types);
-    const info = types.find((t) => t.type === spec.type);
-    const r = info ? redactWriteOnly(info.payloadSchema, spec.payload) : { redacted: false, value: undefined };
+    const schema = builtin ?? (types as CommandTypeInfo[]).find((t) => t.type === spec.type)?.payloadSchema;
+    const r = schema ? redactWriteOnly(schema, spec.payload) : { redacted: false, value: undefined };
     const shown = r.redacted ? r.value : undefined;
     memo?.set(types, shown);
     return shown;
@@ -154,7 +171,7 @@ export class CommandService implements CommandReceiver {
     this.checkPayload(node, spec);
     const policy = requester ? policyFor(await this.approvalPolicies(), spec.type, node) : undefined;
     const now = this.ctx.now();
-    const hash = body.requestId ? requestHash({ nodeId: node.id, ...spec }) : null;
+    const hash = body.requestId ? await this.requests.hash({ nodeId: node.id, ...spec }) : null;
     const row = newCommandRow(spec, node.id, now, { requestId: body.requestId ?? null, requestHash: hash, shown: this.shownPayload(node, spec) });
     if (policy) holdForApproval(row, policy, now);
     const { row: saved, created } = policy
@@ -272,20 +289,41 @@ export class CommandService implements CommandReceiver {
   /** Stores an agent's result once; a repeat or a result for a finished command changes nothing. */
   async finished(nodeId: string, msg: CommandResultMessage): Promise<void> {
     const now = this.ctx.now();
+    const scrub = await this.secretScrubber(nodeId, msg.commandId);
     const row = await this.ctx.store.batch((db) =>
       finishCommandBrief(
         db,
         msg.commandId,
         msg.state,
         {
-          result: msg.result === undefined ? null : JSON.stringify(msg.result),
-          error: msg.error ? JSON.stringify(msg.error) : null,
+          result: msg.result === undefined ? null : scrub(JSON.stringify(msg.result)),
+          error: msg.error ? scrub(JSON.stringify(msg.error)) : null,
         },
         nodeId,
         now,
       ),
     );
     if (row) this.ended(row);
+  }
+
+  /** The schema secrets are found by: the control plane's for a built-in type, else what the node declared. */
+  private schemaOnNode(nodeId: string, type: string): unknown {
+    return builtinPayload(type) ?? this.catalogs.forNodeId(nodeId)?.find((t) => t.type === type)?.payloadSchema;
+  }
+
+  /**
+   * A result that echoes a secret of its payload (a script printing its input, an error quoting
+   * an env value) must not keep it: the secret values are replaced in the result's JSON text.
+   */
+  private async secretScrubber(nodeId: string, commandId: string): Promise<(json: string) => string> {
+    const row = await getSecretPayload(this.ctx.store.db, commandId, nodeId);
+    if (!row?.secret_payload) return (json) => json;
+    const schema = this.schemaOnNode(nodeId, row.type);
+    // Longest first, so a secret containing another is replaced whole.
+    const secrets = secretStrings(schema, JSON.parse(row.secret_payload)).sort((a, b) => b.length - a.length);
+    if (secrets.length === 0) return (json) => json;
+    const quotedRedacted = JSON.stringify(REDACTED).slice(1, -1);
+    return (json) => secrets.reduce((text, s) => text.split(JSON.stringify(s).slice(1, -1)).join(quotedRedacted), json);
   }
 
   /**
@@ -302,7 +340,8 @@ export class CommandService implements CommandReceiver {
       node_id: nodeId,
       job_id: null,
       type: c.type,
-      payload: JSON.stringify(c.payload ?? {}),
+      // The agent sends it redacted already; redacted again by the control plane's own list.
+      payload: JSON.stringify(redactWriteOnly(this.schemaOnNode(nodeId, c.type), c.payload ?? {}).value),
       secret_payload: null,
       state: msg.state,
       timeout_ms: c.timeoutMs,

@@ -1,6 +1,8 @@
 import { hostname as osHostname } from 'node:os';
 import {
+  capInventory,
   ConflictError,
+  isReservedLabel,
   newId,
   NotFoundError,
   NODE_NAME_PATTERN,
@@ -76,6 +78,21 @@ export function newNodeRow(n: {
   };
 }
 
+/**
+ * The labels a node enrolls with: the token's (an operator chose them) win over what the agent
+ * asks; the agent may add labels the token does not set, but never a reserved `steward.io/` one
+ * (the Kubernetes NodeRestriction lesson: a node must not pick the labels that route secrets to it).
+ */
+export function enrollmentLabels(tokenLabels: Labels, asked: Labels): { labels: Labels; ignored: string[] } {
+  const labels: Labels = {};
+  const ignored: string[] = [];
+  for (const [k, v] of Object.entries(asked)) {
+    if (isReservedLabel(k) || (k in tokenLabels && tokenLabels[k] !== v)) ignored.push(k);
+    else labels[k] = v;
+  }
+  return { labels: { ...labels, ...tokenLabels }, ignored };
+}
+
 /** `wanted`, or `wanted-<random>` when a node already has that name. */
 export async function freeNodeName(db: Kysely<Database>, wanted: string): Promise<string> {
   return (await nodeNameTaken(db, wanted)) ? `${wanted.slice(0, 54)}-${randomBytes(4).toString('hex')}` : wanted;
@@ -125,7 +142,8 @@ export class EnrollmentService {
     const token = await getEnrollmentToken(this.ctx.store.db, parts.id);
     if (!token || !secretMatches(parts.secret, token.token_hash)) throw invalid;
     const now = this.ctx.now();
-    const inventory = body.inventory ?? EMPTY_INVENTORY;
+    const capped = capInventory(body.inventory ?? EMPTY_INVENTORY);
+    const inventory = capped.value;
     const nodeId = newId('node');
     const { credential, hash } = makeCredential(nodeId);
     // Signed before the token's use is spent: a bad CSR is the agent's mistake (400), not a lost use.
@@ -140,7 +158,9 @@ export class EnrollmentService {
       const wanted = body.name ?? nameFromHostname(inventory.hostname || osHostname());
       if (body.name && (await nodeNameTaken(db, wanted))) throw new ConflictError('name_taken', `a node named ${JSON.stringify(wanted)} already exists`);
       const name = await freeNodeName(db, wanted);
-      const labels: Labels = { ...(fromJson<Labels>(token.labels) ?? {}), ...(body.labels ?? {}) };
+      const { labels, ignored } = enrollmentLabels(fromJson<Labels>(token.labels) ?? {}, body.labels ?? {});
+      if (ignored.length) this.ctx.log.warn({ nodeId, ignored }, 'enrollment: labels the agent asked for were ignored (set by the token, or reserved)');
+      if (capped.clamped.length) this.ctx.log.warn({ nodeId, clamped: capped.clamped }, 'enrollment: inventory figures past their caps were clamped');
       await insertNode(db, newNodeRow({ id: nodeId, name, credentialHash: hash, labels, inventory, heartbeatIntervalMs: this.ctx.settings.heartbeatIntervalMs, now }));
       if (clientCert) await insertNodeCertificate(db, { serial: clientCert.serial, node_id: nodeId, issued_at: now, expires_at: clientCert.expiresAt });
       return { name, renamedFrom: name === wanted ? undefined : wanted };

@@ -13,6 +13,11 @@ export function publishNodeStatus(ctx: Publisher, row: NodesTable, reason: strin
   });
 }
 
+/** An agent sent inventory figures past their caps (INVENTORY_CAPS); the kept values are clamped. */
+export function publishInventoryClamped(ctx: Publisher, row: Pick<NodesTable, 'id' | 'name'>, fields: string[]): void {
+  ctx.bus.publish({ kind: 'node.changed', at: ctx.now(), nodeId: row.id, name: row.name, change: 'inventory_clamped', fields: fields.slice(0, 64) });
+}
+
 export function publishNodeChanged(ctx: Publisher, row: Pick<NodesTable, 'id' | 'name'>, change: 'enrolled' | 'updated' | 'deleted' | 'revoked'): void {
   ctx.bus.publish({ kind: 'node.changed', at: ctx.now(), nodeId: row.id, name: row.name, change });
 }

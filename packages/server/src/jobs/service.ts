@@ -14,7 +14,7 @@ import {
   type ApprovalPolicy,
 } from '@steward/protocol';
 import type { AgentLink } from '../agents/link.js';
-import { newCommandRow, requestHash, specOf, type CommandService } from '../commands/service.js';
+import { newCommandRow, specOf, type CommandService } from '../commands/service.js';
 import type { Context } from '../core/context.js';
 import { commandFromRow } from '../commands/rows.js';
 import { fromJson } from '../store/rows.js';
@@ -69,7 +69,7 @@ export class JobService {
    */
   async create(body: JobCreate, requester?: Requester): Promise<{ job: JobDetail; created: boolean }> {
     const spec = specOf(body);
-    const hash = body.requestId ? requestHash({ target: body.target, batchSize: body.batchSize ?? null, ...spec }) : null;
+    const hash = body.requestId ? await this.commands.requests.hash({ target: body.target, batchSize: body.batchSize ?? null, ...spec }) : null;
     if (body.requestId) {
       const existing = await findJobByRequestId(this.ctx.store.db, body.requestId);
       if (existing) return { job: await this.replay(existing, hash), created: false };

@@ -1,6 +1,8 @@
 import {
   CommandFailedError,
   NotFoundError,
+  redactWriteOnly,
+  ServiceRunSpec,
   type Command,
   type Service,
   type ServiceNodeReport,
@@ -105,6 +107,8 @@ export class ServiceCatalog {
         updatedAt: s.updated_at,
       });
     }
-    return { name: row.name, revision: row.revision, spec, createdAt: row.created_at, updatedAt: row.updated_at, targeted, nodes: perNode };
+    // env values are secret: shown redacted to every role (the agent gets them in service.apply).
+    const shown = redactWriteOnly(ServiceRunSpec, spec).value as ServicePut;
+    return { name: row.name, revision: row.revision, spec: shown, createdAt: row.created_at, updatedAt: row.updated_at, targeted, nodes: perNode };
   }
 }

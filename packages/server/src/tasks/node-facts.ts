@@ -1,4 +1,4 @@
-import type { Inventory, TaskModuleReport } from '@steward/protocol';
+import { capTaskReport, type Inventory, type TaskModuleReport } from '@steward/protocol';
 import type { Context } from '../core/context.js';
 import { deleteTaskNode, getNodeFactsSource, refreshTaskNodeLabels, upsertTaskNode } from '../store/queries/task-nodes.js';
 import type { TaskNodesTable } from '../store/schema.js';
@@ -13,10 +13,18 @@ const LOAD_EPSILON = 0.1;
  */
 export class NodeFactsKeeper {
   private readonly written = new Map<string, { key: string; load: number }>();
+  /** Nodes already warned about a clamped report (once per node per process, not per heartbeat). */
+  private readonly warned = new Set<string>();
 
   constructor(private readonly ctx: Context) {}
 
-  async report(nodeId: string, rep: TaskModuleReport, at: number): Promise<boolean> {
+  async report(nodeId: string, sent: TaskModuleReport, at: number): Promise<boolean> {
+    // Slots attract tasks: a node claiming 10,000 would draw the queue to itself.
+    const { value: rep, clamped } = capTaskReport(sent);
+    if (clamped.length && !this.warned.has(nodeId)) {
+      this.warned.add(nodeId);
+      this.ctx.log.warn({ nodeId, clamped }, 'task report: figures past their caps were clamped');
+    }
     const node = await getNodeFactsSource(this.ctx.store.db, nodeId);
     if (!node) return false;
     const inv = JSON.parse(node.inventory) as Inventory;
@@ -43,6 +51,7 @@ export class NodeFactsKeeper {
 
   async deleted(nodeId: string): Promise<void> {
     this.written.delete(nodeId);
+    this.warned.delete(nodeId);
     await deleteTaskNode(this.ctx.store.db, nodeId);
   }
 

@@ -1,4 +1,17 @@
-import type { AttemptState, CommandError, Task, TaskAttempt, TaskKind, TaskPriority, TaskRequirements, TaskState, TaskStrategy } from '@steward/protocol';
+import {
+  ExecTaskPayload,
+  redactWriteOnly,
+  ScriptTaskPayload,
+  type AttemptState,
+  type CommandError,
+  type Task,
+  type TaskAttempt,
+  type TaskKind,
+  type TaskPriority,
+  type TaskRequirements,
+  type TaskState,
+  type TaskStrategy,
+} from '@steward/protocol';
 import { fromJson } from '../store/rows.js';
 import type { TaskAttemptsTable, TasksTable } from '../store/schema.js';
 
@@ -7,7 +20,8 @@ export function taskFromRow(r: TasksTable): Task {
     id: r.id,
     requestId: r.request_id,
     kind: r.kind as TaskKind,
-    payload: fromJson(r.payload),
+    // env values are secret: never shown, to any role.
+    payload: redactWriteOnly(r.kind === 'script' ? ScriptTaskPayload : ExecTaskPayload, fromJson(r.payload)).value,
     requirements: fromJson<TaskRequirements>(r.requirements) ?? {},
     priority: r.priority as TaskPriority,
     strategy: r.strategy as TaskStrategy | null,

@@ -1,6 +1,6 @@
 import { newId, type TaskRequirements, type TaskRunPayload, type TaskStrategy } from '@steward/protocol';
 import type { CommandService } from '../commands/service.js';
-import { newCommandRow } from '../commands/service.js';
+import { builtinShown, newCommandRow } from '../commands/service.js';
 import type { Context } from '../core/context.js';
 import { insertCommands } from '../store/queries/commands.js';
 import { activeAttemptCounts, insertAttempts } from '../store/queries/task-attempts.js';
@@ -169,6 +169,8 @@ export class Scheduler {
       { type: TASK_RUN, payload: payload as unknown as Record<string, unknown>, timeoutMs: task.timeout_ms + COMMAND_TIMEOUT_MARGIN_MS, ttlMs: ATTEMPT_TTL_MS },
       nodeId,
       now,
+      // env values stay out of the command's shown payload; the agent gets them from secret_payload.
+      { shown: builtinShown(TASK_RUN, payload) },
     );
     const attempt: TaskAttemptsTable = {
       id: attemptId,

@@ -20,7 +20,7 @@ import {
   type TaskListQuery,
   type TaskState,
 } from '@steward/protocol';
-import { requestHash, type CommandService } from '../commands/service.js';
+import type { CommandService } from '../commands/service.js';
 import type { Context } from '../core/context.js';
 import { loadWhenDone } from '../core/wait.js';
 import { findNodeRow } from '../store/queries/nodes.js';
@@ -77,7 +77,7 @@ export class TaskService {
     const row: TasksTable = {
       id: newId('task'),
       request_id: body.requestId ?? null,
-      request_hash: body.requestId ? requestHash(spec) : null,
+      request_hash: body.requestId ? await this.commands.requests.hash(spec) : null,
       kind: spec.kind,
       payload: JSON.stringify(spec.payload),
       // Canonical key order: the scheduler groups tasks with equal requirements by this text.

@@ -23,7 +23,7 @@ import { testContext } from '../helpers/context.js';
 const inventory = {
   ...EMPTY_INVENTORY,
   hostname: 'phone-1',
-  commandTypes: [{ type: 'task.run', module: 'task', safeToRerun: false }],
+  commandTypes: [{ type: 'demo.job', module: 'demo', safeToRerun: false }],
 };
 
 const stats: Stats = {
@@ -72,7 +72,7 @@ describe.each(storeTargets())('a proxied seed-protocol device on $name', (target
     const dev = await attach();
     expect(link.connected(nodeId)).toBe(true);
     expect((await getNodeRow(ctx.store.db, nodeId))?.status).toBe('online');
-    const { command } = await commands.submit({ node: nodeId, type: 'task.run', payload: { n: 1 } });
+    const { command } = await commands.submit({ node: nodeId, type: 'demo.job', payload: { n: 1 } });
     const taken = await waitFor('the dispatch to reach the queue', () => dev.next());
     expect(taken.id).toBe(command.id);
     expect(dev.next()).toBeUndefined();
@@ -90,13 +90,13 @@ describe.each(storeTargets())('a proxied seed-protocol device on $name', (target
     await attach();
     const refused = commands.submit({ node: nodeId, type: 'exec.run', payload: { command: 'true' } });
     await expect(refused).rejects.toMatchObject({ code: 'unknown_command_type', status: 400 });
-    await expect(refused).rejects.toThrow(/\(a retire-cluster device\) does not offer command type "exec.run"; it offers task.run/);
+    await expect(refused).rejects.toThrow(/\(a retire-cluster device\) does not offer command type "exec.run"; it offers demo.job/);
   });
 
   it('ends a queued command cancelled at once, and marks a running one for the device', async () => {
     const dev = await attach();
-    const a = (await commands.submit({ node: nodeId, type: 'task.run', payload: { n: 1 } })).command;
-    const b = (await commands.submit({ node: nodeId, type: 'task.run', payload: { n: 2 } })).command;
+    const a = (await commands.submit({ node: nodeId, type: 'demo.job', payload: { n: 1 } })).command;
+    const b = (await commands.submit({ node: nodeId, type: 'demo.job', payload: { n: 2 } })).command;
     const first = await waitFor('a dispatched', () => dev.next((c) => c.id === a.id));
     await waitFor('b dispatched to the queue', async () => (await getCommandRow(ctx.store.db, b.id))?.state === 'dispatched');
     await commands.cancel(first.id);
@@ -107,7 +107,7 @@ describe.each(storeTargets())('a proxied seed-protocol device on $name', (target
 
   it('goes offline-bound (disconnected) when the device falls silent, and a late result is still stored', async () => {
     const dev = await attach(300);
-    const { command } = await commands.submit({ node: nodeId, type: 'task.run', payload: { n: 1 } });
+    const { command } = await commands.submit({ node: nodeId, type: 'demo.job', payload: { n: 1 } });
     await waitFor('taken', () => dev.next());
     await waitFor('disconnected after silence', async () => !link.connected(nodeId) && (await getNodeRow(ctx.store.db, nodeId))?.connection_id === null);
     expect(dev.isOpen).toBe(false);

@@ -1,5 +1,4 @@
-/** Backup ids are safe as one directory name. */
-export const BACKUP_ID_PATTERN = '^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$';
+export { BACKUP_ID_PATTERN } from '@steward/protocol/modules';
 
 /**
  * One command makes one backup: the id comes from the command id, so a run repeated after an

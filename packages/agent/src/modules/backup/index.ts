@@ -1,6 +1,6 @@
-import { Type } from '@steward/protocol';
+import { BackupDeletePayload, BackupRefPayload, BackupRestorePayload, BackupRunPayload, EmptyPayload } from '@steward/protocol/modules';
 import { defineCommand, defineModule } from '../types.js';
-import { BACKUP_ID_PATTERN, backupIdFor } from './backup-id.js';
+import { backupIdFor } from './backup-id.js';
 import { KeptBackups } from './kept.js';
 import { restoreBackup } from './restore.js';
 import { runBackup } from './run.js';
@@ -8,25 +8,10 @@ import { BackupRuntime, runtimeOf } from './runtime.js';
 import { BackupSettings } from './settings.js';
 import { verifyBackup } from './verify.js';
 
-const obj = <T extends Parameters<typeof Type.Object>[0]>(props: T) => Type.Object(props, { additionalProperties: false });
-const Path = Type.String({ minLength: 1, maxLength: 4096, pattern: '^/', description: 'absolute path inside the backup roots' });
-const BackupId = Type.String({ pattern: BACKUP_ID_PATTERN });
-const Sha = Type.String({ pattern: '^[0-9a-f]{64}$' });
-const Ref = {
-  backupId: BackupId,
-  archiveSha256: Type.Optional(Sha),
-  manifestSha256: Type.Optional(Type.String({ pattern: '^[0-9a-f]{64}$', description: "the manifest's artifact, for backups in the control plane's store" })),
-};
-
 const run = defineCommand({
   type: 'backup.run',
   description: 'Archive a directory as tar.gz with a SHA-256 manifest; keep it on this node or upload it to the artifact store.',
-  payload: obj({
-    source: Path,
-    exclude: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 500 }), { maxItems: 200, description: 'glob patterns: names (*.log) or paths from the source (cache/**)' })),
-    destination: Type.Union([Type.Literal('node'), Type.Literal('control-plane')]),
-    scheduleId: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
-  }),
+  payload: BackupRunPayload,
   // A run repeated after a crash makes the same backup id again from scratch; nothing is lost or doubled.
   safeToRerun: true,
   handler: (p, ctx) =>
@@ -36,7 +21,7 @@ const run = defineCommand({
 const verify = defineCommand({
   type: 'backup.verify',
   description: "Re-hash a backup's archive and every file in it against its manifest.",
-  payload: obj(Ref),
+  payload: BackupRefPayload,
   safeToRerun: true,
   handler: (p, ctx) => verifyBackup(runtimeOf(ctx.module), p, ctx.signal, ctx.progress),
 });
@@ -44,11 +29,7 @@ const verify = defineCommand({
 const restore = defineCommand({
   type: 'backup.restore',
   description: 'Restore a backup into a new or empty directory, after checking every checksum.',
-  payload: obj({
-    ...Ref,
-    target: Path,
-    keepSpecialBits: Type.Optional(Type.Boolean({ description: 'restore setuid/setgid/sticky bits (default: masked off)' })),
-  }),
+  payload: BackupRestorePayload,
   // It renames a tree into place; after a crash the operator should look before running it again.
   safeToRerun: false,
   handler: (p, ctx) => restoreBackup(runtimeOf(ctx.module), p, ctx.signal, ctx.progress),
@@ -57,7 +38,7 @@ const restore = defineCommand({
 const list = defineCommand({
   type: 'backup.list',
   description: 'Backups kept on this node.',
-  payload: obj({}),
+  payload: EmptyPayload,
   safeToRerun: true,
   handler: async (_p, ctx) => ({
     backups: (await runtimeOf(ctx.module).kept.list()).map((m) => ({
@@ -76,7 +57,7 @@ const list = defineCommand({
 const remove = defineCommand({
   type: 'backup.delete',
   description: 'Delete a backup kept on this node (retention).',
-  payload: obj({ backupId: BackupId }),
+  payload: BackupDeletePayload,
   safeToRerun: true,
   handler: async (p, ctx) => {
     const deleted = await runtimeOf(ctx.module).kept.remove(p.backupId);

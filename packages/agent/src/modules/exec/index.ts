@@ -1,34 +1,13 @@
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
-import { Type, type Static } from '@steward/protocol';
+import { ExecRunPayload } from '@steward/protocol/modules';
 import { exitOutcome, signalGroup, type StopReason } from '../../lib/process-group.js';
 import { defineCommand, defineModule, HandlerFailure, type CommandContext } from '../types.js';
 
 /** Time a process group gets between SIGTERM and SIGKILL. */
 export const KILL_GRACE_MS = 2000;
-// Linux refuses a single argv string longer than 128 KiB (MAX_ARG_STRLEN).
-const MAX_ARG = 128 * 1024;
-
-export const ExecRunPayload = Type.Object(
-  {
-    command: Type.String({ minLength: 1, maxLength: MAX_ARG, description: 'program to run, or the script with shell: true' }),
-    args: Type.Optional(Type.Array(Type.String({ maxLength: MAX_ARG }), { maxItems: 4096 })),
-    cwd: Type.Optional(Type.String({ pattern: '^/', maxLength: 4096, description: 'absolute working directory' })),
-    env: Type.Optional(
-      Type.Record(Type.String({ pattern: '^[A-Za-z_][A-Za-z0-9_]*$' }), Type.String({ maxLength: MAX_ARG }), {
-        additionalProperties: false,
-        maxProperties: 256,
-        description: 'added to the agent environment',
-      }),
-    ),
-    timeoutMs: Type.Optional(Type.Integer({ minimum: 1, maximum: 86_400_000 })),
-    shell: Type.Optional(Type.Boolean({ description: 'run command with /bin/sh -c; args become $1…' })),
-    input: Type.Optional(Type.String({ maxLength: 16 * 1024 * 1024, description: 'written to stdin, then stdin is closed' })),
-  },
-  { additionalProperties: false },
-);
-export type ExecRunPayload = Static<typeof ExecRunPayload>;
+export { ExecRunPayload };
 
 export interface ExecResult {
   exitCode: number | null;

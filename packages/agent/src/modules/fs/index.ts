@@ -2,19 +2,13 @@ import { createHash } from 'node:crypto';
 import { constants } from 'node:fs';
 import { chmod, chown, lstat, mkdir, readdir, rmdir, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { Type } from '@steward/protocol';
+import { FsChmodPayload, FsChownPayload, FsListPayload, FsMkdirPayload, FsPathPayload, FsReadPayload, FsRemovePayload, FsWritePayload } from '@steward/protocol/modules';
 import { defineCommand, defineModule, HandlerFailure } from '../types.js';
 import { confine } from '../../lib/confine.js';
 import { describeEntry, entryType, formatMode, parseMode } from './entry.js';
 import { guard, isMissing } from '../../lib/fs-failure.js';
 import { atomicWrite } from '../../lib/atomic-write.js';
 import { openReadPinned, removeTree, withPinned } from '../../lib/pinned.js';
-
-const Path = Type.String({ minLength: 1, maxLength: 4096, pattern: '^/', description: 'absolute path inside one of the fs roots' });
-const Mode = Type.String({ pattern: '^0?[0-7]{3,4}$', description: 'octal permission bits, e.g. "0644"' });
-const Encoding = Type.Union([Type.Literal('utf8'), Type.Literal('base64')], { default: 'utf8' });
-const Id = Type.Integer({ minimum: 0, maximum: 4_294_967_294 });
-const obj = <T extends Parameters<typeof Type.Object>[0]>(props: T) => Type.Object(props, { additionalProperties: false });
 
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 // A FIFO or device would block the open or never end; O_NONBLOCK lets fstat tell first.
@@ -25,7 +19,7 @@ const sha256 = (data: Buffer) => createHash('sha256').update(data).digest('hex')
 const list = defineCommand({
   type: 'fs.list',
   description: 'Entries of a directory (not following symlinks), sorted by name.',
-  payload: obj({ path: Path, limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100_000, default: 10_000 })) }),
+  payload: FsListPayload,
   safeToRerun: true,
   handler: (p, ctx) =>
     guard(p.path, async () => {
@@ -48,7 +42,7 @@ const list = defineCommand({
 const statCmd = defineCommand({
   type: 'fs.stat',
   description: 'Type, size, mode, owner and mtime of a path (following symlinks).',
-  payload: obj({ path: Path }),
+  payload: FsPathPayload,
   safeToRerun: true,
   handler: (p, ctx) =>
     guard(p.path, async () => {
@@ -62,7 +56,7 @@ const statCmd = defineCommand({
 const mkdirCmd = defineCommand({
   type: 'fs.mkdir',
   description: 'Ensures a directory exists (like mkdir -p); with mode, also ensures its permission bits.',
-  payload: obj({ path: Path, mode: Type.Optional(Mode) }),
+  payload: FsMkdirPayload,
   safeToRerun: true,
   handler: (p, ctx) =>
     guard(p.path, async () => {
@@ -81,7 +75,7 @@ const mkdirCmd = defineCommand({
 const chmodCmd = defineCommand({
   type: 'fs.chmod',
   description: 'Sets permission bits from an octal string such as "0644".',
-  payload: obj({ path: Path, mode: Mode }),
+  payload: FsChmodPayload,
   safeToRerun: true,
   handler: (p, ctx) =>
     guard(p.path, async () => {
@@ -98,7 +92,7 @@ const chmodCmd = defineCommand({
 const chownCmd = defineCommand({
   type: 'fs.chown',
   description: 'Sets the owner and/or group by numeric id; an omitted one is left as it is.',
-  payload: obj({ path: Path, uid: Type.Optional(Id), gid: Type.Optional(Id) }),
+  payload: FsChownPayload,
   safeToRerun: true,
   handler: (p, ctx) =>
     guard(p.path, async () => {
@@ -117,7 +111,7 @@ const chownCmd = defineCommand({
 const remove = defineCommand({
   type: 'fs.remove',
   description: 'Removes a file, symlink or directory (non-empty ones need recursive); a missing path is not an error.',
-  payload: obj({ path: Path, recursive: Type.Optional(Type.Boolean({ default: false })) }),
+  payload: FsRemovePayload,
   safeToRerun: true,
   handler: (p, ctx) =>
     guard(p.path, async () => {
@@ -145,7 +139,7 @@ const remove = defineCommand({
 const read = defineCommand({
   type: 'fs.read',
   description: 'Reads a regular file up to the configured fs.maxReadBytes.',
-  payload: obj({ path: Path, encoding: Type.Optional(Encoding) }),
+  payload: FsReadPayload,
   safeToRerun: true,
   handler: (p, ctx) =>
     guard(p.path, async () => {
@@ -174,12 +168,7 @@ const read = defineCommand({
 const write = defineCommand({
   type: 'fs.write',
   description: 'Atomically replaces a file (temp file, fsync, rename); the parent directory must exist.',
-  payload: obj({
-    path: Path,
-    content: Type.String({ maxLength: 64 * 1024 * 1024 }),
-    encoding: Type.Optional(Encoding),
-    mode: Type.Optional(Mode),
-  }),
+  payload: FsWritePayload,
   safeToRerun: true,
   handler: (p, ctx) =>
     guard(p.path, async () => {

@@ -1,12 +1,12 @@
 import { chown, mkdir, stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { Type } from '@steward/protocol';
 import { livePidFrom } from '../../lib/pid-file.js';
 import { SerialQueue } from '../../lib/serial.js';
 import { confine } from '../../lib/confine.js';
 import { defineCommand, defineModule, HandlerFailure, type CommandContext, type ModuleInstance } from '../types.js';
 import { readUsers, type FtpUser } from './passwd-file.js';
-import { FtpUserSpec, HOME, Username } from './payload.js';
+import { FtpUserRemovePayload, FtpUserSpec, HOME } from './payload.js';
+import { EmptyPayload } from '@steward/protocol/modules';
 import { ensureDb, executable, mkdb, purePw } from './pure-pw.js';
 import { FtpSettings } from './settings.js';
 
@@ -104,7 +104,7 @@ const apply = defineCommand({
 const remove = defineCommand({
   type: 'ftp.user.remove',
   description: 'Removes a virtual user (pure-pw userdel, then mkdb); the home directory and its files are kept.',
-  payload: Type.Object({ username: Username }, { additionalProperties: false }),
+  payload: FtpUserRemovePayload,
   safeToRerun: true,
   handler: async (p, ctx) => {
     const mod = instance(ctx);
@@ -124,7 +124,7 @@ const remove = defineCommand({
 const list = defineCommand({
   type: 'ftp.user.list',
   description: 'Virtual users with home, ids and quotas (never passwords or hashes).',
-  payload: Type.Object({}, { additionalProperties: false }),
+  payload: EmptyPayload,
   safeToRerun: true,
   handler: async (_p, ctx) => {
     const s = instance(ctx).settings;
@@ -135,7 +135,7 @@ const list = defineCommand({
 const status = defineCommand({
   type: 'ftp.status',
   description: 'Whether pure-ftpd and pure-pw are installed, whether pure-ftpd runs, users and database state; makes an empty PureDB when there is none.',
-  payload: Type.Object({}, { additionalProperties: false }),
+  payload: EmptyPayload,
   safeToRerun: true,
   handler: async (_p, ctx) => {
     const s = instance(ctx).settings;

@@ -1,4 +1,5 @@
-import { MonitorChecksSetPayload, MonitorSettings, Type } from '@steward/protocol';
+import { MonitorChecksSetPayload, MonitorSettings } from '@steward/protocol';
+import { EmptyPayload as Empty } from '@steward/protocol/modules';
 import { defineCommand, defineModule, HandlerFailure, type CommandContext } from '../types.js';
 import { Monitor } from './monitor.js';
 import { SavedCheckSet } from './saved-set.js';
@@ -8,8 +9,6 @@ function monitorOf(ctx: CommandContext): Monitor {
   if (!m?.monitor) throw new HandlerFailure('module_not_started', 'the monitor module is not running');
   return m.monitor;
 }
-
-const Empty = Type.Object({}, { additionalProperties: false });
 
 const set = defineCommand({
   type: 'monitor.checks.set',

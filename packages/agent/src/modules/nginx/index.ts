@@ -1,11 +1,11 @@
 import { mkdir, readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Type } from '@steward/protocol';
 import { SerialQueue } from '../../lib/serial.js';
 import { defineCommand, defineModule, HandlerFailure, type CommandContext, type ModuleInstance } from '../types.js';
 import { put, sameAs, sha256, snapshot, type FileSet } from './file-set.js';
 import { headline, isInstalled, masterPid, reload, requireInstalled, testConfig, version } from './nginx-program.js';
-import { SiteName, SiteSpec } from './payload.js';
+import { NginxSiteRemovePayload, SiteSpec } from './payload.js';
+import { EmptyPayload } from '@steward/protocol/modules';
 import { describeSite, MANAGED_HEADER, renderSite, sitePaths } from './render.js';
 import { NginxSettings } from './settings.js';
 
@@ -88,7 +88,7 @@ const apply = defineCommand({
 const remove = defineCommand({
   type: 'nginx.site.remove',
   description: 'Removes a site Steward applied (its file, certificate and key), tests and reloads.',
-  payload: Type.Object({ name: SiteName }, { additionalProperties: false }),
+  payload: NginxSiteRemovePayload,
   safeToRerun: true,
   handler: async (p, ctx) => {
     const mod = instance(ctx);
@@ -107,7 +107,7 @@ const remove = defineCommand({
 const list = defineCommand({
   type: 'nginx.site.list',
   description: 'Sites Steward manages in the sites dir (files it did not write are left out).',
-  payload: Type.Object({}, { additionalProperties: false }),
+  payload: EmptyPayload,
   safeToRerun: true,
   handler: async (_p, ctx) => {
     const s = instance(ctx).settings;
@@ -125,7 +125,7 @@ const list = defineCommand({
 const status = defineCommand({
   type: 'nginx.status',
   description: 'Whether nginx is installed and running, its version, and whether its config passes nginx -t.',
-  payload: Type.Object({}, { additionalProperties: false }),
+  payload: EmptyPayload,
   safeToRerun: true,
   handler: async (_p, ctx) => {
     const s = instance(ctx).settings;

@@ -1,11 +1,11 @@
-import { Type } from '@steward/protocol';
+import { EmptyPayload } from '@steward/protocol/modules';
 import { getStatsCollector } from '../../system/stats.js';
 import { defineCommand, defineModule } from '../types.js';
 
 const get = defineCommand({
   type: 'stats.get',
   description: 'A fresh resource snapshot, the same shape a heartbeat carries.',
-  payload: Type.Object({}, { additionalProperties: false }),
+  payload: EmptyPayload,
   safeToRerun: true,
   handler: () => getStatsCollector().collect(),
 });

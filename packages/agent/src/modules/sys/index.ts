@@ -1,12 +1,12 @@
 import os from 'node:os';
-import { Type } from '@steward/protocol';
+import { EmptyPayload, SysPingPayload } from '@steward/protocol/modules';
 import { readDistro } from '../../system/inventory.js';
 import { defineCommand, defineModule } from '../types.js';
 
 const ping = defineCommand({
   type: 'sys.ping',
   description: 'Answers at once; proves the node is connected and executing commands.',
-  payload: Type.Object({ echo: Type.Optional(Type.String({ maxLength: 4096 })) }, { additionalProperties: false }),
+  payload: SysPingPayload,
   safeToRerun: true,
   async handler(payload) {
     return payload.echo === undefined ? { pong: true, at: Date.now() } : { pong: true, at: Date.now(), echo: payload.echo };
@@ -16,7 +16,7 @@ const ping = defineCommand({
 const info = defineCommand({
   type: 'sys.info',
   description: 'Host, OS, CPU, memory and agent process facts.',
-  payload: Type.Object({}, { additionalProperties: false }),
+  payload: EmptyPayload,
   safeToRerun: true,
   async handler() {
     const cpus = os.cpus();

@@ -1,7 +1,7 @@
 import { statfs } from 'node:fs/promises';
 import os from 'node:os';
 import { join } from 'node:path';
-import { Type, TaskRunPayload, type Static, type TaskModuleReport, type TaskRunResult } from '@steward/protocol';
+import { INVENTORY_CAPS, Type, TaskRunPayload, type Static, type TaskModuleReport, type TaskRunResult } from '@steward/protocol';
 import { defineCommand, defineModule, HandlerFailure, type CommandContext, type ModuleInstance, type ModuleRuntime } from '../types.js';
 import { OrphanRegistry } from './orphans.js';
 import { runTask, type RunnerSettings } from './runner.js';
@@ -9,7 +9,7 @@ import { GroupSampler } from './sampler.js';
 
 export const TaskSettings = Type.Object(
   {
-    slots: Type.Optional(Type.Integer({ minimum: 0, maximum: 10_000, description: 'tasks at a time (default: CPU cores)' })),
+    slots: Type.Optional(Type.Integer({ minimum: 0, maximum: INVENTORY_CAPS.taskSlots, description: 'tasks at a time (default: CPU cores; the control plane counts no more than this)' })),
     maxOutputBytes: Type.Integer({ minimum: 1, default: 4 * 1024 * 1024 }),
     chunkBytes: Type.Integer({ minimum: 256, maximum: 256 * 1024, default: 16 * 1024 }),
     flushMs: Type.Integer({ minimum: 1, maximum: 10_000, default: 100 }),

@@ -28,6 +28,18 @@ export async function deleteArtifactRow(db: Kysely<Database>, sha256: string): P
   return Number(res.numDeletedRows) > 0;
 }
 
+/**
+ * Whether a node may read an artifact: it uploaded it, or a command sent to it names it (a
+ * restore's archive, a service's bundle). Commands keep artifacts by their sha256 in the
+ * payload; `sha256` is 64 hex digits (checked by the route), so it holds no LIKE wildcard.
+ */
+export async function nodeMayReadArtifact(db: Kysely<Database>, nodeId: string, sha256: string): Promise<boolean> {
+  const own = await db.selectFrom('artifacts').select('sha256').where('sha256', '=', sha256).where('created_by', '=', `node:${nodeId}`).executeTakeFirst();
+  if (own) return true;
+  const named = await db.selectFrom('commands').select('id').where('node_id', '=', nodeId).where('payload', 'like', `%${sha256}%`).limit(1).executeTakeFirst();
+  return named !== undefined;
+}
+
 /** How many artifacts one uploader (`node:<id>`) has stored, and their bytes (the per-node quota). */
 export async function artifactUsageBy(db: Kysely<Database>, createdBy: string): Promise<{ count: number; bytes: number }> {
   const row = await db

@@ -51,6 +51,11 @@ export async function getCommandRow(db: Kysely<Database>, id: string): Promise<C
   return db.selectFrom('commands').selectAll().where('id', '=', id).executeTakeFirst();
 }
 
+/** A node's unfinished command's type and kept-aside secret payload (null when it has none). */
+export async function getSecretPayload(db: Kysely<Database>, id: string, nodeId: string): Promise<{ type: string; secret_payload: string | null } | undefined> {
+  return db.selectFrom('commands').select(['type', 'secret_payload']).where('id', '=', id).where('node_id', '=', nodeId).executeTakeFirst();
+}
+
 export interface CommandFilter {
   nodeId?: string;
   state?: CommandState;

@@ -1,5 +1,5 @@
 import { sql, type Kysely } from 'kysely';
-import { taskPredecessors, type TaskPriority, type TaskState } from '@steward/protocol';
+import { ExecTaskPayload, isTerminalTaskState, redactWriteOnly, ScriptTaskPayload, taskPredecessors, type TaskPriority, type TaskState } from '@steward/protocol';
 import type { Database, TasksTable } from '../schema.js';
 import { CHUNK } from './chunk.js';
 
@@ -66,7 +66,17 @@ export async function transitionTask(
     .where('id', '=', id)
     .where('state', 'in', from);
   if (onlyAttemptId !== undefined) q = q.where('current_attempt_id', '=', onlyAttemptId);
-  return q.returningAll().executeTakeFirst();
+  const row = await q.returningAll().executeTakeFirst();
+  if (row && isTerminalTaskState(to)) await forgetTaskSecrets(db, row);
+  return row;
+}
+
+/** A finished task is never sent again: its secret env values (writeOnly) need not be kept. */
+async function forgetTaskSecrets(db: Kysely<Database>, row: TasksTable): Promise<void> {
+  const shown = redactWriteOnly(row.kind === 'script' ? ScriptTaskPayload : ExecTaskPayload, JSON.parse(row.payload));
+  if (!shown.redacted) return;
+  row.payload = JSON.stringify(shown.value);
+  await db.updateTable('tasks').set({ payload: row.payload }).where('id', '=', row.id).execute();
 }
 
 /**
