@@ -132,7 +132,7 @@ describe('every shell example in README.md and docs/ runs as written', { timeout
     writeFileSync(join(sandbox, 'job.py'), 'import sys\nprint("job", sys.argv[1:])\n');
     execFileSync('tar', ['-czf', join(sandbox, 'site.tar.gz'), '-C', join(sandbox, 'srv'), 'site']);
 
-    server = await startServerProcess({ dataDir: join(home, '.steward', 'server'), env: { STEWARD_ALERT_FAILED_COMMANDS: 'exec.run' } });
+    server = await startServerProcess({ dataDir: join(home, '.steward', 'server'), env: { STEWARD_ALERT_FAILED_COMMANDS: 'exec.run', STEWARD_WEBHOOK_ALLOW: '127.0.0.1' } });
     for (const [name, labels] of [['web-1', ['role=web']], ['web-2', ['role=web', 'zone=lab']]] as const) {
       const { token } = await server.client.createEnrollmentToken({ ttlSeconds: 600, uses: 1 });
       const dataDir = tempDir('steward-docs-agent-');
