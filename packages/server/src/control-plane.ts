@@ -11,6 +11,7 @@ import { AdmissionService } from './admissions/service.js';
 import { AuditService } from './audit/service.js';
 import { Link } from './agents/link.js';
 import { envPositiveInt } from './core/env.js';
+import { StreamSlots } from './core/stream-slots.js';
 import { limitsFrom } from './core/limits.js';
 import { websocketTransport } from './agents/transports/websocket.js';
 import { openArtifactStore } from './artifacts/feature.js';
@@ -115,8 +116,9 @@ export class ControlPlane implements RunningServer {
         ...(tls ? { https: tls.https } : {}),
       });
       const features: Feature[] = [];
+      const sseSlots = new StreamSlots(ctx.settings.limits.sseStreamsPerToken);
       const admissions = new AdmissionService(ctx, options.admitCidrs);
-      for (const make of FEATURES) features.push(await make({ ctx, link, commands, jobs, tracker, nodes, artifacts, dataDir, replicaId, admissions, options, transports: link, audit, tls }));
+      for (const make of FEATURES) features.push(await make({ ctx, link, commands, jobs, tracker, nodes, artifacts, dataDir, replicaId, admissions, options, transports: link, audit, tls, sseSlots }));
       const cp = new ControlPlane(dataDir, ctx, app, link, commands, features);
       if (store.dialect === 'postgres') {
         const relay = new PgRelay(target, store.db, replicaId, log);

@@ -14,6 +14,7 @@ import { backupxFeature } from './compat/backupx/feature.js';
 import { commandsFeature } from './commands/feature.js';
 import type { CommandService } from './commands/service.js';
 import { retireClusterFeature } from './compat/retire-cluster/feature.js';
+import type { StreamSlots } from './core/stream-slots.js';
 import type { Context } from './core/context.js';
 import type { Feature } from './core/feature.js';
 import { dashboardFeature } from './dashboard/feature.js';
@@ -67,6 +68,8 @@ export interface FeatureDeps {
   tls: ServerTls | null;
   /** The hash-chained audit log the HTTP layer feeds. */
   audit: AuditService;
+  /** Long-lived streams (events, task output) each operator token may hold open at once. */
+  sseSlots: StreamSlots;
 }
 
 export type FeatureFactory = (deps: FeatureDeps) => Feature | Promise<Feature>;

@@ -1,8 +1,8 @@
 import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import { TooManyRequestsError, Type } from '@steward/protocol';
+import { Type } from '@steward/protocol';
 import type { EventBus, SequencedEvent } from '../core/bus.js';
-import type { Limits } from '../core/limits.js';
+import type { StreamSlots } from '../core/stream-slots.js';
 import { boundedSse, openSse } from '../http/sse.js';
 
 const EventsQuery = Type.Object({
@@ -22,12 +22,11 @@ export function eventRoutes(
   app: FastifyInstance,
   bus: EventBus,
   streams: Set<() => void>,
-  limits: Pick<Limits, 'sseStreamsPerToken' | 'sseBufferBytes'>,
+  slots: StreamSlots,
+  sseBufferBytes: number,
   onDropped: () => void = () => {},
 ): void {
   const r = app.withTypeProvider<TypeBoxTypeProvider>();
-  /** Open streams by operator token (this replica's). */
-  const perToken = new Map<string, number>();
   const boot = Date.now().toString(36);
   const resumeAfter = (lastId: string | undefined): number | null => {
     if (!lastId) return null;
@@ -39,11 +38,7 @@ export function eventRoutes(
     const header = req.headers['last-event-id'];
     const last = resumeAfter(typeof header === 'string' ? header : req.query.lastEventId);
     const token = req.apiTokenId ?? '';
-    const open = perToken.get(token) ?? 0;
-    if (open >= limits.sseStreamsPerToken) {
-      throw new TooManyRequestsError('too_many_streams', `this token already holds ${open} event streams (the limit); close one first`, 5, { limit: limits.sseStreamsPerToken });
-    }
-    perToken.set(token, open + 1);
+    const release = slots.take(token);
     const res = openSse(reply);
     let ended = false;
     let ping: NodeJS.Timeout | undefined;
@@ -51,15 +46,13 @@ export function eventRoutes(
     const end = () => {
       if (ended) return;
       ended = true;
-      const left = (perToken.get(token) ?? 1) - 1;
-      if (left > 0) perToken.set(token, left);
-      else perToken.delete(token);
+      release();
       clearInterval(ping);
       unsubscribe();
       streams.delete(end);
       if (!res.writableEnded) res.end();
     };
-    const send = boundedSse(res, limits.sseBufferBytes, () => {
+    const send = boundedSse(res, sseBufferBytes, () => {
       req.log.warn({ tokenId: token }, 'dropped an event stream whose client read too slowly');
       onDropped();
       end();

@@ -8,6 +8,7 @@ import { registerTaskMetrics } from './metrics.js';
 import { NodeFactsKeeper } from './node-facts.js';
 import { OutputRecorder } from './output.js';
 import { streamOutput } from './output-stream.js';
+import type { StreamSlots } from '../core/stream-slots.js';
 import { taskRoutes } from './routes.js';
 import { Scheduler } from './scheduler.js';
 import { TaskService } from './service.js';
@@ -20,7 +21,7 @@ const REPAIR_EVERY_MS = 5000;
  * The compute pool: tasks with requirements, placed by the scheduler on nodes running the
  * agent's `task` module, run through the command pipeline as `task.run` commands.
  */
-export function tasksFeature(deps: { ctx: Context; commands: CommandService; link: Pick<AgentLink, 'modules'>; replicaId: string }): Feature {
+export function tasksFeature(deps: { ctx: Context; commands: CommandService; link: Pick<AgentLink, 'modules'>; replicaId: string; sseSlots: StreamSlots }): Feature {
   const { ctx, commands } = deps;
   const settings = taskSettings();
   registerTaskMetrics(ctx);
@@ -52,7 +53,7 @@ export function tasksFeature(deps: { ctx: Context; commands: CommandService; lin
   return {
     name: 'tasks',
     routes(api) {
-      taskRoutes(api, service, (id, follow, req, reply) => streamOutput(ctx, recorder, streams, id, follow, req, reply));
+      taskRoutes(api, service, (id, follow, req, reply) => streamOutput(ctx, recorder, streams, deps.sseSlots, id, follow, req, reply));
     },
     async start() {
       unsubscribe = ctx.bus.subscribe(({ event }) => {

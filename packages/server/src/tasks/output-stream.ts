@@ -4,7 +4,8 @@ import type { Context } from '../core/context.js';
 import { outputAfter } from '../store/queries/task-output.js';
 import { getTaskRow } from '../store/queries/tasks.js';
 import type { OutputRecorder } from './output.js';
-import { openSse } from '../http/sse.js';
+import { boundedSse, openSse } from '../http/sse.js';
+import type { StreamSlots } from '../core/stream-slots.js';
 
 const PAGE = 1000;
 /** Readers on another replica than the one storing the output notice new chunks by polling. */
@@ -22,6 +23,7 @@ export async function streamOutput(
   ctx: Context,
   recorder: OutputRecorder,
   streams: Set<() => void>,
+  slots: StreamSlots,
   id: string,
   follow: boolean,
   req: FastifyRequest,
@@ -29,10 +31,14 @@ export async function streamOutput(
 ): Promise<void> {
   const first = await getTaskRow(ctx.store.db, id);
   if (!first) throw new NotFoundError('task', id);
+  // Counted with the token's event streams, and dropped like them when its client stops reading.
+  const release = slots.take(req.apiTokenId ?? '');
   const res = openSse(reply);
-  const send = (event: string, data: unknown) => {
-    if (!res.writableEnded) res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
-  };
+  const write = boundedSse(res, ctx.settings.limits.sseBufferBytes, () => {
+    ctx.log.warn({ taskId: id, tokenId: req.apiTokenId }, 'dropped a task output stream whose client read too slowly');
+    end();
+  });
+  const send = (event: string, data: unknown) => write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
   let after = { number: 0, seq: -1 };
   let lastState = '';
   let busy = false;
@@ -92,7 +98,7 @@ export async function streamOutput(
     if (event.kind === 'task.state' && event.taskId === id) void pump();
   });
   const poll = setInterval(() => void pump(), POLL_MS);
-  const ping = setInterval(() => res.write(': ping\n\n'), PING_MS);
+  const ping = setInterval(() => write(': ping\n\n'), PING_MS);
   function end(): void {
     if (closed) return;
     closed = true;
@@ -101,6 +107,7 @@ export async function streamOutput(
     unsubscribe();
     recorder.changed.off('change', onChange);
     streams.delete(end);
+    release();
     if (!res.writableEnded) res.end();
   }
   streams.add(end);

@@ -212,6 +212,11 @@ describe('limits against a hostile agent or client', { timeout: 60_000 }, () => 
       expect(ninth.status).toBe(429);
       expect(Number(ninth.headers.get('retry-after'))).toBeGreaterThan(0);
       expect(((await ninth.json()) as any).error.code).toBe('too_many_streams');
+      // A task's output stream counts with them: the limit is per token, whatever the stream.
+      const { task } = await client.submitTask({ kind: 'exec', payload: { command: 'true' }, requirements: { selector: 'no-such-label=1' } });
+      const output = await fetch(`${server.url}/api/v1/tasks/${task.id}/output`, { headers: { authorization: `Bearer ${token}` } });
+      expect(output.status).toBe(429);
+      expect(((await output.json()) as any).error.code).toBe('too_many_streams');
       const other = await client.createToken({ name: 'second-reader', role: 'reader' });
       expect((await open(other.token)).status).toBe(200);
       // Closing one frees its place.
