@@ -231,5 +231,23 @@ describe('mTLS required (--require-client-cert)', { timeout: 120_000 }, () => {
     await waitFor('the CN refusal in the agent log', () => borrowed.output().includes('client certificate is for'), { timeoutMs: 60_000 });
     expect((await server.client.getNode('with-cert')).connected).toBe(false);
     expect(server.output()).toContain('client certificate belongs to another node');
+
+    // The agent's HTTP routes (artifacts) hold to the same rule: a credential alone downloads nothing.
+    const ca = (await server.client.serverCa()).pem!;
+    const credentialOf = (dir: string) => (JSON.parse(readFileSync(join(dir, 'identity.json'), 'utf8')) as { credential: string }).credential;
+    const artifact = `${server.url}/agent/v1/artifacts/${'0'.repeat(64)}`;
+    const bareHttp = new UndiciAgent({ connect: { ca } });
+    const certHttp = new UndiciAgent({ connect: { ca, cert: readFileSync(join(second.dataDir, 'client.crt')), key: readFileSync(join(second.dataDir, 'client.key')) } });
+    try {
+      const refused = await undiciFetch(artifact, { dispatcher: bareHttp, headers: { authorization: `Bearer ${credentialOf(second.dataDir)}` } });
+      expect(refused.status).toBe(401);
+      expect(((await refused.json()) as { error: { message: string } }).error.message).toContain('requires a client certificate');
+      // With the node's own certificate the request gets past authentication: the artifact is simply not there.
+      const through = await undiciFetch(artifact, { dispatcher: certHttp, headers: { authorization: `Bearer ${credentialOf(second.dataDir)}` } });
+      expect(through.status).toBe(404);
+    } finally {
+      await bareHttp.close();
+      await certHttp.close();
+    }
   });
 });

@@ -1,6 +1,7 @@
 import type { FastifyRequest } from 'fastify';
 import type { Kysely } from 'kysely';
-import { StewardError, UnauthorizedError } from '@steward/protocol';
+import type { TLSSocket } from 'node:tls';
+import { ForbiddenError, StewardError, UnauthorizedError } from '@steward/protocol';
 import { bearerOf, secretMatches, splitCredential } from '../security/secrets.js';
 import { getNodeRow } from '../store/queries/nodes.js';
 import type { Database, NodesTable } from '../store/schema.js';
@@ -33,9 +34,34 @@ export async function authenticateNode(db: Kysely<Database>, authorization: stri
   return node;
 }
 
-/** A hook for routes agents call with their node credential; sets `req.nodeId`. */
-export function nodeAuth(db: Kysely<Database>) {
+/**
+ * mTLS (`--require-client-cert`): the connection must carry a client certificate our CA signed
+ * for this very node (CN = node id), so a stolen credential alone does not connect from elsewhere.
+ */
+export function checkClientCert(socket: TLSSocket, nodeId: string, warn: (msg: string, why: string) => void): void {
+  const cert = typeof socket.getPeerCertificate === 'function' ? socket.getPeerCertificate() : null;
+  if (!cert || !cert.subject) {
+    warn('agent connection refused: no client certificate (--require-client-cert)', 'missing');
+    throw new UnauthorizedError('this control plane requires a client certificate (mTLS); enroll the node again over https to get one');
+  }
+  if (!socket.authorized) {
+    warn('agent connection refused: client certificate not signed by our CA', String(socket.authorizationError));
+    throw new UnauthorizedError(`client certificate refused (${String(socket.authorizationError)}); enroll the node again to get one from this control plane`);
+  }
+  if (cert.subject.CN !== nodeId) {
+    warn('agent connection refused: client certificate belongs to another node', 'cn_mismatch');
+    throw new ForbiddenError(`client certificate is for ${JSON.stringify(cert.subject.CN)}, not for node ${nodeId}`);
+  }
+}
+
+/**
+ * A hook for routes agents call with their node credential; sets `req.nodeId`. With
+ * `requireClientCert` (mTLS) the connection's client certificate must be this node's too, as on
+ * the link: a credential copied off a machine downloads nothing from elsewhere.
+ */
+export function nodeAuth(db: Kysely<Database>, requireClientCert = false) {
   return async (req: FastifyRequest): Promise<void> => {
     req.nodeId = (await authenticateNode(db, req.headers.authorization)).id;
+    if (requireClientCert) checkClientCert(req.raw.socket as TLSSocket, req.nodeId, (msg, why) => req.log.warn({ nodeId: req.nodeId, why }, msg));
   };
 }

@@ -7,12 +7,12 @@ import type { ArtifactService } from './service.js';
 import { receiveUpload, sendDownload, streamBodies } from './transfer.js';
 
 /** `/agent/v1/artifacts`: agents download and upload with their node credential. */
-export function agentArtifactRoutes(app: FastifyInstance, ctx: Context, service: ArtifactService): void {
+export function agentArtifactRoutes(app: FastifyInstance, ctx: Context, service: ArtifactService, requireClientCert = false): void {
   const tags = ['agent'];
   void app.register(async (scope) => {
     streamBodies(scope);
     // onRequest: the credential is checked before a single byte of the body is read.
-    scope.addHook('onRequest', nodeAuth(ctx.store.db));
+    scope.addHook('onRequest', nodeAuth(ctx.store.db, requireClientCert));
     const r = scope.withTypeProvider<TypeBoxTypeProvider>();
     // The bearer here is the node credential, not an operator token.
     const security = [{ bearer: [] }];

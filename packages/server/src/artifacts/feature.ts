@@ -13,12 +13,12 @@ export function openArtifactStore(ctx: Context, dataDir: string): ArtifactServic
 }
 
 /** Content-addressed file store: `PUT/GET/DELETE /api/v1/artifacts`, agent downloads and uploads. */
-export function artifactsFeature(deps: { ctx: Context; artifacts: ArtifactService }): Feature {
+export function artifactsFeature(deps: { ctx: Context; artifacts: ArtifactService; tls?: { requireClientCert?: boolean } | null }): Feature {
   const service = deps.artifacts;
   return {
     name: 'artifacts',
     routes: (api) => artifactRoutes(api, service),
-    publicRoutes: (app) => agentArtifactRoutes(app, deps.ctx, service),
+    publicRoutes: (app) => agentArtifactRoutes(app, deps.ctx, service, deps.tls?.requireClientCert ?? false),
     start: () => service.files.cleanTemp(),
   };
 }

@@ -1,7 +1,8 @@
 import type { FastifyInstance } from 'fastify';
 import type { WebSocket } from 'ws';
 import type { TLSSocket } from 'node:tls';
-import { AGENT_CONNECT_PATH, ForbiddenError, UnauthorizedError } from '@steward/protocol';
+import { checkClientCert } from '../node-auth.js';
+import { AGENT_CONNECT_PATH } from '@steward/protocol';
 import type { Channel, ChannelHandlers, Transport, TransportHost } from '../transport.js';
 
 /**
@@ -28,26 +29,6 @@ export function websocketTransport(o: { sendBufferBytes: number; requireClientCe
       );
     },
   };
-}
-
-/**
- * mTLS (`--require-client-cert`): the connection must carry a client certificate our CA signed
- * for this very node (CN = node id), so a stolen credential alone does not connect from elsewhere.
- */
-function checkClientCert(socket: TLSSocket, nodeId: string, warn: (msg: string, why: string) => void): void {
-  const cert = typeof socket.getPeerCertificate === 'function' ? socket.getPeerCertificate() : null;
-  if (!cert || !cert.subject) {
-    warn('agent connection refused: no client certificate (--require-client-cert)', 'missing');
-    throw new UnauthorizedError('this control plane requires a client certificate (mTLS); enroll the node again over https to get one');
-  }
-  if (!socket.authorized) {
-    warn('agent connection refused: client certificate not signed by our CA', String(socket.authorizationError));
-    throw new UnauthorizedError(`client certificate refused (${String(socket.authorizationError)}); enroll the node again to get one from this control plane`);
-  }
-  if (cert.subject.CN !== nodeId) {
-    warn('agent connection refused: client certificate belongs to another node', 'cn_mismatch');
-    throw new ForbiddenError(`client certificate is for ${JSON.stringify(cert.subject.CN)}, not for node ${nodeId}`);
-  }
 }
 
 class WebSocketChannel implements Channel {
