@@ -102,11 +102,15 @@ export interface ServerProc extends Proc {
 
 /**
  * `args`: more `steward server` flags (`--retire-cluster-listen …`). `signingKeyFrom`: another
- * replica's data dir whose command signing key this one shares (replicas of one store must).
+ * replica's data dir whose command signing key (and secrets key) this one shares (replicas of one store must).
  */
 export async function startServerProcess(o: { dataDir?: string; port?: number; db?: string; env?: NodeJS.ProcessEnv; token?: string; args?: string[]; signingKeyFrom?: string } = {}): Promise<ServerProc> {
   const dataDir = o.dataDir ?? tempDir('steward-server-');
-  if (o.signingKeyFrom) copyFileSync(join(o.signingKeyFrom, 'command-signing.key'), join(dataDir, 'command-signing.key'));
+  if (o.signingKeyFrom) {
+    copyFileSync(join(o.signingKeyFrom, 'command-signing.key'), join(dataDir, 'command-signing.key'));
+    // The key sealing stored secrets (service env values) is shared the same way.
+    if (existsSync(join(o.signingKeyFrom, 'secrets.key'))) copyFileSync(join(o.signingKeyFrom, 'secrets.key'), join(dataDir, 'secrets.key'));
+  }
   const port = o.port ?? (await freePort());
   const endpoint = join(dataDir, 'endpoint.json');
   rmSync(endpoint, { force: true });

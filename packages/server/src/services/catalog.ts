@@ -19,6 +19,7 @@ import { getServiceRow, listServiceNodeRows, listServiceRows, markServiceDeleted
 import type { NodesTable, ServiceNodesTable, ServicesTable } from '../store/schema.js';
 import type { Reconciler } from './reconciler.js';
 import { specOf } from './reconciler.js';
+import type { SecretBox } from '../security/secret-box.js';
 import { checkServiceSpec } from './spec-check.js';
 import { targets } from './targets.js';
 
@@ -31,13 +32,17 @@ export class ServiceCatalog {
     private readonly ctx: Context,
     private readonly commands: CommandService,
     private readonly reconciler: Reconciler,
+    private readonly box: SecretBox,
   ) {}
 
   async put(name: string, spec: ServicePut): Promise<{ service: Service; created: boolean; changed: boolean }> {
     checkServiceSpec(spec);
     const before = await getServiceRow(this.ctx.store.db, name);
     const now = this.ctx.now();
-    const { row, changed } = await this.ctx.store.tx((db) => putServiceSpec(db, name, canonicalJson(spec), now));
+    // env values are kept sealed at rest: the store holds `sbx1:…`, the key stays in the data dir.
+    const sealed = this.box.mapValues(spec.env, (v) => this.box.seal(v));
+    const stored: ServicePut = sealed ? { ...spec, env: sealed } : spec;
+    const { row, changed } = await this.ctx.store.tx((db) => putServiceSpec(db, name, canonicalJson(stored), now));
     if (changed) {
       this.ctx.bus.publish({ kind: 'service.state', at: now, service: name, nodeId: null, state: null, version: spec.version, revision: row.revision, reason: 'desired state changed' });
       await this.reconciler.service(name);

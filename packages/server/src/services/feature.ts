@@ -5,6 +5,7 @@ import type { Context } from '../core/context.js';
 import type { Feature } from '../core/feature.js';
 import { deleteOrphanServiceNodes, purgeDeletedServices } from '../store/queries/services.js';
 import { ServiceCatalog } from './catalog.js';
+import { SecretBox } from '../security/secret-box.js';
 import { registerServiceMetrics } from './metrics.js';
 import { Reconciler } from './reconciler.js';
 import { serviceRoutes } from './routes.js';
@@ -16,12 +17,13 @@ import { StatusRecorder } from './status-recorder.js';
  * and each node's reported state (heartbeat report of the agent's `service` module, plus its
  * `service.state` events).
  */
-export function servicesFeature(deps: { ctx: Context; commands: CommandService; link: Pick<AgentLink, 'modules'> }): Feature {
+export function servicesFeature(deps: { ctx: Context; commands: CommandService; link: Pick<AgentLink, 'modules'>; dataDir: string }): Feature {
   const { ctx } = deps;
   const recorder = new StatusRecorder(ctx);
   registerServiceMetrics(ctx);
-  const reconciler = new Reconciler(ctx, deps.commands);
-  const catalog = new ServiceCatalog(ctx, deps.commands, reconciler);
+  const box = SecretBox.open(deps.dataDir);
+  const reconciler = new Reconciler(ctx, deps.commands, box);
+  const catalog = new ServiceCatalog(ctx, deps.commands, reconciler, box);
   // Reconcile work for one node runs one at a time, so a burst of reports sends one command.
   const queues = new Map<string, Promise<void>>();
   const serial = (nodeId: string, fn: () => Promise<void>) => {

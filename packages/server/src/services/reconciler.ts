@@ -13,6 +13,7 @@ import { getNodeRow, listNodeRows } from '../store/queries/nodes.js';
 import { listServiceNodeRows, listServiceRows } from '../store/queries/services.js';
 import type { NodesTable, ServicesTable } from '../store/schema.js';
 import { targets } from './targets.js';
+import type { SecretBox } from '../security/secret-box.js';
 
 interface Sent {
   at: number;
@@ -38,6 +39,7 @@ export class Reconciler {
   constructor(
     private readonly ctx: Context,
     private readonly commands: CommandService,
+    private readonly box: SecretBox,
   ) {}
 
   /** After a PUT or DELETE: every node the change concerns. */
@@ -75,8 +77,10 @@ export class Reconciler {
   }
 
   private apply(node: NodesTable, s: ServicesTable): Promise<void> {
-    const { target: _target, ...rest } = specOf(s);
-    const payload: ServiceApplyPayload = { revision: s.revision, spec: { name: s.name, ...rest } };
+    const { target: _target, env, ...rest } = specOf(s);
+    // env values are stored sealed (security/secret-box.ts); only the command to the node carries them clear.
+    const open = this.box.mapValues(env, (v) => this.box.unseal(v));
+    const payload: ServiceApplyPayload = { revision: s.revision, spec: { name: s.name, ...rest, ...(open ? { env: open } : {}) } };
     return this.ensure(`service.apply:${s.name}:r${s.revision}:${node.id}`, node, 'service.apply', payload);
   }
 
