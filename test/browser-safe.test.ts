@@ -46,6 +46,8 @@ describe('browser-safe entries', () => {
   it('finds builtins where they are: the node-only helpers', () => {
     const got = reach(entry('@steward/protocol/node'));
     expect(got.builtins).toEqual([
+      'packages/protocol/src/node/atomic-file.ts imports node:fs',
+      'packages/protocol/src/node/atomic-file.ts imports node:path',
       'packages/protocol/src/node/local-server.ts imports node:os',
       'packages/protocol/src/node/local-server.ts imports node:path',
       'packages/protocol/src/node/secret.ts imports node:crypto',

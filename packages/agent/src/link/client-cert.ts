@@ -2,7 +2,7 @@ import { generateKeyPairSync } from 'node:crypto';
 import { join } from 'node:path';
 import forge from 'node-forge';
 import { CLIENT_CERT_FILE, CLIENT_KEY_FILE } from './tls.js';
-import { writePrivateFile } from './private-file.js';
+import { writeFileAtomic } from '@steward/protocol/node';
 
 /**
  * A key for the node's client certificate, made here and kept in the data dir (0600), and the
@@ -21,10 +21,10 @@ export function newClientCsr(dataDir: string): string {
   // The control plane sets the subject (CN = node id); this one only says what asked.
   csr.setSubject([{ name: 'commonName', value: 'steward-agent' }]);
   csr.sign(key, forge.md.sha256.create());
-  writePrivateFile(join(dataDir, CLIENT_KEY_FILE), privateKey, 0o600);
+  writeFileAtomic(join(dataDir, CLIENT_KEY_FILE), privateKey, 0o600);
   return forge.pki.certificationRequestToPem(csr);
 }
 
 export function saveClientCert(dataDir: string, pem: string): void {
-  writePrivateFile(join(dataDir, CLIENT_CERT_FILE), pem, 0o644);
+  writeFileAtomic(join(dataDir, CLIENT_CERT_FILE), pem, 0o644);
 }

@@ -7,7 +7,7 @@ import { Agent as UndiciAgent, fetch as undiciFetch } from 'undici';
 import { caPin, parseCaPin } from '@steward/protocol/node';
 import { AgentError } from '../core/errors.js';
 import { isLoopbackHost } from '../core/listen.js';
-import { writePrivateFile } from './private-file.js';
+import { writeFileAtomic } from '@steward/protocol/node';
 
 /** The CA the agent trusts for its control plane, kept after the first pinned handshake. */
 export const SERVER_CA_FILE = 'server-ca.pem';
@@ -100,7 +100,7 @@ export async function resolveTrust(s: TrustSettings): Promise<ServerTrust> {
   } else if (pin) {
     if (url.protocol !== 'https:') throw new TrustError('insecure_server_url', `--ca-sha256 needs an https:// server URL, not ${url.origin}`);
     ca = await fetchPinnedCa(url, pin);
-    writePrivateFile(storedPath, ca, 0o644);
+    writeFileAtomic(storedPath, ca, 0o644);
   }
   if (pin && s.caFile && caPin(ca!) !== pin) throw new TrustError('ca_pin_mismatch', `--ca-file ${s.caFile} holds ${caPin(ca!)}, not ${pin}`);
   checkServerUrl(s.server, { trusted: ca !== undefined, insecure: s.insecure });

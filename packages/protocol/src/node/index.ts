@@ -5,3 +5,4 @@ export * from './secret.js';
 export * from './webhook-signature.js';
 export * from './tls-pin.js';
 export * from './signing.js';
+export * from './atomic-file.js';

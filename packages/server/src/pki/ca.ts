@@ -1,7 +1,8 @@
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import forge from 'node-forge';
-import { newRsaKey, newSerial, readIfExists, writeFileAtomic } from './keys.js';
+import { writeFileAtomic } from '@steward/protocol/node';
+import { newRsaKey, newSerial, readIfExists } from './keys.js';
 
 /** Where the control plane keeps its PKI, under its data dir. */
 export const TLS_DIR = 'tls';

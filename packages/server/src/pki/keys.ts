@@ -1,6 +1,5 @@
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
 import forge from 'node-forge';
 
 /**
@@ -22,17 +21,6 @@ export function newSerial(): string {
   const b = randomBytes(16);
   b[0]! &= 0x7f;
   return b.toString('hex');
-}
-
-/** Writes `text` whole (temp file, fsync, rename) with `mode`; keys get 0600. */
-export function writeFileAtomic(path: string, text: string, mode: number): void {
-  mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
-  const tmp = `${path}.${process.pid}.tmp`;
-  writeFileSync(tmp, text, { mode });
-  const fd = openSync(tmp, 'r');
-  fsyncSync(fd);
-  closeSync(fd);
-  renameSync(tmp, path);
 }
 
 export function readIfExists(path: string): string | null {

@@ -4,7 +4,8 @@ import { hostname, networkInterfaces } from 'node:os';
 import { join } from 'node:path';
 import forge from 'node-forge';
 import { signWithCa, TLS_DIR, type CertificateAuthority } from './ca.js';
-import { newRsaKey, newSerial, readIfExists, writeFileAtomic } from './keys.js';
+import { writeFileAtomic } from '@steward/protocol/node';
+import { newRsaKey, newSerial, readIfExists } from './keys.js';
 
 const SERVER_CERT = 'server.crt';
 const SERVER_KEY = 'server.key';
