@@ -1,5 +1,3 @@
-import { Buffer } from 'node:buffer';
-
 /** The longest start of `text` that is at most `maxBytes` of UTF-8, never splitting a character. */
 export function cutUtf8(text: string, maxBytes: number): string {
   if (maxBytes <= 0) return '';
