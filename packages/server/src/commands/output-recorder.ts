@@ -53,6 +53,11 @@ export class OutputRecorder {
         // Acknowledged anyway: an agent must not keep resending output nobody will store.
         return { ok: false, code: 'unknown_command', message: `command ${msg.commandId} is not a command of this node`, upTo: last };
       }
+      if (k.truncated && last >= k.next) {
+        // Past the cap nothing more is stored: acknowledged without touching the store.
+        k.next = last + 1;
+        return { ok: true, upTo: last };
+      }
       if (first > k.next) {
         return { ok: false, code: 'output_gap', message: `command.output for ${msg.commandId}: expected seq ${k.next}, got ${first}`, details: { expected: k.next } };
       }
