@@ -58,6 +58,11 @@ export class OutputRecorder {
         k.next = last + 1;
         return { ok: true, upTo: last };
       }
+      if (first > k.next && attempt === 0) {
+        // What this replica remembers may be stale (the node streamed through another replica meanwhile): look again.
+        this.known.delete(msg.commandId);
+        continue;
+      }
       if (first > k.next) {
         return { ok: false, code: 'output_gap', message: `command.output for ${msg.commandId}: expected seq ${k.next}, got ${first}`, details: { expected: k.next } };
       }

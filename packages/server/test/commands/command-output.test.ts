@@ -48,7 +48,7 @@ describe.each(storeTargets())('command output on $name', (target) => {
   });
 
   /** A node, connected, with one running command of its own. */
-  async function agentWithCommand(): Promise<{ end: MemoryAgentEnd; nodeId: string; commandId: string }> {
+  async function agentWithCommand(): Promise<{ end: MemoryAgentEnd; nodeId: string; commandId: string; credential: string }> {
     const row = nodeRow({ status: 'offline' });
     const cred = makeCredential(row.id);
     await insertNode(ctx.store.db, { ...row, credential_hash: cred.hash });
@@ -57,7 +57,7 @@ describe.each(storeTargets())('command output on $name', (target) => {
     await end.next('welcome');
     const { command } = await commands.submit({ node: row.id, type: 'exec.run', payload: { command: 'true' } });
     await end.next('command.dispatch', (m) => m.command.id === command.id);
-    return { end, nodeId: row.id, commandId: command.id };
+    return { end, nodeId: row.id, commandId: command.id, credential: cred.credential };
   }
 
   const stored = async (commandId: string) => (await outputAfter(ctx.store.db, commandId, -1)).map((r) => `${r.seq}:${r.stream}:${r.data}`);
@@ -124,6 +124,32 @@ describe.each(storeTargets())('command output on $name', (target) => {
     expect(await stored(other.commandId)).toEqual([]);
     expect(await getOutputState(ctx.store.db, other.commandId)).toMatchObject({ output_seq: 0, output_bytes: 0 });
     expect(end.closedWith).toBeNull();
+  });
+
+  it('continues where another replica left off: a node that streamed elsewhere meanwhile is not refused', async () => {
+    const { end, commandId, credential } = await agentWithCommand();
+    end.send({ type: 'command.output', commandId, chunks: [chunk(0, 'a'), chunk(1, 'b')] });
+    await end.next('output.ack', (m) => m.commandId === commandId && m.upTo === 1);
+    // A second replica on the same store: the node reconnects there and streams on.
+    const otherMemory = new MemoryTransport();
+    const ctx2 = testContext(fresh.store, { now: T0 + 3_600_000 });
+    const otherLink = new Link(ctx2, 'replica-two', CommandSigner.ephemeral()).use(otherMemory);
+    otherLink.receive(new CommandService(ctx2, otherLink, new PayloadChecker(), new CatalogCache()));
+    await otherLink.install(null);
+    try {
+      const there = await otherMemory.connect(credential);
+      there.send(hello);
+      await there.next('welcome');
+      there.send({ type: 'command.output', commandId, chunks: [chunk(1, 'b'), chunk(2, 'c')] });
+      await there.next('output.ack', (m) => m.commandId === commandId && m.upTo === 2);
+    } finally {
+      await otherLink.close();
+    }
+    // Back on the first replica, whose memory says seq 2 is next: it looks again instead of refusing a gap.
+    end.send({ type: 'command.output', commandId, chunks: [chunk(3, 'd')] });
+    await end.next('output.ack', (m) => m.commandId === commandId && m.upTo === 3);
+    expect(await stored(commandId)).toEqual(['0:stdout:a', '1:stdout:b', '2:stdout:c', '3:stdout:d']);
+    expect(end.received.some((m) => m.type === 'error')).toBe(false);
   });
 
   it('replaces a command\'s secret payload values in its stored output', async () => {
