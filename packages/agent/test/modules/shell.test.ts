@@ -6,19 +6,16 @@ import type { SessionReceiver } from '../../src/core/session-input.js';
 import type { ModuleInstance } from '../../src/modules/types.js';
 import { ShellSettings } from '../../src/modules/shell/settings.js';
 import { processGone, waitFor } from '../../../../test/support/wait.js';
-import { failure, run, tempDir, testConfig, testContext } from './context.js';
+import { failure, run, tempDir, testConfig, testContext, type Written } from './context.js';
 
 const registry = createRegistry([shellModule]);
 
 /** A session under test: its terminal output as written, and the receiver it attached for input. */
 async function openSession(payload: Record<string, unknown>, settings: Partial<ShellSettings> = {}, signal?: AbortSignal) {
   const module = (await shellModule.start!({ settings: { enabled: true, maxIdleTimeoutMs: 86_400_000, ...settings } } as never)) as ModuleInstance;
-  const chunks: { stream: string; data: string }[] = [];
+  const chunks: Written = [];
   let receiver: SessionReceiver | undefined;
-  const ctx = {
-    ...testContext(testConfig(await tempDir()), signal, { module, session: { attach: (r) => void (receiver = r) } }),
-    output: { write: (stream: string, data: string | Buffer) => void chunks.push({ stream, data: String(data) }) },
-  };
+  const ctx = testContext(testConfig(await tempDir()), signal, { module, output: chunks, session: { attach: (r) => void (receiver = r) } });
   const done = run(registry, 'shell.session', payload, ctx);
   done.catch(() => {}); // inspected by the test
   const pty = () => chunks.filter((c) => c.stream === 'pty').map((c) => c.data).join('');

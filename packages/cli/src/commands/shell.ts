@@ -9,7 +9,6 @@ import { EXIT_FAILURE } from '../errors.js';
 import { EXIT_INTERRUPTED } from '../interrupt.js';
 import { eprintln } from '../output.js';
 import { InputPump, ResizePump } from '../shell/input-pump.js';
-import { followSession } from '../shell/output.js';
 import { LocalTerminal } from '../shell/terminal.js';
 import { awaitingApprovalNote } from './audit.js';
 
@@ -94,10 +93,13 @@ async function runShell(client: StewardClient, node: string, argv: string[], opt
 
   let end: Command | null = null;
   try {
-    for await (const ev of followSession(client, id, stop.signal)) {
+    for await (const ev of client.commandOutput(id, { signal: stop.signal })) {
       if (ev.event === 'output') {
-        if (ev.stream === 'pty') process.stdout.write(ev.data);
-        else if (ev.stream === 'resize' && !signalled) {
+        const { stream, data } = ev.chunk;
+        if (stream === 'pty' || stream === 'stdout') process.stdout.write(data);
+        // The agent's own notes (output cut at its cap) come on stderr.
+        else if (stream === 'stderr') process.stderr.write(data);
+        else if (stream === 'resize' && !signalled) {
           // The terminal is open on the node: from now on keys go there.
           term.enterRaw();
           input.start();
