@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiError, StewardClient } from '@steward/client';
@@ -81,6 +81,24 @@ describe('steward shell: interactive terminals on nodes', { timeout: 180_000 }, 
     expect(a.output()).not.toContain('bee');
     expect((await a.exited).exitCode).toBe(0);
     expect((await b.exited).exitCode).toBe(7);
+  });
+
+  it('on SIGTERM restores the local terminal and closes the remote session', async () => {
+    // A shell around the CLI shows the terminal's modes after the CLI is gone.
+    const t = cliInTerminal([], { cols: 80, rows: 24, env, shell: `"${process.execPath}" "${STEWARD_BIN}" shell n1 -- sleep 4343; echo "cli-exit:$?"; stty -a` });
+    await waitFor('the remote sleep to start', () => pidsOf(['sleep', '4343']).length > 0, { timeoutMs: 60_000 });
+    const session = (await server.client.listCommands({ type: 'shell.session', state: 'running' })).items[0]!;
+    const cli = await waitFor('the CLI process', () => pidsOf([process.execPath, STEWARD_BIN, 'shell', 'n1', '--', 'sleep', '4343'])[0]);
+    // The CLI's terminal is in raw mode now (seen from outside, on the terminal device itself).
+    const device = (t.pty as unknown as { _pty: string })._pty;
+    await waitFor('raw mode on the CLI terminal', () => / -icanon /.test(execFileSync('stty', ['-a', '-F', device], { encoding: 'utf8' })));
+    process.kill(cli, 'SIGTERM');
+    const at = await t.expect('cli-exit:143');
+    await t.expect(/ icanon /, at);
+    expect(t.output().slice(at)).toMatch(/ echo /);
+    expect(t.output().slice(at)).not.toMatch(/-icanon|-echo /);
+    expect((await server.client.getCommand(session.id, { wait: 20 })).state).toBe('cancelled');
+    await waitFor('the remote sleep to be hung up', () => pidsOf(['sleep', '4343']).length === 0);
   });
 
   it('reads piped standard input without a terminal', async () => {
