@@ -149,6 +149,17 @@ describe('steward shell: interactive terminals on nodes', { timeout: 180_000 }, 
     expect((await t.exited).exitCode).toBe(0);
   });
 
+  it('withdraws a held session on Ctrl-C (the terminal is raw already)', async () => {
+    const t = cliInTerminal(['shell', 'vault1'], { cols: 80, rows: 24, env });
+    await t.expect('awaiting approval by a second operator', 0, 60_000);
+    const held = (await server.client.listCommands({ type: 'shell.session', node: 'vault1' })).items[0]!;
+    expect(held.state).toBe('awaiting_approval');
+    t.type('\x03');
+    expect((await t.exited).exitCode).toBe(130);
+    expect((await server.client.getCommand(held.id)).state).toBe('cancelled');
+    expect((await server.client.listApprovals({ state: 'awaiting' })).items.map((a) => a.id)).not.toContain(held.id);
+  });
+
   it('writes opening a session to the audit log with its command, and no entry per keystroke', async () => {
     const sessions = (await server.client.listCommands({ type: 'shell.session', node: 'n1' })).items;
     const first = sessions.at(-1)!;

@@ -61,7 +61,12 @@ async function runShell(client: StewardClient, node: string, argv: string[], opt
   );
   const resize = new ResizePump((c, r) => client.shellResize(id, c, r));
   const decoder = new StringDecoder('utf8');
-  const onData = (b: Buffer) => input.push(decoder.write(b));
+  let started = false;
+  const onData = (b: Buffer) => {
+    // Raw mode already, but no session yet (awaiting approval, on its way): Ctrl-C withdraws it.
+    if (!started && b.includes(0x03)) return onSignal('SIGINT');
+    input.push(decoder.write(b));
+  };
   let stdinEnded = false;
   const eof = new PipedEof(input);
   const onEnd = () => {
@@ -71,6 +76,8 @@ async function runShell(client: StewardClient, node: string, argv: string[], opt
   };
   process.stdin.on('data', onData);
   process.stdin.on('end', onEnd);
+  // Raw at once: keys typed while the session starts are not echoed or line-edited here.
+  term.enterRaw();
 
   // A signal (terminal closed, kill, Ctrl-C before raw mode) closes the remote session too.
   let signalled: NodeJS.Signals | null = null;
@@ -100,9 +107,9 @@ async function runShell(client: StewardClient, node: string, argv: string[], opt
         if (stream === 'pty' || stream === 'stdout') process.stdout.write(data);
         // The agent's own notes (output cut at its cap) come on stderr.
         else if (stream === 'stderr') process.stderr.write(data);
-        else if (stream === 'resize' && !signalled) {
-          // The terminal is open on the node: from now on keys go there.
-          term.enterRaw();
+        else if (stream === 'resize' && !started && !signalled) {
+          // The terminal is open on the node: from now on keys (what was typed meanwhile first) go there.
+          started = true;
           input.start();
         }
       } else if (ev.event === 'end') {
@@ -110,6 +117,9 @@ async function runShell(client: StewardClient, node: string, argv: string[], opt
         break;
       }
     }
+  } catch (e) {
+    // Stopped on purpose (a signal, failed input): what happened is told below.
+    if (!stop.signal.aborted) throw e;
   } finally {
     term.restore();
     stopResize();
