@@ -79,7 +79,7 @@ async function runShell(client: StewardClient, node: string, argv: string[], opt
   // Raw at once: keys typed while the session starts are not echoed or line-edited here.
   term.enterRaw();
 
-  // A signal (terminal closed, kill, Ctrl-C before raw mode) closes the remote session too.
+  // A signal (terminal closed, kill) closes the remote session too.
   let signalled: NodeJS.Signals | null = null;
   const onSignal = (sig: NodeJS.Signals) => {
     if (signalled) return;
@@ -96,7 +96,8 @@ async function runShell(client: StewardClient, node: string, argv: string[], opt
   };
   const signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
   for (const s of signals) process.on(s, onSignal);
-  const stopResize = term.onResize(({ cols: c, rows: r }) => resize.push(c, r));
+  // Before the session runs there is no terminal to resize: its start sends the size of then.
+  const stopResize = term.onResize(({ cols: c, rows: r }) => started && resize.push(c, r));
 
   let end: Command | null = null;
   try {
@@ -111,6 +112,8 @@ async function runShell(client: StewardClient, node: string, argv: string[], opt
           // The terminal is open on the node: from now on keys (what was typed meanwhile first) go there.
           started = true;
           input.start();
+          const now = term.size();
+          if (now.cols !== cols || now.rows !== rows) resize.push(now.cols, now.rows);
         }
       } else if (ev.event === 'end') {
         end = ev.command;
