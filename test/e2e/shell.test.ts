@@ -52,6 +52,9 @@ describe('steward shell: interactive terminals on nodes', { timeout: 180_000 }, 
       return at > 0;
     }, { timeoutMs: 30_000, intervalMs: 10 });
     t.type('read x; echo got:$x\r');
+    // Typed only once the line was taken (the echo of its end): typeahead that a shell's line
+    // editor read in its own mode would reach `read` without its newline.
+    at = await t.expect(/got:\$x\r*\n/, at);
     t.type('hello there\r');
     at = await t.expect('got:hello there', at);
     // Ctrl-C reaches the remote foreground job (raw mode: no local SIGINT), and the shell lives on.
