@@ -1,7 +1,7 @@
 import { describe, expect, it, vi } from 'vitest';
 import shellModule from '../../src/modules/shell/index.js';
 import { InputOrder } from '../../src/modules/shell/input-order.js';
-import { createRegistry } from '../../src/modules/registry.js';
+import { createRegistry, resolveModuleSettings } from '../../src/modules/registry.js';
 import type { SessionReceiver } from '../../src/core/session-input.js';
 import type { ModuleInstance } from '../../src/modules/types.js';
 import { ShellSettings } from '../../src/modules/shell/settings.js';
@@ -85,6 +85,16 @@ describe('shell.session', () => {
   it('refuses a cwd that is not a directory', async () => {
     const s = await openSession({ cols: 80, rows: 24, cwd: '/nonexistent/dir' });
     expect(await failure(s.done)).toMatchObject({ code: 'bad_cwd' });
+  });
+});
+
+describe('shell settings', () => {
+  it('defaults to enabled with a one-day idle cap, and refuses unknown keys', () => {
+    expect(resolveModuleSettings([shellModule], {})).toEqual({ shell: { enabled: true, maxIdleTimeoutMs: 86_400_000 } });
+    expect(resolveModuleSettings([shellModule], { shell: { enabled: false, shell: '/bin/bash' } })).toEqual({
+      shell: { enabled: false, maxIdleTimeoutMs: 86_400_000, shell: '/bin/bash' },
+    });
+    expect(() => resolveModuleSettings([shellModule], { shell: { enable: false } })).toThrow(/shell/);
   });
 });
 
