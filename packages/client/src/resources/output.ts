@@ -1,4 +1,4 @@
-import type { Command, JobDetail, JobOutputChunk, OutputChunk } from '@steward/protocol';
+import type { Command, Job, JobOutputChunk, OutputChunk } from '@steward/protocol';
 import { enc, parseJson } from '../transport.js';
 import { Resource } from './resource.js';
 
@@ -15,8 +15,8 @@ export type JobOutputEvent =
   | { event: 'output'; chunk: JobOutputChunk }
   /** One command of the job ended and all its output was given. */
   | { event: 'end'; commandId: string; nodeId: string; command: Command }
-  /** The job ended, after every command's `end`; the last event. */
-  | { event: 'done'; job: JobDetail };
+  /** The job ended, after every command's `end`; the last event. Its state and counts (each command came in its `end`). */
+  | { event: 'done'; job: Job };
 
 export interface CommandOutputOptions {
   /** Start after this seq (the last one seen); from the start when absent. */
@@ -91,7 +91,7 @@ export class OutputApi extends Resource {
             ended.add(commandId);
             yield { event: 'end', commandId, nodeId: String(data.nodeId), command: data.command as Command };
           } else if (msg.event === 'done') {
-            yield { event: 'done', job: data as unknown as JobDetail };
+            yield { event: 'done', job: data as unknown as Job };
             return;
           }
         }

@@ -78,7 +78,7 @@ export class Link implements AgentLink {
       labelNames: ['reason'],
     });
     const limits = ctx.settings.limits;
-    this.sessionLimits = { queue: limits.sessionQueue, meter: new NodeRateLimiter(limits, dropped, ctx.log), dropped, now: ctx.now };
+    this.sessionLimits = { queue: limits.sessionQueue, queueBytes: limits.sessionQueueBytes, meter: new NodeRateLimiter(limits, dropped, ctx.log), dropped, now: ctx.now };
     // The receiver is bound later (the command pipeline is built on this link).
     this.gateway = new AgentGateway(ctx, this.hub, this.dispatcher, {
       started: (n, c) => this.commands().started(n, c),

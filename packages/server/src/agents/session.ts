@@ -22,6 +22,8 @@ const byType = new Map(
 export interface SessionLimits {
   /** Messages awaiting handling before the session stops reading; twice this and messages are dropped. */
   queue: number;
+  /** Bytes of messages awaiting handling before the session stops reading (output streams send big frames). */
+  queueBytes: number;
   meter: NodeRateLimiter;
   /** `steward_agent_messages_dropped_total{reason}`. */
   dropped: Counter<'reason'>;
@@ -53,8 +55,9 @@ export class AgentSession {
   /** True after hello: dispatches before it would race the agent's own start-up. */
   ready = false;
   private chain: Promise<void> = Promise.resolve();
-  /** Messages enqueued and not handled yet. */
+  /** Messages enqueued and not handled yet, and their size. */
   private pending = 0;
+  private pendingBytes = 0;
   private paused = false;
   /** Set once the server closed the connection: frames still in flight are not handled. */
   private closing = false;
@@ -147,7 +150,7 @@ export class AgentSession {
     const msg = parsed as AgentMessage;
     if (msg.type !== 'hello' && !this.ready) return this.reject('hello_required', 'send hello first');
     // Messages of one agent are handled in order: a result never overtakes its start.
-    this.enqueueBounded(async () => {
+    this.enqueueBounded(data.length, async () => {
       switch (msg.type) {
         case 'hello':
           if (msg.protocol !== AGENT_PROTOCOL_VERSION) {
@@ -178,12 +181,13 @@ export class AgentSession {
   }
 
   /**
-   * Enqueues an agent message. A full queue stops reading from the connection (the agent's
-   * sends then wait in its own socket buffer) until half of it was handled.
+   * Enqueues an agent message. A full queue (by count or by bytes) stops reading from the
+   * connection (the agent's sends then wait in its own socket buffer) until half of it was handled.
    */
-  private enqueueBounded(fn: () => Promise<void>): void {
+  private enqueueBounded(size: number, fn: () => Promise<void>): void {
     this.pending++;
-    if (this.pending >= this.limits.queue && !this.paused && this.channel.pause) {
+    this.pendingBytes += size;
+    if ((this.pending >= this.limits.queue || this.pendingBytes >= this.limits.queueBytes) && !this.paused && this.channel.pause) {
       this.paused = true;
       this.channel.pause();
     }
@@ -192,7 +196,8 @@ export class AgentSession {
         await fn();
       } finally {
         this.pending--;
-        if (this.paused && this.pending <= this.limits.queue / 2) {
+        this.pendingBytes -= size;
+        if (this.paused && this.pending <= this.limits.queue / 2 && this.pendingBytes <= this.limits.queueBytes / 2) {
           this.paused = false;
           this.channel.resume?.();
         }

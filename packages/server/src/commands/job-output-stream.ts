@@ -1,5 +1,5 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { isTerminalCommandState, NotFoundError, type CommandState, type JobDetail, type JobOutputChunk } from '@steward/protocol';
+import { isTerminalCommandState, NotFoundError, type CommandState, type Job, type JobOutputChunk } from '@steward/protocol';
 import { runLiveSse } from '../http/live-sse.js';
 import { jobOutputStates, outputOfCommandsAfter, type OutputState } from '../store/queries/command-output.js';
 import { getJobRow } from '../store/queries/jobs.js';
@@ -7,7 +7,8 @@ import { chunkOf, OUTPUT_POLL_MS, type OutputStreamDeps } from './output-stream.
 
 /** Commands whose new output is read in one query; a job of thousands takes a few. */
 const COMMANDS_PER_READ = 200;
-const PAGE = 2000;
+/** Chunks read at once (at most 16 KiB each). */
+const PAGE = 200;
 
 interface Seen {
   after: number;
@@ -17,12 +18,14 @@ interface Seen {
 /**
  * `GET /api/v1/jobs/:id/output` as Server-Sent Events: every command's chunks interleaved as
  * they arrive (`output`, with command and node ids), an `end` per command once it ended and all
- * its stored output was sent, and `done` with the job's view after the last. One look at the
+ * its stored output was sent (with the command as GET /api/v1/commands/:id shows it), and `done`
+ * with the job after the last: its state and counts, not its commands again (each came in its
+ * `end`; for a job of thousands the full detail would be one event of many megabytes). One look at the
  * job's commands per step, and chunks are read only for the commands whose output moved.
  */
 export async function streamJobOutput(
   d: OutputStreamDeps,
-  jobView: (id: string) => Promise<JobDetail>,
+  jobView: (id: string) => Promise<Job>,
   id: string,
   req: FastifyRequest,
   reply: FastifyReply,
@@ -69,6 +72,7 @@ export async function streamJobOutput(
             s.send('output', chunk);
             seen.get(r.command_id)!.after = r.seq;
           }
+          await s.drained();
           if (rows.length < PAGE || s.closed) break;
         }
       }
@@ -76,6 +80,8 @@ export async function streamJobOutput(
       for (const c of ended) {
         seen.get(c.id)!.ended = true;
         s.send('end', { commandId: c.id, nodeId: c.node_id, command: await d.commands.get(c.id) });
+        // A command's view carries its result (exec.run's output tail): one at a time to the client.
+        await s.drained();
       }
       if (job.state !== 'running') {
         s.send('done', await jobView(id));

@@ -7,7 +7,8 @@ import { getOutputState, outputAfter } from '../store/queries/command-output.js'
 import type { CommandOutputTable } from '../store/schema.js';
 import type { CommandService } from './service.js';
 
-const PAGE = 1000;
+/** Chunks read at once (at most 16 KiB each). */
+const PAGE = 200;
 /** Readers on another replica than the one storing the output notice new chunks by polling. */
 export const OUTPUT_POLL_MS = 250;
 
@@ -73,6 +74,7 @@ export async function streamCommandOutput(
         const rows = await outputAfter(d.ctx.store.db, id, after, PAGE);
         for (const r of rows) s.send('output', chunkOf(r), r.seq);
         if (rows.length) after = rows[rows.length - 1]!.seq;
+        await s.drained();
         if (rows.length < PAGE || s.closed) break;
       }
       if (state.output_truncated === 1 && !toldTruncated) {

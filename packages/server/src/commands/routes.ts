@@ -53,7 +53,7 @@ export function commandRoutes(app: FastifyInstance, commands: CommandService, ou
         params: IdParams,
         description:
           'Server-Sent Events: `output` (JobOutputChunk) of every command as it arrives, `end` ({commandId, nodeId, command}) per command, ' +
-          'then `done` (the job).',
+          'then `done` (the job\'s state and counts, without its commands).',
       },
     },
     async (req, reply) => output.job(req.params.id, req, reply),

@@ -10,6 +10,8 @@ export interface Limits {
   agentFrameBytes: number;
   /** Agent messages awaiting handling on one connection before the server stops reading from it. */
   sessionQueue: number;
+  /** Bytes of agent messages awaiting handling on one connection before the server stops reading from it. */
+  sessionQueueBytes: number;
   /** Bytes queued for sending to one agent before dispatches to it wait (a slow reader). */
   agentSendBufferBytes: number;
   /** Heartbeats a node may send in a burst; refilled at `heartbeatsPerMinute`. */
@@ -41,6 +43,8 @@ export interface Limits {
 export const DEFAULT_LIMITS: Readonly<Limits> = {
   agentFrameBytes: 4 * 1024 * 1024,
   sessionQueue: 256,
+  // Streamed output comes in frames of up to a megabyte: a node bursting it waits in its own socket buffer.
+  sessionQueueBytes: 1024 * 1024,
   agentSendBufferBytes: 8 * 1024 * 1024,
   // Ten a second sustained: far above any heartbeat interval in use (15 s by default, 1 s at least per node).
   heartbeatBurst: 30,

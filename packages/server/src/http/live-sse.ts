@@ -4,11 +4,19 @@ import type { StreamSlots } from '../core/stream-slots.js';
 import { boundedSse, openSse } from './sse.js';
 
 const PING_MS = 15_000;
+/** Unsent bytes past which a step waits for the client before reading more. */
+const HIGH_WATER = 256 * 1024;
 
 /** What a live stream's `step` may do. */
 export interface LiveSse {
   /** Writes one event (`id` for resumable streams: a reconnect sends it back as Last-Event-ID). */
   send(event: string, data: unknown, id?: number | string): void;
+  /**
+   * Resolves once the client has taken what was written (or the stream ended): a step that
+   * reads from the store waits on it between pages, so a slow reader slows the reading down
+   * instead of piling the data up in memory.
+   */
+  drained(): Promise<void>;
   /** Ends the stream (after the last event). */
   end(): void;
   readonly closed: boolean;
@@ -52,6 +60,19 @@ export async function runLiveSse(req: FastifyRequest, reply: FastifyReply, o: Li
     closed: false,
     send(event: string, data: unknown, id?: number | string) {
       write(`event: ${event}\n${id === undefined ? '' : `id: ${id}\n`}data: ${JSON.stringify(data)}\n\n`);
+    },
+    async drained() {
+      while (!stream.closed && !res.writableEnded && res.writableLength > HIGH_WATER) {
+        await new Promise<void>((resolve) => {
+          const done = () => {
+            res.off('drain', done);
+            res.off('close', done);
+            resolve();
+          };
+          res.once('drain', done);
+          res.once('close', done);
+        });
+      }
     },
     end() {
       if (stream.closed) return;

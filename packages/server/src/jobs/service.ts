@@ -158,6 +158,13 @@ export class JobService {
     return { ...jobFromRow(row, counts), commands: commands.map(commandFromRow) };
   }
 
+  /** The job without its commands (counts say how they stand): for a stream that already gave each command. */
+  async summary(id: string): Promise<Job> {
+    const row = await getJobRow(this.ctx.store.db, id);
+    if (!row) throw new NotFoundError('job', id);
+    return jobFromRow(row, await jobCounts(this.ctx.store.db, id));
+  }
+
   async list(q: { state?: string; limit?: number }): Promise<Job[]> {
     const db = this.ctx.store.db;
     const rows = await listJobRows(db, { state: q.state as JobState | undefined, limit: q.limit });
