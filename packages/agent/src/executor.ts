@@ -17,6 +17,7 @@ import type { ModuleRegistry } from './modules/registry.js';
 import { AgentError } from './core/errors.js';
 import { CommandOutput, DEFAULT_MAX_STREAM_BYTES, NO_OUTPUT } from './core/output.js';
 import { ProgressThrottle } from './core/progress.js';
+import { SessionInputs } from './core/session-input.js';
 import { ServerLink } from './link/server-link.js';
 import { HandlerFailure, type ModuleInstance } from './modules/types.js';
 
@@ -46,6 +47,8 @@ interface Running {
 export class Executor {
   private readonly running = new Map<string, Running>();
   private accepting = true;
+  /** Input and window sizes for running interactive commands (shell sessions). */
+  readonly sessions: SessionInputs;
 
   constructor(
     private readonly journal: Journal,
@@ -55,7 +58,9 @@ export class Executor {
     private readonly events: ExecutorEvents,
     /** Handed to handlers as `ctx.link`; without one (an executor in tests) it is not enrolled. */
     private readonly link: ServerLink = new ServerLink(config.server, null),
-  ) {}
+  ) {
+    this.sessions = new SessionInputs(log);
+  }
 
   runningIds(): string[] {
     return [...this.running.keys()];
@@ -184,6 +189,7 @@ export class Executor {
           link: this.link,
           emit: (event, data) => this.events.emit(moduleName, event, data),
           progress: new ProgressThrottle((p) => this.events.progress(cmd.id, p)).report,
+          session: this.sessions.channel(cmd.id),
           output: output ?? NO_OUTPUT,
         }),
         timedOut,
@@ -207,6 +213,7 @@ export class Executor {
       }
     } finally {
       clearTimeout(timer);
+      this.sessions.end(cmd.id);
     }
   }
 

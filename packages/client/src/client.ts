@@ -9,6 +9,7 @@ import { AdmissionsApi, NodesApi } from './resources/nodes.js';
 import { Resource } from './resources/resource.js';
 import { ServerApi } from './resources/server.js';
 import { ServicesApi } from './resources/services.js';
+import { ShellApi } from './resources/shell.js';
 import { TasksApi } from './resources/tasks.js';
 import { EnrollmentApi, TokensApi } from './resources/tokens.js';
 import { HttpTransport, type StewardClientOptions } from './transport.js';
@@ -40,6 +41,7 @@ const RESOURCES = [
   EventsApi,
   AuditApi,
   ApprovalsApi,
+  ShellApi,
 ] as const;
 
 // The methods of every resource, flat on the client (`client.listNodes()`), typed by this
@@ -61,7 +63,8 @@ export interface StewardClient
     TasksApi,
     EventsApi,
     AuditApi,
-    ApprovalsApi {}
+    ApprovalsApi,
+    ShellApi {}
 
 /** Typed client for the Steward REST API; one method per route, over one HTTP transport. */
 export class StewardClient extends Resource {

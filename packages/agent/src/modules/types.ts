@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { AgentConfig } from '../core/config-schema.js';
 import type { OutputSink } from '../core/output.js';
 import type { ProgressSink } from '../core/progress.js';
+import type { SessionChannel } from '../core/session-input.js';
 import type { ServerLink } from '../link/server-link.js';
 
 /** What a handler gets besides its payload. */
@@ -25,6 +26,8 @@ export interface CommandContext {
    * Call as often as convenient: it is throttled, keeping phase changes and each phase's end.
    */
   progress: ProgressSink;
+  /** Interactive commands attach here to receive the operator's input and window size while they run. */
+  session: SessionChannel;
   /**
    * The command's streamed output (`command.output`): journaled, sent while it runs, resent
    * after a reconnect, flushed before the result. Write as data comes; it is coalesced.
