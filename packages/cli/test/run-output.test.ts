@@ -3,8 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { colourWanted, nodeColour } from '../src/run/colour.js';
 import { LineBuffer } from '../src/run/line-buffer.js';
 import { LiveSummary } from '../src/run/live-summary.js';
-import type { RunTerminal } from '../src/run/printer.js';
 import { makePrinter, type RunFormat } from '../src/run/printers.js';
+import { recorder } from './helpers/terminal.js';
 
 const NAMES: Record<string, string> = { n1: 'web-1', n2: 'database-main' };
 const ESC = '\u001b';
@@ -14,20 +14,6 @@ function command(id: string, nodeId: string, state: Command['state'], result: Re
     id, requestId: null, nodeId, jobId: 'job_1', type: 'exec.run', payload: {}, state, timeoutMs: 1000, ttlMs: 1000, expiresAt: null,
     createdAt: 1, dispatchedAt: 2, startedAt: 3, finishedAt: 4, deliveries: 1, result: { durationMs: 1200, ...result }, error: null, progress: null,
   };
-}
-
-/** A terminal that records what went where, in order. */
-function recorder(tty = false) {
-  const writes: { to: 'stdout' | 'stderr'; text: string }[] = [];
-  const term: RunTerminal = {
-    stdout: (text) => void writes.push({ to: 'stdout', text }),
-    stderr: (text) => void writes.push({ to: 'stderr', text }),
-    colourStdout: tty,
-    colourStderr: tty,
-    liveSummary: tty,
-  };
-  const all = (to: 'stdout' | 'stderr') => writes.filter((w) => w.to === to).map((w) => w.text).join('');
-  return { term, writes, all };
 }
 
 function printer(format: RunFormat, tty = false, total = 2) {
