@@ -1,6 +1,7 @@
 import type { Static, TSchema } from '@sinclair/typebox';
 import type { Logger } from 'pino';
 import type { AgentConfig } from '../core/config-schema.js';
+import type { OutputSink } from '../core/output.js';
 import type { ProgressSink } from '../core/progress.js';
 import type { ServerLink } from '../link/server-link.js';
 
@@ -24,6 +25,11 @@ export interface CommandContext {
    * Call as often as convenient: it is throttled, keeping phase changes and each phase's end.
    */
   progress: ProgressSink;
+  /**
+   * The command's streamed output (`command.output`): journaled, sent while it runs, resent
+   * after a reconnect, flushed before the result. Write as data comes; it is coalesced.
+   */
+  output: OutputSink;
 }
 
 /** What a module's `start` gets: its own settings and a way to talk to the control plane. */
