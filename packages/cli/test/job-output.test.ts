@@ -1,9 +1,9 @@
-import { ApiError } from '@steward/client';
+import { ApiError, type JobOutputEvent } from '@steward/client';
 import type { Command, JobDetail } from '@steward/protocol';
 import { describe, expect, it } from 'vitest';
-import { followJobOutput, type JobOutputEvent, type OpenJobOutput } from '../src/run/job-output.js';
+import { followJobOutput, type OpenJobOutput } from '../src/run/job-output.js';
 
-const out = (commandId: string, seq: number, data: string): JobOutputEvent => ({ event: 'output', commandId, nodeId: `n_${commandId}`, seq, stream: 'stdout', data, at: 0 });
+const out = (commandId: string, seq: number, data: string): JobOutputEvent => ({ event: 'output', chunk: { commandId, nodeId: `n_${commandId}`, seq, stream: 'stdout', data, at: 0 } });
 const end = (commandId: string): JobOutputEvent => ({ event: 'end', commandId, nodeId: `n_${commandId}`, command: { id: commandId } as Command });
 const done = (): JobOutputEvent => ({ event: 'done', job: { id: 'job_1', state: 'succeeded' } as JobDetail });
 

@@ -7,6 +7,7 @@ import { followRun } from '../src/run/job-output.js';
 import { watchJob, type WatchOptions } from '../src/run/job-watcher.js';
 import { makePrinter } from '../src/run/printers.js';
 import { recorder } from './helpers/terminal.js';
+import { waitFor } from '../../../test/support/wait.js';
 
 /**
  * A stand-in for the job routes and the event stream, where the test decides when each
@@ -222,6 +223,7 @@ describe('followRun against a control plane without job output streams', () => {
     const following = followRun(client, created, printer, Date.now() + 10_000);
     await waitForStream(api);
     api.finish(1, 'succeeded', 'b says hi\n');
+    await waitFor("b's end", () => all('stdout').includes('[n_b]'));
     api.finish(0, 'failed', 'a says no\n');
     const outcome = await following;
     printer.finish();

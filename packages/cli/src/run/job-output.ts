@@ -1,24 +1,13 @@
-import { ApiError, type StewardClient } from '@steward/client';
+import { ApiError, type JobOutputEvent, type StewardClient } from '@steward/client';
 import { isTerminalCommandState, type Command, type JobDetail } from '@steward/protocol';
 import { settledJob, watchJob, type WatchOutcome } from './job-watcher.js';
 import type { RunOutput, RunPrinter } from './printer.js';
 
-/** The job output stream's events (GET /api/v1/jobs/:id/output), as the client yields them. */
-export type JobOutputEvent =
-  | ({ event: 'output'; seq: number; at: number } & RunOutput)
-  | { event: 'end'; commandId: string; nodeId: string; command: Command }
-  | { event: 'done'; job: JobDetail };
-
 export type OpenJobOutput = (jobId: string, signal: AbortSignal) => AsyncIterable<JobOutputEvent>;
 
-/** The client's job output stream. */
+/** The client's job output stream (it reopens a stream that ends early by itself). */
 export function openJobOutput(client: StewardClient): OpenJobOutput {
-  // TODO(stream merge): client.jobs.output
-  void client;
-  return async function* () {
-    yield* [];
-    throw new ApiError(404, 'not_found', 'no job output stream');
-  };
+  return (jobId, signal) => client.jobOutput(jobId, { signal });
 }
 
 export interface FollowOptions {
@@ -38,9 +27,9 @@ export type FollowOutcome =
 const ATTEMPTS = 3;
 
 /**
- * Follows a job's output until its `done`, reopening the stream when it breaks off (a
- * restarted control plane): what comes again is skipped by each command's last seq and by
- * the ends already seen, so every line is printed once and in order.
+ * Follows a job's output until its `done`, opening the stream again when it fails (a control
+ * plane restarting refuses connections for a while): what comes again is skipped by each
+ * command's last seq and by the ends already seen, so every line is printed once and in order.
  */
 export async function followJobOutput(open: OpenJobOutput, jobId: string, o: FollowOptions): Promise<FollowOutcome> {
   const lastSeq = new Map<string, number>();
@@ -53,9 +42,10 @@ export async function followJobOutput(open: OpenJobOutput, jobId: string, o: Fol
       try {
         for await (const ev of open(jobId, stop.signal)) {
           if (ev.event === 'output') {
-            if (ev.seq <= (lastSeq.get(ev.commandId) ?? -1)) continue;
-            lastSeq.set(ev.commandId, ev.seq);
-            o.onOutput(ev);
+            const { chunk } = ev;
+            if (chunk.seq <= (lastSeq.get(chunk.commandId) ?? -1)) continue;
+            lastSeq.set(chunk.commandId, chunk.seq);
+            o.onOutput(chunk);
           } else if (ev.event === 'end') {
             if (ended.has(ev.commandId)) continue;
             ended.add(ev.commandId);
