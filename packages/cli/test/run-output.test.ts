@@ -111,11 +111,14 @@ describe('prefixed lines (several nodes)', () => {
     expect(all('stderr')).toBe('database-main ! err tail\n');
   });
 
-  it('does not print the result tail again when the output came streamed', () => {
+  it('does not print the result tail again when the output came streamed, nor call it truncated', () => {
     const { p, all } = printer('lines');
     p.output({ commandId: 'c1', nodeId: 'n1', stream: 'stdout', data: 'streamed\n' });
-    p.end(command('c1', 'n1', 'succeeded', { exitCode: 0, stdout: 'streamed\n', stderr: '' }));
-    expect(all('stdout')).toBe('web-1         | streamed\n[web-1] succeeded exit=0 1.20s\n');
+    p.end(command('c1', 'n1', 'succeeded', { exitCode: 0, stdout: 'med\n', stderr: '', truncated: true }));
+    p.end(command('c2', 'n2', 'succeeded', { exitCode: 0, stdout: 'tail\n', stderr: '', truncated: true }));
+    expect(all('stdout')).toBe(
+      'web-1         | streamed\n[web-1] succeeded exit=0 1.20s\ndatabase-main | tail\n[database-main] succeeded exit=0 (output truncated) 1.20s\n',
+    );
   });
 });
 

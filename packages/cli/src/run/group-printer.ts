@@ -30,10 +30,10 @@ export class GroupPrinter extends RunPrinter {
     }
   }
 
-  protected ended(c: Command): void {
+  protected ended(c: Command, streamed: boolean): void {
     this.summary.clear();
     this.summary.ended(c.state === 'succeeded');
-    this.block(c.id, resultHeader(c, this.nameOf(c.nodeId)));
+    this.block(c.id, resultHeader(c, this.nameOf(c.nodeId), streamed));
     this.summary.draw();
   }
 

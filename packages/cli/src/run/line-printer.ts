@@ -7,8 +7,8 @@ import { RunPrinter, type NodeLine, type OutputStreamName, type RunTerminal } fr
 export type NameOf = (nodeId: string) => string;
 
 /** `[web-1]` of an end line in the node's colour, the rest as resultHeader gives it. */
-function endLine(c: Command, node: string, colour: boolean): string {
-  const header = resultHeader(c, node);
+function endLine(c: Command, node: string, colour: boolean, streamed: boolean): string {
+  const header = resultHeader(c, node, streamed);
   return paint(`[${node}]`, nodeColour(node), colour) + header.slice(node.length + 2);
 }
 
@@ -51,10 +51,10 @@ export class LinePrinter extends RunPrinter {
     this.summary.draw();
   }
 
-  protected ended(c: Command): void {
+  protected ended(c: Command, streamed: boolean): void {
     this.summary.clear();
     this.summary.ended(c.state === 'succeeded');
-    this.term.stdout(`${endLine(c, this.nameOf(c.nodeId), this.term.colourStdout)}\n`);
+    this.term.stdout(`${endLine(c, this.nameOf(c.nodeId), this.term.colourStdout, streamed)}\n`);
     this.summary.draw();
   }
 
@@ -87,10 +87,10 @@ export class RawPrinter extends RunPrinter {
     for (const l of lines) this.term[l.stream](`${l.text}\n`);
   }
 
-  protected ended(c: Command): void {
+  protected ended(c: Command, streamed: boolean): void {
     // The end line starts a line of its own even after output without a final newline.
     for (const s of ['stdout', 'stderr'] as const) if (this.open[s]) this.term[s]('\n');
     this.open.stdout = this.open.stderr = false;
-    this.term.stdout(`${endLine(c, this.nameOf(c.nodeId), this.term.colourStdout)}\n`);
+    this.term.stdout(`${endLine(c, this.nameOf(c.nodeId), this.term.colourStdout, streamed)}\n`);
   }
 }

@@ -65,7 +65,7 @@ export abstract class RunPrinter {
       if (v.stderr) this.chunk(c.id, c.nodeId, 'stderr', v.stderr);
     }
     this.flush(c.id, c.nodeId);
-    this.ended(c);
+    this.ended(c, this.streamed.has(c.id));
   }
 
   /** No more events will come (every command ended, or the wait gave up): prints what is held. */
@@ -80,7 +80,8 @@ export abstract class RunPrinter {
   }
 
   protected abstract print(lines: NodeLine[]): void;
-  protected abstract ended(c: Command): void;
+  /** `streamed`: its output came as chunks (not from the result's tail). */
+  protected abstract ended(c: Command, streamed: boolean): void;
 
   private flush(commandId: string, nodeId: string): void {
     const held: NodeLine[] = [];
