@@ -1,3 +1,4 @@
+import { StewardClient } from '@steward/client';
 import type { EnrollmentTokenCreated } from '@steward/protocol';
 import { Api } from './api.js';
 import { assertAlive, startControlPlane, STEWARD_BIN, stewardArgs, type Launcher } from './control-plane-process.js';
@@ -17,6 +18,13 @@ export interface FirstByteResult {
   firstByte: Summary;
   /** Whole `steward run` invocations (start of the CLI → exit), ms, for context. */
   cliRun: Summary;
+  /** The same first line followed in this process with the client library's jobOutput (the CLI's code path, no CLI process). */
+  viaClient: {
+    /** process writes → the `output` event here, ms. */
+    firstByte: Summary;
+    /** process writes → the agent stamps the chunk (`at`), ms: the agent's share. */
+    agentStamp: Summary;
+  };
 }
 
 /** Waits this long on the node before writing, so the CLI follows the job's output live by then. */
@@ -71,11 +79,36 @@ export async function runFirstByte(o: FirstByteOptions): Promise<FirstByteResult
       latencies.push(latency);
       runs.push(now() - started);
     }
-    return { runs: o.runs, firstByte: summarize(latencies), cliRun: summarize(runs) };
+    o.log(`first-byte: ${o.runs} runs followed with the client library`);
+    const viaClient = await clientRuns(cp.url, cp.token, o.runs, script);
+    return { runs: o.runs, firstByte: summarize(latencies), cliRun: summarize(runs), viaClient };
   } finally {
     await api.close().catch(() => {});
     if (agent) await stopProcess(agent);
     removeTempDir(agentDir);
     await cp.stop();
   }
+}
+
+/** The same measure without the CLI process: a job per run, its output followed here with client.jobOutput. */
+async function clientRuns(url: string, token: string, runs: number, script: string): Promise<FirstByteResult['viaClient']> {
+  const client = new StewardClient({ baseUrl: url, token });
+  const firstByte: number[] = [];
+  const agentStamp: number[] = [];
+  for (let i = 0; i < runs + 2; i++) {
+    const job = await client.createJob({ target: { nodes: [NODE_NAME] }, type: 'exec.run', payload: { command: process.execPath, args: ['-e', script] }, timeoutMs: 30_000 });
+    let seen = false;
+    for await (const ev of client.jobOutput(job.id)) {
+      if (ev.event !== 'output' || seen) continue;
+      const at = now();
+      const m = /^T(\d+\.\d+)$/m.exec(ev.chunk.data);
+      if (!m) continue;
+      seen = true;
+      if (i < 2) continue;
+      firstByte.push(at - Number(m[1]));
+      agentStamp.push(ev.chunk.at - Number(m[1]));
+    }
+    if (!seen) throw new Error(`job ${job.id} ended without the clock line`);
+  }
+  return { firstByte: summarize(firstByte), agentStamp: summarize(agentStamp) };
 }

@@ -92,6 +92,12 @@ export function registerRun(program: Command): void {
       .addHelpText(
         'after',
         `
+Output: each line as it comes, "name | line" for stdout and "name ! line" (on stderr) for
+stderr, names aligned, then "[name] state exit=N" when a node ends; on one node the output
+passes through unprefixed, as ssh shows it. On a terminal each node has its colour (none
+with NO_COLOR) and stderr keeps a live "n/N done" line. --group: one block per node when it
+ends; --json: one JSON object per line (output, end, and a final done with every result).
+
 Exit status: on one node, that node's exit code (as ssh gives it), or 1 when it has none
 (timed out, cancelled, never ran). On several nodes: 0 when every node succeeded, else 1.
 2 for a usage error, 130 after Ctrl-C.
