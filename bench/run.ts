@@ -3,6 +3,7 @@
  *                [--service-reps N] [--idle-services N]`
  *
  * --profile: V8 CPU profile of the control plane for the measured window (bench/results/profiles/);
+ *  - stream: 50 simulated agents each stream 1 MiB of exec.run output, one reader follows the job: control-plane memory growth.
  * --sql-stats: time every SQLite statement of the control plane in the window (bench/sql-trace.ts).
  *
  * Measures the control plane (its own child process, SQLite in a temp dir):
@@ -24,13 +25,14 @@ import { runFirstByte, type FirstByteResult } from './first-byte.js';
 import { runPing, type PingResult } from './ping.js';
 import { runTasks, type TasksResult } from './tasks.js';
 import { runServices, type ServicesResult } from './services.js';
+import { runStream, STREAM_GROWTH_BOUND_MIB, type StreamResult } from './stream.js';
 import { runWeb, type WebResult } from './web.js';
 import { installCleanup, killAllChildren } from './processes.js';
 import { printProfileSummary, printSqlSnapshot, saveProfile, summarizeProfile, type CpuProfile, type ProfileSummary } from './profiler.js';
 import type { SqlSnapshot } from './sql-trace.js';
 import { hostInfo, met, RESULTS_DIR, table, writeResults, type Row } from './report.js';
 
-const BENCHES = ['ping', 'fanout', 'tasks', 'services', 'web', 'firstbyte'] as const;
+const BENCHES = ['ping', 'fanout', 'tasks', 'services', 'web', 'stream', 'firstbyte'] as const;
 type Bench = (typeof BENCHES)[number];
 
 interface Options {
@@ -168,6 +170,16 @@ function fanoutRows(r: FanoutResult): Row[] {
   ];
 }
 
+function streamRows(r: StreamResult): Row[] {
+  const b = `streamed exec.run output (${r.agents} nodes × ${(r.bytesPerAgent / 1024 / 1024).toFixed(1)} MiB, one job reader)`;
+  return [
+    { benchmark: b, metric: 'control plane memory growth (peak − idle)', value: r.growthMiB, unit: 'MiB', target: STREAM_GROWTH_BOUND_MIB },
+    { benchmark: b, metric: `  idle RSS / peak RSS (peak since ${r.peakSince})`, value: `${r.idleRssMiB} / ${r.peakRssMiB}`, unit: 'MiB' },
+    { benchmark: b, metric: 'job submitted → done on its output stream', value: r.totalMs, unit: 'ms' },
+    { benchmark: b, metric: 'output bytes the reader got', value: r.bytesRead },
+  ];
+}
+
 function webRows(r: WebResult): Row[] {
   const b = `dashboard (${r.nodes} nodes)`;
   return [
@@ -294,6 +306,11 @@ async function main(): Promise<void> {
     const r = await runServices({ launcher: o.launcher, reps: o.serviceReps, idleServices: o.idleServices, idleSeconds: o.idleSeconds, log });
     results.services = r;
     rows.push(...servicesRows(r));
+  }
+  if (o.only === null || o.only === 'stream') {
+    const r = await runStream({ agents: 50, bytesPerAgent: 1024 * 1024, launcher: o.launcher, log });
+    results.stream = r;
+    rows.push(...streamRows(r));
   }
 
   if (o.only === null || o.only === 'firstbyte') {

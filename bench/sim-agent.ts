@@ -12,8 +12,8 @@ import {
 
 export const SIM_AGENT_VERSION = '0.0.0-bench';
 
-/** A small valid inventory that offers `sys.ping`, as the real `sys` module does (and `task.run` when asked). */
-export function simInventory(name: string, tasks = false): Inventory {
+/** A small valid inventory that offers `sys.ping`, as the real `sys` module does (and `task.run` / `exec.run` when asked). */
+export function simInventory(name: string, tasks = false, exec = false): Inventory {
   const inv: Inventory = {
     hostname: name,
     addresses: ['10.0.0.1'],
@@ -30,6 +30,10 @@ export function simInventory(name: string, tasks = false): Inventory {
   if (tasks) {
     inv.modules.push('task');
     inv.commandTypes.push({ type: 'task.run', module: 'task', safeToRerun: false });
+  }
+  if (exec) {
+    inv.modules.push('exec');
+    inv.commandTypes.push({ type: 'exec.run', module: 'exec', safeToRerun: false });
   }
   return inv;
 }
@@ -62,6 +66,9 @@ export class SimFleet {
   executed = 0;
   tasksRun = 0;
   acks = 0;
+  /** `output.ack`s received and the output bytes they covered (streaming exec.run). */
+  outputAcks = 0;
+  outputBytesSent = 0;
   heartbeats = 0;
   disconnects = 0;
   serverErrors = 0;
@@ -96,6 +103,12 @@ export interface SimAgentOptions {
   heartbeat: boolean;
   /** Acts as a node with the task module: reports this many slots and answers `task.run` at once. */
   taskSlots?: number;
+  /**
+   * Answers `exec.run` by streaming this many bytes of stdout (`command.output`: 16 KiB chunks,
+   * four per message, as the real agent sends a fast writer's 64 KiB pipe reads), then a result
+   * carrying the tail like the real exec.run (up to 1 MiB).
+   */
+  execStreamBytes?: number;
 }
 
 /**
@@ -118,7 +131,7 @@ export class SimAgent {
   readonly welcome: Promise<void>;
 
   constructor(private readonly o: SimAgentOptions) {
-    this.inventory = simInventory(o.name, o.taskSlots !== undefined);
+    this.inventory = simInventory(o.name, o.taskSlots !== undefined, o.execStreamBytes !== undefined);
     this.welcome = new Promise((r) => (this.resolveWelcome = r));
     this.conn = new AgentConnection(
       { server: o.server, credential: o.credential, initialDelayMs: 500, maxDelayMs: 5000, log: o.log, agent: o.httpAgent },
@@ -188,6 +201,9 @@ export class SimAgent {
         this.heartbeatMs = msg.heartbeatIntervalMs;
         if (this.o.heartbeat) this.scheduleHeartbeat(0);
         return;
+      case 'output.ack':
+        this.o.fleet.outputAcks++;
+        return;
       case 'command.cancel':
         return; // sys.ping finishes at once; nothing to cancel
       case 'error':
@@ -215,6 +231,10 @@ export class SimAgent {
     let result: CommandResultMessage;
     if (cmd.type === 'sys.ping') {
       result = { type: 'command.result', commandId: cmd.id, state: 'succeeded', result: { pong: true, at: Date.now() }, startedAt, finishedAt: Date.now() };
+    } else if (cmd.type === 'exec.run' && this.o.execStreamBytes !== undefined) {
+      const tail = this.streamOutput(cmd.id, this.o.execStreamBytes);
+      const run = { exitCode: 0, signal: null, stdout: tail, stderr: '', truncated: this.o.execStreamBytes > tail.length, durationMs: 0 };
+      result = { type: 'command.result', commandId: cmd.id, state: 'succeeded', result: run, startedAt, finishedAt: Date.now() };
     } else if (cmd.type === 'task.run' && this.o.taskSlots !== undefined) {
       fleet.tasksRun++;
       const run = { exitCode: 0, signal: null, durationMs: 0, cpuMs: 0, peakMemoryBytes: 0, outputBytes: 0, truncated: false, tail: '' };
@@ -234,6 +254,28 @@ export class SimAgent {
     entry.result = result;
     fleet.executed++;
     this.conn.send(result);
+  }
+
+  /** Sends `bytes` of numbered lines as command.output; returns the last MiB (the result's tail). */
+  private streamOutput(commandId: string, bytes: number): string {
+    const CHUNK = 16 * 1024;
+    const line = (n: number) => `${String(n).padStart(7, '0')} ${'x'.repeat(CHUNK - 9)}\n`;
+    let seq = 0;
+    let sent = 0;
+    while (sent < bytes) {
+      const chunks = [];
+      for (let i = 0; i < 4 && sent < bytes; i++) {
+        const data = line(seq).slice(0, bytes - sent);
+        chunks.push({ seq: seq++, stream: 'stdout' as const, data, at: Date.now() });
+        sent += data.length;
+      }
+      this.conn.send({ type: 'command.output', commandId, chunks });
+    }
+    this.o.fleet.outputBytesSent += sent;
+    const tailChunks = Math.ceil((1024 * 1024) / CHUNK);
+    let tail = '';
+    for (let n = Math.max(0, seq - tailChunks); n < seq; n++) tail += line(n);
+    return tail.slice(-Math.min(bytes, 1024 * 1024));
   }
 
   /** The task module's report: slots, nothing running (tasks end at once), idle, some disk. */

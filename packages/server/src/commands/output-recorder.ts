@@ -1,5 +1,6 @@
 import { EventEmitter } from 'node:events';
 import type { CommandOutputMessage } from '@steward/protocol';
+import { cutUtf8 } from '@steward/protocol/node';
 import type { Context } from '../core/context.js';
 import { advanceOutput, getOutputState, insertOutputChunks } from '../store/queries/command-output.js';
 import type { CommandOutputTable } from '../store/schema.js';
@@ -52,6 +53,11 @@ export class OutputRecorder {
         // Acknowledged anyway: an agent must not keep resending output nobody will store.
         return { ok: false, code: 'unknown_command', message: `command ${msg.commandId} is not a command of this node`, upTo: last };
       }
+      if (k.truncated && last >= k.next) {
+        // Past the cap nothing more is stored: acknowledged without touching the store.
+        k.next = last + 1;
+        return { ok: true, upTo: last };
+      }
       if (first > k.next) {
         return { ok: false, code: 'output_gap', message: `command.output for ${msg.commandId}: expected seq ${k.next}, got ${first}`, details: { expected: k.next } };
       }
@@ -61,13 +67,17 @@ export class OutputRecorder {
       let bytes = 0;
       let truncated = k.truncated;
       for (const c of fresh) {
-        const size = Buffer.byteLength(c.data);
-        if (truncated || k.bytes + bytes + size > this.maxBytes) {
+        if (truncated) continue;
+        let data = c.data;
+        const room = this.maxBytes - k.bytes - bytes;
+        if (Buffer.byteLength(data) > room) {
+          // The chunk that crosses the cap keeps what fits; the rest is dropped.
           truncated = true;
-          continue;
+          data = cutUtf8(data, room);
+          if (data === '') continue;
         }
-        bytes += size;
-        rows.push({ command_id: msg.commandId, seq: c.seq, stream: c.stream, data: k.scrub(c.data), at: c.at });
+        bytes += Buffer.byteLength(data);
+        rows.push({ command_id: msg.commandId, seq: c.seq, stream: c.stream, data: k.scrub(data), at: c.at });
       }
       const from = k.next;
       const moved = await this.ctx.store.batch(async (db) => {

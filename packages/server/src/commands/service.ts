@@ -102,6 +102,9 @@ export function newCommandRow(
     result: null,
     error: null,
     progress: null,
+    output_seq: 0,
+    output_bytes: 0,
+    output_truncated: 0,
   };
 }
 
@@ -373,6 +376,9 @@ export class CommandService implements CommandReceiver {
       result: msg.result === undefined ? null : JSON.stringify(msg.result),
       error: msg.error ? JSON.stringify(msg.error) : null,
       progress: null,
+      output_seq: 0,
+      output_bytes: 0,
+      output_truncated: 0,
     });
     if (row) this.ended(row);
   }

@@ -83,12 +83,14 @@ describe.each(storeTargets())('command output on $name', (target) => {
   it('past the cap acknowledges chunks without storing them and marks the command truncated', async () => {
     const { end, commandId } = await agentWithCommand();
     const twenty = '0123456789'.repeat(2);
-    end.send({ type: 'command.output', commandId, chunks: [chunk(0, twenty), chunk(1, twenty), chunk(2, 'X')] });
+    end.send({ type: 'command.output', commandId, chunks: [chunk(0, twenty), chunk(1, '0123456789012345678é'), chunk(2, 'X')] });
     await end.next('output.ack', (m) => m.commandId === commandId && m.upTo === 2);
     end.send({ type: 'command.output', commandId, chunks: [chunk(3, 'Y')] });
     await end.next('output.ack', (m) => m.commandId === commandId && m.upTo === 3);
-    expect(await stored(commandId)).toEqual([`0:stdout:${twenty}`, `1:stdout:${twenty}`]);
-    expect(await getOutputState(ctx.store.db, commandId)).toMatchObject({ output_seq: 4, output_bytes: 40, output_truncated: 1 });
+    // The chunk crossing the cap keeps what fits, characters whole (é would need bytes 40 and 41).
+    expect(await stored(commandId)).toEqual([`0:stdout:${twenty}`, '1:stdout:0123456789012345678']);
+    // Once truncated, later chunks are acknowledged without a write: the store stays where the cap was hit.
+    expect(await getOutputState(ctx.store.db, commandId)).toMatchObject({ output_seq: 3, output_bytes: 39, output_truncated: 1 });
   });
 
   it('refuses output for a command that is not the node\'s, seqs that are not contiguous, a gap, and oversize messages, storing nothing', async () => {

@@ -102,7 +102,7 @@ describe.each(storeTargets())('a database made by a250aa8 on $name', (target) =>
         expect(await getNodeRow(db, F.node.id)).toEqual({ ...F.node, protocol: 'steward', external_id: null, revoked_at: null, next_credential_hash: null });
         expect(await getJobRow(db, F.job.id)).toEqual(F.job);
         expect(await jobCounts(db, F.job.id)).toEqual({ succeeded: 1 });
-        for (const c of [F.jobCommand, F.pendingCommand, F.taskCommand]) expect(await getCommandRow(db, c.id)).toEqual({ ...c, progress: null });
+        for (const c of [F.jobCommand, F.pendingCommand, F.taskCommand]) expect(await getCommandRow(db, c.id)).toEqual({ ...c, progress: null, output_seq: 0, output_bytes: 0, output_truncated: 0 });
         expect(await getTaskRow(db, F.task.id)).toEqual(F.task);
         expect(await listAttemptRows(db, F.task.id)).toEqual([F.attempt]);
         expect(await outputAfter(db, F.task.id, { number: 0, seq: 0 })).toEqual(F.output);

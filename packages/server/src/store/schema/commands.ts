@@ -23,12 +23,12 @@ export interface CommandsTable {
   /** The latest CommandProgress its agent reported (JSON); null before any. */
   progress: string | null;
   /**
-   * Streamed output (0014): the next chunk seq expected from the agent, the bytes stored and
-   * whether the cap cut it (0/1). Defaulted by the database, so rows built in code leave them out.
+   * Streamed output (0014): the next chunk seq expected from the agent (every one before it is
+   * stored or was past the cap), the bytes stored, and whether the cap cut it (0/1).
    */
-  output_seq?: number;
-  output_bytes?: number;
-  output_truncated?: number;
+  output_seq: number;
+  output_bytes: number;
+  output_truncated: number;
 }
 
 /** One stored chunk of a command's streamed output. */
