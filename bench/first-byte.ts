@@ -28,7 +28,7 @@ export interface FirstByteResult {
 }
 
 /** Waits this long on the node before writing, so the CLI follows the job's output live by then. */
-const WRITE_AFTER_MS = 500;
+const WRITE_AFTER_MS = 2000;
 
 /** Wall clock with sub-millisecond resolution, comparable between processes of one machine. */
 const CLOCK = '(performance.timeOrigin + performance.now()).toFixed(3)';

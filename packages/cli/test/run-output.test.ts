@@ -103,6 +103,17 @@ describe('prefixed lines (several nodes)', () => {
     expect(writes.at(-1)).toEqual({ to: 'stderr', text: `\r${ESC}[K` });
   });
 
+  it('clearStatus erases the summary line for a message; the next output draws it again', () => {
+    const { p, writes } = printer('lines', true);
+    p.output({ commandId: 'c1', nodeId: 'n1', stream: 'stdout', data: 'x\n' });
+    const drawn = writes.length;
+    p.clearStatus();
+    p.clearStatus();
+    expect(writes.slice(drawn)).toEqual([{ to: 'stderr', text: `\r${ESC}[K` }]);
+    p.output({ commandId: 'c1', nodeId: 'n1', stream: 'stdout', data: 'y\n' });
+    expect(writes.at(-1)).toEqual({ to: 'stderr', text: `\r${ESC}[K0/2 done` });
+  });
+
   it('a command without output still shows its end; output only in the result (no streaming) is printed from there', () => {
     const { p, all } = printer('lines');
     p.end(command('c1', 'n1', 'succeeded'));

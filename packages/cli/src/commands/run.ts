@@ -9,6 +9,7 @@ import { NodeNames } from '../node-names.js';
 import { eprintln, println } from '../output.js';
 import { followRun } from '../run/job-output.js';
 import type { WatchOutcome } from '../run/job-watcher.js';
+import type { RunPrinter } from '../run/printer.js';
 import { makePrinter, processTerminal } from '../run/printers.js';
 import { runResult, summaryLine, type RunResult } from '../run/result-view.js';
 import { awaitingApprovalNote } from './audit.js';
@@ -128,25 +129,36 @@ first, with --cancel-on-interrupt) cancels it and waits for the nodes to stop.`,
     }
     const awaiting = created.counts.awaiting_approval ?? 0;
     if (awaiting > 0) eprintln(awaitingApprovalNote(created.id, awaiting));
+    let printer: RunPrinter | undefined;
     const release = onInterrupt(
-      { what: `job ${created.id}`, cancelCommand: `steward jobs cancel ${created.id}`, cancel: () => client.cancelJob(created.id) },
+      {
+        what: `job ${created.id}`,
+        cancelCommand: `steward jobs cancel ${created.id}`,
+        cancel: () => client.cancelJob(created.id),
+        beforeMessage: () => printer?.clearStatus(),
+      },
       opts.cancelOnInterrupt,
     );
     const nodeNames = new Map<string, string>();
     for (const c of created.commands) nodeNames.set(c.nodeId, await names.name(c.nodeId));
-    const printer = makePrinter({
+    printer = makePrinter({
       format: opts.json ? 'json' : opts.group ? 'group' : 'lines',
       term: processTerminal(),
       nameOf: (id) => nodeNames.get(id) ?? id,
       names: [...nodeNames.values()],
       total: created.total,
     });
+    // Leaving after a Ctrl-C: what is held is printed and the status line erased.
+    const shown = printer;
+    const leave = () => shown.finish();
+    process.once('exit', leave);
     const batches = Math.max(1, Math.ceil(created.total / (opts.batch ?? Math.max(1, created.total))));
     let outcome: WatchOutcome;
     try {
-      outcome = await followRun(client, created, printer, started + opts.timeout * batches + GRACE_MS);
+      outcome = await followRun(client, created, shown, started + opts.timeout * batches + GRACE_MS);
     } finally {
-      printer.finish();
+      process.off('exit', leave);
+      shown.finish();
       release();
     }
     const { job, finished } = outcome;

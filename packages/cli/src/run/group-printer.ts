@@ -38,6 +38,10 @@ export class GroupPrinter extends RunPrinter {
   }
 
   /** Nodes that did not end before the wait gave up still show what they printed. */
+  override clearStatus(): void {
+    this.summary.clear();
+  }
+
   override finish(): void {
     super.finish();
     this.summary.clear();

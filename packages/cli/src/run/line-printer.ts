@@ -58,6 +58,10 @@ export class LinePrinter extends RunPrinter {
     this.summary.draw();
   }
 
+  override clearStatus(): void {
+    this.summary.clear();
+  }
+
   override finish(): void {
     super.finish();
     this.summary.clear();

@@ -68,6 +68,9 @@ export abstract class RunPrinter {
     this.ended(c, this.streamed.has(c.id));
   }
 
+  /** Erases the live status line, if any, so that a message can be printed (it comes back with the next output). */
+  clearStatus(): void {}
+
   /** No more events will come (every command ended, or the wait gave up): prints what is held. */
   finish(): void {
     for (const [commandId, nodeId] of this.nodeOf) this.flush(commandId, nodeId);
