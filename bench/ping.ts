@@ -34,7 +34,7 @@ export interface PingResult {
   windowMs: number;
 }
 
-const NODE_NAME = 'bench-ping';
+export const NODE_NAME = 'bench-ping';
 
 /** Round trip of `sys.ping` through one real agent process. */
 export async function runPing(o: PingOptions): Promise<PingResult> {
@@ -109,7 +109,7 @@ export async function runPing(o: PingOptions): Promise<PingResult> {
   }
 }
 
-async function waitOnline(api: Api, check: () => void, timeoutMs = 60_000): Promise<Node> {
+export async function waitOnline(api: Api, check: () => void, timeoutMs = 60_000): Promise<Node> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     check();

@@ -11,7 +11,8 @@
  *  - fanout: one `sys.ping` job to N simulated agents (real AgentConnection) until every result is stored;
  *  - tasks:  N trivial queued tasks over M simulated nodes: placements per second, time until all are done;
  *  - web:    the dashboard's gzipped JavaScript and the nodes view's first render with N nodes in chromium;
- *  - services: crash → replacement accepting TCP, Steward vs pm2, and supervisor idle CPU/RSS with N services (bench/services.ts).
+ *  - services: crash → replacement accepting TCP, Steward vs pm2, and supervisor idle CPU/RSS with N services (bench/services.ts);
+ *  - firstbyte: first output byte of exec.run seen on `steward run`'s stdout after the node's process wrote it (bench/first-byte.ts).
  * Prints a table, writes bench/results/<timestamp>.json and bench/results/latest.json.
  * Exit 0 when it measured (targets met or not), 1 on an error.
  */
@@ -20,6 +21,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { Launcher } from './control-plane-process.js';
 import { runFanout, type FanoutResult } from './fanout.js';
+import { runFirstByte, type FirstByteResult } from './first-byte.js';
 import { runPing, type PingResult } from './ping.js';
 import { runTasks, type TasksResult } from './tasks.js';
 import { runServices, type ServicesResult } from './services.js';
@@ -30,7 +32,7 @@ import { printProfileSummary, printSqlSnapshot, saveProfile, summarizeProfile, t
 import type { SqlSnapshot } from './sql-trace.js';
 import { hostInfo, met, RESULTS_DIR, table, writeResults, type Row } from './report.js';
 
-const BENCHES = ['ping', 'fanout', 'tasks', 'services', 'web', 'stream'] as const;
+const BENCHES = ['ping', 'fanout', 'tasks', 'services', 'web', 'stream', 'firstbyte'] as const;
 type Bench = (typeof BENCHES)[number];
 
 interface Options {
@@ -49,6 +51,7 @@ interface Options {
   sqlStats: boolean;
   heartbeat: boolean;
   idleSeconds: number;
+  firstByteRuns: number;
 }
 
 class UsageError extends Error {}
@@ -68,6 +71,7 @@ const OPTIONS = {
   profile: { type: 'boolean', default: false },
   'sql-stats': { type: 'boolean', default: false },
   'idle-seconds': { type: 'string', default: '15' },
+  'first-byte-runs': { type: 'string', default: '30' },
   'no-heartbeat': { type: 'boolean', default: false },
   help: { type: 'boolean', short: 'h', default: false },
 } as const;
@@ -85,7 +89,7 @@ function parseOptions(argv: string[]): Options {
       'usage: npm run bench -- [--agents N=1000] [--pings N=1000] [--warmup N=50] [--only ' + BENCHES.join('|') + ']\n' +
         '                        [--tasks N=10000] [--task-nodes N=1000] [--task-slots N=2]\n' +
         '                        [--launcher cli|direct] [--profile] [--sql-stats] [--no-heartbeat] [--idle-seconds S=15]\n' +
-        '                        [--service-reps N=20] [--idle-services N=50] [--web-nodes N=5000]\n',
+        '                        [--service-reps N=20] [--idle-services N=50] [--web-nodes N=5000] [--first-byte-runs N=30]\n',
     );
     process.exit(0);
   }
@@ -113,6 +117,7 @@ function parseOptions(argv: string[]): Options {
     sqlStats: values['sql-stats'],
     heartbeat: !values['no-heartbeat'],
     idleSeconds: int('idle-seconds', values['idle-seconds'], 0),
+    firstByteRuns: int('first-byte-runs', values['first-byte-runs'], 1),
   };
 }
 
@@ -209,6 +214,19 @@ function servicesRows(r: ServicesResult): Row[] {
   ];
 }
 
+function firstByteRows(r: FirstByteResult): Row[] {
+  const b = 'exec.run first output byte on steward run stdout (one agent, loopback, real CLI)';
+  const fb = r.firstByte;
+  return [
+    { benchmark: b, metric: `node process writes → line out of steward run (runs)`, value: r.runs },
+    { benchmark: b, metric: 'p50', value: fb.p50, unit: 'ms', target: 20 },
+    { benchmark: b, metric: 'p90 / max', value: `${fb.p90.toFixed(1)} / ${fb.max.toFixed(1)}`, unit: 'ms' },
+    { benchmark: b, metric: 'whole steward run (CLI start → exit) p50', value: r.cliRun.p50, unit: 'ms' },
+    { benchmark: b, metric: 'same, followed in-process with client.jobOutput (no CLI): p50 / p90', value: `${r.viaClient.firstByte.p50.toFixed(1)} / ${r.viaClient.firstByte.p90.toFixed(1)}`, unit: 'ms' },
+    { benchmark: b, metric: '  of which process writes → agent stamps the chunk: p50', value: r.viaClient.agentStamp.p50, unit: 'ms' },
+  ];
+}
+
 function tasksRows(r: TasksResult): Row[] {
   const b = `tasks: ${r.tasks} over ${r.agents} nodes × ${r.slotsPerNode} slots`;
   return [
@@ -293,6 +311,12 @@ async function main(): Promise<void> {
     const r = await runStream({ agents: 50, bytesPerAgent: 1024 * 1024, launcher: o.launcher, log });
     results.stream = r;
     rows.push(...streamRows(r));
+  }
+
+  if (o.only === null || o.only === 'firstbyte') {
+    const r = await runFirstByte({ runs: o.firstByteRuns, launcher: o.launcher, log });
+    results.firstByte = r;
+    rows.push(...firstByteRows(r));
   }
 
   log(`load average ${loadavg().map((l) => l.toFixed(2)).join(' ')} on ${cpus().length} CPUs`);

@@ -12,6 +12,8 @@ export interface RemoteWork {
   cancelCommand: string;
   /** Asks the server to cancel; the caller's own wait then sees the work end. */
   cancel(): Promise<unknown>;
+  /** Called before each message is printed (to erase a live status line on the terminal). */
+  beforeMessage?(): void;
 }
 
 /**
@@ -26,6 +28,7 @@ export function onInterrupt(work: RemoteWork, cancelAtOnce = false): () => void 
   let cancelling = false;
   let leave: NodeJS.Timeout | undefined;
   const handler = () => {
+    work.beforeMessage?.();
     if (cancelling) {
       eprintln(`interrupted again: not waiting any longer (${work.what} was asked to cancel)`);
       process.exit(EXIT_INTERRUPTED);

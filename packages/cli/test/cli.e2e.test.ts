@@ -117,10 +117,20 @@ describe('steward end to end (server + agents as child processes)', () => {
     expect(r.stdout).toMatch(/^1 node: 1 succeeded \(job job_/m);
   }, 60_000);
 
-  it('run --json prints one document with every result', async () => {
+  it('run --json prints JSON lines: each output line, each node end, then the summary with every result', async () => {
     const r = await cli(['run', '--all', '--json', '--shell', '--', 'echo', 'from', '$0']);
     expect(r.code).toBe(0);
-    const doc = JSON.parse(r.stdout) as { job: { state: string; total: number }; results: { node: string; state: string; exitCode: number; stdout: string; error: unknown }[] };
+    const lines = r.stdout.trimEnd().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(lines.filter((l) => l.event === 'output').map((l) => [l.node, l.stream, l.data]).sort()).toEqual([
+      ['e2e-a', 'stdout', 'from sh'],
+      ['e2e-b', 'stdout', 'from sh'],
+    ]);
+    expect(lines.filter((l) => l.event === 'end').map((l) => [l.node, l.state, l.exitCode]).sort()).toEqual([
+      ['e2e-a', 'succeeded', 0],
+      ['e2e-b', 'succeeded', 0],
+    ]);
+    const doc = lines.at(-1) as { event: string; job: { state: string; total: number }; results: { node: string; state: string; exitCode: number; stdout: string; error: unknown }[] };
+    expect(doc.event).toBe('done');
     expect(doc.job).toMatchObject({ state: 'succeeded', total: 2 });
     expect(doc.results.map((x) => [x.node, x.state, x.exitCode, x.stdout, x.error]).sort()).toEqual([
       ['e2e-a', 'succeeded', 0, 'from sh\n', null],
@@ -134,7 +144,10 @@ describe('steward end to end (server + agents as child processes)', () => {
     expect(r.stdout).toMatch(/^\[e2e-a\] failed exit=3/m);
     expect(r.stdout).toMatch(/^\[e2e-b\] failed exit=3/m);
     expect(r.stdout).toMatch(/^2 nodes: 2 failed/m);
-    expect(r.stderr.match(/^oops$/gm)).toHaveLength(2);
+    expect(r.stdout).toMatch(/^e2e-a \| out-\d+$/m);
+    expect(r.stdout).toMatch(/^e2e-b \| out-\d+$/m);
+    expect(r.stderr).toMatch(/^e2e-a ! oops$/m);
+    expect(r.stderr).toMatch(/^e2e-b ! oops$/m);
   }, 60_000);
 
   it('run with a selector that matches nothing says so and exits 1', async () => {
@@ -161,7 +174,7 @@ describe('steward end to end (server + agents as child processes)', () => {
     const show = await cli(['nodes', 'show', 'e2e-a', '--json']);
     expect((JSON.parse(show.stdout) as Node).labels).toEqual({ env: 'e2e', role: 'web' });
     const run = await cli(['run', '--selector', 'role=web', '--json', '--', 'true']);
-    expect((JSON.parse(run.stdout) as { results: { node: string }[] }).results.map((x) => x.node)).toEqual(['e2e-a']);
+    expect((JSON.parse(run.stdout.trimEnd().split('\n').at(-1)!) as { results: { node: string }[] }).results.map((x) => x.node)).toEqual(['e2e-a']);
   }, 60_000);
 
   it('nodes rename renames, and a taken name is refused', async () => {

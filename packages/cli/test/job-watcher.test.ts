@@ -3,7 +3,11 @@ import type { AddressInfo } from 'node:net';
 import { StewardClient } from '@steward/client';
 import type { Command, JobDetail } from '@steward/protocol';
 import { afterEach, describe, expect, it } from 'vitest';
-import { runJob } from '../src/run/job-watcher.js';
+import { followRun } from '../src/run/job-output.js';
+import { watchJob, type WatchOptions } from '../src/run/job-watcher.js';
+import { makePrinter } from '../src/run/printers.js';
+import { recorder } from './helpers/terminal.js';
+import { waitFor } from '../../../test/support/wait.js';
 
 /**
  * A stand-in for the job routes and the event stream, where the test decides when each
@@ -16,7 +20,6 @@ class FakeApi {
   streams: ServerResponse[] = [];
   private seq = 0;
   private jobWaiters: (() => void)[] = [];
-  onJobCreated: (job: JobDetail) => void = () => undefined;
 
   constructor(private readonly nodeIds: string[]) {}
 
@@ -103,7 +106,6 @@ class FakeApi {
         commands,
       };
       this.json(res, 201, this.job);
-      setImmediate(() => this.onJobCreated(this.job!));
       return;
     }
     const jobMatch = /^\/api\/v1\/jobs\/([^/]+)$/.exec(path);
@@ -142,17 +144,26 @@ async function setup(nodeIds: string[]) {
 
 const CREATE = { target: { all: true as const }, type: 'exec.run', payload: { command: 'true' } };
 
-describe('runJob', () => {
+/** Creates the job, then watches it; `then` runs once the watch is under way (its event stream open). */
+async function runJob(client: StewardClient, api: FakeApi, opts: WatchOptions, then: () => void = () => undefined) {
+  const created = await client.createJob(CREATE);
+  const watching = watchJob(client, created, opts);
+  await waitForStream(api);
+  then();
+  return watching;
+}
+
+async function waitForStream(api: FakeApi) {
+  for (let i = 0; i < 100 && api.streams.length === 0; i++) await new Promise((r) => setTimeout(r, 10));
+}
+
+describe('watchJob', () => {
   it('reports every result once, in the order they end, even when events are lost', async () => {
     const { api, client, reported } = await setup(['n_a', 'n_b', 'n_c']);
-    api.onJobCreated = () => {
+    const outcome = await runJob(client, api, { waitMs: () => 10_000, onResult: (c) => void reported.push(`${c.id}:${c.state}`) }, () => {
       setTimeout(() => api.finish(1, 'succeeded', 'b'), 20);
       setTimeout(() => api.finish(0, 'failed', 'a', false), 60); // its event never arrives
       setTimeout(() => api.finish(2, 'succeeded', 'c', false), 100); // nor this one, nor the job's
-    };
-    const outcome = await runJob(client, CREATE, {
-      waitMs: () => 10_000,
-      onResult: (c) => void reported.push(`${c.id}:${c.state}`),
     });
     expect(outcome.finished).toBe(true);
     expect(outcome.job.state).toBe('failed');
@@ -160,21 +171,10 @@ describe('runJob', () => {
     expect([...reported].sort()).toEqual(['cmd_0:failed', 'cmd_1:succeeded', 'cmd_2:succeeded']);
   });
 
-  it('subscribes to events before it creates the job', async () => {
-    const { api, client } = await setup(['n_a']);
-    let streamsAtCreate = -1;
-    api.onJobCreated = () => {
-      streamsAtCreate = api.streams.length;
-      api.finish(0, 'succeeded', 'x');
-    };
-    await runJob(client, CREATE, { waitMs: () => 5000, onResult: () => undefined });
-    expect(streamsAtCreate).toBe(1);
-  });
-
   it('returns at once when no node matched', async () => {
     const { client, reported } = await setup([]);
     const started = Date.now();
-    const outcome = await runJob(client, CREATE, { waitMs: () => 10_000, onResult: (c) => void reported.push(c.id) });
+    const outcome = await watchJob(client, await client.createJob(CREATE), { waitMs: () => 10_000, onResult: (c) => void reported.push(c.id) });
     expect(outcome.job.total).toBe(0);
     expect(reported).toEqual([]);
     expect(Date.now() - started).toBeLessThan(3000);
@@ -182,9 +182,8 @@ describe('runJob', () => {
 
   it('gives up after the wait, reporting what ended and leaving the rest unfinished', async () => {
     const { api, client, reported } = await setup(['n_a', 'n_b']);
-    api.onJobCreated = () => setTimeout(() => api.finish(0, 'succeeded', 'a'), 20);
     const started = Date.now();
-    const outcome = await runJob(client, CREATE, { waitMs: () => 1500, onResult: (c) => void reported.push(c.id) });
+    const outcome = await runJob(client, api, { waitMs: () => 1500, onResult: (c) => void reported.push(c.id) }, () => setTimeout(() => api.finish(0, 'succeeded', 'a'), 20));
     expect(Date.now() - started).toBeLessThan(5000);
     expect(outcome.finished).toBe(false);
     expect(reported).toEqual(['cmd_0']);
@@ -193,20 +192,53 @@ describe('runJob', () => {
 
   it('never runs two result callbacks at the same time', async () => {
     const { api, client } = await setup(['n_a', 'n_b', 'n_c', 'n_d']);
-    api.onJobCreated = () => {
-      for (let i = 0; i < 4; i++) api.finish(i, 'succeeded', String(i));
-    };
     let active = 0;
     let maxActive = 0;
-    await runJob(client, CREATE, {
-      waitMs: () => 5000,
-      onResult: async () => {
-        active++;
-        maxActive = Math.max(maxActive, active);
-        await new Promise((r) => setTimeout(r, 20));
-        active--;
+    await runJob(
+      client,
+      api,
+      {
+        waitMs: () => 5000,
+        onResult: async () => {
+          active++;
+          maxActive = Math.max(maxActive, active);
+          await new Promise((r) => setTimeout(r, 20));
+          active--;
+        },
       },
-    });
+      () => {
+        for (let i = 0; i < 4; i++) api.finish(i, 'succeeded', String(i));
+      },
+    );
     expect(maxActive).toBe(1);
+  });
+});
+
+describe('followRun against a control plane without job output streams', () => {
+  it("falls back to each node's result: output from the result, then its end line", async () => {
+    const { api, client } = await setup(['n_a', 'n_b']);
+    const created = await client.createJob(CREATE);
+    const { term, all } = recorder();
+    const printer = makePrinter({ format: 'lines', term, nameOf: (id) => id, names: ['n_a', 'n_b'], total: 2 });
+    const following = followRun(client, created, printer, Date.now() + 10_000);
+    await waitForStream(api);
+    api.finish(1, 'succeeded', 'b says hi\n');
+    await waitFor("b's end", () => all('stdout').includes('[n_b]'));
+    api.finish(0, 'failed', 'a says no\n');
+    const outcome = await following;
+    printer.finish();
+    expect(outcome.finished).toBe(true);
+    expect(all('stdout')).toMatch(/^n_b \| b says hi\n\[n_b\] succeeded exit=0.*\nn_a \| a says no\n\[n_a\] failed exit=1.*\n$/);
+  });
+
+  it('does not report again what was reported before it started (skip)', async () => {
+    const { api, client, reported } = await setup(['n_a', 'n_b']);
+    const created = await client.createJob(CREATE);
+    api.finish(0, 'succeeded', 'a');
+    const watching = watchJob(client, created, { waitMs: () => 10_000, onResult: (c) => void reported.push(c.id) }, new Set(['cmd_0']));
+    await waitForStream(api);
+    api.finish(1, 'succeeded', 'b');
+    expect((await watching).finished).toBe(true);
+    expect(reported).toEqual(['cmd_1']);
   });
 });

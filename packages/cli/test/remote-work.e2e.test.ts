@@ -33,16 +33,19 @@ describe('waiting for remote work: Ctrl-C, exit codes, waits that run out', { ti
     await server?.kill();
   });
 
-  /** The job whose single command runs `sleep 30`, once it runs on the node. */
-  const runningJob = () =>
-    waitFor('the sleep to run on the node', async () => {
+  /** A `run` of `sleep 30` whose CLI follows the job already (its first output line printed, so its Ctrl-C handler is in place). */
+  const followedRun = async () => {
+    const cli = start(['run', '--node', 'int-node', '--shell', '--', 'echo started; sleep 30']);
+    await waitFor('the first output line at the CLI', () => cli.output().includes('started\n'), { timeoutMs: 30_000 });
+    const jobId = await waitFor('the job to run on the node', async () => {
       const { items } = await server.client.listCommands({ state: 'running' });
-      return items.find((c) => (c.payload as { args?: string[] }).args?.[0] === '30')?.jobId ?? undefined;
-    }, { timeoutMs: 30_000 });
+      return items.find((c) => (c.payload as { command?: string }).command === 'echo started; sleep 30')?.jobId ?? undefined;
+    });
+    return { cli, jobId };
+  };
 
   it('a first Ctrl-C on run leaves the job running and says how to cancel it', async () => {
-    const cli = start(['run', '--node', 'int-node', '--', 'sleep', '30']);
-    const jobId = await runningJob();
+    const { cli, jobId } = await followedRun();
     cli.child.kill('SIGINT');
     expect(await exitOf(cli)).toBe(130);
     expect(cli.output()).toContain(`job ${jobId} goes on running. To cancel it: steward jobs cancel ${jobId}`);
@@ -52,8 +55,7 @@ describe('waiting for remote work: Ctrl-C, exit codes, waits that run out', { ti
   });
 
   it('a second Ctrl-C within 3 s cancels the job and waits for its end', async () => {
-    const cli = start(['run', '--node', 'int-node', '--', 'sleep', '30']);
-    const jobId = await runningJob();
+    const { cli, jobId } = await followedRun();
     cli.child.kill('SIGINT');
     await waitFor('the first interrupt message', () => cli.output().includes('Ctrl-C again'));
     cli.child.kill('SIGINT');

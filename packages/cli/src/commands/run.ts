@@ -1,16 +1,18 @@
 import type { Command } from 'commander';
 import { ApiError } from '@steward/client';
-import { ValidationError, type JobCreate, type JobTarget } from '@steward/protocol';
+import { isTerminalCommandState, ValidationError, type JobCreate, type JobDetail, type JobTarget } from '@steward/protocol';
 import { collectList, durationOption, positiveInt, selector } from '../args.js';
 import { clientFor, withConnection } from '../connect.js';
 import { EXIT_FAILURE } from '../errors.js';
 import { onInterrupt } from '../interrupt.js';
 import { NodeNames } from '../node-names.js';
-import { eprintln, printJson, println } from '../output.js';
-import { ProgressBar } from '../progress.js';
-import { runJob } from '../run/job-watcher.js';
+import { eprintln, println } from '../output.js';
+import { followRun } from '../run/job-output.js';
+import type { WatchOutcome } from '../run/job-watcher.js';
+import type { RunPrinter } from '../run/printer.js';
+import { makePrinter, processTerminal } from '../run/printers.js';
+import { runResult, summaryLine, type RunResult } from '../run/result-view.js';
 import { awaitingApprovalNote } from './audit.js';
-import { resultHeader, runResult, summaryLine, withNewline, type RunResult } from '../run/result-view.js';
 
 interface RunOpts {
   node?: string[];
@@ -20,6 +22,7 @@ interface RunOpts {
   batch?: number;
   shell?: boolean;
   json?: boolean;
+  group?: boolean;
   cancelOnInterrupt?: boolean;
 }
 
@@ -74,7 +77,7 @@ export function registerRun(program: Command): void {
   withConnection(
     program
       .command('run')
-      .description('run a command on nodes (exec.run through a job) and print each result')
+      .description('run a command on nodes (exec.run through a job) and print its output as it comes')
       .usage('(--node N … | --selector SEL | --all) [options] -- CMD [ARGS…]')
       .option('--node <node>', 'node id or name (repeatable, or comma-separated)', collectList)
       .option('--selector <sel>', 'nodes matching a label selector', selector)
@@ -82,13 +85,20 @@ export function registerRun(program: Command): void {
       .addOption(durationOption('--timeout <duration>', 'per-node run timeout, and roughly how long to wait', 30_000))
       .option('--batch <n>', 'at most this many nodes at a time', positiveInt)
       .option('--shell', 'run the words joined as one shell command line')
-      .option('--json', 'print one JSON document with every result')
+      .option('--group', "print each node's output as one block when that node ends (like dshbak)")
+      .option('--json', 'print JSON lines as things happen: each output line, each node end, then a summary')
       .option('--cancel-on-interrupt', 'Ctrl-C cancels the job at once (default: the first Ctrl-C only leaves it running)')
       .argument('<command...>', 'command and arguments (after --)')
       .passThroughOptions()
       .addHelpText(
         'after',
         `
+Output: each line as it comes, "name | line" for stdout and "name ! line" (on stderr) for
+stderr, names aligned, then "[name] state exit=N" when a node ends; on one node the output
+passes through unprefixed, as ssh shows it. On a terminal each node has its colour (none
+with NO_COLOR) and stderr keeps a live "n/N done" line. --group: one block per node when it
+ends; --json: one JSON object per line (output, end, and a final done with every result).
+
 Exit status: on one node, that node's exit code (as ssh gives it), or 1 when it has none
 (timed out, cancelled, never ran). On several nodes: 0 when every node succeeded, else 1.
 2 for a usage error, 130 after Ctrl-C.
@@ -107,43 +117,48 @@ first, with --cancel-on-interrupt) cancels it and waits for the nodes to stop.`,
     const client = clientFor(cmd);
     const names = new NodeNames(client);
     const started = Date.now();
-    let outcome: Awaited<ReturnType<typeof runJob>>;
-    let release = () => {};
-    // Several nodes: a bar of nodes done on a terminal, cleared before each node's output.
-    let bar: ProgressBar | undefined;
-    let ended = 0;
+    let created: JobDetail;
     try {
-      outcome = await runJob(client, create, {
-        onCreated: (j) => {
-          const awaiting = j.counts.awaiting_approval ?? 0;
-          if (awaiting > 0) eprintln(awaitingApprovalNote(j.id, awaiting));
-          if (j.total > 1 && !opts.json) bar = new ProgressBar('nodes done', j.total, 'count');
-          bar?.set(0);
-          release = onInterrupt(
-            { what: `job ${j.id}`, cancelCommand: `steward jobs cancel ${j.id}`, cancel: () => client.cancelJob(j.id) },
-            opts.cancelOnInterrupt,
-          );
-        },
-        waitMs: (j) => opts.timeout * Math.max(1, Math.ceil(j.total / (opts.batch ?? Math.max(1, j.total)))) + GRACE_MS,
-        onResult: async (c) => {
-          if (opts.json) return;
-          const node = await names.name(c.nodeId);
-          bar?.clear();
-          println(resultHeader(c, node));
-          const v = runResult(c, node);
-          process.stdout.write(withNewline(v.stdout));
-          process.stderr.write(withNewline(v.stderr));
-          bar?.set(++ended);
-        },
-      });
+      created = await client.createJob(create);
     } catch (e) {
       if (!isNoMatch(e)) throw e;
-      if (opts.json) printJson({ job: null, results: [], error: 'no nodes matched' });
+      if (opts.json) println(JSON.stringify({ event: 'done', job: null, results: [], error: 'no nodes matched' }));
       eprintln(`error: no nodes matched ${describeTarget(create.target)}`);
       process.exitCode = EXIT_FAILURE;
       return;
+    }
+    const awaiting = created.counts.awaiting_approval ?? 0;
+    if (awaiting > 0) eprintln(awaitingApprovalNote(created.id, awaiting));
+    let printer: RunPrinter | undefined;
+    const release = onInterrupt(
+      {
+        what: `job ${created.id}`,
+        cancelCommand: `steward jobs cancel ${created.id}`,
+        cancel: () => client.cancelJob(created.id),
+        beforeMessage: () => printer?.clearStatus(),
+      },
+      opts.cancelOnInterrupt,
+    );
+    const nodeNames = new Map<string, string>();
+    for (const c of created.commands) nodeNames.set(c.nodeId, await names.name(c.nodeId));
+    printer = makePrinter({
+      format: opts.json ? 'json' : opts.group ? 'group' : 'lines',
+      term: processTerminal(),
+      nameOf: (id) => nodeNames.get(id) ?? id,
+      names: [...nodeNames.values()],
+      total: created.total,
+    });
+    // Leaving after a Ctrl-C: what is held is printed and the status line erased.
+    const shown = printer;
+    const leave = () => shown.finish();
+    process.once('exit', leave);
+    const batches = Math.max(1, Math.ceil(created.total / (opts.batch ?? Math.max(1, created.total))));
+    let outcome: WatchOutcome;
+    try {
+      outcome = await followRun(client, created, shown, started + opts.timeout * batches + GRACE_MS);
     } finally {
-      bar?.clear();
+      process.off('exit', leave);
+      shown.finish();
       release();
     }
     const { job, finished } = outcome;
@@ -153,9 +168,9 @@ first, with --cancel-on-interrupt) cancels it and waits for the nodes to stop.`,
     const { commands: _commands, ...jobOnly } = job;
     const ok = job.total > 0 && finished && results.length === job.total && results.every((r) => r.state === 'succeeded');
     if (opts.json) {
-      printJson({ job: jobOnly, results, ...(job.total === 0 ? { error: 'no nodes matched' } : {}) });
+      println(JSON.stringify({ event: 'done', job: jobOnly, results, ...(job.total === 0 ? { error: 'no nodes matched' } : {}) }));
     } else if (job.total > 0) {
-      for (const r of results.filter((r) => !['succeeded', 'failed', 'timed_out', 'cancelled', 'expired'].includes(r.state))) {
+      for (const r of results.filter((r) => !isTerminalCommandState(r.state))) {
         const still = r.state === 'awaiting_approval' ? 'awaiting approval by a second operator' : r.state;
         println(`[${r.node}] still ${still}; gave up waiting (see: steward commands show ${r.commandId})`);
       }

@@ -1,13 +1,11 @@
-import { ApiError, type EventStream, type StewardClient } from '@steward/client';
-import { isTerminalCommandState, type Command, type JobCreate, type JobDetail } from '@steward/protocol';
+import type { StewardClient } from '@steward/client';
+import { isTerminalCommandState, type Command, type JobDetail } from '@steward/protocol';
 
 export interface WatchOptions {
   /** How long to wait for the job once it exists; given the created job so batches can count. */
   waitMs: (job: JobDetail) => number;
   /** Called once per command, as soon as it is known to have ended; calls never overlap. */
   onResult: (command: Command) => void | Promise<void>;
-  /** Called once the job exists, before any result (e.g. to say how to cancel it). */
-  onCreated?: (job: JobDetail) => void;
 }
 
 export interface WatchOutcome {
@@ -24,33 +22,24 @@ const sleep = (ms: number, signal: AbortSignal) =>
   });
 
 /**
- * Creates a job and reports each node's result as it ends. Three sources, so no result
- * is ever missed: the event stream (opened before the job exists, for speed), a
- * long-poll on the job (in case events are lost), and a final read of the job that
- * reports whatever neither of them did.
+ * Reports each node's result of a job as it ends. Three sources, so no result is ever
+ * missed: the event stream, a long-poll on the job
+ * (in case events are lost), and a final read of the job that reports whatever neither of
+ * them did. `skip`: commands already reported elsewhere.
  */
-export async function runJob(client: StewardClient, create: JobCreate, opts: WatchOptions): Promise<WatchOutcome> {
+export async function watchJob(
+  client: StewardClient,
+  created: JobDetail,
+  opts: WatchOptions,
+  skip: ReadonlySet<string> = new Set(),
+): Promise<WatchOutcome> {
   const stop = new AbortController();
-  let stream: EventStream | undefined;
-  try {
-    stream = await client.openEvents({ kinds: ['command.state', 'job.state'], signal: stop.signal });
-  } catch (e) {
-    // Without events the long-poll still gets every result, only later.
-    if (e instanceof ApiError && e.code === 'connection_failed') throw e;
-  }
-
-  let created: JobDetail;
-  try {
-    created = await client.createJob(create);
-  } catch (e) {
-    stream?.close();
-    throw e;
-  }
+  // Without events the long-poll still gets every result, only later.
+  const stream = await client.openEvents({ kinds: ['command.state', 'job.state'], signal: stop.signal }).catch(() => undefined);
   const jobId = created.id;
-  opts.onCreated?.(created);
 
-  const reported = new Set<string>();
-  const terminal = new Set<string>();
+  const reported = new Set<string>(skip);
+  const terminal = new Set<string>(skip);
   let output: Promise<void> = Promise.resolve();
   const report = (c: Command) => {
     if (!isTerminalCommandState(c.state) || reported.has(c.id)) return;
@@ -104,11 +93,18 @@ export async function runJob(client: StewardClient, create: JobCreate, opts: Wat
   stream?.close();
   await Promise.allSettled([...background, ...fetches]);
 
-  let job = await client.getJob(jobId);
-  const everyoneEnded = (j: JobDetail) => j.commands.length >= j.total && j.commands.every((c) => isTerminalCommandState(c.state));
+  const outcome = await settledJob(client, jobId);
+  for (const c of outcome.job.commands) report(c);
+  await output;
+  return outcome;
+}
+
+const everyoneEnded = (j: JobDetail) => j.commands.length >= j.total && j.commands.every((c) => isTerminalCommandState(c.state));
+
+/** The job as the server has it once the wait is over; `seen`: a copy already at hand, used when final. */
+export async function settledJob(client: StewardClient, jobId: string, seen?: JobDetail): Promise<WatchOutcome> {
+  let job = seen && seen.state !== 'running' ? seen : await client.getJob(jobId);
   // The job's aggregate state is updated just after its last command; give it a moment.
   if (job.state === 'running' && everyoneEnded(job)) job = await client.getJob(jobId, { wait: 2 });
-  for (const c of job.commands) report(c);
-  await output;
   return { job, finished: everyoneEnded(job) };
 }

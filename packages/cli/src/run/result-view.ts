@@ -28,13 +28,16 @@ export function runResult(c: Command, node: string): RunResult {
   };
 }
 
-/** `[web-1] failed exit=3 12ms: process exited with code 3` */
-export function resultHeader(c: Command, node: string): string {
+/**
+ * `[web-1] failed exit=3 12ms: process exited with code 3`. `streamed`: the output was shown
+ * as it came, so the result's tail being cut short does not matter.
+ */
+export function resultHeader(c: Command, node: string, streamed = false): string {
   const v = execView(c);
   const parts = [`[${node}]`, c.state];
   if (v.exitCode !== null) parts.push(`exit=${v.exitCode}`);
   if (v.signal) parts.push(`signal=${v.signal}`);
-  if (v.truncated) parts.push('(output truncated)');
+  if (v.truncated && !streamed) parts.push('(output truncated)');
   // The agent's own measure when it gave one: server timestamps of a fast command can coincide.
   const measured = (c.result as { durationMs?: unknown } | null)?.durationMs;
   const took = typeof measured === 'number' ? formatDuration(measured) : elapsed(c.startedAt ?? c.dispatchedAt, c.finishedAt);

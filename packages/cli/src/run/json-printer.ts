@@ -1,0 +1,33 @@
+import type { Command } from '@steward/protocol';
+import { execView } from '../command-view.js';
+import type { NameOf } from './line-printer.js';
+import { RunPrinter, type NodeLine, type RunTerminal } from './printer.js';
+
+/**
+ * `--json`: one JSON object per line on stdout, as things happen: each output line
+ * (`{"event":"output","node","nodeId","commandId","stream","data"}`), each node's end
+ * (`{"event":"end",…,"state","exitCode","signal","error"}`); the caller adds the final
+ * `{"event":"done",…}`.
+ */
+export class JsonPrinter extends RunPrinter {
+  constructor(
+    private readonly term: RunTerminal,
+    private readonly nameOf: NameOf,
+  ) {
+    super();
+  }
+
+  protected print(lines: NodeLine[]): void {
+    this.term.stdout(
+      lines
+        .map((l) => `${JSON.stringify({ event: 'output', node: this.nameOf(l.nodeId), nodeId: l.nodeId, commandId: l.commandId, stream: l.stream, data: l.text })}\n`)
+        .join(''),
+    );
+  }
+
+  protected ended(c: Command): void {
+    const v = execView(c);
+    const end = { event: 'end', node: this.nameOf(c.nodeId), nodeId: c.nodeId, commandId: c.id, state: c.state, exitCode: v.exitCode, signal: v.signal, error: c.error };
+    this.term.stdout(`${JSON.stringify(end)}\n`);
+  }
+}
