@@ -34,3 +34,4 @@ export * from './canonical-json.js';
 export * from './inventory-caps.js';
 export * from './api/audit.js';
 export * from './api/approvals.js';
+export * from './api/sessions.js';
