@@ -8,6 +8,7 @@ import { AdmissionsApi, NodesApi } from './resources/nodes.js';
 import { Resource } from './resources/resource.js';
 import { ServerApi } from './resources/server.js';
 import { ServicesApi } from './resources/services.js';
+import { SessionsApi } from './resources/sessions.js';
 import { TasksApi } from './resources/tasks.js';
 import { EnrollmentApi, TokensApi } from './resources/tokens.js';
 import { HttpTransport, type StewardClientOptions } from './transport.js';
@@ -37,6 +38,7 @@ const RESOURCES = [
   EventsApi,
   AuditApi,
   ApprovalsApi,
+  SessionsApi,
 ] as const;
 
 // The methods of every resource, flat on the client (`client.listNodes()`), typed by this
@@ -57,7 +59,8 @@ export interface StewardClient
     TasksApi,
     EventsApi,
     AuditApi,
-    ApprovalsApi {}
+    ApprovalsApi,
+    SessionsApi {}
 
 /** Typed client for the Steward REST API; one method per route, over one HTTP transport. */
 export class StewardClient extends Resource {
