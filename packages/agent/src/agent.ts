@@ -204,6 +204,10 @@ export class Agent implements RunningAgent {
         return this.onCredential(msg);
       case 'command.cancel':
         return this.executor.cancel(msg.commandId);
+      case 'session.input':
+        return this.executor.sessions.input(msg.commandId, msg.seq, msg.data);
+      case 'session.resize':
+        return this.executor.sessions.resize(msg.commandId, msg.cols, msg.rows);
       case 'result.ack':
         return this.journal.ack(msg.commandIds);
       case 'config':

@@ -15,6 +15,7 @@ import type { CommandOrigin, Journal, JournalEntry } from './journal.js';
 import type { ModuleRegistry } from './modules/registry.js';
 import { AgentError } from './core/errors.js';
 import { ProgressThrottle } from './core/progress.js';
+import { SessionInputs } from './core/session-input.js';
 import { ServerLink } from './link/server-link.js';
 import { HandlerFailure, type ModuleInstance } from './modules/types.js';
 
@@ -42,6 +43,8 @@ interface Running {
 export class Executor {
   private readonly running = new Map<string, Running>();
   private accepting = true;
+  /** Input and window sizes for running interactive commands (shell sessions). */
+  readonly sessions: SessionInputs;
 
   constructor(
     private readonly journal: Journal,
@@ -51,7 +54,9 @@ export class Executor {
     private readonly events: ExecutorEvents,
     /** Handed to handlers as `ctx.link`; without one (an executor in tests) it is not enrolled. */
     private readonly link: ServerLink = new ServerLink(config.server, null),
-  ) {}
+  ) {
+    this.sessions = new SessionInputs(log);
+  }
 
   runningIds(): string[] {
     return [...this.running.keys()];
@@ -175,6 +180,7 @@ export class Executor {
           link: this.link,
           emit: (event, data) => this.events.emit(moduleName, event, data),
           progress: new ProgressThrottle((p) => this.events.progress(cmd.id, p)).report,
+          session: this.sessions.channel(cmd.id),
         }),
         timedOut,
         aborted,
@@ -194,6 +200,7 @@ export class Executor {
       }
     } finally {
       clearTimeout(timer);
+      this.sessions.end(cmd.id);
     }
   }
 

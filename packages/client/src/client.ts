@@ -9,6 +9,7 @@ import { Resource } from './resources/resource.js';
 import { ServerApi } from './resources/server.js';
 import { ServicesApi } from './resources/services.js';
 import { SessionsApi } from './resources/sessions.js';
+import { ShellApi } from './resources/shell.js';
 import { TasksApi } from './resources/tasks.js';
 import { EnrollmentApi, TokensApi } from './resources/tokens.js';
 import { HttpTransport, type StewardClientOptions } from './transport.js';
@@ -39,6 +40,7 @@ const RESOURCES = [
   AuditApi,
   ApprovalsApi,
   SessionsApi,
+  ShellApi,
 ] as const;
 
 // The methods of every resource, flat on the client (`client.listNodes()`), typed by this
@@ -60,7 +62,8 @@ export interface StewardClient
     EventsApi,
     AuditApi,
     ApprovalsApi,
-    SessionsApi {}
+    SessionsApi,
+    ShellApi {}
 
 /** Typed client for the Steward REST API; one method per route, over one HTTP transport. */
 export class StewardClient extends Resource {

@@ -35,3 +35,4 @@ export * from './inventory-caps.js';
 export * from './api/audit.js';
 export * from './api/approvals.js';
 export * from './api/sessions.js';
+export * from './api/shell.js';

@@ -29,6 +29,7 @@ import { nodesFeature } from './nodes/feature.js';
 import type { NodeService } from './nodes/service.js';
 import { samplesFeature } from './samples/feature.js';
 import { servicesFeature } from './services/feature.js';
+import { shellFeature } from './shell/feature.js';
 import { signingFeature } from './signing/feature.js';
 import { tasksFeature } from './tasks/feature.js';
 import { tokensFeature } from './tokens/feature.js';
@@ -99,6 +100,7 @@ export const FEATURES: FeatureFactory[] = [
   artifactsFeature,
   tasksFeature,
   servicesFeature,
+  shellFeature,
   bootagentFeature,
   backupsFeature,
   recordingsFeature,

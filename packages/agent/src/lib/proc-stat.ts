@@ -8,6 +8,8 @@ export interface ProcStat {
   pid: number;
   ppid: number;
   pgrp: number;
+  /** Session id (field 6): a terminal's processes share its leader's, whatever their group. */
+  session: number;
   /** Field 3: R, S, D, Z (zombie: exited, waiting to be reaped), X… */
   state: string;
   /** utime + stime + cutime + cstime: the process's CPU plus that of children it has reaped, ms. */
@@ -30,6 +32,7 @@ export function parseStat(text: string): ProcStat | null {
     pid,
     ppid: num(4),
     pgrp: num(5),
+    session: num(6),
     state: f[0] ?? '',
     cpuMs: (num(14) + num(15) + num(16) + num(17)) * TICK_MS,
     startTicks: num(22),

@@ -2,6 +2,7 @@ import type { Static, TSchema } from '@sinclair/typebox';
 import type { Logger } from 'pino';
 import type { AgentConfig } from '../core/config-schema.js';
 import type { ProgressSink } from '../core/progress.js';
+import type { SessionChannel } from '../core/session-input.js';
 import type { ServerLink } from '../link/server-link.js';
 
 /** What a handler gets besides its payload. */
@@ -24,6 +25,8 @@ export interface CommandContext {
    * Call as often as convenient: it is throttled, keeping phase changes and each phase's end.
    */
   progress: ProgressSink;
+  /** Interactive commands attach here to receive the operator's input and window size while they run. */
+  session: SessionChannel;
 }
 
 /** What a module's `start` gets: its own settings and a way to talk to the control plane. */

@@ -32,6 +32,7 @@ describe('built-in payload schemas', () => {
       'ftp.user.apply': ['.password'],
       'nginx.site.apply': ['.tls.keyPem'],
       'service.apply': ['.spec.env.*'],
+      'shell.session': ['.env.*'],
       'task.run': ['.env.*'],
     });
   });

@@ -9,6 +9,7 @@ import { AgentError } from '../../src/core/errors.js';
 import { ServerLink } from '../../src/link/server-link.js';
 import type { HandlerFailure, CommandContext, ModuleInstance } from '../../src/modules/types.js';
 import type { ProgressReport } from '../../src/core/progress.js';
+import type { SessionChannel } from '../../src/core/session-input.js';
 
 const made: string[] = [];
 
@@ -40,7 +41,7 @@ export type Emitted = { event: string; data: unknown }[];
 export function testContext(
   config: AgentConfig,
   signal = new AbortController().signal,
-  extra: { module?: ModuleInstance; emitted?: Emitted; progress?: ProgressReport[] } = {},
+  extra: { module?: ModuleInstance; emitted?: Emitted; progress?: ProgressReport[]; session?: SessionChannel } = {},
 ): CommandContext {
   return {
     commandId: 'cmd-test',
@@ -53,6 +54,7 @@ export function testContext(
     emit: (event, data) => void extra.emitted?.push({ event, data }),
     // Unthrottled: a test sees every report the handler made.
     progress: (p) => void extra.progress?.push(p),
+    session: extra.session ?? { attach: () => {} },
   };
 }
 

@@ -2,6 +2,7 @@ import { Type, type Static } from '@sinclair/typebox';
 import { CommandError, CommandProgress, CommandResultStateSchema, COMMAND_TYPE_PATTERN } from '../api/commands.js';
 import { Id, Timestamp } from '../api/common.js';
 import { Inventory, Stats } from '../api/inventory.js';
+import { ShellCols, ShellRows } from '../modules/shell.js';
 import { CommandSignature, SigningKeySet } from './signing.js';
 
 /** Version of the agent ⇄ control plane WebSocket protocol. */
@@ -171,6 +172,26 @@ export const CancelMessage = Type.Object({
   commandId: Id,
 });
 
+/**
+ * Keystrokes for a running interactive command (`shell.session`). `seq` orders a session's input:
+ * the agent applies it in order and ignores a seq it already applied. Input is never journaled
+ * or logged (it may hold a password).
+ */
+export const SessionInputMessage = Type.Object({
+  type: Type.Literal('session.input'),
+  commandId: Id,
+  seq: Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER }),
+  data: Type.String({ maxLength: 64 * 1024 }),
+});
+
+/** The operator's terminal changed size; the agent resizes the session's PTY. */
+export const SessionResizeMessage = Type.Object({
+  type: Type.Literal('session.resize'),
+  commandId: Id,
+  cols: ShellCols,
+  rows: ShellRows,
+});
+
 export const ResultAckMessage = Type.Object({
   type: Type.Literal('result.ack'),
   commandIds: Type.Array(Id, { minItems: 1 }),
@@ -192,6 +213,8 @@ export const ServerMessage = Type.Union([
   WelcomeMessage,
   DispatchMessage,
   CancelMessage,
+  SessionInputMessage,
+  SessionResizeMessage,
   ResultAckMessage,
   ConfigMessage,
   ErrorMessage,
@@ -204,3 +227,5 @@ export type DispatchMessage = Static<typeof DispatchMessage>;
 export type SigningKeysMessage = Static<typeof SigningKeysMessage>;
 export type CredentialRotateMessage = Static<typeof CredentialRotateMessage>;
 export type CredentialRotatedMessage = Static<typeof CredentialRotatedMessage>;
+export type SessionInputMessage = Static<typeof SessionInputMessage>;
+export type SessionResizeMessage = Static<typeof SessionResizeMessage>;

@@ -7,12 +7,14 @@ import { ExecRunPayload } from './exec.js';
 import { FsChmodPayload, FsChownPayload, FsListPayload, FsMkdirPayload, FsPathPayload, FsReadPayload, FsRemovePayload, FsWritePayload } from './fs.js';
 import { FtpUserRemovePayload, FtpUserSpec } from './ftp.js';
 import { NginxSiteRemovePayload, SiteSpec } from './nginx.js';
+import { ShellSessionPayload } from './shell.js';
 
 export * from './backup.js';
 export * from './exec.js';
 export * from './fs.js';
 export * from './ftp.js';
 export * from './nginx.js';
+export * from './shell.js';
 
 export const EmptyPayload = Type.Object({}, { additionalProperties: false });
 export const SysPingPayload = Type.Object({ echo: Type.Optional(Type.String({ maxLength: 4096 })) }, { additionalProperties: false });
@@ -56,6 +58,7 @@ export const BUILTIN_PAYLOADS: Readonly<Record<string, TSchema>> = {
   'service.restart': ServiceNamePayload,
   'service.status': ServiceNamePayload,
   'service.logs': ServiceLogsPayload,
+  'shell.session': ShellSessionPayload,
   'stats.get': EmptyPayload,
   'sys.ping': SysPingPayload,
   'sys.info': EmptyPayload,

@@ -26,6 +26,12 @@ export interface AgentLink {
   deliver(nodeId: string, rows: CommandsTable[]): void;
   /** Tells the node to stop a command (it may still be running or on the wire). */
   cancel(nodeId: string, commandId: string): void;
+  /**
+   * Input and window size for a running interactive command (`shell.session`), sent to the node
+   * wherever it is connected (through the relay for another replica's node; best effort).
+   */
+  sessionInput(nodeId: string, commandId: string, seq: number, data: string): void;
+  sessionResize(nodeId: string, commandId: string, cols: number, rows: number): void;
   /** Changes the node's heartbeat interval live. */
   configure(nodeId: string, config: { heartbeatIntervalMs: number }): void;
   /** Closes the node's connection wherever it is held; the agent redials unless refused. */
@@ -130,6 +136,14 @@ export class Link implements AgentLink {
 
   cancel(nodeId: string, commandId: string): void {
     this.hub.send(nodeId, wire.cancel(commandId));
+  }
+
+  sessionInput(nodeId: string, commandId: string, seq: number, data: string): void {
+    this.hub.send(nodeId, wire.sessionInput(commandId, seq, data));
+  }
+
+  sessionResize(nodeId: string, commandId: string, cols: number, rows: number): void {
+    this.hub.send(nodeId, wire.sessionResize(commandId, cols, rows));
   }
 
   configure(nodeId: string, config: { heartbeatIntervalMs: number }): void {

@@ -25,6 +25,13 @@ export const wire = {
   cancel(commandId: string): ServerMessage {
     return { type: 'command.cancel', commandId };
   },
+  /** Keystrokes for a running session; never logged (they may hold a password). */
+  sessionInput(commandId: string, seq: number, data: string): ServerMessage {
+    return { type: 'session.input', commandId, seq, data };
+  },
+  sessionResize(commandId: string, cols: number, rows: number): ServerMessage {
+    return { type: 'session.resize', commandId, cols, rows };
+  },
   resultAck(commandIds: string[]): ServerMessage {
     return { type: 'result.ack', commandIds };
   },

@@ -21,10 +21,14 @@ declare module 'fastify' {
   interface FastifyContextConfig {
     /** The audit log's name for the route's action; derived from method and path when absent. */
     auditAction?: string;
+    /** A high-rate route not audited call by call (a terminal's keystrokes); refusals (401/403/429) still are. */
+    auditSkip?: boolean;
   }
   interface FastifyRequest {
     /** The start of the answer's body: where a created resource's id or an error's code is read from. */
     auditAnswerHead?: string;
+    /** What the action was done to, when the route knows better than its params (the command a node's shell became). */
+    auditTarget?: string;
   }
 }
 
@@ -75,6 +79,7 @@ export function summaryOf(body: unknown): Record<string, unknown> {
 }
 
 function targetOf(req: FastifyRequest): string | null {
+  if (req.auditTarget) return req.auditTarget;
   const params = Object.values((req.params ?? {}) as Record<string, unknown>).filter((v): v is string => typeof v === 'string');
   if (params.length) return params.join(',');
   // A created resource: its id leads the answer (schemas list `id` first).
@@ -101,6 +106,7 @@ export function installAuditHook(scope: FastifyInstance, sink: AuditSink, now: (
     const status = reply.statusCode;
     const refused = REFUSED.has(status);
     if (!MUTATING.has(req.method) && !refused) return;
+    if (req.routeOptions.config?.auditSkip && !refused) return;
     const pattern = req.routeOptions.url ?? req.url.split('?')[0]!;
     const named = req.routeOptions.config?.auditAction ?? actionName(req.method, pattern);
     const ua = req.headers['user-agent'];

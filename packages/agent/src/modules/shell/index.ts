@@ -1,0 +1,36 @@
+import { ShellSessionPayload } from '@steward/protocol/modules';
+import { defineCommand, defineModule, HandlerFailure, type CommandContext, type ModuleInstance } from '../types.js';
+import { runSession, type SessionOutput } from './session.js';
+import { ShellSettings } from './settings.js';
+
+/** The started module: its validated settings. */
+class ShellModule implements ModuleInstance {
+  constructor(readonly settings: ShellSettings) {}
+  async stop(): Promise<void> {}
+}
+
+/** The command's output stream (the agent's durable output sink). */
+function outputOf(ctx: CommandContext): SessionOutput {
+  const sink = (ctx as CommandContext & { output?: SessionOutput }).output;
+  return sink ?? { write: () => {} };
+}
+
+const session = defineCommand({
+  type: 'shell.session',
+  description: 'Opens an interactive terminal (a PTY) running the login shell or a given program; output streams, input comes from the operator.',
+  payload: ShellSessionPayload,
+  // Typed input cannot be replayed: a session cut by an agent restart ends failed.
+  safeToRerun: false,
+  handler: (payload, ctx) => {
+    if (!(ctx.module instanceof ShellModule)) throw new HandlerFailure('module_not_started', 'the shell module is not running on this agent');
+    return runSession(payload, ctx, ctx.module.settings, outputOf(ctx));
+  },
+});
+
+export default defineModule({
+  name: 'shell',
+  description: 'Interactive terminals (steward shell, the dashboard terminal).',
+  commands: [session],
+  settings: ShellSettings,
+  start: async (rt) => new ShellModule(rt.settings as ShellSettings),
+});
