@@ -8,8 +8,8 @@ import { RecordingService, type OutputReader } from './service.js';
 
 /** How often ended sessions without a recording (a crash, another replica's result) are looked for. */
 const RECONCILE_EVERY_MS = 30_000;
-/** How often expired recordings are deleted. */
-const RETENTION_EVERY_MS = 60_000;
+/** How often expired recordings are looked for: every minute, or a quarter of a shorter retention. */
+const retentionEvery = (retentionMs: number | null): number => Math.max(1000, Math.min(60_000, (retentionMs ?? 60_000) / 4));
 
 export interface RecordingsDeps {
   ctx: Context;
@@ -39,7 +39,7 @@ export function recordingsFeature(deps: RecordingsDeps, readOutput: OutputReader
         lastReconcile = now;
         await service.reconcile();
       }
-      if (now - lastRetention >= RETENTION_EVERY_MS) {
+      if (now - lastRetention >= retentionEvery(service.retentionMs)) {
         lastRetention = now;
         await service.applyRetention(now);
       }

@@ -1,5 +1,11 @@
 /** Longest input one POST carries (the API's bound); a paste is split. */
 const MAX_INPUT = 64 * 1024;
+/**
+ * The first output can arrive a moment before the control plane stored the session as running;
+ * input refused as `session_not_running` then is tried again for this long.
+ */
+const NOT_RUNNING_RETRIES = 20;
+const RETRY_MS = 250;
 
 /**
  * Sends keystrokes in order: one POST in flight at a time, what is typed meanwhile goes as one
@@ -42,11 +48,18 @@ export class InputSender {
         const data = this.queue.slice(0, MAX_INPUT);
         this.queue = this.queue.slice(data.length);
         const seq = this.seq++;
-        try {
-          await this.post(seq, data);
-        } catch (err) {
-          this.stop();
-          this.onError(err as Error);
+        for (let attempt = 0; !this.stopped; attempt++) {
+          try {
+            await this.post(seq, data);
+            break;
+          } catch (err) {
+            if ((err as { code?: string }).code === 'session_not_running' && attempt < NOT_RUNNING_RETRIES) {
+              await new Promise((r) => setTimeout(r, RETRY_MS));
+              continue;
+            }
+            this.stop();
+            this.onError(err as Error);
+          }
         }
       }
     } finally {

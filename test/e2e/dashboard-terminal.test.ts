@@ -1,0 +1,60 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openBrowser, type TestBrowser } from '../support/browser.js';
+import { addAgent, startServerProcess, type AgentProc, type ServerProc } from '../support/processes.js';
+import { waitFor } from '../support/wait.js';
+
+/** The node page's terminal in a real browser against a real agent's PTY, then its replay. */
+describe('dashboard terminal', { timeout: 120_000 }, () => {
+  let server: ServerProc;
+  let agent: AgentProc;
+  let b: TestBrowser;
+
+  beforeAll(async () => {
+    server = await startServerProcess();
+    agent = await addAgent(server, 'term-node');
+    b = await openBrowser();
+    await b.page.goto(`${server.url}/#token=${encodeURIComponent(server.token)}`);
+    await b.page.locator('[data-testid=stream-state][data-state=live]').waitFor();
+  }, 90_000);
+
+  afterAll(async () => {
+    await b?.close();
+    await agent?.kill();
+    await server?.kill();
+  });
+
+  it('types a command and sees its output, shows the exit code, and the recording replays', async () => {
+    const { page } = b;
+    await page.goto(`${server.url}/nodes/term-node`);
+    await page.click('button:has-text("Open terminal")');
+    const session = page.locator('[data-testid=terminal-session]').first();
+    await session.locator('xpath=self::*[@data-phase="running"]').waitFor({ timeout: 30_000 });
+    const screen = session.locator('.xterm-rows');
+    // The shell's prompt (or anything) first: typed keys go to a session that reads them.
+    await page.locator('.xterm-helper-textarea').first().focus();
+    await page.keyboard.type('echo hi-$((6*7))');
+    await page.keyboard.press('Enter');
+    await waitFor('hi-42 on the terminal', async () => /(^|\n)hi-42/.test((await screen.innerText()).replace(/\u00a0/g, ' ')), { timeoutMs: 20_000 });
+    await page.keyboard.type('exit 5');
+    await page.keyboard.press('Enter');
+    await session.locator('xpath=self::*[@data-phase="ended"]').waitFor({ timeout: 20_000 });
+    expect(await session.getAttribute('data-exit-code')).toBe('5');
+    expect(await session.locator('[data-testid=terminal-status]').innerText()).toContain('exit code 5');
+    const id = (await session.locator('.terminal-head a').first().innerText()).trim();
+    await b.shot('dashboard-terminal');
+
+    // A new terminal may be opened after one ended.
+    await page.click('button:has-text("Open terminal")');
+    await page.locator('[data-testid=terminal-session]').nth(1).locator('xpath=self::*[@data-phase="running"]').waitFor({ timeout: 30_000 });
+
+    await page.click('a:has-text("Recorded sessions of this node")');
+    const row = page.locator(`[data-row-key="${id}"]`);
+    await row.waitFor({ timeout: 30_000 });
+    expect(await row.locator('[data-col=exit]').innerText()).toBe('5');
+    await row.locator('button:has-text("Replay")').click();
+    const player = page.locator('[data-testid=session-replay] .ap-player');
+    await player.waitFor({ timeout: 20_000 });
+    await waitFor('the replay to show hi-42', async () => (await player.innerText()).includes('hi-42'), { timeoutMs: 20_000 });
+    await b.shot('dashboard-session-replay');
+  });
+});

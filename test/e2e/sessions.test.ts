@@ -1,0 +1,100 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ApiError, StewardClient } from '@steward/client';
+import { SseParser } from '@steward/client/browser';
+import type { SessionRecording } from '@steward/protocol';
+import { addAgent, startServerProcess, type AgentProc, type ServerProc } from '../support/processes.js';
+import { waitFor } from '../support/wait.js';
+
+/** Recordings with a real control plane and a real agent running a real PTY. */
+describe('session recordings', { timeout: 120_000 }, () => {
+  let server: ServerProc;
+  let agent: AgentProc;
+  let reader: StewardClient;
+  let recorded: SessionRecording;
+
+  beforeAll(async () => {
+    // Short retention, so the last test sees the sweeper delete what the first one recorded.
+    server = await startServerProcess({ env: { STEWARD_SESSION_RETENTION: '20s' } });
+    agent = await addAgent(server, 'rec-node');
+    const created = await server.client.createToken({ name: 'dash-reader', role: 'reader' });
+    reader = new StewardClient({ baseUrl: server.url, token: created.token });
+  }, 90_000);
+
+  afterAll(async () => {
+    await agent?.kill();
+    await server?.kill();
+  });
+
+  /** The command's stored output chunks, as the output stream serves them (without following). */
+  async function storedOutput(id: string): Promise<{ seq: number; stream: string; data: string }[]> {
+    const res = await fetch(`${server.url}/api/v1/commands/${id}/output?follow=false`, { headers: { authorization: `Bearer ${server.token}` } });
+    expect(res.status).toBe(200);
+    const parser = new SseParser();
+    return parser
+      .push(await res.text())
+      .filter((m) => m.event === 'output')
+      .map((m) => JSON.parse(m.data) as { seq: number; stream: string; data: string });
+  }
+
+  it('records a session when it ends: "o" events replay exactly the stored pty output, a resize is an "r" event, who and the exit code are kept', async () => {
+    const c = server.client;
+    const opened = await c.openShell('rec-node', { cols: 80, rows: 24, command: ['/bin/sh'] });
+    await waitFor('the session to run', async () => (await c.getCommand(opened.id)).state === 'running');
+    let seq = 0;
+    await c.shellInput(opened.id, seq++, 'echo hi-$((6*7))\n');
+    await waitFor('hi-42 in the output', async () => (await storedOutput(opened.id)).some((o) => o.stream === 'pty' && o.data.includes('hi-42')));
+    await c.shellResize(opened.id, 100, 30);
+    await c.shellInput(opened.id, seq++, 'stty size\n');
+    await waitFor('the new size in the output', async () => (await storedOutput(opened.id)).map((o) => o.data).join('').includes('30 100'));
+    await c.shellInput(opened.id, seq++, 'exit 3\n');
+    recorded = await waitFor('the recording', async () => (await c.listSessions({ node: 'rec-node' })).items.find((s) => s.id === opened.id), { timeoutMs: 30_000 });
+    const command = await c.getCommand(opened.id);
+    expect(recorded).toMatchObject({ nodeId: command.nodeId, exitCode: 3, state: command.state, openedBy: { name: expect.any(String) } });
+    expect(recorded.endedAt).toBeGreaterThanOrEqual(recorded.startedAt);
+    expect(await c.getSession(opened.id)).toEqual(recorded);
+
+    const cast = await c.sessionRecording(opened.id);
+    expect(Buffer.byteLength(cast)).toBe(recorded.bytes);
+    const [header, ...events] = cast.trimEnd().split('\n').map((l) => JSON.parse(l) as unknown);
+    expect(header).toMatchObject({ version: 2, width: 80, height: 24, command: '/bin/sh', env: { TERM: 'xterm-256color' } });
+    const stored = await storedOutput(opened.id);
+    const out = events.filter((e): e is [number, 'o', string] => (e as unknown[])[1] === 'o');
+    expect(out.map((e) => e[2]).join('')).toBe(
+      stored
+        .filter((o) => o.stream === 'pty')
+        .map((o) => o.data)
+        .join(''),
+    );
+    expect(events.filter((e) => (e as unknown[])[1] === 'r').map((e) => (e as unknown[])[2])).toEqual(['100x30']);
+    const times = events.map((e) => (e as [number])[0]);
+    expect(times).toEqual([...times].sort((a, b) => a - b));
+    // Keystrokes are never recorded: only output and resizes.
+    expect(new Set(events.map((e) => (e as unknown[])[1]))).toEqual(new Set(['o', 'r']));
+  });
+
+  it('a reader token is refused every session route (403) and deletes nothing', async () => {
+    for (const attempt of [() => reader.listSessions(), () => reader.getSession(recorded.id), () => reader.sessionRecording(recorded.id), () => reader.deleteSession(recorded.id)]) {
+      await expect(attempt()).rejects.toMatchObject({ status: 403 });
+    }
+    expect((await server.client.getSession(recorded.id)).id).toBe(recorded.id);
+  });
+
+  it('the retention sweeper deletes an expired recording and its artifact', async () => {
+    expect((await server.client.artifactMeta(recorded.sha256)).sha256).toBe(recorded.sha256);
+    const gone = await waitFor(
+      'the recording to expire',
+      async () => {
+        try {
+          await server.client.getSession(recorded.id);
+          return false;
+        } catch (e) {
+          return e instanceof ApiError && e.status === 404 && e;
+        }
+      },
+      { timeoutMs: 60_000, intervalMs: 500 },
+    );
+    expect(gone.code).toBe('not_found');
+    await expect(server.client.artifactMeta(recorded.sha256)).rejects.toMatchObject({ status: 404 });
+    expect((await server.client.listSessions()).items.map((s) => s.id)).not.toContain(recorded.id);
+  });
+});
