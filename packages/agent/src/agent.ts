@@ -6,6 +6,7 @@ import { jittered } from './backoff.js';
 import type { AgentConfig } from './config.js';
 import { AgentConnection } from './connection.js';
 import { enroll, EnrollmentError } from './enroll.js';
+import { outputMessages } from './core/output.js';
 import { Executor } from './executor.js';
 import type { MediastackHeartbeat } from './inbound/heartbeat.js';
 import type { InboundApi } from './inbound/server.js';
@@ -92,6 +93,7 @@ export class Agent implements RunningAgent {
       module: (name) => modules.get(name),
       emit,
       progress: (commandId, progress) => agent?.send({ type: 'command.progress', commandId, progress }),
+      output: (msg) => agent?.send(msg),
     }, link);
     const connection = new AgentConnection(
       {
@@ -191,7 +193,9 @@ export class Agent implements RunningAgent {
         this.heartbeatMs = msg.heartbeatIntervalMs;
         this.log.info({ nodeId: msg.nodeId, name: msg.name }, 'connected to the control plane');
         if (msg.signingKeys) this.trust.offerKeySet(msg.signingKeys, Date.now());
-        // Results that finished while we were away (or whose ack was lost) go first.
+        // Output and results from while we were away (or whose ack was lost) go first; a
+        // command's output before its result, as it went when connected.
+        outputMessages(this.journal.pendingOutput(), (m) => this.connection.send(m));
         for (const result of this.journal.outbox()) this.connection.send(result);
         this.scheduleHeartbeat(0);
         return;
@@ -210,6 +214,8 @@ export class Agent implements RunningAgent {
         return this.executor.sessions.resize(msg.commandId, msg.cols, msg.rows);
       case 'result.ack':
         return this.journal.ack(msg.commandIds);
+      case 'output.ack':
+        return this.journal.ackOutput(msg.commandId, msg.upTo);
       case 'config':
         this.heartbeatMs = msg.heartbeatIntervalMs;
         return this.scheduleHeartbeat(0);

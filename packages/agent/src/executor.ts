@@ -4,6 +4,7 @@ import {
   newId,
   redactWriteOnly,
   type CommandError,
+  type CommandOutputMessage,
   type CommandProgress,
   type CommandResultMessage,
   type CommandResultState,
@@ -14,6 +15,7 @@ import type { InboundCommand } from './inbound/types.js';
 import type { CommandOrigin, Journal, JournalEntry } from './journal.js';
 import type { ModuleRegistry } from './modules/registry.js';
 import { AgentError } from './core/errors.js';
+import { CommandOutput, DEFAULT_MAX_STREAM_BYTES, NO_OUTPUT } from './core/output.js';
 import { ProgressThrottle } from './core/progress.js';
 import { SessionInputs } from './core/session-input.js';
 import { ServerLink } from './link/server-link.js';
@@ -27,6 +29,8 @@ export interface ExecutorEvents {
   emit(module: string, event: string, data: unknown): void;
   /** How far a running command is (already throttled); best effort. */
   progress(commandId: string, progress: CommandProgress): void;
+  /** Output chunks, already journaled; best effort (resent from the journal after a reconnect). */
+  output(msg: CommandOutputMessage): void;
 }
 
 interface Running {
@@ -138,11 +142,11 @@ export class Executor {
     const startedAt = Date.now();
     // The control plane learns of an inbound command from its report, once it ended.
     if (origin === 'control') this.events.started(cmd.id);
-    const promise = this.execute(cmd, controller, startedAt).finally(() => this.running.delete(cmd.id));
+    const promise = this.execute(cmd, origin, controller, startedAt).finally(() => this.running.delete(cmd.id));
     this.running.set(cmd.id, { controller, promise });
   }
 
-  private async execute(cmd: DispatchedCommand, controller: AbortController, startedAt: number): Promise<void> {
+  private async execute(cmd: DispatchedCommand, origin: CommandOrigin, controller: AbortController, startedAt: number): Promise<void> {
     const def = this.registry.get(cmd.type);
     const log = this.log.child({ commandId: cmd.id, type: cmd.type });
     if (!def) {
@@ -168,6 +172,11 @@ export class Executor {
     const aborted = new Promise<never>((_, reject) => {
       controller.signal.addEventListener('abort', () => reject(controller.signal.reason), { once: true });
     });
+    // The control plane learns of an inbound command only from its report, so its output is not streamed.
+    const output =
+      origin === 'control'
+        ? new CommandOutput(cmd.id, this.journal, (m) => this.events.output(m), this.config.exec.maxStreamBytes ?? DEFAULT_MAX_STREAM_BYTES, log)
+        : null;
     try {
       const result = await Promise.race([
         def.handler(payload as never, {
@@ -181,12 +190,16 @@ export class Executor {
           emit: (event, data) => this.events.emit(moduleName, event, data),
           progress: new ProgressThrottle((p) => this.events.progress(cmd.id, p)).report,
           session: this.sessions.channel(cmd.id),
+          output: output ?? NO_OUTPUT,
         }),
         timedOut,
         aborted,
       ]);
+      // Output first: on the link a command's chunks always come before its result.
+      output?.close();
       this.complete(cmd.id, 'succeeded', startedAt, Date.now(), { result });
     } catch (e) {
+      output?.close();
       if (e instanceof CancelReason) {
         this.complete(cmd.id, e.state, startedAt, Date.now(), { error: { code: e.code, message: e.message } });
       } else if (e instanceof HandlerFailure) {

@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { SIGNATURE_CLOCK_SKEW_MS, type CommandReportedMessage, type CommandResultMessage, type DispatchedCommand } from '@steward/protocol';
+import { SIGNATURE_CLOCK_SKEW_MS, type CommandReportedMessage, type CommandResultMessage, type DispatchedCommand, type OutputChunk } from '@steward/protocol';
 
 export interface JournalEntry {
   id: string;
@@ -71,7 +71,14 @@ const ADDED_COLUMNS: Record<string, string> = {
   // A signed command's validity: its id is kept until then (a replay after that is refused as expired).
   issued_at: 'integer',
   expires_at: 'integer',
+  // The next output chunk seq of the command, so a re-run after a crash continues the numbering.
+  output_seq: 'integer not null default 0',
 };
+
+/** A journaled output chunk not yet acknowledged, with its command. */
+export interface PendingOutput extends OutputChunk {
+  commandId: string;
+}
 
 function outgoing(entry: JournalEntry, result: CommandResultMessage): OutgoingResult {
   if (entry.origin !== 'inbound' || entry.requestId === null) return result;
@@ -119,6 +126,14 @@ export class Journal {
         acked integer not null default 0
       );
       create index if not exists commands_outbox on commands (state, acked);
+      create table if not exists output_outbox (
+        command_id text not null,
+        seq integer not null,
+        stream text not null,
+        data text not null,
+        at integer not null,
+        primary key (command_id, seq)
+      );
     `);
     const have = new Set(this.db.prepare<[], { name: string }>('pragma table_info(commands)').all().map((c) => c.name));
     for (const [name, decl] of Object.entries(ADDED_COLUMNS)) if (!have.has(name)) this.db.exec(`alter table commands add column ${name} ${decl}`);
@@ -141,6 +156,14 @@ export class Journal {
         `select id from commands where state = 'done' and acked = 0 and origin = 'control' order by received_at limit ?`,
       ),
       interrupted: this.db.prepare<[], Row>(`select * from commands where state = 'running' order by received_at`),
+      outputSeq: this.db.prepare<[string], { output_seq: number }>('select output_seq from commands where id = ?'),
+      addOutput: this.db.prepare('insert or ignore into output_outbox (command_id, seq, stream, data, at) values (?, ?, ?, ?, ?)'),
+      setOutputSeq: this.db.prepare('update commands set output_seq = ? where id = ?'),
+      ackOutput: this.db.prepare('delete from output_outbox where command_id = ? and seq <= ?'),
+      dropOutput: this.db.prepare('delete from output_outbox where command_id = ?'),
+      pendingOutput: this.db.prepare<[number, number], { pos: number; command_id: string; seq: number; stream: string; data: string; at: number }>(
+        'select rowid as pos, * from output_outbox where rowid > ? order by rowid limit ?',
+      ),
       prune: this.db.prepare<[number, number]>(
         `delete from commands where acked = 1 and (case when expires_at is null then received_at < ? else expires_at < ? end)`,
       ),
@@ -175,11 +198,47 @@ export class Journal {
     this.stmts.finish.run(JSON.stringify(result), shownPayload === undefined ? null : JSON.stringify(shownPayload), result.commandId);
   }
 
+  /**
+   * The control plane stored these results. It stores a command's output before its result
+   * (they travel in that order on one link), so whatever output of theirs is left goes too.
+   */
   ack(ids: readonly string[]): void {
     const tx = this.db.transaction((list: readonly string[]) => {
-      for (const id of list) this.stmts.ack.run(id);
+      for (const id of list) {
+        this.stmts.ack.run(id);
+        this.stmts.dropOutput.run(id);
+      }
     });
     tx(ids);
+  }
+
+  /** The seq the command's next output chunk gets (0 for a new command; more for a re-run). */
+  outputSeq(commandId: string): number {
+    return this.stmts.outputSeq.get(commandId)?.output_seq ?? 0;
+  }
+
+  /** Journals output chunks (before they are sent) and the command's next seq, in one transaction. */
+  appendOutput(commandId: string, chunks: readonly OutputChunk[]): void {
+    if (chunks.length === 0) return;
+    this.db.transaction(() => {
+      for (const c of chunks) this.stmts.addOutput.run(commandId, c.seq, c.stream, c.data, c.at);
+      this.stmts.setOutputSeq.run(chunks[chunks.length - 1]!.seq + 1, commandId);
+    })();
+  }
+
+  /** The control plane stored (or dropped past its cap) the command's chunks up to `upTo`. */
+  ackOutput(commandId: string, upTo: number): void {
+    this.stmts.ackOutput.run(commandId, upTo);
+  }
+
+  /** Journaled output not acknowledged yet, in the order it was written, a page at a time. */
+  *pendingOutput(pageSize = 1000): Generator<PendingOutput> {
+    for (let pos = 0; ; ) {
+      const rows = this.stmts.pendingOutput.all(pos, pageSize);
+      for (const r of rows) yield { commandId: r.command_id, seq: r.seq, stream: r.stream as OutputChunk['stream'], data: r.data, at: r.at };
+      if (rows.length < pageSize) return;
+      pos = rows[rows.length - 1]!.pos;
+    }
   }
 
   /** Results not yet acknowledged, in the form each is sent. */

@@ -8,6 +8,7 @@ import { registerNodes } from './commands/nodes.js';
 import { registerRun } from './commands/run.js';
 import { registerServer } from './commands/server.js';
 import { registerServices } from './commands/services.js';
+import { registerShell } from './commands/shell.js';
 import { registerUp } from './commands/up.js';
 import { registerTokens } from './commands/tokens.js';
 import { registerArtifacts } from './commands/artifacts.js';
@@ -54,6 +55,7 @@ Examples:
   registerEnroll(program);
   registerNodes(program);
   registerRun(program);
+  registerShell(program);
   registerCommands(program);
   registerJobs(program);
   registerEvents(program);

@@ -4,6 +4,7 @@ import { ApprovalsApi, AuditApi } from './resources/audit.js';
 import { BackupsApi } from './resources/backups.js';
 import { CommandsApi, JobsApi } from './resources/commands.js';
 import { EventsApi } from './resources/events.js';
+import { OutputApi } from './resources/output.js';
 import { AdmissionsApi, NodesApi } from './resources/nodes.js';
 import { Resource } from './resources/resource.js';
 import { ServerApi } from './resources/server.js';
@@ -20,6 +21,7 @@ export type { HealthStatus } from './resources/server.js';
 export type { SubmitResult } from './resources/commands.js';
 export type { TaskSubmitResult, TaskStreamState, TaskOutputEvent } from './resources/tasks.js';
 export type { EventsOptions, ReceivedEvent, EventStream } from './resources/events.js';
+export type { CommandOutputEvent, JobOutputEvent, CommandOutputOptions } from './resources/output.js';
 
 /** Every resource whose methods the client carries, one file each under resources/. */
 const RESOURCES = [
@@ -30,6 +32,7 @@ const RESOURCES = [
   AdmissionsApi,
   CommandsApi,
   JobsApi,
+  OutputApi,
   ServicesApi,
   ArtifactsApi,
   BackupsApi,
@@ -53,6 +56,7 @@ export interface StewardClient
     AdmissionsApi,
     CommandsApi,
     JobsApi,
+    OutputApi,
     ServicesApi,
     ArtifactsApi,
     BackupsApi,

@@ -11,6 +11,9 @@ export type {
   TaskSubmitResult,
   TaskStreamState,
   TaskOutputEvent,
+  CommandOutputEvent,
+  JobOutputEvent,
+  CommandOutputOptions,
 } from './client.js';
 export { ApiError, type FieldIssueLike } from './api-error.js';
 export { ConnectionConfigError } from './connection-error.js';

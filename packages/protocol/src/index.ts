@@ -20,6 +20,7 @@ export * from './api/dashboard.js';
 export * from './api/artifacts.js';
 export * from './api/backups.js';
 export * from './api/tasks.js';
+export * from './api/output.js';
 export * from './agent/messages.js';
 export * from './agent/signing.js';
 export * from './api/signing.js';

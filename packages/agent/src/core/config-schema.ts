@@ -61,6 +61,8 @@ export const AgentConfigSchema = Type.Object(
     exec: Type.Object(
       {
         maxOutputBytes: Type.Integer({ minimum: 1 }),
+        /** Streamed output kept per command (journaled and sent); past it one notice and the rest dropped. */
+        maxStreamBytes: Type.Optional(Type.Integer({ minimum: 1 })),
         allowShell: Type.Boolean(),
       },
       { additionalProperties: false },

@@ -1,6 +1,7 @@
 import type { Static, TSchema } from '@sinclair/typebox';
 import type { Logger } from 'pino';
 import type { AgentConfig } from '../core/config-schema.js';
+import type { OutputSink } from '../core/output.js';
 import type { ProgressSink } from '../core/progress.js';
 import type { SessionChannel } from '../core/session-input.js';
 import type { ServerLink } from '../link/server-link.js';
@@ -27,6 +28,11 @@ export interface CommandContext {
   progress: ProgressSink;
   /** Interactive commands attach here to receive the operator's input and window size while they run. */
   session: SessionChannel;
+  /**
+   * The command's streamed output (`command.output`): journaled, sent while it runs, resent
+   * after a reconnect, flushed before the result. Write as data comes; it is coalesced.
+   */
+  output: OutputSink;
 }
 
 /** What a module's `start` gets: its own settings and a way to talk to the control plane. */

@@ -64,6 +64,7 @@ async function harness(dataDir?: string) {
     module: () => undefined,
     emit: () => {},
     progress: () => {},
+    output: () => {},
   });
   /** Waits until `n` results were reported and nothing runs any more: whatever was started has ended. */
   const finished = (n: number) =>

@@ -128,6 +128,7 @@ describe('inbound commands in the journal', () => {
       finished: (r: CommandResultMessage) => sent.push(journal.outgoing(r)),
       module: () => undefined,
       progress: () => {},
+      output: () => {},
       emit: () => {},
     });
     return { dataDir, journal, executor, started, sent };

@@ -35,13 +35,16 @@ export function testLink(server = 'http://127.0.0.1:1', credential: string | nul
   return new ServerLink(server, credential === null ? null : { nodeId: 'node_test', name: 'test-node', credential, server, enrolledAt: 0 });
 }
 
+/** What a handler wrote to `ctx.output` through a test context, in order. */
+export type Written = { stream: string; data: string }[];
+
 /** Events a handler emitted through a test context, in order. */
 export type Emitted = { event: string; data: unknown }[];
 
 export function testContext(
   config: AgentConfig,
   signal = new AbortController().signal,
-  extra: { module?: ModuleInstance; emitted?: Emitted; progress?: ProgressReport[]; session?: SessionChannel } = {},
+  extra: { module?: ModuleInstance; emitted?: Emitted; progress?: ProgressReport[]; output?: Written; session?: SessionChannel } = {},
 ): CommandContext {
   return {
     commandId: 'cmd-test',
@@ -55,6 +58,7 @@ export function testContext(
     // Unthrottled: a test sees every report the handler made.
     progress: (p) => void extra.progress?.push(p),
     session: extra.session ?? { attach: () => {} },
+    output: { write: (stream, data) => void extra.output?.push({ stream, data: data.toString() }) },
   };
 }
 

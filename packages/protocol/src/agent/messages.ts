@@ -3,6 +3,7 @@ import { CommandError, CommandProgress, CommandResultStateSchema, COMMAND_TYPE_P
 import { Id, Timestamp } from '../api/common.js';
 import { Inventory, Stats } from '../api/inventory.js';
 import { ShellCols, ShellRows } from '../modules/shell.js';
+import { OUTPUT_CHUNKS_PER_MESSAGE, OutputChunk } from '../api/output.js';
 import { CommandSignature, SigningKeySet } from './signing.js';
 
 /** Version of the agent ⇄ control plane WebSocket protocol. */
@@ -64,6 +65,17 @@ export const CommandProgressMessage = Type.Object({
 });
 
 /**
+ * Output of a running command, written to the agent's outbox before it is sent and resent after
+ * a reconnect until the control plane acknowledges it (`output.ack`). `seq` counts from 0 per
+ * command across all its streams; a command's chunks always travel before its result.
+ */
+export const CommandOutputMessage = Type.Object({
+  type: Type.Literal('command.output'),
+  commandId: Id,
+  chunks: Type.Array(OutputChunk, { minItems: 1, maxItems: OUTPUT_CHUNKS_PER_MESSAGE }),
+});
+
+/**
  * A command the agent ran on a request that did not come from the control plane (its inbound
  * API, `steward agent --listen`), reported once it ended so the node keeps one command history.
  * The control plane stores it once (a repeat changes nothing) and answers `result.ack`; until
@@ -115,6 +127,7 @@ export const AgentMessage = Type.Union([
   CommandReportedMessage,
   ModuleEventMessage,
   CredentialRotatedMessage,
+  CommandOutputMessage,
 ]);
 export type AgentMessage = Static<typeof AgentMessage>;
 export type HelloMessage = Static<typeof HelloMessage>;
@@ -123,6 +136,7 @@ export type CommandResultMessage = Static<typeof CommandResultMessage>;
 export type CommandProgressMessage = Static<typeof CommandProgressMessage>;
 export type CommandReportedMessage = Static<typeof CommandReportedMessage>;
 export type ModuleEventMessage = Static<typeof ModuleEventMessage>;
+export type CommandOutputMessage = Static<typeof CommandOutputMessage>;
 
 // ---- control plane → agent ----
 
@@ -197,6 +211,13 @@ export const ResultAckMessage = Type.Object({
   commandIds: Type.Array(Id, { minItems: 1 }),
 });
 
+/** Output chunks of the command up to `upTo` (cumulative) are stored (or past the cap): the agent drops them. */
+export const OutputAckMessage = Type.Object({
+  type: Type.Literal('output.ack'),
+  commandId: Id,
+  upTo: Type.Integer({ minimum: 0 }),
+});
+
 export const ConfigMessage = Type.Object({
   type: Type.Literal('config'),
   heartbeatIntervalMs: Type.Integer({ minimum: 100 }),
@@ -220,6 +241,7 @@ export const ServerMessage = Type.Union([
   ErrorMessage,
   SigningKeysMessage,
   CredentialRotateMessage,
+  OutputAckMessage,
 ]);
 export type ServerMessage = Static<typeof ServerMessage>;
 export type WelcomeMessage = Static<typeof WelcomeMessage>;

@@ -12,6 +12,7 @@ import {
   type ModuleEventMessage,
   type CommandTypeInfo,
   type CredentialRotatedMessage,
+  type CommandOutputMessage,
 } from '@steward/protocol';
 import { IN_FLIGHT_MS, type Dispatcher } from './dispatcher.js';
 import type { AgentHub } from './hub.js';
@@ -36,6 +37,11 @@ export interface CommandReceiver {
   finished(nodeId: string, msg: CommandResultMessage): Promise<void>;
   /** How far a running command is, as its agent says; best effort, the latest one is kept. */
   progressed(nodeId: string, commandId: string, progress: CommandProgressMessage['progress']): Promise<void>;
+  /**
+   * Output chunks of a running command; stored once each, in seq order. The answer is what to
+   * acknowledge (`upTo`) or why they were refused.
+   */
+  streamed(nodeId: string, msg: CommandOutputMessage): Promise<{ ok: true; upTo: number } | { ok: false; code: string; message: string; details?: unknown; upTo?: number }>;
   /** A command the agent ran on its own inbound API; recorded once in the node's history. */
   reported(nodeId: string, msg: CommandReportedMessage): Promise<void>;
   /** The command types a node declared in its hello. */
@@ -143,6 +149,16 @@ export class AgentGateway implements SessionHandlers {
     await this.commands.finished(session.nodeId, msg);
     // Acknowledged only once stored: until then the agent keeps the result in its outbox.
     session.send(wire.resultAck([msg.commandId]));
+  }
+
+  async output(session: AgentSession, msg: CommandOutputMessage): Promise<void> {
+    const verdict = await this.commands.streamed(session.nodeId, msg);
+    if (!verdict.ok) {
+      this.ctx.log.warn({ nodeId: session.nodeId, commandId: msg.commandId, code: verdict.code }, `refused command output: ${verdict.message}`);
+      session.send(wire.error(verdict.code, verdict.message, verdict.details));
+    }
+    // Acknowledged only once stored (or past the cap): until then the chunks stay in the agent's outbox.
+    if (verdict.upTo !== undefined && verdict.upTo >= 0) session.send(wire.outputAck(msg.commandId, verdict.upTo));
   }
 
   async reported(session: AgentSession, msg: CommandReportedMessage): Promise<void> {

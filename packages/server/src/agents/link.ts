@@ -85,6 +85,7 @@ export class Link implements AgentLink {
       finished: (n, m) => this.commands().finished(n, m),
       progressed: (n, c, p) => this.commands().progressed(n, c, p),
       reported: (n, m) => this.commands().reported(n, m),
+      streamed: (n, m) => this.commands().streamed(n, m),
       declared: (n, t) => this.commands().declared(n, t),
     }, signer);
   }

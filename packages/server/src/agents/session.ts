@@ -41,6 +41,7 @@ export interface SessionHandlers {
   reported(session: AgentSession, msg: Extract<AgentMessage, { type: 'command.reported' }>): Promise<void>;
   moduleEvent(session: AgentSession, msg: Extract<AgentMessage, { type: 'module.event' }>): Promise<void>;
   credentialRotated(session: AgentSession, msg: Extract<AgentMessage, { type: 'credential.rotated' }>): Promise<void>;
+  output(session: AgentSession, msg: Extract<AgentMessage, { type: 'command.output' }>): Promise<void>;
   closed(session: AgentSession): Promise<void>;
 }
 
@@ -170,6 +171,8 @@ export class AgentSession {
           return this.handlers.moduleEvent(this, msg);
         case 'credential.rotated':
           return this.handlers.credentialRotated(this, msg);
+        case 'command.output':
+          return this.handlers.output(this, msg);
       }
     });
   }

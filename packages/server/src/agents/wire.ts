@@ -35,6 +35,9 @@ export const wire = {
   resultAck(commandIds: string[]): ServerMessage {
     return { type: 'result.ack', commandIds };
   },
+  outputAck(commandId: string, upTo: number): ServerMessage {
+    return { type: 'output.ack', commandId, upTo };
+  },
   config(heartbeatIntervalMs: number): ServerMessage {
     return { type: 'config', heartbeatIntervalMs };
   },

@@ -12,6 +12,7 @@ import {
   type Command,
   type CommandCreate,
   type CommandListQuery,
+  type CommandOutputMessage,
   type CommandProgress,
   type CommandReportedMessage,
   type CommandResultMessage,
@@ -44,6 +45,7 @@ import type { PayloadChecker } from './payload-check.js';
 import type { CatalogCache } from './catalogs.js';
 import { approvalRequestRow, compilePolicies, holdForApproval, policyFor, type CompiledPolicy, type Requester } from './approval-policies.js';
 import { insertApprovalRequest, listApprovalPolicies, transitionApprovalRequest } from '../store/queries/approvals.js';
+import { OutputRecorder, type OutputVerdict } from './output-recorder.js';
 
 export interface CommandSpec {
   type: string;
@@ -113,6 +115,8 @@ export class CommandService implements CommandReceiver {
   private readonly submitListeners: SubmitListener[] = [];
   /** Keyed request hashes (requestId idempotency) for commands, jobs and tasks. */
   readonly requests: RequestHasher;
+  /** Streamed output agents send while commands run (stored up to the per-command cap). */
+  readonly output: OutputRecorder;
 
   constructor(
     private readonly ctx: Context,
@@ -121,6 +125,10 @@ export class CommandService implements CommandReceiver {
     readonly catalogs: CatalogCache,
   ) {
     this.requests = new RequestHasher(ctx.store);
+    this.output = new OutputRecorder(ctx, ctx.settings.limits.commandOutputBytes, async (nodeId, commandId) => {
+      const secrets = await this.secretsOf(nodeId, commandId);
+      return secrets.length === 0 ? (text) => text : (text) => secrets.reduce((t, s) => t.split(s).join(REDACTED), text);
+    });
   }
 
   onTerminal(listener: TerminalListener): void {
@@ -294,6 +302,11 @@ export class CommandService implements CommandReceiver {
     if (row) publishCommandProgress(this.ctx, row, progress);
   }
 
+  /** Stores a running command's output chunks (each once, in order); the answer says what to acknowledge. */
+  streamed(nodeId: string, msg: CommandOutputMessage): Promise<OutputVerdict> {
+    return this.output.record(nodeId, msg);
+  }
+
   /** Stores an agent's result once; a repeat or a result for a finished command changes nothing. */
   async finished(nodeId: string, msg: CommandResultMessage): Promise<void> {
     const now = this.ctx.now();
@@ -324,14 +337,18 @@ export class CommandService implements CommandReceiver {
    * an env value) must not keep it: the secret values are replaced in the result's JSON text.
    */
   private async secretScrubber(nodeId: string, commandId: string): Promise<(json: string) => string> {
-    const row = await getSecretPayload(this.ctx.store.db, commandId, nodeId);
-    if (!row?.secret_payload) return (json) => json;
-    const schema = this.schemaOnNode(nodeId, row.type);
-    // Longest first, so a secret containing another is replaced whole.
-    const secrets = secretStrings(schema, JSON.parse(row.secret_payload)).sort((a, b) => b.length - a.length);
+    const secrets = await this.secretsOf(nodeId, commandId);
     if (secrets.length === 0) return (json) => json;
     const quotedRedacted = JSON.stringify(REDACTED).slice(1, -1);
     return (json) => secrets.reduce((text, s) => text.split(JSON.stringify(s).slice(1, -1)).join(quotedRedacted), json);
+  }
+
+  /** The secret values of an unfinished command's payload, longest first (so one containing another is replaced whole). */
+  private async secretsOf(nodeId: string, commandId: string): Promise<string[]> {
+    const row = await getSecretPayload(this.ctx.store.db, commandId, nodeId);
+    if (!row?.secret_payload) return [];
+    const schema = this.schemaOnNode(nodeId, row.type);
+    return secretStrings(schema, JSON.parse(row.secret_payload)).sort((a, b) => b.length - a.length);
   }
 
   /**
@@ -370,6 +387,7 @@ export class CommandService implements CommandReceiver {
 
   /** Publishes a terminal transition made elsewhere (sweeps, job cancel, node delete). */
   ended(row: CommandBrief): void {
+    this.output.forget(row.id);
     publishCommandState(this.ctx, row);
     for (const l of this.terminalListeners) l(row);
   }

@@ -27,6 +27,8 @@ export interface Limits {
   /** Bytes and count of artifacts one node may have uploaded. */
   artifactBytesPerNode: number;
   artifactsPerNode: number;
+  /** Streamed output bytes stored per command; past it chunks are acknowledged but dropped (the command is marked truncated). */
+  commandOutputBytes: number;
   /** Event streams (`GET /api/v1/events`) one token may hold open at once; one more gets 429. */
   sseStreamsPerToken: number;
   /** Unsent bytes of one event stream past which a slow reader's stream is dropped. */
@@ -51,6 +53,7 @@ export const DEFAULT_LIMITS: Readonly<Limits> = {
   openAlertsPerNode: 100,
   artifactBytesPerNode: 20 * 1024 * 1024 * 1024,
   artifactsPerNode: 1000,
+  commandOutputBytes: 8 * 1024 * 1024,
   sseStreamsPerToken: 8,
   sseBufferBytes: 4 * 1024 * 1024,
   authFailures: 20,

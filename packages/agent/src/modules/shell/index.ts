@@ -1,18 +1,12 @@
 import { ShellSessionPayload } from '@steward/protocol/modules';
-import { defineCommand, defineModule, HandlerFailure, type CommandContext, type ModuleInstance } from '../types.js';
-import { runSession, type SessionOutput } from './session.js';
+import { defineCommand, defineModule, HandlerFailure, type ModuleInstance } from '../types.js';
+import { runSession } from './session.js';
 import { ShellSettings } from './settings.js';
 
 /** The started module: its validated settings. */
 class ShellModule implements ModuleInstance {
   constructor(readonly settings: ShellSettings) {}
   async stop(): Promise<void> {}
-}
-
-/** The command's output stream (the agent's durable output sink). */
-function outputOf(ctx: CommandContext): SessionOutput {
-  const sink = (ctx as CommandContext & { output?: SessionOutput }).output;
-  return sink ?? { write: () => {} };
 }
 
 const session = defineCommand({
@@ -23,7 +17,7 @@ const session = defineCommand({
   safeToRerun: false,
   handler: (payload, ctx) => {
     if (!(ctx.module instanceof ShellModule)) throw new HandlerFailure('module_not_started', 'the shell module is not running on this agent');
-    return runSession(payload, ctx, ctx.module.settings, outputOf(ctx));
+    return runSession(payload, ctx, ctx.module.settings);
   },
 });
 

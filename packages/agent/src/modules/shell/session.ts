@@ -12,11 +12,6 @@ import type { ShellSettings } from './settings.js';
 /** Time a session's processes get between SIGHUP (the terminal hung up) and SIGKILL. */
 export const HANGUP_GRACE_MS = 2000;
 
-/** Where a session's terminal output goes: the command's output stream ('pty', and 'resize' as "COLSxROWS"). */
-export interface SessionOutput {
-  write(stream: 'pty' | 'resize', data: string): void;
-}
-
 /** The agent's environment minus its own STEWARD_* settings, which may hold an enrollment token. */
 function sessionEnv(term: string, extra: Record<string, string> | undefined): Record<string, string> {
   const env: Record<string, string> = {};
@@ -49,7 +44,9 @@ async function loadPty(): Promise<typeof import('node-pty')> {
  * session's processes are hung up, then killed), or after `idleTimeoutMs` with neither input nor
  * output. Several run at once; each has its own terminal and session id.
  */
-export async function runSession(payload: ShellSessionPayload, ctx: CommandContext, settings: ShellSettings, output: SessionOutput): Promise<ShellSessionResult> {
+export async function runSession(payload: ShellSessionPayload, ctx: CommandContext, settings: ShellSettings): Promise<ShellSessionResult> {
+  // Terminal output is the command's output stream: 'pty', and 'resize' as "COLSxROWS".
+  const output = ctx.output;
   if (!settings.enabled) throw new HandlerFailure('shell_disabled', 'interactive shells are turned off on this node (shell.enabled is false)');
   const cwd = payload.cwd ?? homedir();
   const st = await stat(cwd).catch(() => null);

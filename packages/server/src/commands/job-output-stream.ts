@@ -1,0 +1,86 @@
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { isTerminalCommandState, NotFoundError, type CommandState, type JobDetail, type JobOutputChunk } from '@steward/protocol';
+import { runLiveSse } from '../http/live-sse.js';
+import { jobOutputStates, outputOfCommandsAfter, type OutputState } from '../store/queries/command-output.js';
+import { getJobRow } from '../store/queries/jobs.js';
+import { chunkOf, OUTPUT_POLL_MS, type OutputStreamDeps } from './output-stream.js';
+
+/** Commands whose new output is read in one query; a job of thousands takes a few. */
+const COMMANDS_PER_READ = 200;
+const PAGE = 2000;
+
+interface Seen {
+  after: number;
+  ended: boolean;
+}
+
+/**
+ * `GET /api/v1/jobs/:id/output` as Server-Sent Events: every command's chunks interleaved as
+ * they arrive (`output`, with command and node ids), an `end` per command once it ended and all
+ * its stored output was sent, and `done` with the job's view after the last. One look at the
+ * job's commands per step, and chunks are read only for the commands whose output moved.
+ */
+export async function streamJobOutput(
+  d: OutputStreamDeps,
+  jobView: (id: string) => Promise<JobDetail>,
+  id: string,
+  req: FastifyRequest,
+  reply: FastifyReply,
+): Promise<void> {
+  if (!(await getJobRow(d.ctx.store.db, id))) throw new NotFoundError('job', id);
+  const seen = new Map<string, Seen>();
+  await runLiveSse(req, reply, {
+    slots: d.slots,
+    maxBuffered: d.ctx.settings.limits.sseBufferBytes,
+    log: d.ctx.log,
+    what: { jobId: id },
+    pollMs: OUTPUT_POLL_MS,
+    open: d.open,
+    subscribe: (wake) => {
+      const onChange = (_commandId: string, jobId: string | null) => jobId === id && wake();
+      d.commands.output.changed.on('change', onChange);
+      const unsubscribe = d.ctx.bus.subscribe(({ event }) => {
+        if ((event.kind === 'command.state' && event.jobId === id) || (event.kind === 'job.state' && event.jobId === id)) wake();
+      });
+      return () => {
+        d.commands.output.changed.off('change', onChange);
+        unsubscribe();
+      };
+    },
+    step: async (s) => {
+      const db = d.ctx.store.db;
+      // Job first, then its commands, then their chunks: what had ended is complete when read.
+      const job = await getJobRow(db, id);
+      if (!job) return s.end();
+      const states = await jobOutputStates(db, id);
+      const moved: OutputState[] = [];
+      for (const c of states) {
+        let m = seen.get(c.id);
+        if (!m) seen.set(c.id, (m = { after: -1, ended: false }));
+        if (!m.ended && c.output_seq - 1 > m.after) moved.push(c);
+      }
+      for (let i = 0; i < moved.length && !s.closed; i += COMMANDS_PER_READ) {
+        const batch = new Map(moved.slice(i, i + COMMANDS_PER_READ).map((c) => [c.id, c]));
+        for (;;) {
+          const cursors = [...batch.keys()].map((commandId) => ({ commandId, after: seen.get(commandId)!.after }));
+          const rows = await outputOfCommandsAfter(db, cursors, PAGE);
+          for (const r of rows) {
+            const chunk: JobOutputChunk = { commandId: r.command_id, nodeId: batch.get(r.command_id)!.node_id, ...chunkOf(r) };
+            s.send('output', chunk);
+            seen.get(r.command_id)!.after = r.seq;
+          }
+          if (rows.length < PAGE || s.closed) break;
+        }
+      }
+      const ended = states.filter((c) => !seen.get(c.id)!.ended && isTerminalCommandState(c.state as CommandState));
+      for (const c of ended) {
+        seen.get(c.id)!.ended = true;
+        s.send('end', { commandId: c.id, nodeId: c.node_id, command: await d.commands.get(c.id) });
+      }
+      if (job.state !== 'running') {
+        s.send('done', await jobView(id));
+        s.end();
+      }
+    },
+  });
+}
