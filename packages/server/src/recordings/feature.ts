@@ -2,6 +2,7 @@ import type { ArtifactService } from '../artifacts/service.js';
 import type { CommandService } from '../commands/service.js';
 import type { Context } from '../core/context.js';
 import type { Feature } from '../core/feature.js';
+import { outputAfter } from '../store/queries/command-output.js';
 import { sessionRetentionMs } from './config.js';
 import { recordingRoutes } from './routes.js';
 import { RecordingService, type OutputReader } from './service.js';
@@ -19,7 +20,8 @@ export interface RecordingsDeps {
 }
 
 /** Terminal session recordings (asciicast v2 in the artifact store), their API and retention. */
-export function recordingsFeature(deps: RecordingsDeps, readOutput: OutputReader = noOutput): Feature {
+export function recordingsFeature(deps: RecordingsDeps): Feature {
+  const readOutput: OutputReader = (id, after, limit) => outputAfter(deps.ctx.store.db, id, after, limit);
   const service = new RecordingService(deps.ctx, deps.artifacts, readOutput, sessionRetentionMs(deps.options.sessionRetention));
   deps.commands.onSubmitted((row, requester) => service.onSubmitted(row, requester));
   deps.commands.onTerminal((brief) => service.onCommandEnded(brief));
@@ -48,8 +50,4 @@ export function recordingsFeature(deps: RecordingsDeps, readOutput: OutputReader
       draining = true;
     },
   };
-}
-
-async function noOutput(): Promise<never[]> {
-  return [];
 }

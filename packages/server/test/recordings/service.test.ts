@@ -6,6 +6,7 @@ import { openArtifactStore } from '../../src/artifacts/feature.js';
 import type { ArtifactService } from '../../src/artifacts/service.js';
 import type { OutputChunk } from '../../src/recordings/asciicast.js';
 import { RecordingService, type OutputReader } from '../../src/recordings/service.js';
+import { insertOutputChunks, outputAfter } from '../../src/store/queries/command-output.js';
 import { insertCommandOnce, transitionCommand } from '../../src/store/queries/commands.js';
 import { getSessionRecording, unrecordedSessionCommands } from '../../src/store/queries/session-recordings.js';
 import type { CommandsTable } from '../../src/store/schema.js';
@@ -20,13 +21,13 @@ describe.each(storeTargets())('session recordings on $name', (target) => {
   let dir: string;
   let artifacts: ArtifactService | undefined;
   const clock = { now: T0 };
-  const output = new Map<string, OutputChunk[]>();
-  const reader: OutputReader = async (id, after, limit) => (output.get(id) ?? []).filter((c) => c.seq > after).slice(0, limit);
+  // The command output store itself (what the agents' chunks go into).
+  const reader: OutputReader = (id, after, limit) => outputAfter(db.store.db, id, after, limit);
+  const output = { set: (id: string, chunks: OutputChunk[]) => insertOutputChunks(db.store.db, chunks.map((c) => ({ command_id: id, ...c }))) };
 
   beforeEach(() => {
     dir = mkdtempSync(join(tmpdir(), 'steward-rec-'));
     clock.now = T0;
-    output.clear();
     artifacts = undefined;
   });
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
@@ -66,7 +67,7 @@ describe.each(storeTargets())('session recordings on $name', (target) => {
     for (let i = 0; i < 100 && !(await db.store.db.selectFrom('session_recordings').select('command_id').executeTakeFirst()); i++) await new Promise((r) => setTimeout(r, 10));
     await transitionCommand(db.store.db, cmd.id, 'running', { started_at: T0 + 100 });
     await transitionCommand(db.store.db, cmd.id, 'succeeded', { finished_at: T0 + 3_000, result: JSON.stringify({ exitCode: 5, signal: null, durationMs: 2900 }) });
-    output.set(cmd.id, [
+    await output.set(cmd.id, [
       { seq: 0, stream: 'resize', data: '80x24', at: T0 + 200 },
       { seq: 1, stream: 'pty', data: '$ echo hi\r\nhi\r\n', at: T0 + 700 },
       { seq: 2, stream: 'resize', data: '100x30', at: T0 + 900 },
@@ -106,7 +107,7 @@ describe.each(storeTargets())('session recordings on $name', (target) => {
     const svc = service();
     const s1 = await session();
     const s2 = await session();
-    output.set(s1.id, [{ seq: 0, stream: 'pty', data: 'one', at: T0 + 200 }]);
+    await output.set(s1.id, [{ seq: 0, stream: 'pty', data: 'one', at: T0 + 200 }]);
     // s2 was claimed by a replica that died before writing.
     await db.store.db.insertInto('session_recordings').values({ command_id: s2.id, node_id: 'node_a', opened_by: null, opened_by_name: null, started_at: T0, ended_at: null, end_state: null, exit_code: null, bytes: 0, artifact_sha256: null, claimed_at: T0, created_at: T0 }).execute();
     await svc.reconcile();
@@ -120,7 +121,7 @@ describe.each(storeTargets())('session recordings on $name', (target) => {
   it('delete removes the file and the recording stays gone (not rebuilt from the output)', async () => {
     const svc = service();
     const s = await session();
-    output.set(s.id, [{ seq: 0, stream: 'pty', data: 'secret', at: T0 + 200 }]);
+    await output.set(s.id, [{ seq: 0, stream: 'pty', data: 'secret', at: T0 + 200 }]);
     await svc.record(s.id);
     const { sha256 } = await svc.get(s.id);
     expect(await artifacts!.has(sha256)).toBe(true);
@@ -134,10 +135,10 @@ describe.each(storeTargets())('session recordings on $name', (target) => {
 
   it('retention deletes recordings that ended before it, with their files; off keeps them', async () => {
     const old = await session();
-    output.set(old.id, [{ seq: 0, stream: 'pty', data: 'old', at: T0 + 200 }]);
+    await output.set(old.id, [{ seq: 0, stream: 'pty', data: 'old', at: T0 + 200 }]);
     clock.now = T0 + 2 * DAY;
     const fresh = await session();
-    output.set(fresh.id, [{ seq: 0, stream: 'pty', data: 'fresh', at: clock.now + 200 }]);
+    await output.set(fresh.id, [{ seq: 0, stream: 'pty', data: 'fresh', at: clock.now + 200 }]);
     const svc = service(DAY);
     await svc.record(old.id);
     await svc.record(fresh.id);
@@ -155,7 +156,7 @@ describe.each(storeTargets())('session recordings on $name', (target) => {
     for (const [i, node] of ['node_a', 'node_b', 'node_a'].entries()) {
       clock.now = T0 + i * 60_000;
       const s = await session({ node_id: node });
-      output.set(s.id, [{ seq: 0, stream: 'pty', data: `s${i}`, at: clock.now + 200 }]);
+      await output.set(s.id, [{ seq: 0, stream: 'pty', data: `s${i}`, at: clock.now + 200 }]);
       await svc.record(s.id);
       ids.push(s.id);
     }
