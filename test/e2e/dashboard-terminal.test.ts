@@ -25,6 +25,9 @@ describe('dashboard terminal', { timeout: 120_000 }, () => {
 
   it('types a command and sees its output, shows the exit code, and the recording replays', async () => {
     const { page } = b;
+    const logs: string[] = [];
+    page.on('console', (m) => logs.push(m.text()));
+    page.on('pageerror', (e) => logs.push(String(e)));
     await page.goto(`${server.url}/nodes/term-node`);
     await page.click('button:has-text("Open terminal")');
     const session = page.locator('[data-testid=terminal-session]').first();
@@ -56,5 +59,7 @@ describe('dashboard terminal', { timeout: 120_000 }, () => {
     await player.waitFor({ timeout: 20_000 });
     await waitFor('the replay to show hi-42', async () => (await player.innerText()).includes('hi-42'), { timeoutMs: 20_000 });
     await b.shot('dashboard-session-replay');
+    // No CSP violation or script error on the way (the player compiles WebAssembly).
+    expect(logs.filter((l) => /Content Security Policy|Error/i.test(l))).toEqual([]);
   });
 });

@@ -84,6 +84,9 @@ export function SessionsView() {
   );
 }
 
+/** The player's warnings and errors reach the console (its default logger drops them); its chatter does not. */
+const PLAYER_LOG = { log() {}, debug() {}, info() {}, warn: console.warn.bind(console), error: console.error.bind(console) };
+
 /** Plays one recording; the file is fetched with the token (the player cannot send it). */
 function Replay({ id }: { id: string }) {
   const { api } = useSession();
@@ -96,7 +99,7 @@ function Replay({ id }: { id: string }) {
       try {
         const [cast, player] = await Promise.all([api.recording(id), import('asciinema-player')]);
         if (disposed || !box.current) return;
-        const p = player.create({ data: cast }, box.current, { autoPlay: true, idleTimeLimit: 2, fit: 'width', terminalFontSize: '13px' });
+        const p = player.create({ data: cast }, box.current, { autoPlay: true, idleTimeLimit: 2, fit: 'width', terminalFontSize: '13px', logger: PLAYER_LOG });
         dispose = () => p.dispose();
         setState({ loading: false });
       } catch (err) {
