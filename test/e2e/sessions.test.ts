@@ -1,9 +1,13 @@
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiError, StewardClient } from '@steward/client';
 import { SseParser } from '@steward/client/browser';
 import type { SessionRecording } from '@steward/protocol';
-import { addAgent, startServerProcess, type AgentProc, type ServerProc } from '../support/processes.js';
+import { addAgent, startServerProcess, STEWARD_BIN, type AgentProc, type ServerProc } from '../support/processes.js';
 import { waitFor } from '../support/wait.js';
+
+const run = promisify(execFile);
 
 /** Recordings with a real control plane and a real agent running a real PTY. */
 describe('session recordings', { timeout: 120_000 }, () => {
@@ -14,7 +18,7 @@ describe('session recordings', { timeout: 120_000 }, () => {
 
   beforeAll(async () => {
     // Short retention, so the last test sees the sweeper delete what the first one recorded.
-    server = await startServerProcess({ env: { STEWARD_SESSION_RETENTION: '20s' } });
+    server = await startServerProcess({ env: { STEWARD_SESSION_RETENTION: '45s' } });
     agent = await addAgent(server, 'rec-node');
     const created = await server.client.createToken({ name: 'dash-reader', role: 'reader' });
     reader = new StewardClient({ baseUrl: server.url, token: created.token });
@@ -72,6 +76,21 @@ describe('session recordings', { timeout: 120_000 }, () => {
     expect(new Set(events.map((e) => (e as unknown[])[1]))).toEqual(new Set(['o', 'r']));
   });
 
+  it('steward sessions ls / show / cat give the listing, the metadata and the exact .cast bytes', async () => {
+    const env = { ...process.env, STEWARD_SERVER: server.url, STEWARD_TOKEN: server.token, NO_COLOR: '1' };
+    const cli = (...args: string[]) => run(process.execPath, [STEWARD_BIN, 'sessions', ...args], { env });
+    const ls = await cli('ls', '--node', 'rec-node');
+    expect(ls.stdout).toMatch(/ID\s+NODE\s+OPENED BY\s+STARTED\s+DURATION\s+EXIT\s+SIZE/);
+    expect(ls.stdout).toContain(recorded.id);
+    expect(ls.stdout).toMatch(new RegExp(`${recorded.id}\\s+rec-node\\s+\\S+.*\\s3\\s`));
+    expect(JSON.parse((await cli('show', recorded.id, '--json')).stdout)).toEqual(recorded);
+    expect((await cli('show', recorded.id)).stdout).toMatch(/exit code\s+3/);
+    expect((await cli('cat', recorded.id)).stdout).toBe(await server.client.sessionRecording(recorded.id));
+    const missing = await cli('cat', 'cmd_nope').catch((e: { code: number; stderr: string }) => e);
+    expect(missing.code).not.toBe(0);
+    expect((missing as { stderr: string }).stderr).toContain('session recording "cmd_nope" does not exist');
+  });
+
   it('a reader token is refused every session route (403) and deletes nothing', async () => {
     for (const attempt of [() => reader.listSessions(), () => reader.getSession(recorded.id), () => reader.sessionRecording(recorded.id), () => reader.deleteSession(recorded.id)]) {
       await expect(attempt()).rejects.toMatchObject({ status: 403 });
@@ -91,7 +110,7 @@ describe('session recordings', { timeout: 120_000 }, () => {
           return e instanceof ApiError && e.status === 404 && e;
         }
       },
-      { timeoutMs: 60_000, intervalMs: 500 },
+      { timeoutMs: 90_000, intervalMs: 500 },
     );
     expect(gone.code).toBe('not_found');
     await expect(server.client.artifactMeta(recorded.sha256)).rejects.toMatchObject({ status: 404 });

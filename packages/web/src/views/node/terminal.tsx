@@ -135,7 +135,8 @@ function TerminalSession({ nodeId, onClose }: { nodeId: string; onClose(): void 
           const code = exitOf(c);
           term.write(`\r\n\x1b[2m[session ended: ${code !== null ? `exit code ${code}` : c.state}]\x1b[0m\r\n`);
           term.options.disableStdin = true;
-          setStatus({ phase: 'ended', commandId: id, exitCode: code, message: c.state === 'succeeded' ? undefined : (c.error?.message ?? c.state) });
+          // The exit code says it all; otherwise (a timeout, a cancel) the command's reason does.
+          setStatus({ phase: 'ended', commandId: id, exitCode: code, message: code !== null ? undefined : (c.error?.message ?? c.state) });
         },
         error(err) {
           setStatus({ phase: 'failed', commandId: id, message: err.message });
