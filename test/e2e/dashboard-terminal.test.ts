@@ -59,7 +59,35 @@ describe('dashboard terminal', { timeout: 120_000 }, () => {
     await player.waitFor({ timeout: 20_000 });
     await waitFor('the replay to show hi-42', async () => (await player.innerText()).includes('hi-42'), { timeoutMs: 20_000 });
     await b.shot('dashboard-session-replay');
+
+    // With an approval policy on shells, a new terminal says it waits for approval; ending it cancels the session.
+    await server.client.putApprovalPolicy('shells', { commandTypes: ['shell.session'] });
+    await page.goto(`${server.url}/nodes/term-node`);
+    await page.click('button:has-text("Open terminal")');
+    const held = page.locator('[data-testid=terminal-session]').first();
+    await held.locator('xpath=self::*[@data-phase="awaiting_approval"]').waitFor({ timeout: 20_000 });
+    expect(await held.locator('[data-testid=terminal-status]').innerText()).toContain('awaiting approval');
+    const heldId = (await held.locator('.terminal-head a').first().innerText()).trim();
+    expect((await server.client.getCommand(heldId)).state).toBe('awaiting_approval');
+    await held.locator('button:has-text("End session")').click();
+    await held.locator('xpath=self::*[@data-phase="ended"]').waitFor({ timeout: 20_000 });
+    expect((await server.client.getCommand(heldId)).state).toBe('cancelled');
     // No CSP violation or script error on the way (the player compiles WebAssembly).
     expect(logs.filter((l) => /Content Security Policy|Error/i.test(l))).toEqual([]);
+  });
+
+  it('offers a reader token no terminal (the API would refuse it)', async () => {
+    const { page } = b;
+    const reader = await server.client.createToken({ name: 'dash-reader', role: 'reader' });
+    const self = page.waitForResponse((r) => r.url().endsWith('/api/v1/tokens/self') && r.status() === 200);
+    await page.goto(`${server.url}/#token=${encodeURIComponent(reader.token)}`);
+    await page.locator('[data-testid=stream-state][data-state=live]').waitFor();
+    await page.goto(`${server.url}/nodes/term-node`);
+    await self;
+    await page.locator('h2:has-text("Run a command")').waitFor();
+    // The role is known (its answer came) and the page has rendered past where the terminal would be.
+    await page.locator('h2:has-text("Files")').waitFor();
+    expect(await page.locator('h2:has-text("Terminal")').count()).toBe(0);
+    expect(await page.locator('button:has-text("Open terminal")').count()).toBe(0);
   });
 });
