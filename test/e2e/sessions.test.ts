@@ -17,8 +17,7 @@ describe('session recordings', { timeout: 120_000 }, () => {
   let recorded: SessionRecording;
 
   beforeAll(async () => {
-    // Short retention, so the last test sees the sweeper delete what the first one recorded.
-    server = await startServerProcess({ env: { STEWARD_SESSION_RETENTION: '45s' } });
+    server = await startServerProcess();
     agent = await addAgent(server, 'rec-node');
     const created = await server.client.createToken({ name: 'dash-reader', role: 'reader' });
     reader = new StewardClient({ baseUrl: server.url, token: created.token });
@@ -94,6 +93,12 @@ describe('session recordings', { timeout: 120_000 }, () => {
     expect(missing.stderr).toContain('session recording "cmd_nope" does not exist');
   });
 
+  it('the API description lists the session routes', async () => {
+    const doc = (await (await fetch(`${server.url}/api/v1/openapi.json`)).json()) as { paths: Record<string, Record<string, { responses?: Record<string, { content?: Record<string, unknown> }> }>> };
+    expect(Object.keys(doc.paths)).toEqual(expect.arrayContaining(['/api/v1/sessions', '/api/v1/sessions/{id}', '/api/v1/sessions/{id}/recording']));
+    expect(Object.keys(doc.paths['/api/v1/sessions/{id}/recording']!.get!.responses!['200']!.content!)).toEqual(['application/x-asciicast']);
+  });
+
   it('a reader token is refused every session route (403) and deletes nothing', async () => {
     for (const attempt of [() => reader.listSessions(), () => reader.getSession(recorded.id), () => reader.sessionRecording(recorded.id), () => reader.deleteSession(recorded.id)]) {
       await expect(attempt()).rejects.toMatchObject({ status: 403 });
@@ -103,6 +108,10 @@ describe('session recordings', { timeout: 120_000 }, () => {
 
   it('the retention sweeper deletes an expired recording and its artifact', async () => {
     expect((await server.client.artifactMeta(recorded.sha256)).sha256).toBe(recorded.sha256);
+    // The same control plane again, now keeping recordings 2 s: the one recorded above has expired.
+    const { dataDir, port } = server;
+    await server.kill();
+    server = await startServerProcess({ dataDir, port, env: { STEWARD_SESSION_RETENTION: '2s' } });
     const gone = await waitFor(
       'the recording to expire',
       async () => {
@@ -113,7 +122,7 @@ describe('session recordings', { timeout: 120_000 }, () => {
           return e instanceof ApiError && e.status === 404 && e;
         }
       },
-      { timeoutMs: 90_000, intervalMs: 500 },
+      { timeoutMs: 30_000, intervalMs: 200 },
     );
     expect(gone.code).toBe('not_found');
     await expect(server.client.artifactMeta(recorded.sha256)).rejects.toMatchObject({ status: 404 });
