@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiError, StewardClient } from '@steward/client';
@@ -43,12 +43,12 @@ describe('steward shell: interactive terminals on nodes', { timeout: 180_000 }, 
   it('runs the login shell in raw mode: size, resize, typed input, Ctrl-C, exit code', async () => {
     const t = cliInTerminal(['shell', 'n1'], { cols: 100, rows: 30, env });
     t.type('stty size\r');
-    let at = await t.expect(/\b30 100\r?\n/, 0, 60_000);
+    let at = await t.expect(/30 100\r*\n/, 0, 60_000);
     t.pty.resize(120, 40);
     // The resize travels as its own request; the next stty may race it, so ask until it shows.
     await waitFor('the remote size to follow the resize', async () => {
       t.type('stty size\r');
-      at = await t.expect(/\b40 120\r?\n/, at, 2000).catch(() => 0);
+      at = await t.expect(/40 120\r*\n/, at, 2000).catch(() => 0);
       return at > 0;
     }, { timeoutMs: 30_000, intervalMs: 10 });
     t.type('read x; echo got:$x\r');
@@ -83,15 +83,33 @@ describe('steward shell: interactive terminals on nodes', { timeout: 180_000 }, 
     expect((await b.exited).exitCode).toBe(7);
   });
 
+  it('on SIGTERM restores the local terminal and closes the remote session', async () => {
+    // A shell around the CLI shows the terminal's modes after the CLI is gone.
+    const t = cliInTerminal([], { cols: 80, rows: 24, env, shell: `"${process.execPath}" "${STEWARD_BIN}" shell n1 -- sleep 4343; echo "cli-exit:$?"; stty -a` });
+    await waitFor('the remote sleep to start', () => pidsOf(['sleep', '4343']).length > 0, { timeoutMs: 60_000 });
+    const session = (await server.client.listCommands({ type: 'shell.session', state: 'running' })).items[0]!;
+    const cli = await waitFor('the CLI process', () => pidsOf([process.execPath, STEWARD_BIN, 'shell', 'n1', '--', 'sleep', '4343'])[0]);
+    // The CLI's terminal is in raw mode now (seen from outside, on the terminal device itself).
+    const device = (t.pty as unknown as { _pty: string })._pty;
+    await waitFor('raw mode on the CLI terminal', () => / -icanon /.test(execFileSync('stty', ['-a', '-F', device], { encoding: 'utf8' })));
+    process.kill(cli, 'SIGTERM');
+    const at = await t.expect('cli-exit:143');
+    await t.expect(/ icanon /, at);
+    expect(t.output().slice(at)).toMatch(/ echo /);
+    expect(t.output().slice(at)).not.toMatch(/-icanon|-echo /);
+    expect((await server.client.getCommand(session.id, { wait: 20 })).state).toBe('cancelled');
+    await waitFor('the remote sleep to be hung up', () => pidsOf(['sleep', '4343']).length === 0);
+  });
+
   it('reads piped standard input without a terminal', async () => {
     const child = spawn(process.execPath, [STEWARD_BIN, 'shell', 'n1'], { env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
     let out = '';
     child.stdout.on('data', (d) => (out += d));
     child.stderr.on('data', (d) => (out += d));
     child.stdin.end('echo piped-$((2*3))\n');
-    const code = await new Promise<number | null>((r) => child.once('exit', r));
+    const code = await waitFor(() => `the piped CLI to exit; it printed ${JSON.stringify(out)}`, () => child.exitCode !== null && { code: child.exitCode }, { timeoutMs: 60_000 });
     expect(out).toContain('piped-6');
-    expect(code).toBe(0);
+    expect(code).toEqual({ code: 0 });
   });
 
   it('closes an idle session and says so', async () => {

@@ -13,8 +13,10 @@ export interface CliTerminal {
   exited: Promise<{ exitCode: number; signal?: number }>;
 }
 
-export function cliInTerminal(args: string[], o: { cols: number; rows: number; env?: NodeJS.ProcessEnv }): CliTerminal {
-  const pty = spawnPty(process.execPath, [STEWARD_BIN, ...args], {
+/** `shell`: a /bin/sh command line to run instead of the CLI alone (to look at the terminal after it). */
+export function cliInTerminal(args: string[], o: { cols: number; rows: number; env?: NodeJS.ProcessEnv; shell?: string }): CliTerminal {
+  const [file, argv] = o.shell === undefined ? [process.execPath, [STEWARD_BIN, ...args]] : ['/bin/sh', ['-c', o.shell]];
+  const pty = spawnPty(file, argv, {
     name: 'xterm-256color',
     cols: o.cols,
     rows: o.rows,

@@ -8,7 +8,7 @@ import { clientFor, withConnection } from '../connect.js';
 import { EXIT_FAILURE } from '../errors.js';
 import { EXIT_INTERRUPTED } from '../interrupt.js';
 import { eprintln } from '../output.js';
-import { InputPump, ResizePump } from '../shell/input-pump.js';
+import { InputPump, PipedEof, ResizePump } from '../shell/input-pump.js';
 import { LocalTerminal } from '../shell/terminal.js';
 import { awaitingApprovalNote } from './audit.js';
 
@@ -63,11 +63,11 @@ async function runShell(client: StewardClient, node: string, argv: string[], opt
   const decoder = new StringDecoder('utf8');
   const onData = (b: Buffer) => input.push(decoder.write(b));
   let stdinEnded = false;
+  const eof = new PipedEof(input);
   const onEnd = () => {
     stdinEnded = true;
     input.push(decoder.end());
-    // Piped input ran out: end the remote terminal's input too (Ctrl-D at the start of a line).
-    void input.drained().then(() => input.push('\n\x04'));
+    eof.ended();
   };
   process.stdin.on('data', onData);
   process.stdin.on('end', onEnd);
@@ -95,6 +95,7 @@ async function runShell(client: StewardClient, node: string, argv: string[], opt
   try {
     for await (const ev of client.commandOutput(id, { signal: stop.signal })) {
       if (ev.event === 'output') {
+        eof.output();
         const { stream, data } = ev.chunk;
         if (stream === 'pty' || stream === 'stdout') process.stdout.write(data);
         // The agent's own notes (output cut at its cap) come on stderr.
@@ -116,6 +117,7 @@ async function runShell(client: StewardClient, node: string, argv: string[], opt
     process.stdin.off('data', onData);
     process.stdin.off('end', onEnd);
     input.stop();
+    eof.stop();
     if (!stdinEnded) process.stdin.pause();
   }
   if (signalled) {
@@ -140,7 +142,6 @@ export function registerShell(program: Commander): void {
       .addOption(durationOption('--idle-timeout <duration>', 'close the session after this long without input or output (default 15m)'))
       .addOption(durationOption('--timeout <duration>', 'longest the session may last (default 8h)'))
       .option('--cwd <dir>', 'absolute directory to start in (default: the home directory)')
-      .passThroughOptions()
       .addHelpText(
         'after',
         `

@@ -128,3 +128,48 @@ export class ResizePump {
     this.busy = false;
   }
 }
+
+/** The terminal's end-of-input key (Ctrl-D). */
+const EOF_KEY = '\x04';
+
+/**
+ * Piped input ran out: the remote terminal must see its end too. Ctrl-D ends input only at the
+ * start of a line and only once someone reads it (a shell still starting drops it), so it is
+ * sent when the input was all sent, then again each time the session's output has been quiet
+ * for `quietMs`, until the session ends.
+ */
+export class PipedEof {
+  private lastOutput = Date.now();
+  private timer: NodeJS.Timeout | undefined;
+  private stopped = false;
+
+  constructor(
+    private readonly input: InputPump,
+    private readonly quietMs = 500,
+  ) {}
+
+  /** The session printed something: it is busy, not waiting for input. */
+  output(): void {
+    this.lastOutput = Date.now();
+  }
+
+  /** Call once the local input ended. */
+  ended(): void {
+    void this.input.drained().then(() => {
+      if (this.stopped) return;
+      this.input.push(EOF_KEY);
+      this.lastOutput = Date.now();
+      this.timer = setInterval(() => {
+        if (Date.now() - this.lastOutput < this.quietMs) return;
+        this.input.push(EOF_KEY);
+        this.lastOutput = Date.now();
+      }, Math.max(10, this.quietMs / 2));
+      this.timer.unref();
+    });
+  }
+
+  stop(): void {
+    this.stopped = true;
+    clearInterval(this.timer);
+  }
+}
