@@ -1,6 +1,7 @@
 import { StringDecoder } from 'node:string_decoder';
 import type { Logger } from 'pino';
 import { OUTPUT_CHUNK_BYTES, OUTPUT_CHUNKS_PER_MESSAGE, type CommandOutputMessage, type OutputChunk, type OutputStream } from '@steward/protocol';
+import { cutUtf8, splitUtf8 } from '@steward/protocol/node';
 
 /** Default per-command cap of streamed output (the control plane's default cap too). */
 export const DEFAULT_MAX_STREAM_BYTES = 8 * 1024 * 1024;
@@ -112,30 +113,6 @@ export class CommandOutput implements OutputSink {
       this.send({ type: 'command.output', commandId: this.commandId, chunks: chunks.slice(i, i + OUTPUT_CHUNKS_PER_MESSAGE) });
     }
   }
-}
-
-/** The longest start of `text` that is at most `maxBytes` of UTF-8, never splitting a character. */
-export function cutUtf8(text: string, maxBytes: number): string {
-  if (maxBytes <= 0) return '';
-  const buf = Buffer.from(text, 'utf8');
-  if (buf.length <= maxBytes) return text;
-  let end = maxBytes;
-  // Back off over continuation bytes (10xxxxxx) to the start of the character cut in two.
-  while (end > 0 && (buf[end]! & 0xc0) === 0x80) end--;
-  return buf.subarray(0, end).toString('utf8');
-}
-
-/** `text` in pieces of at most `maxBytes` UTF-8 bytes each, characters kept whole. */
-export function splitUtf8(text: string, maxBytes: number): string[] {
-  if (text.length * 3 <= maxBytes || Buffer.byteLength(text) <= maxBytes) return [text];
-  const out: string[] = [];
-  let rest = text;
-  while (rest.length > 0) {
-    const piece = cutUtf8(rest, maxBytes) || rest.slice(0, 1);
-    out.push(piece);
-    rest = rest.slice(piece.length);
-  }
-  return out;
 }
 
 /** Groups journaled chunks into `command.output` messages: one command, contiguous seqs, at most the per-message count. */

@@ -5,15 +5,15 @@ import { ValidationError } from '@steward/protocol';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadModules, type ModuleRegistry } from '../../src/modules/registry.js';
 import { processGone, waitFor } from '../../../../test/support/wait.js';
-import { failure, run, tempDir, testConfig, testContext } from './context.js';
+import { failure, run, tempDir, testConfig, testContext, type Written } from './context.js';
 
 let registry: ModuleRegistry;
 beforeAll(async () => {
   registry = await loadModules(['exec']);
 });
 
-async function ctxWith(edit?: Parameters<typeof testConfig>[1], signal?: AbortSignal) {
-  return testContext(testConfig(await tempDir(), edit), signal);
+async function ctxWith(edit?: Parameters<typeof testConfig>[1], output?: Written, signal?: AbortSignal) {
+  return testContext(testConfig(await tempDir(), edit), signal, { output });
 }
 
 describe('exec.run', () => {
@@ -80,19 +80,23 @@ describe('exec.run', () => {
     expect(f.code).toBe('bad_cwd');
   });
 
-  it('keeps the first maxOutputBytes of each stream, and drains the rest so the child finishes', async () => {
-    const ctx = await ctxWith((c) => (c.exec.maxOutputBytes = 100));
+  it('keeps the last maxOutputBytes of each stream in the result, streams all of it, and drains so the child finishes', async () => {
+    const written: Written = [];
+    const ctx = await ctxWith((c) => (c.exec.maxOutputBytes = 100), written);
     // 200 KB is more than a pipe buffer holds: the child would block if the agent stopped reading.
     const result = await run(
       registry,
       'exec.run',
-      { command: 'sh', args: ['-c', 'yes | head -c 200000; printf short >&2'] },
+      { command: 'sh', args: ['-c', 'yes | head -c 200000; echo last; printf short >&2'] },
       ctx,
     );
     expect(result.exitCode).toBe(0);
-    expect(result.stdout).toBe('y\n'.repeat(50));
+    expect(result.stdout).toBe(`${'y\n'.repeat(200_000 / 2)}last\n`.slice(-100));
     expect(result.stderr).toBe('short');
     expect(result.truncated).toBe(true);
+    const streamed = (s: string) => written.filter((w) => w.stream === s).map((w) => w.data).join('');
+    expect(streamed('stdout')).toBe(`${'y\n'.repeat(200_000 / 2)}last\n`);
+    expect(streamed('stderr')).toBe('short');
   });
 
   it('on its own timeout kills the whole process group and ends timed_out', async () => {
@@ -130,7 +134,7 @@ describe('exec.run', () => {
 
   it('stops the process group when the command signal aborts', async () => {
     const controller = new AbortController();
-    const ctx = await ctxWith(undefined, controller.signal);
+    const ctx = await ctxWith(undefined, undefined, controller.signal);
     const pending = run(registry, 'exec.run', { command: 'sh', args: ['-c', 'echo $$; sleep 30'] }, ctx);
     setTimeout(() => controller.abort(new Error('cancelled')), 200);
     const started = Date.now();
@@ -144,7 +148,7 @@ describe('exec.run', () => {
   it('does not start anything when the signal is already aborted', async () => {
     const controller = new AbortController();
     controller.abort();
-    const ctx = await ctxWith(undefined, controller.signal);
+    const ctx = await ctxWith(undefined, undefined, controller.signal);
     const marker = join(ctx.config.dataDir, 'ran');
     const f = await failure(run(registry, 'exec.run', { command: 'touch', args: [marker] }, ctx));
     expect(f.code).toBe('aborted');

@@ -6,3 +6,4 @@ export * from './webhook-signature.js';
 export * from './tls-pin.js';
 export * from './signing.js';
 export * from './atomic-file.js';
+export * from './utf8.js';

@@ -1,5 +1,6 @@
 import { EventEmitter } from 'node:events';
 import type { CommandOutputMessage } from '@steward/protocol';
+import { cutUtf8 } from '@steward/protocol/node';
 import type { Context } from '../core/context.js';
 import { advanceOutput, getOutputState, insertOutputChunks } from '../store/queries/command-output.js';
 import type { CommandOutputTable } from '../store/schema.js';
@@ -61,13 +62,17 @@ export class OutputRecorder {
       let bytes = 0;
       let truncated = k.truncated;
       for (const c of fresh) {
-        const size = Buffer.byteLength(c.data);
-        if (truncated || k.bytes + bytes + size > this.maxBytes) {
+        if (truncated) continue;
+        let data = c.data;
+        const room = this.maxBytes - k.bytes - bytes;
+        if (Buffer.byteLength(data) > room) {
+          // The chunk that crosses the cap keeps what fits; the rest is dropped.
           truncated = true;
-          continue;
+          data = cutUtf8(data, room);
+          if (data === '') continue;
         }
-        bytes += size;
-        rows.push({ command_id: msg.commandId, seq: c.seq, stream: c.stream, data: k.scrub(c.data), at: c.at });
+        bytes += Buffer.byteLength(data);
+        rows.push({ command_id: msg.commandId, seq: c.seq, stream: c.stream, data: k.scrub(data), at: c.at });
       }
       const from = k.next;
       const moved = await this.ctx.store.batch(async (db) => {

@@ -18,25 +18,35 @@ export interface ExecResult {
   durationMs: number;
 }
 
-/** Keeps the first `cap` bytes of a stream and keeps draining the rest, so the child never blocks on a full pipe. */
-class OutputCapture {
-  private readonly chunks: Buffer[] = [];
+/**
+ * Keeps the last `cap` bytes of a stream (its whole output goes out streamed, through
+ * ctx.output), and keeps draining, so the child never blocks on a full pipe.
+ */
+class TailCapture {
+  private chunks: Buffer[] = [];
   private kept = 0;
   truncated = false;
 
   constructor(private readonly cap: number) {}
 
   push(chunk: Buffer): void {
-    const room = this.cap - this.kept;
-    if (chunk.length > room) this.truncated = true;
-    if (room <= 0) return;
-    const part = chunk.subarray(0, room);
-    this.chunks.push(part);
-    this.kept += part.length;
+    this.chunks.push(chunk);
+    this.kept += chunk.length;
+    // Drop whole chunks from the front while the rest still covers the cap.
+    while (this.kept - this.chunks[0]!.length >= this.cap) {
+      this.kept -= this.chunks.shift()!.length;
+      this.truncated = true;
+    }
   }
 
   text(): string {
-    return Buffer.concat(this.chunks).toString('utf8');
+    const all = Buffer.concat(this.chunks);
+    if (all.length <= this.cap) return all.toString('utf8');
+    this.truncated = true;
+    let start = all.length - this.cap;
+    // Start on a character, not inside one.
+    while (start < all.length && (all[start]! & 0xc0) === 0x80) start++;
+    return all.subarray(start).toString('utf8');
   }
 }
 
@@ -81,10 +91,16 @@ export async function runCommand(payload: ExecRunPayload, ctx: CommandContext): 
   } catch (e) {
     throw new HandlerFailure('spawn_failed', `cannot start ${file}: ${(e as Error).message}`);
   }
-  const stdout = new OutputCapture(ctx.config.exec.maxOutputBytes);
-  const stderr = new OutputCapture(ctx.config.exec.maxOutputBytes);
-  child.stdout!.on('data', (b: Buffer) => stdout.push(b));
-  child.stderr!.on('data', (b: Buffer) => stderr.push(b));
+  const stdout = new TailCapture(ctx.config.exec.maxOutputBytes);
+  const stderr = new TailCapture(ctx.config.exec.maxOutputBytes);
+  child.stdout!.on('data', (b: Buffer) => {
+    ctx.output.write('stdout', b);
+    stdout.push(b);
+  });
+  child.stderr!.on('data', (b: Buffer) => {
+    ctx.output.write('stderr', b);
+    stderr.push(b);
+  });
   if (payload.input !== undefined) {
     child.stdin!.on('error', () => {}); // EPIPE when the child exits without reading; not our failure
     child.stdin!.end(payload.input);
@@ -137,7 +153,7 @@ export async function runCommand(payload: ExecRunPayload, ctx: CommandContext): 
 
 const run = defineCommand({
   type: 'exec.run',
-  description: 'Runs a program (no shell unless shell: true) and returns its exit code and output.',
+  description: 'Runs a program (no shell unless shell: true), streams its output, and returns its exit code and the tail of its output.',
   payload: ExecRunPayload,
   safeToRerun: false,
   handler: runCommand,
