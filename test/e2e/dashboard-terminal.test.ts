@@ -38,6 +38,24 @@ describe('dashboard terminal', { timeout: 120_000 }, () => {
     await page.keyboard.type('echo hi-$((6*7))');
     await page.keyboard.press('Enter');
     await waitFor('hi-42 on the terminal', async () => /(^|\n)hi-42/.test((await screen.innerText()).replace(/\u00a0/g, ' ')), { timeoutMs: 20_000 });
+    // The terminal follows the window: a narrower page gives the remote side fewer columns.
+    const sizes = async () => [...(await screen.innerText()).replace(/\u00a0/g, ' ').matchAll(/^(\d+) (\d+)\s*$/gm)].map((m) => Number(m[2]));
+    await page.keyboard.type('stty size');
+    await page.keyboard.press('Enter');
+    const [wide] = await waitFor('the first stty size', async () => (await sizes()).length === 1 && sizes());
+    await page.setViewportSize({ width: 900, height: 900 });
+    // Asked again until the answer shows the new size (the resize is debounced and sent on its own).
+    await waitFor(
+      'a narrower size after the window shrank',
+      async () => {
+        if ((await sizes()).at(-1)! < wide!) return true;
+        await page.keyboard.type('stty size');
+        await page.keyboard.press('Enter');
+        return false;
+      },
+      { intervalMs: 500 },
+    );
+    await page.setViewportSize({ width: 1400, height: 900 });
     await page.keyboard.type('exit 5');
     await page.keyboard.press('Enter');
     await session.locator('xpath=self::*[@data-phase="ended"]').waitFor({ timeout: 20_000 });
