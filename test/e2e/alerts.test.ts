@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiError, StewardClient, type EventStream } from '@steward/client';
 import { verifyWebhook } from '@steward/protocol/node';
-import { WEBHOOK_HEADERS, type Alert, type MonitorChecksResult, type StewardEvent, type WebhookPayload } from '@steward/protocol';
+import { WEBHOOK_HEADERS, type Alert, type MonitorChecksResult, type StewardEvent, type AlertWebhookPayload } from '@steward/protocol';
 import { PrivateNginx } from '../support/private-nginx.js';
 import { freePort, startAgentProcess, startServerProcess, waitOnline, type AgentProc, type ServerProc } from '../support/processes.js';
 import { waitFor } from '../support/wait.js';
@@ -116,7 +116,7 @@ describe('alerts and webhooks over real processes and a real nginx', { timeout: 
     expect(fired.headers['content-type']).toBe('application/json');
     expect(fired.headers[WEBHOOK_HEADERS.event]).toBe('alert.fired');
     expect(verified(fired, secret)).toBe(true);
-    const payload = JSON.parse(fired.body) as WebhookPayload;
+    const payload = JSON.parse(fired.body) as AlertWebhookPayload;
     expect(payload).toMatchObject({ event: 'alert.fired', alert: { id: firedAlert.id, key, state: 'firing' } });
     expect(fired.headers[WEBHOOK_HEADERS.delivery]).toBe(payload.id);
     // Negative checks: a wrong secret, a changed body or a changed timestamp do not verify.
@@ -134,7 +134,7 @@ describe('alerts and webhooks over real processes and a real nginx', { timeout: 
     await waitFor('alert.resolved on SSE', () => seen.some((e) => e.kind === 'alert.resolved' && e.alert.id === firedAlert.id));
     const back = await waitFor('the resolved webhook', () => receiver.got.find((r) => r.path === '/ok' && JSON.parse(r.body).event === 'alert.resolved'));
     expect(verified(back, secret)).toBe(true);
-    expect((JSON.parse(back.body) as WebhookPayload).alert).toMatchObject({ id: firedAlert.id, state: 'resolved' });
+    expect((JSON.parse(back.body) as AlertWebhookPayload).alert).toMatchObject({ id: firedAlert.id, state: 'resolved' });
 
     const log = await waitFor('both deliveries recorded', async () => {
       const { items } = await server.client.listWebhookDeliveries(hookId);
@@ -316,7 +316,7 @@ describe('alerts and webhooks over real processes and a real nginx', { timeout: 
     });
     expect(resolved.resolveSummary).toBe('node web-1 is back online');
     await waitFor('the webhook for the node alert', () =>
-      receiver.got.some((r) => r.path === '/ok' && (JSON.parse(r.body) as WebhookPayload).alert.id === alert.id && JSON.parse(r.body).event === 'alert.resolved'),
+      receiver.got.some((r) => r.path === '/ok' && (JSON.parse(r.body) as AlertWebhookPayload).alert.id === alert.id && JSON.parse(r.body).event === 'alert.resolved'),
     );
   });
 });

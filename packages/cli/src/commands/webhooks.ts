@@ -1,5 +1,6 @@
 import { InvalidArgumentError, type Command } from 'commander';
-import { WEBHOOK_EVENTS, WEBHOOK_HEADERS, type WebhookEvent } from '@steward/protocol';
+import { WEBHOOK_EVENTS, WEBHOOK_HEADERS, type Webhook, type WebhookEvent, type WebhookFilter } from '@steward/protocol';
+import { collectList, selector } from '../args.js';
 import { clientFor, withConnection } from '../connect.js';
 import { ago, table, timestamp } from '../format.js';
 import { printJson, println } from '../output.js';
@@ -10,7 +11,9 @@ function event(value: string, previous: WebhookEvent[] = []): WebhookEvent[] {
 }
 
 export function registerWebhooks(program: Command): void {
-  const webhooks = program.command('webhooks').description('URLs that receive signed alert notifications (admin/operator)');
+  const webhooks = program
+    .command('webhooks')
+    .description('URLs that receive signed notifications of alerts and of command, job, task and service events (admin/operator)');
 
   withConnection(
     webhooks
@@ -18,14 +21,20 @@ export function registerWebhooks(program: Command): void {
       .description('add a webhook; prints its signing secret once')
       .argument('<url>', 'http(s) URL that receives POSTs')
       .option('--name <name>', 'a name for people (default: the URL host)')
-      .option('--event <event>', `only these events (repeatable): ${WEBHOOK_EVENTS.join(', ')}`, event)
+      .option('--event <event>', `these events (repeatable; default: the alert events): ${WEBHOOK_EVENTS.join(', ')}`, event)
+      .option('--type <pattern>', 'only these command types, task kinds, service names or alert sources (exec.run, service.*; repeatable)', collectList)
+      .option('--state <state>', 'only these final states, or new service states (failed, timed_out, fatal…; repeatable)', collectList)
+      .option('--selector <sel>', "only events of nodes matching this label selector (a job's events never match one)", selector)
       .option('--json', 'print JSON'),
-  ).action(async (url: string, opts: { name?: string; event?: WebhookEvent[]; json?: boolean }, cmd: Command) => {
-    const created = await clientFor(cmd).createWebhook({ url, name: opts.name, events: opts.event });
+  ).action(async (url: string, opts: { name?: string; event?: WebhookEvent[]; type?: string[]; state?: string[]; selector?: string; json?: boolean }, cmd: Command) => {
+    const filter: WebhookFilter = { types: opts.type, states: opts.state, selector: opts.selector };
+    const given = Object.values(filter).some((v) => v !== undefined);
+    const created = await clientFor(cmd).createWebhook({ url, name: opts.name, events: opts.event, ...(given ? { filter: JSON.parse(JSON.stringify(filter)) as WebhookFilter } : {}) });
     if (opts.json) return printJson(created);
     println(`id:      ${created.id}`);
     println(`url:     ${created.url}`);
     println(`events:  ${created.events.join(', ')}`);
+    if (created.filter) println(`filter:  ${filterText(created)}`);
     println(`secret:  ${created.secret}`);
     println('');
     println('This is the only time the secret is shown. Receivers check each request with');
@@ -37,7 +46,7 @@ export function registerWebhooks(program: Command): void {
       const { items } = await clientFor(cmd).listWebhooks();
       if (opts.json) return printJson(items);
       if (items.length === 0) return println('no webhooks');
-      println(table(['ID', 'NAME', 'EVENTS', 'CREATED', 'URL'], items.map((w) => [w.id, w.name, w.events.join(','), ago(w.createdAt), w.url])));
+      println(table(['ID', 'NAME', 'EVENTS', 'FILTER', 'CREATED', 'URL'], items.map((w) => [w.id, w.name, w.events.join(','), filterText(w) || '-', ago(w.createdAt), w.url])));
     },
   );
 
@@ -61,10 +70,17 @@ export function registerWebhooks(program: Command): void {
     if (items.length === 0) return println('no deliveries');
     for (const d of items) {
       const next = d.nextAttemptAt ? `, next attempt ${timestamp(d.nextAttemptAt)}` : '';
-      println(`${d.id}  ${d.event}  alert ${d.alertId}  ${d.state}${next}`);
+      println(`${d.id}  ${d.event}  ${d.alertId ? `alert ${d.alertId}` : d.subject}  ${d.state}${next}`);
       for (const a of d.attempts) {
         println(`  #${a.n}  ${timestamp(a.at)}  ${a.statusCode ?? '-'}  ${a.durationMs}ms${a.error ? `  ${a.error}` : ''}`);
       }
     }
   });
+}
+
+/** A filter as one line: `type=exec.* state=failed selector=role=web`. */
+function filterText(w: Webhook): string {
+  const f = w.filter;
+  if (!f) return '';
+  return [f.types && `type=${f.types.join(',')}`, f.states && `state=${f.states.join(',')}`, f.selector && `selector=${f.selector}`].filter(Boolean).join(' ');
 }

@@ -10,6 +10,7 @@ import { AlertService } from './service.js';
 import { DestinationPolicy } from '../security/destinations.js';
 import { alertSettingsFrom } from './settings.js';
 import { WebhookDeliverer } from './webhooks/deliverer.js';
+import { WebhookEventNotifier } from './webhooks/event-notifier.js';
 import { WebhookService } from './webhooks/service.js';
 
 /**
@@ -24,10 +25,12 @@ export function alertsFeature(deps: { ctx: Context; link: Pick<AgentLink, 'modul
   const alerts = new AlertService(ctx, () => deliverer.kick());
   ctx.alerts = alerts;
   registerAlertMetrics(ctx);
-  const webhooks = new WebhookService(ctx, destinations);
+  const notifier = new WebhookEventNotifier(ctx, () => deliverer.kick());
+  const webhooks = new WebhookService(ctx, destinations, () => notifier.invalidate());
   new MonitorAlerts(ctx, alerts).register(deps.link);
   const offline = new NodeOfflineAlerts(ctx, alerts, settings.nodeOfflineDelayMs);
-  const unsubscribe = new CommandFailureAlerts(ctx, alerts, settings.failedCommandTypes).subscribe();
+  const unsubscribeFailures = new CommandFailureAlerts(ctx, alerts, settings.failedCommandTypes).subscribe();
+  const unsubscribeEvents = notifier.subscribe();
   let draining = false;
   return {
     name: 'alerts',
@@ -46,7 +49,8 @@ export function alertsFeature(deps: { ctx: Context; link: Pick<AgentLink, 'modul
     },
     async drain() {
       draining = true;
-      unsubscribe();
+      unsubscribeFailures();
+      unsubscribeEvents();
       await deliverer.stop();
     },
   };

@@ -1,4 +1,4 @@
-import type { Alert, DeliveryAttempt, DeliveryState, Severity, Webhook, WebhookDelivery, WebhookEvent, AlertState } from '@steward/protocol';
+import { ALERT_WEBHOOK_EVENTS, type Alert, type DeliveryAttempt, type DeliveryState, type Severity, type Webhook, type WebhookDelivery, type WebhookEvent, type WebhookFilter, type AlertState } from '@steward/protocol';
 import { fromJson } from '../store/rows.js';
 import type { AlertsTable, WebhookAttemptsTable, WebhookDeliveriesTable, WebhooksTable } from '../store/schema.js';
 
@@ -23,7 +23,7 @@ export function alertFromRow(r: AlertsTable): Alert {
 }
 
 export function webhookFromRow(r: WebhooksTable): Webhook {
-  return { id: r.id, name: r.name, url: r.url, events: fromJson<WebhookEvent[]>(r.events) ?? [], createdAt: r.created_at };
+  return { id: r.id, name: r.name, url: r.url, events: fromJson<WebhookEvent[]>(r.events) ?? [], filter: fromJson<WebhookFilter>(r.filter), createdAt: r.created_at };
 }
 
 function attemptFromRow(a: WebhookAttemptsTable): DeliveryAttempt {
@@ -35,7 +35,8 @@ export function deliveryFromRow(r: WebhookDeliveriesTable, attempts: WebhookAtte
     id: r.id,
     webhookId: r.webhook_id,
     event: r.event as WebhookEvent,
-    alertId: r.alert_id,
+    alertId: (ALERT_WEBHOOK_EVENTS as readonly string[]).includes(r.event) ? r.alert_id : null,
+    subject: r.alert_id,
     state: r.state as DeliveryState,
     attempts: attempts.map(attemptFromRow),
     nextAttemptAt: r.next_attempt_at,

@@ -3,7 +3,7 @@ import {
   newId,
   type Alert,
   type AlertListQuery,
-  type WebhookEvent,
+  type AlertWebhookEvent,
 } from '@steward/protocol';
 import type { Kysely } from 'kysely';
 import type { Context } from '../core/context.js';
@@ -91,13 +91,13 @@ export class AlertService implements AlertSink {
     return alert;
   }
 
-  private async notify(db: Kysely<Database>, event: WebhookEvent, row: AlertsTable, now: number): Promise<Alert> {
+  private async notify(db: Kysely<Database>, event: AlertWebhookEvent, row: AlertsTable, now: number): Promise<Alert> {
     const alert = alertFromRow(row);
     await WebhookService.enqueue(db, event, alert, now);
     return alert;
   }
 
-  private published(kind: WebhookEvent, alert: Alert, at: number): void {
+  private published(kind: AlertWebhookEvent, alert: Alert, at: number): void {
     this.ctx.bus.publish({ kind, at, alert });
     const level = kind === 'alert.fired' ? 'warn' : 'info';
     this.ctx.log[level]({ alertId: alert.id, key: alert.key, nodeId: alert.nodeId }, `${kind}: ${alert.summary}`);

@@ -118,8 +118,8 @@ describe.each(storeTargets())('alert reconcilers on $name', (target) => {
 
   it('an alert change and its webhook notification commit together', async () => {
     const { alerts } = alertContext(s.store);
-    await insertWebhook(s.store.db, { id: 'wh_1', name: 'a', url: 'http://127.0.0.1:1/', secret: 's', events: '["alert.fired"]', created_at: T0 });
-    await insertWebhook(s.store.db, { id: 'wh_2', name: 'b', url: 'http://127.0.0.1:1/', secret: 's', events: '["alert.resolved"]', created_at: T0 });
+    await insertWebhook(s.store.db, { id: 'wh_1', name: 'a', url: 'http://127.0.0.1:1/', secret: 's', events: '["alert.fired"]', filter: null, created_at: T0 });
+    await insertWebhook(s.store.db, { id: 'wh_2', name: 'b', url: 'http://127.0.0.1:1/', secret: 's', events: '["alert.resolved"]', filter: null, created_at: T0 });
     await alerts.fire({ key: 'k', source: 'test', severity: 'info', summary: 'x' });
     await alerts.fire({ key: 'k', source: 'test', severity: 'info', summary: 'again' });
     await alerts.resolve('k', 'done');

@@ -151,7 +151,7 @@ describe('limits against a hostile agent or client', { timeout: 60_000 }, () => 
   });
 
   it('300 spoofed check.state events open at most the cap of alerts and queue at most that many webhook deliveries; another node still opens its own', async () => {
-    await insertWebhook(server.ctx.store.db, { id: 'wh_limits', name: 'limits', url: 'http://127.0.0.1:9/', secret: 's', events: '["alert.fired"]', created_at: Date.now() });
+    await insertWebhook(server.ctx.store.db, { id: 'wh_limits', name: 'limits', url: 'http://127.0.0.1:9/', secret: 's', events: '["alert.fired"]', filter: null, created_at: Date.now() });
     const spoof = await rawAgent('spoofer');
     const honest = await rawAgent('honest');
     const check = (id: string): CheckStatus => ({ id, kind: 'tcp', severity: 'critical', state: 'firing', failures: 3, successes: 0, since: 1, lastRunAt: 1, message: 'down', summary: `tcp ${id}` });

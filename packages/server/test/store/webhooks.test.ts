@@ -21,6 +21,7 @@ function delivery(webhookId: string, over: Partial<WebhookDeliveriesTable> = {})
     webhook_id: webhookId,
     event: 'alert.fired',
     alert_id: 'alert_x',
+    dedupe_key: null,
     body: '{}',
     state: 'pending',
     attempts: 0,
@@ -50,9 +51,21 @@ describe.each(storeTargets())('webhook deliveries on $name', (target) => {
 
   async function hook(): Promise<string> {
     const id = newId('wh');
-    await insertWebhook(ctx.store.db, { id, name: 'h', url: 'http://127.0.0.1:1/', secret: 's', events: '[]', created_at: T0 });
+    await insertWebhook(ctx.store.db, { id, name: 'h', url: 'http://127.0.0.1:1/', secret: 's', events: '[]', filter: null, created_at: T0 });
     return id;
   }
+
+  it('queues a delivery once per webhook and dedupe key; deliveries without a key always queue', async () => {
+    const [a, b] = [await hook(), await hook()];
+    const keyed = (wh: string) => delivery(wh, { event: 'command.finished', alert_id: 'cmd_1', dedupe_key: 'command.finished:cmd_1' });
+    expect(await insertDeliveries(ctx.store.db, [keyed(a), keyed(b)])).toBe(2);
+    // The same end seen again (a replayed event, another replica): nothing new for either hook.
+    expect(await insertDeliveries(ctx.store.db, [keyed(a), keyed(b)])).toBe(0);
+    // Alerts carry no key: one alert fires, resolves and fires again.
+    expect(await insertDeliveries(ctx.store.db, [delivery(a), delivery(a)])).toBe(2);
+    const rows = await listDeliveries(ctx.store.db, a, {});
+    expect(rows.map((r) => r.dedupe_key).sort()).toEqual(['command.finished:cmd_1', null, null].sort());
+  });
 
   it('four replicas claiming at once each get different deliveries and together all of them', async () => {
     const wh = await hook();

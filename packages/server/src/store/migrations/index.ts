@@ -14,6 +14,7 @@ import * as signingKeys from './0011_signing_keys.js';
 import * as auditApprovals from './0013_audit_approvals.js';
 import * as commandOutput from './0014_command_output.js';
 import * as sessionRecordings from './0015_session_recordings.js';
+import * as webhookEvents from './0016_webhook_events.js';
 
 /**
  * Every migration, in the order they apply. The key is the name Kysely records in
@@ -39,6 +40,7 @@ export const migrations: Readonly<Record<string, Migration>> = {
   '0013_audit_approvals': auditApprovals,
   '0014_command_output': commandOutput,
   '0015_session_recordings': sessionRecordings,
+  '0016_webhook_events': webhookEvents,
 };
 
 export const migrationProvider: MigrationProvider = {

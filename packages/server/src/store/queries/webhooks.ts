@@ -23,8 +23,15 @@ export async function deleteWebhook(db: Kysely<Database>, id: string): Promise<b
   return Number(res.numDeletedRows) > 0;
 }
 
-export async function insertDeliveries(db: Kysely<Database>, rows: WebhookDeliveriesTable[]): Promise<void> {
-  if (rows.length > 0) await db.insertInto('webhook_deliveries').values(rows).execute();
+/** Queues deliveries; one whose (webhook, dedupe key) was queued before is skipped. Returns how many were new. */
+export async function insertDeliveries(db: Kysely<Database>, rows: WebhookDeliveriesTable[]): Promise<number> {
+  if (rows.length === 0) return 0;
+  const res = await db
+    .insertInto('webhook_deliveries')
+    .values(rows)
+    .onConflict((oc) => oc.columns(['webhook_id', 'dedupe_key']).doNothing())
+    .executeTakeFirst();
+  return Number(res.numInsertedOrUpdatedRows ?? 0);
 }
 
 export interface ClaimOptions {

@@ -5,6 +5,8 @@ export interface WebhooksTable {
   /** The HMAC key itself: signing needs it, so it cannot be stored as a hash. */
   secret: string;
   events: string;
+  /** JSON WebhookFilter, or null: every occurrence of its events. */
+  filter: string | null;
   created_at: number;
 }
 
@@ -12,7 +14,10 @@ export interface WebhookDeliveriesTable {
   id: string;
   webhook_id: string;
   event: string;
+  /** The event's subject: the alert's id for alert events, else the command, job or task id, or `<service>@<nodeId>`. */
   alert_id: string;
+  /** Unique per webhook: a final state is delivered once however often it is seen; null for alerts. */
+  dedupe_key: string | null;
   /** The exact JSON sent on every attempt (the signature covers it). */
   body: string;
   state: string;
