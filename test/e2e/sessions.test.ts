@@ -106,6 +106,22 @@ describe('session recordings', { timeout: 120_000 }, () => {
     expect((await server.client.getSession(recorded.id)).id).toBe(recorded.id);
   });
 
+  it('an operator deletes a recording: its file goes, the deletion is in the audit log (and so is a reader\'s refused attempt)', async () => {
+    const c = server.client;
+    const quick = await c.openShell('rec-node', { cols: 40, rows: 10, command: ['/bin/echo', 'bye'] });
+    const rec = await waitFor('the quick session\'s recording', async () => (await c.listSessions()).items.find((s) => s.id === quick.id), { timeoutMs: 30_000 });
+    expect(await c.sessionRecording(quick.id)).toContain('bye');
+    await c.deleteSession(quick.id);
+    await expect(c.getSession(quick.id)).rejects.toMatchObject({ status: 404 });
+    await expect(c.artifactMeta(rec.sha256)).rejects.toMatchObject({ status: 404 });
+    const audit = await waitFor('the audit entries', async () => {
+      const items = (await c.listAudit({ action: 'sessions.delete' })).items;
+      return items.length >= 2 && items;
+    });
+    expect(audit.find((e) => e.target === quick.id)).toMatchObject({ status: 204 });
+    expect(audit.find((e) => e.target === recorded.id)).toMatchObject({ status: 403, actorName: 'dash-reader' });
+  });
+
   it('the retention sweeper deletes an expired recording and its artifact', async () => {
     expect((await server.client.artifactMeta(recorded.sha256)).sha256).toBe(recorded.sha256);
     // The same control plane again, now keeping recordings 2 s: the one recorded above has expired.
