@@ -107,5 +107,7 @@ describe('dashboard terminal', { timeout: 120_000 }, () => {
     await page.locator('h2:has-text("Files")').waitFor();
     expect(await page.locator('h2:has-text("Terminal")').count()).toBe(0);
     expect(await page.locator('button:has-text("Open terminal")').count()).toBe(0);
+    await page.click('nav >> text=Sessions');
+    await page.locator('text=Recordings need an operator token').waitFor();
   });
 });

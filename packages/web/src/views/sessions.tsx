@@ -10,10 +10,24 @@ import { ago, bytes, duration, time } from '../format.js';
 import { useNodeNames } from '../hooks/use-node-names.js';
 import { useNow } from '../hooks/use-now.js';
 import { useResource } from '../hooks/use-resource.js';
+import { useRole } from '../hooks/use-role.js';
 import { Link, useLocation } from '../router.js';
 
 /** Recorded terminal sessions, with replay (asciinema-player, loaded when first needed). */
 export function SessionsView() {
+  const role = useRole();
+  if (role === 'reader') {
+    return (
+      <>
+        <PageHeader title="Sessions" subtitle="Recorded terminal sessions." />
+        <Empty title="Recordings need an operator token">They hold whatever a terminal showed, secrets included; a reader token may not read them.</Empty>
+      </>
+    );
+  }
+  return <SessionList />;
+}
+
+function SessionList() {
   const { api } = useSession();
   const { search } = useLocation();
   const node = search.get('node') ?? undefined;
