@@ -40,7 +40,7 @@ describe('browser-safe entries', () => {
   it('the dashboard (packages/web/src/main.tsx) reaches no node builtin', () => {
     const got = reach(join(ROOT, 'packages/web/src/main.tsx'));
     expect(got.builtins).toEqual([]);
-    expect(got.packages).toEqual(['@tanstack/react-virtual', 'react', 'react-dom', 'uplot']);
+    expect(got.packages).toEqual(['@tanstack/react-virtual', '@xterm/addon-fit', '@xterm/xterm', 'asciinema-player', 'react', 'react-dom', 'uplot']);
   });
 
   it('finds builtins where they are: the node-only helpers', () => {

@@ -13,6 +13,7 @@ import { registerUp } from './commands/up.js';
 import { registerTokens } from './commands/tokens.js';
 import { registerArtifacts } from './commands/artifacts.js';
 import { registerBackups } from './commands/backups.js';
+import { registerSessions } from './commands/sessions.js';
 import { registerAlerts } from './commands/alerts.js';
 import { registerWebhooks } from './commands/webhooks.js';
 import { registerTasks } from './commands/tasks.js';
@@ -62,6 +63,7 @@ Examples:
   registerServices(program);
   registerArtifacts(program);
   registerBackups(program);
+  registerSessions(program);
   registerAlerts(program);
   registerWebhooks(program);
   registerTasks(program);

@@ -9,6 +9,7 @@ import { AdmissionsApi, NodesApi } from './resources/nodes.js';
 import { Resource } from './resources/resource.js';
 import { ServerApi } from './resources/server.js';
 import { ServicesApi } from './resources/services.js';
+import { SessionsApi } from './resources/sessions.js';
 import { ShellApi } from './resources/shell.js';
 import { TasksApi } from './resources/tasks.js';
 import { EnrollmentApi, TokensApi } from './resources/tokens.js';
@@ -41,6 +42,7 @@ const RESOURCES = [
   EventsApi,
   AuditApi,
   ApprovalsApi,
+  SessionsApi,
   ShellApi,
 ] as const;
 
@@ -64,6 +66,7 @@ export interface StewardClient
     EventsApi,
     AuditApi,
     ApprovalsApi,
+    SessionsApi,
     ShellApi {}
 
 /** Typed client for the Steward REST API; one method per route, over one HTTP transport. */

@@ -35,4 +35,5 @@ export * from './canonical-json.js';
 export * from './inventory-caps.js';
 export * from './api/audit.js';
 export * from './api/approvals.js';
+export * from './api/sessions.js';
 export * from './api/shell.js';

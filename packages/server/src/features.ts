@@ -36,6 +36,7 @@ import { tokensFeature } from './tokens/feature.js';
 import type { ServerOptions } from './options.js';
 import type { ServerTls } from './pki/server-tls.js';
 import { pkiFeature } from './pki/feature.js';
+import { recordingsFeature } from './recordings/feature.js';
 
 /**
  * The core services the control plane builds once and offers its features. Each feature's
@@ -102,6 +103,7 @@ export const FEATURES: FeatureFactory[] = [
   shellFeature,
   bootagentFeature,
   backupsFeature,
+  recordingsFeature,
   backupxFeature,
   samplesFeature,
   docsFeature,

@@ -60,6 +60,8 @@ export interface ServerOptions {
    * in the data dir, made on the first start. Replicas of one store must share it.
    */
   signingKeyFile?: string;
+  /** How long session recordings are kept after the session ended: `90d`, `12h`; `0` or `off` keeps them forever. Default $STEWARD_SESSION_RETENTION, else 90d. */
+  sessionRetention?: string;
   /** A BackupX agent silent this long is disconnected (env STEWARD_BACKUPX_SILENCE_MS). Default 45 s, as BackupX. */
   backupxSilenceMs?: number;
 }

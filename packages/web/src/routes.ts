@@ -3,6 +3,7 @@ import { AlertsView } from './views/alerts.js';
 import { BackupsView } from './views/backups.js';
 import { ServiceView } from './views/service/service.js';
 import { ServicesView } from './views/services.js';
+import { SessionsView } from './views/sessions.js';
 import { TaskView } from './views/task/task.js';
 import { TasksView } from './views/tasks.js';
 import { CommandView } from './views/command.js';
@@ -37,5 +38,6 @@ export const ROUTES: RouteDef[] = [
   { path: '/services', view: ServicesView, nav: 'Services' },
   { path: '/services/:name', view: ServiceView },
   { path: '/backups', view: BackupsView, nav: 'Backups' },
+  { path: '/sessions', view: SessionsView, nav: 'Sessions' },
   { path: '/enroll', view: EnrollView, nav: 'Enroll' },
 ];

@@ -1,4 +1,4 @@
-import { Option, type Command } from 'commander';
+import { InvalidArgumentError, Option, type Command } from 'commander';
 import { listenAddress, LOG_LEVELS, postgresUrl } from '../args.js';
 import { parseDuration } from '@steward/protocol';
 import { clientFor, withConnection } from '../connect.js';
@@ -23,6 +23,18 @@ export interface ServerFlags {
   requireClientCert?: boolean;
   signingKey?: string;
   webhookAllow?: string[];
+  sessionRetention?: string;
+}
+
+/** `--session-retention`: a duration, or `0`/`off` to keep recordings forever; checked before the server starts. */
+function retention(value: string): string {
+  if (/^\s*off\s*$/i.test(value)) return value;
+  try {
+    parseDuration(value);
+  } catch {
+    throw new InvalidArgumentError('Expected a duration like 90d, 12h, 30m, or off.');
+  }
+  return value;
 }
 
 export function addServerOptions(cmd: Command, withDb = true): Command {
@@ -55,7 +67,13 @@ export function addServerOptions(cmd: Command, withDb = true): Command {
     '--webhook-allow <cidr...>',
     'loopback/private ranges webhooks may be delivered to (refused by default; default $STEWARD_WEBHOOK_ALLOW)',
   );
+  cmd.option('--session-retention <duration>', 'how long terminal session recordings are kept after the session ended; 0 or off keeps them forever (default $STEWARD_SESSION_RETENTION, else 90d)', retention);
   return cmd.addOption(new Option('--log-level <level>', 'log level').choices(LOG_LEVELS));
+}
+
+/** The server options of the retention flags, as `startServer` takes them. */
+export function retentionOptions(opts: ServerFlags): { sessionRetention?: string } {
+  return opts.sessionRetention !== undefined ? { sessionRetention: opts.sessionRetention } : {};
 }
 
 /** The server options of the outbound-safety flags, as `startServer` takes them. */
@@ -128,6 +146,7 @@ export function registerServer(program: Command): void {
         ...seedProtocolOptions(opts),
         ...tlsOptions(opts),
         ...outboundOptions(opts),
+        ...retentionOptions(opts),
       });
       println(`Steward API listening on ${server.url}`);
       const tls = tlsLine(server);

@@ -8,7 +8,7 @@ import { BIN_PATH } from '../paths.js';
 import { forever, onShutdown } from '../shutdown.js';
 import { prettyLogLine, prettyLogStream, terminalLogs } from '../pretty-log.js';
 import { LocalAgent } from '../up/local-agent.js';
-import { addServerOptions, adminTokenLine, outboundOptions, seedProtocolOptions, tlsLine, tlsOptions, type ServerFlags } from './server.js';
+import { addServerOptions, adminTokenLine, outboundOptions, retentionOptions, seedProtocolOptions, tlsLine, tlsOptions, type ServerFlags } from './server.js';
 import type { AgentConfig } from '@steward/agent';
 
 /**
@@ -59,6 +59,7 @@ export function registerUp(program: Command): void {
       ...seedProtocolOptions(opts),
       ...tlsOptions(opts),
       ...outboundOptions(opts),
+      ...retentionOptions(opts),
       ...(logs.pretty ? { logStream: prettyLogStream(logs.color) } : {}),
     });
     const ca = server.caFile ? readFileSync(server.caFile, 'utf8') : undefined;

@@ -110,9 +110,12 @@ export function newCommandRow(
 
 /** Called when a command reaches a terminal state, so jobs can move on. */
 export type TerminalListener = (row: CommandBrief) => void;
+/** Called when `submit` stored a new command, with who asked (recordings note who opened a session). */
+export type SubmitListener = (row: CommandsTable, requester: Requester | undefined) => void;
 
 export class CommandService implements CommandReceiver {
   private readonly terminalListeners: TerminalListener[] = [];
+  private readonly submitListeners: SubmitListener[] = [];
   /** Keyed request hashes (requestId idempotency) for commands, jobs and tasks. */
   readonly requests: RequestHasher;
   /** Streamed output agents send while commands run (stored up to the per-command cap). */
@@ -133,6 +136,10 @@ export class CommandService implements CommandReceiver {
 
   onTerminal(listener: TerminalListener): void {
     this.terminalListeners.push(listener);
+  }
+
+  onSubmitted(listener: SubmitListener): void {
+    this.submitListeners.push(listener);
   }
 
   async resolveNode(idOrName: string): Promise<NodesTable> {
@@ -203,6 +210,7 @@ export class CommandService implements CommandReceiver {
       return { command: commandFromRow(saved), created: false };
     }
     publishCommandState(this.ctx, saved);
+    for (const l of this.submitListeners) l(saved, requester);
     if (saved.state === 'pending') this.link.deliver(node.id, [saved]);
     return { command: commandFromRow(saved), created: true };
   }

@@ -19,10 +19,12 @@ const NOT_THE_PAGE = /^\/(api|agent|metrics|docs|healthz|readyz)(\/|$|\?)/;
 /**
  * The page holds an operator token: only its own scripts may run, it talks only to this origin,
  * and no other site may frame it. (React sets styles through the DOM, which CSP allows.)
+ * `'wasm-unsafe-eval'` lets the page compile WebAssembly of its own bundle (asciinema-player's
+ * terminal emulator, for session replay); it does not allow eval() of JavaScript.
  */
 const PAGE_CSP = [
   "default-src 'self'",
-  "script-src 'self'",
+  "script-src 'self' 'wasm-unsafe-eval'",
   "style-src 'self' 'unsafe-inline'",
   "img-src 'self' data:",
   "connect-src 'self'",

@@ -14,6 +14,7 @@ import type { MetaTables } from './schema/meta.js';
 import type { CertificateTables } from './schema/certificates.js';
 import type { SigningTables } from './schema/signing.js';
 import type { AuditTables } from './schema/audit.js';
+import type { SessionTables } from './schema/sessions.js';
 
 export type * from './schema/tokens.js';
 export type * from './schema/enrollment.js';
@@ -31,6 +32,7 @@ export type * from './schema/meta.js';
 export type * from './schema/certificates.js';
 export type * from './schema/signing.js';
 export type * from './schema/audit.js';
+export type * from './schema/sessions.js';
 
 /**
  * Every table Kysely knows, gathered from one file per area under schema/ (add a table there,
@@ -53,4 +55,5 @@ export interface Database
     MetaTables,
     CertificateTables,
     SigningTables,
-    AuditTables {}
+    AuditTables,
+    SessionTables {}

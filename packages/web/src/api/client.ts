@@ -21,6 +21,7 @@ import type {
   Node,
   NodeSample,
   NodeSummary,
+  SessionRecording,
 } from './types.js';
 import { ApiError } from '@steward/client/browser';
 import { takePrefetch } from './prefetch.js';
@@ -148,4 +149,19 @@ export class Api {
     (await this.get<{ items: Backup[] }>('/api/v1/backups', q)).items;
   backupSchedules = async (): Promise<BackupSchedule[]> => (await this.get<{ items: BackupSchedule[] }>('/api/v1/backup-schedules')).items;
   restoreBackup = (id: string, body: BackupRestore): Promise<Command> => this.post<Command>(`/api/v1/backups/${encodeURIComponent(id)}/restore`, body);
+
+  // --- terminal sessions (a session is a shell.session command; its output is the command's output stream)
+  openShell = (node: string, body: { cols: number; rows: number; term?: string }): Promise<Command> =>
+    this.post<Command>(`/api/v1/nodes/${encodeURIComponent(node)}/shell`, body);
+  shellInput = (id: string, seq: number, data: string): Promise<void> => this.post<void>(`/api/v1/commands/${encodeURIComponent(id)}/input`, { seq, data });
+  shellResize = (id: string, cols: number, rows: number): Promise<void> => this.post<void>(`/api/v1/commands/${encodeURIComponent(id)}/resize`, { cols, rows });
+  sessions = async (q: { node?: string; limit?: number } = {}): Promise<SessionRecording[]> =>
+    (await this.get<{ items: SessionRecording[] }>('/api/v1/sessions', q)).items;
+  deleteSession = (id: string): Promise<void> => this.delete(`/api/v1/sessions/${encodeURIComponent(id)}`);
+  /** The recording (asciicast v2 text; not JSON, so not through `request`). */
+  recording = async (id: string): Promise<string> => {
+    const res = await fetch(`/api/v1/sessions/${encodeURIComponent(id)}/recording`, { headers: { authorization: `Bearer ${this.token}` }, cache: 'no-store' });
+    if (!res.ok) throw new ApiError(res.status, `http_${res.status}`, `the recording could not be read (${res.status})`);
+    return res.text();
+  };
 }

@@ -33,4 +33,5 @@ export type {
   NodeStatus,
   StewardEvent,
   StewardEventKind,
+  SessionRecording,
 } from '@steward/protocol';

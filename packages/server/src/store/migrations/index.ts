@@ -13,6 +13,7 @@ import * as nodeCertificates from './0010_node_certificates.js';
 import * as signingKeys from './0011_signing_keys.js';
 import * as auditApprovals from './0013_audit_approvals.js';
 import * as commandOutput from './0014_command_output.js';
+import * as sessionRecordings from './0015_session_recordings.js';
 import * as webhookEvents from './0016_webhook_events.js';
 
 /**
@@ -38,6 +39,7 @@ export const migrations: Readonly<Record<string, Migration>> = {
   '0011_signing_keys': signingKeys,
   '0013_audit_approvals': auditApprovals,
   '0014_command_output': commandOutput,
+  '0015_session_recordings': sessionRecordings,
   '0016_webhook_events': webhookEvents,
 };
 

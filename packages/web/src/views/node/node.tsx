@@ -7,9 +7,11 @@ import { Facts, PageHeader, Section } from '../../components/page.js';
 import { Empty, Resolved } from '../../components/states.js';
 import { ago, bytes, time, uptime } from '../../format.js';
 import { useResource } from '../../hooks/use-resource.js';
+import { useRole } from '../../hooks/use-role.js';
 import { NodeCharts } from './charts.js';
 import { FileBrowser } from './file-browser.js';
 import { RunBox } from './run-box.js';
+import { TerminalPanel } from './terminal.js';
 import { NodeServices } from './services.js';
 
 export function NodeView({ params }: { params: Record<string, string> }) {
@@ -41,6 +43,7 @@ function NodeDetail({ node: n }: { node: Node }) {
     return total > 0 ? (used / total) * 100 : null;
   }, [s, n.disks]);
   const online = n.status === 'online';
+  const role = useRole();
   return (
     <>
       <PageHeader
@@ -90,6 +93,12 @@ function NodeDetail({ node: n }: { node: Node }) {
       <Section title="Run a command">
         <RunBox nodeId={n.id} online={online} />
       </Section>
+      {/* Terminals and recordings need the operator role; a reader is offered neither. */}
+      {role && role !== 'reader' && n.protocol === 'steward' ? (
+        <Section title="Terminal">
+          <TerminalPanel nodeId={n.id} online={online} />
+        </Section>
+      ) : null}
       <Section title="Files">
         <FileBrowser nodeId={n.id} online={online} />
       </Section>
