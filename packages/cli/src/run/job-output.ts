@@ -1,5 +1,5 @@
 import { ApiError, type JobOutputEvent, type StewardClient } from '@steward/client';
-import { isTerminalCommandState, type Command, type JobDetail } from '@steward/protocol';
+import { isTerminalCommandState, type Command, type Job, type JobDetail } from '@steward/protocol';
 import { settledJob, watchJob, type WatchOutcome } from './job-watcher.js';
 import type { RunOutput, RunPrinter } from './printer.js';
 
@@ -18,7 +18,8 @@ export interface FollowOptions {
 }
 
 export type FollowOutcome =
-  | { kind: 'done'; job: JobDetail }
+  /** The job's state and counts; its commands came one by one in their `end` events. */
+  | { kind: 'done'; job: Job }
   | { kind: 'deadline' }
   /** The control plane does not serve the stream (or it kept breaking off before giving anything). */
   | { kind: 'unavailable' };
@@ -93,7 +94,8 @@ export async function followRun(
   if (followed.kind === 'unavailable') {
     return watchJob(client, created, { waitMs: () => Math.max(0, deadline - Date.now()), onResult: end }, ended);
   }
-  const outcome = await settledJob(client, created.id, followed.kind === 'done' ? followed.job : undefined);
+  // `done` carries no command list (a 10,000-node job's would be huge): the job is read once, whole.
+  const outcome = await settledJob(client, created.id);
   for (const c of outcome.job.commands) if (isTerminalCommandState(c.state) && !ended.has(c.id)) end(c);
   return outcome;
 }
