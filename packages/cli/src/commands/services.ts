@@ -1,11 +1,12 @@
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { parseAllDocuments } from 'yaml';
-import { ValidationError, type Service, type ServiceNodeStatus, type ServicePut } from '@steward/protocol';
+import { ValidationError, type Service, type ServiceLogsFollowResult, type ServiceNodeStatus, type ServicePut } from '@steward/protocol';
 import { healthText, restartText } from '@steward/protocol/service-text';
 import type { StewardClient } from '@steward/client';
 import { durationOption, positiveInt } from '../args.js';
 import { EXIT_FAILURE } from '../errors.js';
+import { EXIT_INTERRUPTED, onInterrupt } from '../interrupt.js';
 import { nodeRollout, rolloutDone } from '../rollout.js';
 import { clientFor, withConnection } from '../connect.js';
 import { ago, span, table, timestamp } from '../format.js';
@@ -179,19 +180,49 @@ export function registerServices(program: Command): void {
       .description("a service's output on one node (stdout and stderr)")
       .argument('<name>')
       .requiredOption('--node <node>', 'node id or name')
-      .option('-f, --follow', 'keep printing new output')
-      .option('--bytes <n>', 'how much of the end to show first', positiveInt, 16384),
-  ).action(async (name: string, opts: { node: string; follow?: boolean; bytes: number }, cmd: Command) => {
+      .option('-f, --follow', 'keep printing new output as the service writes it, until Ctrl-C')
+      .option('--bytes <n>', 'how much of the end to show first', positiveInt, 16384)
+      .addOption(durationOption('--timeout <duration>', 'with --follow: stop following after this long', 24 * 3_600_000)),
+  ).action(async (name: string, opts: { node: string; follow?: boolean; bytes: number; timeout: number }, cmd: Command) => {
     const client = clientFor(cmd);
-    const stop = new AbortController();
-    process.once('SIGINT', () => stop.abort());
-    let chunk = await client.serviceLogs(name, { node: opts.node, maxBytes: opts.bytes });
+    if (opts.follow) return followLogs(client, name, opts);
+    const chunk = await client.serviceLogs(name, { node: opts.node, maxBytes: opts.bytes });
     process.stdout.write(chunk.data);
-    while (opts.follow && !stop.signal.aborted) {
-      await sleep(1000);
-      if (stop.signal.aborted) break;
-      chunk = await client.serviceLogs(name, { node: opts.node, offset: chunk.offset, maxBytes: 1024 * 1024 });
-      process.stdout.write(chunk.data);
-    }
   });
+}
+
+const FOLLOW_ENDED: Record<ServiceLogsFollowResult['ended'], string> = {
+  timeout: '(stopped following: --timeout reached)',
+  cap: "(stopped following: the agent's stream cap for one command was reached; run it again to go on)",
+  removed: '(stopped following: the service was removed from the node)',
+};
+
+/**
+ * `logs --follow`: one `service.logs` command with `follow` on the node; its streamed output
+ * is printed as it arrives. Ctrl-C cancels the command, waits for its end and exits 130.
+ */
+async function followLogs(client: StewardClient, name: string, opts: { node: string; bytes: number; timeout: number }): Promise<void> {
+  const { command } = await client.submitCommand({
+    node: opts.node,
+    type: 'service.logs',
+    payload: { name, follow: true, maxBytes: Math.min(opts.bytes, 1_048_576) },
+    timeoutMs: opts.timeout,
+  });
+  const release = onInterrupt(
+    { what: `following ${name} on ${opts.node} (command ${command.id})`, cancelCommand: `steward commands cancel ${command.id}`, cancel: () => client.cancelCommand(command.id) },
+    true,
+  );
+  try {
+    for await (const e of client.commandOutput(command.id)) {
+      if (e.event === 'output') process.stdout.write(e.chunk.data);
+      else if (e.event === 'truncated') eprintln(`(the control plane stopped storing this follow's output after ${e.bytes} bytes)`);
+      else if (e.event === 'end' && e.command.state === 'succeeded') eprintln(FOLLOW_ENDED[(e.command.result as ServiceLogsFollowResult).ended] ?? '(stopped following)');
+      else if (e.event === 'end' && process.exitCode !== EXIT_INTERRUPTED) {
+        eprintln(`error: ${e.command.error?.message ?? `following ended ${e.command.state}`}`);
+        process.exitCode = EXIT_FAILURE;
+      }
+    }
+  } finally {
+    release();
+  }
 }

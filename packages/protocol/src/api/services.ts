@@ -208,10 +208,27 @@ export const ServiceLogsPayload = Type.Object(
     name: Type.String({ pattern: SERVICE_NAME_PATTERN }),
     offset: Type.Optional(Type.Integer({ minimum: 0, description: 'read from here; omitted: the last maxBytes' })),
     maxBytes: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_048_576 })),
+    follow: Type.Optional(
+      Type.Boolean({
+        description:
+          'stream the tail and then every new byte as command output (stdout) until cancelled or shortly before the timeout; the result is then a ServiceLogsFollowResult',
+      }),
+    ),
   },
   { additionalProperties: false },
 );
 export type ServiceLogsPayload = Static<typeof ServiceLogsPayload>;
+
+/** What a `service.logs` command with `follow` returns once it stops following (its output is in the stream). */
+export const ServiceLogsFollowResult = Type.Object({
+  /** Bytes of the log written to the command's output. */
+  bytes: Type.Integer({ minimum: 0 }),
+  /** Where the next read of the log starts. */
+  offset: Type.Integer({ minimum: 0 }),
+  /** Why it stopped: near the command's timeout, the agent's stream cap was reached, or the service was removed. */
+  ended: Type.Union([Type.Literal('timeout'), Type.Literal('cap'), Type.Literal('removed')]),
+});
+export type ServiceLogsFollowResult = Static<typeof ServiceLogsFollowResult>;
 
 export const ServiceLogsResult = Type.Object({
   data: Type.String(),

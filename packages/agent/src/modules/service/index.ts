@@ -7,6 +7,8 @@ import {
   type Static,
 } from '@steward/protocol';
 import { defineCommand, defineModule, HandlerFailure, type CommandContext } from '../types.js';
+import { DEFAULT_MAX_STREAM_BYTES } from '../../core/output.js';
+import { followLog } from './follow.js';
 import { Installer } from './installer.js';
 import { chooseLimits } from './limits.js';
 import { Supervisor } from './supervisor.js';
@@ -74,13 +76,31 @@ function imperative(verb: 'start' | 'stop' | 'restart' | 'status', description: 
   });
 }
 
+/** How long before its timeout a follow stops on its own (at most a tenth of the timeout). */
+const FOLLOW_MARGIN_MS = 2000;
+
 const logs = defineCommand({
   type: 'service.logs',
-  description: "Reads a service's output log: the tail, or from an offset to follow it.",
+  description: "Reads a service's output log: the tail, or from an offset; with follow, streams it as command output until cancelled.",
   payload: ServiceLogsPayload,
   safeToRerun: true,
   handler: async (p, ctx) => {
-    const chunk = supervisorOf(ctx).logs(p.name, p.offset, p.maxBytes ?? 64 * 1024);
+    const sup = supervisorOf(ctx);
+    if (p.follow) {
+      if (!sup.status(p.name)) throw unknownService(p.name);
+      return followLog({
+        path: sup.logPath(p.name),
+        offset: p.offset,
+        tailBytes: p.maxBytes ?? 64 * 1024,
+        signal: ctx.signal,
+        // Ends on its own a little before the executor's timeout, so a follow that ran its time succeeds.
+        until: Date.now() + ctx.timeoutMs - Math.min(FOLLOW_MARGIN_MS, Math.floor(ctx.timeoutMs / 10)),
+        maxBytes: ctx.config.exec.maxStreamBytes ?? DEFAULT_MAX_STREAM_BYTES,
+        exists: () => sup.status(p.name) !== null,
+        write: (data) => ctx.output.write('stdout', data),
+      });
+    }
+    const chunk = sup.logs(p.name, p.offset, p.maxBytes ?? 64 * 1024);
     if (!chunk) throw unknownService(p.name);
     return chunk;
   },

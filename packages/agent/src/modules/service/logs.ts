@@ -42,11 +42,17 @@ export interface LogChunk {
  * the file was rotated since: reading starts over at 0.
  */
 export function readLog(path: string, offset: number | undefined, maxBytes: number): LogChunk {
+  const { data, ...at } = readLogBytes(path, offset, maxBytes);
+  return { data: data.toString('utf8'), ...at };
+}
+
+/** `readLog` as bytes, for a reader that decodes across reads (a character may be cut at either end). */
+export function readLogBytes(path: string, offset: number | undefined, maxBytes: number): { data: Buffer; offset: number; size: number } {
   let fd: number;
   try {
     fd = openSync(path, 'r');
   } catch {
-    return { data: '', offset: 0, size: 0 };
+    return { data: Buffer.alloc(0), offset: 0, size: 0 };
   }
   try {
     const size = statSync(path).size;
@@ -55,7 +61,7 @@ export function readLog(path: string, offset: number | undefined, maxBytes: numb
     const len = Math.min(maxBytes, size - from);
     const buf = Buffer.alloc(len);
     const n = len > 0 ? readSync(fd, buf, 0, len, from) : 0;
-    return { data: buf.subarray(0, n).toString('utf8'), offset: from + n, size };
+    return { data: buf.subarray(0, n), offset: from + n, size };
   } finally {
     closeSync(fd);
   }
