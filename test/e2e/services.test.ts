@@ -145,7 +145,14 @@ describe('services end to end (real control plane, agents and service processes)
     const restarted = await server.client.serviceAction('web', 'restart', 'svc-a');
     pids.push(restarted.pid!);
     await waitFor('logs -f shows new output', () => followed.split('listening on').length > before, { timeoutMs: 20_000 });
+    // It came through the stream of one running follow command, not a poll that ended.
+    const [followCmd] = (await server.client.listCommands({ type: 'service.logs', node: 'svc-a', state: 'running' })).items;
+    expect(followCmd).toMatchObject({ payload: { name: 'web', follow: true } });
+    const followExit = new Promise<number | null>((resolve) => follow.on('close', resolve));
     follow.kill('SIGINT');
+    // Ctrl-C cancels the remote command and exits 130 once it ended.
+    expect(await followExit).toBe(130);
+    expect(await server.client.getCommand(followCmd!.id)).toMatchObject({ state: 'cancelled' });
     const shown = await cli(server, ['services', 'show', 'web']);
     expect(shown.code).toBe(0);
     // An operator restart is not counted as a restart.

@@ -1,4 +1,4 @@
-import { watch, type FSWatcher } from 'node:fs';
+import { statSync, watch, type FSWatcher } from 'node:fs';
 import type { ServiceLogsFollowResult } from '@steward/protocol';
 import { readLogBytes } from './logs.js';
 
@@ -25,9 +25,11 @@ export interface FollowOptions {
 
 /**
  * Streams a service's log: the tail, then every new byte as the service writes it. The log is
- * rotated by copy-and-truncate (logs.ts), so a file shorter than our offset means a rotation:
- * what was written between our last read and the copy is read from `path.1` first, then the
- * new file from its start.
+ * rotated by copy-and-truncate (logs.ts), which keeps the file's inode, and the file may have
+ * grown back past our offset before we look, so a rotation is told by a new `path.1` (each
+ * rotation copies into a fresh one): what was written between our last read and the copy is
+ * read from it first, then the log from its start. Without kept parts (logKeep 0) only a file
+ * shorter than our offset tells, and what the service wrote just before is lost.
  */
 export async function followLog(o: FollowOptions): Promise<ServiceLogsFollowResult> {
   let offset = o.offset;
@@ -35,6 +37,7 @@ export async function followLog(o: FollowOptions): Promise<ServiceLogsFollowResu
   let wake: (() => void) | null = null;
   const nudge = () => wake?.();
   let watcher: FSWatcher | null = null;
+  let rotated = inodeOf(`${o.path}.1`);
   const onAbort = () => nudge();
   o.signal.addEventListener('abort', onAbort, { once: true });
   try {
@@ -43,9 +46,15 @@ export async function followLog(o: FollowOptions): Promise<ServiceLogsFollowResu
       if (!o.exists()) return { bytes, offset: offset ?? 0, ended: 'removed' };
       // Read until the file has nothing new.
       for (;;) {
-        const before = offset;
+        const part = inodeOf(`${o.path}.1`);
+        if (part !== rotated) {
+          rotated = part;
+          if (offset !== undefined && part !== null) {
+            bytes += sendRotatedRest(o, offset);
+            offset = 0;
+          }
+        }
         const chunk = readLogBytes(o.path, offset, offset === undefined ? o.tailBytes : READ_BYTES);
-        if (before !== undefined && chunk.size < before) bytes += sendRotatedRest(o, before);
         if (chunk.data.length > 0) {
           o.write(chunk.data);
           bytes += chunk.data.length;
@@ -83,6 +92,14 @@ function sendRotatedRest(o: FollowOptions, from: number): number {
     o.write(chunk.data);
     sent += chunk.data.length;
     at = chunk.offset;
+  }
+}
+
+function inodeOf(path: string): number | null {
+  try {
+    return statSync(path).ino;
+  } catch {
+    return null;
   }
 }
 
