@@ -42,6 +42,7 @@ export async function followLog(o: FollowOptions): Promise<ServiceLogsFollowResu
   o.signal.addEventListener('abort', onAbort, { once: true });
   try {
     for (;;) {
+      // Cancelled (or the executor's own timeout): the command has already ended, this result goes nowhere.
       if (o.signal.aborted) return { bytes, offset: offset ?? 0, ended: 'timeout' };
       if (!o.exists()) return { bytes, offset: offset ?? 0, ended: 'removed' };
       // Read until the file has nothing new.

@@ -7,7 +7,7 @@ import {
   type Static,
 } from '@steward/protocol';
 import { defineCommand, defineModule, HandlerFailure, type CommandContext } from '../types.js';
-import { DEFAULT_MAX_STREAM_BYTES } from '../../core/output.js';
+import { DEFAULT_MAX_STREAM_BYTES, NO_OUTPUT } from '../../core/output.js';
 import { followLog } from './follow.js';
 import { Installer } from './installer.js';
 import { chooseLimits } from './limits.js';
@@ -88,6 +88,8 @@ const logs = defineCommand({
     const sup = supervisorOf(ctx);
     if (p.follow) {
       if (!sup.status(p.name)) throw unknownService(p.name);
+      // Asked for on the inbound API: nothing would be streamed, the caller would wait for nothing.
+      if (ctx.output === NO_OUTPUT) throw new HandlerFailure('follow_not_streamed', 'follow needs a command from the control plane; its output is streamed there');
       return followLog({
         path: sup.logPath(p.name),
         offset: p.offset,

@@ -1,13 +1,23 @@
 import { appendFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
+import { NO_OUTPUT } from '../../../src/core/output.js';
+import serviceModule from '../../../src/modules/service/index.js';
 import { followLog, type FollowOptions } from '../../../src/modules/service/follow.js';
+import { Installer } from '../../../src/modules/service/installer.js';
+import { chooseLimits } from '../../../src/modules/service/limits.js';
 import { rotateIfLarge } from '../../../src/modules/service/logs.js';
+import { Supervisor } from '../../../src/modules/service/supervisor.js';
+import { failure, testConfig, testContext, testLink, type Written } from '../context.js';
+import { ArtifactServer, packTarGz, SLEEPER, spec } from '../../../../../test/support/service-artifacts.js';
 import { waitFor } from '../../../../../test/support/wait.js';
 
 const dirs: string[] = [];
-afterEach(() => {
+const cleanup: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  for (const fn of cleanup.splice(0).reverse()) await fn();
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
 });
 
@@ -82,5 +92,52 @@ describe('following a service log', () => {
     await waitFor('the tail', () => removed.text() === 'y\n');
     there = false;
     expect(await removed.done).toMatchObject({ ended: 'removed', bytes: 2 });
+  });
+});
+
+describe('service.logs with follow (the handler, a real supervised service)', () => {
+  it('streams the log as command output until cancelled, and refuses an unknown service or a context that does not stream', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'steward-follow-sup-'));
+    dirs.push(dir);
+    const log = pino({ level: 'silent' });
+    const artifacts = await new ArtifactServer().start();
+    cleanup.push(() => artifacts.stop());
+    const sup = new Supervisor({
+      stateFile: join(dir, 'state.json'),
+      installer: new Installer(join(dir, 'services'), testLink()),
+      limits: chooseLimits({ cgroup: 'off', root: '/sys/fs/cgroup', parent: 'steward-test' }, log),
+      log,
+      pollIntervalMs: 50,
+      logMaxBytes: 1024 * 1024,
+      logKeep: 2,
+      emit: () => {},
+    });
+    sup.start();
+    cleanup.push(async () => {
+      await sup.remove('sleepy');
+      await sup.stop();
+    });
+    const bytes = await packTarGz({ run: SLEEPER });
+    expect((await sup.apply(1, spec('sleepy', '1.0.0', artifacts.put('sleepy.tgz', bytes), bytes))).outcome).toBe('installed');
+    const first = await waitFor('running', () => sup.status('sleepy')?.pid ?? null);
+
+    const handler = serviceModule.commands.find((c) => c.type === 'service.logs')!.handler;
+    const config = testConfig(dir);
+    const module = { supervisor: sup, stop: async () => {} };
+    const written: Written = [];
+    const ac = new AbortController();
+    const following = handler({ name: 'sleepy', follow: true }, testContext(config, ac.signal, { module, output: written }));
+    const text = () => written.map((w) => w.data).join('');
+    await waitFor('the tail', () => text().includes(`up ${first}`));
+    // A line the service prints after the follow began (a restart prints "up <new pid>").
+    const second = (await sup.operatorRestart('sleepy'))!.pid;
+    await waitFor('the new line', () => text().includes(`up ${second}`));
+    expect(written.every((w) => w.stream === 'stdout')).toBe(true);
+    ac.abort();
+    expect(await following).toMatchObject({ ended: 'timeout', bytes: Buffer.byteLength(text()) });
+
+    expect((await failure(handler({ name: 'nope', follow: true }, testContext(config, undefined, { module })))).code).toBe('unknown_service');
+    const inbound = { ...testContext(config, undefined, { module }), output: NO_OUTPUT };
+    expect((await failure(handler({ name: 'sleepy', follow: true }, inbound))).code).toBe('follow_not_streamed');
   });
 });
