@@ -1,6 +1,6 @@
 import type { Agent as HttpAgent } from 'node:http';
 import type { Logger } from 'pino';
-import { AgentConnection, jittered } from '@steward/agent';
+import { AgentConnection, DEFAULT_RESULT_TAIL_BYTES, jittered } from '@steward/agent';
 import {
   AGENT_PROTOCOL_VERSION,
   type CommandResultMessage,
@@ -106,7 +106,7 @@ export interface SimAgentOptions {
   /**
    * Answers `exec.run` by streaming this many bytes of stdout (`command.output`: 16 KiB chunks,
    * four per message, as the real agent sends a fast writer's 64 KiB pipe reads), then a result
-   * carrying the tail like the real exec.run (up to 1 MiB).
+   * carrying the tail like the real exec.run (its default `exec.maxOutputBytes`).
    */
   execStreamBytes?: number;
 }
@@ -256,7 +256,7 @@ export class SimAgent {
     this.conn.send(result);
   }
 
-  /** Sends `bytes` of numbered lines as command.output; returns the last MiB (the result's tail). */
+  /** Sends `bytes` of numbered lines as command.output; returns the result's tail (the real agent's default size). */
   private streamOutput(commandId: string, bytes: number): string {
     const CHUNK = 16 * 1024;
     const line = (n: number) => `${String(n).padStart(7, '0')} ${'x'.repeat(CHUNK - 9)}\n`;
@@ -272,10 +272,10 @@ export class SimAgent {
       this.conn.send({ type: 'command.output', commandId, chunks });
     }
     this.o.fleet.outputBytesSent += sent;
-    const tailChunks = Math.ceil((1024 * 1024) / CHUNK);
+    const tailChunks = Math.ceil(DEFAULT_RESULT_TAIL_BYTES / CHUNK);
     let tail = '';
     for (let n = Math.max(0, seq - tailChunks); n < seq; n++) tail += line(n);
-    return tail.slice(-Math.min(bytes, 1024 * 1024));
+    return tail.slice(-Math.min(bytes, DEFAULT_RESULT_TAIL_BYTES));
   }
 
   /** The task module's report: slots, nothing running (tasks end at once), idle, some disk. */

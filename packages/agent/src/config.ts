@@ -7,7 +7,7 @@ import { compile, parseLabelArgs, ValidationError, type FieldIssue, type Labels 
 
 import { DEFAULT_MODULES } from './core/default-modules.js';
 import { isLoopbackHost, parseListen } from './core/listen.js';
-import { DEFAULT_MAX_STREAM_BYTES } from './core/output.js';
+import { DEFAULT_MAX_STREAM_BYTES, DEFAULT_RESULT_TAIL_BYTES } from './core/output.js';
 
 export { DEFAULT_MODULES };
 
@@ -174,7 +174,7 @@ export function loadAgentConfig(flags: AgentFlags, env: NodeJS.ProcessEnv = proc
     heartbeatIntervalMs: 15_000,
     reconnect: { initialDelayMs: 1000, maxDelayMs: 60_000, keepaliveMs: 15_000 },
     fs: { roots: [join(dataDir, 'files')], maxReadBytes: 1024 * 1024 },
-    exec: { maxOutputBytes: 1024 * 1024, maxStreamBytes: DEFAULT_MAX_STREAM_BYTES, allowShell: true },
+    exec: { maxOutputBytes: DEFAULT_RESULT_TAIL_BYTES, maxStreamBytes: DEFAULT_MAX_STREAM_BYTES, allowShell: true },
     resources: {},
   };
   const merged = merge(defaults, envPart, filePart, flagPart);

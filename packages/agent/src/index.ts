@@ -4,3 +4,4 @@ export { AgentConnection, type ConnectionHandlers, type ConnectionOptions } from
 export { Backoff, jittered } from './backoff.js';
 export { EnrollmentError } from './enroll.js';
 export { AGENT_VERSION } from './version.js';
+export { DEFAULT_RESULT_TAIL_BYTES } from './core/output.js';

@@ -7,6 +7,13 @@ import { cutUtf8, splitUtf8 } from '@steward/protocol/node';
 export const DEFAULT_MAX_STREAM_BYTES = 8 * 1024 * 1024;
 
 /**
+ * Default `exec.maxOutputBytes`: the tail of each stream kept in exec.run's result. The whole
+ * output (up to the cap above) is in the control plane's output store, so the result needs only
+ * the end; a large tail costs the control plane its size again per node in a big job.
+ */
+export const DEFAULT_RESULT_TAIL_BYTES = 64 * 1024;
+
+/**
  * Where a running handler writes its output (`ctx.output`): cheap to call as often as data
  * comes. Bytes are decoded as UTF-8 per stream, so a character split between two writes stays
  * whole; `resize` takes `<cols>x<rows>`.
