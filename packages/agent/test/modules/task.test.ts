@@ -9,7 +9,7 @@ import { parseStat } from '../../src/modules/task/proc.js';
 import type { TaskPool } from '../../src/modules/task/index.js';
 import type { AgentConfig } from '../../src/config.js';
 import { processGone, waitFor } from '../../../../test/support/wait.js';
-import { failure, run, tempDir, testConfig, testContext, testLink, type Emitted } from './context.js';
+import { failure, run, tempDir, testConfig, testContext, testLink, type Emitted, type Written } from './context.js';
 
 let registry: ModuleRegistry;
 beforeAll(async () => {
@@ -34,18 +34,17 @@ function payload(extra: Record<string, unknown>) {
 describe('task module', () => {
   it('runs an exec task, streams stdout and stderr in order with sequence numbers, and reports usage', async () => {
     const { pool: p, config } = await pool();
-    const emitted: Emitted = [];
+    const output: Written = [];
     const res = await run(
       registry,
       'task.run',
       payload({ kind: 'exec', command: 'sh', args: ['-c', 'echo one; sleep 0.1; echo two >&2; sleep 0.1; echo three'] }),
-      testContext(config, undefined, { module: p, emitted }),
+      testContext(config, undefined, { module: p, output }),
     );
     expect(res).toMatchObject({ exitCode: 0, signal: null, truncated: false, outputBytes: 14 });
     expect(res.tail).toBe('one\ntwo\nthree\n');
-    const out = emitted.filter((e) => e.event === 'output').map((e) => e.data as { seq: number; stream: string; data: string });
-    expect(out.map((o) => o.seq)).toEqual(out.map((_, i) => i));
-    expect(out.map((o) => `${o.stream}:${o.data}`).join('')).toBe('stdout:one\nstderr:two\nstdout:three\n');
+    // Written to the command's output stream (it numbers and journals the chunks), in order.
+    expect(output.map((o) => `${o.stream}:${o.data}`).join('')).toBe('stdout:one\nstderr:two\nstdout:three\n');
     expect(res.cpuMs).not.toBeNull();
     expect(res.peakMemoryBytes).toBeGreaterThan(0);
     await p.stop();
@@ -80,16 +79,16 @@ describe('task module', () => {
 
   it('bounds the streamed output and marks it truncated, but keeps draining the pipe', async () => {
     const { pool: p, config } = await pool(undefined, { maxOutputBytes: 1000, chunkBytes: 256 });
-    const emitted: Emitted = [];
+    const output: Written = [];
     const res = await run(
       registry,
       'task.run',
       payload({ kind: 'exec', command: 'sh', args: ['-c', 'head -c 200000 /dev/zero | tr "\\0" x; echo; echo end'] }),
-      testContext(config, undefined, { module: p, emitted }),
+      testContext(config, undefined, { module: p, output }),
     );
     expect(res.exitCode).toBe(0);
     expect(res.truncated).toBe(true);
-    const sent = emitted.filter((e) => e.event === 'output').reduce((s, e) => s + (e.data as { data: string }).data.length, 0);
+    const sent = output.reduce((s, o) => s + o.data.length, 0);
     expect(sent).toBeLessThanOrEqual(1000);
     expect(res.outputBytes).toBe(sent);
     expect(res.tail.endsWith('end\n')).toBe(true);

@@ -47,6 +47,8 @@ export async function endAttempt(
     peak_memory_bytes: r.peakMemoryBytes ?? null,
     tail: r.tail ?? null,
     ...(r.truncated ? { output_truncated: 1 } : {}),
+    // Output streamed as command output is not counted as it arrives (module-event output is); the agent's count is the same number.
+    ...(typeof r.outputBytes === 'number' ? { output_bytes: r.outputBytes } : {}),
     error: end.error ? JSON.stringify(end.error) : null,
   });
   if (!ended) return undefined;

@@ -1,7 +1,8 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { isTerminalTaskState, NotFoundError, type TaskOutputChunk, type TaskState } from '@steward/protocol';
 import type { Context } from '../core/context.js';
-import { outputAfter } from '../store/queries/task-output.js';
+import type { TaskOutputTable } from '../store/schema.js';
+import { commandOutputOfTaskAfter, outputAfter } from '../store/queries/task-output.js';
 import { getTaskRow } from '../store/queries/tasks.js';
 import type { OutputRecorder } from './output.js';
 import { boundedSse, openSse } from '../http/sse.js';
@@ -13,6 +14,18 @@ const POLL_MS = 250;
 /** After the task ended, chunks sent just before its result may still be on their way. */
 const SETTLE_MS = 300;
 const PING_MS = 15_000;
+
+/**
+ * A page of a task's output in (attempt, seq) order. Agents stream an attempt's output as its
+ * command's output (durable across reconnects); older agents sent module events, stored in
+ * `task_output`. One attempt has one or the other, so the two sorted pages merge.
+ */
+async function taskOutputAfter(ctx: Context, id: string, after: { number: number; seq: number }): Promise<TaskOutputTable[]> {
+  const [events, streamed] = await Promise.all([outputAfter(ctx.store.db, id, after, PAGE), commandOutputOfTaskAfter(ctx.store.db, id, after, PAGE)]);
+  if (streamed.length === 0) return events;
+  if (events.length === 0) return streamed;
+  return [...events, ...streamed].sort((a, b) => a.number - b.number || a.seq - b.seq).slice(0, PAGE);
+}
 
 /**
  * `GET /api/v1/tasks/:id/output` as Server-Sent Events: `output` events (what is stored so far,
@@ -56,7 +69,7 @@ export async function streamOutput(
     try {
       do {
         again = false;
-        const chunks = await outputAfter(ctx.store.db, id, after, PAGE);
+        const chunks = await taskOutputAfter(ctx, id, after);
         for (const c of chunks) {
           const chunk: TaskOutputChunk = { attempt: c.number, seq: c.seq, stream: c.stream as TaskOutputChunk['stream'], data: c.data, at: c.at };
           send('output', chunk);

@@ -4,7 +4,8 @@ import { insertNode, updateNodeRow } from '../../src/store/queries/nodes.js';
 import { dueQueuedTasks, getTaskRetryPolicy, getTaskRow, insertTaskOnce, markPlaced, setQueuedReason, transitionTask } from '../../src/store/queries/tasks.js';
 import { activeAttemptCounts, attemptsOnLostNodes, attemptsWithEndedCommands, insertAttempts, listAttemptRows, transitionAttempt } from '../../src/store/queries/task-attempts.js';
 import { deleteTaskNode, getNodeFactsSource, onlineTaskNodes, refreshTaskNodeLabels, upsertTaskNode } from '../../src/store/queries/task-nodes.js';
-import { insertOutput, outputAfter } from '../../src/store/queries/task-output.js';
+import { commandOutputOfTaskAfter, insertOutput, outputAfter } from '../../src/store/queries/task-output.js';
+import { insertOutputChunks } from '../../src/store/queries/command-output.js';
 import { claimLease, getSchedulerRow, releaseLease } from '../../src/store/queries/task-scheduler.js';
 import { insertCommands } from '../../src/store/queries/commands.js';
 import { newCommandRow } from '../../src/commands/service.js';
@@ -345,5 +346,22 @@ describe.each(storeTargets())('tasks on $name', (target) => {
     expect((await outputAfter(db, 'task_o', { number: 0, seq: -1 })).map((c) => c.data).join('')).toBe('abcd');
     expect((await outputAfter(db, 'task_o', { number: 1, seq: 1 })).map((c) => c.data).join('')).toBe('cd');
     expect((await outputAfter(db, 'task_o', { number: 1, seq: 0 }, 2)).map((c) => c.data).join('')).toBe('bc');
+  });
+
+  it("reads the output its attempts' commands streamed, in attempt and sequence order after a position; other commands' output is not its", async () => {
+    const db = ctx.store.db;
+    const { node, task, attempt } = await placed();
+    const second = attemptRow(task, node.id, { number: 2 });
+    const other = await placed();
+    await insertAttempts(db, [second]);
+    const cmd = (id: string) => ({ ...newCommandRow({ type: 'task.run', payload: {}, timeoutMs: 1000, ttlMs: 1000 }, node.id, T0), id });
+    await insertCommands(db, [cmd(attempt.command_id), cmd(second.command_id), cmd(other.attempt.command_id)]);
+    const chunk = (commandId: string, seq: number, data: string) => ({ command_id: commandId, seq, stream: seq % 2 ? 'stderr' : 'stdout', data, at: T0 + seq });
+    await insertOutputChunks(db, [chunk(second.command_id, 0, 'c'), chunk(attempt.command_id, 1, 'b'), chunk(attempt.command_id, 0, 'a'), chunk(other.attempt.command_id, 0, 'x'), chunk(second.command_id, 1, 'd')]);
+    const all = await commandOutputOfTaskAfter(db, task.id, { number: 0, seq: -1 });
+    expect(all.map((c) => `${c.number}.${c.seq}:${c.stream}:${c.data}`)).toEqual(['1.0:stdout:a', '1.1:stderr:b', '2.0:stdout:c', '2.1:stderr:d']);
+    expect(all[0]).toMatchObject({ attempt_id: attempt.id, task_id: task.id, at: T0 });
+    expect((await commandOutputOfTaskAfter(db, task.id, { number: 1, seq: 1 })).map((c) => c.data).join('')).toBe('cd');
+    expect((await commandOutputOfTaskAfter(db, task.id, { number: 1, seq: 0 }, 2)).map((c) => c.data).join('')).toBe('bc');
   });
 });

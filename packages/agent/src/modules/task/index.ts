@@ -79,7 +79,8 @@ export class TaskPool implements ModuleInstance {
     this.running.set(ctx.commandId, { attemptId: p.attemptId, taskId: p.taskId });
     try {
       return await runTask(p, ctx.signal, this.workDir, this.runner, this.sampler, this.orphans, {
-        output: (seq, stream, data) => ctx.emit('output', { taskId: p.taskId, attemptId: p.attemptId, seq, stream, data, at: Date.now() }),
+        // The attempt's command output: journaled and resent across reconnects (module events are not).
+        output: (stream, data) => ctx.output.write(stream, data),
         progress: (percent) => ctx.emit('progress', { taskId: p.taskId, attemptId: p.attemptId, percent, at: Date.now() }),
       });
     } finally {

@@ -21,7 +21,8 @@ export interface RunnerSettings {
 }
 
 export interface RunHooks {
-  output(seq: number, stream: TaskOutputStream, data: string): void;
+  /** Bytes as they come (the command's output stream decodes them, a split character stays whole). */
+  output(stream: TaskOutputStream, data: Buffer): void;
   progress(percent: number): void;
 }
 
@@ -71,7 +72,7 @@ class ChunkBuffer {
     const all = Buffer.concat(this.parts);
     this.parts = [];
     this.size = 0;
-    // Split on a UTF-8 boundary-safe size; a multi-byte character cut in two is a rare, cosmetic loss.
+    // The command's output stream decodes per stream, so a character cut here arrives whole.
     for (let i = 0; i < all.length; i += this.s.chunkBytes) this.send(this.stream, all.subarray(i, i + this.s.chunkBytes));
   }
 }
@@ -148,7 +149,6 @@ function spawnAndWait(
   const pid = child.pid;
   // Written down first, before any await: see OrphanRegistry.add.
   if (pid !== undefined) orphans.add(pid, p.attemptId);
-  let seq = 0;
   let sent = 0;
   let truncated = false;
   const tail = new Tail(s.tailBytes);
@@ -159,7 +159,7 @@ function spawnAndWait(
       return;
     }
     sent += data.length;
-    hooks.output(seq++, stream, data.toString('utf8'));
+    hooks.output(stream, data);
   };
   const out = new ChunkBuffer('stdout', s, send);
   const err = new ChunkBuffer('stderr', s, send);

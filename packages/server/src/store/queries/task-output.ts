@@ -30,6 +30,28 @@ export async function outputAfter(
     .execute();
 }
 
+/**
+ * Output of a task's attempts streamed as their commands' output (`command_output`, agents
+ * that stream task output that way) after (attempt number, seq), in the same shape and order.
+ */
+export async function commandOutputOfTaskAfter(
+  db: Kysely<Database>,
+  taskId: string,
+  after: { number: number; seq: number },
+  limit = 1000,
+): Promise<TaskOutputTable[]> {
+  return db
+    .selectFrom('command_output as o')
+    .innerJoin('task_attempts as a', 'a.command_id', 'o.command_id')
+    .select(['a.id as attempt_id', 'o.seq as seq', 'a.task_id as task_id', 'a.number as number', 'o.stream as stream', 'o.data as data', 'o.at as at'])
+    .where('a.task_id', '=', taskId)
+    .where((eb) => eb.or([eb('a.number', '>', after.number), eb.and([eb('a.number', '=', after.number), eb('o.seq', '>', after.seq)])]))
+    .orderBy('a.number')
+    .orderBy('o.seq')
+    .limit(limit)
+    .execute();
+}
+
 export async function addOutputBytes(db: Kysely<Database>, attemptId: string, bytes: number, truncated: boolean): Promise<void> {
   await db
     .updateTable('task_attempts')
