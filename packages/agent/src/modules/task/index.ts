@@ -81,7 +81,8 @@ export class TaskPool implements ModuleInstance {
       return await runTask(p, ctx.signal, this.workDir, this.runner, this.sampler, this.orphans, {
         // The attempt's command output: journaled and resent across reconnects (module events are not).
         output: (stream, data) => ctx.output.write(stream, data),
-        progress: (percent) => ctx.emit('progress', { taskId: p.taskId, attemptId: p.attemptId, percent, at: Date.now() }),
+        // On the next turn, after the output written before it (ctx.output flushes on setImmediate too), so the line comes first.
+        progress: (percent) => setImmediate(() => ctx.emit('progress', { taskId: p.taskId, attemptId: p.attemptId, percent, at: Date.now() })),
       });
     } finally {
       this.running.delete(ctx.commandId);
