@@ -5,7 +5,7 @@ import type { TaskOutputTable } from '../store/schema.js';
 import { commandOutputOfTaskAfter, outputAfter } from '../store/queries/task-output.js';
 import { getTaskRow } from '../store/queries/tasks.js';
 import type { OutputRecorder } from './output.js';
-import { boundedSse, openSse } from '../http/sse.js';
+import { runLiveSse } from '../http/live-sse.js';
 import type { StreamSlots } from '../core/stream-slots.js';
 
 const PAGE = 1000;
@@ -13,7 +13,6 @@ const PAGE = 1000;
 const POLL_MS = 250;
 /** After the task ended, chunks sent just before its result may still be on their way. */
 const SETTLE_MS = 300;
-const PING_MS = 15_000;
 
 /**
  * A page of a task's output in (attempt, seq) order. Agents stream an attempt's output as its
@@ -44,86 +43,55 @@ export async function streamOutput(
 ): Promise<void> {
   const first = await getTaskRow(ctx.store.db, id);
   if (!first) throw new NotFoundError('task', id);
-  // Counted with the token's event streams, and dropped like them when its client stops reading.
-  const release = slots.take(req.apiTokenId ?? '');
-  const res = openSse(reply);
-  const write = boundedSse(res, ctx.settings.limits.sseBufferBytes, () => {
-    ctx.log.warn({ taskId: id, tokenId: req.apiTokenId }, 'dropped a task output stream whose client read too slowly');
-    end();
-  });
-  const send = (event: string, data: unknown) => write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
   let after = { number: 0, seq: -1 };
   let lastState = '';
-  let busy = false;
-  let again = false;
   let endingSince: number | null = null;
-  let closed = false;
-
-  const pump = async (): Promise<void> => {
-    if (closed) return;
-    if (busy) {
-      again = true;
-      return;
-    }
-    busy = true;
-    try {
-      do {
-        again = false;
+  // Counted with the token's event streams, and dropped like them when its client stops reading.
+  await runLiveSse(req, reply, {
+    slots,
+    maxBuffered: ctx.settings.limits.sseBufferBytes,
+    log: ctx.log,
+    what: { taskId: id },
+    pollMs: POLL_MS,
+    open: streams,
+    subscribe: (wake) => {
+      const onChange = (taskId: string) => taskId === id && wake();
+      recorder.changed.on('change', onChange);
+      const unsubscribe = ctx.bus.subscribe(({ event }) => {
+        if (event.kind === 'task.state' && event.taskId === id) wake();
+      });
+      return () => {
+        recorder.changed.off('change', onChange);
+        unsubscribe();
+      };
+    },
+    step: async (s) => {
+      for (;;) {
         const chunks = await taskOutputAfter(ctx, id, after);
         for (const c of chunks) {
           const chunk: TaskOutputChunk = { attempt: c.number, seq: c.seq, stream: c.stream as TaskOutputChunk['stream'], data: c.data, at: c.at };
-          send('output', chunk);
+          s.send('output', chunk);
           after = { number: c.number, seq: c.seq };
         }
-        if (chunks.length === PAGE) {
-          again = true;
-          continue;
+        if (chunks.length < PAGE || s.closed) break;
+      }
+      if (s.closed) return;
+      const t = await getTaskRow(ctx.store.db, id);
+      if (!t) return s.end();
+      const state = { state: t.state as TaskState, attempt: t.attempts, nodeId: t.node_id, progress: t.progress, exitCode: t.exit_code, reason: t.reason };
+      const key = JSON.stringify(state);
+      if (key !== lastState) {
+        lastState = key;
+        s.send('state', state);
+      }
+      if (!follow || isTerminalTaskState(t.state as TaskState)) {
+        const now = Date.now();
+        endingSince ??= now;
+        if (!follow || now - endingSince >= SETTLE_MS) {
+          s.send('end', state);
+          s.end();
         }
-        const t = await getTaskRow(ctx.store.db, id);
-        if (!t) return end();
-        const state = { state: t.state as TaskState, attempt: t.attempts, nodeId: t.node_id, progress: t.progress, exitCode: t.exit_code, reason: t.reason };
-        const key = JSON.stringify(state);
-        if (key !== lastState) {
-          lastState = key;
-          send('state', state);
-        }
-        if (!follow || isTerminalTaskState(t.state as TaskState)) {
-          const now = Date.now();
-          endingSince ??= now;
-          if (!follow || now - endingSince >= SETTLE_MS) {
-            send('end', state);
-            return end();
-          }
-        }
-      } while (again && !closed);
-    } catch (err) {
-      ctx.log.warn({ err, taskId: id }, 'task output stream failed');
-      end();
-    } finally {
-      busy = false;
-    }
-  };
-  const onChange = (taskId: string) => {
-    if (taskId === id) void pump();
-  };
-  recorder.changed.on('change', onChange);
-  const unsubscribe = ctx.bus.subscribe(({ event }) => {
-    if (event.kind === 'task.state' && event.taskId === id) void pump();
+      }
+    },
   });
-  const poll = setInterval(() => void pump(), POLL_MS);
-  const ping = setInterval(() => write(': ping\n\n'), PING_MS);
-  function end(): void {
-    if (closed) return;
-    closed = true;
-    clearInterval(poll);
-    clearInterval(ping);
-    unsubscribe();
-    recorder.changed.off('change', onChange);
-    streams.delete(end);
-    release();
-    if (!res.writableEnded) res.end();
-  }
-  streams.add(end);
-  req.raw.on('close', end);
-  await pump();
 }
