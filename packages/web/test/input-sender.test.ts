@@ -48,7 +48,8 @@ describe('terminal input sender', () => {
     s.push('x'.repeat(64 * 1024 + 10));
     expect(g.sent.map((p) => p.data.length)).toEqual([64 * 1024]);
     await g.answer(Object.assign(new Error('not running'), { code: 'session_not_running' }));
-    await new Promise((r) => setTimeout(r, 300));
+    // The retry comes after a short delay: wait for it (bounded), not for a fixed time.
+    for (let i = 0; i < 200 && g.sent.length < 2; i++) await new Promise((r) => setTimeout(r, 10));
     // The same seq again, then the rest.
     expect(g.sent.map((p) => [p.seq, p.data.length])).toEqual([
       [0, 64 * 1024],
