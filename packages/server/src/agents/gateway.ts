@@ -26,8 +26,10 @@ import { clearConnection, confirmNextCredential, getNodeRow, recordHeartbeat, tr
 import { credentialIdOf } from '../security/secrets.js';
 import { EMPTY_INVENTORY, fromJson } from '../store/rows.js';
 import type { CommandSigner } from '../security/signing-key.js';
+import type { NodesTable } from '../store/schema.js';
 import { ModuleHandlers } from './module-handlers.js';
 import type { AgentSession, SessionHandlers } from './session.js';
+import type { ConfigSource } from './config-source.js';
 import { wire } from './wire.js';
 
 /**
@@ -60,6 +62,8 @@ export class AgentGateway implements SessionHandlers {
   private readonly heartbeatObservers = new Set<(nodeId: string, stats: Stats, at: number) => void>();
   /** Nodes already warned about clamped heartbeat stats. */
   private readonly clampWarned = new Set<string>();
+  /** The agent-config feature, once it started; until then no config is pushed. */
+  config: ConfigSource | null = null;
 
   constructor(
     private readonly ctx: Context,
@@ -95,6 +99,8 @@ export class AgentGateway implements SessionHandlers {
     }
     this.commands.declared(row.id, inventory.value.commandTypes);
     session.send(wire.welcome(row.id, row.name, row.heartbeat_interval_ms, now, await this.signer.keySet(db, now)));
+    // Right after welcome, before any dispatch: the agent runs commands under its current config.
+    await this.sendDesiredConfig(session, row);
     session.ready = true;
     await this.dispatcher.deliverAll(session.nodeId);
     await this.ackKnownResults(session, msg.outbox);
@@ -172,7 +178,19 @@ export class AgentGateway implements SessionHandlers {
 
   /** The agent's answer to a `config.desired` (issue 15); stored by the agent-config feature. */
   async configStatus(session: AgentSession, msg: ConfigStatusMessage): Promise<void> {
-    this.ctx.log.debug({ nodeId: session.nodeId, revision: msg.revision, state: msg.state }, 'config status');
+    await this.config?.status(session.nodeId, msg);
+  }
+
+  /** Only Steward's own agents take pushed config; a seed protocol's proxy would not understand it. */
+  private async sendDesiredConfig(session: AgentSession, row: NodesTable): Promise<void> {
+    if (!this.config || (row.protocol ?? 'steward') !== 'steward') return;
+    try {
+      const desired = await this.config.desired(row);
+      session.send(wire.configDesired(desired.revision, desired.config));
+    } catch (err) {
+      // The welcome stands: the sweep's re-check sends the config later.
+      this.ctx.log.warn({ err, nodeId: row.id }, 'could not work out the node\'s desired config');
+    }
   }
 
   /**
