@@ -13,6 +13,7 @@ import {
   type CommandTypeInfo,
   type CredentialRotatedMessage,
   type CommandOutputMessage,
+  type Inventory,
   type ConfigStatusMessage,
   type CatalogUpdateMessage,
 } from '@steward/protocol';
@@ -23,6 +24,7 @@ import { publishInventoryClamped, publishNodeStatus } from '../events/node-statu
 import { commandStatesOnNode, deliverableForNode } from '../store/queries/commands.js';
 import { clearConnection, confirmNextCredential, getNodeRow, recordHeartbeat, transitionNode, updateNodeRow } from '../store/queries/nodes.js';
 import { credentialIdOf } from '../security/secrets.js';
+import { EMPTY_INVENTORY, fromJson } from '../store/rows.js';
 import type { CommandSigner } from '../security/signing-key.js';
 import type { NodesTable } from '../store/schema.js';
 import { ModuleHandlers } from './module-handlers.js';
@@ -191,9 +193,19 @@ export class AgentGateway implements SessionHandlers {
     }
   }
 
-  /** The agent's command catalog changed at run time. TODO(cfgagent): update declared types and stored inventory. */
+  /**
+   * The agent's command catalog changed at run time (a module turned on or off, a plugin loaded):
+   * taken like a hello's, so payload checks and the node's stored inventory (the dashboard's run
+   * box, other replicas) follow. Bounded by the message schema and the inventory caps.
+   */
   async catalogUpdate(session: AgentSession, msg: CatalogUpdateMessage): Promise<void> {
-    this.ctx.log.debug({ nodeId: session.nodeId, types: msg.commandTypes.length }, 'catalog update not handled yet');
+    const row = await getNodeRow(this.ctx.store.db, session.nodeId);
+    if (!row) return session.close(4003, 'node no longer exists');
+    const stored = fromJson<Inventory>(row.inventory) ?? EMPTY_INVENTORY;
+    const inventory = capInventory({ ...stored, commandTypes: msg.commandTypes, modules: msg.modules });
+    await updateNodeRow(this.ctx.store.db, session.nodeId, { inventory: JSON.stringify(inventory.value) });
+    this.commands.declared(session.nodeId, inventory.value.commandTypes);
+    this.ctx.log.info({ nodeId: session.nodeId, modules: inventory.value.modules, types: inventory.value.commandTypes.length }, 'node command catalog changed');
   }
 
   async closed(session: AgentSession): Promise<void> {
