@@ -124,4 +124,16 @@ describe('live apply', () => {
     expect((await h.run('alpha.go')).error?.code).toBe('unknown_command_type');
     expect(events).toEqual(['start alpha {"v":0}', 'stop alpha', 'start beta {"v":3}', 'stop beta', 'start alpha {"v":0}', 'stop alpha']);
   });
+
+  it('restarts a module without reconfigure with its new settings, and leaves unchanged ones alone', async () => {
+    const events: string[] = [];
+    const delta = recorded('delta', events);
+    const gamma = recorded('gamma', events);
+    const h = await harness([delta, gamma]);
+    await h.host.startAll({ delta: { v: 1 }, gamma: { v: 1 } });
+    await applyLive(h.deps, h.inForce([delta, gamma], { delta: { v: 1 }, gamma: { v: 1 } }), h.inForce([delta, gamma], { delta: { v: 2 }, gamma: { v: 1 } }));
+    expect(events).toEqual(['start delta {"v":1}', 'start gamma {"v":1}', 'stop delta', 'start delta {"v":2}']);
+    expect(h.host.settings('delta')).toEqual({ v: 2 });
+    expect((await h.run('delta.go')).state).toBe('succeeded');
+  });
 });
