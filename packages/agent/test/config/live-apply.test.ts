@@ -54,7 +54,7 @@ async function harness(mods: AgentModule[]) {
   const heartbeats: (number | undefined)[] = [];
   const deps: LiveApplyDeps = { host, executor, log, heartbeat: (ms) => heartbeats.push(ms), capabilities: () => {}, servers: () => {} };
   const inForce = (modules: AgentModule[], settings: Record<string, unknown>, heartbeatMs?: number): InForce => ({
-    config: { ...config, modules: modules.map((m) => m.name), logLevel: heartbeatMs ? 'debug' : 'silent' },
+    config: { ...config, modules: modules.map((m) => m.name), logLevel: heartbeatMs ? 'fatal' : 'silent' },
     settings,
     modules,
     heartbeatMs,
@@ -112,7 +112,7 @@ describe('live apply', () => {
     await applyLive(h.deps, prev, next);
     expect(h.registry.modules()).toEqual(['beta']);
     expect(h.heartbeats).toEqual([2500]);
-    expect(h.log.level).toBe('debug'); // the log level follows the config
+    expect(h.log.level).toBe('fatal'); // the log level follows the config
     expect((await h.run('alpha.go')).error?.code).toBe('module_disabled');
     expect((await h.run('beta.go')).state).toBe('succeeded');
     await applyLive(h.deps, next, prev);
