@@ -126,6 +126,9 @@ describe('pushed agent configuration is applied live', { timeout: 120_000 }, () 
     expect(rejected.inSync).toBe(false);
     // The old config stays in force: shell mode still off.
     expect((await shell()).error?.code).toBe('shell_not_allowed');
+    await push('base', { exec: { allowShell: true }, modules: ['+nosuch'] });
+    expect((await answered('rejected')).applied?.issues).toEqual([expect.objectContaining({ field: 'modules[0]' })]);
+    expect((await shell()).error?.code).toBe('shell_not_allowed');
 
     await push('base', {
       exec: { allowShell: false },
