@@ -132,9 +132,12 @@ describe('pushed agent configuration is applied live', { timeout: 120_000 }, () 
 
     await push('base', {
       exec: { allowShell: false },
+      capabilities: ['pushed-cap'],
       moduleSettings: { monitor: { checks: [{ kind: 'tcp', id: 'pushed-check', host: '127.0.0.1', port: 1, intervalMs: 60_000 }] } },
     });
     await answered('applied');
+    // Capabilities reach the node's inventory with catalog.update, without a reconnect.
+    await waitFor('the pushed capability on the node', async () => (await server.client.getNode(NODE)).capabilities.includes('pushed-cap'));
     const checks = await run('monitor.checks.list', {});
     expect(checks.state).toBe('succeeded');
     expect(JSON.stringify(checks.result)).toContain('pushed-check');

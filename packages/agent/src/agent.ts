@@ -418,9 +418,9 @@ export class Agent implements RunningAgent {
         if (this.welcomed) this.scheduleHeartbeat(0);
       },
       capabilities: (list) => {
-        // The control plane sees them with the next hello (capabilities are part of the inventory).
         void detectCapabilities().then((detected) => {
           this.inventory.capabilities = [...new Set([...detected, ...list])].sort().slice(0, 1024);
+          this.sendCatalog();
         });
       },
       // SEAM(failover): hand the list to ServerList.propose(urls) once the failover part is merged.
@@ -432,11 +432,17 @@ export class Agent implements RunningAgent {
   private catalogChanged(): void {
     this.inventory.commandTypes = this.host.registry.types();
     this.inventory.modules = this.host.registry.modules();
+    this.sendCatalog();
+  }
+
+  /** Sends the catalog and capabilities as they are now; several changes in one turn go as one. */
+  private sendCatalog(): void {
     if (this.catalogQueued) return;
     this.catalogQueued = true;
     setImmediate(() => {
       this.catalogQueued = false;
-      this.send({ type: 'catalog.update', commandTypes: this.inventory.commandTypes, modules: this.inventory.modules });
+      const { commandTypes, modules, capabilities } = this.inventory;
+      this.send({ type: 'catalog.update', commandTypes, modules, capabilities });
     });
   }
 

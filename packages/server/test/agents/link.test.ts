@@ -166,9 +166,9 @@ describe.each(storeTargets())('agent link over the memory transport on $name', (
   it('takes a catalog.update like the catalog of a hello: the stored inventory and the submission check follow', async () => {
     const end = await connect();
     const stored = async () => JSON.parse((await getNodeRow(ctx.store.db, nodeId))!.inventory) as typeof inventory;
-    end.send({ type: 'catalog.update', commandTypes: [{ type: 'sys.ping', module: 'sys', safeToRerun: true }], modules: ['sys'] });
+    end.send({ type: 'catalog.update', commandTypes: [{ type: 'sys.ping', module: 'sys', safeToRerun: true }], modules: ['sys'], capabilities: ['gpu'] });
     await beat(end); // handled in order: the update before this heartbeat
-    expect(await stored()).toMatchObject({ hostname: 'mem-1', modules: ['sys'], commandTypes: [{ type: 'sys.ping', module: 'sys' }] });
+    expect(await stored()).toMatchObject({ hostname: 'mem-1', modules: ['sys'], commandTypes: [{ type: 'sys.ping', module: 'sys' }], capabilities: ['gpu'] });
     await expect(commands.submit({ node: nodeId, type: 'exec.run', payload: { command: 'true' } })).rejects.toMatchObject({ code: 'unknown_command_type' });
     const { command } = await commands.submit({ node: nodeId, type: 'sys.ping', payload: {} });
     await end.next('command.dispatch', (m) => m.command.id === command.id);
