@@ -21,7 +21,16 @@ function recorded(name: string, log: string[], o: { failStart?: boolean; reconfi
     name,
     description: name,
     settings: Type.Object({ v: Type.Integer({ default: 0 }) }),
-    commands: [defineCommand({ type: `${name}.go`, description: 'go', payload: Type.Object({}), safeToRerun: true, handler: async () => 'ok' })],
+    commands: [
+      defineCommand({ type: `${name}.go`, description: 'go', payload: Type.Object({}), safeToRerun: true, handler: async () => 'ok' }),
+      defineCommand({
+        type: `${name}.hang`,
+        description: 'runs until cancelled',
+        payload: Type.Object({}),
+        safeToRerun: true,
+        handler: (_p, ctx) => new Promise((_, reject) => ctx.signal.addEventListener('abort', () => reject(new Error('aborted')))),
+      }),
+    ],
     async start(rt) {
       log.push(`start ${name} ${JSON.stringify(rt.settings)}`);
       if (o.failStart) throw new Error(`${name} cannot start`);
@@ -33,7 +42,7 @@ function recorded(name: string, log: string[], o: { failStart?: boolean; reconfi
   });
 }
 
-async function harness(mods: AgentModule[]) {
+async function harness(mods: AgentModule[], drainMs = 1000) {
   const dir = await tempDir();
   const journal = new Journal(dir);
   journals.push(journal);
@@ -50,7 +59,7 @@ async function harness(mods: AgentModule[]) {
     progress: () => {},
     output: () => {},
   });
-  host = new ModuleHost(registry, executor, { config: () => config, log, link: testLink(), emit: () => {}, drainMs: 1000 });
+  host = new ModuleHost(registry, executor, { config: () => config, log, link: testLink(), emit: () => {}, drainMs });
   const heartbeats: (number | undefined)[] = [];
   const deps: LiveApplyDeps = { host, executor, log, heartbeat: (ms) => heartbeats.push(ms), capabilities: () => {}, servers: () => {} };
   const inForce = (modules: AgentModule[], settings: Record<string, unknown>, heartbeatMs?: number): InForce => ({
@@ -61,12 +70,13 @@ async function harness(mods: AgentModule[]) {
     revision: heartbeatMs ? '00000000000000aa' : null,
     pushed: {},
   });
-  const run = async (type: string) => {
+  const start = (type: string) => {
     const id = `cmd_${type}_${results.length}_${Math.random().toString(36).slice(2)}`;
     executor.dispatch({ id, type, payload: {}, timeoutMs: 5000, createdAt: Date.now() });
-    return waitFor(`the result of ${type}`, () => results.find((r) => r.commandId === id));
+    return () => waitFor(`the result of ${type}`, () => results.find((r) => r.commandId === id));
   };
-  return { host, registry, deps, inForce, heartbeats, log, run };
+  const run = (type: string) => start(type)();
+  return { host, registry, deps, inForce, heartbeats, log, run, start, executor };
 }
 
 describe('live apply', () => {
@@ -135,5 +145,20 @@ describe('live apply', () => {
     expect(events).toEqual(['start delta {"v":1}', 'start gamma {"v":1}', 'stop delta', 'start delta {"v":2}']);
     expect(h.host.settings('delta')).toEqual({ v: 2 });
     expect((await h.run('delta.go')).state).toBe('succeeded');
+  });
+
+  it('cancels a running command of a module turned off once the drain grace is over, then stops the module', async () => {
+    const events: string[] = [];
+    const alpha = recorded('alpha', events);
+    const h = await harness([alpha], 200);
+    await h.host.startAll({ alpha: { v: 0 } });
+    const hanging = h.start('alpha.hang');
+    expect(h.executor.runningIds()).toHaveLength(1);
+    await applyLive(h.deps, h.inForce([alpha], { alpha: { v: 0 } }), h.inForce([], {}));
+    const result = await hanging();
+    expect(result).toMatchObject({ state: 'cancelled', error: { code: 'cancelled', message: expect.stringContaining('module alpha was turned off') } });
+    // The module stopped, and nothing of it runs any more.
+    expect(events).toEqual(['start alpha {"v":0}', 'stop alpha']);
+    expect(h.executor.runningIds()).toEqual([]);
   });
 });
