@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { AGENT_PROTOCOL_VERSION, type HelloMessage, type Stats } from '@steward/protocol';
+import { AGENT_PROTOCOL_VERSION, type HelloMessage } from '@steward/protocol';
 import { configRevision } from '@steward/protocol/node';
 import { AgentConfigService } from '../../src/agent-config/service.js';
 import { Link } from '../../src/agents/link.js';
@@ -16,22 +16,14 @@ import { EMPTY_INVENTORY, toJson } from '../../src/store/rows.js';
 import { storeTargets, useFreshStore } from '../helpers/databases.js';
 import { testContext } from '../helpers/context.js';
 import { nodeRow, T0 } from '../helpers/rows.js';
+import { RAW_STATS } from '../../../../test/support/raw-agent.js';
 
 /**
  * The push path on the agent link (memory transport, real session and gateway, both databases):
  * what is sent after welcome, what a re-check pushes, and to whom.
  */
 
-const stats: Stats = {
-  collectedAt: T0,
-  cpu: { usagePercent: 1, cores: 1 },
-  load: [0, 0, 0],
-  memory: { totalBytes: 1, availableBytes: 1, usedBytes: 0 },
-  disks: [],
-  network: [],
-  uptimeSeconds: 1,
-  agentUptimeSeconds: 1,
-};
+const stats = { ...RAW_STATS, collectedAt: T0 };
 const hello: HelloMessage = { type: 'hello', protocol: AGENT_PROTOCOL_VERSION, inventory: EMPTY_INVENTORY, running: [], outbox: [] };
 
 describe.each(storeTargets())('pushing desired config over the agent link on $name', (target) => {
