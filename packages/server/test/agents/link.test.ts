@@ -127,7 +127,7 @@ describe.each(storeTargets())('agent link over the memory transport on $name', (
     expect(seen[1]).toMatchObject({ kind: 'command.progress', commandId: command.id, nodeId, jobId: null, type: 'exec.run', progress: { ...p, done: 20 } });
     expect((await commands.get(command.id)).progress).toEqual({ ...p, done: 20 });
 
-    end.send({ type: 'command.progress', commandId: command.id, progress: { ...p, phase: 'Not A Phase', extra: 1 } });
+    end.send({ type: 'command.progress', commandId: command.id, progress: { ...p, phase: 'Not A Phase', extra: 1 } } as Record<string, unknown>);
     const bad = await end.next('error', (m) => m.code === 'invalid_message');
     expect(bad.message).toContain('command.progress');
 
@@ -161,6 +161,23 @@ describe.each(storeTargets())('agent link over the memory transport on $name', (
     const { command } = await commands.submit({ node: nodeId, type: 'exec.run', payload: { command: 'true' } });
     await end.next('command.dispatch', (m) => m.command.id === command.id);
     expect(end.closedWith).toBeNull();
+  });
+
+  it('takes a catalog.update like the catalog of a hello: the stored inventory and the submission check follow', async () => {
+    const end = await connect();
+    const stored = async () => JSON.parse((await getNodeRow(ctx.store.db, nodeId))!.inventory) as typeof inventory;
+    end.send({ type: 'catalog.update', commandTypes: [{ type: 'sys.ping', module: 'sys', safeToRerun: true }], modules: ['sys'], capabilities: ['gpu'] });
+    await beat(end); // handled in order: the update before this heartbeat
+    expect(await stored()).toMatchObject({ hostname: 'mem-1', modules: ['sys'], commandTypes: [{ type: 'sys.ping', module: 'sys' }], capabilities: ['gpu'] });
+    await expect(commands.submit({ node: nodeId, type: 'exec.run', payload: { command: 'true' } })).rejects.toMatchObject({ code: 'unknown_command_type' });
+    const { command } = await commands.submit({ node: nodeId, type: 'sys.ping', payload: {} });
+    await end.next('command.dispatch', (m) => m.command.id === command.id);
+    // A malformed one is refused with the field named and changes nothing.
+    end.send({ type: 'catalog.update', commandTypes: [{ type: 'sys.ping' }], modules: ['sys'] } as never);
+    const bad = await end.next('error', (m) => m.code === 'invalid_message');
+    expect(bad.message).toContain('commandTypes[0]');
+    await beat(end);
+    expect((await stored()).commandTypes).toEqual([{ type: 'sys.ping', module: 'sys', safeToRerun: true }]);
   });
 
   it('requires hello first, and closes on a protocol mismatch', async () => {
@@ -280,7 +297,7 @@ describe.each(storeTargets())('agent link over the memory transport on $name', (
     await end.next('result.ack', (m) => m.commandIds.includes(command.id));
     expect((await getCommandRow(ctx.store.db, command.id))?.state).not.toBe('failed');
     // Only ended commands are reported.
-    end.send({ ...report, commandId: 'cmd_inbound0000000000000002', state: 'running' });
+    end.send({ ...report, commandId: 'cmd_inbound0000000000000002', state: 'running' } as Record<string, unknown>);
     expect((await end.next('error', (m) => m.code === 'invalid_message')).message).toContain('state');
   });
 
