@@ -13,6 +13,7 @@ export function agentConfigFeature(deps: { ctx: Context; link: AgentLink }): Fea
   const configs = new AgentConfigService(ctx, link);
   link.serveConfig(configs);
   let unsubscribe: (() => void) | null = null;
+  let unsubscribeDeleted: (() => void) | null = null;
   // One re-check at a time; a change arriving meanwhile asks for one more pass.
   let running: Promise<void> | null = null;
   let again = false;
@@ -39,6 +40,12 @@ export function agentConfigFeature(deps: { ctx: Context; link: AgentLink }): Fea
           void configs.resync(e.nodeId).catch((err) => ctx.log.warn({ err, nodeId: e.nodeId }, 'pushing changed agent config failed'));
         }
       });
+      // Once, by the replica that deleted the node.
+      unsubscribeDeleted = ctx.bus.subscribeOriginated((e) => {
+        if (e.kind === 'node.changed' && e.change === 'deleted') {
+          void configs.forget(e.nodeId).catch((err) => ctx.log.warn({ err, nodeId: e.nodeId }, 'forgetting a deleted node\'s config status failed'));
+        }
+      });
     },
     // The repair path for a lost relay message: nodes held here whose revision is not the one sent.
     async sweep() {
@@ -47,6 +54,7 @@ export function agentConfigFeature(deps: { ctx: Context; link: AgentLink }): Fea
     },
     async stop() {
       unsubscribe?.();
+      unsubscribeDeleted?.();
       await running;
     },
   };
