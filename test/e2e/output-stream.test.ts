@@ -163,5 +163,19 @@ describe('streamed command output', { timeout: 120_000 }, () => {
     const end = events[events.length - 1] as Extract<CommandOutputEvent, { event: 'end' }>;
     expect(end.command.state).toBe('succeeded');
     expect((end.command.result as { stdout: string }).stdout.endsWith('line 499\nline 500\n')).toBe(true);
+
+    // A job's stream says it too, once, after the command's last kept chunk and before its end.
+    const job = await s.client.createJob({ target: { nodes: ['loud'] }, type: 'exec.run', payload: { command: 'seq 1 500', shell: true } });
+    const jobEvents: JobOutputEvent[] = [];
+    for await (const ev of s.client.jobOutput(job.id)) jobEvents.push(ev);
+    const kinds = jobEvents.map((e) => e.event);
+    expect(kinds.filter((k) => k === 'truncated')).toHaveLength(1);
+    const cut = kinds.indexOf('truncated');
+    expect(kinds.lastIndexOf('output')).toBeLessThan(cut);
+    expect(kinds.indexOf('end')).toBeGreaterThan(cut);
+    const jobCut = jobEvents[cut] as Extract<JobOutputEvent, { event: 'truncated' }>;
+    const kept = jobEvents.flatMap((e) => (e.event === 'output' ? [e.chunk.data] : [])).join('');
+    expect(jobCut).toMatchObject({ commandId: job.commands[0]!.id, nodeId: job.commands[0]!.nodeId, bytes: Buffer.byteLength(kept) });
+    expect(jobCut.bytes).toBeLessThanOrEqual(1000);
   });
 });

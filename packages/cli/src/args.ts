@@ -46,10 +46,11 @@ export function durationOption(flags: string, description: string, defaultMs?: n
 }
 
 /** `--wait` in seconds, as the API wants it; the server holds a request at most 300 s. */
+/** `--wait`: a duration, where a bare number means seconds (`--wait 3` is 3 s, not 3 ms). */
 export function waitSeconds(value: string): number {
   let ms: number;
   try {
-    ms = parseDuration(value);
+    ms = /^\s*\d+(\.\d+)?\s*$/.test(value) ? parseDuration(`${value.trim()}s`) : parseDuration(value);
   } catch {
     throw new InvalidArgumentError('Expected a duration like 10s or 2m.');
   }

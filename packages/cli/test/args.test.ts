@@ -30,6 +30,9 @@ describe('option parsers', () => {
   it('--wait is in seconds and at most 300', () => {
     expect(waitSeconds('10s')).toBe(10);
     expect(waitSeconds('500ms')).toBe(0.5);
+    // A bare number is seconds, as the option's unit says; milliseconds need their unit.
+    expect(waitSeconds('3')).toBe(3);
+    expect(() => waitSeconds('301')).toThrow(/300s/);
     expect(() => waitSeconds('6m')).toThrow(/300s/);
   });
 

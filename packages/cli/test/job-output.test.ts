@@ -5,6 +5,7 @@ import { followJobOutput, type OpenJobOutput } from '../src/run/job-output.js';
 
 const out = (commandId: string, seq: number, data: string): JobOutputEvent => ({ event: 'output', chunk: { commandId, nodeId: `n_${commandId}`, seq, stream: 'stdout', data, at: 0 } });
 const end = (commandId: string): JobOutputEvent => ({ event: 'end', commandId, nodeId: `n_${commandId}`, command: { id: commandId } as Command });
+const cut = (commandId: string, bytes: number): JobOutputEvent => ({ event: 'truncated', commandId, nodeId: `n_${commandId}`, bytes });
 const done = (): JobOutputEvent => ({ event: 'done', job: { id: 'job_1', state: 'succeeded' } as JobDetail });
 
 /** Streams that give `rounds[i]` on the i-th opening, then break off (throw) unless the round ends in `done`. */
@@ -21,7 +22,12 @@ function streams(rounds: (JobOutputEvent[] | Error)[]) {
 
 function collect() {
   const seen: string[] = [];
-  return { seen, onOutput: (o: { commandId: string; data: string }) => void seen.push(`${o.commandId}:${o.data}`), onEnd: (c: Command) => void seen.push(`end ${c.id}`) };
+  return {
+    seen,
+    onOutput: (o: { commandId: string; data: string }) => void seen.push(`${o.commandId}:${o.data}`),
+    onTruncated: (commandId: string, _nodeId: string, bytes: number) => void seen.push(`cut ${commandId} ${bytes}`),
+    onEnd: (c: Command) => void seen.push(`end ${c.id}`),
+  };
 }
 
 describe('followJobOutput', () => {
@@ -36,6 +42,16 @@ describe('followJobOutput', () => {
     expect(r.kind).toBe('done');
     expect(c.seen).toEqual(['c1:a', 'c2:x', 'c1:b', 'c1:c', 'end c1', 'c2:y', 'end c2']);
     expect(s.opened()).toBe(3);
+  });
+
+  it('passes a command\'s truncation on once, also when a reopened stream says it again', async () => {
+    const s = streams([
+      [out('c1', 0, 'a'), cut('c1', 1)],
+      [out('c1', 0, 'a'), cut('c1', 1), end('c1'), done()],
+    ]);
+    const c = collect();
+    expect((await followJobOutput(s.open, 'job_1', { deadline: Date.now() + 10_000, ...c })).kind).toBe('done');
+    expect(c.seen).toEqual(['c1:a', 'cut c1 1', 'end c1']);
   });
 
   it('says unavailable at once on 404 (a control plane without the route), and after repeated breaks with nothing new', async () => {

@@ -60,7 +60,7 @@ export function registerCommands(program: Command): void {
       .command('show')
       .description('show one command and its result')
       .argument('<id>', 'command id')
-      .option('--wait <duration>', 'wait up to this long for it to end (max 300s)', waitSeconds)
+      .option('--wait <duration>', 'wait up to this long for it to end (30s, 2m; a bare number is seconds; max 300s)', waitSeconds)
       .option('--json', 'print JSON'),
   ).action(async (id: string, opts: { wait?: number; json?: boolean }, cmd: Command) => {
     const client = clientFor(cmd);
@@ -80,7 +80,7 @@ export function registerCommands(program: Command): void {
       .option('--request-id <id>', 'idempotency key: the same id returns the first command')
       .addOption(durationOption('--timeout <duration>', 'run timeout'))
       .addOption(durationOption('--ttl <duration>', 'how long it may wait for an offline node'))
-      .option('--wait <duration>', 'wait up to this long for it to end (max 300s); exit 1 if it has not', waitSeconds)
+      .option('--wait <duration>', 'wait up to this long for it to end (30s, 2m; a bare number is seconds; max 300s); exit 1 if it has not', waitSeconds)
       .option('--json', 'print JSON'),
   ).action(
     async (

@@ -14,6 +14,8 @@ export interface FollowOptions {
   /** When to stop waiting (ms epoch). */
   deadline: number;
   onOutput(o: RunOutput): void;
+  /** The control plane stopped storing a command's output at its cap (said once per command). */
+  onTruncated(commandId: string, nodeId: string, bytes: number): void;
   onEnd(c: Command): void;
 }
 
@@ -35,6 +37,7 @@ const ATTEMPTS = 3;
 export async function followJobOutput(open: OpenJobOutput, jobId: string, o: FollowOptions): Promise<FollowOutcome> {
   const lastSeq = new Map<string, number>();
   const ended = new Set<string>();
+  const truncated = new Set<string>();
   const stop = new AbortController();
   const timer = setTimeout(() => stop.abort(), Math.max(0, o.deadline - Date.now()));
   let failures = 0;
@@ -47,6 +50,10 @@ export async function followJobOutput(open: OpenJobOutput, jobId: string, o: Fol
             if (chunk.seq <= (lastSeq.get(chunk.commandId) ?? -1)) continue;
             lastSeq.set(chunk.commandId, chunk.seq);
             o.onOutput(chunk);
+          } else if (ev.event === 'truncated') {
+            if (truncated.has(ev.commandId)) continue;
+            truncated.add(ev.commandId);
+            o.onTruncated(ev.commandId, ev.nodeId, ev.bytes);
           } else if (ev.event === 'end') {
             if (ended.has(ev.commandId)) continue;
             ended.add(ev.commandId);
@@ -90,7 +97,12 @@ export async function followRun(
     ended.add(c.id);
     printer.end(c);
   };
-  const followed = await followJobOutput(open, created.id, { deadline, onOutput: (o) => printer.output(o), onEnd: end });
+  const followed = await followJobOutput(open, created.id, {
+    deadline,
+    onOutput: (o) => printer.output(o),
+    onTruncated: (commandId, nodeId, bytes) => printer.truncated(commandId, nodeId, bytes),
+    onEnd: end,
+  });
   if (followed.kind === 'unavailable') {
     return watchJob(client, created, { waitMs: () => Math.max(0, deadline - Date.now()), onResult: end }, ended);
   }

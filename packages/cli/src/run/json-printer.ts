@@ -6,7 +6,8 @@ import { RunPrinter, type NodeLine, type RunTerminal } from './printer.js';
 /**
  * `--json`: one JSON object per line on stdout, as things happen: each output line
  * (`{"event":"output","node","nodeId","commandId","stream","data"}`), each node's end
- * (`{"event":"end",…,"state","exitCode","signal","error"}`); the caller adds the final
+ * (`{"event":"end",…,"state","exitCode","signal","error"}`), a command whose output the control
+ * plane cut at its cap (`{"event":"truncated",…,"bytes"}`); the caller adds the final
  * `{"event":"done",…}`.
  */
 export class JsonPrinter extends RunPrinter {
@@ -23,6 +24,10 @@ export class JsonPrinter extends RunPrinter {
         .map((l) => `${JSON.stringify({ event: 'output', node: this.nameOf(l.nodeId), nodeId: l.nodeId, commandId: l.commandId, stream: l.stream, data: l.text })}\n`)
         .join(''),
     );
+  }
+
+  override truncated(commandId: string, nodeId: string, bytes: number): void {
+    this.term.stdout(`${JSON.stringify({ event: 'truncated', node: this.nameOf(nodeId), nodeId, commandId, bytes })}\n`);
   }
 
   protected ended(c: Command): void {

@@ -32,6 +32,11 @@ export interface RunTerminal {
   liveSummary: boolean;
 }
 
+/** What `steward run` says where the control plane stopped keeping a command's output. */
+export function truncationNotice(bytes: number): string {
+  return `[steward: output cut here: the control plane keeps ${bytes} bytes of a command's output (STEWARD_LIMIT_COMMAND_OUTPUT_BYTES); the result has the tail]`;
+}
+
 export function streamName(stream: string): OutputStreamName | undefined {
   if (stream === 'stdout' || stream === 'pty') return 'stdout';
   if (stream === 'stderr') return 'stderr';
@@ -66,6 +71,15 @@ export abstract class RunPrinter {
     }
     this.flush(c.id, c.nodeId);
     this.ended(c, this.streamed.has(c.id));
+  }
+
+  /**
+   * The control plane kept only `bytes` of a command's output (its cap): said on the node's
+   * stderr after what came, so nobody takes the cut for the program's own end.
+   */
+  truncated(commandId: string, nodeId: string, bytes: number): void {
+    this.flush(commandId, nodeId);
+    this.print([{ commandId, nodeId, stream: 'stderr', text: truncationNotice(bytes) }]);
   }
 
   /** Erases the live status line, if any, so that a message can be printed (it comes back with the next output). */

@@ -13,6 +13,8 @@ export type CommandOutputEvent =
 /** One event of `GET /api/v1/jobs/:id/output`. */
 export type JobOutputEvent =
   | { event: 'output'; chunk: JobOutputChunk }
+  /** The control plane stopped storing this command's output at its cap (`bytes` were kept; its result has the tail). */
+  | { event: 'truncated'; commandId: string; nodeId: string; bytes: number }
   /** One command of the job ended and all its output was given. */
   | { event: 'end'; commandId: string; nodeId: string; command: Command }
   /** The job ended, after every command's `end`; the last event. Its state and counts (each command came in its `end`). */
@@ -85,6 +87,8 @@ export class OutputApi extends Resource {
             seen.set(chunk.commandId, chunk.seq);
             reopens = -1;
             yield { event: 'output', chunk };
+          } else if (msg.event === 'truncated') {
+            yield { event: 'truncated', commandId: String(data.commandId), nodeId: String(data.nodeId), bytes: Number(data.bytes) };
           } else if (msg.event === 'end') {
             const commandId = String(data.commandId);
             if (ended.has(commandId)) continue;

@@ -35,6 +35,10 @@ export type JobOutputChunk = Static<typeof JobOutputChunk>;
 export const OutputTruncated = Type.Object({ bytes: Type.Integer({ minimum: 0, description: 'output bytes stored' }) });
 export type OutputTruncated = Static<typeof OutputTruncated>;
 
+/** SSE `truncated` event of a job's stream: the same, for one of its commands. */
+export const JobOutputTruncated = Type.Composite([Type.Object({ commandId: Id, nodeId: Id }), OutputTruncated]);
+export type JobOutputTruncated = Static<typeof JobOutputTruncated>;
+
 export const CommandOutputQuery = Type.Object({
   follow: Type.Optional(Type.Boolean({ default: true, description: 'keep the stream open until the command ends' })),
   after: Type.Optional(Type.Integer({ minimum: -1, description: 'start after this seq (as the Last-Event-ID header does)' })),

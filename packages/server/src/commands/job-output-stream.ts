@@ -13,12 +13,14 @@ const PAGE = 200;
 interface Seen {
   after: number;
   ended: boolean;
+  toldTruncated: boolean;
 }
 
 /**
  * `GET /api/v1/jobs/:id/output` as Server-Sent Events: every command's chunks interleaved as
  * they arrive (`output`, with command and node ids), an `end` per command once it ended and all
- * its stored output was sent (with the command as GET /api/v1/commands/:id shows it), and `done`
+ * its stored output was sent (with the command as GET /api/v1/commands/:id shows it), `truncated`
+ * once for a command whose output the control plane stopped storing at its cap, and `done`
  * with the job after the last: its state and counts, not its commands again (each came in its
  * `end`; for a job of thousands the full detail would be one event of many megabytes). One look at the
  * job's commands per step, and chunks are read only for the commands whose output moved.
@@ -59,7 +61,7 @@ export async function streamJobOutput(
       const moved: OutputState[] = [];
       for (const c of states) {
         let m = seen.get(c.id);
-        if (!m) seen.set(c.id, (m = { after: -1, ended: false }));
+        if (!m) seen.set(c.id, (m = { after: -1, ended: false, toldTruncated: false }));
         if (!m.ended && c.output_seq - 1 > m.after) moved.push(c);
       }
       for (let i = 0; i < moved.length && !s.closed; i += COMMANDS_PER_READ) {
@@ -75,6 +77,13 @@ export async function streamJobOutput(
           await s.drained();
           if (rows.length < PAGE || s.closed) break;
         }
+      }
+      // After the chunks read up to the state: everything that was kept has been sent by now.
+      for (const c of states) {
+        const m = seen.get(c.id)!;
+        if (c.output_truncated !== 1 || m.toldTruncated) continue;
+        m.toldTruncated = true;
+        s.send('truncated', { commandId: c.id, nodeId: c.node_id, bytes: Number(c.output_bytes) });
       }
       const ended = states.filter((c) => !seen.get(c.id)!.ended && isTerminalCommandState(c.state as CommandState));
       for (const c of ended) {

@@ -30,7 +30,8 @@ const MAX_KNOWN = 20_000;
 export class OutputRecorder {
   /** Emits `(commandId, jobId)` after chunks of a command were stored here. */
   readonly changed = new EventEmitter();
-  private readonly known = new Map<string, Known>();
+  /** Output positions by command, as promises so a preload and the first chunk share one read. */
+  private readonly known = new Map<string, Promise<Known | undefined>>();
 
   constructor(
     private readonly ctx: Context,
@@ -109,21 +110,33 @@ export class OutputRecorder {
     this.known.delete(commandId);
   }
 
+  /**
+   * Reads a command's output position and secrets ahead of its first chunk (called when the
+   * node says it started), so the first byte does not wait for those reads.
+   */
+  preload(nodeId: string, commandId: string): void {
+    this.load(nodeId, commandId).catch(() => {});
+  }
+
   private async load(nodeId: string, commandId: string): Promise<Known | undefined> {
-    const cached = this.known.get(commandId);
-    if (cached) return cached.nodeId === nodeId ? cached : undefined;
-    const row = await getOutputState(this.ctx.store.db, commandId);
+    let pending = this.known.get(commandId);
+    if (!pending) {
+      pending = this.read(nodeId, commandId);
+      if (this.known.size >= MAX_KNOWN) this.known.clear();
+      this.known.set(commandId, pending);
+      // A failed or empty read is not kept: the next chunk reads again.
+      pending.then(
+        (k) => !k && this.known.get(commandId) === pending && this.known.delete(commandId),
+        () => this.known.get(commandId) === pending && this.known.delete(commandId),
+      );
+    }
+    const k = await pending;
+    return k && k.nodeId === nodeId ? k : undefined;
+  }
+
+  private async read(nodeId: string, commandId: string): Promise<Known | undefined> {
+    const [row, scrub] = await Promise.all([getOutputState(this.ctx.store.db, commandId), this.scrubberOf(nodeId, commandId)]);
     if (!row || row.node_id !== nodeId) return undefined;
-    const k: Known = {
-      nodeId,
-      jobId: row.job_id,
-      next: row.output_seq,
-      bytes: Number(row.output_bytes),
-      truncated: row.output_truncated === 1,
-      scrub: await this.scrubberOf(nodeId, commandId),
-    };
-    if (this.known.size >= MAX_KNOWN) this.known.clear();
-    this.known.set(commandId, k);
-    return k;
+    return { nodeId, jobId: row.job_id, next: row.output_seq, bytes: Number(row.output_bytes), truncated: row.output_truncated === 1, scrub };
   }
 }
