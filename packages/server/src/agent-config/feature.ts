@@ -4,6 +4,9 @@ import type { Feature } from '../core/feature.js';
 import { agentConfigRoutes } from './routes.js';
 import { AgentConfigService } from './service.js';
 
+/** How often the sweep re-checks every node held here (a relay message may have been lost). */
+export const REPAIR_EVERY_MS = 10_000;
+
 /**
  * Desired agent configuration (issue 15): layered documents, each node's effective config pushed
  * to its agent after every welcome and whenever it changes, and the agents' applied/rejected answers.
@@ -17,6 +20,7 @@ export function agentConfigFeature(deps: { ctx: Context; link: AgentLink }): Fea
   // One re-check at a time; a change arriving meanwhile asks for one more pass.
   let running: Promise<void> | null = null;
   let again = false;
+  let lastRepair = 0;
   const resyncAll = (): void => {
     if (running) {
       again = true;
@@ -47,8 +51,11 @@ export function agentConfigFeature(deps: { ctx: Context; link: AgentLink }): Fea
         }
       });
     },
-    // The repair path for a lost relay message: nodes held here whose revision is not the one sent.
-    async sweep() {
+    // The repair path for a lost relay message: nodes held here whose revision is not the one
+    // sent. It reads every online node, so it runs at most every REPAIR_EVERY_MS, not every sweep.
+    async sweep(now) {
+      if (now - lastRepair < REPAIR_EVERY_MS) return;
+      lastRepair = now;
       resyncAll();
       await running;
     },
