@@ -56,6 +56,7 @@ describe('dashboard config', { timeout: 90_000 }, () => {
     await b.page.click('button:has-text("Save")');
     await b.page.locator('[role=status]:has-text("Saved web, version 1")').waitFor();
     await b.page.locator('[aria-label="edit web"]').waitFor();
+    await b.shot('config-page');
     expect((await server.client.getAgentConfig('web')).config).toEqual({ logLevel: 'debug', fs: { maxReadBytes: 1024 } });
     await waitFor('the rejection stored', async () => (await server.client.nodeConfig('cfg-node')).applied?.state === 'rejected');
 
@@ -67,5 +68,6 @@ describe('dashboard config', { timeout: 90_000 }, () => {
     const table = await b.page.locator('.config-sources').textContent();
     expect(table).toContain('fs.maxReadBytes');
     expect(table).toContain('web');
+    await b.shot('node-config');
   });
 });

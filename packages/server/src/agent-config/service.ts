@@ -24,6 +24,7 @@ import { fromJson } from '../store/rows.js';
 import type { NodeConfigStatusTable, NodesTable } from '../store/schema.js';
 import {
   deleteConfigDocument,
+  deleteNodeConfigStatus,
   getConfigDocument,
   getNodeConfigStatus,
   listConfigDocuments,
@@ -140,6 +141,11 @@ export class AgentConfigService {
       pushed++;
     }
     return pushed;
+  }
+
+  /** A deleted node's status row goes with it. */
+  async forget(nodeId: string): Promise<void> {
+    await deleteNodeConfigStatus(this.ctx.store.db, nodeId);
   }
 
   private async layers(): Promise<LayerDocument[]> {

@@ -5,6 +5,7 @@ import type { StewardEvent } from '@steward/protocol';
 import { configRevision } from '@steward/protocol/node';
 import { StewardClient } from '@steward/client';
 import { startServer, type ControlPlane } from '../../src/control-plane.js';
+import { getNodeConfigStatus } from '../../src/store/queries/agent-config.js';
 import { tempDir } from '../../../../test/support/processes.js';
 import { waitFor } from '../../../../test/support/wait.js';
 import { rawAgent } from '../../../../test/support/raw-agent.js';
@@ -104,6 +105,11 @@ describe('agent-config API and push', { timeout: 60_000 }, () => {
     const after = await agent.next('config.desired', (m) => m.revision !== relabelled.revision);
     expect(after.config).toEqual({ heartbeatIntervalMs: 5000, logLevel: 'info' });
     expect(await codeOf(client.getAgentConfig('web'))).toBe('not_found');
+
+    // A deleted node's status goes with it.
+    expect(await getNodeConfigStatus(server.ctx.store.db, agent.nodeId)).toBeDefined();
+    await client.deleteNode('db-1', { force: true });
+    await waitFor('the status row gone', async () => (await getNodeConfigStatus(server.ctx.store.db, agent.nodeId)) === undefined);
   });
 
   it('refuses bad documents with 400 naming the field and changes nothing; readers may read but not write', async () => {

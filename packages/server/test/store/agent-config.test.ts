@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   deleteConfigDocument,
+  deleteNodeConfigStatus,
   getConfigDocument,
   getNodeConfigStatus,
   listConfigDocuments,
@@ -73,5 +74,8 @@ describe.each(storeTargets())('node config status on $name', (target) => {
     await recordConfigSent(db, 'node_b', 'cccccccccccccccc', T0);
     expect((await listNodeConfigStatus(db, ['node_a', 'node_b', 'node_c'])).map((s) => s.node_id).sort()).toEqual(['node_a', 'node_b']);
     expect(await listNodeConfigStatus(db, [])).toEqual([]);
+    await deleteNodeConfigStatus(db, 'node_a');
+    expect(await getNodeConfigStatus(db, 'node_a')).toBeUndefined();
+    expect(await getNodeConfigStatus(db, 'node_b')).toBeDefined();
   });
 });

@@ -82,3 +82,8 @@ export async function listNodeConfigStatus(db: Kysely<Database>, nodeIds: string
   if (nodeIds.length === 0) return [];
   return db.selectFrom('node_config_status').selectAll().where('node_id', 'in', nodeIds).execute();
 }
+
+/** Forgets a deleted node's config status. */
+export async function deleteNodeConfigStatus(db: Kysely<Database>, nodeId: string): Promise<void> {
+  await db.deleteFrom('node_config_status').where('node_id', '=', nodeId).execute();
+}
