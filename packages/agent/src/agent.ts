@@ -19,7 +19,8 @@ import { newClientCsr, saveClientCert } from './link/client-cert.js';
 import { resolveTrust, socketTlsOptions, trustedFetch, type ServerTrust } from './link/tls.js';
 import { createAgentLogger } from './logger.js';
 import { loadModules, resolveModuleSettings, type ModuleRegistry } from './modules/registry.js';
-import type { ModuleInstance } from './modules/types.js';
+import type { AgentModule, ModuleInstance } from './modules/types.js';
+import { PLUGINS_MODULE, startPlugins, type AgentPlugins } from './plugins/index.js';
 import { collectInventory } from './system/inventory.js';
 import { getStatsCollector } from './system/stats.js';
 import { AGENT_VERSION } from './version.js';
@@ -48,6 +49,7 @@ export class Agent implements RunningAgent {
   private stopping = false;
   private inbound: InboundApi | null = null;
   private mediastackHeartbeat: MediastackHeartbeat | null = null;
+  private plugins: AgentPlugins | null = null;
 
   private constructor(
     readonly config: AgentConfig,
@@ -115,6 +117,17 @@ export class Agent implements RunningAgent {
     agent = new Agent(config, identity, log, journal, inventory, executor, connection, options.drainMs ?? 10_000, modules, commandTrust, link);
     // Modules start before commands are recovered or received: handlers may need them.
     await startModules(registry, settings, config, log, link, modules, emit);
+    // A hello after a plugin came or went carries the catalog as it is then.
+    registry.onChange(() => Object.assign(inventory, { modules: registry.modules(), commandTypes: registry.types() }));
+    // Before recovery: a plugin's command interrupted by a restart can be re-run.
+    agent.plugins = await startPlugins({
+      config,
+      log,
+      link,
+      emit,
+      load: (mod) => loadPluginModule(mod, registry, executor, config, log, link, modules, emit),
+      unload: (name) => unloadPluginModule(name, registry, executor, modules, options.drainMs ?? 10_000),
+    });
     executor.recoverInterrupted();
     await agent.startMediastack(registry, executor, journal);
     connection.start();
@@ -174,6 +187,8 @@ export class Agent implements RunningAgent {
 
   private moduleReports(): Record<string, unknown> | undefined {
     let out: Record<string, unknown> | undefined;
+    const plugins = this.plugins?.report();
+    if (plugins?.plugins.length) (out ??= {})[PLUGINS_MODULE] = plugins;
     for (const [name, inst] of this.modules) {
       if (!inst.report) continue;
       try {
@@ -319,6 +334,7 @@ export class Agent implements RunningAgent {
     // Running commands get a grace to finish; their results go out while we are still connected.
     await this.executor.drain(this.drainMs);
     await inboundClosed;
+    await this.plugins?.stop();
     for (const [name, inst] of [...this.modules].reverse()) {
       await inst.stop().catch((err) => this.log.warn({ err, module: name }, 'module did not stop cleanly'));
     }
@@ -352,6 +368,48 @@ async function startModules(
     });
     into.set(mod.name, inst);
   }
+}
+
+/**
+ * A plugin's module joins the registry and starts, with its section of the config as settings;
+ * if its start throws, it is taken out again and the error goes to the plugin manager.
+ * INTERIM until the module host of the live-apply part is merged (its `load`).
+ */
+async function loadPluginModule(
+  mod: AgentModule,
+  registry: ModuleRegistry,
+  executor: Executor,
+  config: AgentConfig,
+  log: Logger,
+  link: ServerLink,
+  into: Map<string, ModuleInstance>,
+  emit: (module: string, event: string, data: unknown) => void,
+): Promise<void> {
+  const settings = resolveModuleSettings([mod], config.moduleSettings);
+  registry.add(mod);
+  try {
+    const dataDir = join(config.dataDir, 'modules', mod.name);
+    mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+    const rt = { name: mod.name, config, settings: settings[mod.name], dataDir, log: log.child({ module: mod.name }), link, emit: (event: string, data: unknown) => emit(mod.name, event, data) };
+    if (mod.start) into.set(mod.name, await mod.start(rt));
+  } catch (e) {
+    registry.remove(mod.name);
+    throw e;
+  }
+  executor.allowModule(mod.name);
+}
+
+/** Its new commands are refused while the running ones finish (bounded), then it stops and its types are unknown. INTERIM as above (`disable`). */
+async function unloadPluginModule(name: string, registry: ModuleRegistry, executor: Executor, modules: Map<string, ModuleInstance>, drainMs: number): Promise<void> {
+  const mod = registry.module(name);
+  if (!mod) return;
+  executor.refuseTypes(name, mod.commands.map((c) => c.type));
+  await executor.drainModule(name, drainMs);
+  const inst = modules.get(name);
+  modules.delete(name);
+  await inst?.stop();
+  registry.remove(name);
+  executor.allowModule(name);
 }
 
 async function ensureEnrolled(config: AgentConfig, inventory: Inventory, log: Logger, trust: ServerTrust): Promise<Identity> {

@@ -1,7 +1,8 @@
 import { Kind } from '@sinclair/typebox';
 import { compile, COMMAND_TYPE_PATTERN, Type, type TSchema } from '@steward/protocol';
-import type { AgentModule, CommandDefinition, ModuleRuntime } from '../modules/types.js';
+import type { AgentModule, CommandDefinition, ModuleInstance, ModuleRuntime } from '../modules/types.js';
 import { PluginInvalidError } from './errors.js';
+import { withTimeout } from './timeout.js';
 
 const COMMAND_TYPE = new RegExp(COMMAND_TYPE_PATTERN);
 
@@ -74,6 +75,22 @@ export async function pluginModule(plugin: string, exported: unknown): Promise<A
     description,
     commands: defs,
     ...(settings === undefined ? {} : { settings: checkSchema(plugin, 'settings', settings) }),
-    ...(start ? { start: (rt: ModuleRuntime) => (start as NonNullable<AgentModule['start']>).call(value, rt) } : {}),
+    ...(start ? { start: (rt: ModuleRuntime) => checkedStart(plugin, () => (start as NonNullable<AgentModule['start']>).call(value, rt)) } : {}),
   };
+}
+
+/** A start that throws, hangs or returns no `stop` is refused (whoever starts the module sees PluginInvalidError). */
+async function checkedStart(plugin: string, start: () => Promise<ModuleInstance>): Promise<ModuleInstance> {
+  let inst: unknown;
+  try {
+    inst = await withTimeout(plugin, 'start', Promise.resolve().then(start));
+  } catch (e) {
+    if (e instanceof PluginInvalidError) throw e;
+    throw new PluginInvalidError(plugin, `start threw: ${e instanceof Error ? e.message : String(e)}`);
+  }
+  const i = inst as Partial<ModuleInstance> | null;
+  if (!i || typeof i.stop !== 'function' || (i.report !== undefined && typeof i.report !== 'function')) {
+    throw new PluginInvalidError(plugin, 'start must return an object with a stop() function (and optionally report())');
+  }
+  return { stop: () => Promise.resolve().then(() => i.stop!()), ...(i.report ? { report: () => i.report!() } : {}) };
 }

@@ -1,21 +1,11 @@
 import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import type { AgentModule, ModuleInstance, ModuleRuntime } from '../modules/types.js';
+import type { AgentModule } from '../modules/types.js';
 import { pluginModule } from './contract.js';
 import { PluginInvalidError } from './errors.js';
 import { ENTRY, type VerifiedPlugin } from './manifest.js';
-
-/** An import, factory or start that takes longer than this is refused (top-level await that never ends). */
-export const PLUGIN_LOAD_TIMEOUT_MS = 10_000;
-
-export function withTimeout<T>(plugin: string, what: string, p: Promise<T>, ms = PLUGIN_LOAD_TIMEOUT_MS): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new PluginInvalidError(plugin, `${what} did not finish within ${ms} ms`)), ms);
-  });
-  return Promise.race([p, late]).finally(() => clearTimeout(timer));
-}
+import { withTimeout } from './timeout.js';
 
 function reason(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
@@ -52,21 +42,4 @@ export async function pruneSnapshots(snapshots: string, name: string, keep?: str
   const dir = join(snapshots, name);
   const entries = await readdir(dir).catch(() => [] as string[]);
   await Promise.all(entries.filter((e) => e !== keep).map((e) => rm(join(dir, e), { recursive: true, force: true })));
-}
-
-/** Starts a plugin's background part; a start that throws, hangs or returns no `stop` is refused. */
-export async function startPlugin(mod: AgentModule, rt: ModuleRuntime): Promise<ModuleInstance | undefined> {
-  if (!mod.start) return undefined;
-  let inst: unknown;
-  try {
-    inst = await withTimeout(mod.name, 'start', Promise.resolve().then(() => mod.start!(rt)));
-  } catch (e) {
-    if (e instanceof PluginInvalidError) throw e;
-    throw new PluginInvalidError(mod.name, `start threw: ${reason(e)}`);
-  }
-  const i = inst as Partial<ModuleInstance> | null;
-  if (!i || typeof i.stop !== 'function' || (i.report !== undefined && typeof i.report !== 'function')) {
-    throw new PluginInvalidError(mod.name, 'start must return an object with a stop() function (and optionally report())');
-  }
-  return { stop: () => Promise.resolve().then(() => i.stop!()), ...(i.report ? { report: () => i.report!() } : {}) };
 }

@@ -1,0 +1,102 @@
+import { cpSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { HELLO_EXAMPLE, pluginSource, writePlugin } from '../../packages/agent/test/plugins/fixtures.js';
+import { addAgent, heartbeatsAfter, startServerProcess, type AgentProc, type ServerProc } from '../support/processes.js';
+import { waitFor } from '../support/wait.js';
+
+/**
+ * Plugins with a real agent and control plane: a folder dropped into the agent's plugins dir
+ * becomes runnable without a restart (same process), changes and removals follow, and broken
+ * plugins leave the agent up.
+ */
+describe('agent plugins', { timeout: 120_000 }, () => {
+  let server: ServerProc;
+  let agent: AgentProc;
+  let pid: number;
+  let plugins: string;
+  const NODE = 'plugged';
+
+  beforeAll(async () => {
+    server = await startServerProcess();
+    agent = await addAgent(server, NODE);
+    pid = agent.child.pid!;
+    plugins = join(agent.dataDir, 'plugins');
+  });
+  afterAll(async () => {
+    await agent?.kill('SIGKILL');
+    await server?.kill('SIGKILL');
+  });
+
+  const types = async () => (await server.client.getNode(NODE)).commandTypes.map((t) => t.type);
+  const offered = (type: string) => waitFor(`${NODE} to offer ${type}`, async () => (await types()).includes(type), { timeoutMs: 20_000 });
+  const run = async (type: string, payload: unknown = {}) => {
+    const { command } = await server.client.submitCommand({ node: NODE, type, payload: payload as Record<string, unknown> });
+    return server.client.getCommand(command.id, { wait: 20 });
+  };
+  /** The agent answers a built-in command, and is the same process that started. */
+  const stillUp = async () => {
+    expect((await run('sys.ping')).state).toBe('succeeded');
+    expect(agent.child.exitCode).toBeNull();
+    expect(agent.child.pid).toBe(pid);
+  };
+
+  it('a plugin dropped into the folder becomes runnable without a restart', async () => {
+    expect(await types()).not.toContain('hello.greet');
+    cpSync(HELLO_EXAMPLE, join(plugins, 'hello'), { recursive: true });
+    await offered('hello.greet');
+    const done = await run('hello.greet', { name: 'ada' });
+    expect(done).toMatchObject({ state: 'succeeded', result: { greeting: 'hello, ada', node: NODE } });
+    // Its payload schema is checked at submission, like a built-in's.
+    await expect(server.client.submitCommand({ node: NODE, type: 'hello.greet', payload: { nom: 'x' } })).rejects.toMatchObject({ status: 400 });
+    await stillUp();
+  });
+
+  it('a changed plugin runs its new code; a removed one is refused as unknown', async () => {
+    writePlugin(plugins, 'swap', pluginSource('swap', 'first'));
+    await offered('swap.answer');
+    expect((await run('swap.answer')).result).toEqual({ answer: 'first' });
+    writePlugin(plugins, 'swap', pluginSource('swap', 'second'), { version: '2.0.0' });
+    await waitFor('the new code to answer', async () => JSON.stringify((await run('swap.answer')).result) === '{"answer":"second"}');
+    rmSync(join(plugins, 'swap'), { recursive: true });
+    await waitFor('swap.answer to leave the catalog', async () => !(await types()).includes('swap.answer'));
+    await expect(server.client.submitCommand({ node: NODE, type: 'swap.answer', payload: {} })).rejects.toMatchObject({ code: 'unknown_command_type' });
+    await stillUp();
+  });
+
+  it('a half-copied plugin is not loaded until its files match plugin.json', async () => {
+    const whole = pluginSource('half', 'complete');
+    writePlugin(plugins, 'half', whole.slice(0, 50), { manifestOf: whole });
+    await waitFor('the agent to see the incomplete copy', () => agent.output().includes('plugin half is not complete yet'));
+    await heartbeatsAfter(server, NODE);
+    expect(await types()).not.toContain('half.answer');
+    writeFileSync(join(plugins, 'half', 'index.mjs'), whole);
+    await offered('half.answer');
+    expect((await run('half.answer')).result).toEqual({ answer: 'complete' });
+  });
+
+  it('a plugin throwing at load, and one throwing in its handlers and timers, leave the agent up', async () => {
+    writePlugin(plugins, 'broken', "throw new Error('broken at import');\n");
+    await waitFor('the refusal', () => agent.output().includes('plugin broken: loading it threw: broken at import'));
+    expect(agent.output()).toContain('plugin_invalid');
+    writePlugin(
+      plugins,
+      'faulty',
+      `export default ({ Type }) => ({ name: 'faulty', description: 'fails', commands: [
+        { type: 'faulty.sync', description: 'throws', payload: Type.Object({}), safeToRerun: true, handler() { throw new Error('sync failure'); } },
+        { type: 'faulty.async', description: 'rejects, and leaves a rejection and a timer throw behind', payload: Type.Object({}), safeToRerun: true,
+          async handler() {
+            Promise.reject(new Error('nobody listens'));
+            setTimeout(() => { throw new Error('thrown from a plugin timer'); }, 10);
+            throw new Error('async failure');
+          } },
+      ] });\n`,
+    );
+    await offered('faulty.sync');
+    expect(await run('faulty.sync')).toMatchObject({ state: 'failed', error: { code: 'handler_error', message: 'sync failure' } });
+    expect(await run('faulty.async')).toMatchObject({ state: 'failed', error: { code: 'handler_error', message: 'async failure' } });
+    await waitFor('the timer throw to be logged', () => agent.output().includes('plugin code threw outside a command'));
+    await heartbeatsAfter(server, NODE);
+    await stillUp();
+  });
+});
