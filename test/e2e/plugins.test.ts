@@ -1,8 +1,9 @@
-import { cpSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import * as tar from 'tar';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HELLO_EXAMPLE, pluginSource, writePlugin } from '../../packages/agent/test/plugins/fixtures.js';
-import { addAgent, heartbeatsAfter, startServerProcess, type AgentProc, type ServerProc } from '../support/processes.js';
+import { addAgent, heartbeatsAfter, startServerProcess, tempDir, type AgentProc, type ServerProc } from '../support/processes.js';
 import { waitFor } from '../support/wait.js';
 
 /**
@@ -97,6 +98,54 @@ describe('agent plugins', { timeout: 120_000 }, () => {
     expect(await run('faulty.async')).toMatchObject({ state: 'failed', error: { code: 'handler_error', message: 'async failure' } });
     await waitFor('the timer throw to be logged', () => agent.output().includes('plugin code threw outside a command'));
     await heartbeatsAfter(server, NODE);
+    await stillUp();
+  });
+
+  /** The node's config view once its agent answered the current revision. */
+  const answered = () =>
+    waitFor(`${NODE} to answer its current config`, async () => {
+      const view = await server.client.nodeConfig(NODE);
+      return view.applied?.revision === view.revision && view.applied;
+    }, { timeoutMs: 30_000 });
+  /** What the plugins dir holds besides plugin folders (the installer's staging must be gone or empty). */
+  const leftovers = () => (existsSync(join(plugins, '.staging')) ? readdirSync(join(plugins, '.staging')) : []);
+
+  it('a plugin from the artifact store: a wrong sha256 is refused and installs nothing; the right one loads; dropping it removes only it', async () => {
+    const src = tempDir('steward-plugin-src-');
+    writePlugin(src, 'greeter', pluginSource('greeter', 'from the store'));
+    const archive = join(tempDir('steward-plugin-tgz-'), 'greeter.tar.gz');
+    await tar.c({ gzip: true, file: archive, cwd: join(src, 'greeter') }, ['index.mjs', 'plugin.json']);
+    const { artifact } = await server.client.putArtifactFile(archive);
+    const target = { nodes: [NODE] };
+
+    // Not in the store: the config is rejected with the field named, nothing appears.
+    const wrong = 'f'.repeat(64);
+    await server.client.putAgentConfig('plugins', { target, priority: 10, config: { plugins: [{ name: 'greeter', sha256: wrong }] } });
+    const refused = await answered();
+    expect(refused).toMatchObject({ state: 'rejected' });
+    expect(refused.reason).toContain(`plugins[0]: artifact ${wrong} of plugin greeter`);
+    expect(existsSync(join(plugins, 'greeter'))).toBe(false);
+    expect(leftovers()).toEqual([]);
+
+    // A hand-installed plugin of that name is not replaced by a pushed one.
+    await server.client.putAgentConfig('plugins', { target, priority: 10, config: { plugins: [{ name: 'hello', sha256: artifact.sha256 }] } });
+    expect((await answered()).reason).toContain('a plugin hello was installed by hand');
+    expect((await run('hello.greet', { name: 'still me' })).result).toMatchObject({ greeting: 'hello, still me' });
+
+    await server.client.putAgentConfig('plugins', { target, priority: 10, config: { plugins: [{ name: 'greeter', sha256: artifact.sha256 }] } });
+    expect(await answered()).not.toHaveProperty('reason');
+    expect((await server.client.nodeConfig(NODE)).applied).toMatchObject({ state: 'applied' });
+    await offered('greeter.answer');
+    expect((await run('greeter.answer')).result).toEqual({ answer: 'from the store' });
+    expect(readFileSync(join(plugins, 'greeter', '.steward-artifact'), 'utf8').trim()).toBe(artifact.sha256);
+
+    // Dropped from the pushed config: the installed one goes, the hand-installed one stays.
+    await server.client.putAgentConfig('plugins', { target, priority: 10, config: { plugins: [] } });
+    expect(await answered()).toMatchObject({ state: 'applied' });
+    await waitFor('greeter.answer to leave the catalog', async () => !(await types()).includes('greeter.answer'));
+    expect(existsSync(join(plugins, 'greeter'))).toBe(false);
+    expect(await types()).toContain('hello.greet');
+    expect(leftovers()).toEqual([]);
     await stillUp();
   });
 });

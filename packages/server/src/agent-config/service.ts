@@ -29,7 +29,7 @@ import {
   recordConfigSent,
   upsertConfigDocument,
 } from '../store/queries/agent-config.js';
-import { findNodeRow, listNodeRows } from '../store/queries/nodes.js';
+import { findNodeRow, getNodeRow, listNodeRows } from '../store/queries/nodes.js';
 import { documentFromRow, layerOf } from './documents.js';
 import { checkModuleList, effectiveConfig, type LayerDocument } from './merge.js';
 
@@ -99,6 +99,13 @@ export class AgentConfigService {
     const revision = configRevision(config);
     await recordConfigSent(this.ctx.store.db, node.id, revision, this.ctx.now());
     return { revision, config };
+  }
+
+  /** True when the node's effective config lists a plugin with this artifact (the node may then download it). */
+  async namesPlugin(nodeId: string, sha256: string): Promise<boolean> {
+    const node = await getNodeRow(this.ctx.store.db, nodeId);
+    if (!node) return false;
+    return effectiveConfig(await this.layers(), nodeRef(node)).config.plugins?.some((p) => p.sha256 === sha256) ?? false;
   }
 
   /** Stores an agent's answer and tells the dashboard (a late answer from an older message is dropped). */
