@@ -51,6 +51,7 @@ export async function applyLive(deps: LiveApplyDeps, prev: InForce, next: InForc
   try {
     for (const name of prev.config.modules.filter((n) => !wanted.has(n))) {
       const settings = host.settings(name);
+      log.info({ module: name }, `turning module ${name} off: its new commands are refused (module_disabled), running ones may finish first`);
       const mod = await host.disable(name, { keepRefusing: true });
       log.info({ module: name }, 'module turned off by configuration');
       if (mod) undo.push({ what: `turn ${name} on again`, run: () => host.enable(mod, settings) });
