@@ -1,14 +1,17 @@
 import { Kind } from '@sinclair/typebox';
 import { compile, COMMAND_TYPE_PATTERN, Type, type TSchema } from '@steward/protocol';
+import { HandlerFailure } from '../core/errors.js';
 import type { AgentModule, CommandDefinition, ModuleInstance, ModuleRuntime } from '../modules/types.js';
 import { PluginInvalidError } from './errors.js';
 import { withTimeout } from './timeout.js';
 
 const COMMAND_TYPE = new RegExp(COMMAND_TYPE_PATTERN);
 
-/** What a plugin's factory is called with: plugins cannot import the agent's TypeBox, so they get it. */
+/** What a plugin's factory is called with: plugins cannot import the agent's packages, so they get these. */
 export interface PluginApi {
   Type: typeof Type;
+  /** Thrown by a handler to fail its command with a code of its own (and a result), as built-in handlers do. */
+  HandlerFailure: typeof HandlerFailure;
 }
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -42,7 +45,7 @@ function plainResult(value: unknown): unknown {
 export async function pluginModule(plugin: string, exported: unknown): Promise<AgentModule> {
   let value = exported;
   if (typeof value === 'function') {
-    const api: PluginApi = { Type };
+    const api: PluginApi = { Type, HandlerFailure };
     value = await (value as (api: PluginApi) => unknown)(api);
   }
   if (!isObject(value)) throw new PluginInvalidError(plugin, 'index.mjs must default-export a module object or a factory ({ Type }) => module');

@@ -137,14 +137,16 @@ describe('plugin manager', () => {
     writePlugin(
       dir,
       'oops',
-      `export default ({ Type }) => ({ name: 'oops', description: 'x', commands: [
+      `export default ({ Type, HandlerFailure }) => ({ name: 'oops', description: 'x', commands: [
         { type: 'oops.sync', description: 'x', payload: Type.Object({}), safeToRerun: true, handler() { throw new Error('sync throw'); } },
         { type: 'oops.big', description: 'x', payload: Type.Object({}), safeToRerun: true, handler: async () => ({ n: 1n }) },
+        { type: 'oops.coded', description: 'x', payload: Type.Object({}), safeToRerun: true, handler: async () => { throw new HandlerFailure('too_cold', 'it is too cold', { result: { celsius: -40 } }); } },
       ] });\n`,
     );
     const { host, mods } = recordingHost();
     await startManager(dir, host, data);
     await expect(run(mods.get('oops'), 'oops.sync')).rejects.toThrow('sync throw');
     await expect(run(mods.get('oops'), 'oops.big')).rejects.toThrow(/BigInt/);
+    await expect(run(mods.get('oops'), 'oops.coded')).rejects.toMatchObject({ code: 'too_cold', result: { celsius: -40 }, state: 'failed' });
   });
 });
