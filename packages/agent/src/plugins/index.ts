@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import type { PushedPlugin } from '@steward/protocol';
+import { PLUGINS_MODULE, type PushedPlugin } from '@steward/protocol';
 import type { AgentConfig } from '../core/config-schema.js';
 import type { ServerLink } from '../link/server-link.js';
 import { moduleFolderNames } from '../modules/folders.js';
@@ -9,8 +9,7 @@ import { PluginInstaller } from './installer.js';
 import { PluginManager, type PluginState } from './manager.js';
 import { guardPluginFailures } from './process-guard.js';
 
-/** The module name plugin events and reports go under; no plugin may take it. */
-export const PLUGINS_MODULE = 'plugins';
+export { PLUGINS_MODULE };
 
 export interface AgentPluginsDeps {
   config: AgentConfig;
