@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HELLO_EXAMPLE, pluginSource, writePlugin } from '../../packages/agent/test/plugins/fixtures.js';
 import { addAgent, heartbeatsAfter, startServerProcess, tempDir, type AgentProc, type ServerProc } from '../support/processes.js';
+import { openBrowser } from '../support/browser.js';
 import { waitFor } from '../support/wait.js';
 
 /**
@@ -157,5 +158,32 @@ describe('agent plugins', { timeout: 120_000 }, () => {
     expect(await types()).toContain('hello.greet');
     expect(leftovers()).toEqual([]);
     await stillUp();
+  });
+
+  it("the dashboard's run box offers the node's plugin types as they come, and runs them", async () => {
+    const b = await openBrowser();
+    try {
+      await b.page.goto(server.url);
+      await b.page.fill('#token', server.token);
+      await b.page.click('button[type=submit]');
+      await b.page.getByTestId('nodes-online').waitFor();
+      const { id } = await server.client.getNode(NODE);
+      await b.page.goto(`${server.url}/nodes/${id}`);
+      const select = b.page.getByLabel('command type');
+      await select.locator('option[value="hello.greet"]').waitFor({ state: 'attached' });
+      // A plugin loaded while the page is open joins the list (node.plugin event).
+      writePlugin(plugins, 'late', pluginSource('late', 'seen live'));
+      await select.locator('option[value="late.answer"]').waitFor({ state: 'attached', timeout: 20_000 });
+      await select.selectOption('hello.greet');
+      await b.page.getByLabel('payload').fill('{"name": "web"}');
+      await b.page.click('button:has-text("Run")');
+      const run = b.page.getByTestId('run').first();
+      await run.locator('[data-status=succeeded]').waitFor();
+      await run.getByTestId('command-result').waitFor();
+      expect(await run.getByTestId('command-result').textContent()).toContain('"greeting": "hello, web"');
+      await b.shot('plugins-run-box');
+    } finally {
+      await b.close();
+    }
   });
 });
