@@ -108,6 +108,7 @@ describe('agent plugins', { timeout: 120_000 }, () => {
     expect(await run('faulty.sync')).toMatchObject({ state: 'failed', error: { code: 'handler_error', message: 'sync failure' } });
     expect(await run('faulty.async')).toMatchObject({ state: 'failed', error: { code: 'handler_error', message: 'async failure' } });
     await waitFor('the timer throw to be logged', () => agent.output().includes('plugin code threw outside a command'));
+    expect(agent.output()).toContain('a promise was rejected and nobody handled it; the agent keeps running');
     await heartbeatsAfter(server, NODE);
     await stillUp();
   });

@@ -75,9 +75,9 @@ export class PluginManager {
 
   /** Loads what is there now, then follows changes. */
   async start(): Promise<void> {
-    await mkdir(this.o.dir, { recursive: true, mode: 0o700 });
+    // A plugins dir that cannot be made does not stop the agent: the rescan picks it up once it exists.
+    await mkdir(this.o.dir, { recursive: true, mode: 0o700 }).catch((err) => this.o.log.warn({ err, dir: this.o.dir }, 'plugins: cannot create the plugins dir'));
     await this.scan();
-    this.watchDir('', this.o.dir);
     this.timer = setInterval(() => void this.scan(), this.o.rescanMs ?? 10_000);
     this.timer.unref();
   }
@@ -153,6 +153,7 @@ export class PluginManager {
 
   private async scanOnce(): Promise<void> {
     if (this.stopped) return;
+    this.watchDir('', this.o.dir);
     const present = await this.folders();
     for (const name of [...this.loaded.keys()]) if (!present.includes(name)) await this.unload(name);
     for (const name of [...this.notLoaded.keys()]) if (!present.includes(name)) this.notLoaded.delete(name);
