@@ -14,7 +14,7 @@ import {
 } from '@steward/protocol';
 import { jittered } from './backoff.js';
 import { layersOf, type AgentConfig, type ConfigLayers } from './config.js';
-import { readAppliedConfig, saveAppliedConfig } from './config/applied-store.js';
+import { loadStoredConfig, saveAppliedConfig } from './config/applied-store.js';
 import { applyLive, type InForce, type LiveApplyDeps } from './config/live-apply.js';
 import { resolvePushedConfig } from './config/pushed.js';
 import { AgentConnection } from './connection.js';
@@ -432,9 +432,9 @@ export class Agent implements RunningAgent {
         if (this.welcomed) this.scheduleHeartbeat(0);
       },
       capabilities: (list) => {
-        // The control plane sees them with the next hello (capabilities are part of the inventory).
         void detectCapabilities().then((detected) => {
           this.inventory.capabilities = [...new Set([...detected, ...list])].sort().slice(0, 1024);
+          this.sendCatalog();
         });
       },
       // SEAM(failover): hand the list to ServerList.propose(urls) once the failover part is merged.
@@ -447,11 +447,17 @@ export class Agent implements RunningAgent {
   private catalogChanged(): void {
     this.inventory.commandTypes = this.host.registry.types();
     this.inventory.modules = this.host.registry.modules();
+    this.sendCatalog();
+  }
+
+  /** Sends the catalog and capabilities as they are now; several changes in one turn go as one. */
+  private sendCatalog(): void {
     if (this.catalogQueued) return;
     this.catalogQueued = true;
     setImmediate(() => {
       this.catalogQueued = false;
-      this.send({ type: 'catalog.update', commandTypes: this.inventory.commandTypes, modules: this.inventory.modules });
+      const { commandTypes, modules, capabilities } = this.inventory;
+      this.send({ type: 'catalog.update', commandTypes, modules, capabilities });
     });
   }
 
@@ -484,18 +490,8 @@ function builtinModule(mod: AgentModule): boolean {
  * current pushed config again after welcome).
  */
 async function initialConfig(local: AgentConfig, layers: ConfigLayers, log: Logger): Promise<InForce> {
-  const stored = readAppliedConfig(local.dataDir);
-  if (stored && 'error' in stored) log.warn({ reason: stored.error }, 'the stored pushed configuration is unreadable; starting with the local configuration');
-  if (stored && 'applied' in stored) {
-    try {
-      // Plugins are not loaded yet: their sections are checked when they load.
-      const resolved = await resolvePushedConfig(layers, stored.applied.config, { unknownSections: 'ignore' });
-      log.info({ revision: stored.applied.revision }, 'starting with the stored pushed configuration');
-      return { ...resolved, revision: stored.applied.revision, pushed: stored.applied.config };
-    } catch (e) {
-      log.warn({ err: e, revision: stored.applied.revision }, 'the stored pushed configuration no longer validates; starting with the local configuration');
-    }
-  }
+  const stored = await loadStoredConfig(layers, local.dataDir, log);
+  if (stored) return stored;
   const registry = await loadModules(local.modules);
   const settings = resolveModuleSettings(registry.loaded(), local.moduleSettings);
   return { config: local, settings, modules: registry.loaded(), heartbeatMs: undefined, revision: null, pushed: {} };

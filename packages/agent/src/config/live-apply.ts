@@ -2,7 +2,7 @@ import { isDeepStrictEqual } from 'node:util';
 import type { Logger } from 'pino';
 import type { PushedConfig, PushedPlugin } from '@steward/protocol';
 import { AgentError } from '../core/errors.js';
-import type { Executor } from '../executor.js';
+import type { AgentConfig } from '../core/config-schema.js';
 import type { ModuleHost } from '../modules/host.js';
 import type { ResolvedConfig } from './pushed.js';
 
@@ -14,7 +14,8 @@ export interface InForce extends ResolvedConfig {
 
 export interface LiveApplyDeps {
   host: ModuleHost;
-  executor: Executor;
+  /** Commands started from now on see this config (the Executor). */
+  executor: { setConfig(config: AgentConfig): void };
   log: Logger;
   /** The heartbeat interval the config sets; undefined: the node's own setting (from welcome) applies. */
   heartbeat(ms: number | undefined): void;

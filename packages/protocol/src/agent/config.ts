@@ -113,10 +113,15 @@ export const ConfigStatusMessage = Type.Object({
 });
 export type ConfigStatusMessage = Static<typeof ConfigStatusMessage>;
 
-/** The agent's command catalog changed at run time (module on/off, plugin load/unload). */
+/**
+ * The agent's command catalog changed at run time (module on/off, plugin load/unload), or the
+ * capabilities it offers (a pushed `capabilities`): taken like the same fields of a hello.
+ */
 export const CatalogUpdateMessage = Type.Object({
   type: Type.Literal('catalog.update'),
   commandTypes: Type.Array(CommandTypeInfo, { maxItems: 1024 }),
   modules: Type.Array(Type.String(), { maxItems: 256 }),
+  /** Detected and configured capabilities (task placement); absent: unchanged. */
+  capabilities: Type.Optional(Type.Array(Type.String(), { maxItems: 1024 })),
 });
 export type CatalogUpdateMessage = Static<typeof CatalogUpdateMessage>;

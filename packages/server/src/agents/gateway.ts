@@ -194,15 +194,16 @@ export class AgentGateway implements SessionHandlers {
   }
 
   /**
-   * The agent's command catalog changed at run time (a module turned on or off, a plugin loaded):
-   * taken like a hello's, so payload checks and the node's stored inventory (the dashboard's run
-   * box, other replicas) follow. Bounded by the message schema and the inventory caps.
+   * The agent's command catalog changed at run time (a module turned on or off, a plugin loaded),
+   * or its capabilities: taken like a hello's, so payload checks and the node's stored inventory
+   * (the dashboard's run box, other replicas, task placement at the next task report) follow.
+   * Bounded by the message schema and the inventory caps.
    */
   async catalogUpdate(session: AgentSession, msg: CatalogUpdateMessage): Promise<void> {
     const row = await getNodeRow(this.ctx.store.db, session.nodeId);
     if (!row) return session.close(4003, 'node no longer exists');
     const stored = fromJson<Inventory>(row.inventory) ?? EMPTY_INVENTORY;
-    const inventory = capInventory({ ...stored, commandTypes: msg.commandTypes, modules: msg.modules });
+    const inventory = capInventory({ ...stored, commandTypes: msg.commandTypes, modules: msg.modules, ...(msg.capabilities ? { capabilities: msg.capabilities } : {}) });
     await updateNodeRow(this.ctx.store.db, session.nodeId, { inventory: JSON.stringify(inventory.value) });
     this.commands.declared(session.nodeId, inventory.value.commandTypes);
     this.ctx.log.info({ nodeId: session.nodeId, modules: inventory.value.modules, types: inventory.value.commandTypes.length }, 'node command catalog changed');
