@@ -1,23 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import WebSocket from 'ws';
-import { AGENT_CONNECT_PATH, AGENT_ENROLL_PATH, AGENT_PROTOCOL_VERSION, type Inventory } from '@steward/protocol';
+import type WebSocket from 'ws';
 import { openBrowser, type TestBrowser } from '../support/browser.js';
 import { startServerProcess, type ServerProc } from '../support/processes.js';
 import { waitFor } from '../support/wait.js';
-
-const inventory: Inventory = {
-  hostname: 'cfg-raw',
-  addresses: [],
-  os: { platform: 'linux', release: 'x' },
-  arch: 'x64',
-  agentVersion: 'test',
-  cpuCores: 1,
-  memoryBytes: 1,
-  disks: [],
-  capabilities: [],
-  modules: ['exec'],
-  commandTypes: [],
-};
+import { rawAgent } from '../support/raw-agent.js';
 
 /**
  * The Config page in a real browser: a document saved from the editor (a bad one refused with
@@ -33,20 +19,19 @@ describe('dashboard config', { timeout: 90_000 }, () => {
   beforeAll(async () => {
     // The raw socket sends no heartbeats: keep liveness from dropping it during the test.
     server = await startServerProcess({ env: { STEWARD_OFFLINE_AFTER_MS: '600000' } });
-    const { token } = await server.client.createEnrollmentToken({ labels: { role: 'web' } });
-    const res = await fetch(server.url + AGENT_ENROLL_PATH, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ token, name: 'cfg-node', inventory }) });
-    const { credential } = (await res.json()) as { credential: string };
-    ws = new WebSocket(server.url.replace('http', 'ws') + AGENT_CONNECT_PATH, { headers: { authorization: `Bearer ${credential}` } });
-    ws.on('message', (d) => {
-      const m = JSON.parse(String(d)) as { type: string; revision: string; config: Record<string, unknown> };
-      if (m.type !== 'config.desired') return;
+    const agent = await rawAgent(server.url, server.client, 'cfg-node', { role: 'web' });
+    ws = agent.ws;
+    // This "agent" refuses any config with a log level, naming the field.
+    const answer = (m: { revision: string; config: Record<string, unknown> }) => {
       desired.push(m);
-      // This "agent" refuses any config with a log level, naming the field.
       const bad = m.config.logLevel !== undefined;
-      ws.send(JSON.stringify({ type: 'config.status', revision: m.revision, state: bad ? 'rejected' : 'applied', ...(bad ? { reason: 'log level not allowed here', issues: [{ field: 'logLevel', rule: 'not here' }] } : {}), at: Date.now() }));
+      agent.send({ type: 'config.status', revision: m.revision, state: bad ? 'rejected' : 'applied', ...(bad ? { reason: 'log level not allowed here', issues: [{ field: 'logLevel', rule: 'not here' }] } : {}), at: Date.now() });
+    };
+    answer(await agent.next('config.desired'));
+    ws.on('message', (d) => {
+      const m = JSON.parse(String(d));
+      if (m.type === 'config.desired') answer(m);
     });
-    await new Promise<void>((ok, fail) => (ws.once('open', () => ok()), ws.once('error', fail)));
-    ws.send(JSON.stringify({ type: 'hello', protocol: AGENT_PROTOCOL_VERSION, inventory, running: [], outbox: [] }));
     b = await openBrowser();
     await b.page.goto(`${server.url}/#token=${encodeURIComponent(server.token)}`);
     await b.page.locator('[data-testid=stream-state][data-state=live]').waitFor();

@@ -29,7 +29,7 @@ import type { CommandSigner } from '../security/signing-key.js';
 import type { NodesTable } from '../store/schema.js';
 import { ModuleHandlers } from './module-handlers.js';
 import type { AgentSession, SessionHandlers } from './session.js';
-import type { ConfigSource } from './config-source.js';
+import type { ConfigSource, DesiredConfig } from './config-source.js';
 import { wire } from './wire.js';
 
 /**
@@ -98,9 +98,13 @@ export class AgentGateway implements SessionHandlers {
       publishInventoryClamped(this.ctx, row, inventory.clamped);
     }
     this.commands.declared(row.id, inventory.value.commandTypes);
-    session.send(wire.welcome(row.id, row.name, row.heartbeat_interval_ms, now, await this.signer.keySet(db, now)));
+    // Worked out before the welcome: between the welcome and `ready` nothing may be awaited, or
+    // the agent's first heartbeat (sent on welcome) would find the session not ready.
+    const desired = await this.desiredConfig(row);
+    const keys = await this.signer.keySet(db, now);
+    session.send(wire.welcome(row.id, row.name, row.heartbeat_interval_ms, now, keys));
     // Right after welcome, before any dispatch: the agent runs commands under its current config.
-    await this.sendDesiredConfig(session, row);
+    if (desired) session.send(wire.configDesired(desired.revision, desired.config));
     session.ready = true;
     await this.dispatcher.deliverAll(session.nodeId);
     await this.ackKnownResults(session, msg.outbox);
@@ -182,14 +186,14 @@ export class AgentGateway implements SessionHandlers {
   }
 
   /** Only Steward's own agents take pushed config; a seed protocol's proxy would not understand it. */
-  private async sendDesiredConfig(session: AgentSession, row: NodesTable): Promise<void> {
-    if (!this.config || (row.protocol ?? 'steward') !== 'steward') return;
+  private async desiredConfig(row: NodesTable): Promise<DesiredConfig | null> {
+    if (!this.config || (row.protocol ?? 'steward') !== 'steward') return null;
     try {
-      const desired = await this.config.desired(row);
-      session.send(wire.configDesired(desired.revision, desired.config));
+      return await this.config.desired(row);
     } catch (err) {
       // The welcome stands: the sweep's re-check sends the config later.
       this.ctx.log.warn({ err, nodeId: row.id }, 'could not work out the node\'s desired config');
+      return null;
     }
   }
 

@@ -1,32 +1,19 @@
 import { readFileSync } from 'node:fs';
-import WebSocket from 'ws';
+import type WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AGENT_CONNECT_PATH, AGENT_ENROLL_PATH, AGENT_PROTOCOL_VERSION, type Inventory, type StewardEvent } from '@steward/protocol';
+import type { StewardEvent } from '@steward/protocol';
 import { configRevision } from '@steward/protocol/node';
 import { StewardClient } from '@steward/client';
 import { startServer, type ControlPlane } from '../../src/control-plane.js';
 import { tempDir } from '../../../../test/support/processes.js';
 import { waitFor } from '../../../../test/support/wait.js';
+import { rawAgent } from '../../../../test/support/raw-agent.js';
 
 /**
  * The agent-config API on a whole control plane (this process, SQLite, real sockets on
  * loopback), with raw agent sockets that play the agent's side of `config.desired` /
  * `config.status`; the real agent's side is tested end to end in test/e2e.
  */
-
-const inventory: Inventory = {
-  hostname: 'raw',
-  addresses: [],
-  os: { platform: 'linux', release: 'x' },
-  arch: 'x64',
-  agentVersion: 'test',
-  cpuCores: 1,
-  memoryBytes: 1,
-  disks: [],
-  capabilities: [],
-  modules: ['exec'],
-  commandTypes: [{ type: 'exec.run', module: 'exec', safeToRerun: false }],
-};
 
 const OFFLINE_AFTER_MS = 30_000;
 
@@ -49,37 +36,16 @@ describe('agent-config API and push', { timeout: 60_000 }, () => {
     await server?.close();
   });
 
-  /** Enrolls a node and connects a raw agent socket that said hello; collects what the server sends. */
-  async function rawAgent(name: string, labels: Record<string, string> = {}) {
-    const { token } = await client.createEnrollmentToken({ labels });
-    const res = await fetch(server.url + AGENT_ENROLL_PATH, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ token, name, inventory }) });
-    expect(res.status).toBe(201);
-    const { nodeId, credential } = (await res.json()) as { nodeId: string; credential: string };
-    const ws = new WebSocket(server.url.replace('http', 'ws') + AGENT_CONNECT_PATH, { headers: { authorization: `Bearer ${credential}` } });
-    sockets.push(ws);
-    const inbox: any[] = [];
-    const order: string[] = [];
-    ws.on('message', (d) => {
-      const m = JSON.parse(String(d));
-      inbox.push(m);
-      order.push(m.type);
-    });
-    await new Promise<void>((ok, fail) => (ws.once('open', () => ok()), ws.once('error', fail)));
-    const next = async (type: string, match: (m: any) => boolean = () => true) => {
-      const msg = await waitFor(`a ${type} message for ${name}`, () => inbox.find((m) => m.type === type && match(m)), { timeoutMs: 20_000, intervalMs: 20 });
-      inbox.splice(inbox.indexOf(msg), 1);
-      return msg;
-    };
-    const send = (m: unknown) => ws.send(JSON.stringify(m));
-    send({ type: 'hello', protocol: AGENT_PROTOCOL_VERSION, inventory: { ...inventory, hostname: name }, running: [], outbox: [] });
-    await next('welcome');
-    return { nodeId, next, send, order, inbox };
-  }
+  const connect = async (name: string, labels: Record<string, string> = {}) => {
+    const a = await rawAgent(server.url, client, name, labels);
+    sockets.push(a.ws);
+    return a;
+  };
 
   const codeOf = async (p: Promise<unknown>) => p.then(() => 'ok', (e: { code?: string }) => e.code);
 
   it('a node no document targets gets config {} right after welcome; a PUT pushes the new effective config, which the node view explains', async () => {
-    const agent = await rawAgent('web-1', { role: 'web' });
+    const agent = await connect('web-1', { role: 'web' });
     const first = await agent.next('config.desired');
     expect(first).toEqual({ type: 'config.desired', revision: configRevision({}), config: {} });
     expect(agent.order.slice(0, 2)).toEqual(['welcome', 'config.desired']);
@@ -118,7 +84,7 @@ describe('agent-config API and push', { timeout: 60_000 }, () => {
   });
 
   it('a rejection is stored with its reason and fields; a relabel or a delete pushes the changed config', async () => {
-    const agent = await rawAgent('db-1', { role: 'db' });
+    const agent = await connect('db-1', { role: 'db' });
     const first = await agent.next('config.desired');
     expect(first.config).toEqual({ heartbeatIntervalMs: 5000, logLevel: 'info' });
     const issues = [{ field: 'moduleSettings.monitor.checks[0].interval', rule: 'must be a duration' }];
