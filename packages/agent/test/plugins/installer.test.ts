@@ -90,7 +90,7 @@ describe('plugin installer', () => {
       ['missing', 'f'.repeat(64), 'plugins[1]: artifact ffff'],
       ['linky', sha(linked), 'plugins[1]: the .tar.gz of plugin linky holds passwd, which is not a plain file or folder'],
       ['hello', sha(noEntry), 'plugins[1]: the artifact of plugin hello has no index.mjs'],
-      ['other', sha(hello), 'plugins[1]: plugin other: plugin.json names "hello"; the folder must have the plugin\'s name'],
+      ['other', sha(hello), 'plugins[1]: plugin "other": plugin.json names "hello"; the folder must have the plugin\'s name'],
       ['sys', sha(good), 'plugins[1]: sys is a built-in module'],
     ];
     for (const [name, sha256, message] of cases) {

@@ -104,11 +104,11 @@ describe('plugin manager', () => {
     expect([...mods.keys()]).toEqual(['fine']);
     const reasons = Object.fromEntries(m.report().plugins.filter((p) => p.state === 'invalid').map((p) => [p.name, p.reason]));
     expect(reasons).toEqual({
-      boom: 'plugin boom: loading it threw: kaboom at import',
-      factory: 'plugin factory: loading it threw: factory says no',
-      schema: 'plugin schema: commands[0].payload must be a schema built with the Type the factory is given',
-      shape: 'plugin shape: commands[0].type "other.verb" must look like shape.verb',
-      sys: 'plugin sys: a built-in module has that name',
+      boom: 'plugin "boom": loading it threw: kaboom at import',
+      factory: 'plugin "factory": loading it threw: factory says no',
+      schema: 'plugin "schema": commands[0].payload must be a schema built with the Type the factory is given',
+      shape: 'plugin "shape": commands[0].type "other.verb" must look like shape.verb',
+      sys: 'plugin "sys": a built-in module has that name',
     });
     expect(events.filter((e) => e.event === 'plugin.invalid').map((e) => e.data.code)).toEqual(Array(5).fill('plugin_invalid'));
     // A rescan of the same bytes does not try (or report) them again.
@@ -127,7 +127,7 @@ describe('plugin manager', () => {
     const m = await startManager(dir, host, data);
     writePlugin(dir, 'gamma', 'export default 42;\n', { version: '2.0.0' });
     await waitFor('gamma 2 refused', () => m.report().plugins[0]?.state === 'invalid');
-    expect(m.report().plugins[0]).toMatchObject({ version: '1.0.0', reason: 'plugin gamma: index.mjs must default-export a module object or a factory ({ Type }) => module' });
+    expect(m.report().plugins[0]).toMatchObject({ version: '1.0.0', reason: 'plugin "gamma": index.mjs must default-export a module object or a factory ({ Type }) => module' });
     expect(await run(mods.get('gamma'), 'gamma.answer')).toEqual({ answer: 'v1' });
   });
 
