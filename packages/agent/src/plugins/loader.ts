@@ -26,11 +26,9 @@ export async function importPlugin(verified: VerifiedPlugin, snapshots: string):
     await mkdir(dirname(join(dir, file)), { recursive: true, mode: 0o700 });
     await writeFile(join(dir, file), data, { mode: 0o600 });
   }
-  let exported: unknown;
   try {
     const imported = (await withTimeout(name, `import of ${ENTRY}`, import(pathToFileURL(join(dir, ENTRY)).href))) as { default?: unknown };
-    exported = imported.default;
-    return await withTimeout(name, 'its factory', pluginModule(name, exported));
+    return await withTimeout(name, 'its factory', pluginModule(name, imported.default));
   } catch (e) {
     if (e instanceof PluginInvalidError) throw e;
     throw new PluginInvalidError(name, `loading it threw: ${reason(e)}`);
