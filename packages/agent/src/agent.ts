@@ -35,6 +35,7 @@ import { moduleFolderNames } from './modules/folders.js';
 import { ModuleHost } from './modules/host.js';
 import { createRegistry, loadModules, resolveModuleSettings, type ModuleRegistry } from './modules/registry.js';
 import type { AgentModule } from './modules/types.js';
+import { PLUGINS_MODULE, startPlugins, type AgentPlugins } from './plugins/index.js';
 import { detectCapabilities } from './system/capabilities.js';
 import { collectInventory } from './system/inventory.js';
 import { getStatsCollector } from './system/stats.js';
@@ -74,6 +75,7 @@ export class Agent implements RunningAgent {
   private stopping = false;
   private inbound: InboundApi | null = null;
   private mediastackHeartbeat: MediastackHeartbeat | null = null;
+  private plugins: AgentPlugins | null = null;
 
   private constructor(
     private current: InForce,
@@ -159,6 +161,16 @@ export class Agent implements RunningAgent {
     registry.onChange(() => started.catalogChanged());
     // Modules start before commands are recovered or received: handlers may need them.
     await host.startAll(inForce.settings);
+    // Before recovery: a plugin's command interrupted by a restart can be re-run.
+    const modules = host;
+    agent.plugins = await startPlugins({
+      config,
+      log,
+      link,
+      emit,
+      load: (mod) => modules.load(mod),
+      unload: async (name) => void (await modules.disable(name, { keepRefusing: false })),
+    });
     executor.recoverInterrupted();
     await agent.startMediastack(registry, executor, journal);
     connection.start();
@@ -218,6 +230,8 @@ export class Agent implements RunningAgent {
 
   private moduleReports(): Record<string, unknown> | undefined {
     let out: Record<string, unknown> | undefined;
+    const plugins = this.plugins?.report();
+    if (plugins?.plugins.length) (out ??= {})[PLUGINS_MODULE] = plugins;
     for (const [name, inst] of this.host.started()) {
       if (!inst.report) continue;
       try {
@@ -425,6 +439,7 @@ export class Agent implements RunningAgent {
       },
       // SEAM(failover): hand the list to ServerList.propose(urls) once the failover part is merged.
       servers: (urls) => this.log.info({ servers: urls }, 'pushed control-plane list received; this agent does not fail over yet, so it is not used'),
+      plugins: async (list) => this.plugins?.apply(list),
     };
   }
 
@@ -457,6 +472,7 @@ export class Agent implements RunningAgent {
     await this.executor.drain(this.drainMs);
     await inboundClosed;
     await this.configChain;
+    await this.plugins?.stop();
     await this.host.stopAll();
     await this.connection.stop();
     this.journal.close();

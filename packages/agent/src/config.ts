@@ -58,6 +58,7 @@ export interface AgentFlags {
   name?: string;
   label?: string[];
   dataDir?: string;
+  pluginsDir?: string;
   config?: string;
   modules?: string;
   logLevel?: string;
@@ -82,6 +83,7 @@ function fromEnv(env: NodeJS.ProcessEnv): Partialish {
   if (env.STEWARD_LABELS) out.labels = parseLabelArgs(env.STEWARD_LABELS.split(',').filter(Boolean), 'STEWARD_LABELS');
   // Not STEWARD_DATA_DIR: that is the control plane's, and both may run on one machine.
   if (env.STEWARD_AGENT_DATA_DIR) out.dataDir = env.STEWARD_AGENT_DATA_DIR;
+  if (env.STEWARD_PLUGINS_DIR) out.pluginsDir = env.STEWARD_PLUGINS_DIR;
   if (env.STEWARD_MODULES) out.modules = env.STEWARD_MODULES.split(',').map((s) => s.trim()).filter(Boolean);
   if (env.STEWARD_LOG_LEVEL) out.logLevel = env.STEWARD_LOG_LEVEL;
   if (env.STEWARD_FS_ROOTS) out.fs = { roots: env.STEWARD_FS_ROOTS.split(':').filter(Boolean) };
@@ -125,6 +127,7 @@ function fromFlags(flags: AgentFlags): Partialish {
   if (flags.name !== undefined) out.name = flags.name;
   if (flags.label?.length) out.labels = parseLabelArgs(flags.label, '--label');
   if (flags.dataDir !== undefined) out.dataDir = flags.dataDir;
+  if (flags.pluginsDir !== undefined) out.pluginsDir = flags.pluginsDir;
   if (flags.modules !== undefined) out.modules = flags.modules.split(',').map((s) => s.trim()).filter(Boolean);
   if (flags.logLevel !== undefined) out.logLevel = flags.logLevel;
   if (flags.listen !== undefined) out.inbound = { listen: flags.listen };
@@ -250,6 +253,7 @@ export function loadConfigLayers(flags: AgentFlags, env: NodeJS.ProcessEnv = pro
     insecure: false,
     labels: {} as Labels,
     dataDir,
+    pluginsDir: join(dataDir, 'plugins'),
     modules: DEFAULT_MODULES,
     logLevel: 'info',
     capabilities: [],
@@ -309,6 +313,7 @@ export function resolveConfig(layers: ConfigLayers, pushed: Partialish = {}): Ag
   if (typeof config.server === 'string') config.server = config.server.replace(/\/+$/, '');
   if (config.caFile) config.caFile = resolve(config.caFile);
   config.fs.roots = config.fs.roots.map((r) => resolve(r));
+  config.pluginsDir = resolve(config.pluginsDir);
   return config;
 }
 

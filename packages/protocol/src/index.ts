@@ -23,6 +23,7 @@ export * from './api/tasks.js';
 export * from './api/output.js';
 export * from './agent/messages.js';
 export * from './agent/config.js';
+export * from './agent/plugins.js';
 export * from './api/agent-config.js';
 export * from './config-merge.js';
 export * from './agent/signing.js';

@@ -38,6 +38,7 @@ import type { ServerOptions } from './options.js';
 import type { ServerTls } from './pki/server-tls.js';
 import { pkiFeature } from './pki/feature.js';
 import { recordingsFeature } from './recordings/feature.js';
+import { pluginsFeature } from './plugins/feature.js';
 
 /**
  * The core services the control plane builds once and offers its features. Each feature's
@@ -90,6 +91,7 @@ export const FEATURES: FeatureFactory[] = [
   approvalsFeature,
   nodesFeature,
   agentConfigFeature,
+  pluginsFeature,
   enrollmentFeature,
   pkiFeature,
   admissionsFeature,

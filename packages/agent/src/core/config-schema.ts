@@ -42,6 +42,8 @@ export const AgentConfigSchema = Type.Object(
     name: Type.Optional(Type.String({ pattern: NODE_NAME_PATTERN })),
     labels: LabelsSchema,
     dataDir: Type.String({ minLength: 1 }),
+    /** Plugins: one folder per plugin module, loaded and unloaded as they change (default `<dataDir>/plugins`). */
+    pluginsDir: Type.String({ minLength: 1 }),
     modules: Type.Array(Type.String({ pattern: '^[a-z][a-z0-9]*$' }), { uniqueItems: true }),
     logLevel: Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l))),
     capabilities: Type.Array(Type.String({ minLength: 1, maxLength: 100 })),

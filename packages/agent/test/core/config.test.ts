@@ -22,6 +22,16 @@ describe('agent configuration: flags > YAML file > STEWARD_* environment', () =>
     expect(loadAgentConfig({ dataDir: dir }, {}).server).toBe('http://127.0.0.1:7070');
   });
 
+  it('puts plugins under the data dir unless a flag, the file or STEWARD_PLUGINS_DIR says otherwise', async () => {
+    const dir = await tempDir();
+    const file = join(dir, 'agent.yaml');
+    writeFileSync(file, 'pluginsDir: from-file\n');
+    expect(loadAgentConfig({ dataDir: dir }, {}).pluginsDir).toBe(join(dir, 'plugins'));
+    expect(loadAgentConfig({ dataDir: dir }, { STEWARD_PLUGINS_DIR: '/opt/env-plugins' }).pluginsDir).toBe('/opt/env-plugins');
+    expect(loadAgentConfig({ dataDir: dir, config: file }, { STEWARD_PLUGINS_DIR: '/opt/env-plugins' }).pluginsDir).toBe(join(process.cwd(), 'from-file'));
+    expect(loadAgentConfig({ dataDir: dir, config: file, pluginsDir: '/opt/flag-plugins' }, {}).pluginsDir).toBe('/opt/flag-plugins');
+  });
+
   it('names the field and the rule when something is wrong', async () => {
     const dir = await tempDir();
     const file = join(dir, 'agent.yaml');

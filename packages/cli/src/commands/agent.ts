@@ -14,6 +14,7 @@ interface AgentOpts {
   name?: string;
   label?: string[];
   dataDir?: string;
+  pluginsDir?: string;
   config?: string;
   modules?: string;
   logLevel?: string;
@@ -37,6 +38,7 @@ export function registerAgent(program: Command): void {
     .option('--name <name>', 'node name (default: chosen by the server)')
     .option('--label <k=v>', 'node label (repeatable)', collect)
     .option('--data-dir <dir>', 'where identity, journal and outbox live (default ~/.steward/agent)')
+    .option('--plugins-dir <dir>', 'plugin modules, one folder each, loaded as they come and go (default <data-dir>/plugins; env STEWARD_PLUGINS_DIR)')
     .option('--config <file>', 'YAML config file')
     .option('--modules <list>', `comma-separated modules to enable; +name/-name change the default (${DEFAULT_MODULES.join(',')})`)
     .option('--log-level <level>', 'fatal, error, warn, info, debug, trace or silent')
@@ -56,6 +58,7 @@ export function registerAgent(program: Command): void {
         name: opts.name,
         label: opts.label,
         dataDir: opts.dataDir,
+        pluginsDir: opts.pluginsDir,
         config: opts.config,
         modules: opts.modules,
         logLevel: opts.logLevel,

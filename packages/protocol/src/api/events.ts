@@ -102,6 +102,17 @@ export const AgentConfigChangedEvent = Type.Object({
   version: Nullable(Type.Integer()),
 });
 
+/** A plugin on a node was loaded, unloaded or refused (`invalid`, with the reason). */
+export const NodePluginEvent = Type.Object({
+  kind: Type.Literal('node.plugin'),
+  at: Timestamp,
+  nodeId: Id,
+  plugin: Type.String(),
+  change: Type.Union([Type.Literal('loaded'), Type.Literal('unloaded'), Type.Literal('invalid')]),
+  version: Type.Optional(Type.String()),
+  reason: Type.Optional(Type.String()),
+});
+
 export const StewardEvent = Type.Union([
   NodeStatusEvent,
   NodeChangedEvent,
@@ -115,6 +126,7 @@ export const StewardEvent = Type.Union([
   ServiceStateEvent,
   NodeConfigEvent,
   AgentConfigChangedEvent,
+  NodePluginEvent,
 ]);
 export type StewardEvent = Static<typeof StewardEvent>;
 export type StewardEventKind = StewardEvent['kind'];

@@ -1,4 +1,5 @@
 import type { AgentLink } from '../agents/link.js';
+import type { ArtifactService } from '../artifacts/service.js';
 import type { Context } from '../core/context.js';
 import type { Feature } from '../core/feature.js';
 import { agentConfigRoutes } from './routes.js';
@@ -11,10 +12,12 @@ export const REPAIR_EVERY_MS = 10_000;
  * Desired agent configuration (issue 15): layered documents, each node's effective config pushed
  * to its agent after every welcome and whenever it changes, and the agents' applied/rejected answers.
  */
-export function agentConfigFeature(deps: { ctx: Context; link: AgentLink }): Feature {
+export function agentConfigFeature(deps: { ctx: Context; link: AgentLink; artifacts: ArtifactService }): Feature {
   const { ctx, link } = deps;
   const configs = new AgentConfigService(ctx, link);
   link.serveConfig(configs);
+  // A node fetches the plugins its effective config lists from the artifact store.
+  deps.artifacts.grantNodeReads((nodeId, sha256) => configs.namesPlugin(nodeId, sha256));
   let unsubscribe: (() => void) | null = null;
   let unsubscribeDeleted: (() => void) | null = null;
   // One re-check at a time; a change arriving meanwhile asks for one more pass.

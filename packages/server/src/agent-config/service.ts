@@ -33,7 +33,7 @@ import {
   recordConfigSent,
   upsertConfigDocument,
 } from '../store/queries/agent-config.js';
-import { findNodeRow, listNodeRows } from '../store/queries/nodes.js';
+import { findNodeRow, getNodeRow, listNodeRows } from '../store/queries/nodes.js';
 import { documentFromRow, layerOf } from './documents.js';
 
 /** A document's config as stored (canonical JSON) may not be larger than this. */
@@ -102,6 +102,13 @@ export class AgentConfigService {
     const revision = configRevision(config);
     await recordConfigSent(this.ctx.store.db, node.id, revision, this.ctx.now());
     return { revision, config };
+  }
+
+  /** True when the node's effective config lists a plugin with this artifact (the node may then download it). */
+  async namesPlugin(nodeId: string, sha256: string): Promise<boolean> {
+    const node = await getNodeRow(this.ctx.store.db, nodeId);
+    if (!node) return false;
+    return effectiveConfig(await this.layers(), nodeRef(node)).config.plugins?.some((p) => p.sha256 === sha256) ?? false;
   }
 
   /** Stores an agent's answer and tells the dashboard (a late answer from an older message is dropped). */
