@@ -5,7 +5,7 @@ import { AGENT_PROTOCOL_VERSION, type CredentialRotateMessage, type DispatchMess
 import { jittered } from './backoff.js';
 import type { AgentConfig } from './config.js';
 import { AgentConnection } from './connection.js';
-import { enroll, EnrollmentError } from './enroll.js';
+import { enrollFirst, EnrollmentError } from './enroll.js';
 import { outputMessages } from './core/output.js';
 import { Executor } from './executor.js';
 import type { MediastackHeartbeat } from './inbound/heartbeat.js';
@@ -15,8 +15,9 @@ import { CommandTrust } from './link/command-trust.js';
 import { loadIdentity, saveIdentity, type Identity } from './link/identity.js';
 import { Journal } from './journal.js';
 import { ServerLink } from './link/server-link.js';
+import { ServerList } from './link/server-list.js';
 import { newClientCsr, saveClientCert } from './link/client-cert.js';
-import { resolveTrust, socketTlsOptions, trustedFetch, type ServerTrust } from './link/tls.js';
+import { checkServerUrl, resolveTrust, socketTlsOptions, trustedFetch, type ServerTrust } from './link/tls.js';
 import { createAgentLogger } from './logger.js';
 import { loadModules, resolveModuleSettings, type ModuleRegistry } from './modules/registry.js';
 import type { ModuleInstance } from './modules/types.js';
@@ -61,6 +62,8 @@ export class Agent implements RunningAgent {
     private readonly modules: Map<string, ModuleInstance>,
     private readonly trust: CommandTrust,
     private readonly link: ServerLink,
+    /** The control planes to dial; live apply hands a pushed `servers` list to `servers.propose`. */
+    readonly servers: ServerList,
   ) {
     this.heartbeatMs = config.heartbeatIntervalMs;
   }
@@ -77,11 +80,16 @@ export class Agent implements RunningAgent {
     const settings = resolveModuleSettings(registry.loaded(), config.moduleSettings);
     const inventory = await collectInventory(config, registry, AGENT_VERSION);
     // Settled before anything is sent: the URL policy, the pinned CA, the client certificate.
-    let trust = await resolveTrust(config);
-    const identity = await ensureEnrolled(config, inventory, log, trust);
-    trust = await resolveTrust(config);
-    // The one place identity.json is read; modules reach the control plane through this link.
-    const link = new ServerLink(config.server, identity, trust);
+    const servers = new ServerList({ dataDir: config.dataDir, local: config.servers, pinned: config.serversPinned ?? false, log });
+    // The stored pushed list is dialled, so it is held to the same trust policy as the local one.
+    const trustSettings = { ...config, servers: [...new Set([...config.servers, ...servers.servers])] };
+    let trust = await resolveTrust(trustSettings);
+    const identity = await ensureEnrolled(config, servers.servers, inventory, log, trust);
+    trust = await resolveTrust(trustSettings);
+    servers.setPolicy((url) => checkServerUrl(url, { trusted: trust.ca !== undefined, insecure: config.insecure }));
+    // The one place identity.json is read; modules reach the control plane through this link,
+    // at the server the WebSocket is on.
+    const link = new ServerLink(() => servers.current, identity, trust);
     const journal = new Journal(config.dataDir);
     let agent: Agent | undefined;
     const modules = new Map<string, ModuleInstance>();
@@ -97,7 +105,7 @@ export class Agent implements RunningAgent {
     }, link);
     const connection = new AgentConnection(
       {
-        server: config.server,
+        servers,
         credential: link.identity.credential,
         initialDelayMs: config.reconnect.initialDelayMs,
         maxDelayMs: config.reconnect.maxDelayMs,
@@ -112,7 +120,7 @@ export class Agent implements RunningAgent {
       },
     );
     const commandTrust = new CommandTrust(config.dataDir, identity, log);
-    agent = new Agent(config, identity, log, journal, inventory, executor, connection, options.drainMs ?? 10_000, modules, commandTrust, link);
+    agent = new Agent(config, identity, log, journal, inventory, executor, connection, options.drainMs ?? 10_000, modules, commandTrust, link, servers);
     // Modules start before commands are recovered or received: handlers may need them.
     await startModules(registry, settings, config, log, link, modules, emit);
     executor.recoverInterrupted();
@@ -120,7 +128,7 @@ export class Agent implements RunningAgent {
     connection.start();
     agent.pruneTimer = setInterval(() => journal.prune(Date.now()), 3_600_000);
     agent.pruneTimer.unref();
-    log.info({ nodeId: identity.nodeId, name: identity.name, server: identity.server, modules: registry.modules() }, 'agent started');
+    log.info({ nodeId: identity.nodeId, name: identity.name, servers: servers.servers, modules: registry.modules() }, 'agent started');
     return agent;
   }
 
@@ -354,7 +362,7 @@ async function startModules(
   }
 }
 
-async function ensureEnrolled(config: AgentConfig, inventory: Inventory, log: Logger, trust: ServerTrust): Promise<Identity> {
+async function ensureEnrolled(config: AgentConfig, servers: readonly string[], inventory: Inventory, log: Logger, trust: ServerTrust): Promise<Identity> {
   const existing = loadIdentity(config.dataDir);
   if (existing) return existing;
   if (!config.enrollToken) {
@@ -365,8 +373,8 @@ async function ensureEnrolled(config: AgentConfig, inventory: Inventory, log: Lo
     );
   }
   // Over TLS the node asks for a client certificate (mTLS); its key never leaves the data dir.
-  const csr = config.server.startsWith('https:') ? newClientCsr(config.dataDir) : undefined;
-  const res = await enroll(config.server, {
+  const csr = servers.some((s) => s.startsWith('https:')) ? newClientCsr(config.dataDir) : undefined;
+  const { server, res } = await enrollFirst(servers, {
     token: config.enrollToken,
     ...(config.name ? { name: config.name } : {}),
     labels: config.labels,
@@ -378,7 +386,7 @@ async function ensureEnrolled(config: AgentConfig, inventory: Inventory, log: Lo
     nodeId: res.nodeId,
     name: res.name,
     credential: res.credential,
-    server: config.server,
+    server,
     enrolledAt: Date.now(),
     // Pinned from the enrollment answer, trusted as far as the credential in it is.
     ...(res.signingKeys ? { signingKeys: { issuedAt: res.signingKeys.issuedAt, keys: res.signingKeys.keys } } : {}),

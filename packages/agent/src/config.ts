@@ -6,6 +6,7 @@ import { moduleFolderNames } from './modules/folders.js';
 import { compile, parseLabelArgs, ValidationError, type FieldIssue, type Labels } from '@steward/protocol';
 
 import { DEFAULT_MODULES } from './core/default-modules.js';
+import { normalizeServers } from './link/server-list.js';
 import { isLoopbackHost, parseListen } from './core/listen.js';
 import { DEFAULT_MAX_STREAM_BYTES, DEFAULT_RESULT_TAIL_BYTES } from './core/output.js';
 
@@ -49,7 +50,8 @@ const validator = compile(AgentConfigSchema);
 
 /** Flags as given on the command line; undefined means "not given". */
 export interface AgentFlags {
-  server?: string;
+  /** `--server`, repeatable; each may be a comma list. More than one: tried in order (failover). */
+  server?: string | string[];
   enrollToken?: string;
   caSha256?: string;
   caFile?: string;
@@ -70,9 +72,26 @@ export function defaultAgentDataDir(): string {
 
 type Partialish = Record<string, unknown>;
 
+const splitList = (s: string): string[] => s.split(',').map((x) => x.trim()).filter(Boolean);
+
+/**
+ * One source's control-plane URLs as a list under `servers`: `server` is a one-item list, kept
+ * working for configs written before there was a list. Both in one source must agree on the first.
+ */
+function serversOf(part: Partialish, field: string): Partialish {
+  const { server, ...rest } = part;
+  if (server === undefined) return part;
+  if (rest.servers === undefined) return { ...rest, servers: [server] };
+  if (Array.isArray(rest.servers) && rest.servers[0] === server) return rest;
+  throw new ValidationError(`${field}: give server or servers, not both (or make server the first of servers)`, [
+    { field: 'server', rule: 'absent when servers is given, or equal to servers[0]' },
+  ]);
+}
+
 function fromEnv(env: NodeJS.ProcessEnv): Partialish {
   const out: Partialish = {};
   if (env.STEWARD_SERVER) out.server = env.STEWARD_SERVER;
+  if (env.STEWARD_SERVERS) out.servers = splitList(env.STEWARD_SERVERS);
   if (env.STEWARD_ENROLL_TOKEN) out.enrollToken = env.STEWARD_ENROLL_TOKEN;
   if (env.STEWARD_CA_SHA256) out.caSha256 = env.STEWARD_CA_SHA256;
   if (env.STEWARD_CA_FILE) out.caFile = env.STEWARD_CA_FILE;
@@ -116,7 +135,7 @@ function fromFile(path: string): Partialish {
 
 function fromFlags(flags: AgentFlags): Partialish {
   const out: Partialish = {};
-  if (flags.server !== undefined) out.server = flags.server;
+  if (flags.server !== undefined) out.servers = [flags.server].flat().flatMap(splitList);
   if (flags.enrollToken !== undefined) out.enrollToken = flags.enrollToken;
   if (flags.caSha256 !== undefined) out.caSha256 = flags.caSha256;
   if (flags.caFile !== undefined) out.caFile = flags.caFile;
@@ -158,13 +177,13 @@ function invalidConfig(issues: FieldIssue[]): ValidationError {
 }
 
 export function loadAgentConfig(flags: AgentFlags, env: NodeJS.ProcessEnv = process.env): AgentConfig {
-  const envPart = fromEnv(env);
+  const envPart = serversOf(fromEnv(env), 'STEWARD_SERVER and STEWARD_SERVERS');
   const configPath = flags.config ?? env.STEWARD_CONFIG;
-  const filePart = configPath ? fromFile(configPath) : {};
+  const filePart = configPath ? serversOf(fromFile(configPath), `config file ${configPath}`) : {};
   const flagPart = fromFlags(flags);
   const dataDir = resolve(String(flagPart.dataDir ?? filePart.dataDir ?? envPart.dataDir ?? defaultAgentDataDir()));
   const defaults: Partialish = {
-    server: 'http://127.0.0.1:7070',
+    servers: ['http://127.0.0.1:7070'],
     insecure: false,
     labels: {} as Labels,
     dataDir,
@@ -179,6 +198,10 @@ export function loadAgentConfig(flags: AgentFlags, env: NodeJS.ProcessEnv = proc
   };
   const merged = merge(defaults, envPart, filePart, flagPart);
   merged.dataDir = dataDir;
+  if (Array.isArray(merged.servers)) merged.server = merged.servers[0];
+  // Flags always win; the file wins over a pushed list only for the keys it keeps local.
+  const keptLocal = Array.isArray(filePart.keepLocal) && filePart.keepLocal.includes('servers');
+  if (flagPart.servers !== undefined || keptLocal) merged.serversPinned = true;
   // Keys without an address (STEWARD_INBOUND_API_KEY set for a later --listen) leave the API off.
   if (isPlainObject(merged.inbound) && merged.inbound.listen === undefined) delete merged.inbound;
   const moduleSources: [Partialish, string][] = [
@@ -220,7 +243,8 @@ export function loadAgentConfig(flags: AgentFlags, env: NodeJS.ProcessEnv = proc
   if (moduleErrors.length === 1) throw moduleErrors[0]!;
   if (moduleErrors.length) throw invalidConfig(moduleIssues);
   checkInboundKey(config);
-  if (typeof config.server === 'string') config.server = config.server.replace(/\/+$/, '');
+  config.servers = normalizeServers(config.servers);
+  config.server = config.servers[0]!;
   if (config.caFile) config.caFile = resolve(config.caFile);
   config.fs.roots = config.fs.roots.map((r) => resolve(r));
   return config;

@@ -1,6 +1,7 @@
 export { Agent, startAgent, type RunningAgent, type AgentOptions } from './agent.js';
 export { loadAgentConfig, describeConfig, defaultAgentDataDir, AgentConfigSchema, type AgentConfig, type AgentFlags } from './config.js';
 export { AgentConnection, type ConnectionHandlers, type ConnectionOptions } from './connection.js';
+export { ServerList, type ProposalOutcome } from './link/server-list.js';
 export { Backoff, jittered } from './backoff.js';
 export { EnrollmentError } from './enroll.js';
 export { AGENT_VERSION } from './version.js';

@@ -29,7 +29,7 @@ export interface ServerListOptions {
   dataDir: string;
   /** The list from flags, YAML file or environment (`servers`, or `server` as a one-item list). */
   local: readonly string[];
-  /** The local list wins over a pushed one (it came from `--server`, or the file keeps `servers` local). */
+  /** The local list wins over a pushed one (it came from `--server`, or the file keeps `servers` local); the stored list is not read. */
   pinned: boolean;
   log: Logger;
   now?: () => number;
@@ -67,6 +67,7 @@ export class ServerList {
   private readonly changeListeners = new Set<() => void>();
   private readonly outcomeListeners = new Set<(o: ProposalOutcome) => void>();
   private readonly now: () => number;
+  private policy: (url: string) => void = () => {};
 
   constructor(private readonly o: ServerListOptions) {
     this.now = o.now ?? Date.now;
@@ -92,6 +93,11 @@ export class ServerList {
     return this.trial?.urls ?? null;
   }
 
+  /** The URL policy (link/tls.ts checkServerUrl with the agent's trust) a pushed URL must pass, as local ones did. */
+  setPolicy(check: (url: string) => void): void {
+    this.policy = check;
+  }
+
   /** Told whenever `current` changes (the HTTP link follows the WebSocket's server). */
   onChange(fn: () => void): () => void {
     this.changeListeners.add(fn);
@@ -104,9 +110,13 @@ export class ServerList {
     return () => this.outcomeListeners.delete(fn);
   }
 
-  /** The control plane at `current` welcomed the agent: a list on trial becomes the list in force. */
-  welcomed(): void {
-    this.on = this.current;
+  /**
+   * The control plane at `url` welcomed the agent: a list on trial becomes the list in force. A
+   * welcome from a server the list has just been moved off (a proposal came in between) is not one.
+   */
+  welcomed(url: string = this.current): void {
+    if (url !== this.current) return;
+    this.on = url;
     if (!this.trial) return;
     const { urls, index } = this.trial;
     this.trial = null;
@@ -142,6 +152,15 @@ export class ServerList {
     if (this.o.pinned) {
       if (!sameList(next, this.list)) this.tell({ state: 'ignored', servers: next, reason: 'the local server list wins (--server given, or the config file keeps `servers` local)' });
       return;
+    }
+    for (const url of next) {
+      try {
+        this.policy(url);
+      } catch (e) {
+        this.o.log.warn({ servers: next, url }, `pushed server list ignored: ${(e as Error).message}`);
+        this.tell({ state: 'ignored', servers: next, reason: (e as Error).message });
+        return;
+      }
     }
     if (this.trial && sameList(next, this.trial.urls)) return;
     if (sameList(next, this.list)) {
