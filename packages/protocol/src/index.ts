@@ -22,6 +22,8 @@ export * from './api/backups.js';
 export * from './api/tasks.js';
 export * from './api/output.js';
 export * from './agent/messages.js';
+export * from './agent/config.js';
+export * from './api/agent-config.js';
 export * from './agent/signing.js';
 export * from './api/signing.js';
 export { Type, type Static, type TSchema } from '@sinclair/typebox';

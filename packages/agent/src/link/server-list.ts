@@ -59,6 +59,7 @@ interface Trial {
  */
 export class ServerList {
   private list: string[];
+  private readonly local: string[];
   private index = 0;
   private trial: Trial | null = null;
   /** The URL whose control plane welcomed us on the open connection; null while not connected. */
@@ -73,6 +74,7 @@ export class ServerList {
     this.now = o.now ?? Date.now;
     const local = normalizeServers(o.local);
     if (local.length === 0) throw new Error('ServerList needs at least one server URL');
+    this.local = local;
     const stored = o.pinned ? null : this.readStored();
     this.list = stored ?? local;
     if (stored && !sameList(stored, local)) o.log.info({ servers: stored }, `using the server list pushed earlier (${SERVERS_FILE}); the local one is replaced by it`);
@@ -144,11 +146,12 @@ export class ServerList {
   /**
    * A pushed list. Already connected to one of its servers: it is in force at once. Otherwise the
    * agent leaves its server and tries the new list (listeners of `onChange` redial); it is kept
-   * only when a server of it welcomes the agent.
+   * only when a server of it welcomes the agent. None (the pushed config has no `servers` any
+   * more): the local list comes back the same way.
    */
-  propose(urls: readonly string[]): void {
-    const next = normalizeServers(urls);
-    if (next.length === 0) return;
+  propose(urls?: readonly string[]): void {
+    const given = normalizeServers(urls ?? []);
+    const next = given.length ? given : this.local;
     if (this.o.pinned) {
       if (!sameList(next, this.list)) this.tell({ state: 'ignored', servers: next, reason: 'the local server list wins (--server given, or the config file keeps `servers` local)' });
       return;

@@ -99,6 +99,8 @@ describe('agent configuration: flags > YAML file > STEWARD_* environment', () =>
     expect(flags.servers).toEqual(['http://a:1', 'http://b:1', 'http://c:1']);
     expect(flags.server).toBe('http://a:1');
     expect(flags.serversPinned).toBe(true);
+    writeFileSync(file, 'server: http://file:1\nkeepLocal: [servers]\n');
+    expect(loadAgentConfig({ config: file, dataDir: dir }, env)).toMatchObject({ servers: ['http://file:1'], serversPinned: true });
     writeFileSync(file, 'server: http://file:1\n');
     expect(loadAgentConfig({ config: file, dataDir: dir }, env).servers).toEqual(['http://file:1']);
     writeFileSync(file, 'server: http://file:9\nservers: [http://file:1]\n');

@@ -118,6 +118,18 @@ describe('ServerList', () => {
     expect(servers.current).toBe(A);
   });
 
+  it('no pushed list any more brings the local list back, through the same trial', async () => {
+    const { servers, dataDir } = await list();
+    servers.welcomed(A);
+    servers.propose([C]);
+    servers.welcomed(C);
+    servers.propose(undefined);
+    expect(servers.trying).toEqual([A, B]);
+    servers.welcomed(A);
+    expect(servers.servers).toEqual([A, B]);
+    expect(stored(dataDir).servers).toEqual([A, B]);
+  });
+
   it('a welcome from a server the list was just moved off does not commit the trial', async () => {
     const { servers } = await list();
     servers.propose([C]);

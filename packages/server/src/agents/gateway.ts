@@ -13,6 +13,8 @@ import {
   type CommandTypeInfo,
   type CredentialRotatedMessage,
   type CommandOutputMessage,
+  type ConfigStatusMessage,
+  type CatalogUpdateMessage,
 } from '@steward/protocol';
 import { IN_FLIGHT_MS, type Dispatcher } from './dispatcher.js';
 import type { AgentHub } from './hub.js';
@@ -164,6 +166,16 @@ export class AgentGateway implements SessionHandlers {
   async reported(session: AgentSession, msg: CommandReportedMessage): Promise<void> {
     await this.commands.reported(session.nodeId, msg);
     session.send(wire.resultAck([msg.commandId]));
+  }
+
+  /** The agent's answer to a `config.desired` (issue 15); stored by the agent-config feature. */
+  async configStatus(session: AgentSession, msg: ConfigStatusMessage): Promise<void> {
+    this.ctx.log.debug({ nodeId: session.nodeId, revision: msg.revision, state: msg.state }, 'config status');
+  }
+
+  /** The agent's command catalog changed at run time. TODO(cfgagent): update declared types and stored inventory. */
+  async catalogUpdate(session: AgentSession, msg: CatalogUpdateMessage): Promise<void> {
+    this.ctx.log.debug({ nodeId: session.nodeId, types: msg.commandTypes.length }, 'catalog update not handled yet');
   }
 
   async closed(session: AgentSession): Promise<void> {
