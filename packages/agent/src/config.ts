@@ -303,7 +303,7 @@ export function resolveConfig(layers: ConfigLayers, pushed: Partialish = {}): Ag
       moduleErrors.push(e);
       return list;
     }
-  }, DEFAULT_MODULES);
+  }, (layers.defaults.modules as readonly string[] | undefined) ?? DEFAULT_MODULES);
   const moduleIssues = moduleErrors.flatMap(issuesIn);
   if (!isPlainObject(merged.moduleSettings)) merged.moduleSettings = {};
   let config: AgentConfig;
@@ -333,6 +333,11 @@ export function configuredHeartbeatMs(layers: ConfigLayers, pushed: Partialish =
   const kept = layers.fileKept.heartbeatIntervalMs;
   if (typeof kept === 'number') return kept;
   return typeof pushed.heartbeatIntervalMs === 'number' ? pushed.heartbeatIntervalMs : undefined;
+}
+
+/** Layers for an agent started from an already resolved config (tests, embedders): it is the base. */
+export function layersOf(config: AgentConfig): ConfigLayers {
+  return { defaults: structuredClone(config) as Partialish, env: {}, file: {}, fileKept: {}, flags: {}, keepLocal: [] };
 }
 
 /** The configuration from the local sources alone (what `--check-config` shows). */

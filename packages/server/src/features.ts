@@ -1,5 +1,6 @@
 import type { AdmissionService } from './admissions/service.js';
 import { admissionsFeature } from './admissions/feature.js';
+import { agentConfigFeature } from './agent-config/feature.js';
 import type { AgentLink } from './agents/link.js';
 import type { Transport } from './agents/transport.js';
 import { alertsFeature } from './alerts/feature.js';
@@ -88,6 +89,7 @@ export const FEATURES: FeatureFactory[] = [
   jobsFeature,
   approvalsFeature,
   nodesFeature,
+  agentConfigFeature,
   enrollmentFeature,
   pkiFeature,
   admissionsFeature,

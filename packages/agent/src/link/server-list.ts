@@ -23,7 +23,10 @@ export const FAILED_PROPOSAL_COOLDOWN_MS = 10 * 60_000;
 export type ProposalOutcome =
   | { state: 'committed'; servers: string[]; via: string }
   | { state: 'reverted'; servers: string[]; tried: string[]; reason: string }
-  | { state: 'ignored'; servers: string[]; reason: string };
+  /** The local list is pinned (`--server`, or `keepLocal: [servers]`): the pushed one is not used. */
+  | { state: 'ignored'; servers: string[]; reason: string }
+  /** A URL of it fails the agent's URL policy (plain http or an unpinned https to another host). */
+  | { state: 'refused'; servers: string[]; reason: string };
 
 export interface ServerListOptions {
   dataDir: string;
@@ -161,7 +164,7 @@ export class ServerList {
         this.policy(url);
       } catch (e) {
         this.o.log.warn({ servers: next, url }, `pushed server list ignored: ${(e as Error).message}`);
-        this.tell({ state: 'ignored', servers: next, reason: (e as Error).message });
+        this.tell({ state: 'refused', servers: next, reason: (e as Error).message });
         return;
       }
     }

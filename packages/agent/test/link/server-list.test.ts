@@ -168,6 +168,6 @@ describe('ServerList', () => {
     });
     servers.propose([C, 'http://10.0.0.1:7070']);
     expect(servers.trying).toBeNull();
-    expect(outcomes).toMatchObject([{ state: 'ignored', reason: expect.stringMatching(/plain http/) }]);
+    expect(outcomes).toMatchObject([{ state: 'refused', reason: expect.stringMatching(/plain http/) }]);
   });
 });

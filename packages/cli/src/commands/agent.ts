@@ -46,7 +46,7 @@ export function registerAgent(program: Command): void {
     // For the local agent of `steward up`: stop when that process is gone, even after a SIGKILL.
     .addOption(new Option('--exit-with-parent').hideHelp())
     .action(async (opts: AgentOpts) => {
-      const { loadAgentConfig, describeConfig, startAgent } = await import('@steward/agent');
+      const { loadAgentConfig, loadConfigLayers, resolveConfig, describeConfig, startAgent } = await import('@steward/agent');
       const flags = {
         server: opts.server,
         enrollToken: opts.enrollToken,
@@ -72,7 +72,9 @@ export function registerAgent(program: Command): void {
         }
         return;
       }
-      const agent = await startAgent(loadAgentConfig(flags, process.env));
+      // The layers are kept: a pushed config is merged between them while the agent runs.
+      const layers = loadConfigLayers(flags, process.env);
+      const agent = await startAgent(resolveConfig(layers), { layers });
       println(`agent running as node ${agent.nodeId}`);
       onShutdown(() => agent.stop(), { withParent: opts.exitWithParent });
       await forever();

@@ -75,12 +75,3 @@ export const NodeConfigView = Type.Object({
   inSync: Type.Boolean({ description: 'the agent applied the current revision' }),
 });
 export type NodeConfigView = Static<typeof NodeConfigView>;
-
-/** The `node.config` event: an agent answered a pushed config. */
-export const NodeConfigEventData = Type.Object({
-  nodeId: Type.String(),
-  revision: ConfigRevision,
-  state: Type.Union(CONFIG_STATUS_STATES.map((s) => Type.Literal(s))),
-  reason: Type.Optional(Type.String()),
-});
-export type NodeConfigEventData = Static<typeof NodeConfigEventData>;

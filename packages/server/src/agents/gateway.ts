@@ -13,6 +13,7 @@ import {
   type CommandTypeInfo,
   type CredentialRotatedMessage,
   type CommandOutputMessage,
+  type Inventory,
   type ConfigStatusMessage,
   type CatalogUpdateMessage,
 } from '@steward/protocol';
@@ -23,9 +24,12 @@ import { publishInventoryClamped, publishNodeStatus } from '../events/node-statu
 import { commandStatesOnNode, deliverableForNode } from '../store/queries/commands.js';
 import { clearConnection, confirmNextCredential, getNodeRow, recordHeartbeat, transitionNode, updateNodeRow } from '../store/queries/nodes.js';
 import { credentialIdOf } from '../security/secrets.js';
+import { EMPTY_INVENTORY, fromJson } from '../store/rows.js';
 import type { CommandSigner } from '../security/signing-key.js';
+import type { NodesTable } from '../store/schema.js';
 import { ModuleHandlers } from './module-handlers.js';
 import type { AgentSession, SessionHandlers } from './session.js';
+import type { ConfigSource } from './config-source.js';
 import { wire } from './wire.js';
 
 /**
@@ -58,6 +62,8 @@ export class AgentGateway implements SessionHandlers {
   private readonly heartbeatObservers = new Set<(nodeId: string, stats: Stats, at: number) => void>();
   /** Nodes already warned about clamped heartbeat stats. */
   private readonly clampWarned = new Set<string>();
+  /** The agent-config feature, once it started; until then no config is pushed. */
+  config: ConfigSource | null = null;
 
   constructor(
     private readonly ctx: Context,
@@ -93,6 +99,8 @@ export class AgentGateway implements SessionHandlers {
     }
     this.commands.declared(row.id, inventory.value.commandTypes);
     session.send(wire.welcome(row.id, row.name, row.heartbeat_interval_ms, now, await this.signer.keySet(db, now)));
+    // Right after welcome, before any dispatch: the agent runs commands under its current config.
+    await this.sendDesiredConfig(session, row);
     session.ready = true;
     await this.dispatcher.deliverAll(session.nodeId);
     await this.ackKnownResults(session, msg.outbox);
@@ -170,12 +178,34 @@ export class AgentGateway implements SessionHandlers {
 
   /** The agent's answer to a `config.desired` (issue 15); stored by the agent-config feature. */
   async configStatus(session: AgentSession, msg: ConfigStatusMessage): Promise<void> {
-    this.ctx.log.debug({ nodeId: session.nodeId, revision: msg.revision, state: msg.state }, 'config status');
+    await this.config?.status(session.nodeId, msg);
   }
 
-  /** The agent's command catalog changed at run time. TODO(cfgagent): update declared types and stored inventory. */
+  /** Only Steward's own agents take pushed config; a seed protocol's proxy would not understand it. */
+  private async sendDesiredConfig(session: AgentSession, row: NodesTable): Promise<void> {
+    if (!this.config || (row.protocol ?? 'steward') !== 'steward') return;
+    try {
+      const desired = await this.config.desired(row);
+      session.send(wire.configDesired(desired.revision, desired.config));
+    } catch (err) {
+      // The welcome stands: the sweep's re-check sends the config later.
+      this.ctx.log.warn({ err, nodeId: row.id }, 'could not work out the node\'s desired config');
+    }
+  }
+
+  /**
+   * The agent's command catalog changed at run time (a module turned on or off, a plugin loaded):
+   * taken like a hello's, so payload checks and the node's stored inventory (the dashboard's run
+   * box, other replicas) follow. Bounded by the message schema and the inventory caps.
+   */
   async catalogUpdate(session: AgentSession, msg: CatalogUpdateMessage): Promise<void> {
-    this.ctx.log.debug({ nodeId: session.nodeId, types: msg.commandTypes.length }, 'catalog update not handled yet');
+    const row = await getNodeRow(this.ctx.store.db, session.nodeId);
+    if (!row) return session.close(4003, 'node no longer exists');
+    const stored = fromJson<Inventory>(row.inventory) ?? EMPTY_INVENTORY;
+    const inventory = capInventory({ ...stored, commandTypes: msg.commandTypes, modules: msg.modules });
+    await updateNodeRow(this.ctx.store.db, session.nodeId, { inventory: JSON.stringify(inventory.value) });
+    this.commands.declared(session.nodeId, inventory.value.commandTypes);
+    this.ctx.log.info({ nodeId: session.nodeId, modules: inventory.value.modules, types: inventory.value.commandTypes.length }, 'node command catalog changed');
   }
 
   async closed(session: AgentSession): Promise<void> {
