@@ -1,3 +1,4 @@
+import { createServer } from 'node:net';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -8,9 +9,19 @@ import { waitFor } from '../support/wait.js';
 
 const lines = (path: string) => (existsSync(path) ? readFileSync(path, 'utf8').split('\n').filter(Boolean) : []);
 
+/** A loopback URL nothing listens on (connection refused). */
+async function deadUrl(): Promise<string> {
+  const s = createServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
+  const port = (s.address() as { port: number }).port;
+  await new Promise<void>((r) => s.close(() => r()));
+  return `http://127.0.0.1:${port}`;
+}
+
 /**
  * Issue 15 item 4: an agent given two control-plane replicas (one PostgreSQL) moves to the other
- * when the one it is on is killed, and a command submitted meanwhile runs once.
+ * when the one it is on is killed, and a command submitted meanwhile runs once; a pushed list
+ * replaces its list only once a server of it answered.
  */
 describe('server list failover between two replicas', { timeout: 60_000 }, () => {
   let db: Awaited<ReturnType<typeof freshPgDatabase>>;
@@ -27,8 +38,9 @@ describe('server list failover between two replicas', { timeout: 60_000 }, () =>
     toB = new TcpProxy(b.port);
     await toB.start();
     const { token } = await a.client.createEnrollmentToken({});
-    // --server twice: a first, then b. The test agents' reconnect backoff is 100 ms → 500 ms.
-    agent = startAgentProcess({ server: a.url, token, name: 'listed', args: ['--server', `http://127.0.0.1:${toB.port}`] });
+    // The list from the config file (flags would pin it against pushed lists): a first, then b.
+    // The test agents' reconnect backoff is 100 ms → 500 ms.
+    agent = startAgentProcess({ token, name: 'listed', config: `servers: [${a.url}, http://127.0.0.1:${toB.port}]\n` });
     await waitOnline(a, 'listed', agent);
   }, 60_000);
 
@@ -79,5 +91,51 @@ describe('server list failover between two replicas', { timeout: 60_000 }, () =>
     const node = await b.client.getNode('listed');
     expect(node.connected).toBe(true);
     expect(node.status).toBe('online');
+  });
+
+  it('a pushed list none of whose servers answers is given up: back on its server, and the node shows config rejected', async () => {
+    const dead = [await deadUrl(), await deadUrl()];
+    const before = Date.now();
+    await b.client.putAgentConfig('servers', { target: { all: true }, priority: 0, config: { servers: dead } });
+    const view = await waitFor('the agent to report the list rejected', async () => {
+      const v = await b.client.nodeConfig('listed');
+      return v.applied?.state === 'rejected' && v.applied.revision === v.revision && v;
+    }, { timeoutMs: 20_000, intervalMs: 100 });
+    expect(view.applied?.reason).toMatch(/^servers: no server of the pushed list/);
+    expect(view.applied?.issues?.map((i) => i.field)).toEqual(['servers']);
+    expect(view.config.servers).toEqual(dead);
+    // Back on b (through the proxy), where it was: heartbeats flow, and nothing was stored.
+    await heartbeatsAfter(b, 'listed', before);
+    expect((await b.client.getNode('listed')).connected).toBe(true);
+    expect(existsSync(join(agent.dataDir, 'servers.json'))).toBe(false);
+    expect(agent.output()).toContain('no server of the pushed list');
+  });
+
+  it('a pushed list with a reachable server replaces the list once it answered, and survives a restart', async () => {
+    await b.client.putAgentConfig('servers', { target: { all: true }, priority: 0, config: { servers: [b.url] } });
+    const view = await waitFor('the new list applied', async () => {
+      const v = await b.client.nodeConfig('listed');
+      return v.applied?.state === 'applied' && v.applied.revision === v.revision && v;
+    }, { timeoutMs: 20_000, intervalMs: 100 });
+    expect(view.config.servers).toEqual([b.url]);
+    const stored = () => JSON.parse(readFileSync(join(agent.dataDir, 'servers.json'), 'utf8')) as { servers: string[] };
+    expect(stored().servers).toEqual([b.url]);
+    // Off the proxy: cutting it no longer matters to the agent.
+    await toB.cut();
+    const cutAt = Date.now();
+    await heartbeatsAfter(b, 'listed', cutAt);
+
+    // A restart comes back on the stored list, though its file still names a (dead) and the cut proxy.
+    await agent.kill();
+    const refusedBefore = toB.refused;
+    const restartedAt = Date.now();
+    agent = startAgentProcess({ name: 'listed', dataDir: agent.dataDir, config: `servers: [${a.url}, http://127.0.0.1:${toB.port}]\n` });
+    await waitFor('the restarted agent on b', async () => {
+      const at = (await b.client.getNode('listed')).lastSeenAt;
+      return at !== null && at > restartedAt;
+    }, { timeoutMs: 30_000, intervalMs: 100 });
+    expect(agent.output()).toContain('using the server list pushed earlier');
+    // Straight to b: the restarted agent did not dial its file's list (the cut proxy turns nobody away).
+    expect(toB.refused).toBe(refusedBefore);
   });
 });
