@@ -1,22 +1,13 @@
-import { createServer } from 'node:net';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freshPgDatabase } from '../support/pg.js';
-import { heartbeatsAfter, startAgentProcess, startServerProcess, waitOnline, type AgentProc, type ServerProc } from '../support/processes.js';
+import { freePort, heartbeatsAfter, startAgentProcess, startServerProcess, waitOnline, type AgentProc, type ServerProc } from '../support/processes.js';
 import { TcpProxy } from '../support/tcp-proxy.js';
 import { waitFor } from '../support/wait.js';
 
 const lines = (path: string) => (existsSync(path) ? readFileSync(path, 'utf8').split('\n').filter(Boolean) : []);
 
-/** A loopback URL nothing listens on (connection refused). */
-async function deadUrl(): Promise<string> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
-  const port = (s.address() as { port: number }).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return `http://127.0.0.1:${port}`;
-}
 
 /**
  * Issue 15 item 4: an agent given two control-plane replicas (one PostgreSQL) moves to the other
@@ -94,7 +85,7 @@ describe('server list failover between two replicas', { timeout: 60_000 }, () =>
   });
 
   it('a pushed list none of whose servers answers is given up: back on its server, and the node shows config rejected', async () => {
-    const dead = [await deadUrl(), await deadUrl()];
+    const dead = [`http://127.0.0.1:${await freePort()}`, `http://127.0.0.1:${await freePort()}`];
     const before = Date.now();
     await b.client.putAgentConfig('servers', { target: { all: true }, priority: 0, config: { servers: dead } });
     const view = await waitFor('the agent to report the list rejected', async () => {

@@ -1,4 +1,3 @@
-import { createServer } from 'node:net';
 import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocketServer, type WebSocket } from 'ws';
@@ -6,6 +5,7 @@ import { AGENT_CONNECT_PATH } from '@steward/protocol';
 import { AgentConnection } from '../../src/connection.js';
 import { ServerList, type ProposalOutcome } from '../../src/link/server-list.js';
 import { tempDir } from '../modules/context.js';
+import { freePort } from '../../../../test/support/processes.js';
 import { waitFor } from '../../../../test/support/wait.js';
 
 const log = pino({ level: 'silent' });
@@ -39,14 +39,6 @@ async function replica(): Promise<{ url: string; connections: number; sockets: S
   return r;
 }
 
-/** A URL nothing listens on (connection refused). */
-async function deadUrl(): Promise<string> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
-  const port = (s.address() as { port: number }).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return `http://127.0.0.1:${port}`;
-}
 
 async function connect(local: string[]) {
   const servers = new ServerList({ dataDir: await tempDir(), local, pinned: false, log });
@@ -73,7 +65,7 @@ async function connect(local: string[]) {
 
 describe('the agent connection over a server list', () => {
   it('skips a server that refuses, and moves to the next one when its server goes away', async () => {
-    const dead = await deadUrl();
+    const dead = `http://127.0.0.1:${await freePort()}`;
     const [a, b] = [await replica(), await replica()];
     const { welcomes, conn } = await connect([dead, a.url, b.url]);
     await waitFor('welcomed by a', () => welcomes[0] === a.url);
@@ -90,7 +82,7 @@ describe('the agent connection over a server list', () => {
     const [a, b] = [await replica(), await replica()];
     const { servers, welcomes, outcomes } = await connect([a.url]);
     await waitFor('welcomed by a', () => welcomes.length === 1);
-    servers.propose([await deadUrl(), await deadUrl()]);
+    servers.propose([`http://127.0.0.1:${await freePort()}`, `http://127.0.0.1:${await freePort()}`]);
     await waitFor('reverted', () => outcomes.length === 1, { timeoutMs: 5000 });
     expect(outcomes[0]).toMatchObject({ state: 'reverted', servers: [a.url] });
     await waitFor('welcomed by a again', () => welcomes.length === 2, { timeoutMs: 5000 });
