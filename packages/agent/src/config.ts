@@ -6,6 +6,7 @@ import { moduleFolderNames } from './modules/folders.js';
 import { compile, parseLabelArgs, ValidationError, type FieldIssue, type Labels } from '@steward/protocol';
 
 import { DEFAULT_MODULES } from './core/default-modules.js';
+import type { LocalLayers } from './config/pushed.js';
 import { normalizeServers } from './link/server-list.js';
 import { isLoopbackHost, parseListen } from './core/listen.js';
 import { DEFAULT_MAX_STREAM_BYTES, DEFAULT_RESULT_TAIL_BYTES } from './core/output.js';
@@ -183,7 +184,7 @@ export const PUSHABLE_KEYS = ['heartbeatIntervalMs', 'logLevel', 'servers', 'fs'
  * run time (docs/configuration.md, precedence). Module sections (YAML keys naming a module
  * folder) are already under each layer's `moduleSettings`.
  */
-export interface ConfigLayers {
+export interface ConfigLayers extends LocalLayers {
   defaults: Partialish;
   env: Partialish;
   /** The YAML file without the keys it keeps local. */
@@ -193,6 +194,18 @@ export interface ConfigLayers {
   flags: Partialish;
   /** As the file lists them (`heartbeatIntervalMs`, `fs`, `monitor`…). */
   keepLocal: string[];
+}
+
+type LayerData = Omit<ConfigLayers, keyof LocalLayers>;
+
+/** The layers with what a pushed config needs of them: resolveConfig and configuredHeartbeatMs. */
+function withResolvers(data: LayerData): ConfigLayers {
+  const layers: ConfigLayers = {
+    ...data,
+    resolve: (pushed) => resolveConfig(layers, pushed),
+    heartbeatMs: (pushed) => configuredHeartbeatMs(layers, pushed),
+  };
+  return layers;
 }
 
 /** A layer's top-level module sections (`monitor:`) moved under its `moduleSettings`. */
@@ -266,7 +279,7 @@ export function loadConfigLayers(flags: AgentFlags, env: NodeJS.ProcessEnv = pro
     exec: { maxOutputBytes: DEFAULT_RESULT_TAIL_BYTES, maxStreamBytes: DEFAULT_MAX_STREAM_BYTES, allowShell: true },
     resources: {},
   };
-  return { defaults, env: envPart, file: split.file, fileKept: split.kept, flags: flagPart, keepLocal: split.keepLocal };
+  return withResolvers({ defaults, env: envPart, file: split.file, fileKept: split.kept, flags: flagPart, keepLocal: split.keepLocal });
 }
 
 /**
@@ -337,7 +350,7 @@ export function configuredHeartbeatMs(layers: ConfigLayers, pushed: Partialish =
 
 /** Layers for an agent started from an already resolved config (tests, embedders): it is the base. */
 export function layersOf(config: AgentConfig): ConfigLayers {
-  return { defaults: structuredClone(config) as Partialish, env: {}, file: {}, fileKept: {}, flags: {}, keepLocal: [] };
+  return withResolvers({ defaults: structuredClone(config) as Partialish, env: {}, file: {}, fileKept: {}, flags: {}, keepLocal: [] });
 }
 
 /** The configuration from the local sources alone (what `--check-config` shows). */

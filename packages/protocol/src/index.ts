@@ -24,6 +24,7 @@ export * from './api/output.js';
 export * from './agent/messages.js';
 export * from './agent/config.js';
 export * from './api/agent-config.js';
+export * from './config-merge.js';
 export * from './agent/signing.js';
 export * from './api/signing.js';
 export { Type, type Static, type TSchema } from '@sinclair/typebox';

@@ -2,7 +2,7 @@ import { isDeepStrictEqual } from 'node:util';
 import type { Logger } from 'pino';
 import type { PushedConfig, PushedPlugin } from '@steward/protocol';
 import { AgentError } from '../core/errors.js';
-import type { Executor } from '../executor.js';
+import type { AgentConfig } from '../core/config-schema.js';
 import type { ModuleHost } from '../modules/host.js';
 import type { ResolvedConfig } from './pushed.js';
 
@@ -14,7 +14,8 @@ export interface InForce extends ResolvedConfig {
 
 export interface LiveApplyDeps {
   host: ModuleHost;
-  executor: Executor;
+  /** Commands started from now on see this config (the Executor). */
+  executor: { setConfig(config: AgentConfig): void };
   log: Logger;
   /** The heartbeat interval the config sets; undefined: the node's own setting (from welcome) applies. */
   heartbeat(ms: number | undefined): void;
@@ -51,6 +52,7 @@ export async function applyLive(deps: LiveApplyDeps, prev: InForce, next: InForc
   try {
     for (const name of prev.config.modules.filter((n) => !wanted.has(n))) {
       const settings = host.settings(name);
+      log.info({ module: name }, `turning module ${name} off: its new commands are refused (module_disabled), running ones may finish first`);
       const mod = await host.disable(name, { keepRefusing: true });
       log.info({ module: name }, 'module turned off by configuration');
       if (mod) undo.push({ what: `turn ${name} on again`, run: () => host.enable(mod, settings) });

@@ -1,10 +1,21 @@
 import { compile, PushedConfigSchema, ValidationError, type FieldIssue, type PushedConfig } from '@steward/protocol';
-import { configuredHeartbeatMs, resolveConfig, type AgentConfig, type ConfigLayers } from '../config.js';
+import type { AgentConfig } from '../core/config-schema.js';
 import { moduleFolderNames } from '../modules/folders.js';
 import { importBuiltinModule, resolveModuleSettings } from '../modules/registry.js';
 import type { AgentModule } from '../modules/types.js';
 
 const pushedValidator = compile(PushedConfigSchema);
+
+/**
+ * The agent's local configuration sources, able to put a pushed config in its place among them
+ * (ConfigLayers from loadConfigLayers is one).
+ */
+export interface LocalLayers {
+  /** The whole agent config with `pushed` merged in at its precedence; throws a ValidationError. */
+  resolve(pushed: Record<string, unknown>): AgentConfig;
+  /** The heartbeat interval the configuration sets with `pushed`, if any. */
+  heartbeatMs(pushed: Record<string, unknown>): number | undefined;
+}
 
 /** A whole configuration, checked and ready to apply: nothing in it can fail validation later. */
 export interface ResolvedConfig {
@@ -44,7 +55,7 @@ export class PushedConfigError extends ValidationError {
  * module exists (built-in or a loaded plugin), and each active module's settings against its
  * schema. Throws a PushedConfigError naming every bad field (`moduleSettings.monitor.checks[0].intervalMs`).
  */
-export async function resolvePushedConfig(layers: ConfigLayers, pushed: unknown, o: ResolveOptions = {}): Promise<ResolvedConfig> {
+export async function resolvePushedConfig(layers: LocalLayers, pushed: unknown, o: ResolveOptions = {}): Promise<ResolvedConfig> {
   if (!pushedValidator.check(pushed)) {
     try {
       pushedValidator.parse(pushed, 'pushed configuration');
@@ -70,7 +81,7 @@ export async function resolvePushedConfig(layers: ConfigLayers, pushed: unknown,
   }
   let config: AgentConfig | undefined;
   try {
-    config = resolveConfig(layers, doc);
+    config = layers.resolve(doc);
   } catch (e) {
     if (!(e instanceof ValidationError)) throw e;
     issues.push(...issuesOf(e));
@@ -92,7 +103,7 @@ export async function resolvePushedConfig(layers: ConfigLayers, pushed: unknown,
     }
   }
   if (issues.length) throw new PushedConfigError(issues);
-  return { config, settings, modules, heartbeatMs: configuredHeartbeatMs(layers, doc) };
+  return { config, settings, modules, heartbeatMs: layers.heartbeatMs(doc) };
 }
 
 function dedupe(issues: FieldIssue[]): FieldIssue[] {

@@ -2,10 +2,19 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { AgentConfig } from '../core/config-schema.js';
-import type { Executor } from '../executor.js';
 import type { ServerLink } from '../link/server-link.js';
 import { resolveModuleSettings, type ModuleRegistry } from './registry.js';
 import type { AgentModule, ModuleInstance } from './types.js';
+
+/** What the host needs of the executor to turn a module off (Executor implements it). */
+export interface ModuleGate {
+  /** New commands of these types fail with `module_disabled`. */
+  refuseTypes(module: string, types: string[]): void;
+  /** The module's types run again. */
+  allowModule(module: string): void;
+  /** Waits for the module's running commands up to `graceMs`, then cancels the rest. */
+  drainModule(module: string, graceMs: number): Promise<void>;
+}
 
 export interface ModuleHostDeps {
   /** The configuration in force now (a module started later gets the current one). */
@@ -29,7 +38,7 @@ export class ModuleHost {
 
   constructor(
     readonly registry: ModuleRegistry,
-    private readonly executor: Executor,
+    private readonly executor: ModuleGate,
     private readonly deps: ModuleHostDeps,
   ) {}
 

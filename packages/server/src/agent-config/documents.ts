@@ -1,7 +1,6 @@
-import type { ConfigDocument, ConfigTarget, PushedConfig } from '@steward/protocol';
+import type { ConfigDocument, ConfigTarget, LayerDocument, PushedConfig } from '@steward/protocol';
 import { fromJson } from '../store/rows.js';
 import type { AgentConfigDocumentsTable } from '../store/schema.js';
-import type { LayerDocument } from './merge.js';
 
 export function documentFromRow(r: AgentConfigDocumentsTable): ConfigDocument {
   return {

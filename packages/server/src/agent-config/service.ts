@@ -1,5 +1,8 @@
 import {
   canonicalJson,
+  checkModuleList,
+  effectiveConfig,
+  type LayerDocument,
   NotFoundError,
   parseSelector,
   PayloadTooLargeError,
@@ -31,7 +34,6 @@ import {
 } from '../store/queries/agent-config.js';
 import { findNodeRow, listNodeRows } from '../store/queries/nodes.js';
 import { documentFromRow, layerOf } from './documents.js';
-import { checkModuleList, effectiveConfig, type LayerDocument } from './merge.js';
 
 /** A document's config as stored (canonical JSON) may not be larger than this. */
 export const MAX_CONFIG_DOCUMENT_BYTES = 256 * 1024;

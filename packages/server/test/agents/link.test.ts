@@ -163,6 +163,23 @@ describe.each(storeTargets())('agent link over the memory transport on $name', (
     expect(end.closedWith).toBeNull();
   });
 
+  it('takes a catalog.update like the catalog of a hello: the stored inventory and the submission check follow', async () => {
+    const end = await connect();
+    const stored = async () => JSON.parse((await getNodeRow(ctx.store.db, nodeId))!.inventory) as typeof inventory;
+    end.send({ type: 'catalog.update', commandTypes: [{ type: 'sys.ping', module: 'sys', safeToRerun: true }], modules: ['sys'] });
+    await beat(end); // handled in order: the update before this heartbeat
+    expect(await stored()).toMatchObject({ hostname: 'mem-1', modules: ['sys'], commandTypes: [{ type: 'sys.ping', module: 'sys' }] });
+    await expect(commands.submit({ node: nodeId, type: 'exec.run', payload: { command: 'true' } })).rejects.toMatchObject({ code: 'unknown_command_type' });
+    const { command } = await commands.submit({ node: nodeId, type: 'sys.ping', payload: {} });
+    await end.next('command.dispatch', (m) => m.command.id === command.id);
+    // A malformed one is refused with the field named and changes nothing.
+    end.send({ type: 'catalog.update', commandTypes: [{ type: 'sys.ping' }], modules: ['sys'] });
+    const bad = await end.next('error', (m) => m.code === 'invalid_message');
+    expect(bad.message).toContain('commandTypes[0]');
+    await beat(end);
+    expect((await stored()).commandTypes).toEqual([{ type: 'sys.ping', module: 'sys', safeToRerun: true }]);
+  });
+
   it('requires hello first, and closes on a protocol mismatch', async () => {
     const end = await memory.connect(credential);
     end.send(heartbeat());

@@ -13,6 +13,7 @@ import { FileBrowser } from './file-browser.js';
 import { RunBox } from './run-box.js';
 import { TerminalPanel } from './terminal.js';
 import { NodeServices } from './services.js';
+import { NodeConfig } from './config.js';
 
 export function NodeView({ params }: { params: Record<string, string> }) {
   const id = params.id!;
@@ -90,6 +91,11 @@ function NodeDetail({ node: n }: { node: Node }) {
       <Section title="Services">
         <NodeServices nodeId={n.id} />
       </Section>
+      {n.protocol === 'steward' ? (
+        <Section title="Config">
+          <NodeConfig nodeId={n.id} />
+        </Section>
+      ) : null}
       <Section title="Run a command">
         <RunBox nodeId={n.id} online={online} />
       </Section>

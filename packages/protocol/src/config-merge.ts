@@ -1,4 +1,12 @@
-import { matchesSelector, parseSelector, ValidationError, type ConfigTarget, type Labels, type PushedConfig } from '@steward/protocol';
+import type { PushedConfig } from './agent/config.js';
+import type { ConfigTarget } from './api/agent-config.js';
+import { ValidationError } from './errors.js';
+import { matchesSelector, parseSelector, type Labels } from './labels.js';
+
+/**
+ * How desired agent config documents merge into one node's effective config. Shared by the
+ * control plane (what it pushes) and the CLI / dashboard (previews, `steward config diff`).
+ */
 
 /** A stored document as the merge needs it. */
 export interface LayerDocument {
@@ -17,14 +25,14 @@ export interface EffectiveConfig {
 }
 
 /** Whether a document's target takes in the node (a list names nodes by id or by name). */
-export function targets(target: ConfigTarget, node: { id: string; name: string; labels: Labels }): boolean {
+export function configTargets(target: ConfigTarget, node: { id: string; name: string; labels: Labels }): boolean {
   if ('all' in target) return true;
   if ('nodes' in target) return target.nodes.includes(node.id) || target.nodes.includes(node.name);
   return matchesSelector(node.labels, parseSelector(target.selector, 'target.selector'));
 }
 
 /** Merge order: priority ascending (the higher priority is applied last, so it wins), ties by name. */
-export function byMergeOrder(a: { priority: number; name: string }, b: { priority: number; name: string }): number {
+export function byConfigMergeOrder(a: { priority: number; name: string }, b: { priority: number; name: string }): number {
   return a.priority - b.priority || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
 }
 
@@ -101,7 +109,7 @@ function mergeInto(target: Record<string, unknown>, src: Record<string, unknown>
 
 /** The effective config of a node: its matching documents merged in priority order. */
 export function effectiveConfig(docs: readonly LayerDocument[], node: { id: string; name: string; labels: Labels }): EffectiveConfig {
-  const matching = docs.filter((d) => targets(d.target, node)).sort(byMergeOrder);
+  const matching = docs.filter((d) => configTargets(d.target, node)).sort(byConfigMergeOrder);
   const config: Record<string, unknown> = {};
   const sources: Record<string, string> = {};
   for (const d of matching) {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { configRevision } from '@steward/protocol/node';
-import { checkModuleList, effectiveConfig, type LayerDocument } from '../../src/agent-config/merge.js';
+import { configRevision } from '../src/node/config-revision.js';
+import { checkModuleList, effectiveConfig, type LayerDocument } from '../src/config-merge.js';
 
 const web = { id: 'node_1', name: 'web-1', labels: { role: 'web', env: 'prod' } };
 const db = { id: 'node_2', name: 'db-1', labels: { role: 'db' } };
