@@ -44,13 +44,13 @@ describe('steward config apply | ls | show | diff | rm against a real control pl
     expect(ls.slice(1, 3).map((l) => l.split(/\s+/)[0])).toEqual(['web', 'base']);
     expect((await cli('show', 'web')).stdout).toContain('logLevel: debug');
 
-    // The control plane pushed it to the connected agent: the revision sent is the node's.
+    // The control plane pushed it to the connected agent, which applied it and said so.
     const expected = { logLevel: 'info' as const, fs: { maxReadBytes: 4096 } };
-    const view = await waitFor('the node view with both documents', async () => {
+    const view = await waitFor('the agent applied the merged config', async () => {
       const v = await server.client.nodeConfig('cfg-web');
-      return v.applied?.revision === configRevision(expected) && v;
+      return v.applied?.revision === configRevision(expected) && v.applied.state === 'applied' && v;
     });
-    expect(view).toMatchObject({ config: expected, documents: ['web', 'base'], sources: { logLevel: 'base', 'fs.maxReadBytes': 'base' } });
+    expect(view).toMatchObject({ config: expected, documents: ['web', 'base'], sources: { logLevel: 'base', 'fs.maxReadBytes': 'base' }, inSync: true });
     const shown = (await cli('show', '--node', 'cfg-web')).stdout;
     expect(shown).toContain(`revision:  ${view.revision}`);
     expect(shown).toMatch(/logLevel\s+base/);
@@ -60,6 +60,19 @@ describe('steward config apply | ls | show | diff | rm against a real control pl
     expect(diff.trim().split('\n')).toEqual(['+ heartbeatIntervalMs: 1000', '~ logLevel: "info" -> "warn"']);
     // A diff changes nothing.
     expect((await server.client.getAgentConfig('web')).version).toBe(2);
+
+    // A config the agent refuses: the node shows it rejected, with the field, and stays out of sync.
+    writeFileSync(join(dir, 'nomod.yaml'), 'modules: [+nosuchmodule]\n');
+    await cli('apply', 'nomod', '--file', join(dir, 'nomod.yaml'), '--nodes', 'cfg-web', '--priority', '50');
+    const refused = await waitFor('the agent rejected the config', async () => {
+      const v = await server.client.nodeConfig('cfg-web');
+      return v.applied?.revision === v.revision && v.applied.state === 'rejected' && v;
+    });
+    expect(refused.inSync).toBe(false);
+    expect(refused.applied?.issues).toEqual([expect.objectContaining({ field: 'modules[0]' })]);
+    expect((await cli('show', '--node', 'cfg-web')).stdout).toMatch(/agent:\s+rejected/);
+    await cli('rm', 'nomod');
+    await waitFor('back in sync without it', async () => (await server.client.nodeConfig('cfg-web')).inSync);
 
     const bad = await cli('apply', 'web', '--file', join(dir, 'web.yaml'), '--selector', 'role=web', '--all').catch((e: { stderr: string; code: number }) => e);
     expect(bad).toMatchObject({ code: expect.any(Number) });
@@ -75,15 +88,15 @@ describe('steward config apply | ls | show | diff | rm against a real control pl
 describe('a document written on one replica is pushed by the replica holding the agent', { timeout: 180_000 }, () => {
   const r = useTwoReplicasWithAgent('cfg-replica', 150_000);
 
-  it('PUT on replica b; replica a (holding the connection) records the new revision as sent', async () => {
+  it('PUT on replica b; replica a (holding the connection) pushes it and stores the agent\'s answer', async () => {
     const node = await r.b.client.getNode('cfg-replica');
     const config = { logLevel: 'debug' as const, capabilities: ['replicated'] };
     await r.b.client.putAgentConfig('everyone', { target: { all: true }, priority: 0, config });
     const revision = configRevision(config);
     // Only a holds the socket, so only a could have sent it (b has no connection to push on).
-    const view = await waitFor('the revision sent by replica a', async () => {
+    const view = await waitFor('the agent applied the revision replica a sent', async () => {
       const v = await r.b.client.nodeConfig(node.id);
-      return v.applied?.revision === revision && v;
+      return v.applied?.revision === revision && v.applied.state === 'applied' && v;
     });
     expect(view.revision).toBe(revision);
     expect((await r.a.client.nodeConfig('cfg-replica')).revision).toBe(revision);
