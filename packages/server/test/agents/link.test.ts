@@ -173,7 +173,7 @@ describe.each(storeTargets())('agent link over the memory transport on $name', (
     const { command } = await commands.submit({ node: nodeId, type: 'sys.ping', payload: {} });
     await end.next('command.dispatch', (m) => m.command.id === command.id);
     // A malformed one is refused with the field named and changes nothing.
-    end.send({ type: 'catalog.update', commandTypes: [{ type: 'sys.ping' }], modules: ['sys'] });
+    end.send({ type: 'catalog.update', commandTypes: [{ type: 'sys.ping' }], modules: ['sys'] } as never);
     const bad = await end.next('error', (m) => m.code === 'invalid_message');
     expect(bad.message).toContain('commandTypes[0]');
     await beat(end);
