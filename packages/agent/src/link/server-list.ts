@@ -103,13 +103,13 @@ export class ServerList {
     this.policy = check;
   }
 
-  /** Told whenever `current` changes (the HTTP link follows the WebSocket's server). */
+  /** Told whenever `current` changes: the connection leaves a server the list no longer points at. */
   onChange(fn: () => void): () => void {
     this.changeListeners.add(fn);
     return () => this.changeListeners.delete(fn);
   }
 
-  /** Told when a proposal is committed, reverted or ignored. */
+  /** Told when a proposal is committed, reverted, ignored or refused. */
   onOutcome(fn: (o: ProposalOutcome) => void): () => void {
     this.outcomeListeners.add(fn);
     return () => this.outcomeListeners.delete(fn);
@@ -173,6 +173,7 @@ export class ServerList {
       // Pushed back to the list in force while another was on trial: stop the trial.
       if (this.trial) {
         this.trial = null;
+        this.on = null;
         this.changed();
       }
       return;
@@ -188,6 +189,8 @@ export class ServerList {
       return;
     }
     this.trial = { urls: next, index: 0, failures: 0 };
+    // The agent leaves its server now: until a welcome, it is on none.
+    this.on = null;
     this.o.log.info({ servers: next }, 'trying the pushed server list');
     this.changed();
   }

@@ -132,10 +132,14 @@ describe('ServerList', () => {
 
   it('a welcome from a server the list was just moved off does not commit the trial', async () => {
     const { servers } = await list();
+    servers.welcomed(A);
     servers.propose([C]);
     servers.welcomed(A);
     expect(servers.trying).toEqual([C]);
     expect(servers.servers).toEqual([A, B]);
+    // Having left A for the trial, the agent is on no server: a list holding A is tried, not taken at once.
+    servers.propose([D, A]);
+    expect(servers.trying).toEqual([D, A]);
   });
 
   it('a stored pushed list survives a restart and wins over the local one unless the local one is pinned', async () => {
