@@ -1,8 +1,9 @@
+import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Command, NodeConfigView, PushedConfig } from '@steward/protocol';
-import { freePort, startAgentProcess, startServerProcess, type AgentProc, type ServerProc } from '../support/processes.js';
+import { freePort, startAgentProcess, startServerProcess, STEWARD_BIN, type AgentProc, type ServerProc } from '../support/processes.js';
 import { waitFor } from '../support/wait.js';
 
 /**
@@ -125,6 +126,9 @@ describe('pushed agent configuration is applied live', { timeout: 120_000 }, () 
     expect(rejected.inSync).toBe(false);
     // The old config stays in force: shell mode still off.
     expect((await shell()).error?.code).toBe('shell_not_allowed');
+    await push('base', { exec: { allowShell: true }, modules: ['+nosuch'] });
+    expect((await answered('rejected')).applied?.issues).toEqual([expect.objectContaining({ field: 'modules[0]' })]);
+    expect((await shell()).error?.code).toBe('shell_not_allowed');
 
     await push('base', {
       exec: { allowShell: false },
@@ -141,6 +145,10 @@ describe('pushed agent configuration is applied live', { timeout: 120_000 }, () 
     const { revision } = await answered('applied');
     const stored = JSON.parse(readFileSync(join(agent.dataDir, 'pushed-config.json'), 'utf8')) as { revision: string; config: PushedConfig };
     expect(stored).toMatchObject({ revision, config: { exec: { allowShell: false } } });
+    // --check-config shows what the agent starts with: the local file and the stored pushed config.
+    const check = spawnSync(process.execPath, [STEWARD_BIN, 'agent', '--check-config', '--json', '--data-dir', agent.dataDir, '--config', join(agent.dataDir, 'agent.yaml')], { encoding: 'utf8' });
+    expect(check.status, check.stderr).toBe(0);
+    expect(JSON.parse(check.stdout)).toMatchObject({ exec: { allowShell: false }, reconnect: { initialDelayMs: 100 } });
 
     await agent.kill('SIGTERM');
     await server.kill('SIGTERM');

@@ -15,7 +15,7 @@ import {
 } from '@steward/protocol';
 import { jittered } from './backoff.js';
 import { layersOf, type AgentConfig, type ConfigLayers } from './config.js';
-import { readAppliedConfig, saveAppliedConfig } from './config/applied-store.js';
+import { loadStoredConfig, saveAppliedConfig } from './config/applied-store.js';
 import { applyLive, type InForce, type LiveApplyDeps } from './config/live-apply.js';
 import { resolvePushedConfig } from './config/pushed.js';
 import { AgentConnection } from './connection.js';
@@ -494,18 +494,8 @@ function builtinModule(mod: AgentModule): boolean {
  * current pushed config again after welcome).
  */
 async function initialConfig(local: AgentConfig, layers: ConfigLayers, log: Logger): Promise<InForce> {
-  const stored = readAppliedConfig(local.dataDir);
-  if (stored && 'error' in stored) log.warn({ reason: stored.error }, 'the stored pushed configuration is unreadable; starting with the local configuration');
-  if (stored && 'applied' in stored) {
-    try {
-      // Plugins are not loaded yet: their sections are checked when they load.
-      const resolved = await resolvePushedConfig(layers, stored.applied.config, { unknownSections: 'ignore' });
-      log.info({ revision: stored.applied.revision }, 'starting with the stored pushed configuration');
-      return { ...resolved, revision: stored.applied.revision, pushed: stored.applied.config };
-    } catch (e) {
-      log.warn({ err: e, revision: stored.applied.revision }, 'the stored pushed configuration no longer validates; starting with the local configuration');
-    }
-  }
+  const stored = await loadStoredConfig(layers, local.dataDir, log);
+  if (stored) return stored;
   const registry = await loadModules(local.modules);
   const settings = resolveModuleSettings(registry.loaded(), local.moduleSettings);
   return { config: local, settings, modules: registry.loaded(), heartbeatMs: undefined, revision: null, pushed: {} };

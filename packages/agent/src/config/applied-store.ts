@@ -1,8 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { Logger } from 'pino';
 import { CONFIG_REVISION_PATTERN, type PushedConfig } from '@steward/protocol';
 import { atomicWrite } from '../lib/atomic-write.js';
 import { isMissing } from '../lib/fs-failure.js';
+import type { InForce } from './live-apply.js';
+import { resolvePushedConfig, type LocalLayers } from './pushed.js';
 
 /** The pushed config in force, as stored in the data dir so a restart comes back with it. */
 export interface AppliedConfig {
@@ -54,4 +57,28 @@ export function readAppliedConfig(dataDir: string): { applied: AppliedConfig } |
     return { error: 'not an applied config ({revision, config, appliedAt})' };
   }
   return { applied: { revision: d.revision, config: d.config, appliedAt: d.appliedAt } };
+}
+
+/**
+ * The stored pushed config merged with today's local layers, as the agent starts with it; null
+ * when there is none, or when it is damaged or no longer validates (then logged: the agent starts
+ * on its local config and the control plane pushes the current one after welcome).
+ */
+export async function loadStoredConfig(layers: LocalLayers, dataDir: string, log?: Logger): Promise<InForce | null> {
+  const stored = readAppliedConfig(dataDir);
+  if (!stored) return null;
+  if ('error' in stored) {
+    log?.warn({ reason: stored.error }, 'the stored pushed configuration is unreadable; starting with the local configuration');
+    return null;
+  }
+  const { revision, config } = stored.applied;
+  try {
+    // Plugins are not loaded yet: their sections are checked when they load.
+    const resolved = await resolvePushedConfig(layers, config, { unknownSections: 'ignore' });
+    log?.info({ revision }, 'starting with the stored pushed configuration');
+    return { ...resolved, revision, pushed: config };
+  } catch (e) {
+    log?.warn({ err: e, revision }, 'the stored pushed configuration no longer validates; starting with the local configuration');
+    return null;
+  }
 }

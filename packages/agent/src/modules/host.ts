@@ -114,7 +114,8 @@ export class ModuleHost {
       this.settingsOf.set(name, settings);
       return;
     }
-    await this.disable(name, { keepRefusing: false });
+    // Its commands are refused (module_disabled) until it runs again; enable lets them through.
+    await this.disable(name, { keepRefusing: true });
     await this.enable(mod, settings);
   }
 

@@ -54,7 +54,7 @@ async function harness(mods: AgentModule[]) {
   const heartbeats: (number | undefined)[] = [];
   const deps: LiveApplyDeps = { host, executor, log, heartbeat: (ms) => heartbeats.push(ms), capabilities: () => {}, servers: () => {} };
   const inForce = (modules: AgentModule[], settings: Record<string, unknown>, heartbeatMs?: number): InForce => ({
-    config: { ...config, modules: modules.map((m) => m.name), logLevel: heartbeatMs ? 'debug' : 'silent' },
+    config: { ...config, modules: modules.map((m) => m.name), logLevel: heartbeatMs ? 'fatal' : 'silent' },
     settings,
     modules,
     heartbeatMs,
@@ -112,7 +112,7 @@ describe('live apply', () => {
     await applyLive(h.deps, prev, next);
     expect(h.registry.modules()).toEqual(['beta']);
     expect(h.heartbeats).toEqual([2500]);
-    expect(h.log.level).toBe('debug'); // the log level follows the config
+    expect(h.log.level).toBe('fatal'); // the log level follows the config
     expect((await h.run('alpha.go')).error?.code).toBe('module_disabled');
     expect((await h.run('beta.go')).state).toBe('succeeded');
     await applyLive(h.deps, next, prev);
@@ -123,5 +123,17 @@ describe('live apply', () => {
     await h.host.disable('alpha', { keepRefusing: false });
     expect((await h.run('alpha.go')).error?.code).toBe('unknown_command_type');
     expect(events).toEqual(['start alpha {"v":0}', 'stop alpha', 'start beta {"v":3}', 'stop beta', 'start alpha {"v":0}', 'stop alpha']);
+  });
+
+  it('restarts a module without reconfigure with its new settings, and leaves unchanged ones alone', async () => {
+    const events: string[] = [];
+    const delta = recorded('delta', events);
+    const gamma = recorded('gamma', events);
+    const h = await harness([delta, gamma]);
+    await h.host.startAll({ delta: { v: 1 }, gamma: { v: 1 } });
+    await applyLive(h.deps, h.inForce([delta, gamma], { delta: { v: 1 }, gamma: { v: 1 } }), h.inForce([delta, gamma], { delta: { v: 2 }, gamma: { v: 1 } }));
+    expect(events).toEqual(['start delta {"v":1}', 'start gamma {"v":1}', 'stop delta', 'start delta {"v":2}']);
+    expect(h.host.settings('delta')).toEqual({ v: 2 });
+    expect((await h.run('delta.go')).state).toBe('succeeded');
   });
 });

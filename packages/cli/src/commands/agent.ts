@@ -46,7 +46,7 @@ export function registerAgent(program: Command): void {
     // For the local agent of `steward up`: stop when that process is gone, even after a SIGKILL.
     .addOption(new Option('--exit-with-parent').hideHelp())
     .action(async (opts: AgentOpts) => {
-      const { loadAgentConfig, loadConfigLayers, resolveConfig, describeConfig, startAgent } = await import('@steward/agent');
+      const { loadConfigLayers, loadStoredConfig, resolveConfig, describeConfig, startAgent } = await import('@steward/agent');
       const flags = {
         server: opts.server,
         enrollToken: opts.enrollToken,
@@ -63,7 +63,10 @@ export function registerAgent(program: Command): void {
       };
       if (opts.checkConfig) {
         try {
-          const shown = describeConfig(loadAgentConfig(flags, process.env));
+          // What the agent would start with: the local sources, and the pushed config stored in its data dir.
+          const layers = loadConfigLayers(flags, process.env);
+          const local = resolveConfig(layers);
+          const shown = describeConfig((await loadStoredConfig(layers, local.dataDir))?.config ?? local);
           if (opts.json) printJson(shown);
           else process.stdout.write(stringify(JSON.parse(JSON.stringify(shown))));
         } catch (e) {
