@@ -1,5 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { isDeepStrictEqual } from 'node:util';
 import type { Logger } from 'pino';
 import {
   AGENT_PROTOCOL_VERSION,
@@ -18,7 +19,7 @@ import { loadStoredConfig, saveAppliedConfig } from './config/applied-store.js';
 import { applyLive, type InForce, type LiveApplyDeps } from './config/live-apply.js';
 import { resolvePushedConfig } from './config/pushed.js';
 import { AgentConnection } from './connection.js';
-import { enroll, EnrollmentError } from './enroll.js';
+import { enrollFirst, EnrollmentError } from './enroll.js';
 import { outputMessages } from './core/output.js';
 import { Executor } from './executor.js';
 import type { MediastackHeartbeat } from './inbound/heartbeat.js';
@@ -28,8 +29,9 @@ import { CommandTrust } from './link/command-trust.js';
 import { loadIdentity, saveIdentity, type Identity } from './link/identity.js';
 import { Journal } from './journal.js';
 import { ServerLink } from './link/server-link.js';
+import { normalizeServers, ServerList } from './link/server-list.js';
 import { newClientCsr, saveClientCert } from './link/client-cert.js';
-import { resolveTrust, socketTlsOptions, trustedFetch, type ServerTrust } from './link/tls.js';
+import { checkServerUrl, resolveTrust, socketTlsOptions, trustedFetch, type ServerTrust } from './link/tls.js';
 import { createAgentLogger } from './logger.js';
 import { moduleFolderNames } from './modules/folders.js';
 import { ModuleHost } from './modules/host.js';
@@ -69,6 +71,11 @@ export class Agent implements RunningAgent {
   /** Pushed configs are applied one at a time, in the order they came. */
   private configChain: Promise<void> = Promise.resolve();
   private catalogQueued = false;
+  /**
+   * Why the pushed server list is not in force (none of it answered, or the URL policy refused
+   * it); reported as `config.status rejected` for the revision that carries it. Null when it is.
+   */
+  private serversRefused: { servers: string[]; reason: string } | null = null;
   private seq = 0;
   private welcomed = false;
   private pruneTimer: NodeJS.Timeout | null = null;
@@ -90,6 +97,8 @@ export class Agent implements RunningAgent {
     private readonly host: ModuleHost,
     private readonly trust: CommandTrust,
     private readonly link: ServerLink,
+    /** The control planes to dial; live apply hands a pushed `servers` list to `servers.propose`. */
+    readonly servers: ServerList,
   ) {
     this.heartbeatMs = current.heartbeatMs ?? current.config.heartbeatIntervalMs;
   }
@@ -119,11 +128,16 @@ export class Agent implements RunningAgent {
     const registry = createRegistry(inForce.modules);
     const inventory = await collectInventory(config, registry, AGENT_VERSION);
     // Settled before anything is sent: the URL policy, the pinned CA, the client certificate.
-    let trust = await resolveTrust(config);
-    const identity = await ensureEnrolled(config, inventory, log, trust);
-    trust = await resolveTrust(config);
-    // The one place identity.json is read; modules reach the control plane through this link.
-    const link = new ServerLink(config.server, identity, trust);
+    const servers = new ServerList({ dataDir: config.dataDir, local: config.servers, pinned: config.serversPinned ?? false, log });
+    // The stored pushed list is dialled, so it is held to the same trust policy as the local one.
+    const trustSettings = { ...config, servers: [...new Set([...config.servers, ...servers.servers])] };
+    let trust = await resolveTrust(trustSettings);
+    const identity = await ensureEnrolled(config, servers.servers, inventory, log, trust);
+    trust = await resolveTrust(trustSettings);
+    servers.setPolicy((url) => checkServerUrl(url, { trusted: trust.ca !== undefined, insecure: config.insecure }));
+    // The one place identity.json is read; modules reach the control plane through this link,
+    // at the server the WebSocket is on.
+    const link = new ServerLink(() => servers.current, identity, trust);
     const journal = new Journal(config.dataDir);
     let agent: Agent | undefined;
     let host: ModuleHost | undefined;
@@ -139,7 +153,7 @@ export class Agent implements RunningAgent {
     }, link);
     const connection = new AgentConnection(
       {
-        server: config.server,
+        servers,
         credential: link.identity.credential,
         initialDelayMs: config.reconnect.initialDelayMs,
         maxDelayMs: config.reconnect.maxDelayMs,
@@ -156,9 +170,16 @@ export class Agent implements RunningAgent {
     const commandTrust = new CommandTrust(config.dataDir, identity, log);
     const drainMs = options.drainMs ?? 10_000;
     host = new ModuleHost(registry, executor, { config: () => agent?.config ?? config, log, link, emit, drainMs });
-    agent = new Agent(inForce, layers, identity, log, journal, inventory, executor, connection, drainMs, host, commandTrust, link);
+    agent = new Agent(inForce, layers, identity, log, journal, inventory, executor, connection, drainMs, host, commandTrust, link, servers);
     const started = agent;
     registry.onChange(() => started.catalogChanged());
+    servers.onOutcome((o) => {
+      if (o.state === 'committed') started.serversRefused = null;
+      else if (o.state === 'reverted') started.serversRefused = { servers: o.tried, reason: o.reason };
+      else if (o.state === 'refused') started.serversRefused = { servers: o.servers, reason: o.reason };
+    });
+    // A pushed list in force before the restart (or tried and given up) is tried again, safely.
+    if (inForce.pushed.servers) servers.propose(inForce.pushed.servers);
     // Modules start before commands are recovered or received: handlers may need them.
     await host.startAll(inForce.settings);
     // Before recovery: a plugin's command interrupted by a restart can be re-run.
@@ -176,7 +197,7 @@ export class Agent implements RunningAgent {
     connection.start();
     agent.pruneTimer = setInterval(() => journal.prune(Date.now()), 3_600_000);
     agent.pruneTimer.unref();
-    log.info({ nodeId: identity.nodeId, name: identity.name, server: identity.server, modules: registry.modules(), configRevision: inForce.revision }, 'agent started');
+    log.info({ nodeId: identity.nodeId, name: identity.name, servers: servers.servers, modules: registry.modules(), configRevision: inForce.revision }, 'agent started');
     return agent;
   }
 
@@ -392,7 +413,13 @@ export class Agent implements RunningAgent {
       this.log.warn({ revision: msg.revision, issues }, `refused a pushed configuration: ${reason}`);
       return status('rejected', reason, issues);
     };
-    if (msg.revision === this.current.revision) return status('applied');
+    // The rest of a revision applies at once; its server list only once a server of it answered.
+    const applied = () => {
+      const refused = this.serversRefused;
+      if (!refused || !msg.config.servers || !isDeepStrictEqual(normalizeServers(msg.config.servers), refused.servers)) return status('applied');
+      return rejected(`servers: ${refused.reason}`, [{ field: 'servers', rule: 'a server of the list must welcome the agent, within the URL policy' }]);
+    };
+    if (msg.revision === this.current.revision) return applied();
     if (this.stopping) return rejected('the agent is shutting down');
     let next: InForce;
     try {
@@ -418,7 +445,7 @@ export class Agent implements RunningAgent {
       return rejected(`the configuration could not be stored in the data dir, so it was undone: ${(e as Error).message}`);
     }
     this.log.info({ revision: msg.revision, modules: this.host.registry.modules() }, 'pushed configuration applied');
-    return status('applied');
+    return applied();
   }
 
   private liveDeps(): LiveApplyDeps {
@@ -437,8 +464,7 @@ export class Agent implements RunningAgent {
           this.sendCatalog();
         });
       },
-      // SEAM(failover): hand the list to ServerList.propose(urls) once the failover part is merged.
-      servers: (urls) => this.log.info({ servers: urls }, 'pushed control-plane list received; this agent does not fail over yet, so it is not used'),
+      servers: (urls) => this.servers.propose(urls),
       plugins: async (list) => this.plugins?.apply(list),
     };
   }
@@ -497,7 +523,7 @@ async function initialConfig(local: AgentConfig, layers: ConfigLayers, log: Logg
   return { config: local, settings, modules: registry.loaded(), heartbeatMs: undefined, revision: null, pushed: {} };
 }
 
-async function ensureEnrolled(config: AgentConfig, inventory: Inventory, log: Logger, trust: ServerTrust): Promise<Identity> {
+async function ensureEnrolled(config: AgentConfig, servers: readonly string[], inventory: Inventory, log: Logger, trust: ServerTrust): Promise<Identity> {
   const existing = loadIdentity(config.dataDir);
   if (existing) return existing;
   if (!config.enrollToken) {
@@ -508,8 +534,8 @@ async function ensureEnrolled(config: AgentConfig, inventory: Inventory, log: Lo
     );
   }
   // Over TLS the node asks for a client certificate (mTLS); its key never leaves the data dir.
-  const csr = config.server.startsWith('https:') ? newClientCsr(config.dataDir) : undefined;
-  const res = await enroll(config.server, {
+  const csr = servers.some((s) => s.startsWith('https:')) ? newClientCsr(config.dataDir) : undefined;
+  const { server, res } = await enrollFirst(servers, {
     token: config.enrollToken,
     ...(config.name ? { name: config.name } : {}),
     labels: config.labels,
@@ -521,7 +547,7 @@ async function ensureEnrolled(config: AgentConfig, inventory: Inventory, log: Lo
     nodeId: res.nodeId,
     name: res.name,
     credential: res.credential,
-    server: config.server,
+    server,
     enrolledAt: Date.now(),
     // Pinned from the enrollment answer, trusted as far as the credential in it is.
     ...(res.signingKeys ? { signingKeys: { issuedAt: res.signingKeys.issuedAt, keys: res.signingKeys.keys } } : {}),

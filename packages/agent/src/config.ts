@@ -7,6 +7,7 @@ import { compile, parseLabelArgs, ValidationError, type FieldIssue, type Labels 
 
 import { DEFAULT_MODULES } from './core/default-modules.js';
 import type { LocalLayers } from './config/pushed.js';
+import { normalizeServers } from './link/server-list.js';
 import { isLoopbackHost, parseListen } from './core/listen.js';
 import { DEFAULT_MAX_STREAM_BYTES, DEFAULT_RESULT_TAIL_BYTES } from './core/output.js';
 
@@ -50,7 +51,8 @@ const validator = compile(AgentConfigSchema);
 
 /** Flags as given on the command line; undefined means "not given". */
 export interface AgentFlags {
-  server?: string;
+  /** `--server`, repeatable; each may be a comma list. More than one: tried in order (failover). */
+  server?: string | string[];
   enrollToken?: string;
   caSha256?: string;
   caFile?: string;
@@ -72,9 +74,26 @@ export function defaultAgentDataDir(): string {
 
 type Partialish = Record<string, unknown>;
 
+const splitList = (s: string): string[] => s.split(',').map((x) => x.trim()).filter(Boolean);
+
+/**
+ * One source's control-plane URLs as a list under `servers`: `server` is a one-item list, kept
+ * working for configs written before there was a list. Both in one source must agree on the first.
+ */
+function serversOf(part: Partialish, field: string): Partialish {
+  const { server, ...rest } = part;
+  if (server === undefined) return part;
+  if (rest.servers === undefined) return { ...rest, servers: [server] };
+  if (Array.isArray(rest.servers) && rest.servers[0] === server) return rest;
+  throw new ValidationError(`${field}: give server or servers, not both (or make server the first of servers)`, [
+    { field: 'server', rule: 'absent when servers is given, or equal to servers[0]' },
+  ]);
+}
+
 function fromEnv(env: NodeJS.ProcessEnv): Partialish {
   const out: Partialish = {};
   if (env.STEWARD_SERVER) out.server = env.STEWARD_SERVER;
+  if (env.STEWARD_SERVERS) out.servers = splitList(env.STEWARD_SERVERS);
   if (env.STEWARD_ENROLL_TOKEN) out.enrollToken = env.STEWARD_ENROLL_TOKEN;
   if (env.STEWARD_CA_SHA256) out.caSha256 = env.STEWARD_CA_SHA256;
   if (env.STEWARD_CA_FILE) out.caFile = env.STEWARD_CA_FILE;
@@ -119,7 +138,7 @@ function fromFile(path: string): Partialish {
 
 function fromFlags(flags: AgentFlags): Partialish {
   const out: Partialish = {};
-  if (flags.server !== undefined) out.server = flags.server;
+  if (flags.server !== undefined) out.servers = [flags.server].flat().flatMap(splitList);
   if (flags.enrollToken !== undefined) out.enrollToken = flags.enrollToken;
   if (flags.caSha256 !== undefined) out.caSha256 = flags.caSha256;
   if (flags.caFile !== undefined) out.caFile = flags.caFile;
@@ -243,13 +262,14 @@ function splitKeepLocal(file: Partialish, moduleNames: Set<string>): { file: Par
 /** Reads every local source (defaults, STEWARD_* environment, YAML file, flags) without merging them. */
 export function loadConfigLayers(flags: AgentFlags, env: NodeJS.ProcessEnv = process.env): ConfigLayers {
   const moduleNames = new Set(moduleFolderNames());
-  const envPart = withModuleSections(fromEnv(env), moduleNames);
+  const envPart = withModuleSections(serversOf(fromEnv(env), 'STEWARD_SERVER and STEWARD_SERVERS'), moduleNames);
   const configPath = flags.config ?? env.STEWARD_CONFIG;
-  const split = splitKeepLocal(withModuleSections(configPath ? fromFile(configPath) : {}, moduleNames), moduleNames);
+  const filePart = configPath ? serversOf(fromFile(configPath), `config file ${configPath}`) : {};
+  const split = splitKeepLocal(withModuleSections(filePart, moduleNames), moduleNames);
   const flagPart = withModuleSections(fromFlags(flags), moduleNames);
   const dataDir = resolve(String(flagPart.dataDir ?? split.file.dataDir ?? envPart.dataDir ?? defaultAgentDataDir()));
   const defaults: Partialish = {
-    server: 'http://127.0.0.1:7070',
+    servers: ['http://127.0.0.1:7070'],
     insecure: false,
     labels: {} as Labels,
     dataDir,
@@ -269,12 +289,13 @@ export function loadConfigLayers(flags: AgentFlags, env: NodeJS.ProcessEnv = pro
 /**
  * Resolves the agent's configuration: defaults < STEWARD_* env < YAML file < pushed config <
  * the file's `keepLocal` keys < flags. Keys of `pushed` the agent config has no place for
- * (`plugins`, and `servers` until the agent config has a server list) are left to the parts
- * that handle them. Throws a ValidationError naming every bad field.
+ * (`plugins`, `servers`) are left to the parts that handle them. Throws a ValidationError naming every bad field.
  */
 export function resolveConfig(layers: ConfigLayers, pushed: Partialish = {}): AgentConfig {
   const known = new Set(Object.keys(AgentConfigSchema.properties));
-  const pushedPart: Partialish = Object.fromEntries(Object.entries(pushed).filter(([k]) => known.has(k)));
+  // A pushed server list is not merged here: it goes to the ServerList (link/server-list.ts), which
+  // keeps it only once one of its servers welcomed the agent; `servers` here is the local list.
+  const pushedPart: Partialish = Object.fromEntries(Object.entries(pushed).filter(([k]) => known.has(k) && k !== 'servers'));
   const ordered: [Partialish, string][] = [
     [layers.env, 'STEWARD_MODULES'],
     [layers.file, 'modules'],
@@ -284,6 +305,9 @@ export function resolveConfig(layers: ConfigLayers, pushed: Partialish = {}): Ag
   ];
   const merged = merge(layers.defaults, ...ordered.map(([part]) => part));
   merged.dataDir = layers.defaults.dataDir;
+  if (Array.isArray(merged.servers)) merged.server = merged.servers[0];
+  // Flags always win; the file wins over a pushed list only when it keeps `servers` local.
+  if (layers.flags.servers !== undefined || layers.keepLocal.includes('servers')) merged.serversPinned = true;
   // Keys without an address (STEWARD_INBOUND_API_KEY set for a later --listen) leave the API off.
   if (isPlainObject(merged.inbound) && merged.inbound.listen === undefined) delete merged.inbound;
   // Bad module entries are reported with every other bad field, not one at a time.
@@ -310,7 +334,8 @@ export function resolveConfig(layers: ConfigLayers, pushed: Partialish = {}): Ag
   if (moduleErrors.length === 1) throw moduleErrors[0]!;
   if (moduleErrors.length) throw invalidConfig(moduleIssues);
   checkInboundKey(config);
-  if (typeof config.server === 'string') config.server = config.server.replace(/\/+$/, '');
+  config.servers = normalizeServers(config.servers);
+  config.server = config.servers[0]!;
   if (config.caFile) config.caFile = resolve(config.caFile);
   config.fs.roots = config.fs.roots.map((r) => resolve(r));
   config.pluginsDir = resolve(config.pluginsDir);

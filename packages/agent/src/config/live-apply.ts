@@ -22,10 +22,10 @@ export interface LiveApplyDeps {
   /** The capabilities the config adds to the detected ones. */
   capabilities(list: string[]): void;
   /**
-   * The pushed control-plane URL list. SEAM for the failover part: wired to its
-   * `ServerList.propose(urls)` once that is merged; until then the agent only logs it.
+   * The pushed control-plane URL list (undefined: none any more, the local list again), handed
+   * to `ServerList.propose`: kept only once a server of it welcomed the agent.
    */
-  servers(urls: string[]): void;
+  servers(urls: string[] | undefined): void;
   /** The pushed plugins list (plugins part: fetch, verify and install); throwing refuses the config. */
   plugins?(list: PushedPlugin[]): Promise<void>;
 }
@@ -86,5 +86,5 @@ export async function applyLive(deps: LiveApplyDeps, prev: InForce, next: InForc
   if (log.level !== next.config.logLevel) log.level = next.config.logLevel;
   if (prev.heartbeatMs !== next.heartbeatMs) deps.heartbeat(next.heartbeatMs);
   if (!isDeepStrictEqual(prev.config.capabilities, next.config.capabilities)) deps.capabilities(next.config.capabilities);
-  if (next.pushed.servers && !isDeepStrictEqual(prev.pushed.servers, next.pushed.servers)) deps.servers(next.pushed.servers);
+  if (!isDeepStrictEqual(prev.pushed.servers, next.pushed.servers)) deps.servers(next.pushed.servers);
 }

@@ -6,7 +6,7 @@ import { printJson, println } from '../output.js';
 import { forever, onShutdown } from '../shutdown.js';
 
 interface AgentOpts {
-  server?: string;
+  server?: string[];
   enrollToken?: string;
   caSha256?: string;
   caFile?: string;
@@ -30,7 +30,7 @@ export function registerAgent(program: Command): void {
   program
     .command('agent')
     .description('run the node agent (flags > --config file > STEWARD_* environment)')
-    .option('--server <url>', 'control plane URL (default http://127.0.0.1:7070)')
+    .option('--server <url>', 'control plane URL (default http://127.0.0.1:7070); repeatable or a comma list: replicas tried in order, the next when one fails (env STEWARD_SERVERS)', collect)
     .option('--enroll-token <token>', 'one-time token for the first start')
     .option('--ca-sha256 <pin>', "pin of the control plane's CA, sha256:<hex> (printed by `steward enroll create`); the CA is then kept in the data dir (env STEWARD_CA_SHA256)")
     .option('--ca-file <pem>', "trust this CA for the control plane instead of a pin (an operator's PKI; env STEWARD_CA_FILE)")
