@@ -248,7 +248,9 @@ export function attemptPredecessors(to: AttemptState): AttemptState[] {
 
 /**
  * A supervised service on one node. `installing` covers download, checksum and unpack;
- * `starting` lasts until the health check passes (or at once without one); `backoff` waits
+ * `starting` lasts until the health check passes (or at once without one); `unhealthy` is a
+ * running service whose continuous health check failed `failuresBeforeUnhealthy` times in a row
+ * (the agent then kills it and the restart policy applies, so `backoff` follows); `backoff` waits
  * before a restart; `killed` is a kill for a limit (the kernel OOM killer or the RSS watch),
  * after which the restart policy applies; `fatal` is too many crashes in the window;
  * `failed` is an install or start that cannot succeed as asked (checksum mismatch, bad command,
@@ -260,6 +262,7 @@ export const ServiceState = {
   installing: 'installing',
   starting: 'starting',
   running: 'running',
+  unhealthy: 'unhealthy',
   backoff: 'backoff',
   stopped: 'stopped',
   fatal: 'fatal',
@@ -272,7 +275,8 @@ export const SERVICE_STATES = Object.values(ServiceState);
 export const SERVICE_TRANSITIONS: Readonly<Record<ServiceState, readonly ServiceState[]>> = {
   installing: ['starting', 'running', 'stopped', 'failed'],
   starting: ['running', 'backoff', 'stopped', 'fatal', 'killed', 'failed', 'installing', 'starting'],
-  running: ['starting', 'backoff', 'stopped', 'fatal', 'killed', 'failed', 'installing'],
+  running: ['starting', 'unhealthy', 'backoff', 'stopped', 'fatal', 'killed', 'failed', 'installing'],
+  unhealthy: ['backoff', 'stopped', 'fatal', 'killed', 'failed', 'installing', 'starting'],
   backoff: ['starting', 'stopped', 'installing', 'fatal'],
   killed: ['backoff', 'stopped', 'fatal', 'starting', 'installing', 'failed'],
   stopped: ['starting', 'installing', 'stopped'],

@@ -65,6 +65,15 @@ export const RESTART_DEFAULTS = {
   fatalAfter: { crashes: 5, withinMs: 60_000 },
 } as const;
 
+/** Health-check defaults: the start-up gate polls fast, the continuous check every 10 s. */
+export const HEALTH_DEFAULTS = {
+  intervalMs: 10_000,
+  startPollMs: 250,
+  timeoutMs: 1000,
+  graceMs: 10_000,
+  failuresBeforeUnhealthy: 3,
+} as const;
+
 export const HealthCheck = Type.Object(
   {
     tcp: Type.Optional(
@@ -82,9 +91,31 @@ export const HealthCheck = Type.Object(
         { additionalProperties: false },
       ),
     ),
-    intervalMs: Type.Optional(Type.Integer({ minimum: 10, maximum: 600_000, default: 250 })),
-    timeoutMs: Type.Optional(Type.Integer({ minimum: 10, maximum: 600_000, default: 1000 })),
-    graceMs: Type.Optional(Type.Integer({ minimum: 10, maximum: 3_600_000, default: 10_000, description: 'must pass within this after start' })),
+    intervalMs: Type.Optional(
+      Type.Integer({
+        minimum: 10,
+        maximum: 600_000,
+        default: HEALTH_DEFAULTS.intervalMs,
+        description: `probe interval while running; the start-up gate polls every min(intervalMs, ${HEALTH_DEFAULTS.startPollMs}) ms`,
+      }),
+    ),
+    timeoutMs: Type.Optional(Type.Integer({ minimum: 10, maximum: 600_000, default: HEALTH_DEFAULTS.timeoutMs })),
+    graceMs: Type.Optional(
+      Type.Integer({
+        minimum: 10,
+        maximum: 3_600_000,
+        default: HEALTH_DEFAULTS.graceMs,
+        description: 'the start period: must pass within this after start; failures before the first pass do not count towards unhealthy',
+      }),
+    ),
+    failuresBeforeUnhealthy: Type.Optional(
+      Type.Integer({
+        minimum: 1,
+        maximum: 1000,
+        default: HEALTH_DEFAULTS.failuresBeforeUnhealthy,
+        description: 'consecutive failed probes while running that make the service unhealthy (it is then killed and restarted under its restart policy)',
+      }),
+    ),
   },
   { additionalProperties: false },
 );

@@ -21,6 +21,7 @@ const TONE: Record<string, string> = {
   // services
   installing: 'wait',
   starting: 'wait',
+  unhealthy: 'bad',
   backoff: 'wait',
   stopped: 'muted',
   fatal: 'bad',

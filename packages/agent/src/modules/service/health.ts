@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { connect } from 'node:net';
-import type { HealthCheck } from '@steward/protocol';
+import { HEALTH_DEFAULTS, type HealthCheck } from '@steward/protocol';
 
 export interface HealthResult {
   ok: boolean;
@@ -43,7 +43,7 @@ function execCheck(command: string, args: string[], cwd: string, timeoutMs: numb
 }
 
 export function checkOnce(h: HealthCheck, cwd: string): Promise<HealthResult> {
-  const timeoutMs = h.timeoutMs ?? 1000;
+  const timeoutMs = h.timeoutMs ?? HEALTH_DEFAULTS.timeoutMs;
   if (h.tcp) return tcpCheck(h.tcp.host ?? '127.0.0.1', h.tcp.port, timeoutMs);
   if (h.http) return httpCheck(h.http.url, h.http.expectStatus, timeoutMs);
   if (h.exec) return execCheck(h.exec.command, h.exec.args ?? [], cwd, timeoutMs);
@@ -51,12 +51,13 @@ export function checkOnce(h: HealthCheck, cwd: string): Promise<HealthResult> {
 }
 
 /**
- * Probes every `intervalMs` until one probe passes, the process is gone, or `graceMs` has passed
+ * Probes every min(intervalMs, 250 ms) until one probe passes, the process is gone, or `graceMs` has passed
  * since the start. The reason of the last failed probe explains a failure.
  */
 export async function waitHealthy(h: HealthCheck, cwd: string, alive: () => boolean, signal?: AbortSignal): Promise<HealthResult> {
-  const graceMs = h.graceMs ?? 10_000;
-  const intervalMs = h.intervalMs ?? 250;
+  const graceMs = h.graceMs ?? HEALTH_DEFAULTS.graceMs;
+  // The start-up gate polls fast whatever the continuous interval, so a start is not held up by it.
+  const intervalMs = Math.min(h.intervalMs ?? HEALTH_DEFAULTS.startPollMs, HEALTH_DEFAULTS.startPollMs);
   const end = Date.now() + graceMs;
   let last: HealthResult = { ok: false, reason: 'no probe ran' };
   while (Date.now() < end) {
@@ -67,4 +68,52 @@ export async function waitHealthy(h: HealthCheck, cwd: string, alive: () => bool
     await new Promise((r) => setTimeout(r, Math.max(0, Math.min(intervalMs, end - Date.now()))));
   }
   return { ok: false, reason: `health check did not pass within ${graceMs} ms: ${last.reason}` };
+}
+
+/**
+ * The continuous check of a running service: one probe every `intervalMs` (each bounded by
+ * `timeoutMs`, so a hung process fails it); `failuresBeforeUnhealthy` failures in a row call
+ * `unhealthy` once with the last reason, and the monitor ends. A pass resets the count.
+ */
+export class HealthMonitor {
+  private timer: NodeJS.Timeout | null = null;
+  private stopped = false;
+  private failures = 0;
+
+  constructor(
+    private readonly h: HealthCheck,
+    private readonly cwd: string,
+    private readonly unhealthy: (reason: string) => void,
+  ) {}
+
+  start(): this {
+    this.schedule();
+    return this;
+  }
+
+  stop(): void {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+  }
+
+  private schedule(): void {
+    if (this.stopped) return;
+    this.timer = setTimeout(() => void this.probe(), this.h.intervalMs ?? HEALTH_DEFAULTS.intervalMs);
+    this.timer.unref();
+  }
+
+  private async probe(): Promise<void> {
+    this.timer = null;
+    const r = await checkOnce(this.h, this.cwd);
+    if (this.stopped) return;
+    this.failures = r.ok ? 0 : this.failures + 1;
+    const limit = this.h.failuresBeforeUnhealthy ?? HEALTH_DEFAULTS.failuresBeforeUnhealthy;
+    if (this.failures >= limit) {
+      this.stopped = true;
+      this.unhealthy(`health check failed ${this.failures} times in a row: ${r.reason}`);
+      return;
+    }
+    this.schedule();
+  }
 }

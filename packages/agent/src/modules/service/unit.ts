@@ -12,7 +12,7 @@ import {
   type ServiceState,
 } from '@steward/protocol';
 import type { ServiceCgroup } from './cgroup.js';
-import { waitHealthy, type HealthResult } from './health.js';
+import { HealthMonitor, waitHealthy, type HealthResult } from './health.js';
 import type { Installer } from './installer.js';
 import type { LimitsChoice } from './limits.js';
 import { LOG_FILE, openLogFd } from './logs.js';
@@ -101,6 +101,8 @@ export class ServiceUnit {
   private exitWaiters: (() => void)[] = [];
   private gen = 0;
   private startAbort: AbortController | null = null;
+  /** The continuous health check of the running process (null without a check or while not running). */
+  private monitor: HealthMonitor | null = null;
   private detached = false;
 
   constructor(
@@ -183,6 +185,7 @@ export class ServiceUnit {
     if (result.ok) {
       this.supervised = true;
       this.setState('running', null);
+      this.watchHealth(cwd);
       return result;
     }
     if (!opts.supervised) return result;
@@ -255,8 +258,29 @@ export class ServiceUnit {
     this.oomBaseline = this.cgroup?.oomKills() ?? 0;
     this.gen++;
     this.child = null;
-    if (r.state === 'starting') this.setState('running', null);
+    if (r.state === 'starting' || r.state === 'unhealthy') this.setState('running', null);
+    if (r.spec) this.watchHealth(r.spec.workingDir ?? this.deps.installer.versionDir(this.name, r.version ?? ''));
     return true;
+  }
+
+  /**
+   * Starts the continuous check of the process now running. Unhealthy: reported, then killed with
+   * SIGKILL (a hung or SIGSTOP'd process ignores SIGTERM, and a service failing its check is not
+   * trusted to shut down cleanly); the exit then goes through the restart policy like a crash.
+   */
+  private watchHealth(cwd: string): void {
+    this.monitor?.stop();
+    this.monitor = null;
+    const health = this.record.spec?.health;
+    if (!health || this.detached) return;
+    const gen = this.gen;
+    this.monitor = new HealthMonitor(health, cwd, (reason) => {
+      if (this.gen !== gen || !this.alive || this.stopping) return;
+      this.deps.log.warn({ service: this.name, pid: this.record.pid, reason }, 'service unhealthy; restarting it');
+      this.setState('unhealthy', reason);
+      this.killReason = { state: 'crash', reason: `unhealthy: ${reason}` };
+      this.killGroup('SIGKILL');
+    }).start();
   }
 
   // ---- exits ----
@@ -287,6 +311,8 @@ export class ServiceUnit {
     r.pid = null;
     r.procStart = null;
     this.child = null;
+    this.monitor?.stop();
+    this.monitor = null;
     this.gen++;
     // Whatever the service left behind in its group goes too, so a restart starts clean.
     if (pid !== null) signalGroup(pid, 'SIGKILL');
@@ -385,7 +411,10 @@ export class ServiceUnit {
     if (this.record.pid !== null) {
       this.stopping = true;
       const spec = this.record.spec;
+      this.monitor?.stop();
       this.killGroup((spec?.stopSignal ?? 'SIGTERM') as NodeJS.Signals);
+      // A stopped (SIGSTOP'd) process holds its signals until continued; the stop signal is pending now.
+      this.killGroup('SIGCONT');
       if (!(await this.waitExit(spec?.stopTimeoutMs ?? 5000))) {
         this.killGroup('SIGKILL');
         if (!(await this.waitExit(2000))) {
@@ -412,6 +441,7 @@ export class ServiceUnit {
     this.detached = true;
     this.gen++; // the child's exit listener is stale from now on: the next agent polls instead
     this.cancelBackoff();
+    this.monitor?.stop();
     this.startAbort?.abort();
   }
 

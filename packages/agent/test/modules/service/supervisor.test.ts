@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -244,5 +244,69 @@ describe('service supervisor with real processes', () => {
     const started = await sup.operatorStart('held');
     expect(started).toMatchObject({ state: 'running' });
     expect(started!.pid).not.toBe(pid);
+  });
+
+  describe('continuous health checks', () => {
+    /** Answers 200 on /health unless the file `sick` is in its working dir; removes it at start (a restart heals it). */
+    const HTTP_SERVICE = `#!/usr/bin/env node
+const fs = require('node:fs');
+fs.rmSync('sick', { force: true });
+require('node:http').createServer((req, res) => { res.statusCode = fs.existsSync('sick') ? 500 : 200; res.end(String(process.pid)); })
+  .listen(Number(process.env.PORT), '127.0.0.1');
+`;
+
+    async function httpService(name: string, events: ServiceNodeReport[]) {
+      const port = await freePort();
+      const bytes = await packTarGz({ run: HTTP_SERVICE });
+      const { sup, dir } = make({ events });
+      const health = { http: { url: `http://127.0.0.1:${port}/health` }, intervalMs: 100, timeoutMs: 300, failuresBeforeUnhealthy: 3, graceMs: 20_000 };
+      const restart = { initialDelayMs: 50, fatalAfter: { crashes: 100, withinMs: 60_000 } };
+      const res = await sup.apply(1, spec(name, '1.0.0', artifacts.put(`${name}.tgz`, bytes), bytes, { env: { PORT: String(port) }, health, restart }));
+      expect(res.outcome).toBe('installed');
+      return { sup, cwd: join(dir, 'services', name, '1.0.0'), pid: sup.status(name)!.pid! };
+    }
+
+    it('a service whose health endpoint starts failing is reported unhealthy, restarted, and running again', async () => {
+      const events: ServiceNodeReport[] = [];
+      const { sup, cwd, pid } = await httpService('flaky', events);
+      const seen = events.length;
+      writeFileSync(join(cwd, 'sick'), '');
+      const back = await waitFor('running again with a new pid', () => {
+        const s = sup.status('flaky');
+        return s?.state === 'running' && s.pid !== pid ? s : null;
+      });
+      const states = events.slice(seen).map((e) => e.state);
+      // unhealthy → backoff (restarting) → starting → running, in that order.
+      expect(states.slice(0, 4)).toEqual(['unhealthy', 'backoff', 'starting', 'running']);
+      expect(events[seen]!.reason).toMatch(/health check failed 3 times in a row: http .*status 500/);
+      expect(back.restarts).toBe(1);
+      expect(back.exits.at(-1)!.reason).toMatch(/^unhealthy: health check failed 3 times/);
+      expect(signalGroup(pid, 0)).toBe(false);
+    });
+
+    it("a hung (SIGSTOP'd) process fails its check by timeout and is replaced", async () => {
+      const events: ServiceNodeReport[] = [];
+      const { sup, pid } = await httpService('hung', events);
+      signalGroup(pid, 'SIGSTOP');
+      const back = await waitFor('replaced by a new running process', () => {
+        const s = sup.status('hung');
+        return s?.state === 'running' && s.pid !== pid ? s : null;
+      });
+      const unhealthy = events.find((e) => e.state === 'unhealthy');
+      expect(unhealthy?.reason).toMatch(/health check failed 3 times in a row: http .*(timeout|aborted)/i);
+      expect(back.restarts).toBe(1);
+      // The stopped process is gone (SIGKILL ends a stopped process too).
+      expect(signalGroup(pid, 0)).toBe(false);
+    });
+
+    it('an operator stop of a stopped process ends it by its stop signal (SIGCONT follows), not after the stop timeout', async () => {
+      const { sup, pid } = await httpService('frozen', []);
+      signalGroup(pid, 'SIGSTOP');
+      const t0 = Date.now();
+      expect(await sup.operatorStop('frozen')).toMatchObject({ state: 'stopped', pid: null });
+      // The default stop timeout is 5 s; SIGTERM + SIGCONT ends the node process at once.
+      expect(Date.now() - t0).toBeLessThan(4000);
+      expect(signalGroup(pid, 0)).toBe(false);
+    });
   });
 });
