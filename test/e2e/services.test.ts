@@ -302,4 +302,28 @@ describe('services end to end (real control plane, agents and service processes)
     const doc = (await server.client.openApi()) as { paths: Record<string, unknown> };
     expect(Object.keys(doc.paths)).toEqual(expect.arrayContaining(['/api/v1/services', '/api/v1/services/{name}', '/api/v1/services/{name}/logs']));
   });
+
+  it('a start-order cycle is refused at PUT with 400 naming the services in it, and nothing is stored', async () => {
+    const server = await setup();
+    const base: ServicePut = { version: '1.0.0', artifact: { url: 'http://127.0.0.1:1/x.tgz', sha256: 'a'.repeat(64) }, command: './run', target: { nodes: ['none'] } };
+    // `a` may name a service that does not exist yet: nothing waits for it until it does.
+    await server.client.putService('a', { ...base, after: ['c'] });
+    await server.client.putService('b', { ...base, after: ['a'], priority: -1 });
+    const refused = async (name: string, body: ServicePut, cycle: string) => {
+      const e = await server.client.putService(name, body).catch((x: unknown) => x);
+      expect(e).toBeInstanceOf(ApiError);
+      expect((e as ApiError).status).toBe(400);
+      expect((e as ApiError).message).toContain(`start order has a cycle: ${cycle}`);
+      expect(JSON.stringify((e as ApiError).details)).toContain('"field":"after"');
+    };
+    await refused('c', { ...base, after: ['b'] }, 'c → b → a → c');
+    await refused('d', { ...base, after: ['d'] }, 'd → d');
+    // Changing a stored spec into a cycle is refused too, and the stored spec stays as it was.
+    await refused('a', { ...base, after: ['b'] }, 'a → b → a');
+    const items = (await server.client.listServices()).items;
+    expect(items.map((s) => s.name)).toEqual(['a', 'b']);
+    expect(items.find((s) => s.name === 'a')!).toMatchObject({ revision: 1, spec: { after: ['c'] } });
+    // Without a cycle the same name is accepted.
+    expect((await server.client.putService('c', { ...base, after: ['a'] })).service.name).toBe('c');
+  });
 });

@@ -36,6 +36,7 @@ export * from './backoff.js';
 export * from './compat/bootagent.js';
 export * from './compat/retire-cluster.js';
 export * from './canonical-json.js';
+export * from './service-order.js';
 export * from './inventory-caps.js';
 export * from './api/audit.js';
 export * from './api/approvals.js';

@@ -134,6 +134,16 @@ const specFields = {
   health: Type.Optional(HealthCheck),
   stopSignal: Type.Optional(Type.Union(['SIGTERM', 'SIGINT', 'SIGQUIT', 'SIGHUP', 'SIGUSR1', 'SIGUSR2'].map((s) => Type.Literal(s)))),
   stopTimeoutMs: Type.Optional(Type.Integer({ minimum: 0, maximum: 600_000, description: 'then SIGKILL (default 5000)' })),
+  priority: Type.Optional(
+    Type.Integer({ minimum: -1000, maximum: 1000, description: 'start order after an agent restart or reboot: lower starts first (default 0)' }),
+  ),
+  after: Type.Optional(
+    Type.Array(Type.String({ pattern: SERVICE_NAME_PATTERN }), {
+      maxItems: 64,
+      uniqueItems: true,
+      description: 'services started (and healthy, or past their graceMs) before this one after an agent restart or reboot; a cycle is refused',
+    }),
+  ),
 };
 
 /** What runs on a node: the spec without its target. Sent to agents in `service.apply`. */

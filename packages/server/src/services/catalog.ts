@@ -20,7 +20,7 @@ import type { NodesTable, ServiceNodesTable, ServicesTable } from '../store/sche
 import type { Reconciler } from './reconciler.js';
 import { specOf } from './reconciler.js';
 import type { SecretBox } from '../security/secret-box.js';
-import { checkServiceSpec } from './spec-check.js';
+import { checkServiceSpec, checkStartOrder } from './spec-check.js';
 import { targets } from './targets.js';
 
 /** How long an imperative call (start, stop, logs…) waits for the node's answer. */
@@ -37,6 +37,7 @@ export class ServiceCatalog {
 
   async put(name: string, spec: ServicePut): Promise<{ service: Service; created: boolean; changed: boolean }> {
     checkServiceSpec(spec);
+    if (spec.after?.length) checkStartOrder(name, spec, (await listServiceRows(this.ctx.store.db)).map((r) => ({ name: r.name, after: specOf(r).after })));
     const before = await getServiceRow(this.ctx.store.db, name);
     const now = this.ctx.now();
     // env values are kept sealed at rest: the store holds `sbx1:…`, the key stays in the data dir.

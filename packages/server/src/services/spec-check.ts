@@ -1,4 +1,4 @@
-import { parseSelector, ValidationError, type FieldIssue, type ServicePut } from '@steward/protocol';
+import { findAfterCycle, parseSelector, ValidationError, type FieldIssue, type OrderedService, type ServicePut } from '@steward/protocol';
 
 /** What the schema cannot say: exactly-one-of choices and relations between fields. */
 export function checkServiceSpec(spec: ServicePut): void {
@@ -27,4 +27,18 @@ export function checkServiceSpec(spec: ServicePut): void {
     }
   }
   if (issues.length) throw new ValidationError(`invalid service: ${issues.map((i) => `${i.field}: ${i.rule}`).join('; ')}`, issues);
+}
+
+/**
+ * Refuses a spec whose `after` closes a cycle with the live services. All services count, whatever
+ * their targets: targets change (a label, a new node), and a cycle that is not on a node today
+ * would block that node's start order the day it is.
+ */
+export function checkStartOrder(name: string, spec: ServicePut, others: readonly OrderedService[]): void {
+  const cycle = findAfterCycle([...others.filter((o) => o.name !== name), { name, after: spec.after }]);
+  if (cycle) {
+    throw new ValidationError(`invalid service: after: start order has a cycle: ${cycle.join(' → ')}`, [
+      { field: 'after', rule: `start order has a cycle: ${cycle.join(' → ')}` },
+    ]);
+  }
 }

@@ -1,7 +1,7 @@
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import type { ServiceModuleReport, ServiceNodeReport, ServiceOutcome, ServiceRunSpec } from '@steward/protocol';
+import { findAfterCycle, startOrder, type ServiceModuleReport, type ServiceNodeReport, type ServiceOutcome, type ServiceRunSpec } from '@steward/protocol';
 import { AgentError } from '../../core/errors.js';
 import type { Installer } from './installer.js';
 import type { LimitsChoice } from './limits.js';
@@ -57,13 +57,27 @@ export class Supervisor {
         }
         this.o.log.warn({ service: record.name, pid: record.pid }, 'service exited while the agent was not running');
         unit.diedWhileAway();
-      } else if (record.state === 'backoff' || record.state === 'starting') {
-        void unit.start({ supervised: true });
       }
     }
     this.persist();
+    void this.startInOrder();
     this.timer = setInterval(() => this.tick(), this.o.pollIntervalMs);
     this.timer.unref();
+  }
+
+  /**
+   * After an agent restart or a reboot: starts what is not running in start order (`after`, then
+   * `priority`), one at a time, each once the one before is healthy or its start failed within its
+   * graceMs (then its restart policy takes over and the next starts anyway: one broken service does
+   * not hold the node's others down).
+   */
+  private async startInOrder(): Promise<void> {
+    const due = startOrder([...this.units.values()].filter((u) => u.wantsStart).map((u) => ({ unit: u, name: u.name, priority: u.record.spec?.priority, after: u.record.spec?.after })));
+    for (const { unit } of due) {
+      await this.exclusive(unit.name, async () => {
+        if (unit.wantsStart) await unit.start({ supervised: true });
+      }).catch((err: unknown) => this.o.log.error({ err, service: unit.name }, 'start in order failed'));
+    }
   }
 
   /** Agent shutdown: the services keep running; the next agent adopts them. */
@@ -157,6 +171,8 @@ export class Supervisor {
       const wasState = r.state;
       unit.setState('installing', old ? `installing ${spec.version} beside ${old.version}` : `installing ${spec.version}`);
       try {
+        const cycle = findAfterCycle([spec, ...[...this.units.values()].filter((u) => u.name !== spec.name && u.record.spec).map((u) => u.record.spec!)]);
+        if (cycle) throw new AgentError('dependency_cycle', `start order has a cycle: ${cycle.join(' → ')}`);
         await this.o.installer.install(spec.name, spec.version, spec.artifact, signal);
       } catch (e) {
         const reason = e instanceof AgentError ? e.message : `install failed: ${(e as Error).message}`;

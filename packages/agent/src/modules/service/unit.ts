@@ -303,7 +303,7 @@ export class ServiceUnit {
     }
   }
 
-  private exited(info: ExitInfo): void {
+  private exited(info: ExitInfo, deferRestart = false): void {
     const r = this.record;
     const at = Date.now();
     const upMs = r.startedAt === null ? 0 : at - r.startedAt;
@@ -364,6 +364,11 @@ export class ServiceUnit {
       if (state !== 'killed') this.setState(decision.state, reason);
       return;
     }
+    if (deferRestart) {
+      // The supervisor starts it in start order (after the services it waits for).
+      this.setState('backoff', `${reason}; starting in start order`);
+      return;
+    }
     exit.delayMs = decision.delayMs;
     r.step = decision.step;
     this.setState('backoff', `${reason}; restarting in ${decision.delayMs} ms`);
@@ -375,10 +380,19 @@ export class ServiceUnit {
     this.backoffTimer.unref();
   }
 
-  /** Schedules a start after an agent restart found the process gone while the agent was down. */
+  /**
+   * An agent restart found the process gone while the agent was down (a reboot, a crash): the exit
+   * is recorded and the restart policy decides; a restart is left to the supervisor's start order.
+   */
   diedWhileAway(): void {
     this.record.pid = null;
-    this.exited({ code: null, signal: null, unknown: true });
+    this.exited({ code: null, signal: null, unknown: true }, true);
+  }
+
+  /** Whether the supervisor should start this service at agent start (not running, not held, not given up). */
+  get wantsStart(): boolean {
+    const r = this.record;
+    return r.pid === null && !r.held && r.spec !== null && (r.state === 'backoff' || r.state === 'starting');
   }
 
   // ---- stop ----

@@ -309,4 +309,61 @@ require('node:http').createServer((req, res) => { res.statusCode = fs.existsSync
       expect(signalGroup(pid, 0)).toBe(false);
     });
   });
+
+  describe('start order', () => {
+    /** Appends "NAME ms" to $ORDER at start; with $PORT, listens there only after $DELAY ms (its health check passes late). */
+    const ORDERED = `#!/usr/bin/env node
+require('node:fs').appendFileSync(process.env.ORDER, process.env.NAME + ' ' + Date.now() + '\\n');
+if (process.env.PORT) setTimeout(() => require('node:net').createServer((s) => s.end()).listen(Number(process.env.PORT), '127.0.0.1'), Number(process.env.DELAY || 0));
+setInterval(() => {}, 1 << 30);
+`;
+
+    it('after an agent restart that found its services gone (a reboot), they start in order, each after the one before is healthy', async () => {
+      const bytes = await packTarGz({ run: ORDERED });
+      const url = artifacts.put('ordered.tgz', bytes);
+      const first = make();
+      const order = join(first.dir, 'order.log');
+      const port = await freePort();
+      const env = (name: string, extra: Record<string, string> = {}) => ({ env: { NAME: name, ORDER: order, ...extra } });
+      // db is slow to become healthy; app waits for it whatever its lower priority; web has no
+      // dependency and the lowest priority among those ready, so it goes first.
+      const db = spec('db', '1.0.0', url, bytes, { ...env('db', { PORT: String(port), DELAY: '700' }), priority: 5, health: { tcp: { port }, intervalMs: 50, graceMs: 20_000 } });
+      const app = spec('app', '1.0.0', url, bytes, { ...env('app'), priority: -5, after: ['db'] });
+      const web = spec('web', '1.0.0', url, bytes, { ...env('web'), priority: 0 });
+      for (const s of [app, web, db]) expect((await first.sup.apply(1, s)).outcome).toBe('installed');
+      const pids = ['app', 'web', 'db'].map((n) => first.sup.status(n)!.pid!);
+      await first.sup.stop();
+      sups.splice(sups.indexOf(first.sup), 1);
+      // The reboot: every service process is gone before the next agent starts.
+      for (const pid of pids) signalGroup(pid, 'SIGKILL');
+      await waitFor('the old processes gone', () => pids.every((p) => !signalGroup(p, 0)));
+      writeFileSync(order, '');
+
+      const second = make({ dir: first.dir });
+      await waitFor('all three running again', () => ['app', 'web', 'db'].every((n) => second.sup.status(n)?.state === 'running'));
+      const { readFileSync } = await import('node:fs');
+      // Without a health check "running" comes at spawn; the line comes once node has started.
+      const starts = await waitFor('three start lines', () => {
+        const lines = readFileSync(order, 'utf8').trim().split('\n').filter(Boolean);
+        return lines.length === 3 ? lines.map((l) => l.split(' ')) : null;
+      });
+      expect(starts.map(([n]) => n)).toEqual(['web', 'db', 'app']);
+      const at = Object.fromEntries(starts.map(([n, t]) => [n, Number(t)]));
+      // app started only once db listened (700 ms after db's start), not when db was spawned.
+      expect(at.app! - at.db!).toBeGreaterThanOrEqual(650);
+      expect(second.sup.status('app')!.exits.at(-1)!.reason).toMatch(/exit status unknown/);
+    });
+
+    it('an apply that would close an after-cycle is refused by the agent and runs nothing', async () => {
+      const bytes = await packTarGz({ run: SLEEPER });
+      const url = artifacts.put('cyc.tgz', bytes);
+      const { sup } = make();
+      expect((await sup.apply(1, spec('a', '1.0.0', url, bytes, { after: ['b'] }))).outcome).toBe('installed');
+      const res = await sup.apply(1, spec('b', '1.0.0', url, bytes, { after: ['a'] }));
+      expect(res).toMatchObject({ outcome: 'install_failed', cause: 'dependency_cycle', state: 'failed' });
+      expect(res.reason).toBe('start order has a cycle: b → a → b');
+      expect(sup.status('b')).toMatchObject({ pid: null, version: null });
+      expect(sup.status('a')!.state).toBe('running');
+    });
+  });
 });
