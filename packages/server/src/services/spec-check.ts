@@ -35,7 +35,7 @@ export function checkServiceSpec(spec: ServicePut): void {
  * would block that node's start order the day it is.
  */
 export function checkStartOrder(name: string, spec: ServicePut, others: readonly OrderedService[]): void {
-  const cycle = findAfterCycle([...others.filter((o) => o.name !== name), { name, after: spec.after }]);
+  const cycle = findAfterCycle([{ name, after: spec.after }, ...others.filter((o) => o.name !== name)]);
   if (cycle) {
     throw new ValidationError(`invalid service: after: start order has a cycle: ${cycle.join(' → ')}`, [
       { field: 'after', rule: `start order has a cycle: ${cycle.join(' → ')}` },
