@@ -8,7 +8,7 @@ import { ApiError } from '@steward/client';
 import type { ServicePut, StewardEvent } from '@steward/protocol';
 import { freePort, heartbeatsAfter, startAgentProcess, startServerProcess, STEWARD_BIN, tempDir, waitOnline, type AgentProc, type ServerProc } from '../support/processes.js';
 import { processGone, waitFor } from '../support/wait.js';
-import { ArtifactServer, killServices, removeTestCgroups, CRASHER, packTarGz, sha256, SLEEPER, TCP_SERVICE } from '../support/service-artifacts.js';
+import { ArtifactServer, killServices, removeTestCgroups, CRASHER, HTTP_SERVICE, packTarGz, sha256, SLEEPER, TCP_SERVICE } from '../support/service-artifacts.js';
 
 const PARENT = `steward-e2e-${randomBytes(4).toString('hex')}`;
 const AGENT_CONFIG = `service:\n  cgroupParent: ${PARENT}\n  pollIntervalMs: 100\n`;
@@ -325,5 +325,50 @@ describe('services end to end (real control plane, agents and service processes)
     expect(items.find((s) => s.name === 'a')!).toMatchObject({ revision: 1, spec: { after: ['c'] } });
     // Without a cycle the same name is accepted.
     expect((await server.client.putService('c', { ...base, after: ['e'] })).service.name).toBe('c');
+  });
+
+  it("a hung (SIGSTOP'd) service is reported unhealthy on the control plane, replaced, and running again", async () => {
+    const server = await setup();
+    await agent(server, 'svc-hung');
+    const events: StewardEvent[] = [];
+    const stream = await server.client.openEvents({ kinds: ['service.state'] });
+    cleanup.push(async () => stream.close());
+    void (async () => {
+      for await (const e of stream) events.push(e.event);
+    })().catch(() => {});
+    const port = await freePort();
+    const bytes = await packTarGz({ run: HTTP_SERVICE });
+    await server.client.putService('hung', {
+      version: '1.0.0',
+      artifact: { url: artifacts.put('hung.tgz', bytes), sha256: sha256(bytes) },
+      command: './run',
+      env: { PORT: String(port) },
+      health: { http: { url: `http://127.0.0.1:${port}/health` }, intervalMs: 200, timeoutMs: 300, failuresBeforeUnhealthy: 2, graceMs: 20_000 },
+      restart: { initialDelayMs: 50 },
+      target: { nodes: ['svc-hung'] },
+    });
+    const first = await waitFor('running', async () => {
+      const n = await nodeState(server, 'hung', 'svc-hung');
+      return n?.state === 'running' ? n : null;
+    });
+    pids.push(first.pid!);
+    process.kill(first.pid!, 'SIGSTOP');
+    const again = await waitFor('running with a new pid', async () => {
+      const n = await nodeState(server, 'hung', 'svc-hung');
+      return n?.state === 'running' && n.pid !== first.pid ? n : null;
+    });
+    pids.push(again.pid!);
+    expect(again.restarts).toBe(1);
+    expect(again.exits.at(-1)!.reason).toMatch(/^unhealthy: health check failed 2 times in a row: http /);
+    expect(processGone(first.pid!)).toBe(true);
+    const seq = await waitFor('events up to running again', () => {
+      const mine = events.filter((e) => e.kind === 'service.state' && e.service === 'hung' && e.nodeId !== null);
+      const from = mine.findIndex((e) => e.kind === 'service.state' && e.state === 'unhealthy');
+      const rest = from >= 0 ? mine.slice(from).map((e) => (e.kind === 'service.state' ? e.state : null)) : [];
+      return rest.includes('running') ? { rest, unhealthy: mine[from]! } : null;
+    });
+    // unhealthy → restarting (backoff, starting) → running, as the operator sees it.
+    expect(seq.rest.slice(0, seq.rest.indexOf('running') + 1)).toEqual(['unhealthy', 'backoff', 'starting', 'running']);
+    expect(seq.unhealthy.kind === 'service.state' && seq.unhealthy.reason).toMatch(/health check failed 2 times in a row/);
   });
 });

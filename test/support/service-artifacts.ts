@@ -67,6 +67,14 @@ net.createServer((s) => { s.on('error', () => {}); s.end((process.env.VERSION ||
 process.on('SIGTERM', () => process.exit(0));
 `;
 
+/** Answers 200 on /health unless the file `sick` is in its working dir; removes it at start (a restart heals it). */
+export const HTTP_SERVICE = `#!/usr/bin/env node
+const fs = require('node:fs');
+fs.rmSync('sick', { force: true });
+require('node:http').createServer((req, res) => { res.statusCode = fs.existsSync('sick') ? 500 : 200; res.end(String(process.pid)); })
+  .listen(Number(process.env.PORT), '127.0.0.1');
+`;
+
 export const CRASHER = `#!/bin/sh
 echo "crashing at $(date +%s%N)"
 sleep 0.05

@@ -11,7 +11,7 @@ import { testLink } from '../context.js';
 import { chooseLimits } from '../../../src/modules/service/limits.js';
 import { signalGroup } from '../../../src/lib/process-group.js';
 import { Supervisor } from '../../../src/modules/service/supervisor.js';
-import { ArtifactServer, removeTestCgroups, CRASHER, HOG, packTarGz, SLEEPER, spec, TCP_SERVICE } from '../../../../../test/support/service-artifacts.js';
+import { ArtifactServer, removeTestCgroups, CRASHER, HOG, HTTP_SERVICE, packTarGz, SLEEPER, spec, TCP_SERVICE } from '../../../../../test/support/service-artifacts.js';
 import { waitFor } from '../../../../../test/support/wait.js';
 
 const log = pino({ level: 'silent' });
@@ -247,14 +247,6 @@ describe('service supervisor with real processes', () => {
   });
 
   describe('continuous health checks', () => {
-    /** Answers 200 on /health unless the file `sick` is in its working dir; removes it at start (a restart heals it). */
-    const HTTP_SERVICE = `#!/usr/bin/env node
-const fs = require('node:fs');
-fs.rmSync('sick', { force: true });
-require('node:http').createServer((req, res) => { res.statusCode = fs.existsSync('sick') ? 500 : 200; res.end(String(process.pid)); })
-  .listen(Number(process.env.PORT), '127.0.0.1');
-`;
-
     async function httpService(name: string, events: ServiceNodeReport[]) {
       const port = await freePort();
       const bytes = await packTarGz({ run: HTTP_SERVICE });
