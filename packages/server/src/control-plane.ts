@@ -98,13 +98,13 @@ export class ControlPlane implements RunningServer {
       const link = new Link(ctx, replicaId, signer).use(
         websocketTransport({ sendBufferBytes: ctx.settings.limits.agentSendBufferBytes, requireClientCert: tls?.requireClientCert ?? false }),
       );
-      const commands = new CommandService(ctx, link, new PayloadChecker(), new CatalogCache());
+      const audit = new AuditService(ctx);
+      const commands = new CommandService(ctx, link, new PayloadChecker(), new CatalogCache(), audit.record);
       link.receive(commands);
       const tracker = new JobTracker(ctx, link);
       const jobs = new JobService(ctx, commands, link, tracker);
       const nodes = new NodeService(ctx, commands, link);
       const artifacts = openArtifactStore(ctx, dataDir);
-      const audit = new AuditService(ctx);
       const { app, api } = await createApp({
         log,
         store,

@@ -46,6 +46,8 @@ import type { CatalogCache } from './catalogs.js';
 import { approvalRequestRow, compilePolicies, holdForApproval, policyFor, type CompiledPolicy, type Requester } from './approval-policies.js';
 import { insertApprovalRequest, listApprovalPolicies, transitionApprovalRequest } from '../store/queries/approvals.js';
 import { OutputRecorder, type OutputVerdict } from './output-recorder.js';
+import { reportIfUnknown } from './unknown-results.js';
+import type { AuditRecord } from '../http/audit-hook.js';
 
 export interface CommandSpec {
   type: string;
@@ -126,6 +128,8 @@ export class CommandService implements CommandReceiver {
     private readonly link: Pick<AgentLink, 'deliver' | 'cancel'>,
     private readonly payloads: PayloadChecker,
     readonly catalogs: CatalogCache,
+    /** Where a result for a command the store does not know is recorded (the audit log). */
+    private readonly audit: (r: AuditRecord) => void = () => {},
   ) {
     this.requests = new RequestHasher(ctx.store);
     this.output = new OutputRecorder(ctx, ctx.settings.limits.commandOutputBytes, async (nodeId, commandId) => {
@@ -329,6 +333,7 @@ export class CommandService implements CommandReceiver {
       ),
     );
     if (row) this.ended(row);
+    else await reportIfUnknown(this.ctx, this.audit, nodeId, msg);
   }
 
   /** The schema secrets are found by: the control plane's for a built-in type, else what the node declared. */

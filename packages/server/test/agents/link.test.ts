@@ -98,6 +98,11 @@ describe.each(storeTargets())('agent link over the memory transport on $name', (
     expect(link.count()).toBe(0);
   });
 
+  it('refuses a node the store has no row for with node_unknown (deleted, or enrolled after the backup it was restored from)', async () => {
+    await expect(memory.connect('node_enrolledafterbackup0.some-secret')).rejects.toMatchObject({ code: 'node_unknown', status: 401, details: { nodeId: 'node_enrolledafterbackup0' } });
+    expect(link.count()).toBe(0);
+  });
+
   it('welcomes the agent, marks the node online and delivers a new command at once', async () => {
     const end = await connect();
     expect(link.connected(nodeId)).toBe(true);
