@@ -19,6 +19,8 @@ export interface BackupOptions {
   artifacts?: boolean;
   /** Directory of pg_dump (PostgreSQL). */
   pgBin?: string;
+  /** The Steward version written into the manifest (the composition root knows it). */
+  stewardVersion: string;
 }
 
 /**
@@ -53,7 +55,7 @@ export async function backupControlPlane(o: BackupOptions): Promise<BackupManife
     for (const rel of paths) stage(join(dataDir, rel), join(staging, rel), rel.split(sep)[0] === ARTIFACTS_DIR);
     const members: BackupMember[] = [];
     for (const rel of [storeMember, ...paths]) members.push({ path: rel.split(sep).join('/'), ...(await fileFacts(join(staging, rel))) });
-    const manifest = buildManifest({ kind: postgres ? 'postgres' : 'sqlite', member: storeMember, migration }, artifacts, members);
+    const manifest = buildManifest(o.stewardVersion, { kind: postgres ? 'postgres' : 'sqlite', member: storeMember, migration }, artifacts, members);
     writeFileSync(join(staging, MANIFEST_FILE), JSON.stringify(manifest, null, 2) + '\n', { mode: 0o600 });
 
     mkdirSync(dirname(file), { recursive: true });

@@ -1,4 +1,3 @@
-import { STEWARD_VERSION } from '../version.js';
 import type { FileFacts } from './members.js';
 
 export const BACKUP_FORMAT = 'steward-control-plane-backup';
@@ -22,8 +21,8 @@ export interface BackupManifest {
   members: BackupMember[];
 }
 
-export function buildManifest(store: BackupManifest['store'], artifacts: boolean, members: BackupMember[], now = Date.now()): BackupManifest {
-  return { format: BACKUP_FORMAT, version: BACKUP_FORMAT_VERSION, stewardVersion: STEWARD_VERSION, createdAt: now, store, artifacts, members };
+export function buildManifest(stewardVersion: string, store: BackupManifest['store'], artifacts: boolean, members: BackupMember[], now = Date.now()): BackupManifest {
+  return { format: BACKUP_FORMAT, version: BACKUP_FORMAT_VERSION, stewardVersion, createdAt: now, store, artifacts, members };
 }
 
 /** Checks the manifest's shape; returns why it is unusable, or null. */
