@@ -89,6 +89,8 @@ describe.each(stores)('control-plane backup and restore ($store)', { timeout: 36
     cleanup.push(() => late.kill('SIGKILL'));
     await waitOnline(server, 'latecomer', late);
     const lateNodeId = (await server.client.getNode('latecomer')).id;
+    const acked = (await server.client.submitCommand(sh(`echo acked >> ${effects}`))).command;
+    expect((await server.client.getCommand(acked.id, { wait: 30 })).state).toBe('succeeded');
     const after = (await server.client.submitCommand(sh(`sleep 2; echo after >> ${effects}`))).command;
     await waitFor('the post-backup command running', async () => (await server.client.getCommand(after.id)).state === 'running');
     await server.kill('SIGKILL');
@@ -133,18 +135,30 @@ describe.each(stores)('control-plane backup and restore ($store)', { timeout: 36
     // Everything accepted before the backup point is there with its state.
     expect((await server.client.getCommand(done.id)).state).toBe('succeeded');
     expect((await server.client.getCommand(during.id, { wait: 30 })).state).toBe('succeeded');
-    // Work after the backup point is reported, not dropped silently: the result the store cannot place…
-    const audit = await waitFor('the unknown result in the audit log', async () => {
+    // Work after the backup point is reported, not dropped silently: the result the store cannot
+    // place, and the command that had ended and been acknowledged before the crash (the agent names
+    // what it received after the backup point when the restored control plane asks)…
+    const audit = await waitFor('both post-backup commands in the audit log', async () => {
       const items = (await server.client.listAudit({ action: 'command.unknown_after_restore' })).items;
-      return items.length > 0 && items;
+      return items.length >= 2 && items;
     });
-    expect(audit).toEqual([expect.objectContaining({ actorId: nodeId, target: after.id, summary: expect.objectContaining({ nodeId, state: 'succeeded' }) })]);
+    expect(audit.map((e) => e.target).sort()).toEqual([acked.id, after.id].sort());
+    expect(audit.find((e) => e.target === after.id)).toMatchObject({ actorId: nodeId, summary: { nodeId, state: 'succeeded' } });
+    expect(audit.find((e) => e.target === acked.id)).toMatchObject({ actorId: nodeId, summary: { nodeId } });
     await expect(server.client.getCommand(after.id)).rejects.toMatchObject({ status: 404 });
     expect(server.output()).toContain('command.unknown_after_restore');
     // …and the node enrolled since then is refused with a code that says so.
     await waitFor('the latecomer refused as node_unknown', () => server.output().includes('node_unknown') && server.output().includes(lateNodeId));
     await waitFor('the latecomer told why', () => late.output().includes(`node ${lateNodeId} is not known to this control plane`));
     // Each command ran exactly once.
-    expect(lines(effects).sort()).toEqual(['after', 'done', 'during']);
+    expect(lines(effects).sort()).toEqual(['acked', 'after', 'done', 'during']);
+    // Reported once each, though the agent names them on every reconnect.
+    await agent.kill('SIGKILL');
+    const again = startAgentProcess({ server: server.url, dataDir: agent.dataDir, name: 'keeper' });
+    cleanup.push(() => again.kill('SIGKILL'));
+    await waitFor('the agent back', () => again.output().includes('connected to the control plane'));
+    const marker = (await server.client.submitCommand(sh('true'))).command;
+    expect((await server.client.getCommand(marker.id, { wait: 30 })).state).toBe('succeeded');
+    expect((await server.client.listAudit({ action: 'command.unknown_after_restore' })).items).toHaveLength(2);
   });
 });

@@ -37,6 +37,7 @@ import { Store } from './store/store.js';
 import { caFiles } from './pki/ca.js';
 import { serverTls, type TlsChoice } from './pki/server-tls.js';
 import { STEWARD_VERSION } from './version.js';
+import { restoredMarker } from './cp-backup/index.js';
 
 /** Timing knobs may also come from the environment, so tests can shorten them for a child process. */
 function settingsFrom(o: ServerOptions): Settings {
@@ -86,7 +87,7 @@ export class ControlPlane implements RunningServer {
       store,
       bus: new EventBus(),
       log,
-      settings: settingsFrom(options),
+      settings: { ...settingsFrom(options), restored: restoredMarker(dataDir) },
       now: Date.now,
       startedAt: Date.now(),
       alerts: logOnlyAlerts(log),

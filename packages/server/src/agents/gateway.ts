@@ -13,6 +13,7 @@ import {
   type CommandTypeInfo,
   type CredentialRotatedMessage,
   type CommandOutputMessage,
+  type CommandRecentMessage,
 } from '@steward/protocol';
 import { IN_FLIGHT_MS, type Dispatcher } from './dispatcher.js';
 import type { AgentHub } from './hub.js';
@@ -46,6 +47,8 @@ export interface CommandReceiver {
   reported(nodeId: string, msg: CommandReportedMessage): Promise<void>;
   /** The command types a node declared in its hello. */
   declared(nodeId: string, types: CommandTypeInfo[]): void;
+  /** Ids the node received between the backup and the restore of this store (answer to a welcome's `restored`). */
+  recent?(nodeId: string, commandIds: string[]): Promise<void>;
 }
 
 /** Turns agent messages into store changes and answers. */
@@ -90,7 +93,7 @@ export class AgentGateway implements SessionHandlers {
       publishInventoryClamped(this.ctx, row, inventory.clamped);
     }
     this.commands.declared(row.id, inventory.value.commandTypes);
-    session.send(wire.welcome(row.id, row.name, row.heartbeat_interval_ms, now, await this.signer.keySet(db, now)));
+    session.send(wire.welcome(row.id, row.name, row.heartbeat_interval_ms, now, await this.signer.keySet(db, now), restoredRecently(this.ctx.settings.restored, now)));
     session.ready = true;
     await this.dispatcher.deliverAll(session.nodeId);
     await this.ackKnownResults(session, msg.outbox);
@@ -166,6 +169,10 @@ export class AgentGateway implements SessionHandlers {
     session.send(wire.resultAck([msg.commandId]));
   }
 
+  async recent(session: AgentSession, msg: CommandRecentMessage): Promise<void> {
+    await this.commands.recent?.(session.nodeId, msg.commandIds);
+  }
+
   async closed(session: AgentSession): Promise<void> {
     this.hub.remove(session);
     await clearConnection(this.ctx.store.db, session.nodeId, session.connectionId, this.ctx.now());
@@ -198,4 +205,11 @@ export class AgentGateway implements SessionHandlers {
     const ack = [...done, ...unknown];
     if (ack.length) session.send(wire.resultAck(ack));
   }
+}
+
+/** Agents are asked for the ids they received after the backup point only this long after a restore (they keep acknowledged ids 7 days). */
+const ASK_AFTER_RESTORE_MS = 7 * 86_400_000;
+
+function restoredRecently(restored: { backupAt: number; restoredAt: number } | null | undefined, now: number): { backupAt: number; restoredAt: number } | null {
+  return restored && now - restored.restoredAt < ASK_AFTER_RESTORE_MS ? restored : null;
 }

@@ -44,6 +44,7 @@ export interface SessionHandlers {
   moduleEvent(session: AgentSession, msg: Extract<AgentMessage, { type: 'module.event' }>): Promise<void>;
   credentialRotated(session: AgentSession, msg: Extract<AgentMessage, { type: 'credential.rotated' }>): Promise<void>;
   output(session: AgentSession, msg: Extract<AgentMessage, { type: 'command.output' }>): Promise<void>;
+  recent(session: AgentSession, msg: Extract<AgentMessage, { type: 'command.recent' }>): Promise<void>;
   closed(session: AgentSession): Promise<void>;
 }
 
@@ -176,6 +177,8 @@ export class AgentSession {
           return this.handlers.credentialRotated(this, msg);
         case 'command.output':
           return this.handlers.output(this, msg);
+        case 'command.recent':
+          return this.handlers.recent(this, msg);
       }
     });
   }

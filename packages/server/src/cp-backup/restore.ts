@@ -1,4 +1,4 @@
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, relative, resolve, sep } from 'node:path';
 import * as tar from 'tar';
 import { ENDPOINT_FILE } from '@steward/protocol/node';
@@ -42,7 +42,9 @@ export async function restoreControlPlane(o: RestoreOptions): Promise<BackupMani
       rmSync(join(staging, PG_DUMP_FILE));
     }
     for (const m of manifest.members) if (existsSync(join(staging, m.path))) chmodSync(join(staging, m.path), m.mode);
-    renameSync(join(staging, MANIFEST_FILE), join(staging, RESTORED_FROM_FILE));
+    // Kept for operators, and read by the control plane: it asks agents what they got after the backup point.
+    writeFileSync(join(staging, RESTORED_FROM_FILE), JSON.stringify({ ...manifest, restoredAt: Date.now() }, null, 2) + '\n', { mode: 0o600 });
+    rmSync(join(staging, MANIFEST_FILE));
     chmodSync(staging, 0o700);
     refuseWhileRunning(dataDir);
     swapInto(staging, dataDir);

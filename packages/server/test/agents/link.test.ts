@@ -132,7 +132,7 @@ describe.each(storeTargets())('agent link over the memory transport on $name', (
     expect(seen[1]).toMatchObject({ kind: 'command.progress', commandId: command.id, nodeId, jobId: null, type: 'exec.run', progress: { ...p, done: 20 } });
     expect((await commands.get(command.id)).progress).toEqual({ ...p, done: 20 });
 
-    end.send({ type: 'command.progress', commandId: command.id, progress: { ...p, phase: 'Not A Phase', extra: 1 } });
+    end.send({ type: 'command.progress', commandId: command.id, progress: { ...p, phase: 'Not A Phase', extra: 1 } } as Record<string, unknown>);
     const bad = await end.next('error', (m) => m.code === 'invalid_message');
     expect(bad.message).toContain('command.progress');
 
@@ -285,7 +285,7 @@ describe.each(storeTargets())('agent link over the memory transport on $name', (
     await end.next('result.ack', (m) => m.commandIds.includes(command.id));
     expect((await getCommandRow(ctx.store.db, command.id))?.state).not.toBe('failed');
     // Only ended commands are reported.
-    end.send({ ...report, commandId: 'cmd_inbound0000000000000002', state: 'running' });
+    end.send({ ...report, commandId: 'cmd_inbound0000000000000002', state: 'running' } as Record<string, unknown>);
     expect((await end.next('error', (m) => m.code === 'invalid_message')).message).toContain('state');
   });
 

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import * as tar from 'tar';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { backupControlPlane, restoreControlPlane, Store } from '../../src/index.js';
+import { restoredMarker } from '../../src/cp-backup/index.js';
 
 const temp = (p: string) => mkdtempSync(join(tmpdir(), p));
 
@@ -52,7 +53,9 @@ describe('control-plane backup archive', () => {
     expect(statSync(join(target, 'command-signing.key')).mode & 0o777).toBe(0o600);
     expect(statSync(target).mode & 0o777).toBe(0o700);
     expect(existsSync(join(target, 'endpoint.json'))).toBe(false);
-    expect(JSON.parse(readFileSync(join(target, 'restored-from.json'), 'utf8'))).toMatchObject({ format: 'steward-control-plane-backup', createdAt: m.createdAt });
+    expect(JSON.parse(readFileSync(join(target, 'restored-from.json'), 'utf8'))).toMatchObject({ format: 'steward-control-plane-backup', createdAt: m.createdAt, restoredAt: expect.any(Number) });
+    expect(restoredMarker(target)).toEqual({ backupAt: m.createdAt, restoredAt: expect.any(Number) });
+    expect(restoredMarker(source)).toBeNull();
     const store = await Store.open(join(target, 'steward.db')); // opens (and migrates nothing more)
     await store.close();
   });
