@@ -48,7 +48,7 @@ export interface CommandReceiver {
   /** The command types a node declared in its hello. */
   declared(nodeId: string, types: CommandTypeInfo[]): void;
   /** Ids the node received between the backup and the restore of this store (answer to a welcome's `restored`). */
-  recent?(nodeId: string, commandIds: string[]): Promise<void>;
+  recent(nodeId: string, commandIds: string[]): Promise<void>;
 }
 
 /** Turns agent messages into store changes and answers. */
@@ -170,7 +170,7 @@ export class AgentGateway implements SessionHandlers {
   }
 
   async recent(session: AgentSession, msg: CommandRecentMessage): Promise<void> {
-    await this.commands.recent?.(session.nodeId, msg.commandIds);
+    await this.commands.recent(session.nodeId, msg.commandIds);
   }
 
   async closed(session: AgentSession): Promise<void> {

@@ -87,6 +87,7 @@ export class Link implements AgentLink {
       reported: (n, m) => this.commands().reported(n, m),
       streamed: (n, m) => this.commands().streamed(n, m),
       declared: (n, t) => this.commands().declared(n, t),
+      recent: (n, ids) => this.commands().recent(n, ids),
     }, signer);
   }
 
