@@ -1,6 +1,6 @@
 import type { Agent as HttpAgent } from 'node:http';
 import type { Logger } from 'pino';
-import { AgentConnection, DEFAULT_RESULT_TAIL_BYTES, jittered } from '@steward/agent';
+import { AgentConnection, DEFAULT_RESULT_TAIL_BYTES, jittered, ServerList } from '@steward/agent';
 import {
   AGENT_PROTOCOL_VERSION,
   type CommandResultMessage,
@@ -134,7 +134,7 @@ export class SimAgent {
     this.inventory = simInventory(o.name, o.taskSlots !== undefined, o.execStreamBytes !== undefined);
     this.welcome = new Promise((r) => (this.resolveWelcome = r));
     this.conn = new AgentConnection(
-      { server: o.server, credential: o.credential, initialDelayMs: 500, maxDelayMs: 5000, log: o.log, agent: o.httpAgent },
+      { servers: new ServerList({ dataDir: '', local: [o.server], pinned: true, log: o.log }), credential: o.credential, initialDelayMs: 500, maxDelayMs: 5000, log: o.log, agent: o.httpAgent },
       {
         open: () => this.onOpen(),
         message: (msg) => this.onMessage(msg),

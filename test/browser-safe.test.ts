@@ -48,6 +48,7 @@ describe('browser-safe entries', () => {
     expect(got.builtins).toEqual([
       'packages/protocol/src/node/atomic-file.ts imports node:fs',
       'packages/protocol/src/node/atomic-file.ts imports node:path',
+      'packages/protocol/src/node/config-revision.ts imports node:crypto',
       'packages/protocol/src/node/local-server.ts imports node:os',
       'packages/protocol/src/node/local-server.ts imports node:path',
       'packages/protocol/src/node/secret.ts imports node:crypto',

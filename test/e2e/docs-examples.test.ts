@@ -1,5 +1,5 @@
 import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_MODULES } from '@steward/agent/default-modules';
@@ -35,6 +35,8 @@ const SKIP: { file: string; contains: string; why: string }[] = [
   { file: 'docs/backups.md', contains: 'npm start -- --agent-config agent.yaml', why: 'starts a long-running `npm start` on port 7070; packages/cli/test/up.e2e.test.ts runs this example against `steward up --agent-config` and backs up through the local agent' },
   { file: 'docs/compatibility.md', contains: 'steward agent --server https://cp:7070 --ca-sha256 sha256:<hex> --listen', why: 'a long-running agent for another machine (cp:7070, 10.0.0.21); test/e2e/mediastack.test.ts starts one with the same inbound config' },
   { file: 'docs/compatibility.md', contains: 'openssl dgst -sha256 -hmac', why: "a node at 10.0.0.21 with its key and secret; test/e2e/mediastack.test.ts signs and sends requests this way" },
+  { file: 'docs/configuration.md', contains: 'STEWARD_SERVERS=https://cp1:7070', why: 'syntax of the list sources for agents dialling hosts cp1 and cp2 that do not exist here (each line ends in `...`); test/e2e/failover.test.ts starts an agent with a two-URL list against two real replicas, and packages/agent/test/core/config.test.ts checks every source of the list' },
+  { file: 'docs/configuration.md', contains: 'cp -r examples/plugins/hello', why: "copies into the plugins dir of an agent running on this machine (~/.steward/agent); test/e2e/plugins.test.ts drops the same example folder into a real agent's plugins dir and runs hello.greet" },
   { file: 'docs/hosting.md', contains: 'nginx.site.apply --payload-file shop.yaml', why: 'needs nginx and pure-ftpd set up on the node; test/e2e/hosting.test.ts applies sites and users the same way (commands submit --payload-file -)' },
 ];
 
@@ -131,6 +133,8 @@ describe('every shell example in README.md and docs/ runs as written', { timeout
     writeFileSync(join(sandbox, 'srv', 'build', 'Makefile'), 'all:\n\t@echo built\n');
     writeFileSync(join(sandbox, 'job.py'), 'import sys\nprint("job", sys.argv[1:])\n');
     execFileSync('tar', ['-czf', join(sandbox, 'site.tar.gz'), '-C', join(sandbox, 'srv'), 'site']);
+    // The repository's examples (docs/configuration.md packs examples/plugins/hello).
+    cpSync(join(REPO, 'examples'), join(sandbox, 'examples'), { recursive: true });
 
     server = await startServerProcess({ dataDir: join(home, '.steward', 'server'), env: { STEWARD_ALERT_FAILED_COMMANDS: 'exec.run', STEWARD_WEBHOOK_ALLOW: '127.0.0.1' } });
     for (const [name, labels] of [['web-1', ['role=web']], ['web-2', ['role=web', 'zone=lab']]] as const) {

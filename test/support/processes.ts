@@ -141,7 +141,8 @@ export function agentConfigFile(dataDir: string, extra = ''): string {
 }
 
 export function startAgentProcess(o: {
-  server: string;
+  /** `--server`; absent: the config (`servers:` in `config`) or the environment says. */
+  server?: string;
   token?: string;
   dataDir?: string;
   name?: string;
@@ -153,7 +154,7 @@ export function startAgentProcess(o: {
   args?: string[];
 }): AgentProc {
   const dataDir = o.dataDir ?? tempDir('steward-agent-');
-  const args = ['agent', '--server', o.server, '--data-dir', dataDir, '--config', agentConfigFile(dataDir, o.config), '--log-level', 'info'];
+  const args = ['agent', ...(o.server ? ['--server', o.server] : []), '--data-dir', dataDir, '--config', agentConfigFile(dataDir, o.config), '--log-level', 'info'];
   if (o.token) args.push('--enroll-token', o.token);
   if (o.name) args.push('--name', o.name);
   for (const l of o.labels ?? []) args.push('--label', l);

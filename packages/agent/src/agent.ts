@@ -1,11 +1,25 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { isDeepStrictEqual } from 'node:util';
 import type { Logger } from 'pino';
-import { AGENT_PROTOCOL_VERSION, type CredentialRotateMessage, type DispatchMessage, type Inventory, type ServerMessage } from '@steward/protocol';
+import {
+  AGENT_PROTOCOL_VERSION,
+  ValidationError,
+  type ConfigDesiredMessage,
+  type ConfigStatusMessage,
+  type CredentialRotateMessage,
+  type DispatchMessage,
+  type FieldIssue,
+  type Inventory,
+  type ServerMessage,
+} from '@steward/protocol';
 import { jittered } from './backoff.js';
-import type { AgentConfig } from './config.js';
+import { layersOf, type AgentConfig, type ConfigLayers } from './config.js';
+import { loadStoredConfig, saveAppliedConfig } from './config/applied-store.js';
+import { applyLive, type InForce, type LiveApplyDeps } from './config/live-apply.js';
+import { resolvePushedConfig } from './config/pushed.js';
 import { AgentConnection } from './connection.js';
-import { enroll, EnrollmentError } from './enroll.js';
+import { enrollFirst, EnrollmentError } from './enroll.js';
 import { outputMessages } from './core/output.js';
 import { Executor } from './executor.js';
 import type { MediastackHeartbeat } from './inbound/heartbeat.js';
@@ -15,11 +29,16 @@ import { CommandTrust } from './link/command-trust.js';
 import { loadIdentity, saveIdentity, type Identity } from './link/identity.js';
 import { Journal } from './journal.js';
 import { ServerLink } from './link/server-link.js';
+import { normalizeServers, ServerList } from './link/server-list.js';
 import { newClientCsr, saveClientCert } from './link/client-cert.js';
-import { resolveTrust, socketTlsOptions, trustedFetch, type ServerTrust } from './link/tls.js';
+import { checkServerUrl, resolveTrust, socketTlsOptions, trustedFetch, type ServerTrust } from './link/tls.js';
 import { createAgentLogger } from './logger.js';
-import { loadModules, resolveModuleSettings, type ModuleRegistry } from './modules/registry.js';
-import type { ModuleInstance } from './modules/types.js';
+import { moduleFolderNames } from './modules/folders.js';
+import { ModuleHost } from './modules/host.js';
+import { createRegistry, loadModules, resolveModuleSettings, type ModuleRegistry } from './modules/registry.js';
+import type { AgentModule } from './modules/types.js';
+import { PLUGINS_MODULE, startPlugins, type AgentPlugins } from './plugins/index.js';
+import { detectCapabilities } from './system/capabilities.js';
 import { collectInventory } from './system/inventory.js';
 import { getStatsCollector } from './system/stats.js';
 import { AGENT_VERSION } from './version.js';
@@ -31,8 +50,13 @@ export interface RunningAgent {
 
 export interface AgentOptions {
   log?: Logger;
-  /** Grace for running commands on stop before they are cancelled. */
+  /** Grace for running commands on stop (or of a module turned off) before they are cancelled. */
   drainMs?: number;
+  /**
+   * The local configuration sources (loadConfigLayers): a pushed config is merged between them
+   * (docs/configuration.md, precedence). Without them the `config` given is the local config.
+   */
+  layers?: ConfigLayers;
 }
 
 /**
@@ -42,15 +66,27 @@ export interface AgentOptions {
 export class Agent implements RunningAgent {
   private heartbeatTimer: NodeJS.Timeout | null = null;
   private heartbeatMs: number;
+  /** The node's heartbeat interval as the control plane last sent it (welcome, `config`). */
+  private serverHeartbeatMs: number | undefined;
+  /** Pushed configs are applied one at a time, in the order they came. */
+  private configChain: Promise<void> = Promise.resolve();
+  private catalogQueued = false;
+  /**
+   * Why the pushed server list is not in force (none of it answered, or the URL policy refused
+   * it); reported as `config.status rejected` for the revision that carries it. Null when it is.
+   */
+  private serversRefused: { servers: string[]; reason: string } | null = null;
   private seq = 0;
   private welcomed = false;
   private pruneTimer: NodeJS.Timeout | null = null;
   private stopping = false;
   private inbound: InboundApi | null = null;
   private mediastackHeartbeat: MediastackHeartbeat | null = null;
+  private plugins: AgentPlugins | null = null;
 
   private constructor(
-    readonly config: AgentConfig,
+    private current: InForce,
+    private readonly layers: ConfigLayers,
     readonly identity: Identity,
     private readonly log: Logger,
     private readonly journal: Journal,
@@ -58,46 +94,66 @@ export class Agent implements RunningAgent {
     private readonly executor: Executor,
     private readonly connection: AgentConnection,
     private readonly drainMs: number,
-    private readonly modules: Map<string, ModuleInstance>,
+    private readonly host: ModuleHost,
     private readonly trust: CommandTrust,
     private readonly link: ServerLink,
+    /** The control planes to dial; live apply hands a pushed `servers` list to `servers.propose`. */
+    readonly servers: ServerList,
   ) {
-    this.heartbeatMs = config.heartbeatIntervalMs;
+    this.heartbeatMs = current.heartbeatMs ?? current.config.heartbeatIntervalMs;
+  }
+
+  /** The configuration in force (local, or with the pushed config merged in). */
+  get config(): AgentConfig {
+    return this.current.config;
+  }
+
+  /** The revision of the pushed config in force; null when none was applied. */
+  get configRevision(): string | null {
+    return this.current.revision;
   }
 
   get nodeId(): string {
     return this.identity.nodeId;
   }
 
-  static async start(config: AgentConfig, options: AgentOptions = {}): Promise<Agent> {
-    const log = options.log ?? createAgentLogger(config.logLevel);
-    mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+  static async start(localConfig: AgentConfig, options: AgentOptions = {}): Promise<Agent> {
+    const log = options.log ?? createAgentLogger(localConfig.logLevel);
+    mkdirSync(localConfig.dataDir, { recursive: true, mode: 0o700 });
+    const layers = options.layers ?? layersOf(localConfig);
+    const inForce = await initialConfig(localConfig, layers, log);
+    const config = inForce.config;
+    if (log.level !== config.logLevel) log.level = config.logLevel;
     for (const root of config.fs.roots) mkdirSync(root, { recursive: true });
-    const registry = await loadModules(config.modules);
-    const settings = resolveModuleSettings(registry.loaded(), config.moduleSettings);
+    const registry = createRegistry(inForce.modules);
     const inventory = await collectInventory(config, registry, AGENT_VERSION);
     // Settled before anything is sent: the URL policy, the pinned CA, the client certificate.
-    let trust = await resolveTrust(config);
-    const identity = await ensureEnrolled(config, inventory, log, trust);
-    trust = await resolveTrust(config);
-    // The one place identity.json is read; modules reach the control plane through this link.
-    const link = new ServerLink(config.server, identity, trust);
+    const servers = new ServerList({ dataDir: config.dataDir, local: config.servers, pinned: config.serversPinned ?? false, log });
+    // The stored pushed list is dialled, so it is held to the same trust policy as the local one.
+    const trustSettings = { ...config, servers: [...new Set([...config.servers, ...servers.servers])] };
+    let trust = await resolveTrust(trustSettings);
+    const identity = await ensureEnrolled(config, servers.servers, inventory, log, trust);
+    trust = await resolveTrust(trustSettings);
+    servers.setPolicy((url) => checkServerUrl(url, { trusted: trust.ca !== undefined, insecure: config.insecure }));
+    // The one place identity.json is read; modules reach the control plane through this link,
+    // at the server the WebSocket is on.
+    const link = new ServerLink(() => servers.current, identity, trust);
     const journal = new Journal(config.dataDir);
     let agent: Agent | undefined;
-    const modules = new Map<string, ModuleInstance>();
+    let host: ModuleHost | undefined;
     const emit = (module: string, event: string, data: unknown) => agent?.send({ type: 'module.event', module, event, at: Date.now(), data });
     const executor = new Executor(journal, registry, config, log, {
       started: (commandId) => agent?.send({ type: 'command.started', commandId, at: Date.now() }),
       // An inbound API command goes out as a report: the control plane did not dispatch it.
       finished: (result) => agent?.send(journal.outgoing(result)),
-      module: (name) => modules.get(name),
+      module: (name) => host?.instance(name),
       emit,
       progress: (commandId, progress) => agent?.send({ type: 'command.progress', commandId, progress }),
       output: (msg) => agent?.send(msg),
     }, link);
     const connection = new AgentConnection(
       {
-        server: config.server,
+        servers,
         credential: link.identity.credential,
         initialDelayMs: config.reconnect.initialDelayMs,
         maxDelayMs: config.reconnect.maxDelayMs,
@@ -112,15 +168,36 @@ export class Agent implements RunningAgent {
       },
     );
     const commandTrust = new CommandTrust(config.dataDir, identity, log);
-    agent = new Agent(config, identity, log, journal, inventory, executor, connection, options.drainMs ?? 10_000, modules, commandTrust, link);
+    const drainMs = options.drainMs ?? 10_000;
+    host = new ModuleHost(registry, executor, { config: () => agent?.config ?? config, log, link, emit, drainMs });
+    agent = new Agent(inForce, layers, identity, log, journal, inventory, executor, connection, drainMs, host, commandTrust, link, servers);
+    const started = agent;
+    registry.onChange(() => started.catalogChanged());
+    servers.onOutcome((o) => {
+      if (o.state === 'committed') started.serversRefused = null;
+      else if (o.state === 'reverted') started.serversRefused = { servers: o.tried, reason: o.reason };
+      else if (o.state === 'refused') started.serversRefused = { servers: o.servers, reason: o.reason };
+    });
+    // A pushed list in force before the restart (or tried and given up) is tried again, safely.
+    if (inForce.pushed.servers) servers.propose(inForce.pushed.servers);
     // Modules start before commands are recovered or received: handlers may need them.
-    await startModules(registry, settings, config, log, link, modules, emit);
+    await host.startAll(inForce.settings);
+    // Before recovery: a plugin's command interrupted by a restart can be re-run.
+    const modules = host;
+    agent.plugins = await startPlugins({
+      config,
+      log,
+      link,
+      emit,
+      load: (mod) => modules.load(mod),
+      unload: async (name) => void (await modules.disable(name, { keepRefusing: false })),
+    });
     executor.recoverInterrupted();
     await agent.startMediastack(registry, executor, journal);
     connection.start();
     agent.pruneTimer = setInterval(() => journal.prune(Date.now()), 3_600_000);
     agent.pruneTimer.unref();
-    log.info({ nodeId: identity.nodeId, name: identity.name, server: identity.server, modules: registry.modules() }, 'agent started');
+    log.info({ nodeId: identity.nodeId, name: identity.name, servers: servers.servers, modules: registry.modules(), configRevision: inForce.revision }, 'agent started');
     return agent;
   }
 
@@ -174,7 +251,9 @@ export class Agent implements RunningAgent {
 
   private moduleReports(): Record<string, unknown> | undefined {
     let out: Record<string, unknown> | undefined;
-    for (const [name, inst] of this.modules) {
+    const plugins = this.plugins?.report();
+    if (plugins?.plugins.length) (out ??= {})[PLUGINS_MODULE] = plugins;
+    for (const [name, inst] of this.host.started()) {
       if (!inst.report) continue;
       try {
         (out ??= {})[name] = inst.report();
@@ -190,7 +269,8 @@ export class Agent implements RunningAgent {
       case 'welcome':
         this.welcomed = true;
         this.connection.healthy();
-        this.heartbeatMs = msg.heartbeatIntervalMs;
+        this.serverHeartbeatMs = msg.heartbeatIntervalMs;
+        this.heartbeatMs = this.current.heartbeatMs ?? msg.heartbeatIntervalMs;
         this.log.info({ nodeId: msg.nodeId, name: msg.name }, 'connected to the control plane');
         if (msg.signingKeys) this.trust.offerKeySet(msg.signingKeys, Date.now());
         // Output and results from while we were away (or whose ack was lost) go first; a
@@ -219,8 +299,14 @@ export class Agent implements RunningAgent {
       case 'output.ack':
         return this.journal.ackOutput(msg.commandId, msg.upTo);
       case 'config':
-        this.heartbeatMs = msg.heartbeatIntervalMs;
+        this.serverHeartbeatMs = msg.heartbeatIntervalMs;
+        this.heartbeatMs = this.current.heartbeatMs ?? msg.heartbeatIntervalMs;
         return this.scheduleHeartbeat(0);
+      case 'config.desired':
+        this.configChain = this.configChain
+          .then(async () => this.send(await this.applyDesired(msg)))
+          .catch((err: unknown) => this.log.error({ err }, 'applying a pushed configuration failed'));
+        return;
       case 'error':
         this.log.warn({ code: msg.code, details: msg.details }, `control plane: ${msg.message}`);
         return;
@@ -311,6 +397,98 @@ export class Agent implements RunningAgent {
     if (this.welcomed) this.scheduleHeartbeat(jittered(this.heartbeatMs));
   }
 
+  /**
+   * A pushed config (`config.desired`): validated whole against the local layers, applied live,
+   * stored, and answered with `config.status`. A bad or unappliable one is `rejected` with the
+   * reason and the fields, and the config in force stays as it was.
+   */
+  async applyDesired(msg: Pick<ConfigDesiredMessage, 'revision' | 'config'>): Promise<ConfigStatusMessage> {
+    const status = (state: 'applied' | 'rejected', reason?: string, issues?: FieldIssue[]): ConfigStatusMessage => ({
+      type: 'config.status',
+      revision: msg.revision,
+      state,
+      ...(reason ? { reason: reason.slice(0, 2000) } : {}),
+      ...(issues?.length ? { issues: issues.slice(0, 100).map((i) => ({ field: i.field.slice(0, 500), rule: i.rule.slice(0, 500) })) } : {}),
+      at: Date.now(),
+    });
+    const rejected = (reason: string, issues?: FieldIssue[]) => {
+      this.log.warn({ revision: msg.revision, issues }, `refused a pushed configuration: ${reason}`);
+      return status('rejected', reason, issues);
+    };
+    // The rest of a revision applies at once; its server list only once a server of it answered.
+    const applied = () => {
+      const refused = this.serversRefused;
+      if (!refused || !msg.config.servers || !isDeepStrictEqual(normalizeServers(msg.config.servers), refused.servers)) return status('applied');
+      return rejected(`servers: ${refused.reason}`, [{ field: 'servers', rule: 'a server of the list must welcome the agent, within the URL policy' }]);
+    };
+    if (msg.revision === this.current.revision) return applied();
+    if (this.stopping) return rejected('the agent is shutting down');
+    let next: InForce;
+    try {
+      const plugins = this.host.registry.loaded().filter((m) => !builtinModule(m));
+      next = { ...(await resolvePushedConfig(this.layers, msg.config, { plugins })), revision: msg.revision, pushed: msg.config };
+    } catch (e) {
+      if (e instanceof ValidationError) return rejected(e.message, (e.details as { issues?: FieldIssue[] } | undefined)?.issues);
+      return rejected(e instanceof Error ? e.message : String(e));
+    }
+    const prev = this.current;
+    try {
+      await applyLive(this.liveDeps(), prev, next);
+    } catch (e) {
+      return rejected((e as Error).message);
+    }
+    this.current = next;
+    try {
+      await saveAppliedConfig(this.config.dataDir, { revision: msg.revision, config: msg.config, appliedAt: Date.now() });
+    } catch (e) {
+      // Not stored means a restart would come back without it: undone, so what runs is what is stored.
+      this.current = prev;
+      await applyLive(this.liveDeps(), next, prev).catch((err: unknown) => this.log.error({ err }, 'could not undo a configuration that was not stored'));
+      return rejected(`the configuration could not be stored in the data dir, so it was undone: ${(e as Error).message}`);
+    }
+    this.log.info({ revision: msg.revision, modules: this.host.registry.modules() }, 'pushed configuration applied');
+    return applied();
+  }
+
+  private liveDeps(): LiveApplyDeps {
+    return {
+      host: this.host,
+      executor: this.executor,
+      log: this.log,
+      heartbeat: (ms) => {
+        this.heartbeatMs = ms ?? this.serverHeartbeatMs ?? this.config.heartbeatIntervalMs;
+        // At once: a heartbeat now, the next ones at the new interval.
+        if (this.welcomed) this.scheduleHeartbeat(0);
+      },
+      capabilities: (list) => {
+        void detectCapabilities().then((detected) => {
+          this.inventory.capabilities = [...new Set([...detected, ...list])].sort().slice(0, 1024);
+          this.sendCatalog();
+        });
+      },
+      servers: (urls) => this.servers.propose(urls),
+      plugins: async (list) => this.plugins?.apply(list),
+    };
+  }
+
+  /** The registry changed (a module turned on or off, a plugin loaded): one `catalog.update` per burst. */
+  private catalogChanged(): void {
+    this.inventory.commandTypes = this.host.registry.types();
+    this.inventory.modules = this.host.registry.modules();
+    this.sendCatalog();
+  }
+
+  /** Sends the catalog and capabilities as they are now; several changes in one turn go as one. */
+  private sendCatalog(): void {
+    if (this.catalogQueued) return;
+    this.catalogQueued = true;
+    setImmediate(() => {
+      this.catalogQueued = false;
+      const { commandTypes, modules, capabilities } = this.inventory;
+      this.send({ type: 'catalog.update', commandTypes, modules, capabilities });
+    });
+  }
+
   async stop(): Promise<void> {
     this.stopping = true;
     if (this.heartbeatTimer) clearTimeout(this.heartbeatTimer);
@@ -321,42 +499,33 @@ export class Agent implements RunningAgent {
     // Running commands get a grace to finish; their results go out while we are still connected.
     await this.executor.drain(this.drainMs);
     await inboundClosed;
-    for (const [name, inst] of [...this.modules].reverse()) {
-      await inst.stop().catch((err) => this.log.warn({ err, module: name }, 'module did not stop cleanly'));
-    }
+    await this.configChain;
+    await this.plugins?.stop();
+    await this.host.stopAll();
     await this.connection.stop();
     this.journal.close();
     this.log.info('agent stopped');
   }
 }
 
-async function startModules(
-  registry: ModuleRegistry,
-  settings: Record<string, unknown>,
-  config: AgentConfig,
-  log: Logger,
-  link: ServerLink,
-  into: Map<string, ModuleInstance>,
-  emit: (module: string, event: string, data: unknown) => void,
-): Promise<void> {
-  for (const mod of registry.loaded()) {
-    if (!mod.start) continue;
-    const dataDir = join(config.dataDir, 'modules', mod.name);
-    mkdirSync(dataDir, { recursive: true, mode: 0o700 });
-    const inst = await mod.start({
-      name: mod.name,
-      config,
-      settings: settings[mod.name],
-      dataDir,
-      log: log.child({ module: mod.name }),
-      link,
-      emit: (event, data) => emit(mod.name, event, data),
-    });
-    into.set(mod.name, inst);
-  }
+function builtinModule(mod: AgentModule): boolean {
+  return moduleFolderNames().includes(mod.name);
 }
 
-async function ensureEnrolled(config: AgentConfig, inventory: Inventory, log: Logger, trust: ServerTrust): Promise<Identity> {
+/**
+ * The configuration to start with: the pushed one stored in the data dir, merged with today's
+ * local layers, when it still validates; else the local one (the control plane sends the
+ * current pushed config again after welcome).
+ */
+async function initialConfig(local: AgentConfig, layers: ConfigLayers, log: Logger): Promise<InForce> {
+  const stored = await loadStoredConfig(layers, local.dataDir, log);
+  if (stored) return stored;
+  const registry = await loadModules(local.modules);
+  const settings = resolveModuleSettings(registry.loaded(), local.moduleSettings);
+  return { config: local, settings, modules: registry.loaded(), heartbeatMs: undefined, revision: null, pushed: {} };
+}
+
+async function ensureEnrolled(config: AgentConfig, servers: readonly string[], inventory: Inventory, log: Logger, trust: ServerTrust): Promise<Identity> {
   const existing = loadIdentity(config.dataDir);
   if (existing) return existing;
   if (!config.enrollToken) {
@@ -367,8 +536,8 @@ async function ensureEnrolled(config: AgentConfig, inventory: Inventory, log: Lo
     );
   }
   // Over TLS the node asks for a client certificate (mTLS); its key never leaves the data dir.
-  const csr = config.server.startsWith('https:') ? newClientCsr(config.dataDir) : undefined;
-  const res = await enroll(config.server, {
+  const csr = servers.some((s) => s.startsWith('https:')) ? newClientCsr(config.dataDir) : undefined;
+  const { server, res } = await enrollFirst(servers, {
     token: config.enrollToken,
     ...(config.name ? { name: config.name } : {}),
     labels: config.labels,
@@ -380,7 +549,7 @@ async function ensureEnrolled(config: AgentConfig, inventory: Inventory, log: Lo
     nodeId: res.nodeId,
     name: res.name,
     credential: res.credential,
-    server: config.server,
+    server,
     enrolledAt: Date.now(),
     // Pinned from the enrollment answer, trusted as far as the credential in it is.
     ...(res.signingKeys ? { signingKeys: { issuedAt: res.signingKeys.issuedAt, keys: res.signingKeys.keys } } : {}),

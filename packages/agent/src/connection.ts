@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
 import { AGENT_CONNECT_PATH, ServerMessage, issuesOf, type AgentMessage, type ServerMessage as ServerMessageT } from '@steward/protocol';
 import { Backoff } from './backoff.js';
+import type { ServerList } from './link/server-list.js';
 import { isTlsFailure } from './link/tls.js';
 
 const serverMessage = TypeCompiler.Compile(ServerMessage);
@@ -15,7 +16,8 @@ export interface ConnectionHandlers {
 }
 
 export interface ConnectionOptions {
-  server: string;
+  /** Where to dial: the list's current URL; a failed dial or a lost connection moves it on. */
+  servers: ServerList;
   credential: string;
   initialDelayMs: number;
   maxDelayMs: number;
@@ -32,11 +34,16 @@ export interface ConnectionOptions {
 }
 
 /**
- * The agent's one outbound WebSocket, kept open: when it drops, it is dialled again after a
- * full-jitter backoff (1 s → 60 s by default) that resets once the control plane has welcomed us.
+ * The agent's one outbound WebSocket, kept open: when it drops, the next URL of the server list
+ * is dialled after a full-jitter backoff (1 s → 60 s by default) that resets once a control plane
+ * has welcomed us, so the first retry after losing a healthy replica comes within a second.
  */
 export class AgentConnection {
   private socket: WebSocket | null = null;
+  /** The URL the open (or opening) socket was dialled to. */
+  private socketUrl: string | null = null;
+  /** A socket closed on purpose because the list points elsewhere now (a pushed list on trial). */
+  private leaving: WebSocket | null = null;
   private timer: NodeJS.Timeout | null = null;
   private keepalive: NodeJS.Timeout | null = null;
   private stopped = false;
@@ -47,6 +54,7 @@ export class AgentConnection {
     private readonly handlers: ConnectionHandlers,
   ) {
     this.backoff = new Backoff(o.initialDelayMs, o.maxDelayMs);
+    o.servers.onChange(() => this.follow());
   }
 
   get connected(): boolean {
@@ -66,6 +74,17 @@ export class AgentConnection {
   /** Call when the control plane accepted us: the next drop starts the backoff from the bottom. */
   healthy(): void {
     this.backoff.reset();
+    if (this.socketUrl) this.o.servers.welcomed(this.socketUrl);
+  }
+
+  /** The list now points at another server than the socket's: leave it and dial that one. */
+  private follow(): void {
+    const s = this.socket;
+    if (this.stopped || !s || this.socketUrl === this.o.servers.current) return;
+    this.o.log.info({ from: this.socketUrl, to: this.o.servers.current }, 'switching control plane');
+    this.leaving = s;
+    if (s.readyState === WebSocket.OPEN) s.close(1000, 'agent switching control plane');
+    else s.terminate();
   }
 
   send(msg: AgentMessage): boolean {
@@ -98,7 +117,9 @@ export class AgentConnection {
 
   private dial(): void {
     if (this.stopped) return;
-    const url = this.o.server.replace(/^http/, 'ws') + AGENT_CONNECT_PATH;
+    const server = this.o.servers.current;
+    const url = server.replace(/^http/, 'ws') + AGENT_CONNECT_PATH;
+    this.o.log.debug({ server }, 'dialling the control plane');
     const socket = new WebSocket(url, {
       headers: { authorization: `Bearer ${this.o.credential}` },
       handshakeTimeout: 15_000,
@@ -107,6 +128,7 @@ export class AgentConnection {
       ...this.o.tls,
     });
     this.socket = socket;
+    this.socketUrl = server;
     socket.on('open', () => {
       this.watch(socket);
       this.handlers.open();
@@ -146,11 +168,18 @@ export class AgentConnection {
       else this.o.log.debug({ err: err.message }, 'connection error');
     });
     socket.on('close', (code, reason) => {
-      if (this.socket === socket) this.socket = null;
+      if (this.socket === socket) {
+        this.socket = null;
+        this.socketUrl = null;
+      }
       if (this.keepalive) clearInterval(this.keepalive);
       this.keepalive = null;
+      const onPurpose = this.leaving === socket;
+      if (onPurpose) this.leaving = null;
       this.handlers.closed(code, reason.toString());
-      this.schedule();
+      // A failed dial or a lost server: the next URL of the list (a one-URL list stays on it).
+      if (!onPurpose && !this.stopped) this.o.servers.failed();
+      this.schedule(onPurpose ? Math.round(Math.random() * Math.min(this.o.initialDelayMs, 1000)) : undefined);
     });
   }
 
@@ -169,10 +198,10 @@ export class AgentConnection {
     }, every);
   }
 
-  private schedule(): void {
+  private schedule(delayMs?: number): void {
     if (this.stopped || this.timer) return;
-    const delay = this.backoff.next();
-    this.o.log.debug({ delayMs: delay }, 'reconnecting');
+    const delay = delayMs ?? this.backoff.next();
+    this.o.log.debug({ delayMs: delay, server: this.o.servers.current }, 'reconnecting');
     this.timer = setTimeout(() => {
       this.timer = null;
       this.dial();

@@ -49,3 +49,24 @@ export async function enroll(server: string, body: EnrollRequest, fetchImpl: typ
     res.status >= 400 && res.status < 500,
   );
 }
+
+/**
+ * Enrolls with the first server of the list that answers: an unreachable one is skipped, a
+ * refusal (bad token, TLS that does not verify) is final, since every replica would say the same.
+ */
+export async function enrollFirst(
+  servers: readonly string[],
+  body: EnrollRequest,
+  fetchImpl: typeof globalThis.fetch = fetch,
+): Promise<{ server: string; res: EnrollResponse }> {
+  let last: unknown;
+  for (const server of servers) {
+    try {
+      return { server, res: await enroll(server, body, fetchImpl) };
+    } catch (e) {
+      if (!(e instanceof EnrollmentError) || e.permanent) throw e;
+      last = e;
+    }
+  }
+  throw last;
+}

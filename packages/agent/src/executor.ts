@@ -36,6 +36,8 @@ export interface ExecutorEvents {
 interface Running {
   controller: AbortController;
   promise: Promise<void>;
+  /** The module whose handler runs it (undefined for a type no module defines). */
+  module: string | undefined;
 }
 
 /**
@@ -47,19 +49,52 @@ interface Running {
 export class Executor {
   private readonly running = new Map<string, Running>();
   private accepting = true;
+  /** Command types of modules being turned off or off, by type → module: refused with `module_disabled`. */
+  private readonly disabled = new Map<string, string>();
   /** Input and window sizes for running interactive commands (shell sessions). */
   readonly sessions: SessionInputs;
 
   constructor(
     private readonly journal: Journal,
     private readonly registry: ModuleRegistry,
-    private readonly config: AgentConfig,
+    private config: AgentConfig,
     private readonly log: Logger,
     private readonly events: ExecutorEvents,
     /** Handed to handlers as `ctx.link`; without one (an executor in tests) it is not enrolled. */
     private readonly link: ServerLink = new ServerLink(config.server, null),
   ) {
     this.sessions = new SessionInputs(log);
+    // A module added or removed at run time may bring or take away secret payload fields.
+    registry.onChange(() => (this.secretTypes = undefined));
+  }
+
+  /** A config applied live: commands started from now on see it as `ctx.config`. */
+  setConfig(config: AgentConfig): void {
+    this.config = config;
+  }
+
+  /** New commands of these types (a module being turned off) fail with `module_disabled`. */
+  refuseTypes(module: string, types: string[]): void {
+    for (const t of types) this.disabled.set(t, module);
+  }
+
+  /** A module turned on again: its types run again. */
+  allowModule(module: string): void {
+    for (const [t, m] of this.disabled) if (m === module) this.disabled.delete(t);
+  }
+
+  /**
+   * Waits up to `graceMs` for the running commands of a module being turned off, then cancels
+   * the rest and waits for them to end (their results are written before this resolves).
+   */
+  async drainModule(module: string, graceMs: number): Promise<void> {
+    const mine = () => [...this.running.values()].filter((r) => r.module === module);
+    const all = () => Promise.all(mine().map((r) => r.promise));
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([all(), new Promise((r) => (timer = setTimeout(r, graceMs)))]);
+    clearTimeout(timer);
+    for (const r of mine()) r.controller.abort(new CancelReason('cancelled', `module ${module} was turned off by a configuration change`));
+    await all();
   }
 
   runningIds(): string[] {
@@ -143,11 +178,18 @@ export class Executor {
     // The control plane learns of an inbound command from its report, once it ended.
     if (origin === 'control') this.events.started(cmd.id);
     const promise = this.execute(cmd, origin, controller, startedAt).finally(() => this.running.delete(cmd.id));
-    this.running.set(cmd.id, { controller, promise });
+    this.running.set(cmd.id, { controller, promise, module: this.disabled.has(cmd.type) ? undefined : this.registry.moduleOf(cmd.type) });
   }
 
   private async execute(cmd: DispatchedCommand, origin: CommandOrigin, controller: AbortController, startedAt: number): Promise<void> {
+    const off = this.disabled.get(cmd.type);
+    if (off) {
+      return this.complete(cmd.id, 'failed', startedAt, Date.now(), {
+        error: { code: 'module_disabled', message: `module ${off} is turned off on this node by its configuration; ${cmd.type} did not run`, details: { module: off } },
+      });
+    }
     const def = this.registry.get(cmd.type);
+    const config = this.config;
     const log = this.log.child({ commandId: cmd.id, type: cmd.type });
     if (!def) {
       return this.complete(cmd.id, 'failed', startedAt, Date.now(), {
@@ -175,7 +217,7 @@ export class Executor {
     // The control plane learns of an inbound command only from its report, so its output is not streamed.
     const output =
       origin === 'control'
-        ? new CommandOutput(cmd.id, this.journal, (m) => this.events.output(m), this.config.exec.maxStreamBytes ?? DEFAULT_MAX_STREAM_BYTES, log)
+        ? new CommandOutput(cmd.id, this.journal, (m) => this.events.output(m), config.exec.maxStreamBytes ?? DEFAULT_MAX_STREAM_BYTES, log)
         : null;
     try {
       const result = await Promise.race([
@@ -183,7 +225,7 @@ export class Executor {
           commandId: cmd.id,
           signal: controller.signal,
           timeoutMs: cmd.timeoutMs,
-          config: this.config,
+          config,
           log,
           module: this.events.module(moduleName),
           link: this.link,

@@ -6,8 +6,8 @@ import { ValidationError } from '@steward/protocol';
  * A payload from a YAML or JSON file (`-` = stdin). Files keep secrets such as passwords and
  * private keys off the command line, where other users could read them in `ps`.
  */
-export function readPayloadFile(path: string): Record<string, unknown> {
-  const refuse = (why: string) => new ValidationError(`--payload-file ${path}: ${why}`, [{ field: 'payload-file', rule: why }]);
+export function readPayloadFile(path: string, option = '--payload-file'): Record<string, unknown> {
+  const refuse = (why: string) => new ValidationError(`${option} ${path}: ${why}`, [{ field: option.replace(/^--/, ''), rule: why }]);
   let text: string;
   try {
     text = readFileSync(path === '-' ? 0 : path, 'utf8');

@@ -18,6 +18,7 @@ import { registerAlerts } from './commands/alerts.js';
 import { registerWebhooks } from './commands/webhooks.js';
 import { registerTasks } from './commands/tasks.js';
 import { registerApprovals, registerAudit } from './commands/audit.js';
+import { registerConfig } from './commands/config.js';
 
 export const VERSION = '0.1.0';
 
@@ -69,5 +70,6 @@ Examples:
   registerTasks(program);
   registerAudit(program);
   registerApprovals(program);
+  registerConfig(program);
   return program;
 }

@@ -26,4 +26,11 @@ describe('eventLine', () => {
     expect(eventLine({ kind: 'alert.resolved', at, alert } as never)).toContain('→ service api on web-1 is running again');
     expect(eventLine({ kind: 'alert.acked', at, alert } as never)).toContain('(by ops)');
   });
+
+  it('shows an agent\'s config answer and a document change as lines', () => {
+    const e = { kind: 'node.config', at, nodeId: 'node_1', revision: '0123456789abcdef', state: 'rejected', reason: 'modules[0]: unknown' };
+    expect(eventLine(e as never, 'web-1')).toBe('03:04:05.006  node.config    web-1: config 0123456789abcdef rejected (modules[0]: unknown)');
+    expect(eventLine({ kind: 'agent-config.changed', at, name: 'base', change: 'updated', version: 3 } as never)).toContain('config document base updated (version 3)');
+    expect(eventLine({ kind: 'agent-config.changed', at, name: 'base', change: 'deleted', version: null } as never)).toMatch(/config document base deleted$/);
+  });
 });

@@ -1,3 +1,4 @@
+import { AgentConfigApi } from './resources/agent-config.js';
 import { AlertsApi, WebhooksApi } from './resources/alerts.js';
 import { ArtifactsApi } from './resources/artifacts.js';
 import { ApprovalsApi, AuditApi } from './resources/audit.js';
@@ -44,6 +45,7 @@ const RESOURCES = [
   ApprovalsApi,
   SessionsApi,
   ShellApi,
+  AgentConfigApi,
 ] as const;
 
 // The methods of every resource, flat on the client (`client.listNodes()`), typed by this
@@ -67,7 +69,8 @@ export interface StewardClient
     AuditApi,
     ApprovalsApi,
     SessionsApi,
-    ShellApi {}
+    ShellApi,
+    AgentConfigApi {}
 
 /** Typed client for the Steward REST API; one method per route, over one HTTP transport. */
 export class StewardClient extends Resource {

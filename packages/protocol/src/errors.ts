@@ -108,6 +108,27 @@ export class CommandFailedError extends StewardError {
   }
 }
 
+/** An agent refused a pushed config (issue 15); `details.issues` names the fields. */
+export class ConfigRejectedError extends StewardError {
+  constructor(message: string, issues: FieldIssue[] = []) {
+    super('config_rejected', 422, message, { issues });
+  }
+}
+
+/** A command for a module that is being turned off, or is off, by a pushed config. */
+export class ModuleDisabledError extends CommandFailedError {
+  constructor(module: string, type: string) {
+    super('module_disabled', `module ${JSON.stringify(module)} is turned off on this node; ${type} is not available`, { module, type });
+  }
+}
+
+/** A plugin that could not be loaded: bad checksum, throws at import or start, wrong shape, name collision. */
+export class PluginInvalidError extends StewardError {
+  constructor(plugin: string, message: string, details?: Record<string, unknown>) {
+    super('plugin_invalid', 422, `plugin ${JSON.stringify(plugin)}: ${message}`, { plugin, ...details });
+  }
+}
+
 export function isStewardError(e: unknown): e is StewardError {
   return e instanceof StewardError;
 }

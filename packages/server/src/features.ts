@@ -1,5 +1,6 @@
 import type { AdmissionService } from './admissions/service.js';
 import { admissionsFeature } from './admissions/feature.js';
+import { agentConfigFeature } from './agent-config/feature.js';
 import type { AgentLink } from './agents/link.js';
 import type { Transport } from './agents/transport.js';
 import { alertsFeature } from './alerts/feature.js';
@@ -37,6 +38,7 @@ import type { ServerOptions } from './options.js';
 import type { ServerTls } from './pki/server-tls.js';
 import { pkiFeature } from './pki/feature.js';
 import { recordingsFeature } from './recordings/feature.js';
+import { pluginsFeature } from './plugins/feature.js';
 
 /**
  * The core services the control plane builds once and offers its features. Each feature's
@@ -88,6 +90,8 @@ export const FEATURES: FeatureFactory[] = [
   jobsFeature,
   approvalsFeature,
   nodesFeature,
+  agentConfigFeature,
+  pluginsFeature,
   enrollmentFeature,
   pkiFeature,
   admissionsFeature,

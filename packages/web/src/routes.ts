@@ -7,6 +7,7 @@ import { SessionsView } from './views/sessions.js';
 import { TaskView } from './views/task/task.js';
 import { TasksView } from './views/tasks.js';
 import { CommandView } from './views/command.js';
+import { ConfigView } from './views/config.js';
 import { CommandsView } from './views/commands.js';
 import { EnrollView } from './views/enroll.js';
 import { JobView } from './views/job.js';
@@ -39,5 +40,6 @@ export const ROUTES: RouteDef[] = [
   { path: '/services/:name', view: ServiceView },
   { path: '/backups', view: BackupsView, nav: 'Backups' },
   { path: '/sessions', view: SessionsView, nav: 'Sessions' },
+  { path: '/config', view: ConfigView, nav: 'Config' },
   { path: '/enroll', view: EnrollView, nav: 'Enroll' },
 ];

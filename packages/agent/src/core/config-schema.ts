@@ -31,7 +31,12 @@ export type MediastackHeartbeatSettings = Static<typeof MediastackHeartbeatSchem
 
 export const AgentConfigSchema = Type.Object(
   {
+    /** The first entry of `servers`, kept for what reads one URL (the enrollment record). */
     server: Type.String({ pattern: '^https?://[^\\s]+$', description: 'control plane URL, http(s)://host:port' }),
+    /** Control-plane URLs in the order they are dialled; the agent moves to the next when one fails. */
+    servers: Type.Array(Type.String({ pattern: '^https?://[^\\s]+$' }), { minItems: 1, maxItems: 16, description: 'control plane URLs, tried in order' }),
+    /** The local list wins over a pushed one: set by `--server`, or by the file's `keepLocal: [servers]`. */
+    serversPinned: Type.Optional(Type.Boolean()),
     enrollToken: Type.Optional(Type.String({ minLength: 1 })),
     /** The control plane CA's pin, `sha256:<hex>` of its SubjectPublicKeyInfo (`steward enroll create` prints it). */
     caSha256: Type.Optional(Type.String({ pattern: '^(sha256:)?[0-9a-fA-F]{64}$' })),
@@ -42,6 +47,8 @@ export const AgentConfigSchema = Type.Object(
     name: Type.Optional(Type.String({ pattern: NODE_NAME_PATTERN })),
     labels: LabelsSchema,
     dataDir: Type.String({ minLength: 1 }),
+    /** Plugins: one folder per plugin module, loaded and unloaded as they change (default `<dataDir>/plugins`). */
+    pluginsDir: Type.String({ minLength: 1 }),
     modules: Type.Array(Type.String({ pattern: '^[a-z][a-z0-9]*$' }), { uniqueItems: true }),
     logLevel: Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l))),
     capabilities: Type.Array(Type.String({ minLength: 1, maxLength: 100 })),

@@ -42,18 +42,25 @@ async function answerText(res: Response): Promise<string> {
  * SHA-256 checked. Modules get it as `rt.link`; none reads identity.json itself.
  */
 export class ServerLink {
-  readonly server: string;
+  private readonly at: () => string;
   private readonly fetch: typeof globalThis.fetch;
 
   constructor(
-    server: string,
+    /** The control plane's URL, or where to read it: the server the WebSocket is on (ServerList). */
+    server: string | (() => string),
     /** Null before enrollment: every authenticated call then fails with `not_enrolled`. */
     private id: Identity | null,
     /** The pinned CA (and client certificate): the only roots an https control plane is checked against. */
     trust?: ServerTrust,
   ) {
-    this.server = server.replace(/\/+$/, '');
+    const fixed = typeof server === 'string' ? server.replace(/\/+$/, '') : null;
+    this.at = fixed !== null ? () => fixed : server as () => string;
     this.fetch = trustedFetch(trust);
+  }
+
+  /** The control plane asked now; with a server list, the one the agent is connected to (or dialling). */
+  get server(): string {
+    return this.at();
   }
 
   get enrolled(): boolean {

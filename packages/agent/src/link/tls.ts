@@ -36,6 +36,8 @@ export interface ServerTrust {
 
 export interface TrustSettings {
   server: string;
+  /** Every control-plane URL the agent may dial (failover); `server` alone when absent. */
+  servers?: readonly string[];
   dataDir: string;
   caSha256?: string;
   caFile?: string;
@@ -86,7 +88,7 @@ function readPem(path: string, what: string): string {
  * handshake and kept. A pin that disagrees with the stored CA is refused, not silently replaced.
  */
 export async function resolveTrust(s: TrustSettings): Promise<ServerTrust> {
-  const url = new URL(s.server);
+  const urls = (s.servers?.length ? s.servers : [s.server]).map((u) => new URL(u));
   const pin = s.caSha256 === undefined ? undefined : parseCaPin(s.caSha256);
   if (pin === null) throw new TrustError('ca_pin_mismatch', `--ca-sha256 ${JSON.stringify(s.caSha256)} is not sha256:<64 hex digits>`);
   const storedPath = join(s.dataDir, SERVER_CA_FILE);
@@ -98,21 +100,40 @@ export async function resolveTrust(s: TrustSettings): Promise<ServerTrust> {
       throw new TrustError('ca_pin_mismatch', `the CA stored in ${storedPath} (${caPin(ca)}) is not the one --ca-sha256 names (${pin}); remove that file to pin the new CA`, { stored: caPin(ca), pin });
     }
   } else if (pin) {
-    if (url.protocol !== 'https:') throw new TrustError('insecure_server_url', `--ca-sha256 needs an https:// server URL, not ${url.origin}`);
-    ca = await fetchPinnedCa(url, pin);
+    ca = await fetchPinnedCaFromAny(urls, pin);
     writeFileAtomic(storedPath, ca, 0o644);
   }
   if (pin && s.caFile && caPin(ca!) !== pin) throw new TrustError('ca_pin_mismatch', `--ca-file ${s.caFile} holds ${caPin(ca!)}, not ${pin}`);
-  checkServerUrl(s.server, { trusted: ca !== undefined, insecure: s.insecure });
+  // One trust for every URL of the list: each must pass the same policy.
+  for (const url of urls) checkServerUrl(url.href, { trusted: ca !== undefined, insecure: s.insecure });
   const trust: ServerTrust = { rejectUnauthorized: !(s.insecure && ca === undefined) };
   if (ca) trust.ca = ca;
   const certPath = join(s.dataDir, CLIENT_CERT_FILE);
   const keyPath = join(s.dataDir, CLIENT_KEY_FILE);
-  if (url.protocol === 'https:' && existsSync(certPath) && existsSync(keyPath)) {
+  if (urls.some((u) => u.protocol === 'https:') && existsSync(certPath) && existsSync(keyPath)) {
     trust.cert = readFileSync(certPath, 'utf8');
     trust.key = readFileSync(keyPath, 'utf8');
   }
   return trust;
+}
+
+/**
+ * The pinned CA from the first https URL of the list that answers; a server presenting another
+ * CA is refused at once (someone may be in the middle), an unreachable one is skipped.
+ */
+async function fetchPinnedCaFromAny(urls: readonly URL[], pin: string): Promise<string> {
+  const https = urls.filter((u) => u.protocol === 'https:');
+  if (https.length === 0) throw new TrustError('insecure_server_url', `--ca-sha256 needs an https:// server URL, not ${urls[0]!.origin}`);
+  let last: unknown;
+  for (const url of https) {
+    try {
+      return await fetchPinnedCa(url, pin);
+    } catch (e) {
+      if (e instanceof TrustError && e.code === 'ca_pin_mismatch') throw e;
+      last = e;
+    }
+  }
+  throw last;
 }
 
 function toPem(der: Buffer): string {

@@ -25,6 +25,17 @@ export interface ModuleRegistry {
   moduleOf(type: string): string | undefined;
   /** Returns the payload when it matches the command's schema; throws otherwise. */
   validatePayload(type: string, payload: unknown): unknown;
+  /** The loaded module of that name. */
+  module(name: string): AgentModule | undefined;
+  /**
+   * Adds a module at run time (a module turned on, a plugin loaded). Throws `module_invalid`
+   * (nothing changed) when its name is taken or a command type is malformed or already defined.
+   */
+  add(mod: AgentModule): void;
+  /** Takes a module out (turned off, plugin unloaded); its types become unknown. Returns it. */
+  remove(name: string): AgentModule | undefined;
+  /** Called after each add or remove (the agent sends `catalog.update`); returns the unsubscribe. */
+  onChange(fn: () => void): () => void;
 }
 
 /** Module folders next to this file; a module is a folder with an index. */
@@ -70,21 +81,34 @@ export async function loadModules(names: string[]): Promise<ModuleRegistry> {
     }
   });
   const loaded: AgentModule[] = [];
-  for (const name of names) {
-    const url = new URL(`./${name}/index.js`, import.meta.url).href;
-    const imported = (await import(url)) as { default?: AgentModule };
-    const mod = imported.default;
-    if (!mod || mod.name !== name || !Array.isArray(mod.commands)) {
-      throw new AgentError('module_invalid', `module folder ${name} must default-export an AgentModule named ${JSON.stringify(name)}`);
-    }
-    loaded.push(mod);
-  }
+  for (const name of names) loaded.push(await importBuiltinModule(name));
   return createRegistry(loaded);
 }
 
-/** Builds a registry from already-imported modules; loadModules uses it, tests can too. */
-export function createRegistry(mods: AgentModule[]): ModuleRegistry {
+/** Imports a built-in module folder (cached by the module loader after the first time). */
+export async function importBuiltinModule(name: string): Promise<AgentModule> {
+  if (!MODULE_NAME_PATTERN.test(name) || !(await availableModules()).includes(name)) {
+    throw new AgentError('module_invalid', `no built-in module ${JSON.stringify(name)}`);
+  }
+  const url = new URL(`./${name}/index.js`, import.meta.url).href;
+  const imported = (await import(url)) as { default?: AgentModule };
+  const mod = imported.default;
+  if (!mod || mod.name !== name || !Array.isArray(mod.commands)) {
+    throw new AgentError('module_invalid', `module folder ${name} must default-export an AgentModule named ${JSON.stringify(name)}`);
+  }
+  return mod;
+}
+
+interface Catalog {
+  byType: Map<string, { def: CommandDefinition; module: string }>;
+  known: string[];
+  infos: CommandTypeInfo[];
+}
+
+/** Indexes the modules' command types; throws `module_invalid` on a malformed or doubly defined type. */
+function catalogOf(mods: AgentModule[]): Catalog {
   const byType = new Map<string, { def: CommandDefinition; module: string }>();
+  const names = new Set<string>();
   for (const mod of mods) {
     for (const def of mod.commands) {
       if (!COMMAND_TYPE.test(def.type) || !def.type.startsWith(`${mod.name}.`)) {
@@ -94,9 +118,10 @@ export function createRegistry(mods: AgentModule[]): ModuleRegistry {
       if (other) throw new AgentError('module_invalid', `command type ${def.type} is defined by both ${other.module} and ${mod.name}`);
       byType.set(def.type, { def, module: mod.name });
     }
+    if (names.has(mod.name)) throw new AgentError('module_invalid', `module ${mod.name} is loaded already`);
+    names.add(mod.name);
   }
   const known = [...byType.keys()].sort();
-  const validators = new Map<string, Validator<TSchema>>();
   // Symbol-keyed TypeBox internals are not JSON; the round trip leaves the plain JSON schema.
   const infos: CommandTypeInfo[] = known.map((type) => {
     const { def, module } = byType.get(type)!;
@@ -108,18 +133,50 @@ export function createRegistry(mods: AgentModule[]): ModuleRegistry {
       payloadSchema: JSON.parse(JSON.stringify(def.payload)) as unknown,
     };
   });
+  return { byType, known, infos };
+}
+
+/** Builds a registry from already-imported modules; loadModules uses it, tests can too. */
+export function createRegistry(initial: AgentModule[]): ModuleRegistry {
+  let mods = [...initial];
+  let catalog = catalogOf(mods);
+  // Keyed by definition: a module loaded again (a changed plugin) gets fresh validators.
+  let validators = new WeakMap<CommandDefinition, Validator<TSchema>>();
+  const listeners = new Set<() => void>();
+  const changed = (next: AgentModule[]) => {
+    catalog = catalogOf(next); // throws before anything changed
+    mods = next;
+    validators = new WeakMap();
+    for (const fn of listeners) fn();
+  };
   return {
-    get: (type) => byType.get(type)?.def,
-    types: () => infos.map((i) => ({ ...i })),
+    get: (type) => catalog.byType.get(type)?.def,
+    types: () => catalog.infos.map((i) => ({ ...i })),
     modules: () => mods.map((m) => m.name),
     loaded: () => [...mods],
-    moduleOf: (type) => byType.get(type)?.module,
+    moduleOf: (type) => catalog.byType.get(type)?.module,
+    module: (name) => mods.find((m) => m.name === name),
     validatePayload(type, payload) {
-      const entry = byType.get(type);
-      if (!entry) throw new UnknownCommandTypeError(type, known);
-      let validator = validators.get(type);
-      if (!validator) validators.set(type, (validator = compile(entry.def.payload)));
+      const entry = catalog.byType.get(type);
+      if (!entry) throw new UnknownCommandTypeError(type, catalog.known);
+      let validator = validators.get(entry.def);
+      if (!validator) validators.set(entry.def, (validator = compile(entry.def.payload)));
       return validator.parse(payload === undefined ? {} : payload, `payload of ${type}`);
+    },
+    add(mod) {
+      if (!mod || typeof mod.name !== 'string' || !MODULE_NAME_PATTERN.test(mod.name) || !Array.isArray(mod.commands)) {
+        throw new AgentError('module_invalid', 'a module needs a name (lowercase letters and digits) and a commands list');
+      }
+      changed([...mods, mod]);
+    },
+    remove(name) {
+      const mod = mods.find((m) => m.name === name);
+      if (mod) changed(mods.filter((m) => m !== mod));
+      return mod;
+    },
+    onChange(fn) {
+      listeners.add(fn);
+      return () => listeners.delete(fn);
     },
   };
 }

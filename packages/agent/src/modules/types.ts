@@ -56,6 +56,12 @@ export interface ModuleInstance {
   report?(): unknown;
   /** Called when the agent stops, after running commands drained. */
   stop(): Promise<void>;
+  /**
+   * New settings while the agent runs (a pushed config changed the module's section). Optional:
+   * without it the module is stopped and started again. Throwing refuses the new settings; the
+   * instance must then still run with its old ones.
+   */
+  reconfigure?(settings: unknown): Promise<void>;
 }
 
 export interface CommandDefinition<S extends TSchema = TSchema, R = unknown> {

@@ -22,6 +22,16 @@ describe('agent configuration: flags > YAML file > STEWARD_* environment', () =>
     expect(loadAgentConfig({ dataDir: dir }, {}).server).toBe('http://127.0.0.1:7070');
   });
 
+  it('puts plugins under the data dir unless a flag, the file or STEWARD_PLUGINS_DIR says otherwise', async () => {
+    const dir = await tempDir();
+    const file = join(dir, 'agent.yaml');
+    writeFileSync(file, 'pluginsDir: from-file\n');
+    expect(loadAgentConfig({ dataDir: dir }, {}).pluginsDir).toBe(join(dir, 'plugins'));
+    expect(loadAgentConfig({ dataDir: dir }, { STEWARD_PLUGINS_DIR: '/opt/env-plugins' }).pluginsDir).toBe('/opt/env-plugins');
+    expect(loadAgentConfig({ dataDir: dir, config: file }, { STEWARD_PLUGINS_DIR: '/opt/env-plugins' }).pluginsDir).toBe(join(process.cwd(), 'from-file'));
+    expect(loadAgentConfig({ dataDir: dir, config: file, pluginsDir: '/opt/flag-plugins' }, {}).pluginsDir).toBe('/opt/flag-plugins');
+  });
+
   it('names the field and the rule when something is wrong', async () => {
     const dir = await tempDir();
     const file = join(dir, 'agent.yaml');
@@ -80,6 +90,35 @@ describe('agent configuration: flags > YAML file > STEWARD_* environment', () =>
     expect(details.issues.map((i) => i.field)).toEqual(['modules']);
     [, details] = fieldsOf(() => loadAgentConfig({ dataDir: dir, modules: '+' }, {}));
     expect(details.issues.map((i) => i.field)).toEqual(['--modules[0]']);
+  });
+
+  it('takes a list of control-plane URLs from flags, file or environment, `server` being a one-item list', async () => {
+    const dir = await tempDir();
+    const file = join(dir, 'agent.yaml');
+    writeFileSync(file, 'servers: [http://file:1, "http://file:2/"]\n');
+    const env = { STEWARD_SERVERS: 'http://env:1, http://env:2' };
+    const fromFile = loadAgentConfig({ config: file, dataDir: dir }, env);
+    expect(fromFile.servers).toEqual(['http://file:1', 'http://file:2']);
+    expect(fromFile.server).toBe('http://file:1');
+    expect(fromFile.serversPinned).toBeUndefined();
+    expect(loadAgentConfig({ dataDir: dir }, env).servers).toEqual(['http://env:1', 'http://env:2']);
+    expect(loadAgentConfig({ dataDir: dir }, { STEWARD_SERVER: 'http://one:1' }).servers).toEqual(['http://one:1']);
+    expect(loadAgentConfig({ dataDir: dir }, {}).servers).toEqual(['http://127.0.0.1:7070']);
+    // --server is repeatable and each may be a comma list; flags pin the list against pushed ones.
+    const flags = loadAgentConfig({ config: file, dataDir: dir, server: ['http://a:1,http://b:1', 'http://c:1'] }, env);
+    expect(flags.servers).toEqual(['http://a:1', 'http://b:1', 'http://c:1']);
+    expect(flags.server).toBe('http://a:1');
+    expect(flags.serversPinned).toBe(true);
+    writeFileSync(file, 'server: http://file:1\nkeepLocal: [servers]\n');
+    expect(loadAgentConfig({ config: file, dataDir: dir }, env)).toMatchObject({ servers: ['http://file:1'], serversPinned: true });
+    writeFileSync(file, 'server: http://file:1\n');
+    expect(loadAgentConfig({ config: file, dataDir: dir }, env).servers).toEqual(['http://file:1']);
+    writeFileSync(file, 'server: http://file:9\nservers: [http://file:1]\n');
+    expect(() => loadAgentConfig({ config: file, dataDir: dir }, {})).toThrow(/server or servers, not both/);
+    writeFileSync(file, 'servers: [http://file:1, ftp://file:2]\n');
+    expect(() => loadAgentConfig({ config: file, dataDir: dir }, {})).toThrow(/servers/);
+    writeFileSync(file, 'servers: []\n');
+    expect(() => loadAgentConfig({ config: file, dataDir: dir }, {})).toThrow(/servers/);
   });
 
   it('never shows the enrollment token when describing itself', async () => {

@@ -47,6 +47,12 @@ describe('the server URL policy', () => {
     expect(await resolveTrust({ server: 'http://10.0.0.5:7070', dataDir, insecure: true })).toEqual({ rejectUnauthorized: false });
     expect(await resolveTrust({ server: 'https://127.0.0.1:1', dataDir })).toEqual({ rejectUnauthorized: true });
   });
+
+  it('holds every URL of a server list to the policy, not only the first', async () => {
+    const dataDir = await tempDir();
+    await expect(resolveTrust({ server: 'http://127.0.0.1:1', servers: ['http://127.0.0.1:1', 'http://10.0.0.5:7070'], dataDir })).rejects.toThrow(/10\.0\.0\.5:7070: plain http/);
+    expect(await resolveTrust({ server: 'http://127.0.0.1:1', servers: ['http://127.0.0.1:1', 'http://[::1]:2'], dataDir })).toEqual({ rejectUnauthorized: true });
+  });
 });
 
 describe('trust over a real TLS server', () => {
@@ -75,6 +81,11 @@ describe('trust over a real TLS server', () => {
     expect(caPin(trust.ca!)).toBe(caPin(caPem));
     expect(existsSync(join(dataDir, SERVER_CA_FILE))).toBe(true);
     expect(caPin(readFileSync(join(dataDir, SERVER_CA_FILE)))).toBe(caPin(caPem));
+    // With a list, the pinned CA comes from the first https server that answers.
+    const listDir = await tempDir();
+    const down = 'https://127.0.0.1:1';
+    const fromList = await resolveTrust({ server: down, servers: [down, url], dataDir: listDir, caSha256: caPin(caPem) });
+    expect(caPin(fromList.ca!)).toBe(caPin(caPem));
   });
 
   it('artifact downloads go through the pinned CA, and fail without it', async () => {

@@ -103,3 +103,37 @@ describe('module registry', () => {
     for (const t of registry.types()) expect(() => compile(registry.get(t.type)!.payload), t.type).not.toThrow();
   });
 });
+
+describe('module registry at run time', () => {
+  it('adds and removes modules, telling listeners after each change', () => {
+    const registry = createRegistry([defineModule({ name: 'alpha', description: '', commands: [command('alpha.go')] })]);
+    let changes = 0;
+    const off = registry.onChange(() => changes++);
+    registry.add(defineModule({ name: 'beta', description: '', commands: [command('beta.go')] }));
+    expect(registry.modules()).toEqual(['alpha', 'beta']);
+    expect(registry.types().map((t) => t.type)).toEqual(['alpha.go', 'beta.go']);
+    expect(registry.moduleOf('beta.go')).toBe('beta');
+    expect(registry.validatePayload('beta.go', {})).toEqual({});
+    expect(changes).toBe(1);
+    expect(registry.remove('alpha')?.name).toBe('alpha');
+    expect(registry.get('alpha.go')).toBeUndefined();
+    expect(() => registry.validatePayload('alpha.go', {})).toThrow(UnknownCommandTypeError);
+    expect(changes).toBe(2);
+    expect(registry.remove('alpha')).toBeUndefined();
+    expect(changes).toBe(2);
+    off();
+    registry.add(defineModule({ name: 'alpha', description: '', commands: [command('alpha.go')] }));
+    expect(changes).toBe(2);
+  });
+
+  it('refuses a bad or colliding module and changes nothing', () => {
+    const registry = createRegistry([defineModule({ name: 'alpha', description: '', commands: [command('alpha.go')] })]);
+    let changes = 0;
+    registry.onChange(() => changes++);
+    expect(() => registry.add(defineModule({ name: 'alpha', description: '', commands: [] }))).toThrow(/alpha is loaded already/);
+    expect(() => registry.add(defineModule({ name: 'beta', description: '', commands: [command('alpha.go')] }))).toThrow(/beta\.verb/);
+    expect(() => registry.add({ name: 'Bad', description: '', commands: [] })).toThrow(/module needs a name/);
+    expect(registry.modules()).toEqual(['alpha']);
+    expect(changes).toBe(0);
+  });
+});

@@ -6,7 +6,7 @@ import { printJson, println } from '../output.js';
 import { forever, onShutdown } from '../shutdown.js';
 
 interface AgentOpts {
-  server?: string;
+  server?: string[];
   enrollToken?: string;
   caSha256?: string;
   caFile?: string;
@@ -14,6 +14,7 @@ interface AgentOpts {
   name?: string;
   label?: string[];
   dataDir?: string;
+  pluginsDir?: string;
   config?: string;
   modules?: string;
   logLevel?: string;
@@ -29,7 +30,7 @@ export function registerAgent(program: Command): void {
   program
     .command('agent')
     .description('run the node agent (flags > --config file > STEWARD_* environment)')
-    .option('--server <url>', 'control plane URL (default http://127.0.0.1:7070)')
+    .option('--server <url>', 'control plane URL (default http://127.0.0.1:7070); repeatable or a comma list: replicas tried in order, the next when one fails (env STEWARD_SERVERS)', collect)
     .option('--enroll-token <token>', 'one-time token for the first start')
     .option('--ca-sha256 <pin>', "pin of the control plane's CA, sha256:<hex> (printed by `steward enroll create`); the CA is then kept in the data dir (env STEWARD_CA_SHA256)")
     .option('--ca-file <pem>', "trust this CA for the control plane instead of a pin (an operator's PKI; env STEWARD_CA_FILE)")
@@ -37,6 +38,7 @@ export function registerAgent(program: Command): void {
     .option('--name <name>', 'node name (default: chosen by the server)')
     .option('--label <k=v>', 'node label (repeatable)', collect)
     .option('--data-dir <dir>', 'where identity, journal and outbox live (default ~/.steward/agent)')
+    .option('--plugins-dir <dir>', 'plugin modules, one folder each, loaded as they come and go (default <data-dir>/plugins; env STEWARD_PLUGINS_DIR)')
     .option('--config <file>', 'YAML config file')
     .option('--modules <list>', `comma-separated modules to enable; +name/-name change the default (${DEFAULT_MODULES.join(',')})`)
     .option('--log-level <level>', 'fatal, error, warn, info, debug, trace or silent')
@@ -46,7 +48,7 @@ export function registerAgent(program: Command): void {
     // For the local agent of `steward up`: stop when that process is gone, even after a SIGKILL.
     .addOption(new Option('--exit-with-parent').hideHelp())
     .action(async (opts: AgentOpts) => {
-      const { loadAgentConfig, describeConfig, startAgent } = await import('@steward/agent');
+      const { loadConfigLayers, loadStoredConfig, resolveConfig, describeConfig, startAgent } = await import('@steward/agent');
       const flags = {
         server: opts.server,
         enrollToken: opts.enrollToken,
@@ -56,6 +58,7 @@ export function registerAgent(program: Command): void {
         name: opts.name,
         label: opts.label,
         dataDir: opts.dataDir,
+        pluginsDir: opts.pluginsDir,
         config: opts.config,
         modules: opts.modules,
         logLevel: opts.logLevel,
@@ -63,7 +66,10 @@ export function registerAgent(program: Command): void {
       };
       if (opts.checkConfig) {
         try {
-          const shown = describeConfig(loadAgentConfig(flags, process.env));
+          // What the agent would start with: the local sources, and the pushed config stored in its data dir.
+          const layers = loadConfigLayers(flags, process.env);
+          const local = resolveConfig(layers);
+          const shown = describeConfig((await loadStoredConfig(layers, local.dataDir))?.config ?? local);
           if (opts.json) printJson(shown);
           else process.stdout.write(stringify(JSON.parse(JSON.stringify(shown))));
         } catch (e) {
@@ -72,7 +78,9 @@ export function registerAgent(program: Command): void {
         }
         return;
       }
-      const agent = await startAgent(loadAgentConfig(flags, process.env));
+      // The layers are kept: a pushed config is merged between them while the agent runs.
+      const layers = loadConfigLayers(flags, process.env);
+      const agent = await startAgent(resolveConfig(layers), { layers });
       println(`agent running as node ${agent.nodeId}`);
       onShutdown(() => agent.stop(), { withParent: opts.exitWithParent });
       await forever();

@@ -36,6 +36,12 @@ export function eventLine(e: StewardEvent, node?: string): string {
     case 'task.state':
       text = `${e.taskId} ${e.state}${e.nodeId ? ` on ${node ?? e.nodeId}` : ''} (attempt ${e.attempt}${e.progress !== null ? `, ${e.progress}%` : ''})${e.reason ? `: ${e.reason}` : ''}`;
       break;
+    case 'node.config':
+      text = `${node ?? e.nodeId}: config ${e.revision} ${e.state}${e.reason ? ` (${e.reason})` : ''}`;
+      break;
+    case 'agent-config.changed':
+      text = `config document ${e.name} ${e.change}${e.version !== null ? ` (version ${e.version})` : ''}`;
+      break;
     case 'alert.fired':
     case 'alert.resolved':
     case 'alert.acked': {

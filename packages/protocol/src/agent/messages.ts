@@ -5,6 +5,7 @@ import { Inventory, Stats } from '../api/inventory.js';
 import { ShellCols, ShellRows } from '../modules/shell.js';
 import { OUTPUT_CHUNKS_PER_MESSAGE, OutputChunk } from '../api/output.js';
 import { CommandSignature, SigningKeySet } from './signing.js';
+import { CatalogUpdateMessage, ConfigDesiredMessage, ConfigStatusMessage } from './config.js';
 
 /** Version of the agent ⇄ control plane WebSocket protocol. */
 export const AGENT_PROTOCOL_VERSION = 1;
@@ -139,6 +140,8 @@ export const AgentMessage = Type.Union([
   CredentialRotatedMessage,
   CommandOutputMessage,
   CommandRecentMessage,
+  ConfigStatusMessage,
+  CatalogUpdateMessage,
 ]);
 export type AgentMessage = Static<typeof AgentMessage>;
 export type HelloMessage = Static<typeof HelloMessage>;
@@ -259,6 +262,7 @@ export const ServerMessage = Type.Union([
   SigningKeysMessage,
   CredentialRotateMessage,
   OutputAckMessage,
+  ConfigDesiredMessage,
 ]);
 export type ServerMessage = Static<typeof ServerMessage>;
 export type WelcomeMessage = Static<typeof WelcomeMessage>;

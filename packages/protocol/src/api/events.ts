@@ -83,6 +83,36 @@ export const ServiceStateEvent = Type.Object({
   reason: Nullable(Type.String()),
 });
 
+/** An agent answered a pushed config (`applied` / `rejected`), or a new revision was sent to it (`pending`). */
+export const NodeConfigEvent = Type.Object({
+  kind: Type.Literal('node.config'),
+  at: Timestamp,
+  nodeId: Id,
+  revision: Type.String(),
+  state: Type.Union([Type.Literal('applied'), Type.Literal('rejected'), Type.Literal('pending')]),
+  reason: Type.Optional(Type.String()),
+});
+
+/** A desired agent configuration document was written or deleted; replicas re-push to the nodes they hold. */
+export const AgentConfigChangedEvent = Type.Object({
+  kind: Type.Literal('agent-config.changed'),
+  at: Timestamp,
+  name: Type.String(),
+  change: Type.Union([Type.Literal('updated'), Type.Literal('deleted')]),
+  version: Nullable(Type.Integer()),
+});
+
+/** A plugin on a node was loaded, unloaded or refused (`invalid`, with the reason). */
+export const NodePluginEvent = Type.Object({
+  kind: Type.Literal('node.plugin'),
+  at: Timestamp,
+  nodeId: Id,
+  plugin: Type.String(),
+  change: Type.Union([Type.Literal('loaded'), Type.Literal('unloaded'), Type.Literal('invalid')]),
+  version: Type.Optional(Type.String()),
+  reason: Type.Optional(Type.String()),
+});
+
 export const StewardEvent = Type.Union([
   NodeStatusEvent,
   NodeChangedEvent,
@@ -94,6 +124,9 @@ export const StewardEvent = Type.Union([
   AlertAckedEvent,
   TaskStateEvent,
   ServiceStateEvent,
+  NodeConfigEvent,
+  AgentConfigChangedEvent,
+  NodePluginEvent,
 ]);
 export type StewardEvent = Static<typeof StewardEvent>;
 export type StewardEventKind = StewardEvent['kind'];

@@ -7,3 +7,4 @@ export * from './tls-pin.js';
 export * from './signing.js';
 export * from './atomic-file.js';
 export * from './utf8.js';
+export * from './config-revision.js';

@@ -14,6 +14,9 @@ import {
   type CredentialRotatedMessage,
   type CommandOutputMessage,
   type CommandRecentMessage,
+  type Inventory,
+  type ConfigStatusMessage,
+  type CatalogUpdateMessage,
 } from '@steward/protocol';
 import { IN_FLIGHT_MS, type Dispatcher } from './dispatcher.js';
 import type { AgentHub } from './hub.js';
@@ -22,9 +25,12 @@ import { publishInventoryClamped, publishNodeStatus } from '../events/node-statu
 import { commandStatesOnNode, deliverableForNode } from '../store/queries/commands.js';
 import { clearConnection, confirmNextCredential, getNodeRow, recordHeartbeat, transitionNode, updateNodeRow } from '../store/queries/nodes.js';
 import { credentialIdOf } from '../security/secrets.js';
+import { EMPTY_INVENTORY, fromJson } from '../store/rows.js';
 import type { CommandSigner } from '../security/signing-key.js';
+import type { NodesTable } from '../store/schema.js';
 import { ModuleHandlers } from './module-handlers.js';
 import type { AgentSession, SessionHandlers } from './session.js';
+import type { ConfigSource, DesiredConfig } from './config-source.js';
 import { wire } from './wire.js';
 
 /**
@@ -59,6 +65,8 @@ export class AgentGateway implements SessionHandlers {
   private readonly heartbeatObservers = new Set<(nodeId: string, stats: Stats, at: number) => void>();
   /** Nodes already warned about clamped heartbeat stats. */
   private readonly clampWarned = new Set<string>();
+  /** The agent-config feature, once it started; until then no config is pushed. */
+  config: ConfigSource | null = null;
 
   constructor(
     private readonly ctx: Context,
@@ -93,7 +101,13 @@ export class AgentGateway implements SessionHandlers {
       publishInventoryClamped(this.ctx, row, inventory.clamped);
     }
     this.commands.declared(row.id, inventory.value.commandTypes);
-    session.send(wire.welcome(row.id, row.name, row.heartbeat_interval_ms, now, await this.signer.keySet(db, now), restoredRecently(this.ctx.settings.restored, now)));
+    // Worked out before the welcome: between the welcome and `ready` nothing may be awaited, or
+    // the agent's first heartbeat (sent on welcome) would find the session not ready.
+    const desired = await this.desiredConfig(row);
+    const keys = await this.signer.keySet(db, now);
+    session.send(wire.welcome(row.id, row.name, row.heartbeat_interval_ms, now, keys, restoredRecently(this.ctx.settings.restored, now)));
+    // Right after welcome, before any dispatch: the agent runs commands under its current config.
+    if (desired) session.send(wire.configDesired(desired.revision, desired.config));
     session.ready = true;
     await this.dispatcher.deliverAll(session.nodeId);
     await this.ackKnownResults(session, msg.outbox);
@@ -171,6 +185,39 @@ export class AgentGateway implements SessionHandlers {
 
   async recent(session: AgentSession, msg: CommandRecentMessage): Promise<void> {
     await this.commands.recent(session.nodeId, msg.commandIds);
+  }
+
+  /** The agent's answer to a `config.desired` (issue 15); stored by the agent-config feature. */
+  async configStatus(session: AgentSession, msg: ConfigStatusMessage): Promise<void> {
+    await this.config?.status(session.nodeId, msg);
+  }
+
+  /** Only Steward's own agents take pushed config; a seed protocol's proxy would not understand it. */
+  private async desiredConfig(row: NodesTable): Promise<DesiredConfig | null> {
+    if (!this.config || (row.protocol ?? 'steward') !== 'steward') return null;
+    try {
+      return await this.config.desired(row);
+    } catch (err) {
+      // The welcome stands: the sweep's re-check sends the config later.
+      this.ctx.log.warn({ err, nodeId: row.id }, 'could not work out the node\'s desired config');
+      return null;
+    }
+  }
+
+  /**
+   * The agent's command catalog changed at run time (a module turned on or off, a plugin loaded),
+   * or its capabilities: taken like a hello's, so payload checks and the node's stored inventory
+   * (the dashboard's run box, other replicas, task placement at the next task report) follow.
+   * Bounded by the message schema and the inventory caps.
+   */
+  async catalogUpdate(session: AgentSession, msg: CatalogUpdateMessage): Promise<void> {
+    const row = await getNodeRow(this.ctx.store.db, session.nodeId);
+    if (!row) return session.close(4003, 'node no longer exists');
+    const stored = fromJson<Inventory>(row.inventory) ?? EMPTY_INVENTORY;
+    const inventory = capInventory({ ...stored, commandTypes: msg.commandTypes, modules: msg.modules, ...(msg.capabilities ? { capabilities: msg.capabilities } : {}) });
+    await updateNodeRow(this.ctx.store.db, session.nodeId, { inventory: JSON.stringify(inventory.value) });
+    this.commands.declared(session.nodeId, inventory.value.commandTypes);
+    this.ctx.log.info({ nodeId: session.nodeId, modules: inventory.value.modules, types: inventory.value.commandTypes.length }, 'node command catalog changed');
   }
 
   async closed(session: AgentSession): Promise<void> {

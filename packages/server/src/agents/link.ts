@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { ConflictError, newId, type Stats } from '@steward/protocol';
+import { ConflictError, newId, type PushedConfig, type Stats } from '@steward/protocol';
 import type { Relay, RelayMessage } from '../cluster/relay.js';
 import type { Context } from '../core/context.js';
 import { credentialIdOf, makeCredential } from '../security/secrets.js';
@@ -11,6 +11,7 @@ import { AgentGateway, type CommandReceiver } from './gateway.js';
 import { AgentHub } from './hub.js';
 import { sweepLiveness } from './liveness.js';
 import type { ModuleHandlers } from './module-handlers.js';
+import type { ConfigSource } from './config-source.js';
 import { authenticateNode, NodeUnknownError } from './node-auth.js';
 import { NodeRateLimiter } from './rate-limits.js';
 import { AgentSession, type SessionLimits } from './session.js';
@@ -34,6 +35,10 @@ export interface AgentLink {
   sessionResize(nodeId: string, commandId: string, cols: number, rows: number): void;
   /** Changes the node's heartbeat interval live. */
   configure(nodeId: string, config: { heartbeatIntervalMs: number }): void;
+  /** Sends the node its effective pushed config (`config.desired`) wherever it is connected. */
+  pushConfig(nodeId: string, revision: string, config: PushedConfig): void;
+  /** Binds where the desired config sent after each welcome comes from, and where agents' answers go. */
+  serveConfig(source: ConfigSource): void;
   /** Closes the node's connection wherever it is held; the agent redials unless refused. */
   disconnect(nodeId: string, code: number, reason: string): void;
   /** True when this replica holds a ready connection of the node. */
@@ -158,6 +163,14 @@ export class Link implements AgentLink {
 
   configure(nodeId: string, config: { heartbeatIntervalMs: number }): void {
     this.hub.send(nodeId, wire.config(config.heartbeatIntervalMs));
+  }
+
+  pushConfig(nodeId: string, revision: string, config: PushedConfig): void {
+    this.hub.send(nodeId, wire.configDesired(revision, config));
+  }
+
+  serveConfig(source: ConfigSource): void {
+    this.gateway.config = source;
   }
 
   disconnect(nodeId: string, code: number, reason: string): void {

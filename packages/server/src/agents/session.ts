@@ -45,6 +45,8 @@ export interface SessionHandlers {
   credentialRotated(session: AgentSession, msg: Extract<AgentMessage, { type: 'credential.rotated' }>): Promise<void>;
   output(session: AgentSession, msg: Extract<AgentMessage, { type: 'command.output' }>): Promise<void>;
   recent(session: AgentSession, msg: Extract<AgentMessage, { type: 'command.recent' }>): Promise<void>;
+  configStatus(session: AgentSession, msg: Extract<AgentMessage, { type: 'config.status' }>): Promise<void>;
+  catalogUpdate(session: AgentSession, msg: Extract<AgentMessage, { type: 'catalog.update' }>): Promise<void>;
   closed(session: AgentSession): Promise<void>;
 }
 
@@ -179,6 +181,10 @@ export class AgentSession {
           return this.handlers.output(this, msg);
         case 'command.recent':
           return this.handlers.recent(this, msg);
+        case 'config.status':
+          return this.handlers.configStatus(this, msg);
+        case 'catalog.update':
+          return this.handlers.catalogUpdate(this, msg);
       }
     });
   }

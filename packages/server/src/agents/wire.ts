@@ -1,4 +1,4 @@
-import type { CommandSignature, DispatchedCommand, ServerMessage, SigningKeySet } from '@steward/protocol';
+import type { CommandSignature, DispatchedCommand, PushedConfig, ServerMessage, SigningKeySet } from '@steward/protocol';
 import type { CommandSigner } from '../security/signing-key.js';
 import type { CommandsTable } from '../store/schema.js';
 
@@ -40,6 +40,10 @@ export const wire = {
   },
   config(heartbeatIntervalMs: number): ServerMessage {
     return { type: 'config', heartbeatIntervalMs };
+  },
+  /** The node's effective pushed config (`{}`: none); the agent answers `config.status`. */
+  configDesired(revision: string, config: PushedConfig): ServerMessage {
+    return { type: 'config.desired', revision, config };
   },
   error(code: string, message: string, details?: unknown): ServerMessage {
     return { type: 'error', code, message, details };

@@ -24,6 +24,9 @@ export function artifactFromRow(r: ArtifactsTable): Artifact {
 
 /** The control plane's artifact store: metadata rows in the store, bytes in `BlobFiles`. */
 export class ArtifactService {
+  /** More reasons a node may read an artifact, added by features (a plugin its pushed config names). */
+  private readonly readGrants: ((nodeId: string, sha256: string) => Promise<boolean>)[] = [];
+
   constructor(
     private readonly ctx: Context,
     readonly files: BlobFiles,
@@ -35,7 +38,14 @@ export class ArtifactService {
    * same 404 as a missing one, so a node cannot even learn which archives exist.
    */
   async checkNodeMayRead(nodeId: string, sha256: string): Promise<void> {
-    if (!(await nodeMayReadArtifact(this.ctx.store.db, nodeId, sha256))) throw new NotFoundError('artifact', sha256);
+    if (await nodeMayReadArtifact(this.ctx.store.db, nodeId, sha256)) return;
+    for (const grant of this.readGrants) if (await grant(nodeId, sha256)) return;
+    throw new NotFoundError('artifact', sha256);
+  }
+
+  /** Lets nodes read the artifacts `grant` says yes to, besides their own and those their commands name. */
+  grantNodeReads(grant: (nodeId: string, sha256: string) => Promise<boolean>): void {
+    this.readGrants.push(grant);
   }
 
   async put(body: Readable, o: PutOptions): Promise<{ artifact: Artifact; created: boolean }> {

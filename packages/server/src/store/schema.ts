@@ -15,6 +15,7 @@ import type { CertificateTables } from './schema/certificates.js';
 import type { SigningTables } from './schema/signing.js';
 import type { AuditTables } from './schema/audit.js';
 import type { SessionTables } from './schema/sessions.js';
+import type { AgentConfigTables } from './schema/agent-config.js';
 
 export type * from './schema/tokens.js';
 export type * from './schema/enrollment.js';
@@ -33,6 +34,7 @@ export type * from './schema/certificates.js';
 export type * from './schema/signing.js';
 export type * from './schema/audit.js';
 export type * from './schema/sessions.js';
+export type * from './schema/agent-config.js';
 
 /**
  * Every table Kysely knows, gathered from one file per area under schema/ (add a table there,
@@ -56,4 +58,5 @@ export interface Database
     CertificateTables,
     SigningTables,
     AuditTables,
-    SessionTables {}
+    SessionTables,
+    AgentConfigTables {}

@@ -14,6 +14,7 @@ import { getCommandRow } from '../../src/store/queries/commands.js';
 import { getNodeRow, insertNode } from '../../src/store/queries/nodes.js';
 import { EMPTY_INVENTORY } from '../../src/store/rows.js';
 import { waitFor } from '../../../../test/support/wait.js';
+import { RAW_STATS } from '../../../../test/support/raw-agent.js';
 import { storeTargets, useFreshStore } from '../helpers/databases.js';
 import { nodeRow, T0 } from '../helpers/rows.js';
 import { testContext } from '../helpers/context.js';
@@ -30,16 +31,7 @@ const inventory: HelloMessage['inventory'] = {
   commandTypes: [{ type: 'exec.run', module: 'exec', safeToRerun: false }],
 };
 
-const stats: Stats = {
-  collectedAt: T0,
-  cpu: { usagePercent: 1, cores: 1 },
-  load: [0, 0, 0],
-  memory: { totalBytes: 1, availableBytes: 1, usedBytes: 0 },
-  disks: [],
-  network: [],
-  uptimeSeconds: 1,
-  agentUptimeSeconds: 1,
-};
+const stats: Stats = { ...RAW_STATS, collectedAt: T0 };
 
 const hello = (over: Partial<HelloMessage> = {}): HelloMessage => ({ type: 'hello', protocol: AGENT_PROTOCOL_VERSION, inventory, running: [], outbox: [], ...over });
 let seq = 0;
@@ -166,6 +158,23 @@ describe.each(storeTargets())('agent link over the memory transport on $name', (
     const { command } = await commands.submit({ node: nodeId, type: 'exec.run', payload: { command: 'true' } });
     await end.next('command.dispatch', (m) => m.command.id === command.id);
     expect(end.closedWith).toBeNull();
+  });
+
+  it('takes a catalog.update like the catalog of a hello: the stored inventory and the submission check follow', async () => {
+    const end = await connect();
+    const stored = async () => JSON.parse((await getNodeRow(ctx.store.db, nodeId))!.inventory) as typeof inventory;
+    end.send({ type: 'catalog.update', commandTypes: [{ type: 'sys.ping', module: 'sys', safeToRerun: true }], modules: ['sys'], capabilities: ['gpu'] });
+    await beat(end); // handled in order: the update before this heartbeat
+    expect(await stored()).toMatchObject({ hostname: 'mem-1', modules: ['sys'], commandTypes: [{ type: 'sys.ping', module: 'sys' }], capabilities: ['gpu'] });
+    await expect(commands.submit({ node: nodeId, type: 'exec.run', payload: { command: 'true' } })).rejects.toMatchObject({ code: 'unknown_command_type' });
+    const { command } = await commands.submit({ node: nodeId, type: 'sys.ping', payload: {} });
+    await end.next('command.dispatch', (m) => m.command.id === command.id);
+    // A malformed one is refused with the field named and changes nothing.
+    end.send({ type: 'catalog.update', commandTypes: [{ type: 'sys.ping' }], modules: ['sys'] } as never);
+    const bad = await end.next('error', (m) => m.code === 'invalid_message');
+    expect(bad.message).toContain('commandTypes[0]');
+    await beat(end);
+    expect((await stored()).commandTypes).toEqual([{ type: 'sys.ping', module: 'sys', safeToRerun: true }]);
   });
 
   it('requires hello first, and closes on a protocol mismatch', async () => {

@@ -22,6 +22,9 @@ import type {
   NodeSample,
   NodeSummary,
   SessionRecording,
+  ConfigDocument,
+  ConfigDocumentPut,
+  NodeConfigView,
 } from './types.js';
 import { ApiError } from '@steward/client/browser';
 import { takePrefetch } from './prefetch.js';
@@ -149,6 +152,13 @@ export class Api {
     (await this.get<{ items: Backup[] }>('/api/v1/backups', q)).items;
   backupSchedules = async (): Promise<BackupSchedule[]> => (await this.get<{ items: BackupSchedule[] }>('/api/v1/backup-schedules')).items;
   restoreBackup = (id: string, body: BackupRestore): Promise<Command> => this.post<Command>(`/api/v1/backups/${encodeURIComponent(id)}/restore`, body);
+
+  // --- desired agent configuration
+  agentConfigs = async (): Promise<ConfigDocument[]> => (await this.get<{ items: ConfigDocument[] }>('/api/v1/agent-config')).items;
+  putAgentConfig = (name: string, body: ConfigDocumentPut): Promise<ConfigDocument> =>
+    this.request<ConfigDocument>('PUT', `/api/v1/agent-config/${encodeURIComponent(name)}`, body);
+  deleteAgentConfig = (name: string): Promise<void> => this.delete(`/api/v1/agent-config/${encodeURIComponent(name)}`);
+  nodeConfig = (id: string): Promise<NodeConfigView> => this.get<NodeConfigView>(`/api/v1/nodes/${encodeURIComponent(id)}/config`);
 
   // --- terminal sessions (a session is a shell.session command; its output is the command's output stream)
   openShell = (node: string, body: { cols: number; rows: number; term?: string }): Promise<Command> =>

@@ -34,4 +34,7 @@ export type {
   StewardEvent,
   StewardEventKind,
   SessionRecording,
+  ConfigDocument,
+  ConfigDocumentPut,
+  NodeConfigView,
 } from '@steward/protocol';

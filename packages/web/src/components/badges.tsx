@@ -30,6 +30,9 @@ const TONE: Record<string, string> = {
   warning: 'wait',
   info: 'neutral',
   acked: 'muted',
+  // pushed agent config
+  applied: 'ok',
+  rejected: 'bad',
   connecting: 'wait',
   reconnecting: 'wait',
 };

@@ -1,10 +1,11 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync, openSync, readSync, closeSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { chmod, mkdir, rename, rm, symlink, readdir, copyFile, readlink } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import * as tar from 'tar';
 import type { ServiceArtifact } from '@steward/protocol';
 import { AgentError } from '../../core/errors.js';
+import { isGzip } from '../../lib/gzip.js';
 import { TransferError } from '../../link/checksummed-file.js';
 import { downloadUrl, type ServerLink } from '../../link/server-link.js';
 
@@ -137,15 +138,6 @@ export class Installer {
   }
 }
 
-function isGzip(path: string): boolean {
-  const fd = openSync(path, 'r');
-  try {
-    const b = Buffer.alloc(2);
-    return readSync(fd, b, 0, 2, 0) === 2 && b[0] === 0x1f && b[1] === 0x8b;
-  } finally {
-    closeSync(fd);
-  }
-}
 
 function fileNameOf(a: ServiceArtifact): string {
   if (a.url) {

@@ -15,6 +15,7 @@ import * as auditApprovals from './0013_audit_approvals.js';
 import * as commandOutput from './0014_command_output.js';
 import * as sessionRecordings from './0015_session_recordings.js';
 import * as webhookEvents from './0016_webhook_events.js';
+import * as agentConfig from './0017_agent_config.js';
 
 /**
  * Every migration, in the order they apply. The key is the name Kysely records in
@@ -41,6 +42,7 @@ export const migrations: Readonly<Record<string, Migration>> = {
   '0014_command_output': commandOutput,
   '0015_session_recordings': sessionRecordings,
   '0016_webhook_events': webhookEvents,
+  '0017_agent_config': agentConfig,
 };
 
 export const migrationProvider: MigrationProvider = {

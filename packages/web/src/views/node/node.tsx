@@ -13,12 +13,14 @@ import { FileBrowser } from './file-browser.js';
 import { RunBox } from './run-box.js';
 import { TerminalPanel } from './terminal.js';
 import { NodeServices } from './services.js';
+import { NodeConfig } from './config.js';
 
 export function NodeView({ params }: { params: Record<string, string> }) {
   const id = params.id!;
   const { api } = useSession();
   const node = useResource(`node:${id}`, () => api.node(id), {
-    refreshOn: (e) => (e.kind === 'node.status' || e.kind === 'node.changed') && (e.nodeId === id || e.name === id),
+    // node.plugin: a plugin came or went, so the catalog the run box offers changed.
+    refreshOn: (e) => (e.kind === 'node.status' || e.kind === 'node.changed' || e.kind === 'node.plugin') && (e.nodeId === id || ('name' in e && e.name === id)),
     throttleMs: 300,
     pollMs: 15_000,
   });
@@ -90,8 +92,13 @@ function NodeDetail({ node: n }: { node: Node }) {
       <Section title="Services">
         <NodeServices nodeId={n.id} />
       </Section>
+      {n.protocol === 'steward' ? (
+        <Section title="Config">
+          <NodeConfig nodeId={n.id} />
+        </Section>
+      ) : null}
       <Section title="Run a command">
-        <RunBox nodeId={n.id} online={online} />
+        <RunBox nodeId={n.id} online={online} commandTypes={n.commandTypes.map((t) => t.type)} />
       </Section>
       {/* Terminals and recordings need the operator role; a reader is offered neither. */}
       {role && role !== 'reader' && n.protocol === 'steward' ? (

@@ -13,12 +13,30 @@ interface Run {
   steps: { state: string; at: number }[];
 }
 
+/** The run box's first choice: a shell line run as `exec.run` with `shell: true`. */
+const SHELL = '';
+
+/** A payload typed in the box: a JSON object, or nothing (an empty payload). */
+function payloadOf(text: string): Record<string, unknown> {
+  if (!text) return {};
+  let v: unknown;
+  try {
+    v = JSON.parse(text);
+  } catch {
+    throw new Error('the payload must be JSON, e.g. {"name": "ada"}');
+  }
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new Error('the payload must be a JSON object');
+  return v as Record<string, unknown>;
+}
+
 /**
- * Runs a shell command line on the node (`exec.run` with `shell: true`) and shows each state
- * change as its event arrives, then the output once the agent's result is stored.
+ * Runs a shell command line on the node (`exec.run` with `shell: true`), or any command type of
+ * the node's catalog (built-in or plugin) with a JSON payload, and shows each state change as its
+ * event arrives, then the output once the agent's result is stored.
  */
-export function RunBox({ nodeId, online }: { nodeId: string; online: boolean }) {
+export function RunBox({ nodeId, online, commandTypes = [] }: { nodeId: string; online: boolean; commandTypes?: readonly string[] }) {
   const { api } = useSession();
+  const [type, setType] = useState(SHELL);
   const [line, setLine] = useState('');
   const [runs, setRuns] = useState<Run[]>([]);
   const [error, setError] = useState<string | null>(null);
@@ -45,14 +63,18 @@ export function RunBox({ nodeId, online }: { nodeId: string; online: boolean }) 
   const submit = async (e: FormEvent) => {
     e.preventDefault();
     const text = line.trim();
-    if (!text) return;
+    if (!text && type === SHELL) return;
     setBusy(true);
     setError(null);
     try {
-      const c = await api.submit({ node: nodeId, type: 'exec.run', payload: { command: text, shell: true } });
+      const c =
+        type === SHELL
+          ? await api.submit({ node: nodeId, type: 'exec.run', payload: { command: text, shell: true } })
+          : await api.submit({ node: nodeId, type, payload: payloadOf(text) });
       const buffered = early.current.get(c.id) ?? [];
       early.current.delete(c.id);
-      const run = buffered.reduce(withStep, { id: c.id, line: text, steps: [{ state: 'pending', at: c.createdAt }] } as Run);
+      const shown = type === SHELL ? `$ ${text}` : `${type} ${text || '{}'}`;
+      const run = buffered.reduce(withStep, { id: c.id, line: shown, steps: [{ state: 'pending', at: c.createdAt }] } as Run);
       setRuns((rs) => [run, ...rs].slice(0, 10));
       setLine('');
     } catch (err) {
@@ -65,16 +87,26 @@ export function RunBox({ nodeId, online }: { nodeId: string; online: boolean }) 
   return (
     <div className="run-box">
       <form onSubmit={(e) => void submit(e)} className="run-form">
-        <span className="prompt">$</span>
+        {commandTypes.length > 0 && (
+          <select aria-label="command type" value={type} onChange={(e) => setType(e.target.value)}>
+            <option value={SHELL}>shell</option>
+            {commandTypes.map((t) => (
+              <option key={t} value={t}>
+                {t}
+              </option>
+            ))}
+          </select>
+        )}
+        <span className="prompt">{type === SHELL ? '$' : '{}'}</span>
         <input
-          aria-label="command line"
-          placeholder="uname -a"
+          aria-label={type === SHELL ? 'command line' : 'payload'}
+          placeholder={type === SHELL ? 'uname -a' : 'payload as JSON, e.g. {"name": "ada"}'}
           value={line}
           onChange={(e) => setLine(e.target.value)}
           spellCheck={false}
           autoComplete="off"
         />
-        <button type="submit" disabled={busy || !line.trim()}>
+        <button type="submit" disabled={busy || (type === SHELL && !line.trim())}>
           Run
         </button>
       </form>
@@ -99,7 +131,7 @@ function RunOutput({ run }: { run: Run }) {
   return (
     <div className="run" data-testid="run" data-command-id={run.id}>
       <div className="run-head">
-        <code>$ {run.line}</code>
+        <code>{run.line}</code>
         <StatusBadge status={state} />
         <Link to={`/commands/${run.id}`} className="muted">
           details

@@ -70,6 +70,19 @@ function describe(e: StewardEvent, names: Map<string, string>) {
           ) : null}
         </>
       );
+    case 'node.config':
+      return (
+        <>
+          config of <Link to={`/nodes/${e.nodeId}`}>{names.get(e.nodeId) ?? e.nodeId}</Link> <StatusBadge status={e.state} />
+          {e.reason ? <span className="muted"> ({e.reason})</span> : null}
+        </>
+      );
+    case 'agent-config.changed':
+      return (
+        <>
+          config document <Link to="/config">{e.name}</Link> {e.change}
+        </>
+      );
     default:
       return <code>{(e as { kind: string }).kind}</code>;
   }
