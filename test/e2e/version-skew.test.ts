@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AGENT_CONNECT_PATH, AGENT_ENROLL_PATH, AGENT_PROTOCOL_VERSION, PROTOCOL_UNSUPPORTED, PROTOCOL_UNSUPPORTED_CLOSE } from '@steward/protocol';
 import { startAgentProcess, startServerProcess, STEWARD_BIN, waitOnline, type AgentProc, type ServerProc } from '../support/processes.js';
 import { rawInventory } from '../support/raw-agent.js';
+import { openBrowser } from '../support/browser.js';
 import { waitFor } from '../support/wait.js';
 
 const run = promisify(execFile);
@@ -65,6 +66,27 @@ describe('protocol version skew', () => {
     const { stdout } = await run(process.execPath, [STEWARD_BIN, '--server', server.url, '--token', server.token, 'nodes', 'ls']);
     expect(stdout.split('\n').find((l) => l.includes('skew-new'))).toContain('incompatible: agent protocol 1.3');
   }, 120_000);
+
+  it('the dashboard marks the refused node in the node list and on its page', async () => {
+    const id = (await server.client.getNode('skew-new')).id;
+    const b = await openBrowser();
+    try {
+      await b.page.goto(server.url);
+      await b.page.fill('#token', server.token);
+      await b.page.click('button[type=submit]');
+      await b.page.click('nav >> text=Nodes');
+      const row = b.page.locator(`[role=row][data-row-key="${id}"]`);
+      await row.locator('[data-skew="1.3"]').waitFor();
+      expect(await row.locator('[data-skew]').getAttribute('title')).toContain('upgrade the control plane');
+      await row.locator('a').click();
+      await b.page.waitForURL(`**/nodes/${id}`);
+      await b.page.locator('[data-skew="1.3"]').first().waitFor();
+      expect(await b.page.locator('body').textContent()).toContain(`agent protocol 1.3 refused by control plane ${AGENT_PROTOCOL_VERSION}`);
+      await b.shot('version-skew-node');
+    } finally {
+      await b.close();
+    }
+  }, 90_000);
 
   it('a raw agent a major older gets protocol_unsupported and the close code; an unknown caller stores nothing', async () => {
     const { token } = await server.client.createEnrollmentToken({});
