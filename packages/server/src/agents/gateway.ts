@@ -20,7 +20,7 @@ import {
 import { IN_FLIGHT_MS, type Dispatcher } from './dispatcher.js';
 import type { AgentHub } from './hub.js';
 import type { Context } from '../core/context.js';
-import { publishInventoryClamped, publishNodeStatus } from '../events/node-status.js';
+import { publishInventoryClamped, publishNodeChanged, publishNodeStatus } from '../events/node-status.js';
 import { commandStatesOnNode, deliverableForNode } from '../store/queries/commands.js';
 import { clearConnection, confirmNextCredential, getNodeRow, recordHeartbeat, transitionNode, updateNodeRow } from '../store/queries/nodes.js';
 import { credentialIdOf } from '../security/secrets.js';
@@ -227,10 +227,16 @@ export class AgentGateway implements SessionHandlers {
    * node (only an authenticated connection gets this far) so the node list shows why it stays offline.
    */
   async versionRefused(session: AgentSession, refusal: VersionRefusal): Promise<void> {
-    this.versionRefusals.inc({ verdict: refusal.verdict });
     const at = this.ctx.now();
-    await updateNodeRow(this.ctx.store.db, session.nodeId, { version_skew: JSON.stringify({ ...refusal, at }) });
-    this.ctx.log.warn({ nodeId: session.nodeId, ...refusal }, 'refused an agent for its protocol version');
+    const before = (await getNodeRow(this.ctx.store.db, session.nodeId))?.version_skew;
+    const row = await updateNodeRow(this.ctx.store.db, session.nodeId, { version_skew: JSON.stringify({ ...refusal, at }) });
+    // Told once per new refused version, not on every retry: lists and the dashboard refresh.
+    const was = fromJson<VersionRefusal>(before ?? null);
+    if (row && was?.agentProtocol !== refusal.agentProtocol) {
+      publishNodeChanged(this.ctx, row, 'updated');
+      this.ctx.log.warn({ nodeId: session.nodeId, ...refusal }, 'refused an agent for its protocol version');
+    }
+    this.versionRefusals.inc({ verdict: refusal.verdict });
   }
 
   async closed(session: AgentSession): Promise<void> {

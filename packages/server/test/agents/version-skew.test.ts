@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { AGENT_PROTOCOL_VERSION, PROTOCOL_UNSUPPORTED, PROTOCOL_UNSUPPORTED_CLOSE, type HelloMessage } from '@steward/protocol';
+import { AGENT_PROTOCOL_VERSION, PROTOCOL_UNSUPPORTED, PROTOCOL_UNSUPPORTED_CLOSE, type HelloMessage, type StewardEvent } from '@steward/protocol';
 import { AgentConfigService } from '../../src/agent-config/service.js';
 import { Link } from '../../src/agents/link.js';
 import { MemoryTransport, type MemoryAgentEnd } from '../../src/agents/transports/memory.js';
@@ -17,6 +17,7 @@ import { storeTargets, useFreshStore } from '../helpers/databases.js';
 import { testContext } from '../helpers/context.js';
 import { nodeRow, T0 } from '../helpers/rows.js';
 import { RAW_STATS } from '../../../../test/support/raw-agent.js';
+import { waitFor } from '../../../../test/support/wait.js';
 
 /**
  * The version-skew rule on the agent link (memory transport, real session, gateway and config
@@ -84,11 +85,30 @@ describe.each(storeTargets())('protocol version skew on $name', (target) => {
     expect(end.closedWith?.code).toBe(PROTOCOL_UNSUPPORTED_CLOSE);
     expect(end.received.map((m) => m.type)).toEqual(['error']);
     expect(end.received.filter((m) => m.type === 'error' && m.code === 'invalid_message')).toEqual([]);
+    // Counted once stored: the positive marker that the refusal was handled.
+    await waitFor('the refusal counted', async () => (await refusals(verdict)) === 1);
     const row = await getNodeRow(ctx.store.db, nodeId);
     expect(row?.status).toBe('offline');
     expect(nodeFromRow(row!).versionSkew).toEqual({ agentProtocol: said, serverProtocol: AGENT_PROTOCOL_VERSION, verdict, at: now });
-    expect(await refusals(verdict)).toBe(1);
     expect(link.connected(nodeId)).toBe(false);
+  });
+
+  it('tells the event stream once per refused version, not on every retry', async () => {
+    const seen: StewardEvent[] = [];
+    ctx.bus.subscribe(({ event }) => void (event.kind === 'node.changed' && seen.push(event)));
+    for (const [i, said] of ['1.3', '1.3', '1.4'].entries()) {
+      const end = await memory.connect(credential);
+      end.send(hello(said));
+      await end.closed();
+      // Each refusal handled before the next connects: counted after it was stored and told.
+      await waitFor(`refusal ${i + 1} counted`, async () => (await refusals('agent_too_new')) === i + 1);
+    }
+    // Events arrive in order: one from the repeated 1.3 would come before the one for 1.4.
+    await waitFor('the event for 1.4', () => seen.length >= 2);
+    expect(seen).toMatchObject([
+      { kind: 'node.changed', nodeId, change: 'updated' },
+      { kind: 'node.changed', nodeId, change: 'updated' },
+    ]);
   });
 
   it('an unreadable version is a validation error that names the field, not a refusal', async () => {
@@ -105,6 +125,7 @@ describe.each(storeTargets())('protocol version skew on $name', (target) => {
     const refused = await memory.connect(credential);
     refused.send(hello('2.0'));
     await refused.closed();
+    await waitFor('the refusal counted', async () => (await refusals('agent_too_new')) === 1);
     expect((await getNodeRow(ctx.store.db, nodeId))?.version_skew).not.toBeNull();
 
     const end = await memory.connect(credential);
