@@ -8,24 +8,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AGENT_ARTIFACTS_PATH, AGENT_ENROLL_PATH, type Inventory } from '@steward/protocol';
 import { StewardClient } from '@steward/client';
 import { startServerProcess, STEWARD_BIN, tempDir, type ServerProc } from '../support/processes.js';
+import { rawInventory } from '../support/raw-agent.js';
 
 const run = promisify(execFile);
 const MAX = 20 * 1024 * 1024;
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
-const inventory: Inventory = {
-  hostname: 'raw',
-  addresses: [],
-  os: { platform: 'linux', release: 'x' },
-  arch: 'x64',
-  agentVersion: 'test',
-  cpuCores: 1,
-  memoryBytes: 1,
-  disks: [],
-  capabilities: [],
-  modules: ['sys'],
-  commandTypes: [{ type: 'sys.ping', module: 'sys', safeToRerun: true }],
-};
+const inventory = rawInventory('raw', { modules: ['sys'], commandTypes: [{ type: 'sys.ping', module: 'sys', safeToRerun: true }] });
 
 /** Every stored artifact file (not the temp dir), as `<sha>`. */
 function storedFiles(server: ServerProc): string[] {

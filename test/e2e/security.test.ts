@@ -3,24 +3,13 @@ import { statSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AGENT_CONNECT_PATH, AGENT_ENROLL_PATH, type Inventory } from '@steward/protocol';
+import { AGENT_CONNECT_PATH, AGENT_ENROLL_PATH } from '@steward/protocol';
 import { StewardClient } from '@steward/client';
 import { addAgent, startServerProcess, type AgentProc, type ServerProc } from '../support/processes.js';
 import { waitFor } from '../support/wait.js';
+import { rawInventory } from '../support/raw-agent.js';
 
-const inventory: Inventory = {
-  hostname: 'raw',
-  addresses: [],
-  os: { platform: 'linux', release: 'x' },
-  arch: 'x64',
-  agentVersion: 'test',
-  cpuCores: 1,
-  memoryBytes: 1,
-  disks: [],
-  capabilities: [],
-  modules: ['sys'],
-  commandTypes: [{ type: 'sys.ping', module: 'sys', safeToRerun: true }],
-};
+const inventory = rawInventory('raw', { modules: ['sys'], commandTypes: [{ type: 'sys.ping', module: 'sys', safeToRerun: true }] });
 
 /** A raw agent socket, to send what a real agent never would. */
 async function rawAgent(url: string, credential: string) {

@@ -3,8 +3,8 @@ import { AGENT_CONNECT_PATH, AGENT_ENROLL_PATH, AGENT_PROTOCOL_VERSION, type Inv
 import type { StewardClient } from '@steward/client';
 import { waitFor } from './wait.js';
 
-/** A small, valid inventory for an agent a test plays by hand. */
-export function rawInventory(hostname = 'raw'): Inventory {
+/** A small, valid inventory for an agent a test plays by hand (`over` replaces fields: its modules, types…). */
+export function rawInventory(hostname = 'raw', over: Partial<Inventory> = {}): Inventory {
   return {
     hostname,
     addresses: [],
@@ -17,6 +17,7 @@ export function rawInventory(hostname = 'raw'): Inventory {
     capabilities: [],
     modules: ['exec'],
     commandTypes: [{ type: 'exec.run', module: 'exec', safeToRerun: false }],
+    ...over,
   };
 }
 

@@ -278,6 +278,8 @@ export class Agent implements RunningAgent {
         // command's output before its result, as it went when connected.
         outputMessages(this.journal.pendingOutput(), (m) => this.connection.send(m));
         for (const result of this.journal.outbox()) this.connection.send(result);
+        // A control plane restored from a backup asks what we received after it (clocks may differ by a minute).
+        if (msg.restored) this.connection.send({ type: 'command.recent', commandIds: this.journal.receivedBetween(msg.restored.backupAt - 60_000, msg.restored.restoredAt + 60_000) });
         this.scheduleHeartbeat(0);
         return;
       case 'command.dispatch':

@@ -155,6 +155,9 @@ export class Journal {
       outboxIds: this.db.prepare<[number], Pick<Row, 'id'>>(
         `select id from commands where state = 'done' and acked = 0 and origin = 'control' order by received_at limit ?`,
       ),
+      receivedBetween: this.db.prepare<[number, number], Pick<Row, 'id'>>(
+        `select id from commands where origin = 'control' and received_at between ? and ? order by received_at limit 1000`,
+      ),
       interrupted: this.db.prepare<[], Row>(`select * from commands where state = 'running' order by received_at`),
       outputSeq: this.db.prepare<[string], { output_seq: number }>('select output_seq from commands where id = ?'),
       addOutput: this.db.prepare('insert or ignore into output_outbox (command_id, seq, stream, data, at) values (?, ?, ?, ?, ?)'),
@@ -264,6 +267,11 @@ export class Journal {
   /** Commands that were running when the previous agent process died. */
   interrupted(): JournalEntry[] {
     return this.stmts.interrupted.all().map(fromRow);
+  }
+
+  /** Control-plane commands received in a time window (what a control plane restored from an older backup asks for). */
+  receivedBetween(from: number, to: number): string[] {
+    return this.stmts.receivedBetween.all(from, to).map((r) => r.id);
   }
 
   prune(now: number): number {

@@ -37,6 +37,7 @@ import { Store } from './store/store.js';
 import { caFiles } from './pki/ca.js';
 import { serverTls, type TlsChoice } from './pki/server-tls.js';
 import { STEWARD_VERSION } from './version.js';
+import { restoredMarker } from './cp-backup/index.js';
 
 /** Timing knobs may also come from the environment, so tests can shorten them for a child process. */
 function settingsFrom(o: ServerOptions): Settings {
@@ -86,7 +87,7 @@ export class ControlPlane implements RunningServer {
       store,
       bus: new EventBus(),
       log,
-      settings: settingsFrom(options),
+      settings: { ...settingsFrom(options), restored: restoredMarker(dataDir) },
       now: Date.now,
       startedAt: Date.now(),
       alerts: logOnlyAlerts(log),
@@ -98,13 +99,13 @@ export class ControlPlane implements RunningServer {
       const link = new Link(ctx, replicaId, signer).use(
         websocketTransport({ sendBufferBytes: ctx.settings.limits.agentSendBufferBytes, requireClientCert: tls?.requireClientCert ?? false }),
       );
-      const commands = new CommandService(ctx, link, new PayloadChecker(), new CatalogCache());
+      const audit = new AuditService(ctx);
+      const commands = new CommandService(ctx, link, new PayloadChecker(), new CatalogCache(), audit.record);
       link.receive(commands);
       const tracker = new JobTracker(ctx, link);
       const jobs = new JobService(ctx, commands, link, tracker);
       const nodes = new NodeService(ctx, commands, link);
       const artifacts = openArtifactStore(ctx, dataDir);
-      const audit = new AuditService(ctx);
       const { app, api } = await createApp({
         log,
         store,

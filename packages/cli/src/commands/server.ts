@@ -131,6 +131,42 @@ export function registerServer(program: Command): void {
     if (r.retiredKeyIds.length) println(`old key(s) ${r.retiredKeyIds.join(', ')} accepted until ${new Date(r.notAfter).toISOString()}`);
     println('other replicas: copy the new command-signing.key into their data dirs and restart them before then');
   });
+  server
+    .command('backup')
+    .description(
+      'write a consistent copy of the control plane (store + data-dir keys, artifacts unless --no-artifacts) to FILE (tar.gz, mode 0600) while it keeps serving; SQLite by its online backup, PostgreSQL by pg_dump',
+    )
+    .argument('<file>', 'the backup to write (.tar.gz); it holds keys: keep it as secret as the data dir')
+    .option('--data-dir <dir>', 'the control plane\'s data dir (default $STEWARD_DATA_DIR or ~/.steward/server)')
+    .option('--db <url>', 'postgres://… when the store is PostgreSQL (dumped with pg_dump)', postgresUrl)
+    .option('--no-artifacts', 'leave the artifact store out (it can be large; restored artifacts are then missing)')
+    .option('--pg-bin <dir>', 'directory of pg_dump (default $STEWARD_PG_BIN, else PATH)')
+    .option('--json', 'print the manifest as JSON')
+    .action(async (file: string, opts: { dataDir?: string; db?: string; artifacts: boolean; pgBin?: string; json?: boolean }) => {
+      const { backupControlPlane } = await import('@steward/server');
+      const m = await backupControlPlane({ file, dataDir: opts.dataDir, db: opts.db, artifacts: opts.artifacts, pgBin: opts.pgBin });
+      if (opts.json) return printJson(m);
+      const bytes = m.members.reduce((n, x) => n + x.size, 0);
+      println(`backup written: ${file} (${m.store.kind} store at ${m.store.migration ?? 'no migration'}, ${m.members.length} files, ${bytes} bytes before compression${m.artifacts ? '' : ', without artifacts'})`);
+    });
+  server
+    .command('restore')
+    .description(
+      'bring a backup back into --data-dir (and --db for PostgreSQL): every file is checked against the manifest\'s SHA-256 before anything is written; refused while a control plane runs on that dir',
+    )
+    .argument('<file>', 'a file written by `steward server backup`')
+    .requiredOption('--data-dir <dir>', 'where the restored control plane will live')
+    .option('--db <url>', 'postgres://… to restore a PostgreSQL backup into (pg_restore, one transaction)', postgresUrl)
+    .option('--force', 'replace a non-empty data dir (and the tables a non-empty database holds)')
+    .option('--pg-bin <dir>', 'directory of pg_restore (default $STEWARD_PG_BIN, else PATH)')
+    .option('--json', 'print the manifest as JSON')
+    .action(async (file: string, opts: { dataDir: string; db?: string; force?: boolean; pgBin?: string; json?: boolean }) => {
+      const { restoreControlPlane } = await import('@steward/server');
+      const m = await restoreControlPlane({ file, dataDir: opts.dataDir, db: opts.db, force: opts.force, pgBin: opts.pgBin });
+      if (opts.json) return printJson(m);
+      println(`restored the backup of ${new Date(m.createdAt).toISOString()} (${m.store.kind} store at ${m.store.migration ?? 'no migration'}) into ${opts.dataDir}`);
+      println('start the control plane on it; agents reconnect with their credentials. Work accepted after the backup was taken is not in it: see docs/backup-restore.md');
+    });
   addServerOptions(server.description('run the control plane (API, agent connections, store)')).action(
     async (opts: ServerFlags) => {
       // Loaded here so operator commands never pay for the server's dependencies.

@@ -103,6 +103,16 @@ export const CommandReportedMessage = Type.Object({
 });
 
 /**
+ * Answer to a welcome's `restored`: the control-plane commands this agent received between the
+ * backup and the restore. The control plane reports each id its restored store does not know
+ * (`command.unknown_after_restore` in the audit log) instead of forgetting it silently.
+ */
+export const CommandRecentMessage = Type.Object({
+  type: Type.Literal('command.recent'),
+  commandIds: Type.Array(Id, { maxItems: 1000 }),
+});
+
+/**
  * Something an agent module noticed (a monitor fired, a service crashed, a task printed output).
  * Best effort: sent only while connected; the module's heartbeat report is the durable truth.
  * `data` is checked on the control plane against the schema the module's feature registered.
@@ -131,6 +141,7 @@ export const AgentMessage = Type.Union([
   ModuleEventMessage,
   CredentialRotatedMessage,
   CommandOutputMessage,
+  CommandRecentMessage,
   ConfigStatusMessage,
   CatalogUpdateMessage,
 ]);
@@ -142,6 +153,7 @@ export type CommandProgressMessage = Static<typeof CommandProgressMessage>;
 export type CommandReportedMessage = Static<typeof CommandReportedMessage>;
 export type ModuleEventMessage = Static<typeof ModuleEventMessage>;
 export type CommandOutputMessage = Static<typeof CommandOutputMessage>;
+export type CommandRecentMessage = Static<typeof CommandRecentMessage>;
 
 // ---- control plane → agent ----
 
@@ -162,6 +174,11 @@ export const WelcomeMessage = Type.Object({
   serverTime: Timestamp,
   /** The control plane's signing keys; an agent with none pinned yet (enrolled before signing) pins these. */
   signingKeys: Type.Optional(SigningKeySet),
+  /**
+   * The control plane was restored from a backup taken at `backupAt` (restore at `restoredAt`):
+   * the agent answers `command.recent` with the ids it received in between. Sent for a while after a restore.
+   */
+  restored: Type.Optional(Type.Object({ backupAt: Timestamp, restoredAt: Timestamp })),
 });
 
 export const DispatchMessage = Type.Object({

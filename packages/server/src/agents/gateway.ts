@@ -13,6 +13,7 @@ import {
   type CommandTypeInfo,
   type CredentialRotatedMessage,
   type CommandOutputMessage,
+  type CommandRecentMessage,
   type Inventory,
   type ConfigStatusMessage,
   type CatalogUpdateMessage,
@@ -53,6 +54,8 @@ export interface CommandReceiver {
   reported(nodeId: string, msg: CommandReportedMessage): Promise<void>;
   /** The command types a node declared in its hello. */
   declared(nodeId: string, types: CommandTypeInfo[]): void;
+  /** Ids the node received between the backup and the restore of this store (answer to a welcome's `restored`). */
+  recent(nodeId: string, commandIds: string[]): Promise<void>;
 }
 
 /** Turns agent messages into store changes and answers. */
@@ -111,7 +114,7 @@ export class AgentGateway implements SessionHandlers {
     // the agent's first heartbeat (sent on welcome) would find the session not ready.
     const desired = await this.desiredConfig(row);
     const keys = await this.signer.keySet(db, now);
-    session.send(wire.welcome(row.id, row.name, row.heartbeat_interval_ms, now, keys));
+    session.send(wire.welcome(row.id, row.name, row.heartbeat_interval_ms, now, keys, restoredRecently(this.ctx.settings.restored, now)));
     // Right after welcome, before any dispatch: the agent runs commands under its current config.
     if (desired) session.send(wire.configDesired(desired.revision, desired.config));
     session.ready = true;
@@ -187,6 +190,10 @@ export class AgentGateway implements SessionHandlers {
   async reported(session: AgentSession, msg: CommandReportedMessage): Promise<void> {
     await this.commands.reported(session.nodeId, msg);
     session.send(wire.resultAck([msg.commandId]));
+  }
+
+  async recent(session: AgentSession, msg: CommandRecentMessage): Promise<void> {
+    await this.commands.recent(session.nodeId, msg.commandIds);
   }
 
   /** The agent's answer to a `config.desired` (issue 15); stored by the agent-config feature. */
@@ -271,4 +278,11 @@ export class AgentGateway implements SessionHandlers {
     const ack = [...done, ...unknown];
     if (ack.length) session.send(wire.resultAck(ack));
   }
+}
+
+/** Agents are asked for the ids they received after the backup point only this long after a restore (they keep acknowledged ids 7 days). */
+const ASK_AFTER_RESTORE_MS = 7 * 86_400_000;
+
+function restoredRecently(restored: { backupAt: number; restoredAt: number } | null | undefined, now: number): { backupAt: number; restoredAt: number } | null {
+  return restored && now - restored.restoredAt < ASK_AFTER_RESTORE_MS ? restored : null;
 }

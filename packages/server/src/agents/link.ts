@@ -12,7 +12,7 @@ import { AgentHub } from './hub.js';
 import { sweepLiveness } from './liveness.js';
 import type { ModuleHandlers } from './module-handlers.js';
 import type { ConfigSource } from './config-source.js';
-import { authenticateNode } from './node-auth.js';
+import { authenticateNode, NodeUnknownError } from './node-auth.js';
 import { NodeRateLimiter } from './rate-limits.js';
 import { AgentSession, type SessionLimits } from './session.js';
 import type { Channel, Transport, TransportHost } from './transport.js';
@@ -92,6 +92,7 @@ export class Link implements AgentLink {
       reported: (n, m) => this.commands().reported(n, m),
       streamed: (n, m) => this.commands().streamed(n, m),
       declared: (n, t) => this.commands().declared(n, t),
+      recent: (n, ids) => this.commands().recent(n, ids),
     }, signer);
   }
 
@@ -128,7 +129,15 @@ export class Link implements AgentLink {
   }
 
   readonly host: TransportHost = {
-    authenticate: async (authorization) => (await authenticateNode(this.ctx.store.db, authorization)).id,
+    authenticate: async (authorization) => {
+      try {
+        return (await authenticateNode(this.ctx.store.db, authorization)).id;
+      } catch (err) {
+        // Named in the log: after a restore from a backup, this is a node enrolled since then.
+        if (err instanceof NodeUnknownError) this.ctx.log.warn({ nodeId: (err.details as { nodeId: string }).nodeId }, 'agent connection refused: node_unknown (deleted, or enrolled after the backup this store was restored from)');
+        throw err;
+      }
+    },
     attach: (nodeId: string, channel: Channel) => {
       const session = new AgentSession(nodeId, `${this.replicaId}:${newId('conn')}`, channel, this.gateway, this.ctx.log, this.sessionLimits);
       this.hub.add(session);

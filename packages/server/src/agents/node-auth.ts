@@ -20,6 +20,21 @@ export class NodeRevokedError extends StewardError {
 }
 
 /**
+ * A well-formed credential of a node this store has no row for: the node was deleted, or it
+ * enrolled after the backup this control plane was restored from (401 `node_unknown`).
+ */
+export class NodeUnknownError extends StewardError {
+  constructor(nodeId: string) {
+    super(
+      'node_unknown',
+      401,
+      `node ${nodeId} is not known to this control plane (deleted, or enrolled after the backup it was restored from); enroll it again with a new token`,
+      { nodeId },
+    );
+  }
+}
+
+/**
  * The node whose credential is in `Authorization: Bearer <credential>`, or a 401. During a
  * credential rotation the new credential is accepted too, until the agent confirms it stored it.
  */
@@ -27,6 +42,7 @@ export async function authenticateNode(db: Kysely<Database>, authorization: stri
   const parts = splitCredential(bearerOf(authorization) ?? '');
   const node = parts ? await getNodeRow(db, parts.id) : undefined;
   const matches = (hash: string | null | undefined) => !!parts && !!hash && secretMatches(parts.secret, hash);
+  if (parts && !node) throw new NodeUnknownError(parts.id);
   if (!parts || !node || !(matches(node.credential_hash) || matches(node.next_credential_hash))) {
     throw new UnauthorizedError('node credential is not valid (was the node deleted? re-enroll it)');
   }

@@ -60,6 +60,7 @@ export interface SessionHandlers {
   moduleEvent(session: AgentSession, msg: Extract<AgentMessage, { type: 'module.event' }>): Promise<void>;
   credentialRotated(session: AgentSession, msg: Extract<AgentMessage, { type: 'credential.rotated' }>): Promise<void>;
   output(session: AgentSession, msg: Extract<AgentMessage, { type: 'command.output' }>): Promise<void>;
+  recent(session: AgentSession, msg: Extract<AgentMessage, { type: 'command.recent' }>): Promise<void>;
   configStatus(session: AgentSession, msg: Extract<AgentMessage, { type: 'config.status' }>): Promise<void>;
   catalogUpdate(session: AgentSession, msg: Extract<AgentMessage, { type: 'catalog.update' }>): Promise<void>;
   /** The hello's version is out of range; recorded on the node before the connection closes. */
@@ -206,6 +207,8 @@ export class AgentSession {
           return this.handlers.credentialRotated(this, msg);
         case 'command.output':
           return this.handlers.output(this, msg);
+        case 'command.recent':
+          return this.handlers.recent(this, msg);
         case 'config.status':
           return this.handlers.configStatus(this, msg);
         case 'catalog.update':

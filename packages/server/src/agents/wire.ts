@@ -7,8 +7,8 @@ import type { CommandsTable } from '../store/schema.js';
  * home and nothing outside `agents/` can send a hand-made message.
  */
 export const wire = {
-  welcome(nodeId: string, name: string, heartbeatIntervalMs: number, serverTime: number, signingKeys: SigningKeySet): ServerMessage {
-    return { type: 'welcome', nodeId, name, heartbeatIntervalMs, serverTime, signingKeys };
+  welcome(nodeId: string, name: string, heartbeatIntervalMs: number, serverTime: number, signingKeys: SigningKeySet, restored?: { backupAt: number; restoredAt: number } | null): ServerMessage {
+    return { type: 'welcome', nodeId, name, heartbeatIntervalMs, serverTime, signingKeys, ...(restored ? { restored } : {}) };
   },
   /** Signed for this node, now; null when the command is past its own deadline (the sweeper ends it). */
   dispatch(row: CommandsTable, signer: CommandSigner, now: number): ServerMessage | null {

@@ -46,6 +46,8 @@ import type { CatalogCache } from './catalogs.js';
 import { approvalRequestRow, compilePolicies, holdForApproval, policyFor, type CompiledPolicy, type Requester } from './approval-policies.js';
 import { insertApprovalRequest, listApprovalPolicies, transitionApprovalRequest } from '../store/queries/approvals.js';
 import { OutputRecorder, type OutputVerdict } from './output-recorder.js';
+import { UnknownCommandReporter } from './unknown-results.js';
+import type { AuditRecord } from '../http/audit-hook.js';
 
 export interface CommandSpec {
   type: string;
@@ -120,13 +122,18 @@ export class CommandService implements CommandReceiver {
   readonly requests: RequestHasher;
   /** Streamed output agents send while commands run (stored up to the per-command cap). */
   readonly output: OutputRecorder;
+  /** Results and ids of commands the store does not know (it was restored from an older backup). */
+  private readonly unknown: UnknownCommandReporter;
 
   constructor(
     private readonly ctx: Context,
     private readonly link: Pick<AgentLink, 'deliver' | 'cancel'>,
     private readonly payloads: PayloadChecker,
     readonly catalogs: CatalogCache,
+    /** Where a result for a command the store does not know is recorded (the audit log). */
+    audit: (r: AuditRecord) => void = () => {},
   ) {
+    this.unknown = new UnknownCommandReporter(ctx, audit);
     this.requests = new RequestHasher(ctx.store);
     this.output = new OutputRecorder(ctx, ctx.settings.limits.commandOutputBytes, async (nodeId, commandId) => {
       const secrets = await this.secretsOf(nodeId, commandId);
@@ -329,6 +336,12 @@ export class CommandService implements CommandReceiver {
       ),
     );
     if (row) this.ended(row);
+    else await this.unknown.result(nodeId, msg);
+  }
+
+  /** What a node received between this store's backup and its restore; ids the store lacks are reported. */
+  recent(nodeId: string, commandIds: string[]): Promise<void> {
+    return this.unknown.ids(nodeId, commandIds);
   }
 
   /** The schema secrets are found by: the control plane's for a built-in type, else what the node declared. */

@@ -15,6 +15,8 @@ export interface Settings {
   timeoutGraceMs: number;
   /** Bounds on what one agent or client may cost (core/limits.ts). */
   limits: Limits;
+  /** Set when the data dir was restored from a backup (`restored-from.json`): agents are asked what they got in between. */
+  restored?: { backupAt: number; restoredAt: number } | null;
 }
 
 /** What every service shares; built once by the control plane. */

@@ -14,6 +14,7 @@ import { getCommandRow } from '../../src/store/queries/commands.js';
 import { getNodeRow, insertNode } from '../../src/store/queries/nodes.js';
 import { EMPTY_INVENTORY } from '../../src/store/rows.js';
 import { waitFor } from '../../../../test/support/wait.js';
+import { RAW_STATS } from '../../../../test/support/raw-agent.js';
 import { storeTargets, useFreshStore } from '../helpers/databases.js';
 import { nodeRow, T0 } from '../helpers/rows.js';
 import { testContext } from '../helpers/context.js';
@@ -30,16 +31,7 @@ const inventory: HelloMessage['inventory'] = {
   commandTypes: [{ type: 'exec.run', module: 'exec', safeToRerun: false }],
 };
 
-const stats: Stats = {
-  collectedAt: T0,
-  cpu: { usagePercent: 1, cores: 1 },
-  load: [0, 0, 0],
-  memory: { totalBytes: 1, availableBytes: 1, usedBytes: 0 },
-  disks: [],
-  network: [],
-  uptimeSeconds: 1,
-  agentUptimeSeconds: 1,
-};
+const stats: Stats = { ...RAW_STATS, collectedAt: T0 };
 
 const hello = (over: Partial<HelloMessage> = {}): HelloMessage => ({ type: 'hello', protocol: AGENT_PROTOCOL_VERSION, inventory, running: [], outbox: [], ...over });
 let seq = 0;
@@ -95,6 +87,11 @@ describe.each(storeTargets())('agent link over the memory transport on $name', (
 
   it('refuses a connection with a bad credential and attaches nothing', async () => {
     await expect(memory.connect(`${nodeId}.not-the-secret`)).rejects.toMatchObject({ code: 'unauthorized' });
+    expect(link.count()).toBe(0);
+  });
+
+  it('refuses a node the store has no row for with node_unknown (deleted, or enrolled after the backup it was restored from)', async () => {
+    await expect(memory.connect('node_enrolledafterbackup0.some-secret')).rejects.toMatchObject({ code: 'node_unknown', status: 401, details: { nodeId: 'node_enrolledafterbackup0' } });
     expect(link.count()).toBe(0);
   });
 

@@ -12,6 +12,7 @@ import { makeCredential } from '../../src/security/secrets.js';
 import { getNodeRow, insertNode } from '../../src/store/queries/nodes.js';
 import { EMPTY_INVENTORY } from '../../src/store/rows.js';
 import { waitFor } from '../../../../test/support/wait.js';
+import { RAW_STATS } from '../../../../test/support/raw-agent.js';
 import { storeTargets, useFreshStore } from '../helpers/databases.js';
 import { nodeRow, T0 } from '../helpers/rows.js';
 import { testContext } from '../helpers/context.js';
@@ -28,16 +29,7 @@ const inventory: HelloMessage['inventory'] = {
   hostname: 'lim-1',
   commandTypes: [{ type: 'exec.run', module: 'exec', safeToRerun: false }],
 };
-const stats: Stats = {
-  collectedAt: T0,
-  cpu: { usagePercent: 1, cores: 1 },
-  load: [0, 0, 0],
-  memory: { totalBytes: 1, availableBytes: 1, usedBytes: 0 },
-  disks: [],
-  network: [],
-  uptimeSeconds: 1,
-  agentUptimeSeconds: 1,
-};
+const stats: Stats = { ...RAW_STATS, collectedAt: T0 };
 let seq = 0;
 const heartbeat = (outbox: string[] = []) => ({ type: 'heartbeat' as const, seq: seq++, stats, running: [], outbox });
 

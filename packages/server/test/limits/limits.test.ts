@@ -3,13 +3,14 @@ import { connect as tcpConnect, type Socket } from 'node:net';
 import { readFileSync } from 'node:fs';
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AGENT_ARTIFACTS_PATH, AGENT_CONNECT_PATH, AGENT_ENROLL_PATH, AGENT_PROTOCOL_VERSION, type CheckStatus, type Inventory, type StewardEvent } from '@steward/protocol';
+import { AGENT_ARTIFACTS_PATH, AGENT_CONNECT_PATH, AGENT_ENROLL_PATH, AGENT_PROTOCOL_VERSION, type CheckStatus, type StewardEvent } from '@steward/protocol';
 import { StewardClient } from '@steward/client';
 import { startServer, type ControlPlane } from '../../src/control-plane.js';
 import { listAlerts } from '../../src/store/queries/alerts.js';
 import { insertWebhook } from '../../src/store/queries/webhooks.js';
 import { tempDir } from '../../../../test/support/processes.js';
 import { waitFor } from '../../../../test/support/wait.js';
+import { rawInventory } from '../../../../test/support/raw-agent.js';
 
 /**
  * Each limit against a hostile agent or client, crossed on a whole control plane (in this
@@ -21,19 +22,7 @@ import { waitFor } from '../../../../test/support/wait.js';
 const OPEN_ALERTS = 50;
 const SSE_BUFFER = 64 * 1024;
 
-const inventory: Inventory = {
-  hostname: 'raw',
-  addresses: [],
-  os: { platform: 'linux', release: 'x' },
-  arch: 'x64',
-  agentVersion: 'test',
-  cpuCores: 1,
-  memoryBytes: 1,
-  disks: [],
-  capabilities: [],
-  modules: ['exec', 'monitor'],
-  commandTypes: [{ type: 'exec.run', module: 'exec', safeToRerun: false }],
-};
+const inventory = rawInventory('raw', { modules: ['exec', 'monitor'], commandTypes: [{ type: 'exec.run', module: 'exec', safeToRerun: false }] });
 
 interface Reply {
   status: number;
