@@ -4,7 +4,9 @@ import type { ServerMessage } from './messages.js';
  * Version of the agent ⇄ control plane WebSocket protocol, `MAJOR.MINOR`. The minor goes up when
  * a message type is added (a side that does not know it must not be sent it); the major when a
  * message's shape changes incompatibly. 1.1 added `config.desired`, `config.status` and
- * `catalog.update` (fleet configuration). Agents before 1.1 sent the integer 1, read as 1.0.
+ * `catalog.update` (fleet configuration); the welcome's optional `restored` and its answer
+ * `command.recent` need no version (sent only when the other side asked). Agents before 1.1
+ * sent the integer 1, read as 1.0.
  */
 export const AGENT_PROTOCOL_VERSION = '1.1';
 
