@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import type { Logger } from 'pino';
 import {
-  AGENT_PROTOCOL_VERSION,
+  PROTOCOL_UNSUPPORTED,
   ValidationError,
   type ConfigDesiredMessage,
   type ConfigStatusMessage,
@@ -14,6 +14,7 @@ import {
   type ServerMessage,
 } from '@steward/protocol';
 import { jittered } from './backoff.js';
+import { agentProtocolVersion } from './protocol-version.js';
 import { layersOf, type AgentConfig, type ConfigLayers } from './config.js';
 import { loadStoredConfig, saveAppliedConfig } from './config/applied-store.js';
 import { applyLive, type InForce, type LiveApplyDeps } from './config/live-apply.js';
@@ -241,7 +242,7 @@ export class Agent implements RunningAgent {
   private onOpen(): void {
     this.connection.send({
       type: 'hello',
-      protocol: AGENT_PROTOCOL_VERSION,
+      protocol: agentProtocolVersion(),
       inventory: this.inventory,
       running: this.executor.runningIds(),
       outbox: this.journal.outboxIds(),
@@ -308,6 +309,7 @@ export class Agent implements RunningAgent {
           .catch((err: unknown) => this.log.error({ err }, 'applying a pushed configuration failed'));
         return;
       case 'error':
+        if (msg.code === PROTOCOL_UNSUPPORTED) return this.log.error({ code: msg.code, details: msg.details }, `control plane refused this agent: ${msg.message}`);
         this.log.warn({ code: msg.code, details: msg.details }, `control plane: ${msg.message}`);
         return;
     }

@@ -1,8 +1,9 @@
 import WebSocket from 'ws';
 import type { Logger } from 'pino';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
-import { AGENT_CONNECT_PATH, ServerMessage, issuesOf, type AgentMessage, type ServerMessage as ServerMessageT } from '@steward/protocol';
+import { AGENT_CONNECT_PATH, PROTOCOL_UNSUPPORTED_CLOSE, ServerMessage, issuesOf, type AgentMessage, type ServerMessage as ServerMessageT } from '@steward/protocol';
 import { Backoff } from './backoff.js';
+import { agentProtocolVersion } from './protocol-version.js';
 import type { ServerList } from './link/server-list.js';
 import { isTlsFailure } from './link/tls.js';
 
@@ -177,6 +178,14 @@ export class AgentConnection {
       const onPurpose = this.leaving === socket;
       if (onPurpose) this.leaving = null;
       this.handlers.closed(code, reason.toString());
+      if (code === PROTOCOL_UNSUPPORTED_CLOSE && !onPurpose && !this.stopped) {
+        // Redialling soon cannot help: only an upgrade of one side can. Retried at the longest
+        // delay (an upgraded control plane, or another one of the list, may accept us later).
+        const delay = Math.round(this.o.maxDelayMs * (0.9 + 0.1 * Math.random())); // 90–100 % of it, spread
+        this.o.log.error({ code, reason: reason.toString(), retryInMs: delay }, `control plane refused this agent's protocol version ${agentProtocolVersion()} (protocol_unsupported); retrying at the longest backoff`);
+        this.o.servers.failed();
+        return this.schedule(delay);
+      }
       // A failed dial or a lost server: the next URL of the list (a one-URL list stays on it).
       if (!onPurpose && !this.stopped) this.o.servers.failed();
       this.schedule(onPurpose ? Math.round(Math.random() * Math.min(this.o.initialDelayMs, 1000)) : undefined);

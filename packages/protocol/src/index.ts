@@ -22,6 +22,7 @@ export * from './api/backups.js';
 export * from './api/tasks.js';
 export * from './api/output.js';
 export * from './agent/messages.js';
+export * from './agent/version.js';
 export * from './agent/config.js';
 export * from './agent/plugins.js';
 export * from './api/agent-config.js';

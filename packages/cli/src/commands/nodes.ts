@@ -10,7 +10,7 @@ export function nodeRows(nodes: readonly Node[], now: number = Date.now()): stri
   return nodes.map((n) => [
     n.id,
     n.name,
-    n.status,
+    statusText(n),
     n.protocol,
     labelsText(n.labels),
     `${n.os?.platform ?? '?'}/${n.arch ?? '?'}`,
@@ -18,6 +18,11 @@ export function nodeRows(nodes: readonly Node[], now: number = Date.now()): stri
     bytes(n.memoryBytes),
     ago(n.lastSeenAt, now),
   ]);
+}
+
+/** The status, marked when the node's agent was refused for its protocol version (it stays offline until one side is upgraded). */
+function statusText(n: Node): string {
+  return n.versionSkew ? `${n.status} (incompatible: agent protocol ${n.versionSkew.agentProtocol})` : n.status;
 }
 
 export const NODE_COLUMNS = ['ID', 'NAME', 'STATUS', 'PROTOCOL', 'LABELS', 'OS/ARCH', 'CPU', 'MEM', 'LAST SEEN'];
@@ -29,6 +34,9 @@ function describeNode(n: Node): string {
     `status:     ${n.status}${n.connected ? ' (connected)' : ''} since ${timestamp(n.statusChangedAt)}`,
     `last seen:  ${ago(n.lastSeenAt)}`,
     `protocol:   ${n.protocol}`,
+    ...(n.versionSkew
+      ? [`skew:       agent protocol ${n.versionSkew.agentProtocol} refused by control plane ${n.versionSkew.serverProtocol} ${ago(n.versionSkew.at)}: ${n.versionSkew.verdict === 'agent_too_old' ? 'upgrade the agent' : 'upgrade the control plane'}`]
+      : []),
     `hostname:   ${n.hostname}`,
     `addresses:  ${n.addresses.join(', ') || '-'}`,
     `os/arch:    ${[n.os.platform, n.os.distro, n.os.release].filter(Boolean).join(' ')} / ${n.arch}`,

@@ -7,8 +7,6 @@ import { OUTPUT_CHUNKS_PER_MESSAGE, OutputChunk } from '../api/output.js';
 import { CommandSignature, SigningKeySet } from './signing.js';
 import { CatalogUpdateMessage, ConfigDesiredMessage, ConfigStatusMessage } from './config.js';
 
-/** Version of the agent ⇄ control plane WebSocket protocol. */
-export const AGENT_PROTOCOL_VERSION = 1;
 export const AGENT_CONNECT_PATH = '/agent/v1/connect';
 export const AGENT_ENROLL_PATH = '/agent/v1/enroll';
 
@@ -30,7 +28,11 @@ const AgentView = {
 
 export const HelloMessage = Type.Object({
   type: Type.Literal('hello'),
-  protocol: Type.Integer(),
+  /**
+   * `MAJOR.MINOR` (see version.ts); the integer form is what agents before 1.1 sent. Read by the
+   * control plane before the rest of the hello is validated, so a future shape gets a clear refusal.
+   */
+  protocol: Type.Union([Type.String({ pattern: '^[0-9]{1,6}\\.[0-9]{1,6}$' }), Type.Integer({ minimum: 0 })]),
   inventory: Inventory,
   ...AgentView,
 });

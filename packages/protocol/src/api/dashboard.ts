@@ -1,7 +1,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { Id, LabelsSchema, Nullable, Timestamp } from './common.js';
 import { NodeProtocolSchema } from './admissions.js';
-import { NodeStatusSchema } from './nodes.js';
+import { NodeStatusSchema, VersionSkew } from './nodes.js';
 
 /**
  * One row of the dashboard's nodes table: a few hundred bytes instead of a whole node (whose
@@ -20,6 +20,7 @@ export const NodeSummary = Type.Object({
   memoryPercent: Nullable(Type.Number()),
   diskPercent: Nullable(Type.Number({ description: 'used over total, summed over mounts' })),
   lastSeenAt: Nullable(Timestamp),
+  versionSkew: Type.Optional(Nullable(VersionSkew)),
 });
 export type NodeSummary = Static<typeof NodeSummary>;
 

@@ -8,6 +8,18 @@ import { NodeProtocolSchema } from './admissions.js';
 
 export const NodeStatusSchema = Type.Union(NODE_STATUSES.map((s) => Type.Literal(s)));
 
+/** The node's agent speaks a protocol version this control plane does not serve (see docs/upgrades.md). */
+export const VersionSkew = Type.Object(
+  {
+    agentProtocol: Type.String({ description: 'the version the agent said in its hello' }),
+    serverProtocol: Type.String({ description: "the control plane's own version" }),
+    verdict: Type.Union([Type.Literal('agent_too_old'), Type.Literal('agent_too_new')], { description: 'which side to upgrade: the agent (too old) or the control plane (too new)' }),
+    at: Timestamp,
+  },
+  { description: 'the last refusal of this node\'s agent for its protocol version; null once an agent of a served version said hello' },
+);
+export type VersionSkew = Static<typeof VersionSkew>;
+
 export const Node = Type.Object(
   {
     id: Id,
@@ -32,6 +44,7 @@ export const Node = Type.Object(
     lastSeenAt: Nullable(Timestamp),
     statusChangedAt: Timestamp,
     createdAt: Timestamp,
+    versionSkew: Type.Optional(Nullable(VersionSkew)),
     revokedAt: Type.Optional(Nullable(Type.Integer({ minimum: 0, description: 'when an operator revoked the node: its credential is refused from then on' }))),
   },
   { description: 'a managed machine' },

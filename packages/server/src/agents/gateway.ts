@@ -21,7 +21,7 @@ import {
 import { IN_FLIGHT_MS, type Dispatcher } from './dispatcher.js';
 import type { AgentHub } from './hub.js';
 import type { Context } from '../core/context.js';
-import { publishInventoryClamped, publishNodeStatus } from '../events/node-status.js';
+import { publishInventoryClamped, publishNodeChanged, publishNodeStatus } from '../events/node-status.js';
 import { commandStatesOnNode, deliverableForNode } from '../store/queries/commands.js';
 import { clearConnection, confirmNextCredential, getNodeRow, recordHeartbeat, transitionNode, updateNodeRow } from '../store/queries/nodes.js';
 import { credentialIdOf } from '../security/secrets.js';
@@ -29,7 +29,8 @@ import { EMPTY_INVENTORY, fromJson } from '../store/rows.js';
 import type { CommandSigner } from '../security/signing-key.js';
 import type { NodesTable } from '../store/schema.js';
 import { ModuleHandlers } from './module-handlers.js';
-import type { AgentSession, SessionHandlers } from './session.js';
+import type { AgentSession, SessionHandlers, VersionRefusal } from './session.js';
+import type { Counter } from 'prom-client';
 import type { ConfigSource, DesiredConfig } from './config-source.js';
 import { wire } from './wire.js';
 
@@ -67,6 +68,8 @@ export class AgentGateway implements SessionHandlers {
   private readonly clampWarned = new Set<string>();
   /** The agent-config feature, once it started; until then no config is pushed. */
   config: ConfigSource | null = null;
+  /** `steward_agent_protocol_refused_total{verdict}`: hellos refused for their protocol version. */
+  private readonly versionRefusals: Counter<'verdict'>;
 
   constructor(
     private readonly ctx: Context,
@@ -76,6 +79,11 @@ export class AgentGateway implements SessionHandlers {
     private readonly signer: CommandSigner,
   ) {
     this.modules = new ModuleHandlers(ctx.log);
+    this.versionRefusals = ctx.metrics.counter({
+      name: 'steward_agent_protocol_refused_total',
+      help: 'Agent connections refused for their protocol version: agent_too_old (upgrade the agent), agent_too_new (upgrade the control plane)',
+      labelNames: ['verdict'],
+    });
   }
 
   onHeartbeat(observer: (nodeId: string, stats: Stats, at: number) => void): () => void {
@@ -86,7 +94,8 @@ export class AgentGateway implements SessionHandlers {
   async hello(session: AgentSession, msg: HelloMessage): Promise<void> {
     const now = this.ctx.now();
     const inventory = capInventory(msg.inventory);
-    const fields = { inventory: JSON.stringify(inventory.value), connection_id: session.connectionId, last_seen_at: now };
+    // A served hello clears an earlier version refusal (the agent or the control plane was upgraded).
+    const fields = { inventory: JSON.stringify(inventory.value), connection_id: session.connectionId, last_seen_at: now, version_skew: null };
     const db = this.ctx.store.db;
     const moved = await transitionNode(db, session.nodeId, 'online', now, fields);
     const row = moved ?? (await updateNodeRow(db, session.nodeId, fields));
@@ -218,6 +227,23 @@ export class AgentGateway implements SessionHandlers {
     await updateNodeRow(this.ctx.store.db, session.nodeId, { inventory: JSON.stringify(inventory.value) });
     this.commands.declared(session.nodeId, inventory.value.commandTypes);
     this.ctx.log.info({ nodeId: session.nodeId, modules: inventory.value.modules, types: inventory.value.commandTypes.length }, 'node command catalog changed');
+  }
+
+  /**
+   * The node's agent speaks a protocol version this control plane does not serve: kept on the
+   * node (only an authenticated connection gets this far) so the node list shows why it stays offline.
+   */
+  async versionRefused(session: AgentSession, refusal: VersionRefusal): Promise<void> {
+    const at = this.ctx.now();
+    const before = (await getNodeRow(this.ctx.store.db, session.nodeId))?.version_skew;
+    const row = await updateNodeRow(this.ctx.store.db, session.nodeId, { version_skew: JSON.stringify({ ...refusal, at }) });
+    // Told once per new refused version, not on every retry: lists and the dashboard refresh.
+    const was = fromJson<VersionRefusal>(before ?? null);
+    if (row && was?.agentProtocol !== refusal.agentProtocol) {
+      publishNodeChanged(this.ctx, row, 'updated');
+      this.ctx.log.warn({ nodeId: session.nodeId, ...refusal }, 'refused an agent for its protocol version');
+    }
+    this.versionRefusals.inc({ verdict: refusal.verdict });
   }
 
   async closed(session: AgentSession): Promise<void> {

@@ -1,7 +1,14 @@
 import {
   AgentMessage,
   AGENT_PROTOCOL_VERSION,
+  agentAccepts,
+  formatProtocolVersion,
   issuesOf,
+  parseProtocolVersion,
+  protocolSkew,
+  PROTOCOL_UNSUPPORTED,
+  PROTOCOL_UNSUPPORTED_CLOSE,
+  type ProtocolVersion,
   type HeartbeatMessage,
   type HelloMessage,
   type ServerMessage,
@@ -30,6 +37,15 @@ export interface SessionLimits {
   now: () => number;
 }
 
+const SERVER_PROTOCOL = parseProtocolVersion(AGENT_PROTOCOL_VERSION)!;
+
+/** An authenticated agent's hello named a protocol version this control plane does not serve. */
+export interface VersionRefusal {
+  agentProtocol: string;
+  serverProtocol: string;
+  verdict: 'agent_too_old' | 'agent_too_new';
+}
+
 /** ws's error for a frame over `maxPayload`; it then closes the socket with 1009. */
 const FRAME_TOO_LARGE = 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH';
 
@@ -47,6 +63,8 @@ export interface SessionHandlers {
   recent(session: AgentSession, msg: Extract<AgentMessage, { type: 'command.recent' }>): Promise<void>;
   configStatus(session: AgentSession, msg: Extract<AgentMessage, { type: 'config.status' }>): Promise<void>;
   catalogUpdate(session: AgentSession, msg: Extract<AgentMessage, { type: 'catalog.update' }>): Promise<void>;
+  /** The hello's version is out of range; recorded on the node before the connection closes. */
+  versionRefused(session: AgentSession, refusal: VersionRefusal): Promise<void>;
   closed(session: AgentSession): Promise<void>;
 }
 
@@ -57,6 +75,8 @@ export interface SessionHandlers {
 export class AgentSession {
   /** True after hello: dispatches before it would race the agent's own start-up. */
   ready = false;
+  /** The version the agent's hello named; until then only version-independent messages go out. */
+  protocol: ProtocolVersion | null = null;
   private chain: Promise<void> = Promise.resolve();
   /** Messages enqueued and not handled yet, and their size. */
   private pending = 0;
@@ -98,7 +118,16 @@ export class AgentSession {
     return this.chain;
   }
 
+  /**
+   * Sends a message, unless the agent's protocol version predates its type (an agent one minor
+   * older is served, but must not get a message it would refuse): then nothing goes out and the
+   * answer is false, as for a closed connection.
+   */
   send(msg: ServerMessage): boolean {
+    if (this.protocol && !agentAccepts(this.protocol, msg.type)) {
+      this.log.debug({ nodeId: this.nodeId, type: msg.type, agentProtocol: formatProtocolVersion(this.protocol) }, 'not sent: the agent\'s protocol version predates this message type');
+      return false;
+    }
     return this.channel.send(JSON.stringify(msg));
   }
 
@@ -140,6 +169,9 @@ export class AgentSession {
       this.limits.dropped.inc({ reason: 'queue_full' });
       return this.reject('overloaded', 'too many messages are waiting to be handled; this one was dropped (send it again later)');
     }
+    // The version is read before the hello is validated: a hello of another version may have
+    // another shape, and must get a refusal that says so, not a validation error.
+    if (type === 'hello' && this.refusedVersion((parsed as { protocol?: unknown }).protocol)) return;
     const check = typeof type === 'string' ? byType.get(type) : undefined;
     if (!check) {
       return this.reject('invalid_message', `type: must be one of ${[...byType.keys()].join(', ')}`, {
@@ -156,11 +188,7 @@ export class AgentSession {
     this.enqueueBounded(data.length, async () => {
       switch (msg.type) {
         case 'hello':
-          if (msg.protocol !== AGENT_PROTOCOL_VERSION) {
-            this.reject('protocol_mismatch', `control plane speaks protocol ${AGENT_PROTOCOL_VERSION}, agent sent ${msg.protocol}`);
-            this.close(4002, 'protocol mismatch');
-            return;
-          }
+          this.protocol = parseProtocolVersion(msg.protocol);
           await this.handlers.hello(this, msg);
           return;
         case 'heartbeat':
@@ -187,6 +215,26 @@ export class AgentSession {
           return this.handlers.catalogUpdate(this, msg);
       }
     });
+  }
+
+  /**
+   * True when the hello's version is readable and out of range: the agent is told which side to
+   * upgrade, the refusal is recorded on its node, and the connection closes. An unreadable
+   * version is left to validation, which names the field.
+   */
+  private refusedVersion(said: unknown): boolean {
+    const version = parseProtocolVersion(said);
+    if (!version) return false;
+    const verdict = protocolSkew(version, SERVER_PROTOCOL);
+    if (verdict === 'ok') return false;
+    const refusal: VersionRefusal = { agentProtocol: formatProtocolVersion(version), serverProtocol: AGENT_PROTOCOL_VERSION, verdict };
+    const advice = verdict === 'agent_too_old' ? 'upgrade the agent' : 'upgrade the control plane (or install the agent version it ships)';
+    const message = `agent protocol ${refusal.agentProtocol} is not supported by this control plane (protocol ${AGENT_PROTOCOL_VERSION}, serves ${SERVER_PROTOCOL.major}.${Math.max(0, SERVER_PROTOCOL.minor - 1)} to ${SERVER_PROTOCOL.major}.${SERVER_PROTOCOL.minor + 1}): ${advice}`;
+    this.reject(PROTOCOL_UNSUPPORTED, message, refusal);
+    // Recorded before the close is handled (the queue keeps the order), then the link goes.
+    this.enqueue(() => this.handlers.versionRefused(this, refusal));
+    this.close(PROTOCOL_UNSUPPORTED_CLOSE, 'protocol unsupported');
+    return true;
   }
 
   /**

@@ -1,4 +1,4 @@
-import type { Labels, NodeProtocol, NodeStatus, NodeSummary, Stats } from '@steward/protocol';
+import type { Labels, NodeProtocol, NodeStatus, NodeSummary, Stats, VersionSkew } from '@steward/protocol';
 import type { NodeSummaryRow } from '../store/queries/dashboard.js';
 import { fromJson } from '../store/rows.js';
 
@@ -25,5 +25,6 @@ export function summaryFromRow(r: NodeSummaryRow): NodeSummary {
     memoryPercent: stats ? pct(stats.memory.usedBytes, stats.memory.totalBytes) : null,
     diskPercent: stats ? pct(diskUsed, diskTotal) : null,
     lastSeenAt: r.last_seen_at,
+    versionSkew: fromJson<VersionSkew>(r.version_skew ?? null),
   };
 }

@@ -1,4 +1,4 @@
-import type { Inventory, Labels, Node, NodeProtocol, NodeStatus, Stats } from '@steward/protocol';
+import type { Inventory, Labels, Node, NodeProtocol, NodeStatus, Stats, VersionSkew } from '@steward/protocol';
 import { EMPTY_INVENTORY, fromJson } from '../store/rows.js';
 import type { NodesTable } from '../store/schema.js';
 
@@ -28,5 +28,6 @@ export function nodeFromRow(r: NodesTable): Node {
     statusChangedAt: r.status_changed_at,
     createdAt: r.created_at,
     revokedAt: r.revoked_at ?? null,
+    versionSkew: fromJson<VersionSkew>(r.version_skew ?? null),
   };
 }

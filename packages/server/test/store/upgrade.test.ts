@@ -99,7 +99,7 @@ describe.each(storeTargets())('a database made by a250aa8 on $name', (target) =>
         expect(await getApiToken(db, F.apiToken.id)).toEqual(F.apiToken);
         expect(await getEnrollmentToken(db, F.enrollmentToken.id)).toEqual(F.enrollmentToken);
         // A node of 0001 is a Steward agent's: later columns take their defaults.
-        expect(await getNodeRow(db, F.node.id)).toEqual({ ...F.node, protocol: 'steward', external_id: null, revoked_at: null, next_credential_hash: null });
+        expect(await getNodeRow(db, F.node.id)).toEqual({ ...F.node, protocol: 'steward', external_id: null, revoked_at: null, next_credential_hash: null, version_skew: null });
         expect(await getJobRow(db, F.job.id)).toEqual(F.job);
         expect(await jobCounts(db, F.job.id)).toEqual({ succeeded: 1 });
         for (const c of [F.jobCommand, F.pendingCommand, F.taskCommand]) expect(await getCommandRow(db, c.id)).toEqual({ ...c, progress: null, output_seq: 0, output_bytes: 0, output_truncated: 0 });

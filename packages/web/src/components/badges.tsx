@@ -1,3 +1,4 @@
+import type { VersionSkew } from '@steward/protocol';
 /** Colour class per state word; unknown words get the neutral style. */
 const TONE: Record<string, string> = {
   online: 'ok',
@@ -94,6 +95,17 @@ export function ProgressBar({ percent }: { percent: number | null }) {
         <span className="bar-fill bar-ok" style={{ width: `${p}%` }} />
       </span>
       <span className="bar-figure">{Math.round(p)}%</span>
+    </span>
+  );
+}
+
+/** The node's agent was refused for its protocol version: it stays offline until one side is upgraded. */
+export function SkewBadge({ skew }: { skew: VersionSkew | null | undefined }) {
+  if (!skew) return null;
+  const fix = skew.verdict === 'agent_too_old' ? 'upgrade the agent' : 'upgrade the control plane';
+  return (
+    <span className="badge badge-bad" data-skew={skew.agentProtocol} title={`agent protocol ${skew.agentProtocol}, control plane ${skew.serverProtocol}: ${fix}`}>
+      incompatible {skew.agentProtocol}
     </span>
   );
 }

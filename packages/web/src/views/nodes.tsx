@@ -1,6 +1,6 @@
 import { useEffect, useMemo, useRef, useState } from 'react';
 import type { NodeSummary } from '../api/types.js';
-import { LabelChips, ProtocolBadge, StatusBadge, UsageBar } from '../components/badges.js';
+import { LabelChips, ProtocolBadge, SkewBadge, StatusBadge, UsageBar } from '../components/badges.js';
 import { DataTable, type Column } from '../components/data-table.js';
 import { PageHeader } from '../components/page.js';
 import { Empty, Resolved } from '../components/states.js';
@@ -39,7 +39,11 @@ export function NodesView() {
   }, [nodes.data]);
 
   const columns: Column<NodeSummary>[] = [
-    { key: 'status', header: 'Status', width: '96px', render: (n) => <StatusBadge status={n.status} />, sortValue: (n) => n.status },
+    { key: 'status', header: 'Status', width: '96px', render: (n) => (
+        <>
+          <StatusBadge status={n.status} /> <SkewBadge skew={n.versionSkew} />
+        </>
+      ), sortValue: (n) => n.status },
     {
       key: 'name',
       header: 'Name',

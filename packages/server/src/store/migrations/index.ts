@@ -16,6 +16,7 @@ import * as commandOutput from './0014_command_output.js';
 import * as sessionRecordings from './0015_session_recordings.js';
 import * as webhookEvents from './0016_webhook_events.js';
 import * as agentConfig from './0017_agent_config.js';
+import * as nodeVersionSkew from './0018_node_version_skew.js';
 
 /**
  * Every migration, in the order they apply. The key is the name Kysely records in
@@ -43,6 +44,7 @@ export const migrations: Readonly<Record<string, Migration>> = {
   '0015_session_recordings': sessionRecordings,
   '0016_webhook_events': webhookEvents,
   '0017_agent_config': agentConfig,
+  '0018_node_version_skew': nodeVersionSkew,
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -13,6 +13,7 @@ export interface NodeSummaryRow {
   last_seen_at: number | null;
   hostname: string | null;
   agent_version: string | null;
+  version_skew?: string | null;
 }
 
 /**
@@ -24,7 +25,7 @@ export async function listNodeSummaryRows(db: Kysely<Database>, dialect: Dialect
     dialect === 'postgres' ? sql<string | null>`(inventory::json ->> ${name})` : sql<string | null>`json_extract(inventory, ${'$.' + name})`;
   return db
     .selectFrom('nodes')
-    .select(['id', 'name', 'status', 'connection_id', 'protocol', 'labels', 'stats', 'last_seen_at'])
+    .select(['id', 'name', 'status', 'connection_id', 'protocol', 'labels', 'stats', 'last_seen_at', 'version_skew'])
     .select([field('hostname').as('hostname'), field('agentVersion').as('agent_version')])
     .orderBy('name')
     .limit(limit)

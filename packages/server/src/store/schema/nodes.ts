@@ -19,6 +19,8 @@ export interface NodesTable {
   revoked_at?: number | null;
   /** Hash of a credential sent to the agent and not yet confirmed stored (rotation). */
   next_credential_hash?: string | null;
+  /** JSON VersionSkew: the protocol version this node's agent was last refused for; null once served. */
+  version_skew?: string | null;
 }
 
 /** A device of a credential-less protocol waiting for an operator's decision. */

@@ -1,7 +1,7 @@
 import { useMemo } from 'react';
 import { useSession } from '../../app-context.js';
 import type { Node } from '../../api/types.js';
-import { LabelChips, ProtocolBadge, StatusBadge, UsageBar } from '../../components/badges.js';
+import { LabelChips, ProtocolBadge, SkewBadge, StatusBadge, UsageBar } from '../../components/badges.js';
 import { CommandsTable } from '../../components/commands-table.js';
 import { Facts, PageHeader, Section } from '../../components/page.js';
 import { Empty, Resolved } from '../../components/states.js';
@@ -51,7 +51,7 @@ function NodeDetail({ node: n }: { node: Node }) {
       <PageHeader
         title={
           <>
-            {n.name} <StatusBadge status={n.status} /> <ProtocolBadge protocol={n.protocol} />
+            {n.name} <StatusBadge status={n.status} /> <SkewBadge skew={n.versionSkew} /> <ProtocolBadge protocol={n.protocol} />
           </>
         }
         subtitle={`${n.hostname || 'unknown host'} · ${n.os.distro ?? n.os.platform} ${n.os.release} · ${n.arch} · agent ${n.agentVersion || '?'} · last seen ${ago(n.lastSeenAt)}`}
@@ -62,6 +62,9 @@ function NodeDetail({ node: n }: { node: Node }) {
             items={[
               ['ID', <code key="id">{n.id}</code>],
               ['Protocol', <ProtocolBadge key="p" protocol={n.protocol} />],
+              ...(n.versionSkew
+                ? ([['Version skew', `agent protocol ${n.versionSkew.agentProtocol} refused by control plane ${n.versionSkew.serverProtocol} ${ago(n.versionSkew.at)}: ${n.versionSkew.verdict === 'agent_too_old' ? 'upgrade the agent' : 'upgrade the control plane'}`] as [string, string]])
+                : []),
               ['Labels', <LabelChips key="l" labels={n.labels} />],
               ['Addresses', n.addresses.join(', ') || '—'],
               ['CPU', `${n.cpuCores} cores`],
