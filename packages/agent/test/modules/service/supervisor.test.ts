@@ -321,7 +321,11 @@ setInterval(() => {}, 1 << 30);
       // dependency and the lowest priority among those ready, so it goes first.
       const db = spec('db', '1.0.0', url, bytes, { ...env('db', { PORT: String(port), DELAY: '700' }), priority: 5, health: { tcp: { port }, intervalMs: 50, graceMs: 20_000 } });
       const app = spec('app', '1.0.0', url, bytes, { ...env('app'), priority: -5, after: ['db'] });
-      const web = spec('web', '1.0.0', url, bytes, { ...env('web'), priority: 0 });
+      // web is health-checked too: a service without a check counts as up at spawn, and then the
+      // next one's node process may write its line first (the order of spawns, not of lines).
+      let webPort = await freePort();
+      while (webPort === port) webPort = await freePort();
+      const web = spec('web', '1.0.0', url, bytes, { ...env('web', { PORT: String(webPort) }), priority: 0, health: { tcp: { port: webPort }, intervalMs: 50, graceMs: 20_000 } });
       for (const s of [app, web, db]) expect((await first.sup.apply(1, s)).outcome).toBe('installed');
       const pids = ['app', 'web', 'db'].map((n) => first.sup.status(n)!.pid!);
       await first.sup.stop();
