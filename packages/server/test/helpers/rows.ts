@@ -40,6 +40,7 @@ export function nodeRow(over: Partial<NodesTable> = {}): NodesTable {
     external_id: null,
     revoked_at: null,
     next_credential_hash: null,
+    version_skew: null,
     ...over,
   };
 }
