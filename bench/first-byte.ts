@@ -18,6 +18,12 @@ export interface FirstByteResult {
   firstByte: Summary;
   /** Whole `steward run` invocations (start of the CLI → exit), ms, for context. */
   cliRun: Summary;
+  /**
+   * The same, where the process keeps running 500 ms after its write instead of exiting at once:
+   * on 2 cores the exiting process's teardown (and the agent's handling of its end) competes with
+   * the first chunk's path, so this separates streaming latency from that contention.
+   */
+  firstByteStaying: Summary;
   /** The same first line followed in this process with the client library's jobOutput (the CLI's code path, no CLI process). */
   viaClient: {
     /** process writes → the `output` event here, ms. */
@@ -58,36 +64,48 @@ export async function runFirstByte(o: FirstByteOptions): Promise<FirstByteResult
     });
     o.log(`first-byte: agent online; ${o.runs} runs of steward run (plus 2 warm-up)`);
     const script = `setTimeout(() => process.stdout.write('T' + ${CLOCK} + '\\n'), ${WRITE_AFTER_MS})`;
-    const latencies: number[] = [];
-    const runs: number[] = [];
-    for (let i = 0; i < o.runs + 2; i++) {
-      const started = now();
-      const cli = spawnTracked(process.execPath, [STEWARD_BIN, 'run', '--node', NODE_NAME, '--timeout', '30s', '--', process.execPath, '-e', script], {
-        env: { ...process.env, STEWARD_SERVER: cp.url, STEWARD_TOKEN: cp.token, NO_COLOR: '1' },
-      });
-      let latency: number | undefined;
-      let seen = '';
-      cli.child.stdout!.on('data', (b: Buffer) => {
-        const at = now();
-        seen += b.toString('utf8');
-        const m = /^T(\d+\.\d+)$/m.exec(seen);
-        if (latency === undefined && m) latency = at - Number(m[1]);
-      });
-      const { code } = await cli.exited;
-      if (code !== 0 || latency === undefined) throw new Error(`steward run ended ${code} without the clock line:\n${cli.tail()}`);
-      if (i < 2) continue;
-      latencies.push(latency);
-      runs.push(now() - started);
-    }
+    const cli = async (code: string) => {
+      const latencies: number[] = [];
+      const runs: number[] = [];
+      for (let i = 0; i < o.runs + 2; i++) {
+        const r = await cliRun(cp.url, cp.token, code);
+        if (i < 2) continue;
+        latencies.push(r.latency);
+        runs.push(r.took);
+      }
+      return { latencies, runs };
+    };
+    const exiting = await cli(script);
+    o.log(`first-byte: ${o.runs} runs of steward run where the process stays 500 ms after its write`);
+    const staying = await cli(`${script}; setTimeout(() => {}, ${WRITE_AFTER_MS + 500})`);
     o.log(`first-byte: ${o.runs} runs followed with the client library`);
     const viaClient = await clientRuns(cp.url, cp.token, o.runs, script);
-    return { runs: o.runs, firstByte: summarize(latencies), cliRun: summarize(runs), viaClient };
+    return { runs: o.runs, firstByte: summarize(exiting.latencies), cliRun: summarize(exiting.runs), firstByteStaying: summarize(staying.latencies), viaClient };
   } finally {
     await api.close().catch(() => {});
     if (agent) await stopProcess(agent);
     removeTempDir(agentDir);
     await cp.stop();
   }
+}
+
+/** One real `steward run` of `node -e script`: when the clock line came out of its stdout, and how long the CLI ran. */
+async function cliRun(url: string, token: string, script: string): Promise<{ latency: number; took: number }> {
+  const started = now();
+  const cli = spawnTracked(process.execPath, [STEWARD_BIN, 'run', '--node', NODE_NAME, '--timeout', '30s', '--', process.execPath, '-e', script], {
+    env: { ...process.env, STEWARD_SERVER: url, STEWARD_TOKEN: token, NO_COLOR: '1' },
+  });
+  let latency: number | undefined;
+  let seen = '';
+  cli.child.stdout!.on('data', (b: Buffer) => {
+    const at = now();
+    seen += b.toString('utf8');
+    const m = /^T(\d+\.\d+)$/m.exec(seen);
+    if (latency === undefined && m) latency = at - Number(m[1]);
+  });
+  const { code } = await cli.exited;
+  if (code !== 0 || latency === undefined) throw new Error(`steward run ended ${code} without the clock line:\n${cli.tail()}`);
+  return { latency, took: now() - started };
 }
 
 /** The same measure without the CLI process: a job per run, its output followed here with client.jobOutput. */
