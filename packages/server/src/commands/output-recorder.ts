@@ -30,7 +30,7 @@ const MAX_KNOWN = 20_000;
 export class OutputRecorder {
   /** Emits `(commandId, jobId)` after chunks of a command were stored here. */
   readonly changed = new EventEmitter();
-  /** Output positions by command, as promises so a preload and the first chunk share one read. */
+  /** Output positions by command, as promises so chunks arriving together share one read. */
   private readonly known = new Map<string, Promise<Known | undefined>>();
 
   constructor(
@@ -108,14 +108,6 @@ export class OutputRecorder {
   /** The command has ended: its position need not stay in memory (a late resend reloads it). */
   forget(commandId: string): void {
     this.known.delete(commandId);
-  }
-
-  /**
-   * Reads a command's output position and secrets ahead of its first chunk (called when the
-   * node says it started), so the first byte does not wait for those reads.
-   */
-  preload(nodeId: string, commandId: string): void {
-    this.load(nodeId, commandId).catch(() => {});
   }
 
   private async load(nodeId: string, commandId: string): Promise<Known | undefined> {

@@ -300,7 +300,6 @@ export class CommandService implements CommandReceiver {
   }
 
   async started(nodeId: string, commandId: string): Promise<void> {
-    this.output.preload(nodeId, commandId);
     const row = await this.ctx.store.batch((db) =>
       transitionCommandBrief(db, commandId, 'running', { started_at: this.ctx.now() }, nodeId),
     );
