@@ -67,6 +67,17 @@ describe('services end to end (real control plane, agents and service processes)
     return a;
   }
 
+  /** Every `service.state` event from now on, in order (the stream closes at cleanup). */
+  async function serviceEvents(server: ServerProc): Promise<StewardEvent[]> {
+    const events: StewardEvent[] = [];
+    const stream = await server.client.openEvents({ kinds: ['service.state'] });
+    cleanup.push(async () => stream.close());
+    void (async () => {
+      for await (const e of stream) events.push(e.event);
+    })().catch(() => {});
+    return events;
+  }
+
   async function setup(): Promise<ServerProc> {
     const server = await startServerProcess();
     cleanup.push(() => server.kill('SIGKILL'));
@@ -82,12 +93,7 @@ describe('services end to end (real control plane, agents and service processes)
     const server = await setup();
     const a1 = await agent(server, 'svc-a', ['role=web']);
     await agent(server, 'svc-b', ['role=db']);
-    const events: StewardEvent[] = [];
-    const stream = await server.client.openEvents({ kinds: ['service.state'] });
-    cleanup.push(async () => stream.close());
-    void (async () => {
-      for await (const e of stream) events.push(e.event);
-    })().catch(() => {});
+    const events = await serviceEvents(server);
 
     const port = await freePort();
     const bytes = await packTarGz({ run: TCP_SERVICE });
@@ -330,12 +336,7 @@ describe('services end to end (real control plane, agents and service processes)
   it("a hung (SIGSTOP'd) service is reported unhealthy on the control plane, replaced, and running again", async () => {
     const server = await setup();
     await agent(server, 'svc-hung');
-    const events: StewardEvent[] = [];
-    const stream = await server.client.openEvents({ kinds: ['service.state'] });
-    cleanup.push(async () => stream.close());
-    void (async () => {
-      for await (const e of stream) events.push(e.event);
-    })().catch(() => {});
+    const events = await serviceEvents(server);
     const port = await freePort();
     const bytes = await packTarGz({ run: HTTP_SERVICE });
     await server.client.putService('hung', {
