@@ -1,6 +1,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { isTerminalCommandState, NotFoundError, type CommandState, type Job, type JobOutputChunk } from '@steward/protocol';
-import { runLiveSse } from '../http/live-sse.js';
+import { runLiveSse, type LiveSse } from '../http/live-sse.js';
+import type { CommandOutputTable } from '../store/schema.js';
 import { jobOutputStates, outputOfCommandsAfter, type OutputState } from '../store/queries/command-output.js';
 import { getJobRow } from '../store/queries/jobs.js';
 import { chunkOf, OUTPUT_POLL_MS, type OutputStreamDeps } from './output-stream.js';
@@ -12,6 +13,7 @@ const PAGE = 200;
 
 interface Seen {
   after: number;
+  nodeId: string;
   ended: boolean;
   toldTruncated: boolean;
 }
@@ -34,6 +36,13 @@ export async function streamJobOutput(
 ): Promise<void> {
   if (!(await getJobRow(d.ctx.store.db, id))) throw new NotFoundError('job', id);
   const seen = new Map<string, Seen>();
+  const sendRows = (s: LiveSse, nodeId: string, rows: readonly CommandOutputTable[]) => {
+    for (const r of rows) {
+      const chunk: JobOutputChunk = { commandId: r.command_id, nodeId, ...chunkOf(r) };
+      s.send('output', chunk);
+      seen.get(r.command_id)!.after = r.seq;
+    }
+  };
   await runLiveSse(req, reply, {
     slots: d.slots,
     maxBuffered: d.ctx.settings.limits.sseBufferBytes,
@@ -41,8 +50,15 @@ export async function streamJobOutput(
     what: { jobId: id },
     pollMs: OUTPUT_POLL_MS,
     open: d.open,
-    subscribe: (wake) => {
-      const onChange = (_commandId: string, jobId: string | null) => jobId === id && wake();
+    subscribe: (wake, now) => {
+      const onChange = (commandId: string, jobId: string | null, stored: CommandOutputTable[] | null) => {
+        if (jobId !== id) return;
+        // What was just stored and follows what this reader sent of that command: sent as it is, no read.
+        const m = seen.get(commandId);
+        const direct = m && !m.ended && stored?.length && stored[0]!.seq === m.after + 1;
+        if (direct && now((s) => sendRows(s, m.nodeId, stored))) return;
+        wake();
+      };
       d.commands.output.changed.on('change', onChange);
       const unsubscribe = d.ctx.bus.subscribe(({ event }) => {
         if ((event.kind === 'command.state' && event.jobId === id) || (event.kind === 'job.state' && event.jobId === id)) wake();
@@ -61,7 +77,7 @@ export async function streamJobOutput(
       const moved: OutputState[] = [];
       for (const c of states) {
         let m = seen.get(c.id);
-        if (!m) seen.set(c.id, (m = { after: -1, ended: false, toldTruncated: false }));
+        if (!m) seen.set(c.id, (m = { after: -1, ended: false, toldTruncated: false, nodeId: c.node_id }));
         if (!m.ended && c.output_seq - 1 > m.after) moved.push(c);
       }
       for (let i = 0; i < moved.length && !s.closed; i += COMMANDS_PER_READ) {
@@ -69,11 +85,7 @@ export async function streamJobOutput(
         for (;;) {
           const cursors = [...batch.keys()].map((commandId) => ({ commandId, after: seen.get(commandId)!.after }));
           const rows = await outputOfCommandsAfter(db, cursors, PAGE);
-          for (const r of rows) {
-            const chunk: JobOutputChunk = { commandId: r.command_id, nodeId: batch.get(r.command_id)!.node_id, ...chunkOf(r) };
-            s.send('output', chunk);
-            seen.get(r.command_id)!.after = r.seq;
-          }
+          for (const r of rows) sendRows(s, batch.get(r.command_id)!.node_id, [r]);
           await s.drained();
           if (rows.length < PAGE || s.closed) break;
         }

@@ -28,7 +28,10 @@ const MAX_KNOWN = 20_000;
  * Readers on this replica are told at once (`changed`); readers on other replicas poll.
  */
 export class OutputRecorder {
-  /** Emits `(commandId, jobId)` after chunks of a command were stored here. */
+  /**
+   * Emits `(commandId, jobId, stored)` after chunks of a command were stored here; `stored` is
+   * what was written (rows in seq order, empty past the cap), `null` when the cap was reached by them.
+   */
   readonly changed = new EventEmitter();
   /** Output positions by command, as promises so chunks arriving together share one read. */
   private readonly known = new Map<string, Promise<Known | undefined>>();
@@ -98,8 +101,9 @@ export class OutputRecorder {
       }
       k.next = last + 1;
       k.bytes += bytes;
+      const newlyTruncated = truncated && !k.truncated;
       k.truncated = truncated;
-      this.changed.emit('change', msg.commandId, k.jobId);
+      this.changed.emit('change', msg.commandId, k.jobId, newlyTruncated ? null : rows);
       return { ok: true, upTo: last };
     }
     return { ok: false, code: 'output_gap', message: `command.output for ${msg.commandId}: could not store it; send it again` };

@@ -2,7 +2,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { isTerminalCommandState, NotFoundError, type CommandState, type OutputChunk } from '@steward/protocol';
 import type { Context } from '../core/context.js';
 import type { StreamSlots } from '../core/stream-slots.js';
-import { runLiveSse } from '../http/live-sse.js';
+import { runLiveSse, type LiveSse } from '../http/live-sse.js';
 import { getOutputState, outputAfter } from '../store/queries/command-output.js';
 import type { CommandOutputTable } from '../store/schema.js';
 import type { CommandService } from './service.js';
@@ -48,6 +48,10 @@ export async function streamCommandOutput(
   if (!(await getOutputState(d.ctx.store.db, id))) throw new NotFoundError('command', id);
   let after = opts.after;
   let toldTruncated = false;
+  const sendRows = (s: LiveSse, rows: readonly CommandOutputTable[]) => {
+    for (const r of rows) s.send('output', chunkOf(r), r.seq);
+    if (rows.length) after = rows[rows.length - 1]!.seq;
+  };
   await runLiveSse(req, reply, {
     slots: d.slots,
     maxBuffered: d.ctx.settings.limits.sseBufferBytes,
@@ -55,8 +59,14 @@ export async function streamCommandOutput(
     what: { commandId: id },
     pollMs: OUTPUT_POLL_MS,
     open: d.open,
-    subscribe: (wake) => {
-      const onChange = (commandId: string) => commandId === id && wake();
+    subscribe: (wake, now) => {
+      const onChange = (commandId: string, _jobId: string | null, stored: CommandOutputTable[] | null) => {
+        if (commandId !== id) return;
+        // What was just stored and follows what this reader has: sent as it is, no read.
+        const direct = stored?.length && stored[0]!.seq === after + 1;
+        if (direct && now((s) => sendRows(s, stored))) return;
+        wake();
+      };
       d.commands.output.changed.on('change', onChange);
       const unsubscribe = d.ctx.bus.subscribe(({ event }) => {
         if (event.kind === 'command.state' && event.commandId === id) wake();
@@ -72,8 +82,7 @@ export async function streamCommandOutput(
       if (!state) return s.end();
       for (;;) {
         const rows = await outputAfter(d.ctx.store.db, id, after, PAGE);
-        for (const r of rows) s.send('output', chunkOf(r), r.seq);
-        if (rows.length) after = rows[rows.length - 1]!.seq;
+        sendRows(s, rows);
         await s.drained();
         if (rows.length < PAGE || s.closed) break;
       }

@@ -37,8 +37,13 @@ export interface LiveSseOptions {
   step(stream: LiveSse): Promise<void>;
   /** Open streams, so the feature can end them all when the server stops. */
   open: Set<() => void>;
-  /** Hooks up wake-ups (a local notifier, the event bus); returns what unhooks them. */
-  subscribe(wake: () => void): () => void;
+  /**
+   * Hooks up wake-ups (a local notifier, the event bus); returns what unhooks them. `now(fn)`
+   * runs `fn` on the stream at once when no step is running and answers whether it ran: a
+   * notifier that carries what was just stored sends it without a read (the step would read
+   * it back), which keeps a first output byte off the store's and the event loop's queues.
+   */
+  subscribe(wake: () => void, now: (fn: (stream: LiveSse) => void) => boolean): () => void;
 }
 
 /**
@@ -106,7 +111,12 @@ export async function runLiveSse(req: FastifyRequest, reply: FastifyReply, o: Li
   };
   const poll = setInterval(() => void pump(), o.pollMs);
   const ping = setInterval(() => write(': ping\n\n'), PING_MS);
-  unsubscribe = o.subscribe(() => void pump());
+  const now = (fn: (s: LiveSse) => void): boolean => {
+    if (busy || stream.closed) return false;
+    fn(stream);
+    return true;
+  };
+  unsubscribe = o.subscribe(() => void pump(), now);
   o.open.add(stream.end);
   req.raw.on('close', () => stream.end());
   // Sent at once so the client has the headers and has read a first chunk before any data
