@@ -23,7 +23,7 @@ export interface FanoutResult {
   agents: number;
   /** Just before POST /api/v1/jobs → GET /api/v1/jobs/:id says succeeded with every result, ms. */
   totalMs: number;
-  /** POST /api/v1/jobs answered (job + N commands stored and pushed), ms after start. */
+  /** POST /api/v1/jobs answered (job + N commands stored and pushed; the answer a summary with the first page), ms after start. */
   postAnsweredMs: number;
   /** Last first-time `command.dispatch` reached a simulated agent, ms after start. */
   lastDispatchMs: number;
@@ -166,9 +166,16 @@ export async function runFanout(o: FanoutOptions): Promise<FanoutResult> {
     if (job.state !== 'succeeded') problems.push(`job ended ${job.state}`);
     if (job.total !== n) problems.push(`job.total ${job.total} ≠ ${n}`);
     if ((job.counts.succeeded ?? 0) !== n) problems.push(`counts.succeeded ${job.counts.succeeded ?? 0} ≠ ${n}`);
-    const okRows = job.commands.filter((c) => c.state === 'succeeded').length;
-    if (job.commands.length !== n || okRows !== n) problems.push(`${okRows} of ${job.commands.length} command rows succeeded, want ${n}`);
-    if (new Set(job.commands.map((c) => c.nodeId)).size !== n) problems.push('commands do not cover N distinct nodes');
+    // The job's commands come a page at a time; read them all (outside the measured window).
+    const rows = [...job.commands];
+    for (let after = job.next; after; ) {
+      const page = await api.get<JobDetail>(`/api/v1/jobs/${created.id}?limit=10000&after=${encodeURIComponent(after)}`);
+      rows.push(...page.commands);
+      after = page.next;
+    }
+    const okRows = rows.filter((c) => c.state === 'succeeded').length;
+    if (rows.length !== n || okRows !== n) problems.push(`${okRows} of ${rows.length} command rows succeeded, want ${n}`);
+    if (new Set(rows.map((c) => c.nodeId)).size !== n) problems.push('commands do not cover N distinct nodes');
     if (fleet.executed !== n) problems.push(`agents executed ${fleet.executed} commands, want ${n}`);
     // Acks leave the control plane once results are stored; the last few may still be in flight.
     const ackDeadline = Date.now() + 10_000;

@@ -78,7 +78,8 @@ class JobsApi:
         ttl_ms: Optional[int] = None,
     ) -> Dict[str, Any]:
         """One command on many nodes, targeted by exactly one of ``nodes`` (ids or names),
-        ``selector`` (labels) or ``all=True``. Returns the job with its commands."""
+        ``selector`` (labels) or ``all=True``. Returns the job as a summary: counts and the first
+        page of its commands (``next`` is the cursor of the rest; ``get_job`` reads them all)."""
         targets = [t for t in ({"nodes": list(nodes)} if nodes is not None else None, {"selector": selector} if selector is not None else None, {"all": True} if all else None) if t]
         if len(targets) != 1:
             raise ValueError("create_job needs exactly one of nodes=, selector= or all=True")
@@ -90,8 +91,22 @@ class JobsApi:
         """Newest first; ``limit`` at most this many (server default 500, max 10000)."""
         return self._http.request("GET", "/jobs", query={"state": state, "limit": limit})[1]["items"]
 
-    def get_job(self, id: str, *, wait: Optional[float] = None) -> Dict[str, Any]:
-        return self._http.request("GET", f"/jobs/{segment(id)}", query=wait_query(wait), timeout=held_timeout(self._http, wait))[1]
+    def get_job(self, id: str, *, wait: Optional[float] = None, page_size: Optional[int] = None) -> Dict[str, Any]:
+        """The job with every command: the server gives them a page at a time (``page_size``
+        each, its default 1000), read one after another; ``wait`` holds the first page."""
+        job = self.get_job_page(id, wait=wait, limit=page_size)
+        commands = list(job["commands"])
+        after = job.get("next")
+        while after:
+            page = self.get_job_page(id, limit=page_size, after=after)
+            commands.extend(page["commands"])
+            after = page.get("next")
+        return {**job, "commands": commands, "next": None}
+
+    def get_job_page(self, id: str, *, wait: Optional[float] = None, limit: Optional[int] = None, after: Optional[str] = None) -> Dict[str, Any]:
+        """One page of the job's commands, ordered by id; pass its ``next`` as ``after`` for the page after it."""
+        query: Dict[str, Any] = {**wait_query(wait), "limit": limit, "after": after}
+        return self._http.request("GET", f"/jobs/{segment(id)}", query=query, timeout=held_timeout(self._http, wait))[1]
 
     def cancel_job(self, id: str) -> Dict[str, Any]:
         return self._http.request("POST", f"/jobs/{segment(id)}/cancel")[1]

@@ -27,7 +27,21 @@ export function connectionFor(cmd: Command, env: NodeJS.ProcessEnv = process.env
 
 export function clientFor(cmd: Command): StewardClient {
   const conn = connectionFor(cmd);
-  return new StewardClient({ baseUrl: conn.baseUrl, token: conn.token, ...(conn.caFile ? { ca: readCaFile(conn.caFile) } : {}) });
+  return new StewardClient({
+    baseUrl: conn.baseUrl,
+    token: conn.token,
+    ...(conn.caFile ? { ca: readCaFile(conn.caFile) } : {}),
+    ...jobPageSizeFrom(process.env),
+  });
+}
+
+/** STEWARD_JOB_PAGE_SIZE: commands per page when a whole job is read (the server's default, 1000, when unset). */
+function jobPageSizeFrom(env: NodeJS.ProcessEnv): { jobPageSize?: number } {
+  const raw = env.STEWARD_JOB_PAGE_SIZE;
+  if (raw === undefined || raw === '') return {};
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1) throw new ConnectionConfigError(`STEWARD_JOB_PAGE_SIZE=${raw}: want a positive integer`, 'STEWARD_JOB_PAGE_SIZE');
+  return { jobPageSize: n };
 }
 
 function readCaFile(path: string): string {

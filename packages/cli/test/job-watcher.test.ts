@@ -98,6 +98,7 @@ class FakeApi {
         payload: body.payload,
         target: { all: true },
         batchSize: null,
+        next: null,
         state: commands.length ? 'running' : 'succeeded',
         total: commands.length,
         counts: {},

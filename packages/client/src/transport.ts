@@ -11,6 +11,8 @@ export interface StewardClientOptions {
   fetch?: typeof globalThis.fetch;
   /** PEM CA(s) to trust for an https control plane (its own CA, `tls/ca.crt` in its data dir), instead of the system's. */
   ca?: string | Buffer;
+  /** Commands asked for per page when the client reads a whole job (`getJob`); the server's default when unset. */
+  jobPageSize?: number;
 }
 
 /**
@@ -46,6 +48,7 @@ export interface SseStream {
  */
 export class HttpTransport {
   readonly baseUrl: string;
+  readonly jobPageSize: number | undefined;
   private readonly token: string;
   private readonly fetchImpl: typeof globalThis.fetch;
   private readonly dispatcher: Agent;
@@ -53,6 +56,7 @@ export class HttpTransport {
   constructor(opts: StewardClientOptions) {
     this.baseUrl = opts.baseUrl.replace(/\/+$/, '');
     this.token = opts.token;
+    this.jobPageSize = opts.jobPageSize;
     this.dispatcher = opts.ca ? dispatcherWith(opts.ca) : sharedDispatcher;
     this.fetchImpl = opts.fetch ?? (opts.ca ? fetchWith(this.dispatcher) : defaultFetch);
   }

@@ -140,7 +140,9 @@ first, with --cancel-on-interrupt) cancels it and waits for the nodes to stop.`,
       opts.cancelOnInterrupt,
     );
     const nodeNames = new Map<string, string>();
-    for (const c of created.commands) nodeNames.set(c.nodeId, await names.name(c.nodeId));
+    // The create answer holds the first page only; a bigger job's other nodes are read from the job.
+    const everyNode = created.next ? (await client.getJob(created.id)).commands : created.commands;
+    for (const c of everyNode) nodeNames.set(c.nodeId, await names.name(c.nodeId));
     printer = makePrinter({
       format: opts.json ? 'json' : opts.group ? 'group' : 'lines',
       term: processTerminal(),

@@ -133,8 +133,33 @@ export const Job = Type.Object(
 );
 export type Job = Static<typeof Job>;
 
-export const JobDetail = Type.Composite([Job, Type.Object({ commands: Type.Array(Command) })]);
+/** Commands in one page of a job when the caller names no `limit` (a job that size comes whole). */
+export const JOB_PAGE_DEFAULT = 1000;
+export const JOB_PAGE_MAX = 10_000;
+/** Commands in `POST /api/v1/jobs`'s answer: the job is a summary there; GET pages on from `next`. */
+export const JOB_CREATED_PAGE = 100;
+
+/**
+ * A page of a job's commands, in a stable order (by command id). `next` is the cursor of the
+ * page after this one (pass it as `after`), null on the last page.
+ */
+export const JobDetail = Type.Composite([
+  Job,
+  Type.Object({
+    commands: Type.Array(Command, { description: 'one page of the job\'s commands, ordered by id; `total` says how many there are' }),
+    next: Nullable(Type.String({ description: 'cursor for the next page (`?after=`); null when this page is the last' })),
+  }),
+]);
 export type JobDetail = Static<typeof JobDetail>;
+
+export const JobPageQuery = Type.Object({
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: JOB_PAGE_MAX, description: `commands in this page (default ${JOB_PAGE_DEFAULT})` })),
+  after: Type.Optional(Type.String({ minLength: 1, maxLength: 200, description: 'cursor: the `next` of the page before' })),
+});
+export type JobPageQuery = Static<typeof JobPageQuery>;
+
+export const JobGetQuery = Type.Composite([WaitQuery, JobPageQuery]);
+export type JobGetQuery = Static<typeof JobGetQuery>;
 
 export const JobListQuery = Type.Object({
   state: Type.Optional(JobStateSchema),

@@ -9,7 +9,10 @@ import {
   type Job,
   type JobCreate,
   type JobDetail,
+  type JobPageQuery,
   type JobState,
+  JOB_CREATED_PAGE,
+  JOB_PAGE_DEFAULT,
   type Labels,
   type ApprovalPolicy,
 } from '@steward/protocol';
@@ -19,7 +22,7 @@ import type { Context } from '../core/context.js';
 import { commandFromRow } from '../commands/rows.js';
 import { fromJson } from '../store/rows.js';
 import { jobFromRow } from './rows.js';
-import { insertCommands, listJobCommandRows, transitionCommand } from '../store/queries/commands.js';
+import { insertCommands, listJobCommandPage, listJobCommandRows, transitionCommand } from '../store/queries/commands.js';
 import { cancelHeld, findJobByRequestId, getJobRow, insertJob, jobCounts, listJobRows, transitionJob } from '../store/queries/jobs.js';
 import { listNodeRows } from '../store/queries/nodes.js';
 import type { CommandsTable, JobsTable, NodesTable } from '../store/schema.js';
@@ -66,6 +69,7 @@ export class JobService {
   /**
    * Creates a job. With a `requester`, the commands an approval policy covers on their node wait
    * in `awaiting_approval` (the rest go at once); the job is approved or rejected as a whole.
+   * The answer is a summary: counts and the first page of commands (GET pages on from `next`).
    */
   async create(body: JobCreate, requester?: Requester): Promise<{ job: JobDetail; created: boolean }> {
     const spec = specOf(body);
@@ -136,7 +140,12 @@ export class JobService {
         this.link.deliver(r.node_id, [r]);
       }
     }
-    return { job: { ...jobFromRow(job, counts), commands: rows.map(commandFromRow) }, created: true };
+    // Ids are random: the first page is the lowest ids, as GET /jobs/:id would give it.
+    const page = rows.map((r) => r.id).sort(byId).slice(0, JOB_CREATED_PAGE + 1);
+    const byRowId = new Map(rows.map((r) => [r.id, r]));
+    const first = page.slice(0, JOB_CREATED_PAGE).map((id) => commandFromRow(byRowId.get(id)!));
+    const next = page.length > JOB_CREATED_PAGE ? first[first.length - 1]!.id : null;
+    return { job: { ...jobFromRow(job, counts), commands: first, next }, created: true };
   }
 
   private async replay(existing: JobsTable, hash: string | null): Promise<JobDetail> {
@@ -147,15 +156,20 @@ export class JobService {
         { jobId: existing.id },
       );
     }
-    return this.get(existing.id);
+    return this.get(existing.id, { limit: JOB_CREATED_PAGE });
   }
 
-  async get(id: string): Promise<JobDetail> {
+  /** The job with one page of its commands (`page.after`: the `next` of the page before). */
+  async get(id: string, page: JobPageQuery = {}): Promise<JobDetail> {
     const db = this.ctx.store.db;
     const row = await getJobRow(db, id);
     if (!row) throw new NotFoundError('job', id);
-    const [counts, commands] = await Promise.all([jobCounts(db, id), listJobCommandRows(db, id)]);
-    return { ...jobFromRow(row, counts), commands: commands.map(commandFromRow) };
+    const limit = page.limit ?? JOB_PAGE_DEFAULT;
+    // One row more than asked says whether a next page exists without another query.
+    const [counts, rows] = await Promise.all([jobCounts(db, id), listJobCommandPage(db, id, limit + 1, page.after)]);
+    const commands = rows.slice(0, limit).map(commandFromRow);
+    const next = rows.length > limit ? commands[commands.length - 1]!.id : null;
+    return { ...jobFromRow(row, counts), commands, next };
   }
 
   /** The job without its commands (counts say how they stand): for a stream that already gave each command. */
@@ -171,11 +185,11 @@ export class JobService {
     return Promise.all(rows.map(async (r) => jobFromRow(r, await jobCounts(db, r.id))));
   }
 
-  waitForEnd(id: string, waitMs: number): Promise<JobDetail> {
+  waitForEnd(id: string, waitMs: number, page: JobPageQuery = {}): Promise<JobDetail> {
     return loadWhenDone(
       this.ctx.bus,
       (e) => e.kind === 'job.state' && e.jobId === id && e.state !== 'running',
-      () => this.get(id),
+      () => this.get(id, page),
       (j) => j.state !== 'running',
       waitMs,
     );
@@ -212,4 +226,9 @@ export class JobService {
     this.ctx.bus.publish({ kind: 'job.state', at: now, jobId: id, state: 'cancelled', counts: detail.counts });
     return detail;
   }
+}
+
+/** Code-unit order, as the store's `ORDER BY id` gives ids (they are ASCII). */
+function byId(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
 }

@@ -4,7 +4,9 @@ import {
   cancelUnfinishedForNode,
   getCommandRow,
   insertCommands,
+  listJobCommandPage,
   listJobCommandRows,
+  MAX_BIND_PARAMS,
   transitionCommand,
 } from '../../src/store/queries/commands.js';
 import {
@@ -155,5 +157,57 @@ describe.each(storeTargets())('jobs on $name', (target) => {
     expect((await listJobRows(db, {})).map((j) => j.id)).toEqual([done.id, job.id]);
     expect((await listJobRows(db, { state: 'running' })).map((j) => j.id)).toEqual([job.id]);
     expect(await runningJobIds(db)).toEqual([job.id]);
+  });
+
+  it('inserts more rows than one statement may bind in few multi-row statements, all or none', async () => {
+    const job = jobRow({ total: 3_000 });
+    const rows = jobCommandRows(job.id, nodes(3_000));
+    const columns = Object.keys(rows[0]!).length;
+    // Past SQLite's 32,766 and PostgreSQL's 65,535 bound parameters as one statement.
+    expect(rows.length * columns).toBeGreaterThan(65_535);
+    const statements = await ctx.store.tx(async (db) => {
+      await insertJob(db, job);
+      return insertCommands(db, rows);
+    });
+    expect(statements).toBe(Math.ceil(rows.length / Math.floor(MAX_BIND_PARAMS / columns)));
+    expect(statements).toBeLessThan(5);
+    expect(await jobCounts(ctx.store.db, job.id)).toEqual({ pending: 3_000 });
+
+    // A bad row in the last statement takes the earlier ones back with it.
+    const other = jobRow({ total: 3_000 });
+    const bad = jobCommandRows(other.id, nodes(3_000));
+    bad[2_999] = { ...bad[2_999]!, id: rows[0]!.id }; // a taken primary key
+    await expect(
+      ctx.store.tx(async (db) => {
+        await insertJob(db, other);
+        await insertCommands(db, bad);
+      }),
+    ).rejects.toThrow();
+    expect(await getJobRow(ctx.store.db, other.id)).toBeUndefined();
+    expect(await getCommandRow(ctx.store.db, bad[0]!.id)).toBeUndefined();
+  });
+
+  it('pages a job\'s commands in id order after a cursor, never repeating or skipping one', async () => {
+    const job = jobRow({ total: 25 });
+    const rows = jobCommandRows(job.id, nodes(25));
+    const otherJob = jobRow({ total: 3 });
+    await ctx.store.tx(async (db) => {
+      await insertJob(db, job);
+      await insertJob(db, otherJob);
+      await insertCommands(db, [...rows, ...jobCommandRows(otherJob.id, nodes(3))]);
+    });
+    const ids = rows.map((r) => r.id).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+    const seen: string[] = [];
+    let after: string | undefined;
+    for (;;) {
+      const page = await listJobCommandPage(ctx.store.db, job.id, 10, after);
+      seen.push(...page.map((r) => r.id));
+      if (page.length < 10) break;
+      after = page[page.length - 1]!.id;
+      // A change between reads moves nothing between pages: the order is by id.
+      await transitionCommand(ctx.store.db, ids[0]!, 'succeeded');
+    }
+    expect(seen).toEqual(ids);
+    expect(await listJobCommandPage(ctx.store.db, job.id, 10, ids[24])).toEqual([]);
   });
 });

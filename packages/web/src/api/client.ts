@@ -120,7 +120,18 @@ export class Api {
     this.post<Command>('/api/v1/commands', body);
   cancelCommand = (id: string): Promise<Command> => this.post<Command>(`/api/v1/commands/${encodeURIComponent(id)}/cancel`);
   jobs = async (q: { state?: string; limit?: number } = {}): Promise<Job[]> => (await this.get<{ items: Job[] }>('/api/v1/jobs', q)).items;
-  job = (id: string): Promise<JobDetail> => this.get<JobDetail>(`/api/v1/jobs/${encodeURIComponent(id)}`);
+  /** The job with every command: the API gives them a page at a time (`next` → `?after=`). */
+  job = async (id: string): Promise<JobDetail> => {
+    const path = `/api/v1/jobs/${encodeURIComponent(id)}`;
+    const first = await this.get<JobDetail>(path);
+    const commands = [...first.commands];
+    for (let after = first.next; after; ) {
+      const page = await this.get<JobDetail>(path, { after });
+      commands.push(...page.commands);
+      after = page.next;
+    }
+    return { ...first, commands, next: null };
+  };
 
   // --- enrollment
   enrollmentTokens = async (): Promise<EnrollmentToken[]> =>

@@ -17,6 +17,7 @@ import * as sessionRecordings from './0015_session_recordings.js';
 import * as webhookEvents from './0016_webhook_events.js';
 import * as agentConfig from './0017_agent_config.js';
 import * as nodeVersionSkew from './0018_node_version_skew.js';
+import * as jobsFanout from './0020_jobs_fanout.js';
 
 /**
  * Every migration, in the order they apply. The key is the name Kysely records in
@@ -45,6 +46,7 @@ export const migrations: Readonly<Record<string, Migration>> = {
   '0016_webhook_events': webhookEvents,
   '0017_agent_config': agentConfig,
   '0018_node_version_skew': nodeVersionSkew,
+  '0020_jobs_fanout': jobsFanout,
 };
 
 export const migrationProvider: MigrationProvider = {

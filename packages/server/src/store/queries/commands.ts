@@ -2,17 +2,31 @@ import { sql, type Kysely } from 'kysely';
 import { commandPredecessors, isTerminalCommandState, type CommandState } from '@steward/protocol';
 import type { CommandsTable, Database } from '../schema.js';
 
-/** Statements stay under SQLite's and PostgreSQL's bound-parameter limits. */
-const INSERT_CHUNK = 500;
+/**
+ * Bound parameters one statement may carry: SQLite's limit (32,766 since 3.32), which is also
+ * under PostgreSQL's 65,535. A multi-row INSERT takes as many rows as fit.
+ */
+export const MAX_BIND_PARAMS = 32_766;
+/** Ids in one `IN (…)` list: far under the bind limit, and a statement that size stays quick. */
+const ID_CHUNK = 500;
 
 export const UNFINISHED: CommandState[] = ['pending', 'dispatched', 'running'];
 /** A node's work not yet over: also what awaits approval (never delivered, but it still counts against deleting the node). */
 const NODE_WORK: CommandState[] = ['awaiting_approval', ...UNFINISHED];
 
-export async function insertCommands(db: Kysely<Database>, rows: CommandsTable[]): Promise<void> {
-  for (let i = 0; i < rows.length; i += INSERT_CHUNK) {
-    await db.insertInto('commands').values(rows.slice(i, i + INSERT_CHUNK)).execute();
+/**
+ * Inserts the rows with as few statements as the bind limit allows (one multi-row INSERT per
+ * chunk); atomic only inside the caller's transaction. Returns how many statements it took.
+ */
+export async function insertCommands(db: Kysely<Database>, rows: CommandsTable[]): Promise<number> {
+  if (rows.length === 0) return 0;
+  const chunk = Math.max(1, Math.floor(MAX_BIND_PARAMS / Object.keys(rows[0]!).length));
+  let statements = 0;
+  for (let i = 0; i < rows.length; i += chunk) {
+    await db.insertInto('commands').values(rows.slice(i, i + chunk)).execute();
+    statements++;
   }
+  return statements;
 }
 
 /** Inserts unless the request id exists; returns the row that holds the request id either way. */
@@ -75,6 +89,16 @@ export async function listCommandRows(db: Kysely<Database>, f: CommandFilter): P
 
 export async function listJobCommandRows(db: Kysely<Database>, jobId: string): Promise<CommandsTable[]> {
   return db.selectFrom('commands').selectAll().where('job_id', '=', jobId).orderBy('created_at').orderBy('id').execute();
+}
+
+/**
+ * One page of a job's commands in id order, after the command id `after` (keyset paging: ids
+ * never change, so a page never repeats or skips a row whatever happens between reads).
+ */
+export async function listJobCommandPage(db: Kysely<Database>, jobId: string, limit: number, after?: string): Promise<CommandsTable[]> {
+  let q = db.selectFrom('commands').selectAll().where('job_id', '=', jobId);
+  if (after !== undefined) q = q.where('id', '>', after);
+  return q.orderBy('id').limit(limit).execute();
 }
 
 type CommandPatch = Partial<Omit<CommandsTable, 'id' | 'state'>>;
@@ -160,7 +184,7 @@ export async function recordCommandProgress(db: Kysely<Database>, id: string, no
 export async function markDelivered(db: Kysely<Database>, ids: string[], now: number): Promise<CommandBrief[]> {
   if (ids.length === 0) return [];
   const out: CommandBrief[] = [];
-  for (let i = 0; i < ids.length; i += INSERT_CHUNK) {
+  for (let i = 0; i < ids.length; i += ID_CHUNK) {
     const rows = await db
       .updateTable('commands')
       .set((eb) => ({
@@ -168,7 +192,7 @@ export async function markDelivered(db: Kysely<Database>, ids: string[], now: nu
         dispatched_at: eb.fn.coalesce('dispatched_at', eb.val(now)),
         deliveries: eb('deliveries', '+', 1),
       }))
-      .where('id', 'in', ids.slice(i, i + INSERT_CHUNK))
+      .where('id', 'in', ids.slice(i, i + ID_CHUNK))
       .where('state', 'in', UNFINISHED)
       .where('held', '=', 0)
       .returning(BRIEF)
@@ -258,8 +282,8 @@ export async function cancelUnfinishedForNode(
 /** How commands ended (state, result, error), for the attempts they carry. */
 export async function commandEndsByIds(db: Kysely<Database>, ids: string[]): Promise<Pick<CommandsTable, 'id' | 'state' | 'result' | 'error'>[]> {
   const out: Pick<CommandsTable, 'id' | 'state' | 'result' | 'error'>[] = [];
-  for (let i = 0; i < ids.length; i += INSERT_CHUNK) {
-    out.push(...(await db.selectFrom('commands').select(['id', 'state', 'result', 'error']).where('id', 'in', ids.slice(i, i + INSERT_CHUNK)).execute()));
+  for (let i = 0; i < ids.length; i += ID_CHUNK) {
+    out.push(...(await db.selectFrom('commands').select(['id', 'state', 'result', 'error']).where('id', 'in', ids.slice(i, i + ID_CHUNK)).execute()));
   }
   return out;
 }
