@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Command } from '@steward/protocol';
 import { startPgCluster, type OwnedPgCluster } from '../support/pg-cluster.js';
 import { heartbeatsAfter, startAgentProcess, waitOnline, type AgentProc, type ServerProc } from '../support/processes.js';
-import { restartReplica, startReplicas, type ReplicaShared } from '../support/replicas.js';
+import { restartReplica, startReplicas, type ReplicaShared } from '../support/replica-set.js';
 import { startSimAgents, type SimAgents } from '../support/sim-fleet.js';
 import { waitFor } from '../support/wait.js';
 
@@ -129,5 +129,53 @@ describe('replica failover', { timeout: 60_000 }, () => {
     expect(after.leader).toBe(after.replica);
 
     servers[deadIndex] = await restartReplica(dead, shared);
+  });
+
+  it('PostgreSQL restarted under traffic: 503 while it is down, /healthz degraded then ok, nothing accepted is lost', async () => {
+    const [a, b] = servers as [ServerProc, ServerProc];
+    const health = async (s: ServerProc) => ((await (await fetch(`${s.url}/healthz`)).json()) as { status: string }).status;
+    // Accepted before the outage, finishing while the database is down: their results can only be stored after it.
+    const accepted: Command[] = [];
+    for (const [k, agent] of agents.entries()) {
+      const via = k % 2 ? b : a;
+      accepted.push((await via.client.submitCommand({ node: `real-${k}`, ...effect(agent, `pg-${k}`, 2) })).command);
+    }
+    await waitFor('the commands running', async () => {
+      const all = await Promise.all(accepted.map((c) => a.client.getCommand(c.id)));
+      return all.every((c) => c.state === 'running');
+    }, { timeoutMs: 20_000, intervalMs: 100 });
+    await pg.stop();
+
+    await waitFor('both replicas degraded', async () => (await health(a)) === 'degraded' && (await health(b)) === 'degraded', { timeoutMs: 10_000, intervalMs: 100 });
+    const refused = await fetch(`${a.url}/api/v1/commands`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${a.token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ node: 'real-0', ...effect(agents[0]!, 'during-outage') }),
+    });
+    expect(refused.status).toBe(503);
+    expect(refused.headers.get('retry-after')).toBe('2');
+    expect(((await refused.json()) as { error: { code: string } }).error.code).toBe('store_unavailable');
+    // The commands ended on the nodes meanwhile (the effect is the marker).
+    await waitFor('the effects written during the outage', () => agents.every((x, k) => lines(effectFile(x)).includes(`pg-${k}`)), { timeoutMs: 20_000, intervalMs: 100 });
+
+    await pg.start();
+    await waitFor('both replicas ok again', async () => (await health(a)) === 'ok' && (await health(b)) === 'ok', { timeoutMs: 20_000, intervalMs: 100 });
+    const final = await waitFor('the accepted commands final', async () => {
+      const all = await Promise.all(accepted.map((c) => b.client.getCommand(c.id)));
+      return all.every((c) => FINAL.includes(c.state)) && all;
+    }, { timeoutMs: 30_000, intervalMs: 200 });
+    expect(final.map((c) => c.state)).toEqual(accepted.map(() => 'succeeded'));
+    // New work flows through both replicas, and nothing ran twice or during the refusal.
+    for (const [k, agent] of agents.entries()) {
+      const via = k % 2 ? a : b;
+      const { command } = await via.client.submitCommand({ node: `real-${k}`, ...effect(agent, `after-${k}`) });
+      expect((await via.client.getCommand(command.id, { wait: 20 })).state).toBe('succeeded');
+    }
+    for (const [k, agent] of agents.entries()) {
+      const seen = lines(effectFile(agent));
+      expect(seen.filter((l) => l === `pg-${k}`), `real-${k}`).toHaveLength(1);
+      expect(seen).not.toContain('during-outage');
+    }
+    expect([a.child.exitCode, b.child.exitCode]).toEqual([null, null]);
   });
 });

@@ -36,6 +36,9 @@ export function connect(target: string, onQuery?: (t: QueryTiming) => void): Con
     const pool = new pg.Pool({
       connectionString: target,
       max: 10,
+      // A database that stopped answering (not refusing) must not hold requests forever: they
+      // fail after this and are answered 503 store_unavailable (store/unavailable.ts).
+      connectionTimeoutMillis: 10_000,
       // bigint columns hold millisecond times, far below 2^53.
       types: {
         getTypeParser: ((oid: number, format?: string) =>
