@@ -43,10 +43,7 @@ export async function startSimAgents(via: ServerProc, o: { count: number; prefix
       }),
     );
   }
-  console.log(`sims enrolled ${sims.length}`);
-  const t = setInterval(() => console.log(`sims welcomed ${fleet.welcomed}/${sims.length}; errors ${fleet.serverErrors}: ${fleet.errorSamples.join(' | ')}`), 5000);
   await Promise.all(sims.map((s) => s.welcome));
-  clearInterval(t);
   return {
     fleet,
     names,
