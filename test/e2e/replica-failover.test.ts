@@ -146,7 +146,9 @@ describe('replica failover', { timeout: 60_000 }, () => {
     }, { timeoutMs: 20_000, intervalMs: 100 });
     await pg.stop();
 
-    await waitFor('both replicas degraded', async () => (await health(a)) === 'degraded' && (await health(b)) === 'degraded', { timeoutMs: 10_000, intervalMs: 100 });
+    await waitFor('both replicas degraded', async () => (await health(a)) === 'degraded' && (await health(b)) === 'degraded', { timeoutMs: 10_000, intervalMs: 100 }).catch((e: Error) => {
+      throw new Error(`${e.message}\n--- replica a (exit ${a.child.exitCode}):\n${a.output().slice(-3000)}\n--- replica b (exit ${b.child.exitCode}):\n${b.output().slice(-3000)}`);
+    });
     const refused = await fetch(`${a.url}/api/v1/commands`, {
       method: 'POST',
       headers: { authorization: `Bearer ${a.token}`, 'content-type': 'application/json' },

@@ -50,6 +50,10 @@ export function connect(target: string, onQuery?: (t: QueryTiming) => void): Con
     // exception that kills the control plane. The pool has already discarded that client and
     // the next query opens a new one; a lasting outage still fails the queries themselves.
     pool.on('error', () => {});
+    // The pool listens only to idle clients: one checked out (a transaction between two
+    // statements) whose server goes away emits 'error' with nobody listening, which also kills
+    // the process. Its statements fail on their own and are answered 503 store_unavailable.
+    pool.on('connect', (client) => client.on('error', () => {}));
     return { db: new Kysely<Database>({ dialect: new PostgresDialect({ pool }), log }), dialect: 'postgres' };
   }
   if (target !== ':memory:') {
