@@ -21,6 +21,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { Launcher } from './control-plane-process.js';
 import { runFanout, type FanoutResult } from './fanout.js';
+import { failoverRows, runFailover } from './failover.js';
 import { runFirstByte, type FirstByteResult } from './first-byte.js';
 import { runPing, type PingResult } from './ping.js';
 import { runTasks, type TasksResult } from './tasks.js';
@@ -32,7 +33,7 @@ import { printProfileSummary, printSqlSnapshot, saveProfile, summarizeProfile, t
 import type { SqlSnapshot } from './sql-trace.js';
 import { hostInfo, met, RESULTS_DIR, table, writeResults, type Row } from './report.js';
 
-const BENCHES = ['ping', 'fanout', 'tasks', 'services', 'web', 'stream', 'firstbyte'] as const;
+const BENCHES = ['ping', 'fanout', 'tasks', 'services', 'web', 'stream', 'firstbyte', 'failover'] as const;
 type Bench = (typeof BENCHES)[number];
 
 interface Options {
@@ -73,6 +74,7 @@ const OPTIONS = {
   'idle-seconds': { type: 'string', default: '15' },
   'first-byte-runs': { type: 'string', default: '30' },
   'no-heartbeat': { type: 'boolean', default: false },
+  'failover-agents': { type: 'string', default: '2000' },
   help: { type: 'boolean', short: 'h', default: false },
 } as const;
 
@@ -319,6 +321,8 @@ async function main(): Promise<void> {
     results.firstByte = r;
     rows.push(...firstByteRows(r));
   }
+
+  if (o.only === 'failover') rows.push(...failoverRows((results.failover = await runFailover({ agents: Number(parseArgs({ args: process.argv.slice(2), options: OPTIONS, strict: true }).values['failover-agents']), log }))));
 
   log(`load average ${loadavg().map((l) => l.toFixed(2)).join(' ')} on ${cpus().length} CPUs`);
   const printed = table(rows);

@@ -71,6 +71,8 @@ export class SimFleet {
   outputBytesSent = 0;
   heartbeats = 0;
   disconnects = 0;
+  /** Executions per command id (first deliveries only: a repeat replays the journal), when a bench counts effects. */
+  effects: Map<string, number> | null = null;
   serverErrors = 0;
   unknownTypes = 0;
   readonly errorSamples: string[] = [];
@@ -95,6 +97,8 @@ export function quietLogger(fleet: SimFleet): Logger {
 
 export interface SimAgentOptions {
   server: string;
+  /** A server list (failover in order, as the real agent's `servers:`); `server` is then ignored. */
+  servers?: string[];
   name: string;
   credential: string;
   fleet: SimFleet;
@@ -134,7 +138,7 @@ export class SimAgent {
     this.inventory = simInventory(o.name, o.taskSlots !== undefined, o.execStreamBytes !== undefined);
     this.welcome = new Promise((r) => (this.resolveWelcome = r));
     this.conn = new AgentConnection(
-      { servers: new ServerList({ dataDir: '', local: [o.server], pinned: true, log: o.log }), credential: o.credential, initialDelayMs: 500, maxDelayMs: 5000, log: o.log, agent: o.httpAgent },
+      { servers: new ServerList({ dataDir: '', local: o.servers ?? [o.server], pinned: true, log: o.log }), credential: o.credential, initialDelayMs: 500, maxDelayMs: 5000, log: o.log, agent: o.httpAgent },
       {
         open: () => this.onOpen(),
         message: (msg) => this.onMessage(msg),
@@ -224,6 +228,7 @@ export class SimAgent {
       return;
     }
     fleet.lastDispatchAt = now;
+    fleet.effects?.set(cmd.id, (fleet.effects.get(cmd.id) ?? 0) + 1);
     const entry: JournalEntry = { state: 'running', result: null, acked: false };
     this.journal.set(cmd.id, entry);
     const startedAt = Date.now();

@@ -34,3 +34,4 @@ export function useTwoReplicasWithAgent(nodeName: string, startTimeoutMs: number
   });
   return r;
 }
+

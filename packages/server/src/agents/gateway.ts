@@ -257,12 +257,17 @@ export class AgentGateway implements SessionHandlers {
    */
   private async reconcile(session: AgentSession, msg: HeartbeatMessage, now: number): Promise<void> {
     const running = new Set(msg.running);
-    const held = new Set([...msg.running, ...msg.outbox]);
+    const outbox = new Set(msg.outbox);
     const unfinished = await deliverableForNode(this.ctx.store.db, session.nodeId);
     const lost: string[] = [];
     for (const c of unfinished) {
       if (c.state !== 'running' && running.has(c.id)) await this.commands.started(session.nodeId, c.id);
-      else if (!held.has(c.id) && !this.dispatcher.inFlight(c.id, now) && (c.dispatched_at ?? c.created_at) < now - IN_FLIGHT_MS) lost.push(c.id);
+      else if (running.has(c.id) || this.dispatcher.inFlight(c.id, now)) continue;
+      // In the agent's outbox but not final here: the result was sent on this connection and
+      // storing it failed (the store was away), and the agent resends its outbox only after a
+      // welcome. Delivering it again makes the agent's journal replay the stored result.
+      else if (outbox.has(c.id)) lost.push(c.id);
+      else if ((c.dispatched_at ?? c.created_at) < now - IN_FLIGHT_MS) lost.push(c.id);
     }
     await this.dispatcher.redeliver(session.nodeId, lost);
     await this.ackKnownResults(session, msg.outbox);

@@ -46,6 +46,9 @@ export interface VersionRefusal {
   verdict: 'agent_too_old' | 'agent_too_new';
 }
 
+/** Close code (1013 "try again later") when a hello could not be served (the store did not answer). */
+const HELLO_FAILED_CLOSE = 1013;
+
 /** ws's error for a frame over `maxPayload`; it then closes the socket with 1009. */
 const FRAME_TOO_LARGE = 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH';
 
@@ -189,7 +192,14 @@ export class AgentSession {
       switch (msg.type) {
         case 'hello':
           this.protocol = parseProtocolVersion(msg.protocol);
-          await this.handlers.hello(this, msg);
+          try {
+            await this.handlers.hello(this, msg);
+          } catch (err) {
+            // Without a served hello the session would stay open but useless (every later message
+            // refused): the agent is sent away to dial again, when the store (say) is back.
+            this.log.warn({ err, nodeId: this.nodeId }, 'hello failed; closing the connection so the agent dials again');
+            this.close(HELLO_FAILED_CLOSE, 'hello failed; try again');
+          }
           return;
         case 'heartbeat':
           return this.handlers.heartbeat(this, msg);

@@ -8,6 +8,8 @@ import type { Relay, RelayMessage } from './relay.js';
 const CHANNEL = 'steward_relay';
 /** PostgreSQL refuses NOTIFY payloads of 8000 bytes or more. */
 const MAX_PAYLOAD = 7900;
+/** Pause between attempts to LISTEN again after the connection was lost. */
+const RELISTEN_MS = 1000;
 
 /** LISTEN/NOTIFY between replicas on one PostgreSQL database. */
 export class PgRelay implements Relay {
@@ -27,6 +29,11 @@ export class PgRelay implements Relay {
     await this.listen();
   }
 
+  /** Whether LISTEN is in place (false while PostgreSQL is away and the relay retries). */
+  get listening(): boolean {
+    return this.client !== null;
+  }
+
   private async listen(): Promise<void> {
     const client = new pg.Client({ connectionString: this.url });
     client.on('notification', (n) => {
@@ -38,15 +45,47 @@ export class PgRelay implements Relay {
         this.log.warn({ err }, 'ignored an unreadable relay message');
       }
     });
-    client.on('error', (err) => {
-      this.log.warn({ err }, 'relay connection lost; listening again in 1 s');
-      this.client = null;
+    // 'error' (the server went away) and 'end' (the socket closed without one) both mean: listen again.
+    let lost = false;
+    const onLost = (err?: Error) => {
+      if (lost) return;
+      lost = true;
+      if (this.client === client) this.client = null;
       client.end().catch(() => {});
-      if (!this.stopped) setTimeout(() => void this.listen().catch((e) => this.log.error({ err: e }, 'relay listen failed')), 1000);
-    });
-    await client.connect();
-    await client.query(`LISTEN ${CHANNEL}`);
+      if (!this.stopped) {
+        this.log.warn({ err }, 'relay connection lost; listening again');
+        this.relisten();
+      }
+    };
+    client.on('error', onLost);
+    client.on('end', () => onLost());
+    try {
+      await client.connect();
+      await client.query(`LISTEN ${CHANNEL}`);
+    } catch (err) {
+      lost = true;
+      client.end().catch(() => {});
+      throw err;
+    }
     this.client = client;
+  }
+
+  /**
+   * Retries LISTEN until PostgreSQL answers again (every RELISTEN_MS): a restart of the
+   * database can last longer than one attempt. Messages published meanwhile are lost to this
+   * replica; agents' heartbeats repair what they carried (see Relay).
+   */
+  private relisten(): void {
+    setTimeout(() => {
+      if (this.stopped) return;
+      this.listen().then(
+        () => this.log.info('relay listening again'),
+        (err: unknown) => {
+          this.log.debug({ err }, 'relay listen failed; trying again');
+          this.relisten();
+        },
+      );
+    }, RELISTEN_MS).unref();
   }
 
   publish(msg: RelayMessage): void {

@@ -1,6 +1,7 @@
 import type { Socket } from 'node:net';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { fieldName, isStewardError, TooManyRequestsError, type FieldIssue } from '@steward/protocol';
+import { isStoreUnavailable } from '../store/unavailable.js';
 
 const FASTIFY_CLIENT_ERRORS: Record<string, { status: number; code: string }> = {
   FST_ERR_CTP_BODY_TOO_LARGE: { status: 413, code: 'payload_too_large' },
@@ -20,6 +21,9 @@ function validationIssues(err: FastifyError): FieldIssue[] {
   });
 }
 
+/** The Retry-After of a 503 `store_unavailable`: a PostgreSQL restart takes seconds. */
+const STORE_RETRY_AFTER_S = 2;
+
 /** Every error leaves as `{ error: { code, message, details } }`; a client mistake is never a 500. */
 export function installErrorHandling(app: FastifyInstance): void {
   app.setErrorHandler((err: FastifyError, req, reply) => {
@@ -34,6 +38,13 @@ export function installErrorHandling(app: FastifyInstance): void {
     if (known) return reply.status(known.status).send({ error: { code: known.code, message: err.message } });
     if (err instanceof SyntaxError || (err.statusCode && err.statusCode >= 400 && err.statusCode < 500)) {
       return reply.status(err.statusCode ?? 400).send({ error: { code: 'bad_request', message: err.message } });
+    }
+    if (isStoreUnavailable(err)) {
+      // PostgreSQL restarting or unreachable: nothing was stored, and the same request will work
+      // again in a moment. The driver's text (host, user) stays in the log.
+      req.log.warn({ err }, 'request refused: the store does not answer');
+      reply.header('retry-after', String(STORE_RETRY_AFTER_S));
+      return reply.status(503).send({ error: { code: 'store_unavailable', message: 'the store (database) does not answer; the request did not complete, try again shortly' } });
     }
     req.log.error({ err }, 'request failed');
     return reply.status(500).send({ error: { code: 'internal', message: 'internal error; see the control-plane log' } });

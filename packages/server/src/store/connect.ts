@@ -36,6 +36,9 @@ export function connect(target: string, onQuery?: (t: QueryTiming) => void): Con
     const pool = new pg.Pool({
       connectionString: target,
       max: 10,
+      // A database that stopped answering (not refusing) must not hold requests forever: they
+      // fail after this and are answered 503 store_unavailable (store/unavailable.ts).
+      connectionTimeoutMillis: 10_000,
       // bigint columns hold millisecond times, far below 2^53.
       types: {
         getTypeParser: ((oid: number, format?: string) =>
@@ -47,6 +50,10 @@ export function connect(target: string, onQuery?: (t: QueryTiming) => void): Con
     // exception that kills the control plane. The pool has already discarded that client and
     // the next query opens a new one; a lasting outage still fails the queries themselves.
     pool.on('error', () => {});
+    // The pool listens only to idle clients: one checked out (a transaction between two
+    // statements) whose server goes away emits 'error' with nobody listening, which also kills
+    // the process. Its statements fail on their own and are answered 503 store_unavailable.
+    pool.on('connect', (client) => client.on('error', () => {}));
     return { db: new Kysely<Database>({ dialect: new PostgresDialect({ pool }), log }), dialect: 'postgres' };
   }
   if (target !== ':memory:') {
@@ -71,6 +78,6 @@ export async function migrateToLatest(db: Kysely<Database>): Promise<void> {
   const { error, results } = await migrator.migrateToLatest();
   const failed = results?.find((r) => r.status === 'Error');
   if (error || failed) {
-    throw new Error(`schema migration failed${failed ? ` at ${failed.migrationName}` : ''}: ${String(error)}`);
+    throw new Error(`schema migration failed${failed ? ` at ${failed.migrationName}` : ''}: ${String(error)}`, { cause: error });
   }
 }
