@@ -7,7 +7,8 @@ import { StewardClient } from '@steward/client';
 import { waitFor } from './wait.js';
 
 export const REPO = resolve(import.meta.dirname, '../..');
-export const STEWARD_BIN = join(REPO, 'packages/cli/bin/steward.js');
+/** The CLI from its sources through tsx (tests do not wait for builds; test/e2e/build.test.ts runs dist/). */
+export const STEWARD_BIN = join(REPO, 'packages/cli/bin/steward-src.js');
 
 const children = new Set<ChildProcess>();
 process.on('exit', () => {
