@@ -7,7 +7,8 @@
 // `node scripts/build.mjs [outdir]`. See docs/build.md.
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { join, relative, resolve } from 'node:path';
+import { createRequire } from 'node:module';
+import { join, relative, resolve, sep } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import * as esbuild from 'esbuild';
 import { DEFAULT_OUTDIR, inputsState, ROOT, STAMP_FILE } from './build-state.mjs';
@@ -17,9 +18,39 @@ export const AGENT_BUNDLE = 'steward-agent.mjs';
 
 /**
  * Not bundled: native addons (a .node file cannot be inlined), pg's optional native binding,
+ * packages that read files beside their own code (@fastify/swagger-ui serves its static folder),
  * and the tools the control plane runs as programs of their own (Vite builds the dashboard).
  */
-export const EXTERNAL = ['better-sqlite3', 'node-pty', 'pg-native', 'vite', 'esbuild', 'tsx'];
+export const EXTERNAL = ['better-sqlite3', 'node-pty', 'pg-native', 'vite', 'esbuild', 'tsx', '@fastify/swagger', '@fastify/swagger-ui'];
+
+/**
+ * Leaves the EXTERNAL packages out of the bundle. Node resolves them from the bundle's folder at
+ * run time: a package npm hoisted to the root node_modules stays a bare name (so the agent bundle
+ * also works beside a node_modules of its own, as in the agent package); one only a workspace
+ * package can see (packages/server/node_modules/…) becomes a path relative to the bundle.
+ */
+function externalPackages(outdir) {
+  const names = EXTERNAL.map((n) => n.replace(/[/.]/g, '\\$&')).join('|');
+  const fromOutdir = createRequire(join(outdir, 'resolve-from.mjs'));
+  return {
+    name: 'steward-externals',
+    setup(b) {
+      b.onResolve({ filter: new RegExp(`^(${names})($|/)`) }, (args) => {
+        const resolves = (req) => {
+          try {
+            return req.resolve(args.path);
+          } catch {
+            return null;
+          }
+        };
+        const here = resolves(createRequire(join(args.resolveDir, 'resolve-from.mjs')));
+        if (here === null || resolves(fromOutdir) === here) return { path: args.path, external: true };
+        const rel = relative(outdir, here).split(sep).join('/');
+        return { path: rel.startsWith('.') ? rel : `./${rel}`, external: true };
+      });
+    },
+  };
+}
 
 /** Chunks of earlier builds are kept this long: a process started before a rebuild may still load them. */
 const OLD_CHUNK_MS = 24 * 3600_000;
@@ -35,7 +66,7 @@ function commonOptions(root, outdir) {
     target: 'node20',
     outdir,
     outExtension: { '.js': '.mjs' },
-    external: EXTERNAL,
+    plugins: [externalPackages(outdir)],
     // Bundled CommonJS packages call require(); an ES module has none unless given one.
     banner: { js: "import { createRequire as __stewardCreateRequire } from 'node:module'; const require = __stewardCreateRequire(import.meta.url);" },
     define: {
