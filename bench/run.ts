@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --agents N] [--pings N] [--only ping|fanout|tasks|services|web] [--web-nodes N] [--tasks N] [--task-nodes N] [--task-slots N] [--launcher cli|direct] [--profile] [--sql-stats] [--no-heartbeat] [--idle-seconds S]
+ * `npm run bench [-- --agents N] [--pings N] [--only ping|fanout|tasks|services|web|stream|firstbyte|footprint|failover] [--web-nodes N] [--tasks N] [--task-nodes N] [--task-slots N] [--launcher cli|direct] [--profile] [--sql-stats] [--no-heartbeat] [--idle-seconds S]
  *                [--service-reps N] [--idle-services N]`
  *
  * --profile: V8 CPU profile of the control plane for the measured window (bench/results/profiles/);
@@ -23,6 +23,7 @@ import type { Launcher } from './control-plane-process.js';
 import { runFanout, type FanoutResult } from './fanout.js';
 import { failoverRows, runFailover } from './failover.js';
 import { runFirstByte, type FirstByteResult } from './first-byte.js';
+import { runFootprint, type FootprintResult } from './footprint.js';
 import { runPing, type PingResult } from './ping.js';
 import { runTasks, type TasksResult } from './tasks.js';
 import { runServices, type ServicesResult } from './services.js';
@@ -33,7 +34,7 @@ import { printProfileSummary, printSqlSnapshot, saveProfile, summarizeProfile, t
 import type { SqlSnapshot } from './sql-trace.js';
 import { hostInfo, met, RESULTS_DIR, table, writeResults, type Row } from './report.js';
 
-const BENCHES = ['ping', 'fanout', 'tasks', 'services', 'web', 'stream', 'firstbyte', 'failover'] as const;
+const BENCHES = ['ping', 'fanout', 'tasks', 'services', 'web', 'stream', 'firstbyte', 'footprint', 'failover'] as const;
 type Bench = (typeof BENCHES)[number];
 
 interface Options {
@@ -230,6 +231,19 @@ function firstByteRows(r: FirstByteResult): Row[] {
   ];
 }
 
+function footprintRows(r: FootprintResult): Row[] {
+  const b = 'footprint of the compiled build (dist/)';
+  return [
+    { benchmark: b, metric: 'control plane idle RSS, 0 agents', value: r.controlPlaneIdleRssMiB, unit: 'MiB', target: 120 },
+    { benchmark: b, metric: 'agent idle RSS, 0 services (steward-agent.mjs)', value: r.agentIdleRssMiB, unit: 'MiB', target: 60 },
+    { benchmark: b, metric: 'agent start → welcomed, restart p50', value: Math.round(r.agentWelcome.p50), unit: 'ms', target: 300 },
+    { benchmark: b, metric: '  first start (enrolls) / restart max', value: `${r.agentFirstWelcomeMs} / ${Math.round(r.agentWelcome.max)}`, unit: 'ms' },
+    { benchmark: b, metric: 'steward nodes ls wall p50', value: Math.round(r.nodesLsMs.p50), unit: 'ms', target: 250 },
+    { benchmark: b, metric: '  node dist/steward.mjs nodes ls (no freshness check) p50', value: Math.round(r.nodesLsDirectMs.p50), unit: 'ms' },
+    { benchmark: b, metric: 'steward --version wall p50', value: Math.round(r.versionMs.p50), unit: 'ms' },
+  ];
+}
+
 function tasksRows(r: TasksResult): Row[] {
   const b = `tasks: ${r.tasks} over ${r.agents} nodes × ${r.slotsPerNode} slots`;
   return [
@@ -314,6 +328,12 @@ async function main(): Promise<void> {
     const r = await runStream({ agents: 50, bytesPerAgent: 1024 * 1024, launcher: o.launcher, log });
     results.stream = r;
     rows.push(...streamRows(r));
+  }
+
+  if (o.only === null || o.only === 'footprint') {
+    const r = await runFootprint({ runs: 5, log });
+    results.footprint = r;
+    rows.push(...footprintRows(r));
   }
 
   if (o.only === null || o.only === 'firstbyte') {

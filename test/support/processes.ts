@@ -7,7 +7,8 @@ import { StewardClient } from '@steward/client';
 import { waitFor } from './wait.js';
 
 export const REPO = resolve(import.meta.dirname, '../..');
-export const STEWARD_BIN = join(REPO, 'packages/cli/bin/steward.js');
+/** The CLI from its sources through tsx (tests do not wait for builds; test/e2e/build.test.ts runs dist/). */
+export const STEWARD_BIN = join(REPO, 'packages/cli/bin/steward-src.js');
 
 const children = new Set<ChildProcess>();
 process.on('exit', () => {
@@ -36,8 +37,8 @@ export interface Proc {
   kill(signal?: NodeJS.Signals): Promise<void>;
 }
 
-function launch(args: string[], env: NodeJS.ProcessEnv): Proc {
-  const child = spawn(process.execPath, [STEWARD_BIN, ...args], {
+function launch(args: string[], env: NodeJS.ProcessEnv, bin = STEWARD_BIN): Proc {
+  const child = spawn(process.execPath, [bin, ...args], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -104,7 +105,7 @@ export interface ServerProc extends Proc {
  * `args`: more `steward server` flags (`--retire-cluster-listen …`). `signingKeyFrom`: another
  * replica's data dir whose command signing key (and secrets key) this one shares (replicas of one store must).
  */
-export async function startServerProcess(o: { dataDir?: string; port?: number; db?: string; env?: NodeJS.ProcessEnv; token?: string; args?: string[]; signingKeyFrom?: string } = {}): Promise<ServerProc> {
+export async function startServerProcess(o: { dataDir?: string; port?: number; db?: string; env?: NodeJS.ProcessEnv; token?: string; args?: string[]; signingKeyFrom?: string; bin?: string } = {}): Promise<ServerProc> {
   const dataDir = o.dataDir ?? tempDir('steward-server-');
   if (o.signingKeyFrom) {
     copyFileSync(join(o.signingKeyFrom, 'command-signing.key'), join(dataDir, 'command-signing.key'));
@@ -117,7 +118,7 @@ export async function startServerProcess(o: { dataDir?: string; port?: number; d
   const args = ['server', '--listen', `127.0.0.1:${port}`, '--data-dir', dataDir, '--log-level', 'info'];
   if (o.db) args.push('--db', o.db);
   args.push(...(o.args ?? []));
-  const proc = launch(args, { ...FAST_TIMINGS, ...o.env });
+  const proc = launch(args, { ...FAST_TIMINGS, ...o.env }, o.bin);
   const url = await listeningUrl(proc, endpoint, 'the control plane');
   // A second replica on a shared database does not get the token file: the first one made it.
   const token = o.token ?? readFileSync(join(dataDir, 'admin.token'), 'utf8').trim();
@@ -152,14 +153,17 @@ export function startAgentProcess(o: {
   config?: string;
   /** More `steward agent` flags (`--ca-sha256 …`, `--insecure`). */
   args?: string[];
+  /** Another entry point: a compiled CLI, or dist/steward-agent.mjs with `agentOnly` (no `agent` subcommand). */
+  bin?: string;
+  agentOnly?: boolean;
 }): AgentProc {
   const dataDir = o.dataDir ?? tempDir('steward-agent-');
-  const args = ['agent', ...(o.server ? ['--server', o.server] : []), '--data-dir', dataDir, '--config', agentConfigFile(dataDir, o.config), '--log-level', 'info'];
+  const args = [...(o.agentOnly ? [] : ['agent']), ...(o.server ? ['--server', o.server] : []), '--data-dir', dataDir, '--config', agentConfigFile(dataDir, o.config), '--log-level', 'info'];
   if (o.token) args.push('--enroll-token', o.token);
   if (o.name) args.push('--name', o.name);
   for (const l of o.labels ?? []) args.push('--label', l);
   args.push(...(o.args ?? []));
-  return { ...launch(args, o.env ?? {}), dataDir };
+  return { ...launch(args, o.env ?? {}, o.bin), dataDir };
 }
 
 /** Enrolls a new agent process and waits until its node is online. */

@@ -1,25 +1,9 @@
-import { CommanderError } from 'commander';
-import { EXIT_OK, EXIT_USAGE, reportError } from './errors.js';
+import { runAndExit } from './exit.js';
 import { buildProgram } from './program.js';
 
-/**
- * Runs the CLI and exits. Commands that should keep running (server, agent, up, events)
- * simply do not return until they are done.
- */
+/** Runs the CLI and exits (see runAndExit). */
 export async function main(argv: string[] = process.argv): Promise<never> {
-  let code: number;
-  try {
-    await buildProgram().parseAsync(argv);
-    code = typeof process.exitCode === 'number' ? process.exitCode : EXIT_OK;
-  } catch (e) {
-    if (e instanceof CommanderError) {
-      // commander has already printed its message (or the help)
-      code = e.exitCode === 0 ? EXIT_OK : EXIT_USAGE;
-    } else {
-      code = reportError(e);
-    }
-  }
-  process.exit(code);
+  return runAndExit(buildProgram(), argv);
 }
 
 await main();

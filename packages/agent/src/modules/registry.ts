@@ -1,5 +1,5 @@
 import { Value } from '@sinclair/typebox/value';
-import { moduleFolderNames, MODULE_NAME_PATTERN } from './folders.js';
+import { BUILTIN_MODULES, moduleFolderNames, MODULE_NAME_PATTERN } from './folders.js';
 import {
   compile,
   COMMAND_TYPE_PATTERN,
@@ -38,7 +38,7 @@ export interface ModuleRegistry {
   onChange(fn: () => void): () => void;
 }
 
-/** Module folders next to this file; a module is a folder with an index. */
+/** The built-in modules (folders.ts lists them). */
 export async function availableModules(): Promise<string[]> {
   return moduleFolderNames();
 }
@@ -90,9 +90,7 @@ export async function importBuiltinModule(name: string): Promise<AgentModule> {
   if (!MODULE_NAME_PATTERN.test(name) || !(await availableModules()).includes(name)) {
     throw new AgentError('module_invalid', `no built-in module ${JSON.stringify(name)}`);
   }
-  const url = new URL(`./${name}/index.js`, import.meta.url).href;
-  const imported = (await import(url)) as { default?: AgentModule };
-  const mod = imported.default;
+  const mod = (await BUILTIN_MODULES[name]!()).default;
   if (!mod || mod.name !== name || !Array.isArray(mod.commands)) {
     throw new AgentError('module_invalid', `module folder ${name} must default-export an AgentModule named ${JSON.stringify(name)}`);
   }

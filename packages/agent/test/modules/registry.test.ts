@@ -1,6 +1,8 @@
+import { existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { compile, Type, UnknownCommandTypeError, ValidationError } from '@steward/protocol';
 import { describe, expect, it } from 'vitest';
-import { availableModules, createRegistry, loadModules } from '../../src/modules/registry.js';
+import { availableModules, createRegistry, importBuiltinModule, loadModules } from '../../src/modules/registry.js';
 import { defineCommand, defineModule } from '../../src/modules/types.js';
 
 const command = (type: string) =>
@@ -18,6 +20,16 @@ async function thrown(p: Promise<unknown>): Promise<unknown> {
 describe('loadModules', () => {
   it('finds the built-in module folders', async () => {
     expect(await availableModules()).toEqual(expect.arrayContaining(['exec', 'fs', 'stats', 'sys']));
+  });
+
+  it('lists every module folder on disk, and only those (a bundle cannot read folders)', async () => {
+    const dir = join(import.meta.dirname, '../../src/modules');
+    const onDisk = readdirSync(dir, { withFileTypes: true })
+      .filter((e) => e.isDirectory() && existsSync(join(dir, e.name, 'index.ts')))
+      .map((e) => e.name)
+      .sort();
+    expect(await availableModules()).toEqual(onDisk);
+    for (const name of onDisk) expect((await importBuiltinModule(name)).name).toBe(name);
   });
 
   it('loads only the modules asked for, in that order', async () => {

@@ -27,8 +27,15 @@ interface AgentOpts {
 const collect = (value: string, previous: string[] = []) => [...previous, value];
 
 export function registerAgent(program: Command): void {
-  program
-    .command('agent')
+  agentCommand(program.command('agent'));
+}
+
+/**
+ * The agent's options and action on `cmd`: `steward agent`, and the whole of the agent-only
+ * entry point (src/agent-main.ts, built into dist/steward-agent.mjs).
+ */
+export function agentCommand(cmd: Command): Command {
+  return cmd
     .description('run the node agent (flags > --config file > STEWARD_* environment)')
     .option('--server <url>', 'control plane URL (default http://127.0.0.1:7070); repeatable or a comma list: replicas tried in order, the next when one fails (env STEWARD_SERVERS)', collect)
     .option('--enroll-token <token>', 'one-time token for the first start')

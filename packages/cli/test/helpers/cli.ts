@@ -1,7 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
-export const BIN = fileURLToPath(new URL('../../bin/steward.js', import.meta.url));
+/** The sources through tsx, as every test runs them; test/e2e/build.test.ts runs the compiled build. */
+export const BIN = fileURLToPath(new URL('../../bin/steward-src.js', import.meta.url));
 
 export interface CliResult {
   code: number | null;

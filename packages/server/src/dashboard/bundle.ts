@@ -6,8 +6,14 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
 
+/** Set by scripts/build.mjs in a compiled build: the web package, relative to the bundle's folder. */
+declare const __STEWARD_WEB_DIR__: string | undefined;
+
 /** The web package, beside this one in the workspace. */
-export const WEB_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '../../../web');
+export const WEB_DIR = resolve(
+  dirname(fileURLToPath(import.meta.url)),
+  typeof __STEWARD_WEB_DIR__ === 'string' ? __STEWARD_WEB_DIR__ : '../../../web',
+);
 export const WEB_DIST = join(WEB_DIR, 'dist');
 const HASH_FILE = '.source-hash';
 const LOCK_DIR = join(WEB_DIR, '.build-lock');

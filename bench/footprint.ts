@@ -1,0 +1,117 @@
+/**
+ * Footprint of the compiled build (issue 17 item 2): idle memory of the control plane and the
+ * agent, the agent's start → welcome time, and the wall time of short CLI calls. Everything
+ * runs from dist/ (built first when stale), the agent from dist/steward-agent.mjs.
+ */
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { StewardClient } from '@steward/client';
+import { startControlPlane } from './control-plane-process.js';
+import { makeTempDir, readMemory, removeTempDir, spawnTracked, stopProcess, type Tracked } from './processes.js';
+import { summarize, type Summary } from './stats.js';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const DIST = join(ROOT, 'dist');
+const BIN = join(ROOT, 'packages/cli/bin/steward.js');
+
+export interface FootprintResult {
+  controlPlaneIdleRssMiB: number;
+  agentIdleRssMiB: number;
+  agentPeakRssMiB: number;
+  /** Process spawned → "connected to the control plane": first start (enrolls), then restarts. */
+  agentFirstWelcomeMs: number;
+  agentWelcome: Summary;
+  versionMs: Summary;
+  nodesLsMs: Summary;
+  /** The same without bin/steward.js's freshness check (node dist/steward.mjs). */
+  nodesLsDirectMs: Summary;
+}
+
+async function ensureBuilt(log: (l: string) => void): Promise<void> {
+  const state = (await import(pathToFileURL(join(ROOT, 'scripts/build-state.mjs')).href)) as { buildIsFresh(): boolean };
+  if (state.buildIsFresh()) return;
+  log('footprint: building dist/');
+  const { build } = (await import(pathToFileURL(join(ROOT, 'scripts/build.mjs')).href)) as { build(): Promise<unknown> };
+  await build();
+}
+
+/** Wall time of one CLI call, spawn → exit; throws on a non-zero exit. */
+function timed(args: string[], env: NodeJS.ProcessEnv): Promise<number> {
+  const started = performance.now();
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
+    let err = '';
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    child.on('error', reject);
+    child.on('exit', (code) => (code === 0 ? resolve(performance.now() - started) : reject(new Error(`${args.join(' ')} exited ${code}: ${err}`))));
+  });
+}
+
+async function repeat(n: number, fn: () => Promise<number>): Promise<Summary> {
+  const out: number[] = [];
+  for (let i = 0; i < n; i++) out.push(await fn());
+  return summarize(out);
+}
+
+/** Starts the agent bundle; resolves with the process and the ms from spawn to its welcome line. */
+async function startAgent(url: string, dataDir: string, token?: string): Promise<{ proc: Tracked; welcomeMs: number }> {
+  const args = [join(DIST, 'steward-agent.mjs'), '--server', url, '--data-dir', dataDir, '--log-level', 'info', '--name', 'footprint'];
+  if (token) args.push('--enroll-token', token);
+  const started = performance.now();
+  const proc = spawnTracked(process.execPath, args, { cwd: ROOT });
+  const welcomeMs = await new Promise<number>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`agent not welcomed within 60 s:\n${proc.tail()}`)), 60_000);
+    proc.child.stdout!.on('data', (d: Buffer) => {
+      if (d.toString().includes('connected to the control plane')) {
+        clearTimeout(timer);
+        resolve(performance.now() - started);
+      }
+    });
+    void proc.exited.then(() => reject(new Error(`agent exited:\n${proc.tail()}`)));
+  });
+  return { proc, welcomeMs };
+}
+
+export async function runFootprint(o: { runs: number; idleMs?: number; log: (line: string) => void }): Promise<FootprintResult> {
+  await ensureBuilt(o.log);
+  const idleMs = o.idleMs ?? 5000;
+  const cp = await startControlPlane({ launcher: 'cli' });
+  const agentDir = makeTempDir('agent');
+  try {
+    await new Promise((r) => setTimeout(r, idleMs));
+    const controlPlaneIdleRssMiB = cp.memory().rssMiB;
+    o.log(`footprint: control plane idle ${controlPlaneIdleRssMiB} MiB`);
+    const client = new StewardClient({ baseUrl: cp.url, token: cp.token });
+    const { token } = await client.createEnrollmentToken({ ttlSeconds: 600, uses: 1 });
+    let { proc, welcomeMs: agentFirstWelcomeMs } = await startAgent(cp.url, agentDir, token);
+    const restarts: number[] = [];
+    for (let i = 0; i < o.runs; i++) {
+      await stopProcess(proc);
+      const next = await startAgent(cp.url, agentDir);
+      proc = next.proc;
+      restarts.push(next.welcomeMs);
+    }
+    await new Promise((r) => setTimeout(r, idleMs));
+    const agentMem = readMemory(proc.child.pid!);
+    o.log(`footprint: agent idle ${agentMem.rssMiB} MiB`);
+    const env = { STEWARD_SERVER: cp.url, STEWARD_TOKEN: cp.token };
+    const versionMs = await repeat(o.runs, () => timed([BIN, '--version'], env));
+    const nodesLsMs = await repeat(o.runs, () => timed([BIN, 'nodes', 'ls'], env));
+    const nodesLsDirectMs = await repeat(o.runs, () => timed([join(DIST, 'steward.mjs'), 'nodes', 'ls'], env));
+    await stopProcess(proc);
+    return {
+      controlPlaneIdleRssMiB,
+      agentIdleRssMiB: agentMem.rssMiB,
+      agentPeakRssMiB: agentMem.peakRssMiB,
+      agentFirstWelcomeMs: Math.round(agentFirstWelcomeMs),
+      agentWelcome: summarize(restarts),
+      versionMs,
+      nodesLsMs,
+      nodesLsDirectMs,
+    };
+  } finally {
+    await cp.stop();
+    removeTempDir(agentDir);
+  }
+}
