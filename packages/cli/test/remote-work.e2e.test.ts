@@ -69,6 +69,8 @@ describe('waiting for remote work: Ctrl-C, exit codes, waits that run out', { ti
   it('tasks submit --wait --cancel-on-interrupt cancels the task on the first Ctrl-C', async () => {
     const cli = start(['tasks', 'submit', '--wait', '--cancel-on-interrupt', '--', 'sleep', '30']);
     const taskId = await waitFor('the task to run', async () => (await server.client.listTasks({ state: 'running' })).items[0]?.id, { timeoutMs: 30_000 });
+    // The node may run the task before the CLI has read the submit's answer; its "queued" line is printed just before its Ctrl-C handler goes in.
+    await waitFor('the CLI to print the queued task', () => cli.output().includes(`${taskId} queued`), { timeoutMs: 30_000 });
     cli.child.kill('SIGINT');
     expect(await exitOf(cli)).toBe(130);
     expect(cli.output()).toContain(`cancelling task ${taskId}`);
@@ -79,6 +81,8 @@ describe('waiting for remote work: Ctrl-C, exit codes, waits that run out', { ti
   it('a first Ctrl-C on tasks submit --wait names the task and leaves it running', async () => {
     const cli = start(['tasks', 'submit', '--wait', '--', 'sleep', '30']);
     const taskId = await waitFor('the task to run', async () => (await server.client.listTasks({ state: 'running' })).items[0]?.id, { timeoutMs: 30_000 });
+    // The node may run the task before the CLI has read the submit's answer; its "queued" line is printed just before its Ctrl-C handler goes in.
+    await waitFor('the CLI to print the queued task', () => cli.output().includes(`${taskId} queued`), { timeoutMs: 30_000 });
     cli.child.kill('SIGINT');
     expect(await exitOf(cli)).toBe(130);
     expect(cli.output()).toContain(`task ${taskId} goes on running. To cancel it: steward tasks cancel ${taskId}`);
