@@ -4,7 +4,7 @@ export default defineConfig({
   test: {
     include: ['packages/*/test/**/*.test.ts', 'test/**/*.test.ts'],
     // Starts PostgreSQL for the store tests when STEWARD_TEST_PG_URL is not set.
-    globalSetup: ['test/global-setup.ts', 'test/web-build-setup.ts'],
+    globalSetup: ['test/global-setup.ts', 'test/web-build-setup.ts', 'test/build-setup.ts'],
     testTimeout: 30_000,
     hookTimeout: 60_000,
     pool: 'forks',

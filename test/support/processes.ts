@@ -4,11 +4,11 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { StewardClient } from '@steward/client';
+import { STEWARD_BIN } from './steward-bin.js';
 import { waitFor } from './wait.js';
 
 export const REPO = resolve(import.meta.dirname, '../..');
-/** The CLI from its sources through tsx (tests do not wait for builds; test/e2e/build.test.ts runs dist/). */
-export const STEWARD_BIN = join(REPO, 'packages/cli/bin/steward-src.js');
+export { STEWARD_BIN } from './steward-bin.js';
 
 const children = new Set<ChildProcess>();
 process.on('exit', () => {

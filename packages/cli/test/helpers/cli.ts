@@ -1,8 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
+import { STEWARD_BIN as BIN } from '../../../../test/support/steward-bin.js';
 
-/** The sources through tsx, as every test runs them; test/e2e/build.test.ts runs the compiled build. */
-export const BIN = fileURLToPath(new URL('../../bin/steward-src.js', import.meta.url));
+/** The `steward` the tests run (test/support/steward-bin.ts: the compiled build unless STEWARD_TEST_FROM_SOURCE=1). */
+export { STEWARD_BIN as BIN } from '../../../../test/support/steward-bin.js';
 
 export interface CliResult {
   code: number | null;
