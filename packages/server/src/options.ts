@@ -62,6 +62,8 @@ export interface ServerOptions {
   signingKeyFile?: string;
   /** How long session recordings are kept after the session ended: `90d`, `12h`; `0` or `off` keeps them forever. Default $STEWARD_SESSION_RETENTION, else 90d. */
   sessionRetention?: string;
+  /** How long streamed command output is kept after the command finished: `30d`, `12h` (at least 1h); `0` or `off` keeps it forever. Default $STEWARD_OUTPUT_RETENTION, else 30d. */
+  outputRetention?: string;
   /** A BackupX agent silent this long is disconnected (env STEWARD_BACKUPX_SILENCE_MS). Default 45 s, as BackupX. */
   backupxSilenceMs?: number;
 }

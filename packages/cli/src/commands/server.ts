@@ -24,9 +24,10 @@ export interface ServerFlags {
   signingKey?: string;
   webhookAllow?: string[];
   sessionRetention?: string;
+  outputRetention?: string;
 }
 
-/** `--session-retention`: a duration, or `0`/`off` to keep recordings forever; checked before the server starts. */
+/** `--session-retention`, `--output-retention`: a duration, or `0`/`off` to keep forever; checked before the server starts. */
 function retention(value: string): string {
   if (/^\s*off\s*$/i.test(value)) return value;
   try {
@@ -68,12 +69,16 @@ export function addServerOptions(cmd: Command, withDb = true): Command {
     'loopback/private ranges webhooks may be delivered to (refused by default; default $STEWARD_WEBHOOK_ALLOW)',
   );
   cmd.option('--session-retention <duration>', 'how long terminal session recordings are kept after the session ended; 0 or off keeps them forever (default $STEWARD_SESSION_RETENTION, else 90d)', retention);
+  cmd.option('--output-retention <duration>', "how long a command's streamed output is kept after it finished, at least 1h (its result keeps the tail); 0 or off keeps it forever (default $STEWARD_OUTPUT_RETENTION, else 30d)", retention);
   return cmd.addOption(new Option('--log-level <level>', 'log level').choices(LOG_LEVELS));
 }
 
 /** The server options of the retention flags, as `startServer` takes them. */
-export function retentionOptions(opts: ServerFlags): { sessionRetention?: string } {
-  return opts.sessionRetention !== undefined ? { sessionRetention: opts.sessionRetention } : {};
+export function retentionOptions(opts: ServerFlags): { sessionRetention?: string; outputRetention?: string } {
+  return {
+    ...(opts.sessionRetention !== undefined ? { sessionRetention: opts.sessionRetention } : {}),
+    ...(opts.outputRetention !== undefined ? { outputRetention: opts.outputRetention } : {}),
+  };
 }
 
 /** The server options of the outbound-safety flags, as `startServer` takes them. */

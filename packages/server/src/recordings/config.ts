@@ -1,4 +1,4 @@
-import { parseDuration, ValidationError } from '@steward/protocol';
+import { retentionMs } from '../core/retention.js';
 
 /** Recordings are kept this long after their session ended, unless configured otherwise. */
 export const DEFAULT_SESSION_RETENTION_MS = 90 * 86_400_000;
@@ -9,15 +9,5 @@ export const DEFAULT_SESSION_RETENTION_MS = 90 * 86_400_000;
  * forever), else 90 days.
  */
 export function sessionRetentionMs(option: string | undefined, env: NodeJS.ProcessEnv = process.env): number | null {
-  const text = option ?? env.STEWARD_SESSION_RETENTION;
-  if (text === undefined || text.trim() === '') return DEFAULT_SESSION_RETENTION_MS;
-  if (/^\s*off\s*$/i.test(text)) return null;
-  const field = option !== undefined ? 'sessionRetention' : 'STEWARD_SESSION_RETENTION';
-  let ms: number;
-  try {
-    ms = parseDuration(text, field);
-  } catch {
-    throw new ValidationError(`${field}: ${JSON.stringify(text)} is not a duration (90d, 12h, 30m) or off`, [{ field, rule: 'duration or off' }]);
-  }
-  return ms === 0 ? null : ms;
+  return retentionMs({ option, optionField: 'sessionRetention', envVar: 'STEWARD_SESSION_RETENTION', defaultMs: DEFAULT_SESSION_RETENTION_MS }, env);
 }

@@ -18,6 +18,7 @@ import * as webhookEvents from './0016_webhook_events.js';
 import * as agentConfig from './0017_agent_config.js';
 import * as nodeVersionSkew from './0018_node_version_skew.js';
 import * as jobsFanout from './0020_jobs_fanout.js';
+import * as commandOutputRetention from './0021_command_output_retention.js';
 
 /**
  * Every migration, in the order they apply. The key is the name Kysely records in
@@ -47,6 +48,7 @@ export const migrations: Readonly<Record<string, Migration>> = {
   '0017_agent_config': agentConfig,
   '0018_node_version_skew': nodeVersionSkew,
   '0020_jobs_fanout': jobsFanout,
+  '0021_command_output_retention': commandOutputRetention,
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -1,4 +1,4 @@
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import type { CommandOutputTable, Database } from '../schema.js';
 import { CHUNK } from './chunk.js';
 
@@ -79,4 +79,27 @@ export async function outputOfCommandsAfter(
     .orderBy('seq')
     .limit(limit)
     .execute();
+}
+
+/**
+ * Drops the stored output of up to `limit` commands that finished before `finishedBefore` and
+ * sets their output_bytes to 0, so they are not looked at again (the index of this look holds
+ * only commands with output). Their results keep the tail. Run in one transaction; returns how
+ * many commands lost their output.
+ */
+export async function pruneFinishedOutput(db: Kysely<Database>, finishedBefore: number, limit = 200): Promise<number> {
+  // The literal 0 matches the partial index's predicate (commands_output_finished); a bound
+  // parameter would not let SQLite or PostgreSQL prove the index applies.
+  const rows = await db
+    .selectFrom('commands')
+    .select('id')
+    .where('output_bytes', '>', sql.lit(0))
+    .where('finished_at', '<', finishedBefore)
+    .limit(limit)
+    .execute();
+  if (rows.length === 0) return 0;
+  const ids = rows.map((r) => r.id);
+  await db.deleteFrom('command_output').where('command_id', 'in', ids).execute();
+  await db.updateTable('commands').set({ output_bytes: 0 }).where('id', 'in', ids).execute();
+  return ids.length;
 }
