@@ -68,6 +68,11 @@ export const ServerCa = Type.Object({
   sha256: Nullable(Type.String()),
   /** Agents must present the client certificate they got at enrollment. */
   requireClientCert: Type.Boolean(),
+  /**
+   * Base64 SHA-256 of the server certificate's SubjectPublicKeyInfo, as `curl --pinnedpubkey
+   * sha256//…` takes it: the one-line install fetches install.sh with it before any CA is trusted.
+   */
+  serverKeySha256: Type.Optional(Nullable(Type.String())),
 });
 export type ServerCa = Static<typeof ServerCa>;
 
