@@ -22,6 +22,9 @@ const run = promisify(execFile);
 
 export const DEFAULT_PACKAGES_DIR = join(ROOT, 'dist', 'packages');
 
+/** Staging folders and half-written archives of builds in progress, removed if the process is told to stop. */
+const inProgress = new Set();
+
 /**
  * The packages the agent bundle leaves external and loads at run time, with the files of each it
  * needs (a whole folder when absent). Sources, tests and build tools of the addons stay out.
@@ -113,6 +116,7 @@ export async function packageAgent({ outdir = DEFAULT_PACKAGES_DIR, root = ROOT,
   mkdirSync(outdir, { recursive: true });
   const stage = join(root, 'dist', `.package-${process.pid}-${randomBytes(4).toString('hex')}`);
   const tmpTar = `${path}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
+  inProgress.add(stage).add(tmpTar);
   try {
     await build({ outdir: join(stage, 'bundle'), root, agentOnly: true });
     const tree = join(stage, 'tree');
@@ -148,6 +152,8 @@ export async function packageAgent({ outdir = DEFAULT_PACKAGES_DIR, root = ROOT,
   } finally {
     rmSync(stage, { recursive: true, force: true });
     rmSync(tmpTar, { force: true });
+    inProgress.delete(stage);
+    inProgress.delete(tmpTar);
   }
 }
 
@@ -155,6 +161,13 @@ export async function packageAgent({ outdir = DEFAULT_PACKAGES_DIR, root = ROOT,
 // the same inputs; --json prints what packageAgent returns (the control plane reads it).
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   const started = Date.now();
+  // A control plane stopping while it builds its package sends SIGTERM: leave no staging folder behind.
+  for (const sig of ['SIGTERM', 'SIGINT']) {
+    process.once(sig, () => {
+      for (const p of inProgress) rmSync(p, { recursive: true, force: true });
+      process.exit(143);
+    });
+  }
   const args = process.argv.slice(2);
   const outdir = args.find((a) => !a.startsWith('--')) ?? DEFAULT_PACKAGES_DIR;
   const p = await packageAgent({ outdir, force: !args.includes('--if-stale') });
