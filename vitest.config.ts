@@ -8,5 +8,8 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 60_000,
     pool: 'forks',
+    // Control planes the tests start do not build a 36 MiB agent package each;
+    // test/e2e/install.test.ts turns it on for its own.
+    env: { STEWARD_AGENT_PACKAGE_BUILD: 'off' },
   },
 });

@@ -34,6 +34,10 @@ import { printProfileSummary, printSqlSnapshot, saveProfile, summarizeProfile, t
 import type { SqlSnapshot } from './sql-trace.js';
 import { hostInfo, met, RESULTS_DIR, table, writeResults, type Row } from './report.js';
 
+// The control planes measured here do not build the 36 MiB agent package (scripts/package.mjs)
+// in the background of every run: it would skew CPU and memory. Children inherit this.
+process.env.STEWARD_AGENT_PACKAGE_BUILD ??= 'off';
+
 const BENCHES = ['ping', 'fanout', 'tasks', 'services', 'web', 'stream', 'firstbyte', 'footprint', 'failover'] as const;
 type Bench = (typeof BENCHES)[number];
 

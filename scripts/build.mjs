@@ -4,7 +4,8 @@
 //   dist/steward-agent.mjs  the agent alone, one file (the agent package ships it)
 // Native addons and what cannot be bundled stay external: resolved from node_modules beside dist/.
 // Usage from code: `await build({ outdir })` (returns the files written); from a shell:
-// `node scripts/build.mjs [outdir]`. See docs/build.md.
+// `node scripts/build.mjs [outdir]`; `build({ outdir, agentOnly: true })` writes only the agent
+// bundle (scripts/package.mjs). See docs/build.md.
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -74,6 +75,8 @@ function commonOptions(root, outdir) {
       __STEWARD_SERVER_VERSION__: JSON.stringify(versionOf(root, 'server')),
       __STEWARD_CLI_BUNDLE__: JSON.stringify(CLI_BUNDLE),
       __STEWARD_WEB_DIR__: JSON.stringify(relative(outdir, join(root, 'packages/web')) || '.'),
+      // The repository (scripts/install.sh, scripts/package.mjs), for the control plane's install routes.
+      __STEWARD_REPO_DIR__: JSON.stringify(relative(outdir, root) || '.'),
     },
     metafile: true,
     logLevel: 'warning',
@@ -85,19 +88,22 @@ function commonOptions(root, outdir) {
  * a temporary folder first, then renamed in one file at a time with the stamp last, so a
  * `steward` started meanwhile runs either the old build or the new one, never half of one.
  */
-export async function build({ outdir = DEFAULT_OUTDIR, root = ROOT } = {}) {
+export async function build({ outdir = DEFAULT_OUTDIR, root = ROOT, agentOnly = false } = {}) {
   outdir = resolve(outdir);
   const inputs = inputsState(root);
   const tmp = `${outdir}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
   const opts = commonOptions(root, outdir);
   try {
-    const cli = await esbuild.build({
-      ...opts,
-      outdir: tmp,
-      entryPoints: [{ in: 'packages/cli/src/main.ts', out: CLI_BUNDLE.replace(/\.mjs$/, '') }],
-      splitting: true,
-      chunkNames: 'chunk-[hash]',
-    });
+    // agentOnly (the agent package): the CLI's bundle and chunks are not needed, so not built.
+    const cli = agentOnly
+      ? null
+      : await esbuild.build({
+          ...opts,
+          outdir: tmp,
+          entryPoints: [{ in: 'packages/cli/src/main.ts', out: CLI_BUNDLE.replace(/\.mjs$/, '') }],
+          splitting: true,
+          chunkNames: 'chunk-[hash]',
+        });
     const agent = await esbuild.build({
       ...opts,
       outdir: tmp,
@@ -109,14 +115,17 @@ export async function build({ outdir = DEFAULT_OUTDIR, root = ROOT } = {}) {
       builtAt: new Date().toISOString(),
       files,
       agentInputs: Object.keys(agent.metafile.inputs).length,
-      cliInputs: Object.keys(cli.metafile.inputs).length,
+      ...(cli ? { cliInputs: Object.keys(cli.metafile.inputs).length } : { agentOnly: true }),
     };
     mkdirSync(outdir, { recursive: true });
     for (const f of files) renameSync(join(tmp, f), join(outdir, f));
-    writeFileSync(join(tmp, STAMP_FILE), JSON.stringify(stamp, null, 2) + '\n');
-    renameSync(join(tmp, STAMP_FILE), join(outdir, STAMP_FILE));
+    // An agent-only build is not a build of `steward`: no stamp, so it never passes for a fresh dist/.
+    if (!agentOnly) {
+      writeFileSync(join(tmp, STAMP_FILE), JSON.stringify(stamp, null, 2) + '\n');
+      renameSync(join(tmp, STAMP_FILE), join(outdir, STAMP_FILE));
+    }
     removeOldChunks(outdir, new Set(files));
-    return { files, metafiles: { cli: cli.metafile, agent: agent.metafile } };
+    return { files, metafiles: { cli: cli?.metafile ?? null, agent: agent.metafile } };
   } finally {
     rmSync(tmp, { recursive: true, force: true });
   }

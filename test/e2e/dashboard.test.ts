@@ -124,6 +124,8 @@ describe('web dashboard in chromium', () => {
     const line = (await b.page.getByTestId('agent-command').textContent()) ?? '';
     expect(line).toMatch(new RegExp(`^steward agent --server ${up.url} --enroll-token \\S+ --label env=lab$`));
     expect(await b.page.getByTestId('systemd-unit').textContent()).toContain('ExecStart=/usr/local/bin/steward agent');
+    // The one-line install, the same as `steward enroll create` prints (plain HTTP here: no pins).
+    expect(await b.page.getByTestId('install-command').textContent()).toMatch(new RegExp(`^curl -fsSL ${up.url}/install\\.sh \\| sudo sh -s -- --token \\S+ --label env=lab$`));
     await b.shot('05-enroll');
 
     const token = /--enroll-token (\S+)/.exec(line)![1]!;

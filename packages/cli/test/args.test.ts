@@ -12,7 +12,7 @@ import {
   positiveInt,
   waitSeconds,
 } from '../src/args.js';
-import { agentCommandLine } from '../src/commands/enroll.js';
+import { agentCommandLine, installCommandLine } from '../src/commands/enroll.js';
 import { execPayload, targetOf } from '../src/commands/run.js';
 import { reportError } from '../src/errors.js';
 import { shellJoin, shellQuote } from '../src/shell-quote.js';
@@ -112,6 +112,16 @@ describe('shell quoting', () => {
     expect(agentCommandLine('http://h:7070', 'tok_abc-_1', ['env=prod'])).toBe(
       'steward agent --server http://h:7070 --enroll-token tok_abc-_1 --label env=prod',
     );
+  });
+
+  it('prints the one-line install: pins the server key for curl and the CA for the script over TLS', () => {
+    expect(installCommandLine('http://127.0.0.1:7070/', 'tok_1', ['env=prod'])).toBe('curl -fsSL http://127.0.0.1:7070/install.sh | sudo sh -s -- --token tok_1 --label env=prod');
+    const pin = `sha256:${'a'.repeat(64)}`;
+    expect(installCommandLine('https://cp:7070', 'tok_1', [], { sha256: pin, serverKeySha256: 'K3y+/=' })).toBe(
+      `curl -fsSL -k --pinnedpubkey sha256//K3y+/= https://cp:7070/install.sh | sudo sh -s -- --token tok_1 --ca-sha256 ${pin}`,
+    );
+    // The operator's own certificate: the machine's trust store checks it, and no pin is known.
+    expect(installCommandLine('https://cp:7070', 'tok_1', [], { sha256: null, serverKeySha256: 'K3y' })).toBe('curl -fsSL https://cp:7070/install.sh | sudo sh -s -- --token tok_1');
   });
 });
 

@@ -68,10 +68,11 @@ describe('steward end to end (server + agents as child processes)', () => {
     const r = await cli(['enroll', 'create', '--json', '--uses', '2', '--ttl', '10m', '--label', 'env=e2e', '--note', 'e2e']);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
-    const created = JSON.parse(r.stdout) as { token: string; usesAllowed: number; labels: Record<string, string>; agentCommand: string };
+    const created = JSON.parse(r.stdout) as { token: string; usesAllowed: number; labels: Record<string, string>; agentCommand: string; installCommand: string };
     expect(created.usesAllowed).toBe(2);
     expect(created.labels).toEqual({ env: 'e2e' });
     expect(created.agentCommand).toBe(`steward agent --server ${url} --enroll-token ${created.token} --label env=e2e`);
+    expect(created.installCommand).toBe(`curl -fsSL ${url}/install.sh | sudo sh -s -- --token ${created.token} --label env=e2e`);
 
     for (const name of ['e2e-a', 'e2e-b']) {
       agents.push(

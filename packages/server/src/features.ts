@@ -22,6 +22,7 @@ import { dashboardFeature } from './dashboard/feature.js';
 import { docsFeature } from './docs/feature.js';
 import { enrollmentFeature } from './enrollment/feature.js';
 import { eventsFeature } from './events/feature.js';
+import { installFeature } from './install/feature.js';
 import { jobsFeature } from './jobs/feature.js';
 import type { JobService } from './jobs/service.js';
 import type { JobTracker } from './jobs/tracker.js';
@@ -102,6 +103,7 @@ export const FEATURES: FeatureFactory[] = [
   eventsFeature,
   alertsFeature,
   artifactsFeature,
+  installFeature,
   tasksFeature,
   servicesFeature,
   shellFeature,

@@ -14,6 +14,21 @@ export function agentCommandLine(serverUrl: string, token: string, labels: reado
   return shellJoin(words);
 }
 
+/**
+ * The one-line install (docs/install.md): fetches install.sh from the control plane and runs it.
+ * Over TLS with our own CA, curl pins the server's key (it cannot know the CA yet); the script
+ * then checks the CA against `--ca-sha256` and trusts only it from there on.
+ */
+export function installCommandLine(serverUrl: string, token: string, labels: readonly string[] = [], ca?: { sha256: string | null; serverKeySha256?: string | null } | null): string {
+  const curl = ['curl', '-fsSL'];
+  if (ca?.sha256 && ca.serverKeySha256) curl.push('-k', '--pinnedpubkey', `sha256//${ca.serverKeySha256}`);
+  curl.push(`${serverUrl.replace(/\/+$/, '')}/install.sh`);
+  const script = ['sudo', 'sh', '-s', '--', '--token', token];
+  if (ca?.sha256) script.push('--ca-sha256', ca.sha256);
+  for (const l of labels) script.push('--label', l);
+  return `${shellJoin(curl)} | ${shellJoin(script)}`;
+}
+
 export function registerEnroll(program: Command): void {
   const enroll = program.command('enroll').description('manage enrollment tokens for new agents');
 
@@ -36,8 +51,9 @@ export function registerEnroll(program: Command): void {
     });
     const ca = await client.serverCa();
     const line = agentCommandLine(client.baseUrl, created.token, opts.label, ca.tls ? ca.sha256 : null);
+    const install = installCommandLine(client.baseUrl, created.token, opts.label, ca.tls ? ca : null);
     if (opts.json) {
-      printJson({ ...created, agentCommand: line, ...(ca.sha256 ? { caSha256: ca.sha256 } : {}) });
+      printJson({ ...created, agentCommand: line, installCommand: install, ...(ca.sha256 ? { caSha256: ca.sha256 } : {}) });
       return;
     }
     println(`token:   ${created.token}`);
@@ -45,7 +61,10 @@ export function registerEnroll(program: Command): void {
     println(`uses:    ${created.usesAllowed}`);
     println(`expires: ${timestamp(created.expiresAt)} (${until(created.expiresAt)})`);
     println('');
-    println('This is the only time the token is shown. On the new machine run:');
+    println('This is the only time the token is shown. To install and start the agent on the new machine:');
+    println(`  ${install}`);
+    println('');
+    println('or, where steward is already installed:');
     println(`  ${line}`);
     if (ca.tls && !ca.sha256) println('(the server uses your own certificate: add --ca-file with your CA to that line)');
   });

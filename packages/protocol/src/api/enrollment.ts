@@ -68,5 +68,27 @@ export const ServerCa = Type.Object({
   sha256: Nullable(Type.String()),
   /** Agents must present the client certificate they got at enrollment. */
   requireClientCert: Type.Boolean(),
+  /**
+   * Base64 SHA-256 of the server certificate's SubjectPublicKeyInfo, as `curl --pinnedpubkey
+   * sha256//…` takes it: the one-line install fetches install.sh with it before any CA is trusted.
+   */
+  serverKeySha256: Type.Optional(Nullable(Type.String())),
 });
 export type ServerCa = Static<typeof ServerCa>;
+
+/** One agent package the control plane serves at `GET /install/<file>` (public). */
+export const AgentPackage = Type.Object({
+  /** `steward-agent-<version>-linux-<arch>.tar.gz` */
+  file: Type.String(),
+  /** Hex SHA-256 of the tarball: the install script refuses anything else. */
+  sha256: Type.String({ pattern: '^[0-9a-f]{64}$' }),
+  size: Type.Integer({ minimum: 0 }),
+});
+export type AgentPackage = Static<typeof AgentPackage>;
+
+/** `GET /install/package.json`: the agent version this control plane installs, a package per arch (Node's names: x64, arm64). */
+export const AgentPackages = Type.Object({
+  version: Type.String(),
+  packages: Type.Record(Type.String(), AgentPackage),
+});
+export type AgentPackages = Static<typeof AgentPackages>;

@@ -17,6 +17,17 @@ export function agentCommandLine(serverUrl: string, token: string, labels: reado
   return words.map(shellQuote).join(' ');
 }
 
+/** The one-line install, as `steward enroll create` prints it (installCommandLine in packages/cli/src/commands/enroll.ts). */
+export function installCommandLine(serverUrl: string, token: string, labels: readonly string[], ca: { sha256: string | null; serverKeySha256?: string | null } | null): string {
+  const curl = ['curl', '-fsSL'];
+  if (ca?.sha256 && ca.serverKeySha256) curl.push('-k', '--pinnedpubkey', `sha256//${ca.serverKeySha256}`);
+  curl.push(`${serverUrl.replace(/\/+$/, '')}/install.sh`);
+  const script = ['sudo', 'sh', '-s', '--', '--token', token];
+  if (ca?.sha256) script.push('--ca-sha256', ca.sha256);
+  for (const l of labels) script.push('--label', l);
+  return `${curl.map(shellQuote).join(' ')} | ${script.map(shellQuote).join(' ')}`;
+}
+
 /** A systemd unit running that agent; the token is only read on first start (then identity.json is used). */
 export function systemdUnit(serverUrl: string, token: string, labels: readonly string[], caPin?: string | null): string {
   const env = [`STEWARD_SERVER=${serverUrl}`, `STEWARD_ENROLL_TOKEN=${token}`, 'STEWARD_AGENT_DATA_DIR=/var/lib/steward-agent'];
@@ -50,7 +61,7 @@ export function EnrollView() {
   const [uses, setUses] = useState('1');
   const [labels, setLabels] = useState('');
   const [note, setNote] = useState('');
-  const [created, setCreated] = useState<{ token: EnrollmentTokenCreated; labels: string[]; caPin: string | null } | null>(null);
+  const [created, setCreated] = useState<{ token: EnrollmentTokenCreated; labels: string[]; caPin: string | null; serverKeyPin: string | null } | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
   const tokens = useResource('enrollment-tokens', api.enrollmentTokens);
@@ -75,7 +86,7 @@ export function EnrollView() {
       });
       // Over TLS the line carries the CA's pin, so the new agent checks it is talking to us.
       const ca = await api.serverCa();
-      setCreated({ token, labels: pairs, caPin: ca.tls ? ca.sha256 : null });
+      setCreated({ token, labels: pairs, caPin: ca.tls ? ca.sha256 : null, serverKeyPin: ca.tls ? (ca.serverKeySha256 ?? null) : null });
       tokens.reload();
     } catch (err) {
       setError((err as Error).message);
@@ -105,7 +116,7 @@ export function EnrollView() {
   const server = location.origin;
   return (
     <>
-      <PageHeader title="Enroll a machine" subtitle="Create an enrollment token, then run the agent on the new machine with it." />
+      <PageHeader title="Enroll a machine" subtitle="Create an enrollment token, then install the agent on the new machine with it." />
       <Section title="New enrollment token">
         <form className="form-grid" onSubmit={(e) => void submit(e)}>
           <label>
@@ -135,7 +146,12 @@ export function EnrollView() {
       {created && (
         <Section title="Run this on the new machine">
           <p className="hint">The token is shown only now. It enrolls {created.token.usesAllowed === 1 ? 'one machine' : `${created.token.usesAllowed} machines`}.</p>
-          <CopyBox label="Agent command line" testId="agent-command" text={agentCommandLine(server, created.token.token, created.labels, created.caPin)} />
+          <CopyBox
+            label="Install and start the agent (downloads it from this control plane)"
+            testId="install-command"
+            text={installCommandLine(server, created.token.token, created.labels, created.caPin ? { sha256: created.caPin, serverKeySha256: created.serverKeyPin } : null)}
+          />
+          <CopyBox label="Or, where steward is installed: agent command line" testId="agent-command" text={agentCommandLine(server, created.token.token, created.labels, created.caPin)} />
           <CopyBox label="systemd unit (/etc/systemd/system/steward-agent.service)" testId="systemd-unit" text={systemdUnit(server, created.token.token, created.labels, created.caPin)} />
         </Section>
       )}
