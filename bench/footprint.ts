@@ -4,6 +4,7 @@
  * runs from dist/ (built first when stale), the agent from dist/steward-agent.mjs.
  */
 import { spawn } from 'node:child_process';
+import { mkdirSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { StewardClient } from '@steward/client';
@@ -31,6 +32,23 @@ export interface FootprintResult {
   /** `steward run --all -- uname -a` over `runAllAgents` real agents (steward-agent.mjs), spawn → exit; null when 0 agents. */
   runAllAgents: number;
   runAllMs: Summary | null;
+  /** One more run, `--json` under --cpu-prof, split by the job's own timestamps (ms from spawn). */
+  runAllBreakdown: RunAllBreakdown | null;
+}
+
+export interface RunAllBreakdown {
+  /** CLI spawned → the job stored (CLI start-up, connection, POST /jobs). */
+  jobCreated: number;
+  /** → the last command dispatched to its agent. */
+  lastDispatched: number;
+  /** → the last agent said it started. */
+  lastStarted: number;
+  /** → the last command finished (result stored). */
+  lastFinished: number;
+  /** → the CLI exited (it saw the end, read the whole job, printed). */
+  exited: number;
+  /** The CLI's CPU profile of that run. */
+  profile: string;
 }
 
 async function ensureBuilt(log: (l: string) => void): Promise<void> {
@@ -82,7 +100,34 @@ async function startAgent(url: string, dataDir: string, token?: string, name = '
  * Starts `n` real agents (a few at a time: each start costs a core for a while), times `steward
  * run --all -- uname -a` over them `runs` times, and stops them.
  */
-async function timeRunAll(url: string, env: NodeJS.ProcessEnv, client: StewardClient, n: number, runs: number, log: (l: string) => void): Promise<Summary> {
+/** Where one `run --all`'s time goes: the job's timestamps against the CLI's spawn and exit. */
+async function breakdownRunAll(env: NodeJS.ProcessEnv, client: StewardClient): Promise<RunAllBreakdown> {
+  const dir = join(ROOT, 'bench/results/profiles');
+  mkdirSync(dir, { recursive: true });
+  const before = new Set(readdirSync(dir));
+  const spawnedAt = Date.now();
+  const out = await new Promise<string>((resolve, reject) => {
+    const child = spawn(process.execPath, ['--cpu-prof', `--cpu-prof-dir=${dir}`, BIN, 'run', '--all', '--json', '--', 'uname', '-a'], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let text = '';
+    child.stdout.on('data', (d: Buffer) => (text += d.toString()));
+    child.on('error', reject);
+    child.on('exit', (code) => (code === 0 ? resolve(text) : reject(new Error(`run --all --json exited ${code}`))));
+  });
+  const exited = Date.now() - spawnedAt;
+  const done = JSON.parse(out.trim().split('\n').pop()!) as { job: { id: string; createdAt: number } };
+  const job = await client.getJob(done.job.id);
+  const last = (f: (c: (typeof job.commands)[number]) => number | null) => Math.max(...job.commands.map((c) => (f(c) ?? NaN) - spawnedAt));
+  return {
+    jobCreated: job.createdAt - spawnedAt,
+    lastDispatched: last((c) => c.dispatchedAt),
+    lastStarted: last((c) => c.startedAt),
+    lastFinished: last((c) => c.finishedAt),
+    exited,
+    profile: join(dir, readdirSync(dir).find((f) => !before.has(f) && f.endsWith('.cpuprofile')) ?? '?'),
+  };
+}
+
+async function timeRunAll(url: string, env: NodeJS.ProcessEnv, client: StewardClient, n: number, runs: number, log: (l: string) => void): Promise<{ ms: Summary; breakdown: RunAllBreakdown }> {
   const { token } = await client.createEnrollmentToken({ ttlSeconds: 600, uses: n });
   const agents: Tracked[] = [];
   const dirs: string[] = [];
@@ -99,7 +144,8 @@ async function timeRunAll(url: string, env: NodeJS.ProcessEnv, client: StewardCl
     }
     log(`footprint: ${n} agents welcomed in ${Math.round(performance.now() - started)} ms`);
     await timed([BIN, 'run', '--all', '--', 'uname', '-a'], env); // warm-up (page cache, the server's first job)
-    return await repeat(runs, () => timed([BIN, 'run', '--all', '--', 'uname', '-a'], env));
+    const ms = await repeat(runs, () => timed([BIN, 'run', '--all', '--', 'uname', '-a'], env));
+    return { ms, breakdown: await breakdownRunAll(env, client) };
   } finally {
     await Promise.all(agents.map((a) => stopProcess(a)));
     for (const d of dirs) removeTempDir(d);
@@ -133,9 +179,12 @@ export async function runFootprint(o: { runs: number; idleMs?: number; runAllAge
     const versionMs = await repeat(o.runs, () => timed([BIN, '--version'], env));
     const nodesLsMs = await repeat(o.runs, () => timed([BIN, 'nodes', 'ls'], env));
     const nodesLsDirectMs = await repeat(o.runs, () => timed([join(DIST, 'steward.mjs'), 'nodes', 'ls'], env));
-    await stopProcess(proc);
+    // The measured agent stays up as one of the fleet: `run --all` targets every node, and a
+    // stopped one would never answer.
     const runAllAgents = o.runAllAgents ?? 50;
-    const runAllMs = runAllAgents > 0 ? await timeRunAll(cp.url, env, client, runAllAgents, o.runs, o.log) : null;
+    const runAll = runAllAgents > 0 ? await timeRunAll(cp.url, env, client, runAllAgents - 1, o.runs, o.log) : null;
+    if (runAll) o.log(`footprint: run --all breakdown (ms from spawn) ${JSON.stringify(runAll.breakdown)}`);
+    await stopProcess(proc);
     return {
       controlPlaneIdleRssMiB,
       controlPlaneIdle,
@@ -148,7 +197,8 @@ export async function runFootprint(o: { runs: number; idleMs?: number; runAllAge
       nodesLsMs,
       nodesLsDirectMs,
       runAllAgents,
-      runAllMs,
+      runAllMs: runAll?.ms ?? null,
+      runAllBreakdown: runAll?.breakdown ?? null,
     };
   } finally {
     await cp.stop();

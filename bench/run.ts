@@ -248,6 +248,15 @@ function footprintRows(r: FootprintResult): Row[] {
       ? [
           { benchmark: b, metric: `steward run --all -- uname -a, ${r.runAllAgents} real agents, wall p50`, value: Math.round(r.runAllMs.p50), unit: 'ms', target: 300 },
           { benchmark: b, metric: '  same, p90 / max', value: `${Math.round(r.runAllMs.p90)} / ${Math.round(r.runAllMs.max)}`, unit: 'ms' },
+          ...(r.runAllBreakdown
+            ? [
+                {
+                  benchmark: b,
+                  metric: '  one --json run, ms from spawn: job stored / last dispatched / last started / last finished / CLI exit',
+                  value: [r.runAllBreakdown.jobCreated, r.runAllBreakdown.lastDispatched, r.runAllBreakdown.lastStarted, r.runAllBreakdown.lastFinished, r.runAllBreakdown.exited].join(' / '),
+                },
+              ]
+            : []),
         ]
       : []),
   ];

@@ -108,6 +108,11 @@ export async function build({ outdir = DEFAULT_OUTDIR, root = ROOT } = {}) {
       ...opts,
       outdir: tmp,
       entryPoints: [{ in: 'packages/cli/src/agent-main.ts', out: AGENT_BUNDLE.replace(/\.mjs$/, '') }],
+      // Split like the CLI: what the agent imports on first use (undici, node-forge, tar, the
+      // inbound API's fastify, each module) sits in chunk files it reads only then. One file
+      // made node parse ~3 MB on every start, most of the agent's start → welcome time (issue 17).
+      splitting: true,
+      chunkNames: 'chunk-[hash]',
     });
     const files = readdirSync(tmp).sort();
     const stamp = {
