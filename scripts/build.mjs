@@ -1,10 +1,10 @@
 // `npm run build`: the compiled CLI, control plane and agent, bundled by esbuild into dist/.
 //   dist/steward.mjs        the whole CLI (server, up, agent, operator commands); its subcommands
 //                           and the agent's modules are separate chunk-*.mjs files loaded on use
-//   dist/steward-agent.mjs  the agent alone, one file (the agent package ships it)
+//   dist/steward-agent.mjs  the agent alone; it too loads chunk-*.mjs files on use (agentFiles)
 // Native addons and what cannot be bundled stay external: resolved from node_modules beside dist/.
 // Usage from code: `await build({ outdir })` (returns the files written); from a shell:
-// `node scripts/build.mjs [outdir]`. See docs/build.md.
+// `node scripts/build.mjs [outdir]`. `agentFiles` names what the agent alone needs. See docs/build.md.
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -127,7 +127,9 @@ export async function build({ outdir = DEFAULT_OUTDIR, root = ROOT } = {}) {
     writeFileSync(join(tmp, STAMP_FILE), JSON.stringify(stamp, null, 2) + '\n');
     renameSync(join(tmp, STAMP_FILE), join(outdir, STAMP_FILE));
     removeOldChunks(outdir, new Set(files));
-    return { files, metafiles: { cli: cli.metafile, agent: agent.metafile } };
+    // What the agent package takes: steward-agent.mjs and the chunks it may load, no CLI-only file.
+    const agentFiles = Object.keys(agent.metafile.outputs).map((o) => o.split('/').pop()).sort();
+    return { files, agentFiles, metafiles: { cli: cli.metafile, agent: agent.metafile } };
   } finally {
     rmSync(tmp, { recursive: true, force: true });
   }
