@@ -4,11 +4,12 @@
  * runs from dist/ (built first when stale), the agent from dist/steward-agent.mjs.
  */
 import { spawn } from 'node:child_process';
+import { mkdirSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { StewardClient } from '@steward/client';
 import { startControlPlane } from './control-plane-process.js';
-import { makeTempDir, readMemory, removeTempDir, spawnTracked, stopProcess, type Tracked } from './processes.js';
+import { makeTempDir, readMemory, removeTempDir, spawnTracked, stopProcess, type Memory, type Tracked } from './processes.js';
 import { summarize, type Summary } from './stats.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -17,7 +18,9 @@ const BIN = join(ROOT, 'packages/cli/bin/steward.js');
 
 export interface FootprintResult {
   controlPlaneIdleRssMiB: number;
+  controlPlaneIdle: Memory;
   agentIdleRssMiB: number;
+  agentIdle: Memory;
   agentPeakRssMiB: number;
   /** Process spawned → "connected to the control plane": first start (enrolls), then restarts. */
   agentFirstWelcomeMs: number;
@@ -26,6 +29,26 @@ export interface FootprintResult {
   nodesLsMs: Summary;
   /** The same without bin/steward.js's freshness check (node dist/steward.mjs). */
   nodesLsDirectMs: Summary;
+  /** `steward run --all -- uname -a` over `runAllAgents` real agents (steward-agent.mjs), spawn → exit; null when 0 agents. */
+  runAllAgents: number;
+  runAllMs: Summary | null;
+  /** One more run, `--json` under --cpu-prof, split by the job's own timestamps (ms from spawn). */
+  runAllBreakdown: RunAllBreakdown | null;
+}
+
+export interface RunAllBreakdown {
+  /** CLI spawned → the job stored (CLI start-up, connection, POST /jobs). */
+  jobCreated: number;
+  /** → the last command dispatched to its agent. */
+  lastDispatched: number;
+  /** → the last agent said it started. */
+  lastStarted: number;
+  /** → the last command finished (result stored). */
+  lastFinished: number;
+  /** → the CLI exited (it saw the end, read the whole job, printed). */
+  exited: number;
+  /** The CLI's CPU profile of that run. */
+  profile: string;
 }
 
 async function ensureBuilt(log: (l: string) => void): Promise<void> {
@@ -55,8 +78,8 @@ async function repeat(n: number, fn: () => Promise<number>): Promise<Summary> {
 }
 
 /** Starts the agent bundle; resolves with the process and the ms from spawn to its welcome line. */
-async function startAgent(url: string, dataDir: string, token?: string): Promise<{ proc: Tracked; welcomeMs: number }> {
-  const args = [join(DIST, 'steward-agent.mjs'), '--server', url, '--data-dir', dataDir, '--log-level', 'info', '--name', 'footprint'];
+async function startAgent(url: string, dataDir: string, token?: string, name = 'footprint'): Promise<{ proc: Tracked; welcomeMs: number }> {
+  const args = [join(DIST, 'steward-agent.mjs'), '--server', url, '--data-dir', dataDir, '--log-level', 'info', '--name', name];
   if (token) args.push('--enroll-token', token);
   const started = performance.now();
   const proc = spawnTracked(process.execPath, args, { cwd: ROOT });
@@ -73,15 +96,72 @@ async function startAgent(url: string, dataDir: string, token?: string): Promise
   return { proc, welcomeMs };
 }
 
-export async function runFootprint(o: { runs: number; idleMs?: number; log: (line: string) => void }): Promise<FootprintResult> {
+/**
+ * Starts `n` real agents (a few at a time: each start costs a core for a while), times `steward
+ * run --all -- uname -a` over them `runs` times, and stops them.
+ */
+/** Where one `run --all`'s time goes: the job's timestamps against the CLI's spawn and exit. */
+async function breakdownRunAll(env: NodeJS.ProcessEnv, client: StewardClient): Promise<RunAllBreakdown> {
+  const dir = join(ROOT, 'bench/results/profiles');
+  mkdirSync(dir, { recursive: true });
+  const before = new Set(readdirSync(dir));
+  const spawnedAt = Date.now();
+  const out = await new Promise<string>((resolve, reject) => {
+    const child = spawn(process.execPath, ['--cpu-prof', `--cpu-prof-dir=${dir}`, BIN, 'run', '--all', '--json', '--', 'uname', '-a'], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let text = '';
+    child.stdout.on('data', (d: Buffer) => (text += d.toString()));
+    child.on('error', reject);
+    child.on('exit', (code) => (code === 0 ? resolve(text) : reject(new Error(`run --all --json exited ${code}`))));
+  });
+  const exited = Date.now() - spawnedAt;
+  const done = JSON.parse(out.trim().split('\n').pop()!) as { job: { id: string; createdAt: number } };
+  const job = await client.getJob(done.job.id);
+  const last = (f: (c: (typeof job.commands)[number]) => number | null) => Math.max(...job.commands.map((c) => (f(c) ?? NaN) - spawnedAt));
+  return {
+    jobCreated: job.createdAt - spawnedAt,
+    lastDispatched: last((c) => c.dispatchedAt),
+    lastStarted: last((c) => c.startedAt),
+    lastFinished: last((c) => c.finishedAt),
+    exited,
+    profile: join(dir, readdirSync(dir).find((f) => !before.has(f) && f.endsWith('.cpuprofile')) ?? '?'),
+  };
+}
+
+async function timeRunAll(url: string, env: NodeJS.ProcessEnv, client: StewardClient, n: number, runs: number, log: (l: string) => void): Promise<{ ms: Summary; breakdown: RunAllBreakdown }> {
+  const { token } = await client.createEnrollmentToken({ ttlSeconds: 600, uses: n });
+  const agents: Tracked[] = [];
+  const dirs: string[] = [];
+  try {
+    const started = performance.now();
+    for (let i = 0; i < n; i += 4) {
+      await Promise.all(
+        Array.from({ length: Math.min(4, n - i) }, async (_, k) => {
+          const dir = makeTempDir('agent');
+          dirs.push(dir);
+          agents.push((await startAgent(url, dir, token, `fleet-${i + k}`)).proc);
+        }),
+      );
+    }
+    log(`footprint: ${n} agents welcomed in ${Math.round(performance.now() - started)} ms`);
+    await timed([BIN, 'run', '--all', '--', 'uname', '-a'], env); // warm-up (page cache, the server's first job)
+    const ms = await repeat(runs, () => timed([BIN, 'run', '--all', '--', 'uname', '-a'], env));
+    return { ms, breakdown: await breakdownRunAll(env, client) };
+  } finally {
+    await Promise.all(agents.map((a) => stopProcess(a)));
+    for (const d of dirs) removeTempDir(d);
+  }
+}
+
+export async function runFootprint(o: { runs: number; idleMs?: number; runAllAgents?: number; log: (line: string) => void }): Promise<FootprintResult> {
   await ensureBuilt(o.log);
   const idleMs = o.idleMs ?? 5000;
   const cp = await startControlPlane({ launcher: 'cli' });
   const agentDir = makeTempDir('agent');
   try {
     await new Promise((r) => setTimeout(r, idleMs));
-    const controlPlaneIdleRssMiB = cp.memory().rssMiB;
-    o.log(`footprint: control plane idle ${controlPlaneIdleRssMiB} MiB`);
+    const controlPlaneIdle = cp.memory();
+    const controlPlaneIdleRssMiB = controlPlaneIdle.rssMiB;
+    o.log(`footprint: control plane idle RSS ${controlPlaneIdleRssMiB} MiB, PSS ${controlPlaneIdle.pssMiB} MiB, USS ${controlPlaneIdle.ussMiB} MiB`);
     const client = new StewardClient({ baseUrl: cp.url, token: cp.token });
     const { token } = await client.createEnrollmentToken({ ttlSeconds: 600, uses: 1 });
     let { proc, welcomeMs: agentFirstWelcomeMs } = await startAgent(cp.url, agentDir, token);
@@ -94,21 +174,31 @@ export async function runFootprint(o: { runs: number; idleMs?: number; log: (lin
     }
     await new Promise((r) => setTimeout(r, idleMs));
     const agentMem = readMemory(proc.child.pid!);
-    o.log(`footprint: agent idle ${agentMem.rssMiB} MiB`);
+    o.log(`footprint: agent idle RSS ${agentMem.rssMiB} MiB, PSS ${agentMem.pssMiB} MiB, USS ${agentMem.ussMiB} MiB`);
     const env = { STEWARD_SERVER: cp.url, STEWARD_TOKEN: cp.token };
     const versionMs = await repeat(o.runs, () => timed([BIN, '--version'], env));
     const nodesLsMs = await repeat(o.runs, () => timed([BIN, 'nodes', 'ls'], env));
     const nodesLsDirectMs = await repeat(o.runs, () => timed([join(DIST, 'steward.mjs'), 'nodes', 'ls'], env));
+    // The measured agent stays up as one of the fleet: `run --all` targets every node, and a
+    // stopped one would never answer.
+    const runAllAgents = o.runAllAgents ?? 50;
+    const runAll = runAllAgents > 0 ? await timeRunAll(cp.url, env, client, runAllAgents - 1, o.runs, o.log) : null;
+    if (runAll) o.log(`footprint: run --all breakdown (ms from spawn) ${JSON.stringify(runAll.breakdown)}`);
     await stopProcess(proc);
     return {
       controlPlaneIdleRssMiB,
+      controlPlaneIdle,
       agentIdleRssMiB: agentMem.rssMiB,
+      agentIdle: agentMem,
       agentPeakRssMiB: agentMem.peakRssMiB,
       agentFirstWelcomeMs: Math.round(agentFirstWelcomeMs),
       agentWelcome: summarize(restarts),
       versionMs,
       nodesLsMs,
       nodesLsDirectMs,
+      runAllAgents,
+      runAllMs: runAll?.ms ?? null,
+      runAllBreakdown: runAll?.breakdown ?? null,
     };
   } finally {
     await cp.stop();

@@ -100,6 +100,14 @@ export interface Memory {
   rssMiB: number;
   /** Peak resident set size (VmHWM), MiB. */
   peakRssMiB: number;
+  /**
+   * Proportional set size (shared pages divided among the processes mapping them) and unique set
+   * size (pages only this process has), MiB, from /proc/<pid>/smaps_rollup; null where that file
+   * cannot be read. RSS counts the node binary's ~45 MiB of shared file pages in full for every
+   * process; USS is what one more agent really costs the machine.
+   */
+  pssMiB: number | null;
+  ussMiB: number | null;
 }
 
 /** VmRSS / VmHWM of a live process, from /proc. */
@@ -110,7 +118,18 @@ export function readMemory(pid: number): Memory {
     if (!m) throw new Error(`/proc/${pid}/status has no ${key}`);
     return Number(m[1]);
   };
-  return { rssMiB: round1(kb('VmRSS') / 1024), peakRssMiB: round1(kb('VmHWM') / 1024) };
+  let pssMiB: number | null = null;
+  let ussMiB: number | null = null;
+  try {
+    const rollup = readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8');
+    const field = (key: string) => Number(new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(rollup)?.[1] ?? NaN);
+    pssMiB = round1(field('Pss') / 1024);
+    ussMiB = round1((field('Private_Clean') + field('Private_Dirty')) / 1024);
+    if (Number.isNaN(pssMiB) || Number.isNaN(ussMiB)) pssMiB = ussMiB = null;
+  } catch {
+    // no smaps_rollup (kernel < 4.14, or not Linux): RSS alone
+  }
+  return { rssMiB: round1(kb('VmRSS') / 1024), peakRssMiB: round1(kb('VmHWM') / 1024), pssMiB, ussMiB };
 }
 
 const CLOCK_TICKS = 100; // getconf CLK_TCK on Linux

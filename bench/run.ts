@@ -1,6 +1,6 @@
 /**
  * `npm run bench [-- --agents N] [--pings N] [--only ping|fanout|tasks|services|web|stream|firstbyte|footprint|failover] [--web-nodes N] [--tasks N] [--task-nodes N] [--task-slots N] [--launcher cli|direct] [--profile] [--sql-stats] [--no-heartbeat] [--idle-seconds S]
- *                [--service-reps N] [--idle-services N]`
+ *                [--service-reps N] [--idle-services N] [--run-all-agents N (footprint, default 50)]`
  *
  * --profile: V8 CPU profile of the control plane for the measured window (bench/results/profiles/);
  *  - stream: 50 simulated agents each stream 1 MiB of exec.run output, one reader follows the job: control-plane memory growth.
@@ -80,6 +80,7 @@ const OPTIONS = {
   'first-byte-runs': { type: 'string', default: '30' },
   'no-heartbeat': { type: 'boolean', default: false },
   'failover-agents': { type: 'string', default: '2000' },
+  'run-all-agents': { type: 'string', default: '50' },
   help: { type: 'boolean', short: 'h', default: false },
 } as const;
 
@@ -239,12 +240,29 @@ function footprintRows(r: FootprintResult): Row[] {
   const b = 'footprint of the compiled build (dist/)';
   return [
     { benchmark: b, metric: 'control plane idle RSS, 0 agents', value: r.controlPlaneIdleRssMiB, unit: 'MiB', target: 120 },
+    { benchmark: b, metric: '  same, PSS / USS (shared pages split / its own pages only)', value: `${r.controlPlaneIdle.pssMiB ?? '?'} / ${r.controlPlaneIdle.ussMiB ?? '?'}`, unit: 'MiB' },
     { benchmark: b, metric: 'agent idle RSS, 0 services (steward-agent.mjs)', value: r.agentIdleRssMiB, unit: 'MiB', target: 60 },
+    { benchmark: b, metric: '  same, PSS / USS (shared pages split / its own pages only)', value: `${r.agentIdle.pssMiB ?? '?'} / ${r.agentIdle.ussMiB ?? '?'}`, unit: 'MiB' },
     { benchmark: b, metric: 'agent start → welcomed, restart p50', value: Math.round(r.agentWelcome.p50), unit: 'ms', target: 300 },
     { benchmark: b, metric: '  first start (enrolls) / restart max', value: `${r.agentFirstWelcomeMs} / ${Math.round(r.agentWelcome.max)}`, unit: 'ms' },
     { benchmark: b, metric: 'steward nodes ls wall p50', value: Math.round(r.nodesLsMs.p50), unit: 'ms', target: 250 },
     { benchmark: b, metric: '  node dist/steward.mjs nodes ls (no freshness check) p50', value: Math.round(r.nodesLsDirectMs.p50), unit: 'ms' },
     { benchmark: b, metric: 'steward --version wall p50', value: Math.round(r.versionMs.p50), unit: 'ms' },
+    ...(r.runAllMs
+      ? [
+          { benchmark: b, metric: `steward run --all -- uname -a, ${r.runAllAgents} real agents, wall p50`, value: Math.round(r.runAllMs.p50), unit: 'ms', target: 300 },
+          { benchmark: b, metric: '  same, p90 / max', value: `${Math.round(r.runAllMs.p90)} / ${Math.round(r.runAllMs.max)}`, unit: 'ms' },
+          ...(r.runAllBreakdown
+            ? [
+                {
+                  benchmark: b,
+                  metric: '  one --json run, ms from spawn: job stored / last dispatched / last started / last finished / CLI exit',
+                  value: [r.runAllBreakdown.jobCreated, r.runAllBreakdown.lastDispatched, r.runAllBreakdown.lastStarted, r.runAllBreakdown.lastFinished, r.runAllBreakdown.exited].join(' / '),
+                },
+              ]
+            : []),
+        ]
+      : []),
   ];
 }
 
@@ -335,7 +353,7 @@ async function main(): Promise<void> {
   }
 
   if (o.only === null || o.only === 'footprint') {
-    const r = await runFootprint({ runs: 5, log });
+    const r = await runFootprint({ runs: 5, runAllAgents: Number(parseArgs({ args: process.argv.slice(2), options: OPTIONS, strict: true }).values['run-all-agents']), log });
     results.footprint = r;
     rows.push(...footprintRows(r));
   }

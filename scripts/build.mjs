@@ -1,11 +1,11 @@
 // `npm run build`: the compiled CLI, control plane and agent, bundled by esbuild into dist/.
 //   dist/steward.mjs        the whole CLI (server, up, agent, operator commands); its subcommands
 //                           and the agent's modules are separate chunk-*.mjs files loaded on use
-//   dist/steward-agent.mjs  the agent alone, one file (the agent package ships it)
+//   dist/steward-agent.mjs  the agent alone; it too loads chunk-*.mjs files on use (agentFiles)
 // Native addons and what cannot be bundled stay external: resolved from node_modules beside dist/.
 // Usage from code: `await build({ outdir })` (returns the files written); from a shell:
 // `node scripts/build.mjs [outdir]`; `build({ outdir, agentOnly: true })` writes only the agent
-// bundle (scripts/package.mjs). See docs/build.md.
+// and its chunks (scripts/package.mjs). `agentFiles` names what the agent alone needs. See docs/build.md.
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -78,6 +78,12 @@ function commonOptions(root, outdir) {
       // The repository (scripts/install.sh, scripts/package.mjs), for the control plane's install routes.
       __STEWARD_REPO_DIR__: JSON.stringify(relative(outdir, root) || '.'),
     },
+    // Less for node to read and parse on every start (identifiers stay: stack traces and logs
+    // keep their names). ASCII output: non-ASCII source text becomes \u escapes, so V8 keeps
+    // the bundles as one-byte strings instead of two-byte ones (half the memory for the source).
+    minifyWhitespace: true,
+    minifySyntax: true,
+    charset: 'ascii',
     metafile: true,
     logLevel: 'warning',
   };
@@ -108,6 +114,11 @@ export async function build({ outdir = DEFAULT_OUTDIR, root = ROOT, agentOnly = 
       ...opts,
       outdir: tmp,
       entryPoints: [{ in: 'packages/cli/src/agent-main.ts', out: AGENT_BUNDLE.replace(/\.mjs$/, '') }],
+      // Split like the CLI: what the agent imports on first use (undici, node-forge, tar, the
+      // inbound API's fastify, each module) sits in chunk files it reads only then. One file
+      // made node parse ~3 MB on every start, most of the agent's start → welcome time (issue 17).
+      splitting: true,
+      chunkNames: 'chunk-[hash]',
     });
     const files = readdirSync(tmp).sort();
     const stamp = {
@@ -125,7 +136,9 @@ export async function build({ outdir = DEFAULT_OUTDIR, root = ROOT, agentOnly = 
       renameSync(join(tmp, STAMP_FILE), join(outdir, STAMP_FILE));
     }
     removeOldChunks(outdir, new Set(files));
-    return { files, metafiles: { cli: cli?.metafile ?? null, agent: agent.metafile } };
+    // What the agent package takes: steward-agent.mjs and the chunks it may load, no CLI-only file.
+    const agentFiles = Object.keys(agent.metafile.outputs).map((o) => o.split('/').pop()).sort();
+    return { files, agentFiles, metafiles: { cli: cli?.metafile ?? null, agent: agent.metafile } };
   } finally {
     rmSync(tmp, { recursive: true, force: true });
   }

@@ -2,7 +2,8 @@
 // What a machine needs to run an agent and nothing else, unpacked into one folder:
 //   bin/node                 the Node runtime this was built with (process.execPath)
 //   bin/steward-agent        `exec bin/node steward-agent.mjs "$@"`
-//   steward-agent.mjs        the agent bundle (scripts/build.mjs, agentOnly)
+//   steward-agent.mjs        the agent bundle and the chunk-*.mjs files it loads on use
+//                            (scripts/build.mjs, agentOnly; its `agentFiles`)
 //   node_modules/…           the native addons the agent loads (better-sqlite3, node-pty) and their
 //                            run-time dependencies, .node files built for this platform
 //   manifest.json            {version, arch, node, files: {path: sha256}} of every other file
@@ -118,10 +119,11 @@ export async function packageAgent({ outdir = DEFAULT_PACKAGES_DIR, root = ROOT,
   const tmpTar = `${path}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
   inProgress.add(stage).add(tmpTar);
   try {
-    await build({ outdir: join(stage, 'bundle'), root, agentOnly: true });
+    const { agentFiles } = await build({ outdir: join(stage, 'bundle'), root, agentOnly: true });
     const tree = join(stage, 'tree');
     mkdirSync(join(tree, 'bin'), { recursive: true });
-    copyFileSync(join(stage, 'bundle', AGENT_BUNDLE), join(tree, AGENT_BUNDLE));
+    // The agent bundle and the chunk files it loads on first use (scripts/build.mjs splits it).
+    for (const f of agentFiles) copyFileSync(join(stage, 'bundle', f), join(tree, f));
     copyFileSync(process.execPath, join(tree, 'bin', 'node'));
     chmodSync(join(tree, 'bin', 'node'), 0o755);
     writeFileSync(join(tree, 'bin', 'steward-agent'), WRAPPER, { mode: 0o755 });

@@ -31,7 +31,6 @@ import { loadIdentity, saveIdentity, type Identity } from './link/identity.js';
 import { Journal } from './journal.js';
 import { ServerLink } from './link/server-link.js';
 import { normalizeServers, ServerList } from './link/server-list.js';
-import { newClientCsr, saveClientCert } from './link/client-cert.js';
 import { checkServerUrl, resolveTrust, socketTlsOptions, trustedFetch, type ServerTrust } from './link/tls.js';
 import { createAgentLogger } from './logger.js';
 import { moduleFolderNames } from './modules/folders.js';
@@ -538,7 +537,9 @@ async function ensureEnrolled(config: AgentConfig, servers: readonly string[], i
     );
   }
   // Over TLS the node asks for a client certificate (mTLS); its key never leaves the data dir.
-  const csr = servers.some((s) => s.startsWith('https:')) ? newClientCsr(config.dataDir) : undefined;
+  // node-forge (the CSR) is loaded only here: an enrolled agent never needs it.
+  const certs = servers.some((s) => s.startsWith('https:')) ? await import('./link/client-cert.js') : undefined;
+  const csr = certs?.newClientCsr(config.dataDir);
   const { server, res } = await enrollFirst(servers, {
     token: config.enrollToken,
     ...(config.name ? { name: config.name } : {}),
@@ -546,7 +547,7 @@ async function ensureEnrolled(config: AgentConfig, servers: readonly string[], i
     inventory,
     ...(csr ? { csr } : {}),
   }, trustedFetch(trust));
-  if (res.clientCert) saveClientCert(config.dataDir, res.clientCert);
+  if (res.clientCert) (certs ?? (await import('./link/client-cert.js'))).saveClientCert(config.dataDir, res.clientCert);
   const identity: Identity = {
     nodeId: res.nodeId,
     name: res.name,

@@ -1,16 +1,9 @@
 import { InvalidArgumentError, Option } from 'commander';
-import {
-  COMMAND_STATES,
-  COMMAND_TYPE_PATTERN,
-  LABEL_KEY_PATTERN,
-  NODE_NAME_PATTERN,
-  NODE_STATUSES,
-  parseDuration,
-  parseLabelArgs,
-  parseSelector,
-  StewardEvent,
-  ValidationError,
-} from '@steward/protocol';
+import { parseDuration } from '@steward/protocol/duration';
+import { ValidationError } from '@steward/protocol/errors';
+import { LABEL_KEY_PATTERN, parseLabelArgs, parseSelector } from '@steward/protocol/labels';
+import { COMMAND_TYPE_PATTERN, NODE_NAME_PATTERN } from '@steward/protocol/patterns';
+import { COMMAND_STATES, NODE_STATUSES } from '@steward/protocol/states';
 import { span } from './format.js';
 
 /**
@@ -122,21 +115,6 @@ export function commandType(value: string): string {
   return value;
 }
 
-/** Every SSE event kind, from the protocol's event union (so a new kind needs no CLI change). */
-const EVENT_KINDS: string[] = StewardEvent.anyOf.map((s) => s.properties.kind.const as string);
-
-export function eventKinds(value: string): string[] {
-  const known = EVENT_KINDS;
-  const kinds = value
-    .split(',')
-    .map((s) => s.trim())
-    .filter(Boolean);
-  const bad = kinds.filter((k) => !known.includes(k));
-  if (kinds.length === 0 || bad.length) {
-    throw new InvalidArgumentError(`Expected a comma-separated list of ${known.join(', ')}.`);
-  }
-  return kinds;
-}
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 export const NODE_STATUS_CHOICES: string[] = [...NODE_STATUSES];

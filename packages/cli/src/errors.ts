@@ -1,5 +1,5 @@
 import { ApiError, ConnectionConfigError } from '@steward/client';
-import { StewardError } from '@steward/protocol';
+import { StewardError } from '@steward/protocol/errors';
 
 export const EXIT_OK = 0;
 export const EXIT_FAILURE = 1;

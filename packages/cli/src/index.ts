@@ -1,1 +1,1 @@
-export { buildProgram, VERSION } from './program.js';
+export { buildFullProgram, buildProgram, commandNamed, COMMANDS, VERSION } from './program.js';

@@ -3,7 +3,7 @@ import { buildProgram } from './program.js';
 
 /** Runs the CLI and exits (see runAndExit). */
 export async function main(argv: string[] = process.argv): Promise<never> {
-  return runAndExit(buildProgram(), argv);
+  return runAndExit(await buildProgram(argv), argv);
 }
 
 await main();

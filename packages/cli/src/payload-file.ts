@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
-import { ValidationError } from '@steward/protocol';
+import { ValidationError } from '@steward/protocol/errors';
 
 /**
  * A payload from a YAML or JSON file (`-` = stdin). Files keep secrets such as passwords and

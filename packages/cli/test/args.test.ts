@@ -5,7 +5,6 @@ import {
   collectLabel,
   collectList,
   durationMs,
-  eventKinds,
   jsonObject,
   labelEdits,
   listenAddress,
@@ -13,6 +12,7 @@ import {
   waitSeconds,
 } from '../src/args.js';
 import { agentCommandLine, installCommandLine } from '../src/commands/enroll.js';
+import { eventKinds } from '../src/commands/events.js';
 import { execPayload, targetOf } from '../src/commands/run.js';
 import { reportError } from '../src/errors.js';
 import { shellJoin, shellQuote } from '../src/shell-quote.js';

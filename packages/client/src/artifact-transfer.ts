@@ -5,7 +5,7 @@ import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { Transform } from 'node:stream';
 import type { Artifact } from '@steward/protocol';
-import { request, type Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici';
 import { ApiError } from './api-error.js';
 
 export interface ArtifactUpload {
@@ -23,7 +23,13 @@ export interface UploadOptions {
 export interface Transport {
   baseUrl: string;
   headers: Record<string, string>;
-  dispatcher: Dispatcher;
+  /** undici's, made (and undici imported) on the first transfer: see transport.ts. */
+  dispatcher: () => Promise<Dispatcher>;
+}
+
+async function request(url: string | URL, opts: Omit<Dispatcher.RequestOptions, 'origin' | 'path'> & { dispatcher: Dispatcher }): Promise<Dispatcher.ResponseData> {
+  const undici = await import('undici');
+  return undici.request(url, opts);
 }
 
 async function failure(statusCode: number, body: Readable & { text(): Promise<string> }): Promise<ApiError> {
@@ -46,7 +52,7 @@ export async function uploadStream(t: Transport, path: string, body: Readable, l
   if (length !== undefined) headers['content-length'] = String(length);
   let res;
   try {
-    res = await request(u, { method: 'PUT', headers, body, dispatcher: t.dispatcher });
+    res = await request(u, { method: 'PUT', headers, body, dispatcher: await t.dispatcher() });
   } catch (e) {
     throw ApiError.connectionFailed(t.baseUrl, e);
   }
@@ -63,7 +69,7 @@ export async function uploadFile(t: Transport, path: string, file: string, o: Up
 export async function downloadStream(t: Transport, path: string): Promise<{ size: number; etag: string | undefined; body: Readable }> {
   let res;
   try {
-    res = await request(t.baseUrl + path, { method: 'GET', headers: t.headers, dispatcher: t.dispatcher });
+    res = await request(t.baseUrl + path, { method: 'GET', headers: t.headers, dispatcher: await t.dispatcher() });
   } catch (e) {
     throw ApiError.connectionFailed(t.baseUrl, e);
   }

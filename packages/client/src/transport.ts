@@ -1,13 +1,14 @@
-import { Agent, fetch as undiciFetch } from 'undici';
+import type { Dispatcher } from 'undici';
 import { ApiError } from './api-error.js';
 import type { Transport as StreamTransport } from './artifact-transfer.js';
+import { nodeRequester, type HttpAnswer, type Requester } from './node-http.js';
 import { readSse, type SseMessage } from './sse.js';
 
 export interface StewardClientOptions {
   /** e.g. `http://127.0.0.1:7070` (no `/api/v1`). */
   baseUrl: string;
   token: string;
-  /** Defaults to undici's fetch with timeouts that suit held requests and event streams. */
+  /** Defaults to node:http/https with timeouts that suit held requests and event streams (node-http.ts). */
   fetch?: typeof globalThis.fetch;
   /** PEM CA(s) to trust for an https control plane (its own CA, `tls/ca.crt` in its data dir), instead of the system's. */
   ca?: string | Buffer;
@@ -15,16 +16,19 @@ export interface StewardClientOptions {
   jobPageSize?: number;
 }
 
+/** Made on first use: most clients never ask for a CA of their own. */
+let sharedRequester: Requester | undefined;
+
 /**
  * undici's default waits at most 300 s for response headers, exactly the longest `?wait=`
- * the API allows; a held request would race that limit. Event streams are quiet between
- * pings, so no body timeout either.
+ * the API allows; a held request would race that limit. Streamed transfers have no body timeout.
+ * undici is imported only here, for artifact uploads and downloads.
  */
-const dispatcherWith = (ca?: string | Buffer) => new Agent({ headersTimeout: 330_000, bodyTimeout: 0, ...(ca ? { connect: { ca } } : {}) });
-const sharedDispatcher = dispatcherWith();
-const fetchWith = (dispatcher: Agent) =>
-  ((input: string, init: Record<string, unknown>) => undiciFetch(input, { ...init, dispatcher })) as unknown as typeof globalThis.fetch;
-const defaultFetch = fetchWith(sharedDispatcher);
+async function undiciAgent(ca?: string | Buffer): Promise<Dispatcher> {
+  const { Agent } = await import('undici');
+  return new Agent({ headersTimeout: 330_000, bodyTimeout: 0, ...(ca ? { connect: { ca } } : {}) });
+}
+let sharedDispatcher: Promise<Dispatcher> | undefined;
 
 export type Query = Record<string, string | number | boolean | undefined | null>;
 
@@ -50,15 +54,17 @@ export class HttpTransport {
   readonly baseUrl: string;
   readonly jobPageSize: number | undefined;
   private readonly token: string;
-  private readonly fetchImpl: typeof globalThis.fetch;
-  private readonly dispatcher: Agent;
+  private readonly fetchImpl: Requester;
+  private readonly ca: string | Buffer | undefined;
+  private dispatcher: Promise<Dispatcher> | undefined;
 
   constructor(opts: StewardClientOptions) {
     this.baseUrl = opts.baseUrl.replace(/\/+$/, '');
     this.token = opts.token;
     this.jobPageSize = opts.jobPageSize;
-    this.dispatcher = opts.ca ? dispatcherWith(opts.ca) : sharedDispatcher;
-    this.fetchImpl = opts.fetch ?? (opts.ca ? fetchWith(this.dispatcher) : defaultFetch);
+    this.ca = opts.ca;
+    // A caller's fetch answers a Response, which has every part of HttpAnswer the transport reads.
+    this.fetchImpl = opts.fetch ? (opts.fetch as unknown as Requester) : opts.ca ? nodeRequester(opts.ca) : (sharedRequester ??= nodeRequester());
   }
 
   headers(): Record<string, string> {
@@ -81,7 +87,7 @@ export class HttpTransport {
       headers['content-type'] = 'application/json';
       payload = JSON.stringify(opts.body);
     }
-    let res: Response;
+    let res: HttpAnswer;
     try {
       res = await this.fetchImpl(this.url(opts.raw ? path : `/api/v1${path}`, opts.query), {
         method,
@@ -93,7 +99,8 @@ export class HttpTransport {
       if (opts.signal?.aborted) throw e;
       throw ApiError.connectionFailed(this.baseUrl, e);
     }
-    const text = res.status === 204 ? '' : await res.text();
+    // Read even when empty (204): a node:http answer frees its keep-alive socket only once read.
+    const text = await res.text();
     return { ok: res.ok, status: res.status, body: text === '' ? undefined : (parseJson(text) ?? text) };
   }
 
@@ -116,7 +123,7 @@ export class HttpTransport {
   async openSse(path: string, opts: { query?: Query; headers?: Record<string, string>; signal?: AbortSignal } = {}): Promise<SseStream> {
     const own = new AbortController();
     const signal = opts.signal ? AbortSignal.any([opts.signal, own.signal]) : own.signal;
-    let res: Response;
+    let res: HttpAnswer;
     try {
       res = await this.fetchImpl(this.url(path, opts.query), {
         method: 'GET',
@@ -147,7 +154,8 @@ export class HttpTransport {
 
   /** What the streaming artifact upload and download use (undici's request, nothing buffered). */
   streams(): StreamTransport {
-    return { baseUrl: this.baseUrl, headers: this.headers(), dispatcher: this.dispatcher };
+    const dispatcher = () => (this.dispatcher ??= this.ca ? undiciAgent(this.ca) : (sharedDispatcher ??= undiciAgent()));
+    return { baseUrl: this.baseUrl, headers: this.headers(), dispatcher };
   }
 }
 

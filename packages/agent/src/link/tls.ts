@@ -3,7 +3,6 @@ import { existsSync, readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { join } from 'node:path';
 import { connect, type DetailedPeerCertificate } from 'node:tls';
-import { Agent as UndiciAgent, fetch as undiciFetch } from 'undici';
 import { caPin, parseCaPin } from '@steward/protocol/node';
 import { AgentError } from '../core/errors.js';
 import { isLoopbackHost } from '../core/listen.js';
@@ -196,8 +195,15 @@ export function socketTlsOptions(t: ServerTrust): { ca?: string; cert?: string; 
 /** A fetch bound to this trust (undici's, with the CA as its only root); the global fetch when there is nothing to say. */
 export function trustedFetch(t: ServerTrust | undefined): typeof globalThis.fetch {
   if (!t || (!t.ca && !t.cert && t.rejectUnauthorized)) return globalThis.fetch;
-  const dispatcher = new UndiciAgent({ connect: socketTlsOptions(t) });
-  return ((input: string, init?: RequestInit) => undiciFetch(input, { ...(init as object), dispatcher } as Parameters<typeof undiciFetch>[1])) as unknown as typeof globalThis.fetch;
+  // undici is imported on the first request, not at start: an idle agent never loads it when
+  // its link (ws) is all it uses (issue 17: idle memory and start → welcome time).
+  let bound: Promise<typeof globalThis.fetch> | undefined;
+  const load = async (): Promise<typeof globalThis.fetch> => {
+    const { Agent, fetch } = await import('undici');
+    const dispatcher = new Agent({ connect: socketTlsOptions(t) });
+    return ((input: string, init?: RequestInit) => fetch(input, { ...(init as object), dispatcher } as Parameters<typeof fetch>[1])) as unknown as typeof globalThis.fetch;
+  };
+  return (async (input: string, init?: RequestInit) => (await (bound ??= load()))(input, init)) as typeof globalThis.fetch;
 }
 
 /** TLS failures are the operator's to fix (wrong CA, expired certificate): said plainly, not retried. */

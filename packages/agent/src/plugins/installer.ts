@@ -2,12 +2,14 @@ import { randomBytes } from 'node:crypto';
 import { copyFile, mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import type { Logger } from 'pino';
-import * as tar from 'tar';
 import type { FieldIssue } from '@steward/protocol';
 import { isGzip } from '../lib/gzip.js';
 import type { ServerLink } from '../link/server-link.js';
 import { PluginInstallError } from './errors.js';
 import { ENTRY, MANIFEST, manifestFor, MAX_PLUGIN_BYTES, readPlugin } from './manifest.js';
+
+/** tar is loaded on first use: most agents never unpack or pack an archive (issue 17: idle footprint). */
+const loadTar = () => import('tar');
 
 /** A plugin the pushed config asks for: its artifact in the control plane's store. */
 export interface PluginRef {
@@ -138,7 +140,7 @@ export class PluginInstaller {
       let bytes = 0;
       let refusedEntry: string | undefined;
       try {
-        await tar.x({
+        await (await loadTar()).x({
           file: download,
           cwd: unpacked,
           strict: true,

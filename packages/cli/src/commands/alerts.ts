@@ -1,5 +1,6 @@
 import { Option, type Command } from 'commander';
-import { ALERT_STATES, type Alert, type AlertState } from '@steward/protocol';
+import { ALERT_STATES } from '@steward/protocol/states';
+import type { Alert, AlertState } from '@steward/protocol';
 import { clientFor, withConnection } from '../connect.js';
 import { ago, table, timestamp } from '../format.js';
 import { NodeNames } from '../node-names.js';

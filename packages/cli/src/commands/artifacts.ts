@@ -4,7 +4,7 @@ import { basename, resolve } from 'node:path';
 import { pipeline as pipelineCb } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { InvalidArgumentError, type Command } from 'commander';
-import { SHA256_PATTERN } from '@steward/protocol';
+import { SHA256_PATTERN } from '@steward/protocol/patterns';
 import { clientFor, withConnection } from '../connect.js';
 import { ago, bytes, table } from '../format.js';
 import { printJson, println } from '../output.js';

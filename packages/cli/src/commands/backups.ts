@@ -1,6 +1,7 @@
 import { InvalidArgumentError, type Command } from 'commander';
 import type { StewardClient } from '@steward/client';
-import { ValidationError, type BackupDestination, type BackupRun, type Command as StewardCommand } from '@steward/protocol';
+import { ValidationError } from '@steward/protocol/errors';
+import type { BackupDestination, BackupRun, Command as StewardCommand } from '@steward/protocol';
 import { collectList, durationOption, positiveInt, selector } from '../args.js';
 import { followProgress } from '../command-progress.js';
 import { clientFor, withConnection } from '../connect.js';

@@ -1,5 +1,7 @@
 import { Option, type Command } from 'commander';
-import { isTerminalCommandState, ValidationError, type CommandState } from '@steward/protocol';
+import { ValidationError } from '@steward/protocol/errors';
+import { isTerminalCommandState } from '@steward/protocol/states';
+import type { CommandState } from '@steward/protocol';
 import { COMMAND_STATE_CHOICES, commandType, durationOption, jsonObject, positiveInt, waitSeconds } from '../args.js';
 import { describeCommand } from '../command-view.js';
 import { clientFor, withConnection } from '../connect.js';

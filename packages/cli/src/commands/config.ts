@@ -1,15 +1,7 @@
 import { InvalidArgumentError, type Command } from 'commander';
 import { stringify as toYaml } from 'yaml';
-import {
-  effectiveConfig,
-  ValidationError,
-  type ConfigDocument,
-  type ConfigDocumentPut,
-  type ConfigTarget,
-  type LayerDocument,
-  type NodeConfigView,
-  type PushedConfig,
-} from '@steward/protocol';
+import { ValidationError } from '@steward/protocol/errors';
+import { effectiveConfig, type ConfigDocument, type ConfigDocumentPut, type ConfigTarget, type LayerDocument, type NodeConfigView, type PushedConfig } from '@steward/protocol';
 import { collectList, selector } from '../args.js';
 import { clientFor, withConnection } from '../connect.js';
 import { ago, table } from '../format.js';

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
-import { parseLabelArgs, type EnrollmentTokenCreated } from '@steward/protocol';
+import { parseLabelArgs } from '@steward/protocol/labels';
+import type { EnrollmentTokenCreated } from '@steward/protocol';
 import { collectLabel, durationOption, positiveInt } from '../args.js';
 import { clientFor, withConnection } from '../connect.js';
 import { ago, labelsText, table, timestamp, until } from '../format.js';

@@ -1,7 +1,6 @@
-import type { Command } from 'commander';
+import { InvalidArgumentError, type Command } from 'commander';
 import { ApiError } from '@steward/client';
-import type { StewardEvent } from '@steward/protocol';
-import { eventKinds } from '../args.js';
+import { StewardEvent } from '@steward/protocol';
 import { clientFor, withConnection } from '../connect.js';
 import { bytes, countsText } from '../format.js';
 import { NodeNames } from '../node-names.js';
@@ -61,6 +60,23 @@ const sleep = (ms: number, signal: AbortSignal) =>
     const t = setTimeout(resolve, ms);
     signal.addEventListener('abort', () => (clearTimeout(t), resolve()), { once: true });
   });
+
+// Here rather than in args.ts: the schema union loads TypeBox, which only `steward events` needs.
+/** Every SSE event kind, from the protocol's event union (so a new kind needs no CLI change). */
+const EVENT_KINDS: string[] = StewardEvent.anyOf.map((s) => s.properties.kind.const as string);
+
+export function eventKinds(value: string): string[] {
+  const known = EVENT_KINDS;
+  const kinds = value
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  const bad = kinds.filter((k) => !known.includes(k));
+  if (kinds.length === 0 || bad.length) {
+    throw new InvalidArgumentError(`Expected a comma-separated list of ${known.join(', ')}.`);
+  }
+  return kinds;
+}
 
 export function registerEvents(program: Command): void {
   withConnection(

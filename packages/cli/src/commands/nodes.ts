@@ -1,6 +1,7 @@
 import { Option, type Command } from 'commander';
 import { ApiError } from '@steward/client';
-import { parseLabelArgs, type Node, type NodeStatus } from '@steward/protocol';
+import { parseLabelArgs } from '@steward/protocol/labels';
+import type { Node, NodeStatus } from '@steward/protocol';
 import { checkNodeName, collectLabel, labelEdits, NODE_STATUS_CHOICES, selector } from '../args.js';
 import { clientFor, withConnection } from '../connect.js';
 import { ago, bytes, labelsText, table, timestamp } from '../format.js';

@@ -1,6 +1,8 @@
 import type { Command } from 'commander';
 import { ApiError } from '@steward/client';
-import { isTerminalCommandState, ValidationError, type JobCreate, type JobDetail, type JobTarget } from '@steward/protocol';
+import { ValidationError } from '@steward/protocol/errors';
+import { isTerminalCommandState } from '@steward/protocol/states';
+import type { JobCreate, JobDetail, JobTarget } from '@steward/protocol';
 import { collectList, durationOption, positiveInt, selector } from '../args.js';
 import { clientFor, withConnection } from '../connect.js';
 import { EXIT_FAILURE } from '../errors.js';

@@ -1,6 +1,6 @@
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { listenAddress, LOG_LEVELS, postgresUrl } from '../args.js';
-import { parseDuration } from '@steward/protocol';
+import { parseDuration } from '@steward/protocol/duration';
 import { clientFor, withConnection } from '../connect.js';
 import { printJson, println } from '../output.js';
 import { prettyLogStream, terminalLogs } from '../pretty-log.js';

@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { parseAllDocuments } from 'yaml';
-import { ValidationError, type Service, type ServiceLogsFollowResult, type ServiceNodeStatus, type ServicePut } from '@steward/protocol';
+import { ValidationError } from '@steward/protocol/errors';
+import type { Service, ServiceLogsFollowResult, ServiceNodeStatus, ServicePut } from '@steward/protocol';
 import { healthText, restartText } from '@steward/protocol/service-text';
 import type { StewardClient } from '@steward/client';
 import { durationOption, positiveInt } from '../args.js';

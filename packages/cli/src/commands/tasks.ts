@@ -1,16 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { Option, type Command } from 'commander';
-import {
-  TASK_PRIORITIES,
-  TASK_STATES,
-  TASK_STRATEGIES,
-  ValidationError,
-  type TaskCreate,
-  type TaskDetail,
-  type TaskPriority,
-  type TaskState,
-  type TaskStrategy,
-} from '@steward/protocol';
+import { ValidationError } from '@steward/protocol/errors';
+import { TASK_PRIORITIES, TASK_STATES, TASK_STRATEGIES, type TaskCreate, type TaskDetail, type TaskPriority, type TaskState, type TaskStrategy } from '@steward/protocol';
 import { collectCap, collectLabel, durationOption, nonNegativeInt, positiveInt, selector, sizeMB } from '../args.js';
 import { clientFor, withConnection } from '../connect.js';
 import { EXIT_FAILURE } from '../errors.js';

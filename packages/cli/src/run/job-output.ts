@@ -1,5 +1,6 @@
 import { ApiError, type JobOutputEvent, type StewardClient } from '@steward/client';
-import { isTerminalCommandState, type Command, type Job, type JobDetail } from '@steward/protocol';
+import { isTerminalCommandState } from '@steward/protocol/states';
+import type { Command, Job, JobDetail } from '@steward/protocol';
 import { settledJob, watchJob, type WatchOutcome } from './job-watcher.js';
 import type { RunOutput, RunPrinter } from './printer.js';
 

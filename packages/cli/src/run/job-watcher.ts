@@ -1,5 +1,6 @@
 import type { StewardClient } from '@steward/client';
-import { isTerminalCommandState, type Command, type JobDetail } from '@steward/protocol';
+import { isTerminalCommandState } from '@steward/protocol/states';
+import type { Command, JobDetail } from '@steward/protocol';
 
 export interface WatchOptions {
   /** How long to wait for the job once it exists; given the created job so batches can count. */

@@ -1,4 +1,4 @@
-import { formatDuration } from '@steward/protocol';
+import { formatDuration } from '@steward/protocol/duration';
 import type { Command, Job, JobDetail } from '@steward/protocol';
 import { execView } from '../command-view.js';
 import { elapsed } from '../format.js';

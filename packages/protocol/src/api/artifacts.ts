@@ -1,10 +1,11 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { ListQuery, Nullable, Timestamp } from './common.js';
+import { SHA256_PATTERN } from '../patterns.js';
 
 /** Where agents download and upload artifacts with their node credential. */
 export const AGENT_ARTIFACTS_PATH = '/agent/v1/artifacts';
 
-export const SHA256_PATTERN = '^[0-9a-f]{64}$';
+export { SHA256_PATTERN };
 export const Sha256 = Type.String({ pattern: SHA256_PATTERN, description: 'lower-case hex SHA-256' });
 
 /** Default largest artifact the control plane accepts (STEWARD_ARTIFACT_MAX_BYTES overrides). */

@@ -2,8 +2,9 @@ import { Type, type Static } from '@sinclair/typebox';
 import { COMMAND_RESULT_STATES, COMMAND_STATES } from '../states.js';
 import { Id, ListQuery, Nullable, Timestamp } from './common.js';
 import { ListingFormatQuery } from './listing.js';
+import { COMMAND_TYPE_PATTERN } from '../patterns.js';
 
-export const COMMAND_TYPE_PATTERN = '^[a-z][a-z0-9]*(\\.[a-z][a-z0-9_]*)+$';
+export { COMMAND_TYPE_PATTERN };
 export const CommandStateSchema = Type.Union(COMMAND_STATES.map((s) => Type.Literal(s)));
 export const CommandResultStateSchema = Type.Union(COMMAND_RESULT_STATES.map((s) => Type.Literal(s)));
 

@@ -2,6 +2,7 @@ import { Type, type Static } from '@sinclair/typebox';
 import { SigningKeySet } from '../agent/signing.js';
 import { Id, LabelsSchema, Nullable, Timestamp } from './common.js';
 import { Inventory } from './inventory.js';
+import { NODE_NAME_PATTERN } from '../patterns.js';
 
 export const EnrollmentTokenCreate = Type.Object(
   {
@@ -30,7 +31,7 @@ export type EnrollmentToken = Static<typeof EnrollmentToken>;
 export const EnrollmentTokenCreated = Type.Composite([EnrollmentToken, Type.Object({ token: Type.String() })]);
 export type EnrollmentTokenCreated = Static<typeof EnrollmentTokenCreated>;
 
-export const NODE_NAME_PATTERN = '^[A-Za-z0-9]([A-Za-z0-9._-]{0,62})$';
+export { NODE_NAME_PATTERN };
 
 export const EnrollRequest = Type.Object(
   {

@@ -5,9 +5,11 @@ import { join } from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
-import * as tar from 'tar';
 import type { ExcludeMatcher } from './exclude.js';
 import { formatMode, type ManifestEntry } from './manifest.js';
+
+/** tar is loaded on first use: most agents never unpack or pack an archive (issue 17: idle footprint). */
+const loadTar = () => import('tar');
 
 /** Entry paths as tar writes them (`./a/b/`) → as the manifest keeps them (`a/b`); `''` is the root. */
 export function normalizeEntryPath(p: string): string {
@@ -82,7 +84,7 @@ export async function scanTree(source: string, exclude: ExcludeMatcher, onFile: 
  * `onBytes` is told of the uncompressed tar stream as it is written, `onFile` of each file taken.
  */
 export async function createArchive(source: string, exclude: ExcludeMatcher, file: string, onBytes: OnBytes = () => {}, onFile: () => void = () => {}): Promise<void> {
-  const pack = tar.c(
+  const pack = (await loadTar()).c(
     {
       cwd: source,
       // uid/gid/uname and the like mean nothing on another machine.
@@ -114,7 +116,7 @@ export async function readArchiveEntries(file: string, onBytes: OnBytes = () => 
   const entries: ManifestEntry[] = [];
   const unsupported: string[] = [];
   const pending: Promise<void>[] = [];
-  const list = tar.t({
+  const list = (await loadTar()).t({
     strict: true,
     onReadEntry: (e) => {
       const path = normalizeEntryPath(e.path);
@@ -179,5 +181,5 @@ export async function readTreeEntries(root: string, onBytes?: OnBytes): Promise<
  * `onBytes` is told of the archive's (compressed) bytes as they are read.
  */
 export async function extractArchive(file: string, dir: string, onBytes: OnBytes = () => {}): Promise<void> {
-  await pipeline(createReadStream(file), counter(onBytes), tar.x({ cwd: dir, strict: true, preservePaths: false, preserveOwner: false }));
+  await pipeline(createReadStream(file), counter(onBytes), (await loadTar()).x({ cwd: dir, strict: true, preservePaths: false, preserveOwner: false }));
 }

@@ -2,12 +2,14 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { chmod, mkdir, rename, rm, symlink, readdir, copyFile, readlink } from 'node:fs/promises';
 import { basename, join } from 'node:path';
-import * as tar from 'tar';
 import type { ServiceArtifact } from '@steward/protocol';
 import { AgentError } from '../../core/errors.js';
 import { isGzip } from '../../lib/gzip.js';
 import { TransferError } from '../../link/checksummed-file.js';
 import { downloadUrl, type ServerLink } from '../../link/server-link.js';
+
+/** tar is loaded on first use: most agents never unpack or pack an archive (issue 17: idle footprint). */
+const loadTar = () => import('tar');
 
 /** Written into a version dir once it is complete: the verified artifact's SHA-256. */
 const MARKER = '.steward-sha256';
@@ -58,7 +60,7 @@ export class Installer {
       const format = artifact.format ?? (isGzip(download) ? 'tar.gz' : 'file');
       if (format === 'tar.gz') {
         try {
-          await tar.x({ file: download, cwd: staging, strict: true, preservePaths: false });
+          await (await loadTar()).x({ file: download, cwd: staging, strict: true, preservePaths: false });
         } catch (e) {
           throw new InstallError('unpack_failed', `cannot unpack the tar.gz: ${(e as Error).message}`);
         }
