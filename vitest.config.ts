@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
@@ -8,6 +9,11 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 60_000,
     pool: 'forks',
+    // Vitest's default is one fewer than the CPUs: one file at a time on a 2-core machine. Most
+    // files wait on processes they started (agents, control planes, nginx, Chromium), so at
+    // least two at once keep both cores busy; every test owns its ports, data dirs and
+    // databases. VITEST_MAX_WORKERS overrides it.
+    maxWorkers: Math.max(2, availableParallelism() - 1),
     // Control planes the tests start do not build a 36 MiB agent package each;
     // test/e2e/install.test.ts turns it on for its own.
     env: { STEWARD_AGENT_PACKAGE_BUILD: 'off' },
