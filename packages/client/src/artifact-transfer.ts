@@ -7,6 +7,7 @@ import { Transform } from 'node:stream';
 import type { Artifact } from '@steward/protocol';
 import type { Dispatcher } from 'undici';
 import { ApiError } from './api-error.js';
+import { loadUndici } from './undici.js';
 
 export interface ArtifactUpload {
   artifact: Artifact;
@@ -28,7 +29,7 @@ export interface Transport {
 }
 
 async function request(url: string | URL, opts: Omit<Dispatcher.RequestOptions, 'origin' | 'path'> & { dispatcher: Dispatcher }): Promise<Dispatcher.ResponseData> {
-  const undici = await import('undici');
+  const undici = await loadUndici();
   return undici.request(url, opts);
 }
 

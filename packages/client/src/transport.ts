@@ -3,6 +3,7 @@ import { ApiError } from './api-error.js';
 import type { Transport as StreamTransport } from './artifact-transfer.js';
 import { nodeRequester, type HttpAnswer, type Requester } from './node-http.js';
 import { readSse, type SseMessage } from './sse.js';
+import { loadUndici } from './undici.js';
 
 export interface StewardClientOptions {
   /** e.g. `http://127.0.0.1:7070` (no `/api/v1`). */
@@ -25,7 +26,7 @@ let sharedRequester: Requester | undefined;
  * undici is imported only here, for artifact uploads and downloads.
  */
 async function undiciAgent(ca?: string | Buffer): Promise<Dispatcher> {
-  const { Agent } = await import('undici');
+  const { Agent } = await loadUndici();
   return new Agent({ headersTimeout: 330_000, bodyTimeout: 0, ...(ca ? { connect: { ca } } : {}) });
 }
 let sharedDispatcher: Promise<Dispatcher> | undefined;

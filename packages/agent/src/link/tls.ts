@@ -7,6 +7,7 @@ import { caPin, parseCaPin } from '@steward/protocol/node';
 import { AgentError } from '../core/errors.js';
 import { isLoopbackHost } from '../core/listen.js';
 import { writeFileAtomic } from '@steward/protocol/node';
+import { loadUndici } from '../lib/undici.js';
 
 /** The CA the agent trusts for its control plane, kept after the first pinned handshake. */
 export const SERVER_CA_FILE = 'server-ca.pem';
@@ -199,7 +200,7 @@ export function trustedFetch(t: ServerTrust | undefined): typeof globalThis.fetc
   // its link (ws) is all it uses (issue 17: idle memory and start → welcome time).
   let bound: Promise<typeof globalThis.fetch> | undefined;
   const load = async (): Promise<typeof globalThis.fetch> => {
-    const { Agent, fetch } = await import('undici');
+    const { Agent, fetch } = await loadUndici();
     const dispatcher = new Agent({ connect: socketTlsOptions(t) });
     return ((input: string, init?: RequestInit) => fetch(input, { ...(init as object), dispatcher } as Parameters<typeof fetch>[1])) as unknown as typeof globalThis.fetch;
   };
