@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --agents N] [--pings N] [--only ping|fanout|tasks|services|web|stream|firstbyte|footprint|failover] [--web-nodes N] [--tasks N] [--task-nodes N] [--task-slots N] [--launcher cli|direct] [--profile] [--sql-stats] [--no-heartbeat] [--idle-seconds S]
+ * `npm run bench [-- --agents N] [--pings N] [--only ping|fanout|tasks|services|web|stream|firstbyte|footprint|failover|storm] [--storm-agents N] [--storm-outage-ms MS] [--web-nodes N] [--tasks N] [--task-nodes N] [--task-slots N] [--launcher cli|direct] [--profile] [--sql-stats] [--no-heartbeat] [--idle-seconds S]
  *                [--service-reps N] [--idle-services N]`
  *
  * --profile: V8 CPU profile of the control plane for the measured window (bench/results/profiles/);
@@ -22,6 +22,7 @@ import { parseArgs } from 'node:util';
 import type { Launcher } from './control-plane-process.js';
 import { runFanout, type FanoutResult } from './fanout.js';
 import { failoverRows, runFailover } from './failover.js';
+import { runStorm, stormRows } from './storm.js';
 import { runFirstByte, type FirstByteResult } from './first-byte.js';
 import { runFootprint, type FootprintResult } from './footprint.js';
 import { runPing, type PingResult } from './ping.js';
@@ -34,7 +35,7 @@ import { printProfileSummary, printSqlSnapshot, saveProfile, summarizeProfile, t
 import type { SqlSnapshot } from './sql-trace.js';
 import { hostInfo, met, RESULTS_DIR, table, writeResults, type Row } from './report.js';
 
-const BENCHES = ['ping', 'fanout', 'tasks', 'services', 'web', 'stream', 'firstbyte', 'footprint', 'failover'] as const;
+const BENCHES = ['ping', 'fanout', 'tasks', 'services', 'web', 'stream', 'firstbyte', 'footprint', 'failover', 'storm'] as const;
 type Bench = (typeof BENCHES)[number];
 
 interface Options {
@@ -76,6 +77,8 @@ const OPTIONS = {
   'first-byte-runs': { type: 'string', default: '30' },
   'no-heartbeat': { type: 'boolean', default: false },
   'failover-agents': { type: 'string', default: '2000' },
+  'storm-agents': { type: 'string', default: '1000' },
+  'storm-outage-ms': { type: 'string', default: '5000' },
   help: { type: 'boolean', short: 'h', default: false },
 } as const;
 
@@ -343,6 +346,13 @@ async function main(): Promise<void> {
   }
 
   if (o.only === 'failover') rows.push(...failoverRows((results.failover = await runFailover({ agents: Number(parseArgs({ args: process.argv.slice(2), options: OPTIONS, strict: true }).values['failover-agents']), log }))));
+
+  if (o.only === 'storm') {
+    const v = parseArgs({ args: process.argv.slice(2), options: OPTIONS, strict: true }).values;
+    const r = await runStorm({ agents: Number(v['storm-agents']), outageMs: Number(v['storm-outage-ms']), log });
+    results.storm = r;
+    rows.push(...stormRows(r));
+  }
 
   log(`load average ${loadavg().map((l) => l.toFixed(2)).join(' ')} on ${cpus().length} CPUs`);
   const printed = table(rows);
