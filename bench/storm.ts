@@ -28,6 +28,8 @@ export interface StormResult {
   healthzMaxMs: number;
   healthzP99Ms: number;
   healthzFailures: number;
+  /** The five slowest /healthz answers: ms after listening they were sent, and their latency. */
+  healthzSlowest: { afterMs: number; ms: number }[];
   /** Nodes seen `offline` in the node list at any poll after the restart (none is offline for real). */
   falseOffline: number;
   /** Nodes `online` in the first node list answered after the restart, and agents connected at that moment. */
@@ -167,6 +169,11 @@ export async function runStorm(o: StormOptions): Promise<StormResult> {
       healthzAnswers: lat.length,
       healthzMaxMs: lat.at(-1) ?? -1,
       healthzP99Ms: lat[Math.floor(lat.length * 0.99)] ?? -1,
+      healthzSlowest: after
+        .filter((a) => a.ms !== undefined)
+        .sort((a, b) => b.ms! - a.ms!)
+        .slice(0, 5)
+        .map((a) => ({ afterMs: a.at - upAt, ms: a.ms! })),
       healthzFailures: after.filter((a) => a.ms === undefined || a.status !== 200).length,
       falseOffline: offline.size,
       firstAnswerOnline: seen.first?.online ?? -1,
@@ -195,6 +202,7 @@ export function stormRows(r: StormResult): Row[] {
     { benchmark: b, metric: 'restart → node list says all online', value: r.allOnlineInApiMs, unit: 'ms' },
     { benchmark: b, metric: '/healthz slowest answer during the storm (every 100 ms)', value: r.healthzMaxMs, unit: 'ms', target: 1000 },
     { benchmark: b, metric: '  p99 / answers / failed', value: `${r.healthzP99Ms} ms / ${r.healthzAnswers} / ${r.healthzFailures}` },
+    { benchmark: b, metric: '  slowest answers (sent ms after listening: latency)', value: r.healthzSlowest.map((h) => `${h.afterMs}: ${Math.round(h.ms)}`).join(', ') },
     { benchmark: b, metric: 'nodes falsely marked offline', value: r.falseOffline, target: 0 },
     { benchmark: b, metric: 'first node list after restart: online, not more than connected', value: r.firstAnswerOnline - r.firstAnswerConnected, target: 0 },
     { benchmark: b, metric: '  online / connected / reconnecting then', value: `${r.firstAnswerOnline} / ${r.firstAnswerConnected} / ${r.firstAnswerReconnecting}` },
