@@ -120,13 +120,13 @@ export async function runStorm(o: StormOptions): Promise<StormResult> {
     const poller = (async () => {
       while (polling) {
         try {
-          const [on, off, rec] = await Promise.all(
-            (['online', 'offline', 'reconnecting'] as const).map((status) => again!.client.listNodes({ status, limit: 10_000 })),
-          );
-          for (const n of off!.items) offline.add(n.name);
-          // Agents connected once the answers are in: a node listed online must be one of them.
-          seen.first ??= { online: on!.items.length, reconnecting: rec!.items.length, connected: fleet.connected };
-          if (allOnlineInApiMs < 0 && on!.items.length === o.agents) allOnlineInApiMs = Date.now() - upAt;
+          // One list (one query), so the counts are of one moment.
+          const all = (await again!.client.listNodes({ limit: 10_000 })).items;
+          const count = (s: string) => all.filter((n) => n.status === s).length;
+          for (const n of all) if (n.status === 'offline') offline.add(n.name);
+          // Agents connected once the answer is in: a node listed online must be one of them.
+          seen.first ??= { online: count('online'), reconnecting: count('reconnecting'), connected: fleet.connected };
+          if (allOnlineInApiMs < 0 && count('online') === o.agents) allOnlineInApiMs = Date.now() - upAt;
         } catch {
           // Not answering within the storm is what /healthz measures; the list is tried again.
         }
