@@ -47,7 +47,7 @@ export interface StormResult {
 }
 
 /** Production liveness timings (test/support's are for quick suites); the start-up guard is the default 90 s. */
-const ENV = { STEWARD_OFFLINE_AFTER_MS: '45000', STEWARD_DISCONNECT_GRACE_MS: '10000', STEWARD_HEARTBEAT_INTERVAL_MS: '15000', STEWARD_SWEEP_INTERVAL_MS: '1000', STEWARD_TIMEOUT_GRACE_MS: '5000' };
+const ENV = { STEWARD_OFFLINE_AFTER_MS: '45000', STEWARD_STARTUP_GUARD_MS: '90000', STEWARD_DISCONNECT_GRACE_MS: '10000', STEWARD_HEARTBEAT_INTERVAL_MS: '15000', STEWARD_SWEEP_INTERVAL_MS: '1000', STEWARD_TIMEOUT_GRACE_MS: '5000' };
 /** The real agent's reconnect backoff (packages/agent config defaults). */
 const REAL_BACKOFF = { initialDelayMs: 1000, maxDelayMs: 60_000 };
 const SAMPLE_MS = 250;
