@@ -34,7 +34,7 @@ export interface FailoverResult {
 
 const POLL_MS = 250;
 /** Production liveness (the test defaults in test/support are for quick suites). */
-const ENV = { STEWARD_OFFLINE_AFTER_MS: '45000', STEWARD_DISCONNECT_GRACE_MS: '10000', STEWARD_HEARTBEAT_INTERVAL_MS: '15000', STEWARD_SWEEP_INTERVAL_MS: '1000' };
+const ENV = { STEWARD_OFFLINE_AFTER_MS: '45000', STEWARD_STARTUP_GUARD_MS: '90000', STEWARD_DISCONNECT_GRACE_MS: '10000', STEWARD_HEARTBEAT_INTERVAL_MS: '15000', STEWARD_SWEEP_INTERVAL_MS: '1000' };
 
 /**
  * Issue 16 item 3 at full size: two control-plane replicas on one PostgreSQL (a cluster the bench

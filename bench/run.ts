@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --agents N] [--pings N] [--only ping|fanout|tasks|services|web|stream|firstbyte|footprint|failover] [--web-nodes N] [--tasks N] [--task-nodes N] [--task-slots N] [--launcher cli|direct] [--profile] [--sql-stats] [--no-heartbeat] [--idle-seconds S]
+ * `npm run bench [-- --agents N] [--pings N] [--only ping|fanout|tasks|services|web|stream|firstbyte|footprint|failover|storm] [--storm-agents N] [--storm-outage-ms MS] [--web-nodes N] [--tasks N] [--task-nodes N] [--task-slots N] [--launcher cli|direct] [--profile] [--sql-stats] [--no-heartbeat] [--idle-seconds S]
  *                [--service-reps N] [--idle-services N] [--run-all-agents N (footprint, default 50)]`
  *
  * --profile: V8 CPU profile of the control plane for the measured window (bench/results/profiles/);
@@ -22,6 +22,7 @@ import { parseArgs } from 'node:util';
 import type { Launcher } from './control-plane-process.js';
 import { runFanout, type FanoutResult } from './fanout.js';
 import { failoverRows, runFailover } from './failover.js';
+import { runStorm, stormRows } from './storm.js';
 import { runFirstByte, type FirstByteResult } from './first-byte.js';
 import { runFootprint, type FootprintResult } from './footprint.js';
 import { runPing, type PingResult } from './ping.js';
@@ -38,7 +39,7 @@ import { hostInfo, met, RESULTS_DIR, table, writeResults, type Row } from './rep
 // in the background of every run: it would skew CPU and memory. Children inherit this.
 process.env.STEWARD_AGENT_PACKAGE_BUILD ??= 'off';
 
-const BENCHES = ['ping', 'fanout', 'tasks', 'services', 'web', 'stream', 'firstbyte', 'footprint', 'failover'] as const;
+const BENCHES = ['ping', 'fanout', 'tasks', 'services', 'web', 'stream', 'firstbyte', 'footprint', 'failover', 'storm'] as const;
 type Bench = (typeof BENCHES)[number];
 
 interface Options {
@@ -81,6 +82,8 @@ const OPTIONS = {
   'no-heartbeat': { type: 'boolean', default: false },
   'failover-agents': { type: 'string', default: '2000' },
   'run-all-agents': { type: 'string', default: '50' },
+  'storm-agents': { type: 'string', default: '1000' },
+  'storm-outage-ms': { type: 'string', default: '5000' },
   help: { type: 'boolean', short: 'h', default: false },
 } as const;
 
@@ -365,6 +368,13 @@ async function main(): Promise<void> {
   }
 
   if (o.only === 'failover') rows.push(...failoverRows((results.failover = await runFailover({ agents: Number(parseArgs({ args: process.argv.slice(2), options: OPTIONS, strict: true }).values['failover-agents']), log }))));
+
+  if (o.only === 'storm') {
+    const v = parseArgs({ args: process.argv.slice(2), options: OPTIONS, strict: true }).values;
+    const r = await runStorm({ agents: Number(v['storm-agents']), outageMs: Number(v['storm-outage-ms']), log });
+    results.storm = r;
+    rows.push(...stormRows(r));
+  }
 
   log(`load average ${loadavg().map((l) => l.toFixed(2)).join(' ')} on ${cpus().length} CPUs`);
   const printed = table(rows);

@@ -71,6 +71,10 @@ export class SimFleet {
   outputBytesSent = 0;
   heartbeats = 0;
   disconnects = 0;
+  /** Agents welcomed and not disconnected since (the reconnect storm counts these). */
+  connected = 0;
+  /** Welcomes in all, first or not. */
+  welcomes = 0;
   /** Executions per command id (first deliveries only: a repeat replays the journal), when a bench counts effects. */
   effects: Map<string, number> | null = null;
   serverErrors = 0;
@@ -113,6 +117,9 @@ export interface SimAgentOptions {
    * carrying the tail like the real exec.run (its default `exec.maxOutputBytes`).
    */
   execStreamBytes?: number;
+  /** The reconnect backoff (default 0.5 s → 5 s, quick benches); the storm bench uses the real agent's 1 s → 60 s. */
+  initialDelayMs?: number;
+  maxDelayMs?: number;
 }
 
 /**
@@ -138,7 +145,7 @@ export class SimAgent {
     this.inventory = simInventory(o.name, o.taskSlots !== undefined, o.execStreamBytes !== undefined);
     this.welcome = new Promise((r) => (this.resolveWelcome = r));
     this.conn = new AgentConnection(
-      { servers: new ServerList({ dataDir: '', local: o.servers ?? [o.server], pinned: true, log: o.log }), credential: o.credential, initialDelayMs: 500, maxDelayMs: 5000, log: o.log, agent: o.httpAgent },
+      { servers: new ServerList({ dataDir: '', local: o.servers ?? [o.server], pinned: true, log: o.log }), credential: o.credential, initialDelayMs: o.initialDelayMs ?? 500, maxDelayMs: o.maxDelayMs ?? 5000, log: o.log, agent: o.httpAgent },
       {
         open: () => this.onOpen(),
         message: (msg) => this.onMessage(msg),
@@ -168,7 +175,10 @@ export class SimAgent {
   }
 
   private onClosed(): void {
-    if (this.welcomed) this.o.fleet.disconnects++;
+    if (this.welcomed) {
+      this.o.fleet.disconnects++;
+      this.o.fleet.connected--;
+    }
     this.welcomed = false;
     if (this.heartbeatTimer) clearTimeout(this.heartbeatTimer);
     this.heartbeatTimer = null;
@@ -177,6 +187,8 @@ export class SimAgent {
   private onMessage(msg: ServerMessage): void {
     switch (msg.type) {
       case 'welcome':
+        if (!this.welcomed) this.o.fleet.connected++;
+        this.o.fleet.welcomes++;
         this.welcomed = true;
         this.conn.healthy();
         this.heartbeatMs = msg.heartbeatIntervalMs;

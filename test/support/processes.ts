@@ -64,6 +64,8 @@ const STARTUP_MS = 60_000;
 /** Fast liveness for tests; production defaults are 45 s / 10 s / 15 s. */
 export const FAST_TIMINGS = {
   STEWARD_OFFLINE_AFTER_MS: '3000',
+  // Nobody marked offline within this of a start (90 s in production, docs/reconnect.md).
+  STEWARD_STARTUP_GUARD_MS: '3000',
   STEWARD_DISCONNECT_GRACE_MS: '1000',
   STEWARD_HEARTBEAT_INTERVAL_MS: '500',
   STEWARD_SWEEP_INTERVAL_MS: '100',

@@ -17,12 +17,15 @@ export interface SimAgents {
  * exec.run answered at once) through `via`, each with the server list `serversOf(i)`, connects
  * them and waits for every first welcome. `fleet.effects` counts executions per command id.
  */
-export async function startSimAgents(via: ServerProc, o: { count: number; prefix: string; serversOf: (i: number) => string[] }): Promise<SimAgents> {
+export async function startSimAgents(
+  via: ServerProc,
+  o: { count: number; prefix: string; serversOf: (i: number) => string[]; backoff?: { initialDelayMs: number; maxDelayMs: number }; heartbeat?: boolean },
+): Promise<SimAgents> {
   const fleet = new SimFleet();
   fleet.effects = new Map();
   const log = quietLogger(fleet);
   const httpAgent = new HttpAgent({ keepAlive: false, maxSockets: Infinity });
-  const { token } = await via.client.createEnrollmentToken({ uses: o.count, ttlSeconds: 600 });
+  const { token } = await via.client.createEnrollmentToken({ uses: o.count, ttlSeconds: 3600 });
   const names = Array.from({ length: o.count }, (_, i) => `${o.prefix}-${String(i).padStart(4, '0')}`);
   const servers = names.map((_, i) => o.serversOf(i));
   const sims: SimAgent[] = [];
@@ -37,7 +40,7 @@ export async function startSimAgents(via: ServerProc, o: { count: number; prefix
         });
         if (res.status !== 201 && res.status !== 200) throw new Error(`enrolling ${name}: HTTP ${res.status} ${await res.text()}`);
         const { credential } = (await res.json()) as EnrollResponse;
-        const sim = new SimAgent({ server: servers[i + j]![0]!, servers: servers[i + j], name, credential, fleet, httpAgent, log, heartbeat: true });
+        const sim = new SimAgent({ server: servers[i + j]![0]!, servers: servers[i + j], name, credential, fleet, httpAgent, log, heartbeat: o.heartbeat ?? true, ...o.backoff });
         sims.push(sim);
         sim.start();
       }),

@@ -11,7 +11,8 @@ class NodesApi:
     _http: Transport
 
     def list_nodes(self, *, status: Optional[str] = None, selector: Optional[str] = None, limit: Optional[int] = None) -> List[Dict[str, Any]]:
-        """Nodes by name. ``status``: ``online``/``offline``; ``selector``: labels as
+        """Nodes by name. ``status``: ``online`` (connected) / ``offline`` / ``reconnecting``
+        (online before a control-plane restart, not back yet); ``selector``: labels as
         ``k=v,k2!=v2,k3,!k4``; ``limit``: at most this many (server default 500, max 10000)."""
         return self._http.request("GET", "/nodes", query={"status": status, "selector": selector, "limit": limit})[1]["items"]
 

@@ -2,7 +2,7 @@ import WebSocket from 'ws';
 import type { Logger } from 'pino';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
 import { AGENT_CONNECT_PATH, PROTOCOL_UNSUPPORTED_CLOSE, ServerMessage, issuesOf, type AgentMessage, type ServerMessage as ServerMessageT } from '@steward/protocol';
-import { Backoff } from './backoff.js';
+import { Backoff, retryAfterMs } from './backoff.js';
 import { agentProtocolVersion } from './protocol-version.js';
 import type { ServerList } from './link/server-list.js';
 import { isTlsFailure } from './link/tls.js';
@@ -49,6 +49,8 @@ export class AgentConnection {
   private keepalive: NodeJS.Timeout | null = null;
   private stopped = false;
   private readonly backoff: Backoff;
+  /** The wait a 503's Retry-After asked for (a control plane admitting a reconnect storm); used instead of the next backoff draw. */
+  private retryAfter: number | null = null;
 
   constructor(
     private readonly o: ConnectionOptions,
@@ -136,7 +138,11 @@ export class AgentConnection {
     });
     socket.on('message', (data) => this.onMessage(data as Buffer));
     socket.on('unexpected-response', (_req, res) => {
-      const level = res.statusCode === 401 || res.statusCode === 403 ? 'error' : 'warn';
+      // 503 with Retry-After: the control plane is up but admitting many agents (docs/reconnect.md).
+      // Its pacing replaces our own draw, so the fleet comes back at the rate it can take.
+      const busy = res.statusCode === 503 ? retryAfterMs(res.headers['retry-after'], this.o.maxDelayMs) : null;
+      if (busy !== null) this.retryAfter = busy;
+      const level = res.statusCode === 401 || res.statusCode === 403 ? 'error' : busy !== null ? 'debug' : 'warn';
       // The control plane's own words (a missing client certificate, a deleted node) are the useful part.
       let body = '';
       // A refusal whose body never ends must not hold the socket: it is dropped after a while anyway.
@@ -152,7 +158,7 @@ export class AgentConnection {
           }
         })();
         this.o.log[level](
-          { status: res.statusCode, ...(said ? { reason: said } : {}) },
+          { status: res.statusCode, ...(said ? { reason: said } : {}), ...(busy !== null ? { retryInMs: busy } : {}) },
           res.statusCode === 401 && !said?.includes('certificate')
             ? 'control plane refused our credential (node deleted?); remove the identity file and enroll again'
             : res.statusCode === 403 && said?.includes('revoked')
@@ -188,7 +194,9 @@ export class AgentConnection {
       }
       // A failed dial or a lost server: the next URL of the list (a one-URL list stays on it).
       if (!onPurpose && !this.stopped) this.o.servers.failed();
-      this.schedule(onPurpose ? Math.round(Math.random() * Math.min(this.o.initialDelayMs, 1000)) : undefined);
+      const asked = this.retryAfter;
+      this.retryAfter = null;
+      this.schedule(onPurpose ? Math.round(Math.random() * Math.min(this.o.initialDelayMs, 1000)) : (asked ?? undefined));
     });
   }
 

@@ -95,6 +95,21 @@ export class TooManyRequestsError extends StewardError {
   }
 }
 
+/**
+ * The server is up but too busy for this request right now (agent handshakes during a reconnect
+ * storm); `retryAfterSeconds` becomes the `Retry-After` header, which agents honour.
+ */
+export class UnavailableError extends StewardError {
+  constructor(
+    code: string,
+    message: string,
+    readonly retryAfterSeconds: number,
+    details?: unknown,
+  ) {
+    super(code, 503, message, details ?? { retryAfterSeconds });
+  }
+}
+
 export class UnknownCommandTypeError extends StewardError {
   constructor(type: string, known: string[]) {
     super('unknown_command_type', 400, `unknown command type ${JSON.stringify(type)}`, { type, known });

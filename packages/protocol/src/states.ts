@@ -50,16 +50,23 @@ export function isTerminalCommandState(s: CommandState): boolean {
 export const COMMAND_RESULT_STATES = ['succeeded', 'failed', 'timed_out', 'cancelled'] as const;
 export type CommandResultState = (typeof COMMAND_RESULT_STATES)[number];
 
+/**
+ * `reconnecting`: the node was online when the control plane stopped and has not connected to
+ * the restarted one yet; it turns `online` on its hello, or `offline` once the start-up guard
+ * (long enough for any agent's backoff) passes without it. So `online` always means connected.
+ */
 export const NodeStatus = {
   online: 'online',
   offline: 'offline',
+  reconnecting: 'reconnecting',
 } as const;
 export type NodeStatus = (typeof NodeStatus)[keyof typeof NodeStatus];
 export const NODE_STATUSES = Object.values(NodeStatus);
 
 export const NODE_TRANSITIONS: Readonly<Record<NodeStatus, readonly NodeStatus[]>> = {
-  online: ['offline'],
+  online: ['offline', 'reconnecting'],
   offline: ['online'],
+  reconnecting: ['online', 'offline'],
 };
 
 export const JobState = {

@@ -43,6 +43,7 @@ import { restoredMarker } from './cp-backup/index.js';
 function settingsFrom(o: ServerOptions): Settings {
   return {
     offlineAfterMs: o.offlineAfterMs ?? envPositiveInt('STEWARD_OFFLINE_AFTER_MS', 'milliseconds') ?? 45_000,
+    startupGuardMs: o.startupGuardMs ?? envPositiveInt('STEWARD_STARTUP_GUARD_MS', 'milliseconds') ?? 90_000,
     disconnectGraceMs: o.disconnectGraceMs ?? envPositiveInt('STEWARD_DISCONNECT_GRACE_MS', 'milliseconds') ?? 10_000,
     heartbeatIntervalMs: o.heartbeatIntervalMs ?? envPositiveInt('STEWARD_HEARTBEAT_INTERVAL_MS', 'milliseconds') ?? 15_000,
     sweepIntervalMs: o.sweepIntervalMs ?? envPositiveInt('STEWARD_SWEEP_INTERVAL_MS', 'milliseconds') ?? 1000,

@@ -11,6 +11,8 @@ export interface ServerOptions {
   logStream?: { write(line: string): void };
   /** Node is offline after this long without a heartbeat. Default 45 s. */
   offlineAfterMs?: number;
+  /** No node is marked offline this long after start (agents are on their way back); default 90 s. */
+  startupGuardMs?: number;
   /** How long a closed connection may stay away before the node is offline. Default 10 s. */
   disconnectGraceMs?: number;
   /** Heartbeat interval handed to agents. Default 15 s. */

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { Backoff, jittered } from '../../src/backoff.js';
+import { Backoff, jittered, RECOVERY_CAP_MS, RECOVERY_TRIES, retryAfterMs } from '../../src/backoff.js';
 
 describe('reconnect backoff with full jitter', () => {
   it('each wait lies in [0, min(max, initial·2^n)] and the ceiling reaches max', () => {
@@ -32,6 +32,40 @@ describe('reconnect backoff with full jitter', () => {
     const buckets = new Array(6).fill(0);
     for (const s of samples) buckets[Math.floor(s / 10_000)]++;
     for (const n of buckets) expect(n).toBeGreaterThan(200);
+  });
+
+  it('after a welcome, caps the next run at 8 s for 8 retries, then grows on from there to the ceiling', () => {
+    const b = new Backoff(1000, 60_000, () => 0.999999);
+    for (let i = 0; i < 12; i++) b.next(); // a long run before the first welcome: at the ceiling
+    b.reset();
+    const waits = Array.from({ length: 12 }, () => b.next());
+    expect(waits).toEqual([999, 1999, 3999, 7999, 7999, 7999, 7999, 7999, 15_999, 31_999, 59_999, 59_999]);
+    expect(waits.slice(0, RECOVERY_TRIES).every((w) => w < RECOVERY_CAP_MS)).toBe(true);
+  });
+
+  it('keeps full jitter in the capped run (waits spread over [0, cap])', () => {
+    const b = new Backoff(1000, 60_000);
+    b.reset();
+    for (let i = 0; i < 4; i++) b.next();
+    const samples = Array.from({ length: 2000 }, () => {
+      const r = new Backoff(1000, 60_000);
+      r.reset();
+      for (let i = 0; i < 5; i++) r.next();
+      return r.next();
+    });
+    const buckets = new Array(4).fill(0);
+    for (const s of samples) buckets[Math.floor(s / 2000)]++;
+    for (const n of buckets) expect(n).toBeGreaterThan(300);
+  });
+
+  it("reads a 503's Retry-After (seconds or a date), adds at most a second of jitter, bounds it by the ceiling", () => {
+    expect(retryAfterMs('3', 60_000, 0, () => 0)).toBe(3000);
+    expect(retryAfterMs('3', 60_000, 0, () => 0.999999)).toBe(3600);
+    expect(retryAfterMs('10', 60_000, 0, () => 0.999999)).toBe(11_000);
+    expect(retryAfterMs(new Date(5000).toUTCString(), 60_000, 0, () => 0)).toBe(5000);
+    expect(retryAfterMs('3600', 60_000, 0, () => 0)).toBe(60_000);
+    expect(retryAfterMs(undefined, 60_000)).toBeNull();
+    expect(retryAfterMs('soon', 60_000)).toBeNull();
   });
 
   it('jitters heartbeats by ±10 %', () => {

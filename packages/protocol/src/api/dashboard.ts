@@ -26,7 +26,7 @@ export type NodeSummary = Static<typeof NodeSummary>;
 
 /** The overview's figures, counted in the store (cheap: no rows are sent). */
 export const DashboardSummary = Type.Object({
-  nodes: Type.Object({ online: Type.Integer(), offline: Type.Integer() }),
+  nodes: Type.Object({ online: Type.Integer(), offline: Type.Integer(), reconnecting: Type.Integer({ description: 'online before a control-plane restart, not back yet' }) }),
   commands: Type.Object({ pending: Type.Integer(), dispatched: Type.Integer(), running: Type.Integer() }),
   jobs: Type.Object({ running: Type.Integer() }),
 });

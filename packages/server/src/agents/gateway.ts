@@ -140,7 +140,7 @@ export class AgentGateway implements SessionHandlers {
         this.ctx.log.warn({ err }, 'heartbeat observer failed');
       }
     }
-    if (row.status === 'offline') {
+    if (row.status === 'offline' || row.status === 'reconnecting') {
       const moved = await transitionNode(this.ctx.store.db, session.nodeId, 'online', now);
       if (moved) publishNodeStatus(this.ctx, moved, 'heartbeat after offline');
     }

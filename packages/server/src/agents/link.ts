@@ -9,6 +9,7 @@ import type { CommandsTable } from '../store/schema.js';
 import { Dispatcher } from './dispatcher.js';
 import { AgentGateway, type CommandReceiver } from './gateway.js';
 import { AgentHub } from './hub.js';
+import { HandshakeAdmission, type HandshakeTicket } from './admission.js';
 import { sweepLiveness } from './liveness.js';
 import type { ModuleHandlers } from './module-handlers.js';
 import type { ConfigSource } from './config-source.js';
@@ -70,6 +71,8 @@ export class Link implements AgentLink {
   private readonly transports: Transport[] = [];
   private receiver: CommandReceiver | null = null;
   private readonly sessionLimits: SessionLimits;
+  /** Bounds agent handshakes in progress and per second (a reconnect storm after a restart). */
+  private readonly admission: HandshakeAdmission;
 
   constructor(
     private readonly ctx: Context,
@@ -83,6 +86,12 @@ export class Link implements AgentLink {
       labelNames: ['reason'],
     });
     const limits = ctx.settings.limits;
+    const busy = ctx.metrics.counter({
+      name: 'steward_agent_handshakes_refused_total',
+      help: 'Agent connections refused with 503 agents_busy before the upgrade: too many handshakes in progress (in_progress) or over the accept rate (rate)',
+      labelNames: ['reason'],
+    });
+    this.admission = new HandshakeAdmission({ maxInProgress: limits.agentHandshakes, acceptsPerSecond: limits.agentAcceptsPerSecond, refused: (reason) => busy.inc({ reason }) });
     this.sessionLimits = { queue: limits.sessionQueue, queueBytes: limits.sessionQueueBytes, meter: new NodeRateLimiter(limits, dropped, ctx.log), dropped, now: ctx.now };
     // The receiver is bound later (the command pipeline is built on this link).
     this.gateway = new AgentGateway(ctx, this.hub, this.dispatcher, {
@@ -138,8 +147,10 @@ export class Link implements AgentLink {
         throw err;
       }
     },
-    attach: (nodeId: string, channel: Channel) => {
+    admit: () => this.admission.admit(),
+    attach: (nodeId: string, channel: Channel, handshake?: HandshakeTicket) => {
       const session = new AgentSession(nodeId, `${this.replicaId}:${newId('conn')}`, channel, this.gateway, this.ctx.log, this.sessionLimits);
+      if (handshake) session.handshake = handshake;
       this.hub.add(session);
       return session;
     },

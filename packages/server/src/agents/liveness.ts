@@ -1,22 +1,34 @@
 import type { Context } from '../core/context.js';
 import { publishNodeStatus } from '../events/node-status.js';
-import { findLostNodes, transitionNode } from '../store/queries/nodes.js';
+import { findLostNodes, findReconnectingNodes, transitionNode } from '../store/queries/nodes.js';
 import type { AgentHub } from './hub.js';
 
 /**
  * Marks nodes offline: silent for `offlineAfterMs` (and three of their heartbeat intervals), or disconnected for `disconnectGraceMs`.
- * Nothing is marked until one full threshold after this process started, so agents that are
- * still on their way back after a control-plane restart are not flagged.
+ *
+ * Within `startupGuardMs` (90 s, past the agents' 60 s backoff ceiling) of this process's start
+ * no node is marked offline: agents are still on their way back after a restart, and in a
+ * reconnect storm one may drop and take a while to get through again. A node lost meanwhile is
+ * `reconnecting` instead (never `online` while not connected); nodes still `reconnecting` (also
+ * those online before the restart, store.ts) turn offline once the guard is over.
  */
 export async function sweepLiveness(ctx: Context, hub: AgentHub): Promise<number> {
   const now = ctx.now();
-  const { offlineAfterMs, disconnectGraceMs } = ctx.settings;
-  if (now < ctx.startedAt + offlineAfterMs) return 0;
-  const lost = await findLostNodes(ctx.store.db, now - offlineAfterMs, now - disconnectGraceMs, now);
+  const { offlineAfterMs, disconnectGraceMs, startupGuardMs } = ctx.settings;
+  const guarded = now < ctx.startedAt + startupGuardMs;
   let marked = 0;
+  if (!guarded) {
+    for (const n of await findReconnectingNodes(ctx.store.db)) {
+      const row = await transitionNode(ctx.store.db, n.id, 'offline', now, { connection_id: null });
+      if (!row) continue;
+      marked++;
+      publishNodeStatus(ctx, row, `not back ${Math.round(startupGuardMs / 1000)}s after the control plane started`);
+    }
+  }
+  const lost = await findLostNodes(ctx.store.db, now - offlineAfterMs, now - disconnectGraceMs, now);
   for (const n of lost) {
     const silent = n.connection_id !== null;
-    const row = await transitionNode(ctx.store.db, n.id, 'offline', now, { connection_id: null });
+    const row = await transitionNode(ctx.store.db, n.id, guarded ? 'reconnecting' : 'offline', now, { connection_id: null });
     if (!row) continue;
     marked++;
     publishNodeStatus(ctx, row, silent ? `no heartbeat for ${Math.round(offlineAfterMs / 1000)}s` : 'connection closed');

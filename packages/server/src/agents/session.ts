@@ -89,6 +89,8 @@ export class AgentSession {
   private closing = false;
   /** Resolves once the socket closed and every message before it was handled. */
   readonly done: Promise<void>;
+  /** The admission slot of this connection's handshake (agents/admission.ts): freed once the hello was served or the socket closed. */
+  handshake: { release(): void } | null = null;
   private markDone!: () => void;
 
   constructor(
@@ -104,6 +106,7 @@ export class AgentSession {
       frame: (data, isBinary) => this.onMessage(data, isBinary),
       closed: () => {
         this.ready = false;
+        this.releaseHandshake();
         // After queued messages, so a result that arrived before the close is stored first.
         this.enqueue(() => this.handlers.closed(this));
         this.enqueue(async () => this.markDone());
@@ -114,6 +117,11 @@ export class AgentSession {
         this.log.warn({ nodeId, connectionId }, 'agent sent a frame over the size limit; its connection was closed (1009)');
       },
     });
+  }
+
+  private releaseHandshake(): void {
+    this.handshake?.release();
+    this.handshake = null;
   }
 
   /** Resolves once every message received so far was handled (a pull transport answers after its heartbeat took effect). */
@@ -199,6 +207,9 @@ export class AgentSession {
             // refused): the agent is sent away to dial again, when the store (say) is back.
             this.log.warn({ err, nodeId: this.nodeId }, 'hello failed; closing the connection so the agent dials again');
             this.close(HELLO_FAILED_CLOSE, 'hello failed; try again');
+          } finally {
+            // Welcomed (or sent away): the next agent may start its handshake.
+            this.releaseHandshake();
           }
           return;
         case 'heartbeat':

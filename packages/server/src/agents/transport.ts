@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { AgentSession } from './session.js';
+import type { HandshakeTicket } from './admission.js';
 
 /**
  * One open connection of some transport, as the link sees it. A transport turns its own
@@ -31,8 +32,13 @@ export interface ChannelHandlers {
 export interface TransportHost {
   /** The node whose credential is in an `Authorization` header value; throws UnauthorizedError. */
   authenticate(authorization: string | undefined): Promise<string>;
-  /** Hands an authenticated connection to the link; the returned session owns it from now on. */
-  attach(nodeId: string, channel: Channel): AgentSession;
+  /** Hands an authenticated connection to the link; the returned session owns it from now on (and frees `handshake` once welcomed or closed). */
+  attach(nodeId: string, channel: Channel, handshake?: HandshakeTicket): AgentSession;
+  /**
+   * Admits one agent handshake or throws UnavailableError (503 `agents_busy` with Retry-After):
+   * called before the upgrade and before authentication, so a reconnect storm costs little.
+   */
+  admit(): HandshakeTicket;
 }
 
 /**

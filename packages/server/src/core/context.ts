@@ -8,6 +8,11 @@ import type { Store } from '../store/store.js';
 /** Options after defaults are applied. */
 export interface Settings {
   offlineAfterMs: number;
+  /**
+   * After start, no node is marked offline for this long (`STEWARD_STARTUP_GUARD_MS`, 90 s):
+   * longer than the agents' 60 s backoff ceiling, so every agent can come back first.
+   */
+  startupGuardMs: number;
   disconnectGraceMs: number;
   heartbeatIntervalMs: number;
   sweepIntervalMs: number;

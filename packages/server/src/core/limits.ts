@@ -38,6 +38,10 @@ export interface Limits {
   /** Failed authentications from one source address in `authFailureWindowMs` before it gets 429s. */
   authFailures: number;
   authFailureWindowMs: number;
+  /** Agent handshakes (upgrade to welcome) in progress at once; one more gets 503 `agents_busy` with `Retry-After`. */
+  agentHandshakes: number;
+  /** Agent connections accepted per second (token bucket, burst of one second's worth); past it the same 503. */
+  agentAcceptsPerSecond: number;
 }
 
 export const DEFAULT_LIMITS: Readonly<Limits> = {
@@ -62,6 +66,10 @@ export const DEFAULT_LIMITS: Readonly<Limits> = {
   sseBufferBytes: 4 * 1024 * 1024,
   authFailures: 20,
   authFailureWindowMs: 60_000,
+  // A reconnect storm (10,000 agents after a restart) is let in at a pace one core keeps up with,
+  // so /healthz and the API keep answering; refused agents wait the Retry-After they are given.
+  agentHandshakes: 128,
+  agentAcceptsPerSecond: 500,
 };
 
 /** `agentFrameBytes` → `STEWARD_LIMIT_AGENT_FRAME_BYTES`. */

@@ -65,7 +65,7 @@ export async function dashboardFeature(deps: { ctx: Context }): Promise<Feature>
           countJobsInState(store.db, 'running'),
         ]);
         const n = (s: string) => nodes.find((r) => r.status === s)?.n ?? 0;
-        return { nodes: { online: n('online'), offline: n('offline') }, commands: { pending, dispatched, running }, jobs: { running: jobs } };
+        return { nodes: { online: n('online'), offline: n('offline'), reconnecting: n('reconnecting') }, commands: { pending, dispatched, running }, jobs: { running: jobs } };
       });
       api.withTypeProvider<TypeBoxTypeProvider>().get(
         '/api/v1/dashboard/nodes',

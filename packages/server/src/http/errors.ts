@@ -1,6 +1,6 @@
 import type { Socket } from 'node:net';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { fieldName, isStewardError, TooManyRequestsError, type FieldIssue } from '@steward/protocol';
+import { fieldName, isStewardError, TooManyRequestsError, UnavailableError, type FieldIssue } from '@steward/protocol';
 import { isStoreUnavailable } from '../store/unavailable.js';
 
 const FASTIFY_CLIENT_ERRORS: Record<string, { status: number; code: string }> = {
@@ -27,7 +27,7 @@ const STORE_RETRY_AFTER_S = 2;
 /** Every error leaves as `{ error: { code, message, details } }`; a client mistake is never a 500. */
 export function installErrorHandling(app: FastifyInstance): void {
   app.setErrorHandler((err: FastifyError, req, reply) => {
-    if (err instanceof TooManyRequestsError) reply.header('retry-after', String(err.retryAfterSeconds));
+    if (err instanceof TooManyRequestsError || err instanceof UnavailableError) reply.header('retry-after', String(err.retryAfterSeconds));
     if (isStewardError(err)) return reply.status(err.status).send({ error: err.toBody() });
     if (err.validation) {
       const issues = validationIssues(err);

@@ -1,5 +1,5 @@
 import type { Kysely } from 'kysely';
-import { clearAllConnections } from './queries/nodes.js';
+import { clearAllConnections, markOnlineReconnecting } from './queries/nodes.js';
 import { connect, migrateToLatest, type DialectName, type QueryTiming } from './connect.js';
 import type { Database } from './schema.js';
 import { WriteBatcher } from './write-batcher.js';
@@ -44,7 +44,10 @@ export class Store {
     }
     const store = new Store(db, dialect, observers);
     // One SQLite file has one control plane, so connections recorded by a previous process are gone.
-    if (dialect === 'sqlite') await clearAllConnections(db);
+    if (dialect === 'sqlite') {
+      await clearAllConnections(db);
+      await markOnlineReconnecting(db, Date.now());
+    }
     return store;
   }
 

@@ -12,7 +12,7 @@ export function testContext(store: Store, clock: { now: number } = { now: T0 }):
     store,
     bus: new EventBus(),
     log: pino({ level: 'silent' }),
-    settings: { offlineAfterMs: 45_000, disconnectGraceMs: 10_000, heartbeatIntervalMs: 15_000, sweepIntervalMs: 1000, timeoutGraceMs: 5000, limits: { ...DEFAULT_LIMITS } },
+    settings: { offlineAfterMs: 45_000, startupGuardMs: 90_000, disconnectGraceMs: 10_000, heartbeatIntervalMs: 15_000, sweepIntervalMs: 1000, timeoutGraceMs: 5000, limits: { ...DEFAULT_LIMITS } },
     now: () => clock.now,
     startedAt: T0,
     alerts: { fire: async () => {}, resolve: async () => {} },

@@ -36,6 +36,7 @@ const TONE: Record<string, string> = {
   applied: 'ok',
   rejected: 'bad',
   connecting: 'wait',
+  // also a node not back yet after a control-plane restart (docs/reconnect.md)
   reconnecting: 'wait',
 };
 

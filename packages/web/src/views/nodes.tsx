@@ -77,6 +77,7 @@ export function NodesView() {
           <option value="">any status</option>
           <option value="online">online</option>
           <option value="offline">offline</option>
+          <option value="reconnecting">reconnecting</option>
         </select>
         <input
           aria-label="label selector"

@@ -4,6 +4,14 @@ import type { TLSSocket } from 'node:tls';
 import { checkClientCert } from '../node-auth.js';
 import { AGENT_CONNECT_PATH } from '@steward/protocol';
 import type { Channel, ChannelHandlers, Transport, TransportHost } from '../transport.js';
+import type { HandshakeTicket } from '../admission.js';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The admission slot taken before the upgrade; handed to the session. */
+    handshake?: HandshakeTicket;
+  }
+}
 
 /**
  * The agent's one outbound WebSocket (`/agent/v1/connect`), authenticated before the upgrade.
@@ -19,13 +27,28 @@ export function websocketTransport(o: { sendBufferBytes: number; requireClientCe
         {
           websocket: true,
           schema: { hide: true },
-          // Checked before the upgrade, so a bad credential gets a plain 401, not a socket.
+          // Checked before the upgrade, so a bad credential gets a plain 401, not a socket, and an
+          // agent past the handshake limits a 503 `agents_busy` with Retry-After (before the
+          // credential's hash is even computed: a reconnect storm costs the least here).
           preValidation: async (req) => {
-            req.nodeId = await host.authenticate(req.headers.authorization);
-            if (o.requireClientCert) checkClientCert(req.raw.socket as TLSSocket, req.nodeId, (msg, why) => req.log.warn({ nodeId: req.nodeId, why }, msg));
+            const ticket = host.admit();
+            try {
+              req.nodeId = await host.authenticate(req.headers.authorization);
+              if (o.requireClientCert) checkClientCert(req.raw.socket as TLSSocket, req.nodeId, (msg, why) => req.log.warn({ nodeId: req.nodeId, why }, msg));
+            } catch (err) {
+              ticket.release();
+              throw err;
+            }
+            req.handshake = ticket;
+            // An upgrade that never completes (the agent went away) frees its slot too.
+            req.raw.socket.once('close', ticket.release);
           },
         },
-        (socket, req) => void host.attach(req.nodeId!, new WebSocketChannel(socket, o.sendBufferBytes)),
+        (socket, req) => {
+          const ticket = req.handshake;
+          req.handshake = undefined;
+          host.attach(req.nodeId!, new WebSocketChannel(socket, o.sendBufferBytes), ticket);
+        },
       );
     },
   };

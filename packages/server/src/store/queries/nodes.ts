@@ -93,6 +93,21 @@ export async function clearAllConnections(db: Kysely<Database>): Promise<void> {
 }
 
 /**
+ * After a restart of the only control plane: nodes that were online are not connected to this
+ * process (yet), so they are `reconnecting` until their hello, or the start-up guard's end.
+ */
+export async function markOnlineReconnecting(db: Kysely<Database>, now: number): Promise<number> {
+  const from = NODE_STATUSES.filter((s) => NODE_TRANSITIONS[s].includes('reconnecting'));
+  const res = await db.updateTable('nodes').set({ status: 'reconnecting', status_changed_at: now }).where('status', 'in', from).executeTakeFirst();
+  return Number(res.numUpdatedRows);
+}
+
+/** Nodes still `reconnecting` (not back since the restart): offline once the start-up guard ends. */
+export async function findReconnectingNodes(db: Kysely<Database>): Promise<Pick<NodesTable, 'id' | 'name'>[]> {
+  return db.selectFrom('nodes').select(['id', 'name']).where('status', '=', 'reconnecting').execute();
+}
+
+/**
  * Online nodes silent since `silentBefore` and for three of their own heartbeat intervals (a
  * node told to beat every minute is not lost after 45 s), or disconnected since `disconnectedBefore`.
  */

@@ -44,7 +44,7 @@ function FleetCards() {
   const v = (f: (d: DashboardSummary) => number) => (data ? f(data) : error ? '!' : '…');
   return (
     <>
-      <Card title="Nodes online" value={v((d) => d.nodes.online)} to="/nodes" tone="ok" testId="nodes-online" detail={data ? `of ${data.nodes.online + data.nodes.offline}` : error?.message} />
+      <Card title="Nodes online" value={v((d) => d.nodes.online)} to="/nodes" tone="ok" testId="nodes-online" detail={data ? `of ${data.nodes.online + data.nodes.offline + (data.nodes.reconnecting ?? 0)}${data.nodes.reconnecting ? ` · ${data.nodes.reconnecting} reconnecting` : ''}` : error?.message} />
       <Card title="Nodes offline" value={v((d) => d.nodes.offline)} to="/nodes" tone={data?.nodes.offline ? 'bad' : undefined} testId="nodes-offline" />
       <Card
         title="Commands running"

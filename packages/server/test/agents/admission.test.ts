@@ -1,0 +1,118 @@
+import WebSocket from 'ws';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AGENT_CONNECT_PATH, UnavailableError } from '@steward/protocol';
+import { HandshakeAdmission, RETRY_AFTER_MAX_S, RETRY_AFTER_MIN_S } from '../../src/agents/admission.js';
+import { startServer, type ControlPlane } from '../../src/control-plane.js';
+import { tempDir } from '../../../../test/support/processes.js';
+
+/** The handshake admission of a reconnect storm (docs/reconnect.md), on a fake clock, then on a whole control plane. */
+describe('handshake admission', () => {
+  const refusal = (f: () => unknown): UnavailableError => {
+    try {
+      f();
+    } catch (e) {
+      if (e instanceof UnavailableError) return e;
+      throw e;
+    }
+    throw new Error('admitted, expected a refusal');
+  };
+
+  it('admits at most maxInProgress at once and admits again once one is released', () => {
+    const clock = { now: 0 };
+    const refused: string[] = [];
+    const a = new HandshakeAdmission({ maxInProgress: 3, acceptsPerSecond: 1000, now: () => clock.now, refused: (r) => refused.push(r) });
+    const held = [a.admit(), a.admit(), a.admit()];
+    const e = refusal(() => a.admit());
+    expect(e.status).toBe(503);
+    expect(e.code).toBe('agents_busy');
+    expect(refused).toEqual(['in_progress']);
+    held[0]!.release();
+    held[0]!.release(); // a second release (welcome, then close) frees nothing more
+    expect(a.active).toBe(2);
+    a.admit();
+    expect(() => a.admit()).toThrow(UnavailableError);
+  });
+
+  it('admits at most acceptsPerSecond per second (a token bucket refilled by the clock)', () => {
+    const clock = { now: 0 };
+    const refused: string[] = [];
+    const a = new HandshakeAdmission({ maxInProgress: 10_000, acceptsPerSecond: 5, now: () => clock.now, refused: (r) => refused.push(r) });
+    for (let i = 0; i < 5; i++) a.admit().release();
+    expect(() => a.admit()).toThrow(UnavailableError);
+    expect(refused).toEqual(['rate']);
+    clock.now += 400; // two tokens back
+    a.admit();
+    a.admit();
+    expect(() => a.admit()).toThrow(UnavailableError);
+  });
+
+  it('asks for a Retry-After within [1, 10] s that grows with the refused backlog', () => {
+    const clock = { now: 0 };
+    const a = new HandshakeAdmission({ maxInProgress: 1, acceptsPerSecond: 100, now: () => clock.now, random: () => 0 });
+    a.admit();
+    const waits = Array.from({ length: 3000 }, () => refusal(() => a.admit()).retryAfterSeconds);
+    for (const w of waits) {
+      expect(w).toBeGreaterThanOrEqual(RETRY_AFTER_MIN_S);
+      expect(w).toBeLessThanOrEqual(RETRY_AFTER_MAX_S);
+    }
+    // 100 refusals fill one second of accepts: the first is asked for 1 s, the 500th for 5 s, the last ones for the cap.
+    expect(waits[0]).toBe(1);
+    expect(waits[499]).toBe(5);
+    expect(waits.at(-1)).toBe(RETRY_AFTER_MAX_S);
+    // The header value and the body's details agree.
+    expect((refusal(() => a.admit()).details as { retryAfterSeconds: number }).retryAfterSeconds).toBe(RETRY_AFTER_MAX_S);
+  });
+
+  it('jitters the Retry-After so agents refused together do not return together', () => {
+    const a = new HandshakeAdmission({ maxInProgress: 1, acceptsPerSecond: 1000, now: () => 0 });
+    a.admit();
+    const waits = new Set(Array.from({ length: 200 }, () => refusal(() => a.admit()).retryAfterSeconds));
+    expect(waits.size).toBeGreaterThan(1);
+  });
+});
+
+describe('an agent past the handshake limits gets 503 agents_busy with Retry-After before the upgrade', { timeout: 60_000 }, () => {
+  let server: ControlPlane;
+
+  beforeAll(async () => {
+    // One accept per second: the first upgrade takes the token (and fails authentication), the next ones are refused.
+    server = await startServer({ listen: '127.0.0.1:0', dataDir: tempDir('steward-admission-'), logLevel: 'silent', limits: { agentAcceptsPerSecond: 1 } });
+  }, 60_000);
+
+  afterAll(async () => {
+    await server?.close();
+  });
+
+  /** A WebSocket dial as the agent makes it; the refusal is read from ws's `unexpected-response`. */
+  const upgrade = (): Promise<{ status: number; retryAfter: string | undefined; body: string }> =>
+    new Promise((resolve, reject) => {
+      const ws = new WebSocket(`${server.url.replace(/^http/, 'ws')}${AGENT_CONNECT_PATH}`, { headers: { authorization: 'Bearer node_x.nope' } });
+      ws.on('unexpected-response', (_req, res) => {
+        let body = '';
+        res.on('data', (d: Buffer) => (body += d.toString('utf8')));
+        res.on('end', () => {
+          resolve({ status: res.statusCode!, retryAfter: res.headers['retry-after'] as string | undefined, body });
+          ws.terminate();
+        });
+      });
+      ws.on('open', () => reject(new Error('upgraded')));
+      ws.on('error', () => {});
+    });
+
+  it('answers 503 with the error code, a Retry-After in bounds, and counts it in the metric', async () => {
+    const answers = [];
+    for (let i = 0; i < 5; i++) answers.push(await upgrade());
+    const busy = answers.filter((a) => a.status === 503);
+    expect(busy.length).toBeGreaterThan(0);
+    for (const b of busy) {
+      expect(JSON.parse(b.body).error.code).toBe('agents_busy');
+      expect(Number(b.retryAfter)).toBeGreaterThanOrEqual(1);
+      expect(Number(b.retryAfter)).toBeLessThanOrEqual(10);
+    }
+    // The others were admitted and then refused for the credential, as without the limit.
+    for (const a of answers.filter((x) => x.status !== 503)) expect(a.status).toBe(401);
+    const metrics = await (await fetch(`${server.url}/metrics`, { headers: { authorization: `Bearer ${(await import('node:fs')).readFileSync(server.adminTokenPath, 'utf8').trim()}` } })).text();
+    const refused = metrics.split('\n').filter((l) => l.startsWith('steward_agent_handshakes_refused_total{reason="rate"}'));
+    expect(Number(refused[0]?.split(' ')[1])).toBe(busy.length);
+  });
+});

@@ -1,0 +1,80 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { AGENT_PROTOCOL_VERSION, type HelloMessage } from '@steward/protocol';
+import { Link } from '../../src/agents/link.js';
+import { MemoryTransport } from '../../src/agents/transports/memory.js';
+import type { Context } from '../../src/core/context.js';
+import { CatalogCache } from '../../src/commands/catalogs.js';
+import { PayloadChecker } from '../../src/commands/payload-check.js';
+import { CommandService } from '../../src/commands/service.js';
+import { CommandSigner } from '../../src/security/signing-key.js';
+import { makeCredential } from '../../src/security/secrets.js';
+import { getNodeRow, insertNode, markOnlineReconnecting } from '../../src/store/queries/nodes.js';
+import { EMPTY_INVENTORY } from '../../src/store/rows.js';
+import { RAW_STATS } from '../../../../test/support/raw-agent.js';
+import { storeTargets, useFreshStore } from '../helpers/databases.js';
+import { nodeRow, T0 } from '../helpers/rows.js';
+import { testContext } from '../helpers/context.js';
+
+/**
+ * Liveness after a control-plane restart (docs/reconnect.md): nodes online before it are
+ * `reconnecting` (never `online` while not connected), turn online on their hello, and offline
+ * only once the start-up guard passed; nodes that connected to this process are swept as before.
+ */
+const hello: HelloMessage = { type: 'hello', protocol: AGENT_PROTOCOL_VERSION, inventory: { ...EMPTY_INVENTORY, hostname: 'back-1' }, running: [], outbox: [] };
+
+describe.each(storeTargets())('liveness after a restart on $name', (target) => {
+  const fresh = useFreshStore(target);
+  let clock: { now: number };
+  let ctx: Context;
+  let link: Link;
+  let memory: MemoryTransport;
+
+  beforeEach(async () => {
+    clock = { now: T0 };
+    ctx = testContext(fresh.store, clock);
+    memory = new MemoryTransport();
+    link = new Link(ctx, 'replica-test', CommandSigner.ephemeral()).use(memory);
+    link.receive(new CommandService(ctx, link, new PayloadChecker(), new CatalogCache()));
+    await link.install(null);
+  });
+
+  afterEach(async () => {
+    await link.close();
+  });
+
+  it('marks nodes online before the restart reconnecting; a hello makes one online, the rest go offline only after the start-up guard', async () => {
+    const back = nodeRow({ status: 'online', last_seen_at: T0 - 5000 });
+    const away = nodeRow({ status: 'online', last_seen_at: T0 - 5000 });
+    const off = nodeRow({ status: 'offline', last_seen_at: T0 - 600_000 });
+    const cred = makeCredential(back.id);
+    await insertNode(ctx.store.db, { ...back, credential_hash: cred.hash });
+    await insertNode(ctx.store.db, away);
+    await insertNode(ctx.store.db, off);
+    expect(await markOnlineReconnecting(ctx.store.db, T0)).toBe(2);
+    expect((await getNodeRow(ctx.store.db, away.id))?.status).toBe('reconnecting');
+    expect((await getNodeRow(ctx.store.db, off.id))?.status).toBe('offline');
+
+    const end = await memory.connect(cred.credential);
+    end.send(hello);
+    await end.next('welcome');
+    expect((await getNodeRow(ctx.store.db, back.id))?.status).toBe('online');
+
+    // Past the offline threshold but within the start-up guard: nothing is marked.
+    // The node that came back keeps beating (an outbox id the store does not know is acked once the heartbeat was handled).
+    let seq = 0;
+    const beat = async () => {
+      const marker = `cmd_marker${String(++seq).padStart(12, '0')}`;
+      end.send({ type: 'heartbeat', seq, stats: RAW_STATS, running: [], outbox: [marker] });
+      await end.next('result.ack', (m) => m.commandIds.includes(marker));
+    };
+    clock.now = T0 + ctx.settings.startupGuardMs - 1000;
+    await beat();
+    await link.sweep();
+    expect((await getNodeRow(ctx.store.db, away.id))?.status).toBe('reconnecting');
+    clock.now = T0 + ctx.settings.startupGuardMs;
+    await beat();
+    expect(await link.sweep()).toBe(1);
+    expect((await getNodeRow(ctx.store.db, away.id))?.status).toBe('offline');
+    expect((await getNodeRow(ctx.store.db, back.id))?.status).toBe('online');
+  });
+});
