@@ -71,7 +71,7 @@ export class AgentPackagePublisher {
   }
 
   /** The packages to hand out, or why there are none. */
-  current(): { ok: true; packages: AgentPackages } | { ok: false; why: string } {
+  current(): { ok: true; packages: AgentPackages } | { ok: false; why: string; off: boolean } {
     if (this.published) return { ok: true, packages: { version: this.published.version, packages: this.published.packages } };
     const why = {
       off: 'this control plane does not publish an agent package (STEWARD_AGENT_PACKAGE_BUILD=off)',
@@ -79,7 +79,7 @@ export class AgentPackagePublisher {
       failed: 'the agent package could not be built; the control plane log says why',
       ready: '',
     }[this.state];
-    return { ok: false, why };
+    return { ok: false, why, off: this.state === 'off' };
   }
 
   /** The artifact sha256 of a published package file, or null. */

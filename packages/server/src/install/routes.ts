@@ -35,7 +35,7 @@ export function installRoutes(app: FastifyInstance, publisher: AgentPackagePubli
   });
   r.get('/install/package.json', { schema: { tags, summary: 'The agent package this control plane installs, per arch', response: { 200: AgentPackages } } }, async (_req, reply) => {
     const now = publisher.current();
-    if (!now.ok) throw new AgentPackageUnavailableError(now.why);
+    if (!now.ok) throw new AgentPackageUnavailableError(now.why, now.off);
     return reply.header('cache-control', 'no-store').send(now.packages);
   });
   r.get('/install/ca.pem', { schema: { tags, summary: "The control plane's CA certificate (check it against the pin before trusting it)", produces: ['application/x-pem-file'] } }, async (_req, reply) => {

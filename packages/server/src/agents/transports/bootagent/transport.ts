@@ -78,7 +78,7 @@ export class BootAgentTransport implements Transport {
   constructor(private readonly o: BootAgentTransportOptions) {}
 
   async install(_app: FastifyInstance, host: TransportHost): Promise<void> {
-    const server = Fastify({ bodyLimit: BOOTAGENT_BODY_LIMIT, logger: false, connectionTimeout: 30_000, requestTimeout: 30_000 });
+    const server = Fastify({ bodyLimit: BOOTAGENT_BODY_LIMIT, logger: false, connectionTimeout: 30_000, requestTimeout: 30_000, forceCloseConnections: true });
     server.removeAllContentTypeParsers();
     server.addContentTypeParser('*', { parseAs: 'string' }, (_req, text, done) => {
       try {
