@@ -47,11 +47,8 @@ export function labelsText(labels: Record<string, string>): string {
     .join(', ');
 }
 
-/** POSIX shell quoting, the same rule as the CLI's (packages/cli/src/shell-quote.ts). */
-export function shellQuote(word: string): string {
-  if (word !== '' && /^[A-Za-z0-9_@%+=:,./-]+$/.test(word)) return word;
-  return `'${word.replace(/'/g, `'\\''`)}'`;
-}
+/** POSIX shell quoting, the same as the CLI's. */
+export { shellQuote } from '@steward/protocol/command-lines';
 
 export function until(ms: number, now = Date.now()): string {
   const s = Math.round((ms - now) / 1000);

@@ -6,27 +6,11 @@ import { CopyBox } from '../components/copy-box.js';
 import { DataTable, type Column } from '../components/data-table.js';
 import { PageHeader, Section } from '../components/page.js';
 import { Empty, Resolved } from '../components/states.js';
-import { shellQuote, until } from '../format.js';
+import { agentCommandLine, installCommandLine, shellQuote } from '@steward/protocol/command-lines';
+import { until } from '../format.js';
 import { useResource } from '../hooks/use-resource.js';
 
-/** The same line `steward enroll create` prints (packages/cli/src/commands/enroll.ts). */
-export function agentCommandLine(serverUrl: string, token: string, labels: readonly string[], caPin?: string | null): string {
-  const words = ['steward', 'agent', '--server', serverUrl, '--enroll-token', token];
-  if (caPin) words.push('--ca-sha256', caPin);
-  for (const l of labels) words.push('--label', l);
-  return words.map(shellQuote).join(' ');
-}
-
-/** The one-line install, as `steward enroll create` prints it (installCommandLine in packages/cli/src/commands/enroll.ts). */
-export function installCommandLine(serverUrl: string, token: string, labels: readonly string[], ca: { sha256: string | null; serverKeySha256?: string | null } | null): string {
-  const curl = ['curl', '-fsSL'];
-  if (ca?.sha256 && ca.serverKeySha256) curl.push('-k', '--pinnedpubkey', `sha256//${ca.serverKeySha256}`);
-  curl.push(`${serverUrl.replace(/\/+$/, '')}/install.sh`);
-  const script = ['sudo', 'sh', '-s', '--', '--token', token];
-  if (ca?.sha256) script.push('--ca-sha256', ca.sha256);
-  for (const l of labels) script.push('--label', l);
-  return `${curl.map(shellQuote).join(' ')} | ${script.map(shellQuote).join(' ')}`;
-}
+export { agentCommandLine, installCommandLine } from '@steward/protocol/command-lines';
 
 /** A systemd unit running that agent; the token is only read on first start (then identity.json is used). */
 export function systemdUnit(serverUrl: string, token: string, labels: readonly string[], caPin?: string | null): string {
