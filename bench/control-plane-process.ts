@@ -1,4 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
+import { SERVER_NODE_FLAGS } from '../scripts/runtime-tuning.mjs';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { makeTempDir, readCpuSeconds, readMemory, removeTempDir, spawnTracked, stopProcess, type Memory, type Tracked } from './processes.js';
@@ -14,7 +15,7 @@ export type Launcher = 'cli' | 'direct';
 /** The node arguments that run `steward <kind> <flags>` with the chosen launcher. */
 export function stewardArgs(launcher: Launcher, kind: 'server' | 'agent', flags: string[], nodeArgs: string[] = []): string[] {
   return launcher === 'cli'
-    ? [...nodeArgs, STEWARD_BIN, kind, ...flags]
+    ? [...nodeArgs, ...SERVER_NODE_FLAGS, STEWARD_BIN, kind, ...flags]
     : [...nodeArgs, '--import', 'tsx', LAUNCHER, kind, ...flags];
 }
 
@@ -40,13 +41,15 @@ export interface StartOptions {
   /** Preloads bench/sql-trace.ts (times every SQLite statement); needs `inspect` to read it. */
   sqlStats?: boolean;
   startTimeoutMs?: number;
+  /** Extra node flags (scratch experiments). */
+  nodeFlags?: string[];
 }
 
 /** Starts `steward server` on a free port with SQLite in a fresh temp dir, and waits until it serves. */
 export async function startControlPlane(o: StartOptions): Promise<ControlPlaneProcess> {
   const dataDir = makeTempDir('server');
   const flags = ['--listen', '127.0.0.1:0', '--data-dir', dataDir, '--log-level', 'warn'];
-  const nodeArgs = [...(o.inspect || o.sqlStats ? ['--inspect=127.0.0.1:0'] : []), ...(o.sqlStats ? ['--import', 'tsx', '--import', SQL_TRACE] : [])];
+  const nodeArgs = [...(o.inspect || o.sqlStats ? ['--inspect=127.0.0.1:0'] : []), ...(o.sqlStats ? ['--import', 'tsx', '--import', SQL_TRACE] : []), ...(o.nodeFlags ?? [])];
   const proc = spawnTracked(process.execPath, stewardArgs(o.launcher, 'server', flags, nodeArgs), {
     cwd: ROOT,
   });

@@ -11,6 +11,7 @@ import { StewardClient } from '@steward/client';
 import { startControlPlane } from './control-plane-process.js';
 import { makeTempDir, readMemory, removeTempDir, spawnTracked, stopProcess, type Memory, type Tracked } from './processes.js';
 import { summarize, type Summary } from './stats.js';
+import { AGENT_ENV, AGENT_NODE_FLAGS, SERVER_NODE_FLAGS } from '../scripts/runtime-tuning.mjs';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const DIST = join(ROOT, 'dist');
@@ -63,7 +64,8 @@ async function ensureBuilt(log: (l: string) => void): Promise<void> {
 function timed(args: string[], env: NodeJS.ProcessEnv): Promise<number> {
   const started = performance.now();
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
+    // With the flags of bin/steward.js's first line, as running `steward` from a shell does.
+    const child = spawn(process.execPath, [...SERVER_NODE_FLAGS, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
     let err = '';
     child.stderr.on('data', (d: Buffer) => (err += d.toString()));
     child.on('error', reject);
@@ -79,10 +81,11 @@ async function repeat(n: number, fn: () => Promise<number>): Promise<Summary> {
 
 /** Starts the agent bundle; resolves with the process and the ms from spawn to its welcome line. */
 async function startAgent(url: string, dataDir: string, token?: string, name = 'footprint'): Promise<{ proc: Tracked; welcomeMs: number }> {
-  const args = [join(DIST, 'steward-agent.mjs'), '--server', url, '--data-dir', dataDir, '--log-level', 'info', '--name', name];
+  // As the package's bin/steward-agent starts it (scripts/runtime-tuning.mjs).
+  const args = [...AGENT_NODE_FLAGS, join(DIST, 'steward-agent.mjs'), '--server', url, '--data-dir', dataDir, '--log-level', 'info', '--name', name];
   if (token) args.push('--enroll-token', token);
   const started = performance.now();
-  const proc = spawnTracked(process.execPath, args, { cwd: ROOT });
+  const proc = spawnTracked(process.execPath, args, { cwd: ROOT, env: { ...process.env, ...AGENT_ENV } });
   const welcomeMs = await new Promise<number>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`agent not welcomed within 60 s:\n${proc.tail()}`)), 60_000);
     proc.child.stdout!.on('data', (d: Buffer) => {
@@ -107,7 +110,7 @@ async function breakdownRunAll(env: NodeJS.ProcessEnv, client: StewardClient): P
   const before = new Set(readdirSync(dir));
   const spawnedAt = Date.now();
   const out = await new Promise<string>((resolve, reject) => {
-    const child = spawn(process.execPath, ['--cpu-prof', `--cpu-prof-dir=${dir}`, BIN, 'run', '--all', '--json', '--', 'uname', '-a'], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [...SERVER_NODE_FLAGS, '--cpu-prof', `--cpu-prof-dir=${dir}`, BIN, 'run', '--all', '--json', '--', 'uname', '-a'], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let text = '';
     child.stdout.on('data', (d: Buffer) => (text += d.toString()));
     child.on('error', reject);

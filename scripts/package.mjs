@@ -18,6 +18,7 @@ import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { AGENT_BUNDLE, build } from './build.mjs';
 import { inputsState, ROOT } from './build-state.mjs';
+import { AGENT_ENV, AGENT_NODE_FLAGS } from './runtime-tuning.mjs';
 
 const run = promisify(execFile);
 
@@ -38,9 +39,10 @@ const ADDONS = {
 };
 
 const WRAPPER = `#!/bin/sh
-# The Steward agent, run by the Node runtime shipped beside it.
+# The Steward agent, run by the Node runtime shipped beside it (flags: scripts/runtime-tuning.mjs).
 here=$(dirname "$(readlink -f "$0")")
-exec "$here/node" "$here/../${AGENT_BUNDLE}" "$@"
+${Object.entries(AGENT_ENV).map(([k, v]) => `: "\${${k}:=${v}}"; export ${k}`).join('\n')}
+exec "$here/node" ${AGENT_NODE_FLAGS.join(' ')} "$here/../${AGENT_BUNDLE}" "$@"
 `;
 
 const versionOf = (root) => JSON.parse(readFileSync(join(root, 'packages', 'agent', 'package.json'), 'utf8')).version;

@@ -1,4 +1,4 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --max-semi-space-size=2
 // `steward`: runs the compiled CLI (dist/steward.mjs, docs/build.md), building it first when it
 // is missing or older than the sources; runs the sources through tsx when no build can be made.
 import { join } from 'node:path';

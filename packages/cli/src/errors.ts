@@ -1,4 +1,4 @@
-import { ApiError, ConnectionConfigError } from '@steward/client';
+import { ApiError, ConnectionConfigError } from '@steward/client/errors';
 import { StewardError } from '@steward/protocol/errors';
 
 export const EXIT_OK = 0;

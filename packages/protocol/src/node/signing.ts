@@ -27,10 +27,28 @@ export function signFields(privateKey: KeyObject, purpose: string, fields: Recor
   return sign(null, Buffer.from(canonicalJson({ purpose, ...fields })), privateKey).toString('base64');
 }
 
+/**
+ * Parsed public keys by PEM. Parsing a PEM costs more than the Ed25519 check itself, and an agent
+ * verifies every command against one of a handful of keys. Bounded: a key set holds a few keys,
+ * and the map is simply emptied if something ever feeds it many.
+ */
+const parsedKeys = new Map<string, KeyObject>();
+const PARSED_KEYS_MAX = 32;
+
+function publicKeyOf(pem: string): KeyObject {
+  let key = parsedKeys.get(pem);
+  if (!key) {
+    key = createPublicKey(pem);
+    if (parsedKeys.size >= PARSED_KEYS_MAX) parsedKeys.clear();
+    parsedKeys.set(pem, key);
+  }
+  return key;
+}
+
 /** False for a bad signature, and for a key or signature that is not even well formed. */
 export function verifyFields(publicKeyPem: string, purpose: string, fields: Record<string, unknown>, value: string): boolean {
   try {
-    return verify(null, Buffer.from(canonicalJson({ purpose, ...fields })), createPublicKey(publicKeyPem), Buffer.from(value, 'base64'));
+    return verify(null, Buffer.from(canonicalJson({ purpose, ...fields })), publicKeyOf(publicKeyPem), Buffer.from(value, 'base64'));
   } catch {
     return false;
   }

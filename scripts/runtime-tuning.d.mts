@@ -1,0 +1,3 @@
+export declare const SERVER_NODE_FLAGS: string[];
+export declare const AGENT_NODE_FLAGS: string[];
+export declare const AGENT_ENV: Record<string, string>;

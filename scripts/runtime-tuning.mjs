@@ -1,0 +1,27 @@
+// How Steward's long-running processes start node, in one place: the agent package's launcher
+// (scripts/package.mjs) and the benchmarks read it, and packages/cli/bin/steward.js carries the
+// control plane's flag in its first line (test/runtime-tuning.test.ts checks the two agree).
+// Figures: docs/build.md ("Runtime flags").
+//
+// Young generation: V8 grows it up to 16 MiB per semi-space while a process starts (module
+// compilation allocates fast) and never gives it back, so an idle process holds 30–50 MiB of
+// young-generation pages it does not use. Smaller semi-spaces mean more frequent scavenges,
+// each as cheap as before (a scavenge costs the live young objects, not the space).
+
+/** Node flags of the control plane (and every `steward` CLI call: the shebang of bin/steward.js). */
+export const SERVER_NODE_FLAGS = ['--max-semi-space-size=2'];
+
+/**
+ * Node flags of the agent (bin/steward-agent in the package). An agent idles far more than it
+ * computes, and its hot paths (spawning, hashing, sockets, JSON) are native code, so it trades
+ * peak JavaScript speed for memory: --optimize-for-size (smaller heap growth steps) and --no-opt
+ * (no TurboFan: its code pages of the node binary are never touched, ~4 MiB of RSS). Measured
+ * per `exec.run` command, agent CPU did not grow (15.7–17.9 ms with, 18.5–19.3 ms without, at load 15).
+ */
+export const AGENT_NODE_FLAGS = ['--max-semi-space-size=1', '--optimize-for-size', '--no-opt'];
+
+/**
+ * Environment of the agent: glibc keeps a malloc arena per thread that has allocated (libuv's
+ * pool, V8's helper threads); an idle agent allocates little, and more arenas only keep freed pages.
+ */
+export const AGENT_ENV = { MALLOC_ARENA_MAX: '1' };
