@@ -1,11 +1,13 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { SERVER_NODE_FLAGS } from '../scripts/runtime-tuning.mjs';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { AGENT_ENV, AGENT_NODE_FLAGS, SERVER_NODE_FLAGS } from '../scripts/runtime-tuning.mjs';
 import { makeTempDir, readCpuSeconds, readMemory, removeTempDir, spawnTracked, stopProcess, type Memory, type Tracked } from './processes.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 export const STEWARD_BIN = join(ROOT, 'packages/cli/bin/steward.js');
+/** The agent bundle (built with dist/ by bin/steward.js, which every bench's control plane runs first). */
+const AGENT_BUNDLE = join(ROOT, 'dist/steward-agent.mjs');
 const LAUNCHER = join(ROOT, 'bench/launcher.ts');
 const SQL_TRACE = pathToFileURL(join(ROOT, 'bench/sql-trace.ts')).href;
 
@@ -14,10 +16,14 @@ export type Launcher = 'cli' | 'direct';
 
 /** The node arguments that run `steward <kind> <flags>` with the chosen launcher. */
 export function stewardArgs(launcher: Launcher, kind: 'server' | 'agent', flags: string[], nodeArgs: string[] = []): string[] {
-  return launcher === 'cli'
-    ? [...nodeArgs, ...SERVER_NODE_FLAGS, STEWARD_BIN, kind, ...flags]
-    : [...nodeArgs, '--import', 'tsx', LAUNCHER, kind, ...flags];
+  if (launcher === 'direct') return [...nodeArgs, '--import', 'tsx', LAUNCHER, kind, ...flags];
+  // Started as they run for real: the control plane as `steward server` (with the flags of
+  // bin/steward.js's first line), the agent as the package's bin/steward-agent starts it.
+  return kind === 'server' ? [...nodeArgs, ...SERVER_NODE_FLAGS, STEWARD_BIN, kind, ...flags] : [...nodeArgs, ...AGENT_NODE_FLAGS, AGENT_BUNDLE, ...flags];
 }
+
+/** Environment for an agent started with stewardArgs (the package's launcher sets the same). */
+export const agentEnv = (launcher: Launcher): NodeJS.ProcessEnv => (launcher === 'cli' ? { ...process.env, ...AGENT_ENV } : process.env);
 
 export interface ControlPlaneProcess {
   pid: number;

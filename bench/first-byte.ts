@@ -1,7 +1,7 @@
 import { StewardClient } from '@steward/client';
 import type { EnrollmentTokenCreated } from '@steward/protocol';
 import { Api } from './api.js';
-import { assertAlive, startControlPlane, STEWARD_BIN, stewardArgs, type Launcher } from './control-plane-process.js';
+import { assertAlive, startControlPlane, STEWARD_BIN, stewardArgs, agentEnv, type Launcher } from './control-plane-process.js';
 import { NODE_NAME, waitOnline } from './ping.js';
 import { makeTempDir, removeTempDir, spawnTracked, stopProcess } from './processes.js';
 import { summarize, type Summary } from './stats.js';
@@ -56,7 +56,8 @@ export async function runFirstByte(o: FirstByteOptions): Promise<FirstByteResult
     agent = spawnTracked(
       process.execPath,
       stewardArgs(o.launcher, 'agent', ['--server', cp.url, '--enroll-token', token, '--data-dir', agentDir, '--name', NODE_NAME, '--log-level', 'warn']),
-    );
+    { env: agentEnv(o.launcher) },
+  );
     const agentProc = agent;
     await waitOnline(api, () => {
       assertAlive(agentProc, 'agent');

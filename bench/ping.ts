@@ -1,6 +1,6 @@
 import type { Command, EnrollmentTokenCreated, Node } from '@steward/protocol';
 import { Api } from './api.js';
-import { assertAlive, startControlPlane, stewardArgs, type Launcher } from './control-plane-process.js';
+import { assertAlive, startControlPlane, stewardArgs, agentEnv, type Launcher } from './control-plane-process.js';
 import { makeTempDir, readMemory, removeTempDir, spawnTracked, stopProcess, type Memory } from './processes.js';
 import { WindowProbe, type CpuProfile } from './profiler.js';
 import type { SqlSnapshot } from './sql-trace.js';
@@ -48,7 +48,8 @@ export async function runPing(o: PingOptions): Promise<PingResult> {
     agent = spawnTracked(
       process.execPath,
       stewardArgs(o.launcher, 'agent', ['--server', cp.url, '--enroll-token', token, '--data-dir', agentDir, '--name', NODE_NAME, '--log-level', 'warn']),
-    );
+    { env: agentEnv(o.launcher) },
+  );
     const agentProc = agent;
     const node = await waitOnline(api, () => {
       assertAlive(agentProc, 'agent');

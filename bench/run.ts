@@ -219,9 +219,13 @@ function servicesRows(r: ServicesResult): Row[] {
     { benchmark: b, metric: '  same, Steward default policy (first restart after 100 ms)', value: ms(r.restart.stewardDefaultDelay), unit: 'ms' },
     { benchmark: b, metric: '  same, pm2 (restart_delay 0): p50 / p90 / max', value: ms(r.restart.pm2), unit: 'ms' },
     { benchmark: b, metric: 'Steward p50 faster than pm2 p50', value: r.restart.steward.p50 < r.restart.pm2.p50 ? 'yes' : 'no' },
-    { benchmark: b, metric: 'Steward agent idle, 0 services (tsx)', value: oh(r.idle.stewardAgentNoServices) },
-    { benchmark: b, metric: `Steward agent idle, ${r.idle.steward.services} services (tsx)`, value: oh(r.idle.steward) },
+    { benchmark: b, metric: 'Steward agent idle, 0 services (just enrolled)', value: oh(r.idle.stewardAgentNoServices) },
+    { benchmark: b, metric: `Steward agent idle, ${r.idle.steward.services} services`, value: oh(r.idle.steward) },
     { benchmark: b, metric: `pm2 daemon idle, ${r.idle.pm2.services} services`, value: oh(r.idle.pm2) },
+    // Issue 17: the agent ≤ 60 MiB with 0 and with 50 services, and below pm2's daemon in the same run.
+    { benchmark: b, metric: '  agent RSS, 0 services', value: r.idle.stewardAgentNoServices.rssMiB, unit: 'MiB', target: 60 },
+    { benchmark: b, metric: `  agent RSS, ${r.idle.steward.services} services`, value: r.idle.steward.rssMiB, unit: 'MiB', target: 60 },
+    { benchmark: b, metric: `  agent RSS, ${r.idle.steward.services} services, below pm2's daemon (MiB)`, value: r.idle.steward.rssMiB, unit: 'MiB', target: r.idle.pm2.rssMiB },
   ];
 }
 

@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { EnrollmentTokenCreated, Node, Service, ServicePut } from '@steward/protocol';
 import { Api } from './api.js';
-import { assertAlive, startControlPlane, stewardArgs, type Launcher } from './control-plane-process.js';
+import { assertAlive, startControlPlane, stewardArgs, agentEnv, type Launcher } from './control-plane-process.js';
 import { makeTempDir, readCpuSeconds, readMemory, removeTempDir, spawnTracked, stopProcess, round1 } from './processes.js';
 import { summarize, type Summary } from './stats.js';
 import { ArtifactServer, killServices, packTarGz, removeTestCgroups, sha256 } from '../test/support/service-artifacts.js';
@@ -142,7 +142,8 @@ export async function runServices(o: ServicesBenchOptions): Promise<ServicesResu
     agent = spawnTracked(
       process.execPath,
       stewardArgs(o.launcher, 'agent', ['--server', cp.url, '--enroll-token', token, '--data-dir', agentDir, '--config', config, '--name', 'bench-svc', '--log-level', 'warn']),
-    );
+    { env: agentEnv(o.launcher) },
+  );
     const agentProc = agent;
     const agentPid = agentProc.child.pid!;
     for (;;) {
