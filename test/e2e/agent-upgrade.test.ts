@@ -6,6 +6,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AgentUpgradeDetail } from '@steward/protocol';
 import { installCommandLine } from '../../packages/cli/src/commands/enroll.js';
+import { cleanEnv, runCli } from '../../packages/cli/test/helpers/cli.js';
 import { REPO, startServerProcess, tempDir, type ServerProc } from '../support/processes.js';
 import { waitFor } from '../support/wait.js';
 
@@ -63,13 +64,16 @@ function agentPids(prefix: string): number[] {
 
 const currentOf = (prefix: string) => readlinkSync(join(prefix, 'opt/steward/agent/current'));
 
+const steward = (args: string[], timeoutMs = 60_000) => runCli(args, { timeoutMs, env: cleanEnv({ STEWARD_SERVER: server.url, STEWARD_TOKEN: server.token, STEWARD_CA_FILE: join(server.dataDir, 'tls/ca.crt') }) });
+
 /**
  * Fleet upgrades of agents installed for real (install.sh --prefix, supervised in the background)
  * from a real TLS control plane: version A (the control plane's own package), B (built again with
  * STEWARD_PACKAGE_VERSION) and a broken B whose agent exits at start. Packages built once per file.
  */
+let server: ServerProc;
+
 describe('fleet-wide agent upgrades (POST /api/v1/agent-upgrades)', { timeout: 900_000 }, () => {
-  let server: ServerProc;
   const prefixes: Record<string, string> = {};
   const names = ['up-1', 'up-2', 'up-3'];
   let completedId = '';
@@ -167,8 +171,12 @@ describe('fleet-wide agent upgrades (POST /api/v1/agent-upgrades)', { timeout: 9
   });
 
   it('a broken B (exits at start) is rolled back within the grace window and pauses the rollout; resume pauses again, abort ends it', async () => {
-    const created = await server.client.createAgentUpgrade({ version: BROKEN, target: { nodes: ['up-2', 'up-3'] }, batchSize: 1, graceMs: 10_000 });
-    const paused = await settled(created.id, ['paused', 'completed']);
+    // Through the CLI: --watch follows it until it pauses, and exits 1 since it did not complete.
+    const cli = await steward(['agents', 'upgrade', '--version', BROKEN, '--nodes', 'up-2,up-3', '--batch-size', '1', '--grace', '10s', '--watch', '--json'], 240_000);
+    expect(cli.code, cli.stderr).toBe(1);
+    const created = JSON.parse(cli.stdout.slice(cli.stdout.indexOf('{'))) as AgentUpgradeDetail;
+    expect(created.state).toBe('paused');
+    const paused = await server.client.getAgentUpgrade(created.id);
     expect(paused.state).toBe('paused');
     expect(paused.reason).toMatch(/1 node\(s\) failed or rolled back \(threshold 0\)/);
     const [first, second] = paused.nodes;
@@ -187,8 +195,12 @@ describe('fleet-wide agent upgrades (POST /api/v1/agent-upgrades)', { timeout: 9
     expect(['running', 'paused']).toContain(resumed.state);
     const again = await settled(created.id, ['paused']);
     expect(again.nodes[1]!.state).toBe('pending');
-    const aborted = await server.client.abortAgentUpgrade(created.id);
+    const abort = await steward(['agents', 'upgrades', 'abort', created.id]);
+    expect(abort.stdout).toContain(`${created.id}: aborted`);
+    const aborted = await server.client.getAgentUpgrade(created.id);
     expect(aborted).toMatchObject({ state: 'aborted', reason: 'aborted by an operator' });
+    const ls = await steward(['agents', 'upgrades', 'ls']);
+    expect(ls.stdout).toMatch(new RegExp(`${created.id}\\s+${BROKEN.replace(/[.+]/g, '\\$&')}\\s+aborted`));
     expect(aborted.nodes[1]).toMatchObject({ state: 'skipped' });
     await expect(server.client.resumeAgentUpgrade(created.id)).rejects.toMatchObject({ status: 409 });
     // The automatic pause is in the audit log.
@@ -220,6 +232,18 @@ describe('fleet-wide agent upgrades (POST /api/v1/agent-upgrades)', { timeout: 9
     else expect(end.nodes[0]!.reason).toBeTruthy();
     const { command: ping } = await server.client.submitCommand({ node: 'up-3', type: 'sys.ping', payload: {} });
     expect((await server.client.getCommand(ping.id, { wait: 15 })).state).toBe('succeeded');
+
+    // Again, killed the moment `current` switched (the old agent on its way out, or the new one
+    // starting): the supervisor starts the new version, which confirms; the journal resumes the command.
+    const from = node.agentVersion;
+    const to = from === A ? B : A;
+    const second = await server.client.createAgentUpgrade({ version: to, target: { nodes: ['up-3'] }, graceMs: 60_000 });
+    await waitFor('current switched', () => currentOf(prefixes['up-3']!) === to, { timeoutMs: 120_000, intervalMs: 5 });
+    for (const pid of agentPids(prefixes['up-3']!)) process.kill(pid, 'SIGKILL');
+    const after = await settled(second.id, ['completed', 'paused'], 180_000);
+    const node2 = await waitFor('up-3 online after the second kill', () => online('up-3', after.state === 'completed' ? to : from), { timeoutMs: 90_000 });
+    expect(currentOf(prefixes['up-3']!)).toBe(node2.agentVersion);
+    expect(after.state, JSON.stringify(after.nodes)).toBe('completed');
   });
 
   it('refuses bad requests with the right status, changing nothing', async () => {
