@@ -4,7 +4,7 @@ import { mkdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { AgentUpgradePayload, type AgentUpgradeResult } from '@steward/protocol/modules';
 import type { Static } from '@sinclair/typebox';
-import { AGENT_VERSION } from '../../version.js';
+import { AGENT_VERSION } from '../../core/version.js';
 import { HandedOver, HandlerFailure, defineCommand, defineModule, type CommandContext } from '../types.js';
 import { installLayout, UpgradeError } from './layout.js';
 import { verifyUnpacked } from './package-check.js';
