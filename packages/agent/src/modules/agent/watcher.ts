@@ -24,11 +24,12 @@ const claim = (d) => {
   try { linkSync(tmp, decisionFile); return true; } catch (e) { if (e.code === 'EEXIST') return false; throw e; } finally { rmSync(tmp, { force: true }); }
 };
 const newDir = join(s.root, s.to) + '/';
+// The new version's agent processes (the wrapper execs Node with <root>/<version>/bin/../steward-agent.mjs).
 const pidsOfNew = () => {
   const out = [];
   for (const p of readdirSync('/proc')) {
     if (!/^[0-9]+$/.test(p) || Number(p) === process.pid) continue;
-    try { if (readFileSync('/proc/' + p + '/cmdline', 'utf8').split('\0').some((a) => a.startsWith(newDir))) out.push(Number(p)); } catch {}
+    try { if (readFileSync('/proc/' + p + '/cmdline', 'utf8').split('\0').some((a) => a.startsWith(newDir) && a.endsWith('/steward-agent.mjs'))) out.push(Number(p)); } catch {}
   }
   return out;
 };
