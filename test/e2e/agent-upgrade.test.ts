@@ -136,11 +136,14 @@ describe('fleet-wide agent upgrades (POST /api/v1/agent-upgrades)', { timeout: 9
   it('upgrades three agents from A to B (a canary first, then two at a time); a command in flight across the restart runs once', async () => {
     // A command running on the canary node when its upgrade restarts the agent: the old agent
     // finishes it before it exits (drain), the journal carries its result over, it never runs again.
+    // It waits until `current` switched, so it is surely running when the agent begins to stop.
     const marker = join(tempDir('steward-marker-'), 'ran');
+    const current = join(prefixes['up-1']!, 'opt/steward/agent/current');
     const { command: inflight } = await server.client.submitCommand({
       node: 'up-1',
       type: 'exec.run',
-      payload: { command: `sleep 2; echo once >> ${marker}`, shell: true },
+      timeoutMs: 300_000,
+      payload: { command: `i=0; while [ "$(readlink ${current})" != "${B}" ] && [ $i -lt 2400 ]; do sleep 0.1; i=$((i+1)); done; sleep 1; echo once >> ${marker}`, shell: true },
     });
     await waitFor('the in-flight command running', async () => (await server.client.getCommand(inflight.id)).state === 'running');
     const created = await server.client.createAgentUpgrade({ version: B, target: { selector: 'fleet=upgrade' }, canary: 1, maxUnavailable: 2, graceMs: 60_000 });
