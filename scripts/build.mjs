@@ -71,7 +71,8 @@ function commonOptions(root, outdir) {
     // Bundled CommonJS packages call require(); an ES module has none unless given one.
     banner: { js: "import { createRequire as __stewardCreateRequire } from 'node:module'; const require = __stewardCreateRequire(import.meta.url);" },
     define: {
-      __STEWARD_AGENT_VERSION__: JSON.stringify(versionOf(root, 'agent')),
+      // STEWARD_PACKAGE_VERSION: a package of another version (the upgrade tests make a second one).
+      __STEWARD_AGENT_VERSION__: JSON.stringify(process.env.STEWARD_PACKAGE_VERSION || versionOf(root, 'agent')),
       __STEWARD_SERVER_VERSION__: JSON.stringify(versionOf(root, 'server')),
       __STEWARD_CLI_BUNDLE__: JSON.stringify(CLI_BUNDLE),
       __STEWARD_WEB_DIR__: JSON.stringify(relative(outdir, join(root, 'packages/web')) || '.'),

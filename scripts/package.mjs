@@ -45,7 +45,8 @@ ${Object.entries(AGENT_ENV).map(([k, v]) => `: "\${${k}:=${v}}"; export ${k}`).j
 exec "$here/node" ${AGENT_NODE_FLAGS.join(' ')} "$here/../${AGENT_BUNDLE}" "$@"
 `;
 
-const versionOf = (root) => JSON.parse(readFileSync(join(root, 'packages', 'agent', 'package.json'), 'utf8')).version;
+/** STEWARD_PACKAGE_VERSION overrides the agent's version (bundle and package name): a second package to upgrade to. */
+const versionOf = (root) => process.env.STEWARD_PACKAGE_VERSION || JSON.parse(readFileSync(join(root, 'packages', 'agent', 'package.json'), 'utf8')).version;
 
 /** `steward-agent-<version>-linux-<arch>.tar.gz`; arch as Node names it (x64, arm64). */
 export function packageFileName(version, arch = process.arch) {
@@ -87,7 +88,7 @@ function listFiles(dir, base = dir) {
 
 /** What a package is made from: the build's inputs, this script and the Node runtime it ships. */
 function packageInputs(root) {
-  return { ...inputsState(root), packageScript: statSync(join(root, 'scripts', 'package.mjs')).mtimeMs, node: process.version, execPath: process.execPath };
+  return { ...inputsState(root), packageScript: statSync(join(root, 'scripts', 'package.mjs')).mtimeMs, node: process.version, execPath: process.execPath, version: versionOf(root) };
 }
 
 function readStamp(path) {

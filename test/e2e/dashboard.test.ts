@@ -1,3 +1,4 @@
+import { Readable } from 'node:stream';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -242,12 +243,30 @@ describe('web dashboard in chromium', () => {
     await b.shot('10-command');
   });
 
+  it('shows an agent upgrade paused by a failure, its batches and nodes, and aborts it', async () => {
+    // Any bytes under a package's name do: `steward up`'s agent runs from the repository, not an
+    // installed package, so it refuses to upgrade itself (upgrade_unsupported) before downloading.
+    await up.client.putArtifact(Readable.from([Buffer.from('not a package')]), { name: `steward-agent-9.9.9-linux-${process.arch}.tar.gz` });
+    const created = await up.client.createAgentUpgrade({ version: '9.9.9', target: { nodes: [localId] } });
+    await waitFor('the upgrade paused', async () => (await up.client.getAgentUpgrade(created.id)).state === 'paused', { timeoutMs: 30_000 });
+    await b.page.click('nav >> text=Upgrades');
+    await row(created.id).locator('[data-col=state] [data-status=paused]').waitFor();
+    await row(created.id).click();
+    await b.page.waitForURL(`**/upgrades/${created.id}`);
+    await row(localId).locator('[data-col=state] [data-status=failed]').waitFor();
+    expect(await row(localId).locator('[data-col=reason]').textContent()).toMatch(/^upgrade_unsupported: this agent cannot upgrade itself/);
+    await b.shot('11-upgrade');
+    await b.page.getByRole('button', { name: 'Abort' }).click();
+    await b.page.locator('h1 [data-status=aborted]').waitFor();
+    expect((await up.client.getAgentUpgrade(created.id)).state).toBe('aborted');
+  });
+
   it('reconnects by itself after the control plane restarts', async () => {
     await b.page.click('nav >> text=Overview');
     await b.page.locator('[data-testid=stream-state][data-state=live]').waitFor();
     await up.kill();
     await b.page.locator('[data-testid=stream-state][data-state=reconnecting]').waitFor({ timeout: 15_000 });
-    await b.shot('11-reconnecting');
+    await b.shot('12-reconnecting');
     up = await startUpProcess({ dataDir: up.dataDir, port: up.port });
     await b.page.locator('[data-testid=stream-state][data-state=live]').waitFor({ timeout: 20_000 });
     // Live again: a command submitted now shows up on the page through the new stream.

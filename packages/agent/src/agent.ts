@@ -78,6 +78,7 @@ export class Agent implements RunningAgent {
   private serversRefused: { servers: string[]; reason: string } | null = null;
   private seq = 0;
   private welcomed = false;
+  private welcomeWaiters: (() => void)[] = [];
   private pruneTimer: NodeJS.Timeout | null = null;
   private stopping = false;
   private inbound: InboundApi | null = null;
@@ -140,6 +141,8 @@ export class Agent implements RunningAgent {
     const link = new ServerLink(() => servers.current, identity, trust);
     const journal = new Journal(config.dataDir);
     let agent: Agent | undefined;
+    // Commands waiting for the first welcome (an upgraded agent confirms only once welcomed).
+    const welcomeWaiters: (() => void)[] = [];
     let host: ModuleHost | undefined;
     const emit = (module: string, event: string, data: unknown) => agent?.send({ type: 'module.event', module, event, at: Date.now(), data });
     const executor = new Executor(journal, registry, config, log, {
@@ -150,6 +153,7 @@ export class Agent implements RunningAgent {
       emit,
       progress: (commandId, progress) => agent?.send({ type: 'command.progress', commandId, progress }),
       output: (msg) => agent?.send(msg),
+      welcomed: () => new Promise<void>((resolve) => (agent?.welcomed ? resolve() : welcomeWaiters.push(resolve))),
     }, link);
     const connection = new AgentConnection(
       {
@@ -171,6 +175,7 @@ export class Agent implements RunningAgent {
     const drainMs = options.drainMs ?? 10_000;
     host = new ModuleHost(registry, executor, { config: () => agent?.config ?? config, log, link, emit, drainMs });
     agent = new Agent(inForce, layers, identity, log, journal, inventory, executor, connection, drainMs, host, commandTrust, link, servers);
+    agent.welcomeWaiters = welcomeWaiters;
     const started = agent;
     registry.onChange(() => started.catalogChanged());
     servers.onOutcome((o) => {
@@ -280,6 +285,7 @@ export class Agent implements RunningAgent {
         // A control plane restored from a backup asks what we received after it (clocks may differ by a minute).
         if (msg.restored) this.connection.send({ type: 'command.recent', commandIds: this.journal.receivedBetween(msg.restored.backupAt - 60_000, msg.restored.restoredAt + 60_000) });
         this.scheduleHeartbeat(0);
+        for (const resolve of this.welcomeWaiters.splice(0)) resolve();
         return;
       case 'command.dispatch':
         return this.onDispatch(msg);

@@ -19,7 +19,7 @@ import { CommandOutput, DEFAULT_MAX_STREAM_BYTES, NO_OUTPUT } from './core/outpu
 import { ProgressThrottle } from './core/progress.js';
 import { SessionInputs } from './core/session-input.js';
 import { ServerLink } from './link/server-link.js';
-import { HandlerFailure, type ModuleInstance } from './modules/types.js';
+import { HandedOver, HandlerFailure, type ModuleInstance } from './modules/types.js';
 
 export interface ExecutorEvents {
   started(commandId: string): void;
@@ -31,6 +31,8 @@ export interface ExecutorEvents {
   progress(commandId: string, progress: CommandProgress): void;
   /** Output chunks, already journaled; best effort (resent from the journal after a reconnect). */
   output(msg: CommandOutputMessage): void;
+  /** Resolves once the agent is welcomed (at once when it is); absent: an executor without a connection (tests). */
+  welcomed?(): Promise<void>;
 }
 
 interface Running {
@@ -106,7 +108,11 @@ export class Executor {
     for (const entry of this.journal.interrupted()) {
       const def = this.registry.get(entry.type);
       const cmd: DispatchedCommand = { id: entry.id, type: entry.type, payload: entry.payload, timeoutMs: entry.timeoutMs, createdAt: entry.receivedAt };
-      if (def?.safeToRerun) {
+      if (def?.resume) {
+        // It asked for the restart itself (an agent upgrade): its `resume` says how it ended.
+        this.log.info({ commandId: entry.id, type: entry.type }, 'resuming a command that spans an agent restart');
+        this.start(cmd, entry.origin, true);
+      } else if (def?.safeToRerun) {
         this.log.info({ commandId: entry.id, type: entry.type }, 're-running a command interrupted by an agent restart');
         this.start(cmd, entry.origin);
       } else {
@@ -172,16 +178,16 @@ export class Executor {
     this.running.get(commandId)?.controller.abort(new CancelReason('cancelled', 'cancelled by the control plane'));
   }
 
-  private start(cmd: DispatchedCommand, origin: CommandOrigin): void {
+  private start(cmd: DispatchedCommand, origin: CommandOrigin, resumed = false): void {
     const controller = new AbortController();
     const startedAt = Date.now();
     // The control plane learns of an inbound command from its report, once it ended.
     if (origin === 'control') this.events.started(cmd.id);
-    const promise = this.execute(cmd, origin, controller, startedAt).finally(() => this.running.delete(cmd.id));
+    const promise = this.execute(cmd, origin, controller, startedAt, resumed).finally(() => this.running.delete(cmd.id));
     this.running.set(cmd.id, { controller, promise, module: this.disabled.has(cmd.type) ? undefined : this.registry.moduleOf(cmd.type) });
   }
 
-  private async execute(cmd: DispatchedCommand, origin: CommandOrigin, controller: AbortController, startedAt: number): Promise<void> {
+  private async execute(cmd: DispatchedCommand, origin: CommandOrigin, controller: AbortController, startedAt: number, resumed = false): Promise<void> {
     const off = this.disabled.get(cmd.type);
     if (off) {
       return this.complete(cmd.id, 'failed', startedAt, Date.now(), {
@@ -220,8 +226,9 @@ export class Executor {
         ? new CommandOutput(cmd.id, this.journal, (m) => this.events.output(m), config.exec.maxStreamBytes ?? DEFAULT_MAX_STREAM_BYTES, log)
         : null;
     try {
+      const run = resumed && def.resume ? def.resume : def.handler;
       const result = await Promise.race([
-        def.handler(payload as never, {
+        run(payload as never, {
           commandId: cmd.id,
           signal: controller.signal,
           timeoutMs: cmd.timeoutMs,
@@ -233,6 +240,7 @@ export class Executor {
           progress: new ProgressThrottle((p) => this.events.progress(cmd.id, p)).report,
           session: this.sessions.channel(cmd.id),
           output: output ?? NO_OUTPUT,
+          welcomed: () => this.events.welcomed?.() ?? Promise.resolve(),
         }),
         timedOut,
         aborted,
@@ -242,7 +250,10 @@ export class Executor {
       this.complete(cmd.id, 'succeeded', startedAt, Date.now(), { result });
     } catch (e) {
       output?.close();
-      if (e instanceof CancelReason) {
+      if (e instanceof HandedOver) {
+        // Left `running` in the journal on purpose: the next agent process resumes it.
+        log.info({ why: e.why }, 'command handed over to the next agent process');
+      } else if (e instanceof CancelReason) {
         this.complete(cmd.id, e.state, startedAt, Date.now(), { error: { code: e.code, message: e.message } });
       } else if (e instanceof HandlerFailure) {
         this.complete(cmd.id, e.state, startedAt, Date.now(), {
@@ -301,7 +312,11 @@ export class Executor {
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([all(), new Promise((r) => (timer = setTimeout(r, graceMs)))]);
     clearTimeout(timer);
-    for (const r of this.running.values()) r.controller.abort(new CancelReason('cancelled', 'the agent is shutting down'));
+    for (const [id, r] of this.running) {
+      // A command that spans restarts (an upgrade being confirmed) goes on in the next process.
+      const resumable = this.registry.get(this.journal.get(id)?.type ?? '')?.resume !== undefined;
+      r.controller.abort(resumable ? new HandedOver('the agent is shutting down') : new CancelReason('cancelled', 'the agent is shutting down'));
+    }
     await all();
   }
 }

@@ -1,9 +1,2 @@
-import { readFileSync } from 'node:fs';
-
-/** Set by scripts/build.mjs in a compiled build, where no package.json sits beside the code. */
-declare const __STEWARD_AGENT_VERSION__: string | undefined;
-
-export const AGENT_VERSION: string =
-  typeof __STEWARD_AGENT_VERSION__ === 'string'
-    ? __STEWARD_AGENT_VERSION__
-    : (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+// The agent's version lives in core/ (modules read it too); this path is the package's `./version` export.
+export { AGENT_VERSION } from './core/version.js';

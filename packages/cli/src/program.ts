@@ -16,6 +16,7 @@ export const COMMANDS: readonly { name: string; description: string; load: () =>
   { name: 'up', description: 'run a control plane with one local agent (what `npm start` runs)', load: async () => (await import('./commands/up.js')).registerUp },
   { name: 'enroll', description: 'manage enrollment tokens for new agents', load: async () => (await import('./commands/enroll.js')).registerEnroll },
   { name: 'nodes', description: 'list and manage nodes', load: async () => (await import('./commands/nodes.js')).registerNodes },
+  { name: 'agents', description: 'fleet-wide agent upgrades with automatic rollback', load: async () => (await import('./commands/agents.js')).registerAgents },
   { name: 'run', description: 'run a command on nodes (exec.run through a job) and print its output as it comes', load: async () => (await import('./commands/run.js')).registerRun },
   { name: 'shell', description: 'open an interactive terminal on a node (like ssh or kubectl exec -it)', load: async () => (await import('./commands/shell.js')).registerShell },
   { name: 'commands', description: 'submit, inspect and cancel single-node commands', load: async () => (await import('./commands/commands.js')).registerCommands },

@@ -1,4 +1,5 @@
 import { AgentConfigApi } from './resources/agent-config.js';
+import { AgentUpgradesApi } from './resources/agent-upgrades.js';
 import { AlertsApi, WebhooksApi } from './resources/alerts.js';
 import { ArtifactsApi } from './resources/artifacts.js';
 import { ApprovalsApi, AuditApi } from './resources/audit.js';
@@ -46,6 +47,7 @@ const RESOURCES = [
   SessionsApi,
   ShellApi,
   AgentConfigApi,
+  AgentUpgradesApi,
 ] as const;
 
 // The methods of every resource, flat on the client (`client.listNodes()`), typed by this
@@ -70,7 +72,8 @@ export interface StewardClient
     ApprovalsApi,
     SessionsApi,
     ShellApi,
-    AgentConfigApi {}
+    AgentConfigApi,
+    AgentUpgradesApi {}
 
 /** Typed client for the Steward REST API; one method per route, over one HTTP transport. */
 export class StewardClient extends Resource {

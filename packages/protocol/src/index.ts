@@ -26,6 +26,7 @@ export * from './agent/version.js';
 export * from './agent/config.js';
 export * from './agent/plugins.js';
 export * from './api/agent-config.js';
+export * from './api/agent-upgrades.js';
 export * from './config-merge.js';
 export * from './agent/signing.js';
 export * from './api/signing.js';

@@ -338,3 +338,52 @@ export function approvalPredecessors(to: ApprovalState): ApprovalState[] {
 /** The wires a node can speak: Steward's own agent link, or a seed system's protocol. */
 export const NODE_PROTOCOLS = ['steward', 'retire-cluster', 'bootagent', 'backupx'] as const;
 export type NodeProtocol = (typeof NODE_PROTOCOLS)[number];
+
+/**
+ * A fleet-wide agent upgrade (docs/upgrades.md): runs batch after batch; pauses by itself when
+ * failures pass its threshold (or an operator pauses it); resumed or aborted by an operator.
+ */
+export const AgentUpgradeState = {
+  running: 'running',
+  paused: 'paused',
+  aborted: 'aborted',
+  completed: 'completed',
+} as const;
+export type AgentUpgradeState = (typeof AgentUpgradeState)[keyof typeof AgentUpgradeState];
+export const AGENT_UPGRADE_STATES = Object.values(AgentUpgradeState);
+
+export const AGENT_UPGRADE_TRANSITIONS: Readonly<Record<AgentUpgradeState, readonly AgentUpgradeState[]>> = {
+  running: ['paused', 'aborted', 'completed'],
+  paused: ['running', 'aborted'],
+  aborted: [],
+  completed: [],
+};
+
+export function agentUpgradePredecessors(to: AgentUpgradeState): AgentUpgradeState[] {
+  return predecessorsIn(AGENT_UPGRADE_TRANSITIONS, to);
+}
+
+/** One node of an agent upgrade. `skipped`: the rollout was aborted before the node's turn. */
+export const AgentUpgradeNodeState = {
+  pending: 'pending',
+  upgrading: 'upgrading',
+  upgraded: 'upgraded',
+  rolled_back: 'rolled_back',
+  failed: 'failed',
+  skipped: 'skipped',
+} as const;
+export type AgentUpgradeNodeState = (typeof AgentUpgradeNodeState)[keyof typeof AgentUpgradeNodeState];
+export const AGENT_UPGRADE_NODE_STATES = Object.values(AgentUpgradeNodeState);
+
+export const AGENT_UPGRADE_NODE_TRANSITIONS: Readonly<Record<AgentUpgradeNodeState, readonly AgentUpgradeNodeState[]>> = {
+  pending: ['upgrading', 'failed', 'skipped'],
+  upgrading: ['upgraded', 'rolled_back', 'failed'],
+  upgraded: [],
+  rolled_back: [],
+  failed: [],
+  skipped: [],
+};
+
+export function agentUpgradeNodePredecessors(to: AgentUpgradeNodeState): AgentUpgradeNodeState[] {
+  return predecessorsIn(AGENT_UPGRADE_NODE_TRANSITIONS, to);
+}

@@ -1,6 +1,7 @@
 import type { AdmissionService } from './admissions/service.js';
 import { admissionsFeature } from './admissions/feature.js';
 import { agentConfigFeature } from './agent-config/feature.js';
+import { agentUpgradesFeature } from './agent-upgrades/feature.js';
 import type { AgentLink } from './agents/link.js';
 import type { Transport } from './agents/transport.js';
 import { alertsFeature } from './alerts/feature.js';
@@ -104,6 +105,7 @@ export const FEATURES: FeatureFactory[] = [
   alertsFeature,
   artifactsFeature,
   installFeature,
+  agentUpgradesFeature,
   tasksFeature,
   servicesFeature,
   shellFeature,

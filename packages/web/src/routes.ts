@@ -15,6 +15,8 @@ import { JobsView } from './views/jobs.js';
 import { NodeView } from './views/node/node.js';
 import { NodesView } from './views/nodes.js';
 import { OverviewView } from './views/overview/overview.js';
+import { UpgradeView } from './views/upgrade.js';
+import { UpgradesView } from './views/upgrades.js';
 
 export interface RouteDef {
   /** `/things/:id` style; params reach the view as props. */
@@ -41,5 +43,7 @@ export const ROUTES: RouteDef[] = [
   { path: '/backups', view: BackupsView, nav: 'Backups' },
   { path: '/sessions', view: SessionsView, nav: 'Sessions' },
   { path: '/config', view: ConfigView, nav: 'Config' },
+  { path: '/upgrades', view: UpgradesView, nav: 'Upgrades' },
+  { path: '/upgrades/:id', view: UpgradeView },
   { path: '/enroll', view: EnrollView, nav: 'Enroll' },
 ];

@@ -10,6 +10,7 @@ type ModuleImport = () => Promise<{ default?: AgentModule }>;
  * does not load what it does not run. A test checks this list against the folders on disk.
  */
 export const BUILTIN_MODULES: Readonly<Record<string, ModuleImport>> = {
+  agent: () => import('./agent/index.js'),
   backup: () => import('./backup/index.js'),
   exec: () => import('./exec/index.js'),
   fs: () => import('./fs/index.js'),

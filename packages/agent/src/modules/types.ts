@@ -33,6 +33,11 @@ export interface CommandContext {
    * after a reconnect, flushed before the result. Write as data comes; it is coalesced.
    */
   output: OutputSink;
+  /**
+   * Resolves once the agent is welcomed by the control plane (at once when it is now). For a
+   * command that must know the node is reachable before it reports (an agent upgrade).
+   */
+  welcomed(): Promise<void>;
 }
 
 /** What a module's `start` gets: its own settings and a way to talk to the control plane. */
@@ -75,6 +80,23 @@ export interface CommandDefinition<S extends TSchema = TSchema, R = unknown> {
    */
   safeToRerun: boolean;
   handler: (payload: Static<S>, ctx: CommandContext) => Promise<R>;
+  /**
+   * For a command that spans an agent restart on purpose (an agent upgrade): called at start-up,
+   * instead of failing or re-running it, when the previous process left it running. Its outcome
+   * is the command's result, as the handler's would be.
+   */
+  resume?: (payload: Static<S>, ctx: CommandContext) => Promise<R>;
+}
+
+/**
+ * Thrown by a handler whose command goes on in the next agent process (it asked for a restart):
+ * the command's journal entry stays `running`, so the next process calls its `resume`.
+ */
+export class HandedOver extends Error {
+  constructor(readonly why: string) {
+    super(why);
+    this.name = 'HandedOver';
+  }
 }
 
 export interface AgentModule {

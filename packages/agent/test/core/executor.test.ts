@@ -4,7 +4,7 @@ import { Type, type CommandResultMessage, type DispatchedCommand } from '@stewar
 import { Executor } from '../../src/executor.js';
 import { Journal } from '../../src/journal.js';
 import { createRegistry } from '../../src/modules/registry.js';
-import { defineCommand, defineModule, HandlerFailure } from '../../src/modules/types.js';
+import { defineCommand, defineModule, HandedOver, HandlerFailure } from '../../src/modules/types.js';
 import { waitFor } from '../../../../test/support/wait.js';
 import { tempDir, testConfig } from '../modules/context.js';
 
@@ -34,6 +34,17 @@ const testModule = defineModule({
       payload: Type.Object({}),
       safeToRerun: true,
       handler: (_p, ctx) => new Promise((_, reject) => ctx.signal.addEventListener('abort', () => reject(new Error('aborted')))),
+    }),
+    defineCommand({
+      type: 'test.handover',
+      description: 'goes on in the next process (as an agent upgrade does)',
+      payload: Type.Object({ key: Type.String() }),
+      safeToRerun: false,
+      handler: async ({ key }) => {
+        calls[key] = (calls[key] ?? 0) + 1;
+        throw new HandedOver('restarting');
+      },
+      resume: async ({ key }) => ({ resumed: true, runs: calls[key] }),
     }),
     defineCommand({
       type: 'test.fail',
@@ -171,5 +182,29 @@ describe('executor: exactly one effect per command id', () => {
     expect(h.started).toEqual(['c1']);
     expect(h.results.map((r) => [r.commandId, r.state])).toEqual([['c1', 'cancelled']]);
     expect(h.journal.get('c2')).toBeNull();
+  });
+});
+
+describe('executor: a command that spans a restart (resume)', () => {
+  it('a handed-over command stays running in the journal; the next process resumes it once, never re-running its handler', async () => {
+    const h = await harness();
+    const key = `k${Math.random()}`;
+    h.executor.dispatch(cmd('cmd_h1', 'test.handover', { key }));
+    await waitFor('the handler ran and handed over', () => calls[key] === 1 && h.executor.runningIds().length === 0);
+    expect(h.results).toEqual([]);
+    expect(h.journal.get('cmd_h1')?.state).toBe('running');
+    h.journal.close();
+    journals.splice(journals.indexOf(h.journal), 1);
+
+    const next = await harness(h.dir);
+    next.executor.recoverInterrupted();
+    await next.finished(1);
+    expect(next.results[0]).toMatchObject({ commandId: 'cmd_h1', state: 'succeeded', result: { resumed: true, runs: 1 } });
+    expect(calls[key]).toBe(1);
+    // A repeated delivery now replays the stored result.
+    next.executor.dispatch(cmd('cmd_h1', 'test.handover', { key }));
+    await next.finished(2);
+    expect(next.results[1]).toMatchObject({ commandId: 'cmd_h1', state: 'succeeded' });
+    expect(calls[key]).toBe(1);
   });
 });

@@ -58,6 +58,7 @@ export function testContext(
     // Unthrottled: a test sees every report the handler made.
     progress: (p) => void extra.progress?.push(p),
     session: extra.session ?? { attach: () => {} },
+    welcomed: () => Promise.resolve(),
     output: { write: (stream, data) => void extra.output?.push({ stream, data: data.toString() }) },
   };
 }

@@ -38,6 +38,9 @@ export function eventLine(e: StewardEvent, node?: string): string {
     case 'node.config':
       text = `${node ?? e.nodeId}: config ${e.revision} ${e.state}${e.reason ? ` (${e.reason})` : ''}`;
       break;
+    case 'agent-upgrade':
+      text = `upgrade ${e.upgradeId} to ${e.version}: ${e.nodeId ? `${node ?? e.nodeId} ${e.nodeState ?? ''}` : e.state}${e.reason ? ` (${e.reason})` : ''}`;
+      break;
     case 'agent-config.changed':
       text = `config document ${e.name} ${e.change}${e.version !== null ? ` (version ${e.version})` : ''}`;
       break;

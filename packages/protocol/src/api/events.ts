@@ -1,4 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
+import { AgentUpgradeEvent } from './agent-upgrades.js';
 import { Id, Nullable, Timestamp } from './common.js';
 import { CommandProgress, CommandStateSchema, JobCounts, JobStateSchema } from './commands.js';
 import { NodeStatusSchema } from './nodes.js';
@@ -127,6 +128,7 @@ export const StewardEvent = Type.Union([
   NodeConfigEvent,
   AgentConfigChangedEvent,
   NodePluginEvent,
+  AgentUpgradeEvent,
 ]);
 export type StewardEvent = Static<typeof StewardEvent>;
 export type StewardEventKind = StewardEvent['kind'];

@@ -2,6 +2,7 @@ import { Type, type TSchema } from '@sinclair/typebox';
 import { MonitorChecksSetPayload } from '../api/monitor.js';
 import { ServiceApplyPayload, ServiceLogsPayload, ServiceNamePayload } from '../api/services.js';
 import { TaskRunPayload } from '../api/tasks.js';
+import { AgentUpgradePayload } from './agent.js';
 import { BackupDeletePayload, BackupRefPayload, BackupRestorePayload, BackupRunPayload } from './backup.js';
 import { ExecRunPayload } from './exec.js';
 import { FsChmodPayload, FsChownPayload, FsListPayload, FsMkdirPayload, FsPathPayload, FsReadPayload, FsRemovePayload, FsWritePayload } from './fs.js';
@@ -9,6 +10,7 @@ import { FtpUserRemovePayload, FtpUserSpec } from './ftp.js';
 import { NginxSiteRemovePayload, SiteSpec } from './nginx.js';
 import { ShellSessionPayload } from './shell.js';
 
+export * from './agent.js';
 export * from './backup.js';
 export * from './exec.js';
 export * from './fs.js';
@@ -26,6 +28,7 @@ export const SysPingPayload = Type.Object({ echo: Type.Optional(Type.String({ ma
  * secrets. Schemas an agent declares are used only for types not listed here (plugins).
  */
 export const BUILTIN_PAYLOADS: Readonly<Record<string, TSchema>> = {
+  'agent.upgrade': AgentUpgradePayload,
   'backup.run': BackupRunPayload,
   'backup.verify': BackupRefPayload,
   'backup.restore': BackupRestorePayload,

@@ -53,7 +53,7 @@ export function actionName(method: string, pattern: string): string {
 }
 
 /** Fields of a body that say what was asked without carrying a secret: never `payload`, `env`, keys. */
-const SUMMARY_FIELDS = ['type', 'node', 'name', 'role', 'selector', 'batchSize', 'commandTypes', 'approvals', 'ttlSeconds', 'reason', 'labels'] as const;
+const SUMMARY_FIELDS = ['type', 'node', 'name', 'role', 'selector', 'batchSize', 'version', 'maxUnavailable', 'canary', 'failureThreshold', 'commandTypes', 'approvals', 'ttlSeconds', 'reason', 'labels'] as const;
 const MAX_TEXT = 200;
 
 function short(v: unknown): unknown {

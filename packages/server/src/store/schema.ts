@@ -16,6 +16,7 @@ import type { SigningTables } from './schema/signing.js';
 import type { AuditTables } from './schema/audit.js';
 import type { SessionTables } from './schema/sessions.js';
 import type { AgentConfigTables } from './schema/agent-config.js';
+import type { AgentUpgradeTables } from './schema/agent-upgrades.js';
 
 export type * from './schema/tokens.js';
 export type * from './schema/enrollment.js';
@@ -35,6 +36,7 @@ export type * from './schema/signing.js';
 export type * from './schema/audit.js';
 export type * from './schema/sessions.js';
 export type * from './schema/agent-config.js';
+export type * from './schema/agent-upgrades.js';
 
 /**
  * Every table Kysely knows, gathered from one file per area under schema/ (add a table there,
@@ -59,4 +61,5 @@ export interface Database
     SigningTables,
     AuditTables,
     SessionTables,
-    AgentConfigTables {}
+    AgentConfigTables,
+    AgentUpgradeTables {}

@@ -8,7 +8,7 @@ import { postgresTestUrl, storeTargets } from '../helpers/databases.js';
 import { nodeRow } from '../helpers/rows.js';
 import { waitFor } from '../../../../test/support/wait.js';
 
-const TABLES = ['api_tokens', 'enrollment_tokens', 'nodes', 'commands', 'jobs', 'meta', 'artifacts', 'backups', 'backup_schedules', 'alerts', 'webhooks', 'webhook_deliveries', 'webhook_attempts', 'tasks', 'task_attempts', 'task_output', 'task_nodes', 'services', 'service_nodes', 'node_samples', 'audit_log', 'approval_policies', 'approval_requests', 'approval_votes', 'node_certificates', 'session_recordings', 'agent_config_documents', 'node_config_status'] as const;
+const TABLES = ['api_tokens', 'enrollment_tokens', 'nodes', 'commands', 'jobs', 'meta', 'artifacts', 'backups', 'backup_schedules', 'alerts', 'webhooks', 'webhook_deliveries', 'webhook_attempts', 'tasks', 'task_attempts', 'task_output', 'task_nodes', 'services', 'service_nodes', 'node_samples', 'audit_log', 'approval_policies', 'approval_requests', 'approval_votes', 'node_certificates', 'session_recordings', 'agent_config_documents', 'node_config_status', 'agent_upgrades', 'agent_upgrade_nodes'] as const;
 
 /** Every migration the code defines, in name order: a fresh database gets all of them. */
 const ALL_MIGRATIONS = Object.keys(await migrationProvider.getMigrations()).sort();

@@ -1,5 +1,7 @@
 import type {
   Admission,
+  AgentUpgrade,
+  AgentUpgradeDetail,
   AdmissionApprove,
   ApiToken,
   Alert,
@@ -119,6 +121,8 @@ export class Api {
   submit = (body: { node: string; type: string; payload?: Record<string, unknown>; timeoutMs?: number }): Promise<Command> =>
     this.post<Command>('/api/v1/commands', body);
   cancelCommand = (id: string): Promise<Command> => this.post<Command>(`/api/v1/commands/${encodeURIComponent(id)}/cancel`);
+  agentUpgrades = async (): Promise<AgentUpgrade[]> => (await this.get<{ items: AgentUpgrade[] }>('/api/v1/agent-upgrades', { limit: 500 })).items;
+  agentUpgrade = (id: string): Promise<AgentUpgradeDetail> => this.get<AgentUpgradeDetail>(`/api/v1/agent-upgrades/${encodeURIComponent(id)}`);
   jobs = async (q: { state?: string; limit?: number } = {}): Promise<Job[]> => (await this.get<{ items: Job[] }>('/api/v1/jobs', q)).items;
   /** The job with every command: the API gives them a page at a time (`next` → `?after=`). */
   job = async (id: string): Promise<JobDetail> => {

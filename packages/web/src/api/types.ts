@@ -2,6 +2,8 @@
 // lands in the bundle.
 export type {
   Admission,
+  AgentUpgrade,
+  AgentUpgradeDetail,
   AdmissionApprove,
   ApiToken,
   Alert,

@@ -38,6 +38,14 @@ const TONE: Record<string, string> = {
   connecting: 'wait',
   // also a node not back yet after a control-plane restart (docs/reconnect.md)
   reconnecting: 'wait',
+  // agent upgrades
+  paused: 'wait',
+  aborted: 'muted',
+  completed: 'ok',
+  upgrading: 'busy',
+  upgraded: 'ok',
+  rolled_back: 'bad',
+  skipped: 'muted',
 };
 
 export function StatusBadge({ status, title }: { status: string; title?: string }) {

@@ -19,6 +19,7 @@ import * as agentConfig from './0017_agent_config.js';
 import * as nodeVersionSkew from './0018_node_version_skew.js';
 import * as jobsFanout from './0020_jobs_fanout.js';
 import * as commandOutputRetention from './0021_command_output_retention.js';
+import * as agentUpgrades from './0022_agent_upgrades.js';
 
 /**
  * Every migration, in the order they apply. The key is the name Kysely records in
@@ -49,6 +50,7 @@ export const migrations: Readonly<Record<string, Migration>> = {
   '0018_node_version_skew': nodeVersionSkew,
   '0020_jobs_fanout': jobsFanout,
   '0021_command_output_retention': commandOutputRetention,
+  '0022_agent_upgrades': agentUpgrades,
 };
 
 export const migrationProvider: MigrationProvider = {

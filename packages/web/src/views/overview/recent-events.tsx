@@ -83,6 +83,20 @@ function describe(e: StewardEvent, names: Map<string, string>) {
           config document <Link to="/config">{e.name}</Link> {e.change}
         </>
       );
+    case 'agent-upgrade':
+      return (
+        <>
+          agent upgrade to <Link to={`/upgrades/${e.upgradeId}`}>{e.version}</Link>{' '}
+          {e.nodeId ? (
+            <>
+              on <Link to={`/nodes/${e.nodeId}`}>{names.get(e.nodeId) ?? e.nodeId}</Link> <StatusBadge status={e.nodeState ?? e.state} />
+            </>
+          ) : (
+            <StatusBadge status={e.state} />
+          )}
+          {e.reason ? <span className="muted"> ({e.reason})</span> : null}
+        </>
+      );
     default:
       return <code>{(e as { kind: string }).kind}</code>;
   }
