@@ -29,11 +29,12 @@ import {
   getNodeConfigStatus,
   listConfigDocuments,
   listNodeConfigStatus,
+  listSentRevisions,
   recordConfigReport,
   recordConfigSent,
   upsertConfigDocument,
 } from '../store/queries/agent-config.js';
-import { findNodeRow, getNodeRow, listNodeRows } from '../store/queries/nodes.js';
+import { findNodeRow, getNodeRow, listOnlineNodeRefs, type NodeConfigRef } from '../store/queries/nodes.js';
 import { documentFromRow, layerOf } from './documents.js';
 
 /** A document's config as stored (canonical JSON) may not be larger than this. */
@@ -132,12 +133,14 @@ export class AgentConfigService {
    */
   async resync(nodeId?: string): Promise<number> {
     const db = this.ctx.store.db;
-    const nodes = (nodeId ? [await findNodeRow(db, nodeId)] : await listNodeRows(db, { status: 'online' })).filter(
-      (n): n is NodesTable => !!n && n.revoked_at == null && (n.protocol ?? 'steward') === 'steward' && this.link.connected(n.id),
+    // Only the columns a push needs: with 10,000 nodes, whole rows (inventory, stats) held the
+    // event loop for hundreds of milliseconds every repair pass.
+    const nodes = (nodeId ? [await findNodeRow(db, nodeId)] : await listOnlineNodeRefs(db)).filter(
+      (n): n is NodeConfigRef => !!n && n.revoked_at == null && (n.protocol ?? 'steward') === 'steward' && this.link.connected(n.id),
     );
     if (nodes.length === 0) return 0;
     const layers = await this.layers();
-    const sent = new Map((await listNodeConfigStatus(db, nodes.map((n) => n.id))).map((s) => [s.node_id, s.desired_revision]));
+    const sent = new Map((await listSentRevisions(db, nodes.map((n) => n.id))).map((s) => [s.node_id, s.desired_revision]));
     let pushed = 0;
     for (const n of nodes) {
       const { config } = effectiveConfig(layers, nodeRef(n));
