@@ -2,7 +2,8 @@
  * `npm run bench [-- --agents N] [--pings N] [--only ping|fanout|tasks|services|web|stream|firstbyte|footprint|failover|storm] [--storm-agents N] [--storm-outage-ms MS] [--web-nodes N] [--tasks N] [--task-nodes N] [--task-slots N] [--launcher cli|direct] [--profile] [--sql-stats] [--no-heartbeat] [--idle-seconds S]
  *                [--service-reps N] [--idle-services N] [--run-all-agents N (footprint, default 50)]`
  *
- * --profile: V8 CPU profile of the control plane for the measured window (bench/results/profiles/);
+ * --profile: V8 CPU profile of the control plane for the measured window (bench/results/profiles/; storm: the
+ *  restarted control plane from start to exit, written by node --cpu-prof);
  *  - stream: 50 simulated agents each stream 1 MiB of exec.run output, one reader follows the job: control-plane memory growth.
  * --sql-stats: time every SQLite statement of the control plane in the window (bench/sql-trace.ts).
  *
@@ -371,7 +372,9 @@ async function main(): Promise<void> {
 
   if (o.only === 'storm') {
     const v = parseArgs({ args: process.argv.slice(2), options: OPTIONS, strict: true }).values;
-    const r = await runStorm({ agents: Number(v['storm-agents']), outageMs: Number(v['storm-outage-ms']), log });
+    const profileDir = o.profile ? join(RESULTS_DIR, 'profiles', `${startedAt.toISOString().replace(/[:.]/g, '-')}-storm`) : undefined;
+    const r = await runStorm({ agents: Number(v['storm-agents']), outageMs: Number(v['storm-outage-ms']), profileDir, log });
+    if (profileDir) log(`storm: CPU profile of the restarted control plane → ${profileDir}/ (open in Chrome DevTools)`);
     results.storm = r;
     rows.push(...stormRows(r));
   }

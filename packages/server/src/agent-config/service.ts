@@ -101,7 +101,8 @@ export class AgentConfigService {
   async desired(node: NodesTable): Promise<DesiredConfig> {
     const { config } = effectiveConfig(await this.layers(), nodeRef(node));
     const revision = configRevision(config);
-    await recordConfigSent(this.ctx.store.db, node.id, revision, this.ctx.now());
+    // After every welcome: shares a transaction with the other hellos of the moment.
+    await this.ctx.store.batch((db) => recordConfigSent(db, node.id, revision, this.ctx.now()));
     return { revision, config };
   }
 

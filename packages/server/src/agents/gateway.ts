@@ -97,8 +97,12 @@ export class AgentGateway implements SessionHandlers {
     // A served hello clears an earlier version refusal (the agent or the control plane was upgraded).
     const fields = { inventory: JSON.stringify(inventory.value), connection_id: session.connectionId, last_seen_at: now, version_skew: null };
     const db = this.ctx.store.db;
-    const moved = await transitionNode(db, session.nodeId, 'online', now, fields);
-    const row = moved ?? (await updateNodeRow(db, session.nodeId, fields));
+    // Group-committed with the other hellos of the moment: a reconnect storm's status writes
+    // share transactions instead of one commit per agent.
+    const { moved, row } = await this.ctx.store.batch(async (tx) => {
+      const moved = await transitionNode(tx, session.nodeId, 'online', now, fields);
+      return { moved, row: moved ?? (await updateNodeRow(tx, session.nodeId, fields)) };
+    });
     if (!row) {
       session.close(4003, 'node no longer exists');
       return;
