@@ -88,8 +88,8 @@ export async function runStorm(o: StormOptions): Promise<StormResult> {
     await sleep(o.outageMs);
     const fleet = sims.fleet;
     // --cpu-prof writes its profile when the process exits (the SIGTERM at the end).
-    const profEnv = o.profileDir ? { NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --cpu-prof --cpu-prof-dir=${o.profileDir}`.trim() } : {};
-    again = await startServerProcess({ dataDir, port, env: { ...ENV, ...profEnv }, token });
+    const nodeArgs = o.profileDir ? ['--cpu-prof', `--cpu-prof-dir=${o.profileDir}`] : [];
+    again = await startServerProcess({ dataDir, port, env: ENV, token, nodeArgs });
     const upAt = Date.now();
     const pid = again.child.pid!;
     o.log(`storm: restarted (pid ${pid}), listening ${upAt - t0} ms into the run; ${fleet.connected} agents connected`);
