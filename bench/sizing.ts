@@ -78,6 +78,7 @@ export interface SizingResult {
 
 const ENROLL_CONCURRENCY = 64;
 const CONNECT_CONCURRENCY = 256;
+const CONNECT_TIMEOUT_MS = 300_000;
 
 export async function runSizing(o: SizingOptions): Promise<SizingResult> {
   const pgDb = o.db === 'postgres' ? await createPostgresDatabase() : null;
@@ -120,7 +121,8 @@ export async function runSizing(o: SizingOptions): Promise<SizingResult> {
       });
       const fresh = enrolled.map((e) => new SimAgent({ server: cp.url, name: e.name, credential: e.credential, fleet, httpAgent, log, heartbeat: true }));
       sims.push(...fresh);
-      const deadline = Date.now() + 300_000;
+      const deadline = Date.now() + CONNECT_TIMEOUT_MS;
+      let late = 0;
       await pool(fresh.length, CONNECT_CONCURRENCY, async (i) => {
         fresh[i]!.start();
         while (Date.now() < deadline) {
@@ -128,9 +130,15 @@ export async function runSizing(o: SizingOptions): Promise<SizingResult> {
           if (won) return;
           cp.assertAlive();
         }
-        throw new Error(`sizing: agent ${enrolled[i]!.name} got no welcome within 300 s (${fleet.welcomed} welcomed)`);
+        late++;
       });
       const connectSeconds = Math.round((performance.now() - tConnect) / 100) / 10;
+      if (late > 0) {
+        // Not welcomed in time: the control plane no longer takes on agents at this size.
+        steps.push({ agents: target, cpuPercent: -1, loopP99Ms: -1, loopMaxMs: -1, healthzP99Ms: -1, healthzMaxMs: -1, rssMiB: cp.memory().rssMiB, heartbeatsPerSecond: -1, heartbeatLagMs: -1, notOnline: -1, disconnects: -1, connectSeconds, saturated: [`${late} of this step's ${fresh.length} new agents not welcomed within ${CONNECT_TIMEOUT_MS / 1000} s`] });
+        o.log(`sizing: ${target} agents: ${late} not welcomed within ${CONNECT_TIMEOUT_MS / 1000} s → saturated`);
+        break;
+      }
       o.log(`sizing: ${target} agents connected (this step's ${fresh.length} in ${connectSeconds} s); settling ${SIZING_HEARTBEAT_MS / 1000 + 5} s`);
       // Past the connect burst and one whole interval, so each agent is on its steady beat.
       await sleep(SIZING_HEARTBEAT_MS + 5000);
