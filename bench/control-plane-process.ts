@@ -47,17 +47,22 @@ export interface StartOptions {
   /** Preloads bench/sql-trace.ts (times every SQLite statement); needs `inspect` to read it. */
   sqlStats?: boolean;
   startTimeoutMs?: number;
-  /** Extra node flags (scratch experiments). */
+  /** A store other than the data dir's SQLite file (`--db`, e.g. a postgres:// URL). */
+  db?: string;
+  /** Extra environment of the control plane. */
+  env?: NodeJS.ProcessEnv;
+  /** Extra node flags (experiments with V8 settings). */
   nodeFlags?: string[];
 }
 
 /** Starts `steward server` on a free port with SQLite in a fresh temp dir, and waits until it serves. */
 export async function startControlPlane(o: StartOptions): Promise<ControlPlaneProcess> {
   const dataDir = makeTempDir('server');
-  const flags = ['--listen', '127.0.0.1:0', '--data-dir', dataDir, '--log-level', 'warn'];
+  const flags = ['--listen', '127.0.0.1:0', '--data-dir', dataDir, '--log-level', 'warn', ...(o.db ? ['--db', o.db] : [])];
   const nodeArgs = [...(o.inspect || o.sqlStats ? ['--inspect=127.0.0.1:0'] : []), ...(o.sqlStats ? ['--import', 'tsx', '--import', SQL_TRACE] : []), ...(o.nodeFlags ?? [])];
   const proc = spawnTracked(process.execPath, stewardArgs(o.launcher, 'server', flags, nodeArgs), {
     cwd: ROOT,
+    ...(o.env ? { env: { ...process.env, ...o.env } } : {}),
   });
   let inspectorUrl: string | null = null;
   proc.child.stderr?.on('data', (chunk: Buffer) => {

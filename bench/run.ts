@@ -2,8 +2,11 @@
  * `npm run bench [-- --agents N] [--pings N] [--only ping|fanout|tasks|services|web|stream|firstbyte|footprint|failover|storm] [--storm-agents N] [--storm-outage-ms MS] [--web-nodes N] [--tasks N] [--task-nodes N] [--task-slots N] [--launcher cli|direct] [--profile] [--sql-stats] [--no-heartbeat] [--idle-seconds S]
  *                [--service-reps N] [--idle-services N] [--run-all-agents N (footprint, default 50)]`
  *
- * --profile: V8 CPU profile of the control plane for the measured window (bench/results/profiles/);
+ * --profile: V8 CPU profile of the control plane for the measured window (bench/results/profiles/; storm: the
+ *  restarted control plane from start to exit, written by node --cpu-prof);
  *  - stream: 50 simulated agents each stream 1 MiB of exec.run output, one reader follows the job: control-plane memory growth.
+ *  - sizing: steps a fleet with 15 s heartbeats up until the control plane saturates (--sizing-db sqlite|postgres|both,
+ *    --sizing-steps 1000,2500,…, --sizing-window S; PostgreSQL needs STEWARD_TEST_PG_URL or STEWARD_BENCH_PG_URL), bench/sizing.ts.
  * --sql-stats: time every SQLite statement of the control plane in the window (bench/sql-trace.ts).
  *
  * Measures the control plane (its own child process, SQLite in a temp dir):
@@ -23,6 +26,7 @@ import type { Launcher } from './control-plane-process.js';
 import { runFanout, type FanoutResult } from './fanout.js';
 import { failoverRows, runFailover } from './failover.js';
 import { runStorm, stormRows } from './storm.js';
+import { runSizing, sizingRows, type SizingResult } from './sizing.js';
 import { runFirstByte, type FirstByteResult } from './first-byte.js';
 import { runFootprint, type FootprintResult } from './footprint.js';
 import { runPing, type PingResult } from './ping.js';
@@ -39,7 +43,7 @@ import { hostInfo, met, RESULTS_DIR, table, writeResults, type Row } from './rep
 // in the background of every run: it would skew CPU and memory. Children inherit this.
 process.env.STEWARD_AGENT_PACKAGE_BUILD ??= 'off';
 
-const BENCHES = ['ping', 'fanout', 'tasks', 'services', 'web', 'stream', 'firstbyte', 'footprint', 'failover', 'storm'] as const;
+const BENCHES = ['ping', 'fanout', 'tasks', 'services', 'web', 'stream', 'firstbyte', 'footprint', 'failover', 'storm', 'sizing'] as const;
 type Bench = (typeof BENCHES)[number];
 
 interface Options {
@@ -84,6 +88,9 @@ const OPTIONS = {
   'run-all-agents': { type: 'string', default: '50' },
   'storm-agents': { type: 'string', default: '1000' },
   'storm-outage-ms': { type: 'string', default: '5000' },
+  'sizing-db': { type: 'string', default: 'both' },
+  'sizing-steps': { type: 'string', default: '1000,2500,5000,10000,15000,18000' },
+  'sizing-window': { type: 'string', default: '30' },
   help: { type: 'boolean', short: 'h', default: false },
 } as const;
 
@@ -375,9 +382,28 @@ async function main(): Promise<void> {
 
   if (o.only === 'storm') {
     const v = parseArgs({ args: process.argv.slice(2), options: OPTIONS, strict: true }).values;
-    const r = await runStorm({ agents: Number(v['storm-agents']), outageMs: Number(v['storm-outage-ms']), log });
+    const profileDir = o.profile ? join(RESULTS_DIR, 'profiles', `${startedAt.toISOString().replace(/[:.]/g, '-')}-storm`) : undefined;
+    const r = await runStorm({ agents: Number(v['storm-agents']), outageMs: Number(v['storm-outage-ms']), profileDir, log });
+    if (profileDir) log(`storm: CPU profile of the restarted control plane → ${profileDir}/ (open in Chrome DevTools)`);
     results.storm = r;
     rows.push(...stormRows(r));
+  }
+
+  if (o.only === 'sizing') {
+    const v = parseArgs({ args: process.argv.slice(2), options: OPTIONS, strict: true }).values;
+    const dbs: string[] = v['sizing-db'] === 'both' ? ['sqlite', 'postgres'] : [v['sizing-db']];
+    if (!dbs.every((d) => d === 'sqlite' || d === 'postgres')) throw new UsageError('--sizing-db must be sqlite, postgres or both');
+    const steps = v['sizing-steps'].split(',').map(Number);
+    if (!steps.every((n, i) => Number.isInteger(n) && n > 0 && (i === 0 || n > steps[i - 1]!))) throw new UsageError('--sizing-steps must be ascending positive integers, comma-separated');
+    const windowSeconds = Number(v['sizing-window']);
+    if (!Number.isInteger(windowSeconds) || windowSeconds < 5) throw new UsageError('--sizing-window must be an integer ≥ 5 (seconds)');
+    const all: SizingResult[] = [];
+    for (const db of dbs as ('sqlite' | 'postgres')[]) {
+      const r = await runSizing({ db, steps, windowSeconds, launcher: o.launcher, log });
+      all.push(r);
+      rows.push(...sizingRows(r));
+    }
+    results.sizing = all;
   }
 
   log(`load average ${loadavg().map((l) => l.toFixed(2)).join(' ')} on ${cpus().length} CPUs`);

@@ -10,6 +10,8 @@ export interface StormOptions {
   agents: number;
   /** kill -9 → the restart begins, ms. */
   outageMs: number;
+  /** Writes a V8 CPU profile of the restarted control plane (start-up through the storm) into this dir. */
+  profileDir?: string;
   log: (line: string) => void;
 }
 
@@ -85,7 +87,9 @@ export async function runStorm(o: StormOptions): Promise<StormResult> {
     server = null;
     await sleep(o.outageMs);
     const fleet = sims.fleet;
-    again = await startServerProcess({ dataDir, port, env: ENV, token });
+    // --cpu-prof writes its profile when the process exits (the SIGTERM at the end).
+    const nodeArgs = o.profileDir ? ['--cpu-prof', `--cpu-prof-dir=${o.profileDir}`] : [];
+    again = await startServerProcess({ dataDir, port, env: ENV, token, nodeArgs });
     const upAt = Date.now();
     const pid = again.child.pid!;
     o.log(`storm: restarted (pid ${pid}), listening ${upAt - t0} ms into the run; ${fleet.connected} agents connected`);

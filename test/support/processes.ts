@@ -37,8 +37,8 @@ export interface Proc {
   kill(signal?: NodeJS.Signals): Promise<void>;
 }
 
-function launch(args: string[], env: NodeJS.ProcessEnv, bin = STEWARD_BIN): Proc {
-  const child = spawn(process.execPath, [bin, ...args], {
+function launch(args: string[], env: NodeJS.ProcessEnv, bin = STEWARD_BIN, nodeArgs: string[] = []): Proc {
+  const child = spawn(process.execPath, [...nodeArgs, bin, ...args], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -107,7 +107,7 @@ export interface ServerProc extends Proc {
  * `args`: more `steward server` flags (`--retire-cluster-listen …`). `signingKeyFrom`: another
  * replica's data dir whose command signing key (and secrets key) this one shares (replicas of one store must).
  */
-export async function startServerProcess(o: { dataDir?: string; port?: number; db?: string; env?: NodeJS.ProcessEnv; token?: string; args?: string[]; signingKeyFrom?: string; bin?: string } = {}): Promise<ServerProc> {
+export async function startServerProcess(o: { dataDir?: string; port?: number; db?: string; env?: NodeJS.ProcessEnv; token?: string; args?: string[]; signingKeyFrom?: string; bin?: string; nodeArgs?: string[] } = {}): Promise<ServerProc> {
   const dataDir = o.dataDir ?? tempDir('steward-server-');
   if (o.signingKeyFrom) {
     copyFileSync(join(o.signingKeyFrom, 'command-signing.key'), join(dataDir, 'command-signing.key'));
@@ -120,7 +120,7 @@ export async function startServerProcess(o: { dataDir?: string; port?: number; d
   const args = ['server', '--listen', `127.0.0.1:${port}`, '--data-dir', dataDir, '--log-level', 'info'];
   if (o.db) args.push('--db', o.db);
   args.push(...(o.args ?? []));
-  const proc = launch(args, { ...FAST_TIMINGS, ...o.env }, o.bin);
+  const proc = launch(args, { ...FAST_TIMINGS, ...o.env }, o.bin, o.nodeArgs);
   const url = await listeningUrl(proc, endpoint, 'the control plane');
   // A second replica on a shared database does not get the token file: the first one made it.
   const token = o.token ?? readFileSync(join(dataDir, 'admin.token'), 'utf8').trim();

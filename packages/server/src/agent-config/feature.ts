@@ -42,7 +42,10 @@ export function agentConfigFeature(deps: { ctx: Context; link: AgentLink; artifa
     async start() {
       // Document changes arrive from this replica and, through the relay, from the others.
       unsubscribe = ctx.bus.subscribe(({ event: e }) => {
-        if (e.kind === 'agent-config.changed') resyncAll();
+        if (e.kind === 'agent-config.changed') {
+          configs.invalidate();
+          resyncAll();
+        }
         else if (e.kind === 'node.changed' && e.change === 'updated') {
           void configs.resync(e.nodeId).catch((err) => ctx.log.warn({ err, nodeId: e.nodeId }, 'pushing changed agent config failed'));
         }

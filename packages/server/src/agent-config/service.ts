@@ -29,11 +29,12 @@ import {
   getNodeConfigStatus,
   listConfigDocuments,
   listNodeConfigStatus,
+  listSentRevisions,
   recordConfigReport,
   recordConfigSent,
   upsertConfigDocument,
 } from '../store/queries/agent-config.js';
-import { findNodeRow, getNodeRow, listNodeRows } from '../store/queries/nodes.js';
+import { findNodeRow, getNodeRow, listOnlineNodeRefs, type NodeConfigRef } from '../store/queries/nodes.js';
 import { documentFromRow, layerOf } from './documents.js';
 
 /** A document's config as stored (canonical JSON) may not be larger than this. */
@@ -45,7 +46,12 @@ type NodeRef = Pick<NodesTable, 'id' | 'name' | 'labels'>;
  * Desired agent configuration: layered documents merged per node (merge.ts), pushed to the
  * agents this replica holds whenever a node's result changes, and the agents' answers.
  */
+/** How long the config documents read for welcomes are reused. */
+const LAYERS_TTL_MS = 1000;
+
 export class AgentConfigService {
+  private cachedLayers: { at: number; layers: Promise<LayerDocument[]> } | null = null;
+
   constructor(
     private readonly ctx: Context,
     private readonly link: Pick<AgentLink, 'pushConfig' | 'connected'>,
@@ -99,9 +105,17 @@ export class AgentConfigService {
   /** The node's desired config, recorded as sent (the link sends it right after welcome). */
   async desired(node: NodesTable): Promise<DesiredConfig> {
     const { config } = effectiveConfig(await this.layers(), nodeRef(node));
-    const revision = configRevision(config);
-    await recordConfigSent(this.ctx.store.db, node.id, revision, this.ctx.now());
-    return { revision, config };
+    return { revision: configRevision(config), config };
+  }
+
+  /** After every welcome: shares a transaction with the other hellos of the moment. */
+  async sent(nodeId: string, revision: string): Promise<void> {
+    await this.ctx.store.batch((db) => recordConfigSent(db, nodeId, revision, this.ctx.now()));
+  }
+
+  /** Forgets the cached documents (one changed, here or on another replica). */
+  invalidate(): void {
+    this.cachedLayers = null;
   }
 
   /** True when the node's effective config lists a plugin with this artifact (the node may then download it). */
@@ -132,12 +146,15 @@ export class AgentConfigService {
    */
   async resync(nodeId?: string): Promise<number> {
     const db = this.ctx.store.db;
-    const nodes = (nodeId ? [await findNodeRow(db, nodeId)] : await listNodeRows(db, { status: 'online' })).filter(
-      (n): n is NodesTable => !!n && n.revoked_at == null && (n.protocol ?? 'steward') === 'steward' && this.link.connected(n.id),
+    // Only the columns a push needs: with 10,000 nodes, whole rows (inventory, stats) held the
+    // event loop for hundreds of milliseconds every repair pass.
+    const nodes = (nodeId ? [await findNodeRow(db, nodeId)] : await listOnlineNodeRefs(db)).filter(
+      (n): n is NodeConfigRef => !!n && n.revoked_at == null && (n.protocol ?? 'steward') === 'steward' && this.link.connected(n.id),
     );
     if (nodes.length === 0) return 0;
-    const layers = await this.layers();
-    const sent = new Map((await listNodeConfigStatus(db, nodes.map((n) => n.id))).map((s) => [s.node_id, s.desired_revision]));
+    // Read afresh: this is also the repair for a change whose event was lost.
+    const layers = await this.layers(true);
+    const sent = new Map((await listSentRevisions(db, nodes.map((n) => n.id))).map((s) => [s.node_id, s.desired_revision]));
     let pushed = 0;
     for (const n of nodes) {
       const { config } = effectiveConfig(layers, nodeRef(n));
@@ -155,8 +172,21 @@ export class AgentConfigService {
     await deleteNodeConfigStatus(this.ctx.store.db, nodeId);
   }
 
-  private async layers(): Promise<LayerDocument[]> {
-    return (await listConfigDocuments(this.ctx.store.db)).map((r) => layerOf(documentFromRow(r)));
+  /**
+   * The documents, read at most every LAYERS_TTL_MS (and again after a change): every welcome
+   * needs them, and a reconnect storm has thousands a second. A welcome that raced a change is
+   * set right by the push that follows the change, or by the repair pass.
+   */
+  private layers(fresh = false): Promise<LayerDocument[]> {
+    const now = this.ctx.now();
+    if (!fresh && this.cachedLayers && now - this.cachedLayers.at < LAYERS_TTL_MS) return this.cachedLayers.layers;
+    const layers = listConfigDocuments(this.ctx.store.db).then((rows) => rows.map((r) => layerOf(documentFromRow(r))));
+    const entry = { at: now, layers };
+    this.cachedLayers = entry;
+    layers.catch(() => {
+      if (this.cachedLayers === entry) this.cachedLayers = null;
+    });
+    return layers;
   }
 
   /** What the schema cannot say: a selector that parses, a module list that is one kind, an interval liveness can live with. */

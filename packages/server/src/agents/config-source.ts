@@ -12,8 +12,10 @@ export interface DesiredConfig {
  * the agent's answers; implemented by the agent-config feature, so the link stays free of it.
  */
 export interface ConfigSource {
-  /** The config to send the node now (also `{}` when no document targets it); recorded as sent. */
+  /** The config to send the node now (also `{}` when no document targets it); `sent` records it once it went out. */
   desired(node: NodesTable): Promise<DesiredConfig>;
+  /** Records the revision sent to the node (the repair pass compares against it). */
+  sent(nodeId: string, revision: string): Promise<void>;
   /** The agent applied or rejected a revision. */
   status(nodeId: string, msg: ConfigStatusMessage): Promise<void>;
 }

@@ -97,8 +97,15 @@ export class AgentGateway implements SessionHandlers {
     // A served hello clears an earlier version refusal (the agent or the control plane was upgraded).
     const fields = { inventory: JSON.stringify(inventory.value), connection_id: session.connectionId, last_seen_at: now, version_skew: null };
     const db = this.ctx.store.db;
-    const moved = await transitionNode(db, session.nodeId, 'online', now, fields);
-    const row = moved ?? (await updateNodeRow(db, session.nodeId, fields));
+    // Before the node turns online: from that commit to the welcome, as little as possible is
+    // awaited, so a node listed `online` is one whose agent is (about to be) welcomed.
+    const keys = await this.signer.keySet(db, now);
+    // Group-committed with the other hellos of the moment: a reconnect storm's status writes
+    // share transactions instead of one commit per agent.
+    const { moved, row } = await this.ctx.store.batch(async (tx) => {
+      const moved = await transitionNode(tx, session.nodeId, 'online', now, fields);
+      return { moved, row: moved ?? (await updateNodeRow(tx, session.nodeId, fields)) };
+    });
     if (!row) {
       session.close(4003, 'node no longer exists');
       return;
@@ -113,11 +120,12 @@ export class AgentGateway implements SessionHandlers {
     // Worked out before the welcome: between the welcome and `ready` nothing may be awaited, or
     // the agent's first heartbeat (sent on welcome) would find the session not ready.
     const desired = await this.desiredConfig(row);
-    const keys = await this.signer.keySet(db, now);
     session.send(wire.welcome(row.id, row.name, row.heartbeat_interval_ms, now, keys, restoredRecently(this.ctx.settings.restored, now)));
     // Right after welcome, before any dispatch: the agent runs commands under its current config.
     if (desired) session.send(wire.configDesired(desired.revision, desired.config));
     session.ready = true;
+    // Recorded once sent (a crash before it only makes the repair pass send it again).
+    if (desired) await this.config?.sent(row.id, desired.revision).catch((err) => this.ctx.log.warn({ err, nodeId: row.id }, 'could not record the config sent to the node; the repair pass sends it again'));
     await this.dispatcher.deliverAll(session.nodeId);
     await this.ackKnownResults(session, msg.outbox);
     await this.modules.reports(session.nodeId, msg.modules, now);

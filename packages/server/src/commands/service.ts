@@ -320,20 +320,18 @@ export class CommandService implements CommandReceiver {
   /** Stores an agent's result once; a repeat or a result for a finished command changes nothing. */
   async finished(nodeId: string, msg: CommandResultMessage): Promise<void> {
     const now = this.ctx.now();
-    const scrub = await this.secretScrubber(nodeId, msg.commandId);
-    const row = await this.ctx.store.batch((db) =>
-      finishCommandBrief(
-        db,
-        msg.commandId,
-        msg.state,
-        {
-          result: msg.result === undefined ? null : scrub(JSON.stringify(msg.result)),
-          error: msg.error ? scrub(JSON.stringify(msg.error)) : null,
-        },
-        nodeId,
-        now,
-      ),
-    );
+    const end = (scrub: (json: string) => string) => ({
+      result: msg.result === undefined ? null : scrub(JSON.stringify(msg.result)),
+      error: msg.error ? scrub(JSON.stringify(msg.error)) : null,
+    });
+    // Most commands keep no secret: one conditional update ends those (a fan-out's results
+    // then cost one statement each). It changes nothing for a command with a secret payload, a
+    // repeat or an unknown id; those read the secrets (if any), scrub, and try again.
+    let row = await this.ctx.store.batch((db) => finishCommandBrief(db, msg.commandId, msg.state, end((json) => json), nodeId, now, true));
+    if (!row) {
+      const scrub = await this.secretScrubber(nodeId, msg.commandId);
+      row = await this.ctx.store.batch((db) => finishCommandBrief(db, msg.commandId, msg.state, end(scrub), nodeId, now));
+    }
     if (row) this.ended(row);
     else await this.unknown.result(nodeId, msg);
   }

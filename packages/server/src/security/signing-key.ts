@@ -57,6 +57,9 @@ export async function enrollmentKeySet(db: Kysely<Database>, now: number): Promi
   return { issuedAt: now, keys, signatures: [] };
 }
 
+/** How long a signed key set is handed out again (to the welcomes of a reconnect storm) before it is signed anew. */
+export const KEY_SET_REUSE_MS = 5000;
+
 /** What a command's signature may cover: until its own deadline, at most the bounded lifetime. */
 export function signatureExpiry(row: { state: string; expires_at: number | null }, issuedAt: number): number | null {
   const deadline = row.state === 'pending' || row.state === 'dispatched' ? row.expires_at : null;
@@ -70,6 +73,9 @@ export function signatureExpiry(row: { state: string; expires_at: number | null 
  * Lifecycle: open (load or create, register in the store) → sign… → rotate → sign…
  */
 export class CommandSigner {
+  /** The last key set signed, reused for KEY_SET_REUSE_MS while the keys and signers are the same. */
+  private signedSet: { key: string; set: SigningKeySet } | null = null;
+
   private constructor(
     private current: HeldKey,
     private retiring: HeldKey[],
@@ -143,9 +149,18 @@ export class CommandSigner {
     if (!keys.some((k) => k.id === this.current.id)) keys.push({ id: this.current.id, publicKey: this.current.publicPem, notAfter: null });
     const valid = new Set(keys.map((k) => k.id));
     this.retiring = this.retiring.filter((k) => valid.has(k.id));
+    // Every welcome carries the set: a reconnect storm signed it thousands of times a second.
+    // The same keys signed by the same keys a moment ago are that set again (an agent ignores a
+    // set no newer than the one it pinned, and the keys are the same); any change signs anew.
+    const signers = [this.current, ...this.retiring];
+    const cacheKey = JSON.stringify([keys, signers.map((k) => k.id)]);
+    const cached = this.signedSet;
+    if (cached && cached.key === cacheKey && now >= cached.set.issuedAt && now - cached.set.issuedAt < KEY_SET_REUSE_MS) return cached.set;
     const fields = keySetFields({ issuedAt: now, keys });
-    const signatures = [this.current, ...this.retiring].map((k) => ({ keyId: k.id, value: signFields(k.privateKey, 'signing-keys', fields) }));
-    return { issuedAt: now, keys, signatures };
+    const signatures = signers.map((k) => ({ keyId: k.id, value: signFields(k.privateKey, 'signing-keys', fields) }));
+    const set = { issuedAt: now, keys, signatures };
+    this.signedSet = { key: cacheKey, set };
+    return set;
   }
 
   /**

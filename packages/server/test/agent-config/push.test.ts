@@ -84,6 +84,8 @@ describe.each(storeTargets())('pushing desired config over the agent link on $na
     for (const end of [webEnd, dbEnd]) {
       end.send(hello);
       await end.next('config.desired');
+      // The revision sent is recorded once it went out; a heartbeat handled after the hello marks that done.
+      await beat(end);
     }
     expect(await configs.resync()).toBe(0);
     // Written without an event, as when the relay lost the other replica's message.

@@ -50,4 +50,16 @@ describe.each(storeTargets())('webhooks for service events on $name', (target) =
     expect(filtered[0]!.alert_id).toBe('nginx@node_web');
     expect(await listDeliveries(s.store.db, 'wh_any', {})).toHaveLength(3);
   });
+
+  it('a burst of events reads the subscribed webhooks once, not once per event', async () => {
+    const { ctx } = alertContext(s.store);
+    let selects = 0;
+    const stop = s.store.onQuery((t) => void (t.kind === 'SelectQueryNode' && selects++));
+    const notifier = new WebhookEventNotifier(ctx, () => {});
+    // No hook wants command events: each ends at the subscription check, whose read is shared.
+    const ends = Array.from({ length: 50 }, (_, i): StewardEvent => ({ kind: 'command.state', at: T0 + i, commandId: `cmd_${i}`, nodeId: 'node_x', jobId: null, type: 'sys.ping', state: 'succeeded', deliveries: 1 }) as StewardEvent);
+    expect(await Promise.all(ends.map((e) => notifier.handle(e)))).toEqual(ends.map(() => 0));
+    stop();
+    expect(selects).toBe(1);
+  });
 });

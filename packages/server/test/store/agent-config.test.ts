@@ -6,6 +6,7 @@ import {
   getNodeConfigStatus,
   listConfigDocuments,
   listNodeConfigStatus,
+  listSentRevisions,
   recordConfigReport,
   recordConfigSent,
   upsertConfigDocument,
@@ -74,6 +75,11 @@ describe.each(storeTargets())('node config status on $name', (target) => {
     await recordConfigSent(db, 'node_b', 'cccccccccccccccc', T0);
     expect((await listNodeConfigStatus(db, ['node_a', 'node_b', 'node_c'])).map((s) => s.node_id).sort()).toEqual(['node_a', 'node_b']);
     expect(await listNodeConfigStatus(db, [])).toEqual([]);
+    expect((await listSentRevisions(db, ['node_a', 'node_b', 'node_c'])).sort((x, y) => x.node_id.localeCompare(y.node_id))).toEqual([
+      { node_id: 'node_a', desired_revision: null },
+      { node_id: 'node_b', desired_revision: 'cccccccccccccccc' },
+    ]);
+    expect(await listSentRevisions(db, [])).toEqual([]);
     await deleteNodeConfigStatus(db, 'node_a');
     expect(await getNodeConfigStatus(db, 'node_a')).toBeUndefined();
     expect(await getNodeConfigStatus(db, 'node_b')).toBeDefined();

@@ -288,6 +288,21 @@ describe.each(storeTargets())('commands on $name', (target) => {
       expect(await finishCommandBrief(db, running.id, 'failed', { result: null, error: '{}' }, node, T0 + 11)).toBeUndefined();
     });
 
+    it('onlyWithoutSecret ends a command without a secret payload and leaves one with a secret as it was', async () => {
+      const { db } = ctx.store;
+      const plain = commandRow({ node_id: node, state: 'dispatched' });
+      const secret = commandRow({ node_id: node, state: 'dispatched', secret_payload: '{"password":"x"}' });
+      await insertCommands(db, [plain, secret]);
+      const end = { result: '{"ok":true}', error: null };
+      expect(await finishCommandBrief(db, plain.id, 'succeeded', end, node, T0 + 10, true)).toMatchObject({ id: plain.id, state: 'succeeded' });
+      expect(await finishCommandBrief(db, secret.id, 'succeeded', end, node, T0 + 10, true)).toBeUndefined();
+      expect(await getCommandRow(db, secret.id)).toEqual(secret);
+      // A repeat changes nothing either way.
+      expect(await finishCommandBrief(db, plain.id, 'failed', end, node, T0 + 11, true)).toBeUndefined();
+      expect(await finishCommandBrief(db, secret.id, 'succeeded', end, node, T0 + 12)).toMatchObject({ id: secret.id, state: 'succeeded' });
+      expect((await getCommandRow(db, secret.id))!.secret_payload).toBeNull();
+    });
+
     it('takes the finish time as the start when the start report was lost', async () => {
       const { db } = ctx.store;
       const dispatched = commandRow({ node_id: node, state: 'dispatched', dispatched_at: T0 + 1 });

@@ -7,6 +7,7 @@ import {
   getNodeRow,
   insertNode,
   listNodeRows,
+  listOnlineNodeRefs,
   listNodesOfProtocol,
   nodeNameTaken,
   transitionNode,
@@ -68,6 +69,15 @@ describe.each(storeTargets())('nodes on $name', (target) => {
     expect(await deleteNodeRow(db, b.id)).toBe(true);
     expect(await deleteNodeRow(db, b.id)).toBe(false);
     expect(await getNodeRow(db, b.id)).toBeUndefined();
+  });
+
+  it('listOnlineNodeRefs gives the online nodes\' id, name, labels, protocol and revocation only', async () => {
+    const { db } = ctx.store;
+    const on = nodeRow({ name: 'on-1', status: 'online', labels: '{"role":"web"}' });
+    const off = nodeRow({ name: 'off-1', status: 'offline' });
+    await insertNode(db, on);
+    await insertNode(db, off);
+    expect(await listOnlineNodeRefs(db)).toEqual([{ id: on.id, name: 'on-1', labels: '{"role":"web"}', protocol: 'steward', revoked_at: null }]);
   });
 
   it('transitionNode moves online → offline once', async () => {

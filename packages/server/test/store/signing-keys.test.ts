@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { commandFields, verifyFields } from '@steward/protocol/node';
 import { SIGNATURE_MAX_LIFETIME_MS } from '@steward/protocol';
-import { CommandSigner, SIGNING_KEY_FILE } from '../../src/security/signing-key.js';
+import { CommandSigner, KEY_SET_REUSE_MS, SIGNING_KEY_FILE } from '../../src/security/signing-key.js';
 import { activeSigningKeys, getSigningKey, insertSigningKey, retireSigningKeysExcept } from '../../src/store/queries/signing-keys.js';
 import { confirmNextCredential, getNodeRow, insertNode, revokeNodeRow, setNextCredential } from '../../src/store/queries/nodes.js';
 import { storeTargets, useFreshStore } from '../helpers/databases.js';
@@ -87,6 +87,12 @@ describe.each(storeTargets())('signing keys and node credentials on $name', (tar
     expect(verifyFields(pem, 'command', { ...fields, nodeId: 'node_2' }, sig.value)).toBe(false);
     expect(signer.signCommand('node_1', { ...cmd, expires_at: null }, T0)!.expiresAt).toBe(T0 + SIGNATURE_MAX_LIFETIME_MS);
     expect(signer.signCommand('node_1', cmd, T0 + 60_000)).toBeNull();
+
+    // Welcomes of one moment share one signed set; after the reuse window, or once the keys
+    // change (the rotation below), it is signed anew.
+    const first = await signer.keySet(db, T0 + 1);
+    expect(await signer.keySet(db, T0 + 2)).toBe(first);
+    expect((await signer.keySet(db, T0 + 1 + KEY_SET_REUSE_MS)).issuedAt).toBe(T0 + 1 + KEY_SET_REUSE_MS);
 
     const old = signer.keyId;
     const rotation = await signer.rotate(db, T0 + 10, 1000);

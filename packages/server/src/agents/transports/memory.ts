@@ -88,6 +88,18 @@ export class MemoryAgentEnd {
     });
   }
 
+  /** Sends several messages as one socket read carrying several frames arrives: handed over in one go. */
+  sendTogether(...msgs: (AgentMessage | Record<string, unknown>)[]): void {
+    if (!this.open) throw new Error('memory connection is closed');
+    const texts = msgs.map((m) => JSON.stringify(m));
+    setImmediate(() => {
+      for (const text of texts) {
+        if (this.paused || this.held.length) this.held.push(text);
+        else this.handlers?.frame(text, false);
+      }
+    });
+  }
+
   /** The agent hangs up (a crash or a network drop, from the control plane's point of view). */
   close(): void {
     this.end({ code: 1006, reason: 'agent went away' });

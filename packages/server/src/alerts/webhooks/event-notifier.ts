@@ -20,7 +20,8 @@ const SUBSCRIBED_TTL_MS = 1000;
  * same end queue nothing, so a final state reaches each webhook once.
  */
 export class WebhookEventNotifier {
-  private subscribed: { events: Set<string>; until: number } | null = null;
+  /** The read in flight is shared: a burst of events (a fan-out's 10,000 ends) waits on one query, not one each. */
+  private subscribed: { events: Promise<Set<string>>; until: number } | null = null;
 
   constructor(
     private readonly ctx: Context,
@@ -53,10 +54,15 @@ export class WebhookEventNotifier {
   private async anyoneWants(event: WebhookEvent): Promise<boolean> {
     const now = this.ctx.now();
     if (!this.subscribed || this.subscribed.until <= now) {
-      const events = new Set((await listWebhooks(this.ctx.store.db)).flatMap((h) => JSON.parse(h.events) as string[]));
-      this.subscribed = { events, until: now + SUBSCRIBED_TTL_MS };
+      const events = listWebhooks(this.ctx.store.db).then((hooks) => new Set(hooks.flatMap((h) => JSON.parse(h.events) as string[])));
+      const entry = { events, until: now + SUBSCRIBED_TTL_MS };
+      this.subscribed = entry;
+      // A failed read is not cached: the next event reads again.
+      events.catch(() => {
+        if (this.subscribed === entry) this.subscribed = null;
+      });
     }
-    return this.subscribed.events.has(event);
+    return (await this.subscribed.events).has(event);
   }
 
   private async occurrence(e: StewardEvent): Promise<EventOccurrence | null> {

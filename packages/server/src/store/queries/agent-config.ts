@@ -83,6 +83,12 @@ export async function listNodeConfigStatus(db: Kysely<Database>, nodeIds: string
   return db.selectFrom('node_config_status').selectAll().where('node_id', 'in', nodeIds).execute();
 }
 
+/** The revision last sent to each of these nodes (those that have one). */
+export async function listSentRevisions(db: Kysely<Database>, nodeIds: string[]): Promise<Pick<NodeConfigStatusTable, 'node_id' | 'desired_revision'>[]> {
+  if (nodeIds.length === 0) return [];
+  return db.selectFrom('node_config_status').select(['node_id', 'desired_revision']).where('node_id', 'in', nodeIds).execute();
+}
+
 /** Forgets a deleted node's config status. */
 export async function deleteNodeConfigStatus(db: Kysely<Database>, nodeId: string): Promise<void> {
   await db.deleteFrom('node_config_status').where('node_id', '=', nodeId).execute();

@@ -151,7 +151,9 @@ export async function transitionCommandBrief(
 
 /**
  * An agent's result for its own command: the terminal transition, keeping the start time it
- * reported (or `now` when that report was lost).
+ * reported (or `now` when that report was lost). With `onlyWithoutSecret`, only a command that
+ * keeps no secret payload is ended (undefined otherwise): a result whose text must first be
+ * scrubbed of the payload's secrets takes the slower path, the rest need no read beforehand.
  */
 export async function finishCommandBrief(
   db: Kysely<Database>,
@@ -160,9 +162,12 @@ export async function finishCommandBrief(
   end: Pick<CommandPatch, 'result' | 'error'>,
   nodeId: string,
   now: number,
+  onlyWithoutSecret = false,
 ): Promise<CommandBrief | undefined> {
   const started_at = sql<number>`coalesce(started_at, ${now})` as unknown as number;
-  return transitionUpdate(db, id, to, { ...end, started_at, finished_at: now }, nodeId)?.returning(BRIEF).executeTakeFirst();
+  let q = transitionUpdate(db, id, to, { ...end, started_at, finished_at: now }, nodeId);
+  if (q && onlyWithoutSecret) q = q.where('secret_payload', 'is', null);
+  return q?.returning(BRIEF).executeTakeFirst();
 }
 
 /**

@@ -37,6 +37,13 @@ export async function listNodeRows(
   return q.execute();
 }
 
+/** What a config push needs of each online node: no inventory or stats (the bulk of a row), so a 10,000-node pass stays short. */
+export type NodeConfigRef = Pick<NodesTable, 'id' | 'name' | 'labels' | 'protocol' | 'revoked_at'>;
+
+export async function listOnlineNodeRefs(db: Kysely<Database>): Promise<NodeConfigRef[]> {
+  return db.selectFrom('nodes').select(['id', 'name', 'labels', 'protocol', 'revoked_at']).where('status', '=', 'online').execute();
+}
+
 export async function nodeNameTaken(db: Kysely<Database>, name: string, exceptId?: string): Promise<boolean> {
   let q = db.selectFrom('nodes').select('id').where('name', '=', name);
   if (exceptId) q = q.where('id', '!=', exceptId);
