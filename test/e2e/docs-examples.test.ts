@@ -38,6 +38,7 @@ const SKIP: { file: string; contains: string; why: string }[] = [
   { file: 'docs/configuration.md', contains: 'STEWARD_SERVERS=https://cp1:7070', why: 'syntax of the list sources for agents dialling hosts cp1 and cp2 that do not exist here (each line ends in `...`); test/e2e/failover.test.ts starts an agent with a two-URL list against two real replicas, and packages/agent/test/core/config.test.ts checks every source of the list' },
   { file: 'docs/configuration.md', contains: 'cp -r examples/plugins/hello', why: "copies into the plugins dir of an agent running on this machine (~/.steward/agent); test/e2e/plugins.test.ts drops the same example folder into a real agent's plugins dir and runs hello.greet" },
   { file: 'docs/hosting.md', contains: 'nginx.site.apply --payload-file shop.yaml', why: 'needs nginx and pure-ftpd set up on the node; test/e2e/hosting.test.ts applies sites and users the same way (commands submit --payload-file -)' },
+  { file: 'docs/soak.md', contains: 'npm run soak', why: 'runs for minutes with its own PostgreSQL cluster, two replicas and agents that it kills; test/e2e/soak.test.ts runs the 2-minute version' },
 ];
 
 function shBlocks(file: string): Block[] {

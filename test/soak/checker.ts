@@ -3,7 +3,7 @@ import type { StewardClient } from '@steward/client';
 import type { Command, TaskDetail } from '@steward/protocol';
 import { waitFor } from '../support/wait.js';
 import type { Fleet } from './fleet.js';
-import type { Workload } from './workload.js';
+import type { WebhookReceipt, Workload } from './workload.js';
 
 const FINAL_COMMAND = new Set(['succeeded', 'failed', 'timed_out', 'cancelled', 'expired']);
 const FINAL_TASK = new Set(['succeeded', 'failed', 'cancelled']);
@@ -80,7 +80,11 @@ export interface DrainTimings {
  * from the store (through the API) and the effect files. A wait that times out is not an
  * error here: what is still not final or not online is reported as the violation it is.
  */
-export async function checkInvariants(fleet: Fleet, work: Workload, o: { drainMs: number; log: (s: string) => void }): Promise<{ invariants: InvariantResult[]; drain: DrainTimings; serviceCommands: Record<string, number> }> {
+export async function checkInvariants(
+  fleet: Fleet,
+  work: Workload,
+  o: { drainMs: number; log: (s: string) => void; at: (ms: number) => string; faultsBetween: (from: number, to: number) => string },
+): Promise<{ invariants: InvariantResult[]; drain: DrainTimings; serviceCommands: Record<string, number> }> {
   const { log } = o;
   const drain: DrainTimings = { onlineMs: 0, commandsMs: 0, tasksMs: 0, webhooksMs: 0 };
   const timed = async <T>(key: keyof DrainTimings, fn: () => Promise<T>): Promise<T> => {
@@ -174,34 +178,21 @@ export async function checkInvariants(fleet: Fleet, work: Workload, o: { drainMs
 
   // 6. No task ran twice at once: runs (by process id) of one task must not overlap in time.
   const overlap = new Invariant('no task ran twice at once');
-  const runs = new Map<string, Map<string, [number, number]>>();
-  for (const l of linesOf(work.taskLog)) {
-    const [, mark, pid, ms] = l.split(' ');
-    if (!mark || !pid || !ms) continue;
-    const byPid = runs.get(mark) ?? new Map<string, [number, number]>();
-    runs.set(mark, byPid);
-    const t = Number(ms);
-    const span = byPid.get(pid);
-    byPid.set(pid, span ? [Math.min(span[0], t), Math.max(span[1], t)] : [t, t]);
-  }
   const idOfMark = new Map(work.tasks.map((t) => [t.mark, t.id]));
-  for (const [mark, byPid] of runs) {
-    const spans = [...byPid.values()].sort((a, b) => a[0] - b[0]);
-    let bad = '';
-    for (let i = 1; i < spans.length; i++) if (spans[i]![0] <= spans[i - 1]![1]) bad = `${JSON.stringify(spans[i - 1])} and ${JSON.stringify(spans[i])}`;
-    overlap.check(bad === '', () => `${idOfMark.get(mark) ?? '(not accepted)'} ${mark}: ${spans.length} runs, overlapping ${bad}`);
+  const taskById = new Map(tasks.map((t) => [t.id, t]));
+  for (const r of taskRuns(linesOf(work.taskLog))) {
+    overlap.check(r.overlap === null, () => {
+      const [a, b] = r.overlap!;
+      const id = idOfMark.get(r.mark);
+      const attempts = (id && taskById.get(id)?.attemptList.map((x) => `${x.id}@${nameOf.get(x.nodeId) ?? x.nodeId}:${x.state}${x.error ? `(${x.error.code})` : ''}`).join(' ')) ?? '';
+      const span = (x: TaskRun) => `${x.run} on ${x.node} ${o.at(x.start)}..${o.at(x.last)}`;
+      return `${id ?? '(not accepted)'}: ${r.runs} runs; ${span(a)} overlaps ${span(b)}; attempts ${attempts}; faults ${o.faultsBetween(a.start - 15_000, b.start)}`;
+    });
   }
 
   // 7. No webhook delivered twice: one receipt per delivery id, one delivery id per (event, subject).
   const dup = new Invariant('no webhook delivered twice');
-  const perDelivery = tally(work.receipts.map((r) => r.delivery));
-  for (const [d, n] of perDelivery) dup.check(n === 1, () => `delivery ${d} received ${n} times (${work.receipts.filter((r) => r.delivery === d).map((r) => new Date(r.at).toISOString()).join(', ')})`);
-  const perSubject = new Map<string, Set<string>>();
-  for (const r of work.receipts) {
-    const k = `${r.event} ${r.subject}`;
-    perSubject.set(k, (perSubject.get(k) ?? new Set()).add(r.delivery));
-  }
-  for (const [k, ds] of perSubject) dup.check(ds.size === 1, () => `${k}: ${ds.size} deliveries (${[...ds].join(', ')})`);
+  for (const c of webhookChecks(work.receipts)) dup.check(c.ok, () => `${c.what}; faults ${o.faultsBetween(c.from - 15_000, c.to)}`);
 
   // 8. The service converged: every node runs the last accepted revision (bounded wait).
   const svc = new Invariant('service converged on every node');
@@ -211,7 +202,8 @@ export async function checkInvariants(fleet: Fleet, work: Workload, o: { drainMs
       'the service converged',
       async () => {
         const s = await read(fleet, 'the service', (c) => c.getService(work.serviceName));
-        return { s, ok: fleet.agents.every((a) => s.nodes.some((n) => n.nodeName === a.name && n.revision === lastRev && n.state === 'running')) };
+        const ok = fleet.agents.every((a) => s.nodes.some((n) => n.nodeName === a.name && n.revision === lastRev && n.state === 'running'));
+        return ok && { s, ok };
       },
       { timeoutMs: o.drainMs, intervalMs: 1000 },
     ).catch(() => read(fleet, 'the service', (c) => c.getService(work.serviceName)).then((s) => ({ s, ok: false })));
@@ -226,4 +218,58 @@ export async function checkInvariants(fleet: Fleet, work: Workload, o: { drainMs
   for (const c of applied.items) serviceCommands[c.state] = (serviceCommands[c.state] ?? 0) + 1;
 
   return { invariants: [online, final, jobFinal, taskFinal, twice, once, overlap, dup, svc].map((i) => i.toJSON()), drain, serviceCommands };
+}
+
+export interface TaskRun {
+  run: string;
+  node: string;
+  start: number;
+  last: number;
+}
+
+/**
+ * The runs of each task in the task log (`start|tick|end <mark> <attempt> <node> <ms>` lines):
+ * a run is one attempt's process, spanning its first to its last line. `overlap`: two runs of
+ * the task whose spans meet, or null.
+ */
+export function taskRuns(lines: string[]): { mark: string; runs: number; overlap: [TaskRun, TaskRun] | null }[] {
+  const runs = new Map<string, Map<string, TaskRun>>();
+  for (const l of lines) {
+    const [, mark, run, node, ms] = l.split(' ');
+    const t = Number(ms);
+    if (!mark || !run || !node || !Number.isFinite(t)) continue;
+    const byRun = runs.get(mark) ?? new Map<string, TaskRun>();
+    runs.set(mark, byRun);
+    const span = byRun.get(run);
+    byRun.set(run, span ? { ...span, start: Math.min(span.start, t), last: Math.max(span.last, t) } : { run, node, start: t, last: t });
+  }
+  return [...runs].map(([mark, byRun]) => {
+    const spans = [...byRun.values()].sort((a, b) => a.start - b.start);
+    let overlap: [TaskRun, TaskRun] | null = null;
+    // Sorted by start: a run overlaps an earlier one iff it starts before the latest end so far.
+    let latest = spans[0]!;
+    for (const s of spans.slice(1)) {
+      if (s.start <= latest.last) overlap ??= [latest, s];
+      if (s.last > latest.last) latest = s;
+    }
+    return { mark, runs: spans.length, overlap };
+  });
+}
+
+/** One check per delivery id (received once) and per event and subject (one delivery id). */
+export function webhookChecks(receipts: WebhookReceipt[]): { ok: boolean; what: string; from: number; to: number }[] {
+  const out: { ok: boolean; what: string; from: number; to: number }[] = [];
+  const perDelivery = new Map<string, WebhookReceipt[]>();
+  for (const r of receipts) perDelivery.set(r.delivery, [...(perDelivery.get(r.delivery) ?? []), r]);
+  for (const [d, rs] of perDelivery) out.push({ ok: rs.length === 1, what: `delivery ${d} (${rs[0]!.event} ${rs[0]!.subject}) received ${rs.length} times at ${rs.map((r) => new Date(r.at).toISOString()).join(', ')}`, from: rs[0]!.at, to: rs.at(-1)!.at });
+  const perSubject = new Map<string, Set<string>>();
+  for (const r of receipts) {
+    const k = `${r.event} ${r.subject}`;
+    perSubject.set(k, (perSubject.get(k) ?? new Set()).add(r.delivery));
+  }
+  for (const [k, ds] of perSubject) {
+    const at = receipts.filter((r) => ds.has(r.delivery)).map((r) => r.at);
+    out.push({ ok: ds.size === 1, what: `${k}: ${ds.size} deliveries (${[...ds].join(', ')})`, from: Math.min(...at), to: Math.max(...at) });
+  }
+  return out;
 }

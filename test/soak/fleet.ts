@@ -8,7 +8,11 @@ import { killServices, removeTestCgroups } from '../support/service-artifacts.js
 import { TcpProxy } from '../support/tcp-proxy.js';
 import { waitFor } from '../support/wait.js';
 
-/** The control planes' settings for the soak: fast liveness (FAST_TIMINGS comes from startServerProcess), fast task lease and webhook retries. */
+/**
+ * The control planes' settings for the soak: fast liveness (FAST_TIMINGS comes from
+ * startServerProcess), a fast task lease and webhook retries. The webhook attempt timeout (and
+ * so the delivery lease, 2 × it + 5 s) stays the production default.
+ */
 const SERVER_ENV: NodeJS.ProcessEnv = {
   STEWARD_TASK_TICK_MS: '100',
   STEWARD_TASK_LEASE_MS: '2000',
@@ -16,7 +20,6 @@ const SERVER_ENV: NodeJS.ProcessEnv = {
   STEWARD_WEBHOOK_BACKOFF_MS: '200',
   STEWARD_WEBHOOK_BACKOFF_MAX_MS: '1000',
   STEWARD_WEBHOOK_MAX_ATTEMPTS: '1000',
-  STEWARD_WEBHOOK_TIMEOUT_MS: '2000',
   // Control planes the soak starts need no agent package of their own (as in vitest.config.ts).
   STEWARD_AGENT_PACKAGE_BUILD: 'off',
 };
@@ -90,7 +93,7 @@ export class Fleet {
       `servers: [${list.join(', ')}]\n` +
       `resources: { cpuCores: 2, memoryBytes: 2147483648 }\ntask: { slots: 2 }\n` +
       `service:\n  cgroupParent: ${this.cgroupParent}\n  pollIntervalMs: 200\n`;
-    return startAgentProcess({ token, name: a.name, dataDir: a.dataDir, config, env: { SOAK_EFFECTS: a.effects } });
+    return startAgentProcess({ token, name: a.name, dataDir: a.dataDir, config, env: { SOAK_EFFECTS: a.effects, SOAK_NODE: a.name } });
   }
 
   /** A client for a replica that is up (none: null), picked by `pick` in [0,1). */

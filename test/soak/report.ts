@@ -1,5 +1,5 @@
 import type { InvariantResult, DrainTimings } from './checker.js';
-import type { FaultKind } from './faults.js';
+import type { FaultEvent, FaultKind } from './faults.js';
 
 export interface SoakReport {
   seed: number;
@@ -9,6 +9,8 @@ export interface SoakReport {
   /** From start to the end of the checks. */
   totalMs: number;
   faults: Record<FaultKind, number>;
+  /** Every fault, times in ms since the soak started. */
+  faultEvents: FaultEvent[];
   workload: Record<string, number>;
   /** Submits not accepted, by reason (`503 store_unavailable`, `network: ECONNREFUSED`…). */
   refusals: Record<string, number>;

@@ -40,6 +40,7 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
     drain: { onlineMs: 0, commandsMs: 0, tasksMs: 0, webhooksMs: 0 },
     replicaRssMiB: { max: [], end: [] },
     load: [],
+    faultEvents: [],
   };
   const fleet = await Fleet.start({ agents: o.agents, log });
   const rng = seededRng(o.seed);
@@ -62,7 +63,12 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
     log('chaos over: stopping the faults (each healed) and the workload');
     await Promise.all([faults.stop(), work.stop()]);
     report.chaosMs = Date.now() - chaosStart;
-    const checked = await checkInvariants(fleet, work, { drainMs: o.drainMs ?? 120_000, log });
+    const at = (ms: number) => `+${((ms - t0) / 1000).toFixed(1)}s`;
+    const faultsBetween = (from: number, to: number) => {
+      const near = faults.events.filter((f) => f.at <= to && f.healedAt >= from);
+      return near.length ? near.map((f) => `${f.kind} ${f.target} ${at(f.at)}..${at(f.healedAt)}`).join(', ') : 'none';
+    };
+    const checked = await checkInvariants(fleet, work, { drainMs: o.drainMs ?? 120_000, log, at, faultsBetween });
     report.invariants = checked.invariants;
     report.drain = checked.drain;
     report.serviceCommands = checked.serviceCommands;
@@ -72,6 +78,7 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
   } finally {
     clearInterval(sample);
     report.faults = { ...faults.counts };
+    report.faultEvents = faults.events.map((f) => ({ ...f, at: f.at - t0, healedAt: f.healedAt - t0 }));
     report.workload = work.counts();
     report.refusals = { ...work.refusals };
     report.replicaRssMiB = { max: rssMax.map((b) => Math.round(b / MiB)), end: fleet.serverRss().map((b) => (b === null ? null : Math.round(b / MiB))) };

@@ -163,13 +163,13 @@ export class Workload {
   }
 
   /**
-   * A task of ~1.5 s that writes `start|tick|end <mark> <pid> <ms>` lines: a run is the span
-   * from its start to its last line, so two runs of one task that overlap show, even when one
-   * was killed without an end.
+   * A task of ~1.5 s that writes `start|tick|end <mark> <attempt> <node> <ms>` lines: a run is
+   * the span from its start to its last line, so two runs of one task that overlap show, even
+   * when one was killed without an end.
    */
   private async task(): Promise<void> {
     const mark = `t-${randomUUID()}`;
-    const line = (what: string) => `echo "${what} ${mark} $$ $(date +%s%3N)" >> ${this.taskLog}`;
+    const line = (what: string) => `echo "${what} ${mark} $STEWARD_TASK_ATTEMPT_ID $SOAK_NODE $(date +%s%3N)" >> ${this.taskLog}`;
     const script = [line('start'), `for i in 1 2 3 4 5 6; do sleep 0.25; ${line('tick')}; done`, line('end')].join('; ');
     const res = await this.submit((c) => c.submitTask({ kind: 'exec', payload: { command: 'sh', args: ['-c', script] }, requestId: mark, timeoutMs: 60_000, maxRetries: 2 }));
     if (res) this.tasks.push({ id: res.task.id, mark });
