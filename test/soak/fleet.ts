@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { StewardClient } from '@steward/client';
 import { startPgCluster, type OwnedPgCluster } from '../support/pg-cluster.js';
@@ -106,6 +106,13 @@ export class Fleet {
     const a = this.agents[i]!;
     a.up = false;
     await a.proc.kill('SIGKILL');
+    this.keepOutput(a.name, a.proc);
+  }
+
+  /** Appends a process's output to `<dir>/logs/<name>.log`, for reading after a violation. */
+  private keepOutput(name: string, proc: { output(): string }): void {
+    mkdirSync(join(this.dir, 'logs'), { recursive: true });
+    appendFileSync(join(this.dir, 'logs', `${name}.log`), proc.output());
   }
 
   restartAgent(i: number): void {
@@ -117,6 +124,7 @@ export class Fleet {
   async killReplica(i: number): Promise<void> {
     this.serverUp[i] = false;
     await this.servers[i]!.kill('SIGKILL');
+    this.keepOutput(`replica-${i}`, this.servers[i]!);
   }
 
   /** Same port and data dir (the agents' proxies point at the port). The caller makes sure PostgreSQL is up. */
@@ -160,13 +168,16 @@ export class Fleet {
     return this.servers.map((s, i) => (this.serverUp[i] ? rssOf(s.child.pid) : null));
   }
 
+  /** Stops everything; the logs and effect files stay in `dir`. */
   async stop(): Promise<void> {
     for (const a of this.agents) {
       await a.proc?.kill('SIGKILL');
+      if (a.proc) this.keepOutput(a.name, a.proc);
       killServices(a.dataDir);
       for (const p of a.proxies) await p.stop();
     }
     await Promise.all(this.servers.map((s) => s.kill('SIGKILL')));
+    this.servers.forEach((s, i) => this.keepOutput(`replica-${i}`, s));
     await this.pg.destroy();
     removeTestCgroups(this.cgroupParent);
   }
