@@ -17,21 +17,33 @@ export interface InvariantResult {
   violated: number;
   /** The first few violations, each a line saying what and where. */
   examples: string[];
+  /** Cases that broke the rule for a reason the product documents (at-least-once after a kill -9): not violations. */
+  excused: number;
+  excusedExamples: string[];
 }
 
 class Invariant implements InvariantResult {
   checked = 0;
   violated = 0;
   examples: string[] = [];
+  excused = 0;
+  excusedExamples: string[] = [];
   constructor(readonly name: string) {}
-  check(ok: boolean, what: () => string): void {
+  /** `excuse`: why a failed case is allowed (null: it is a violation). */
+  check(ok: boolean, what: () => string, excuse: () => string | null = () => null): void {
     this.checked++;
     if (ok) return;
+    const why = excuse();
+    if (why !== null) {
+      this.excused++;
+      if (this.excusedExamples.length < KEEP) this.excusedExamples.push(`${what()} — ${why}`);
+      return;
+    }
     this.violated++;
     if (this.examples.length < KEEP) this.examples.push(what());
   }
   toJSON(): InvariantResult {
-    return { name: this.name, checked: this.checked, violated: this.violated, examples: this.examples };
+    return { name: this.name, checked: this.checked, violated: this.violated, examples: this.examples, excused: this.excused, excusedExamples: this.excusedExamples };
   }
 }
 
@@ -83,7 +95,14 @@ export interface DrainTimings {
 export async function checkInvariants(
   fleet: Fleet,
   work: Workload,
-  o: { drainMs: number; log: (s: string) => void; at: (ms: number) => string; faultsBetween: (from: number, to: number) => string },
+  o: {
+    drainMs: number;
+    log: (s: string) => void;
+    at: (ms: number) => string;
+    faultsBetween: (from: number, to: number) => string;
+    /** A replica kill that started between `from` and `to`, described; null if none. */
+    replicaKillNear: (from: number, to: number) => string | null;
+  },
 ): Promise<{ invariants: InvariantResult[]; drain: DrainTimings; serviceCommands: Record<string, number> }> {
   const { log } = o;
   const drain: DrainTimings = { onlineMs: 0, commandsMs: 0, tasksMs: 0, webhooksMs: 0 };
@@ -192,7 +211,19 @@ export async function checkInvariants(
 
   // 7. No webhook delivered twice: one receipt per delivery id, one delivery id per (event, subject).
   const dup = new Invariant('no webhook delivered twice');
-  for (const c of webhookChecks(work.receipts)) dup.check(c.ok, () => `${c.what}; faults ${o.faultsBetween(c.from - 15_000, c.to)}`);
+  // A replica killed (kill -9) after the receiver got a delivery and before it recorded that is
+  // at-least-once by design (docs/alerts.md: receivers drop duplicates by delivery id); the
+  // receiver's clock lags under load, so a kill up to 10 s before the first receipt counts.
+  for (const c of webhookChecks(work.receipts)) {
+    dup.check(
+      c.ok,
+      () => `${c.what}; faults ${o.faultsBetween(c.from - 15_000, c.to)}`,
+      () => {
+        const kill = o.replicaKillNear(c.from - 10_000, c.from + 1000);
+        return kill && `sent again after ${kill} (the lease ran out): at-least-once after a kill -9`;
+      },
+    );
+  }
 
   // 8. The service converged: every node runs the last accepted revision (bounded wait).
   const svc = new Invariant('service converged on every node');

@@ -46,10 +46,11 @@ export function formatReport(r: SoakReport): string {
   for (const [k, n] of Object.entries(r.refusals)) out.push(`  refused: ${k}: ${n}`);
   out.push(`  service.apply commands: ${JSON.stringify(r.serviceCommands)}`);
   out.push('');
-  out.push(`${pad('invariant', 36)}${padL('checked', 9)}${padL('violated', 10)}`);
+  out.push(`${pad('invariant', 36)}${padL('checked', 9)}${padL('violated', 10)}${padL('excused', 9)}`);
   for (const i of r.invariants) {
-    out.push(`${pad(i.name, 36)}${padL(i.checked, 9)}${padL(i.violated, 10)}`);
+    out.push(`${pad(i.name, 36)}${padL(i.checked, 9)}${padL(i.violated, 10)}${padL(i.excused, 9)}`);
     for (const e of i.examples) out.push(`    ${e}`);
+    for (const e of i.excusedExamples) out.push(`    excused: ${e}`);
   }
   out.push('');
   out.push(`drain: online ${r.drain.onlineMs} ms, commands ${r.drain.commandsMs} ms, tasks ${r.drain.tasksMs} ms, webhooks ${r.drain.webhooksMs} ms`);

@@ -69,7 +69,11 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
       const near = faults.events.filter((f) => f.at <= to && f.healedAt >= from);
       return near.length ? near.map((f) => `${f.kind} ${f.target} ${at(f.at)}..${at(f.healedAt)}`).join(', ') : 'none';
     };
-    const checked = await checkInvariants(fleet, work, { drainMs: o.drainMs ?? 120_000, log, at, faultsBetween });
+    const replicaKillNear = (from: number, to: number) => {
+      const k = faults.events.find((f) => f.kind === 'replica-kill' && f.at >= from && f.at <= to);
+      return k ? `the kill of ${k.target} at ${at(k.at)}` : null;
+    };
+    const checked = await checkInvariants(fleet, work, { drainMs: o.drainMs ?? 120_000, log, at, faultsBetween, replicaKillNear });
     report.invariants = checked.invariants;
     report.drain = checked.drain;
     report.serviceCommands = checked.serviceCommands;
