@@ -169,7 +169,19 @@ export async function checkInvariants(
     ).catch((e: Error) => log(e.message.slice(0, 300))),
   );
   const taskFinal = new Invariant('every accepted task final');
-  for (const t of tasks) taskFinal.check(FINAL_TASK.has(t.state), () => `${t.id}: ${t.state}, attempts ${JSON.stringify(t.attemptList.map((a) => a.state))}`);
+  // For a task still open: the state of each open attempt's task.run command, which says where it hangs.
+  const openAttempts = tasks.filter((t) => !FINAL_TASK.has(t.state)).flatMap((t) => t.attemptList.filter((a) => a.state === 'placed' || a.state === 'running'));
+  const runCmd = new Map<string, string>();
+  for (const a of openAttempts.slice(0, 50)) {
+    const c = await read(fleet, `command ${a.commandId}`, (cl) => cl.getCommand(a.commandId)).catch(() => null);
+    runCmd.set(a.id, c ? `${c.state}, ${c.deliveries} deliveries` : 'unreadable');
+  }
+  for (const t of tasks) {
+    taskFinal.check(FINAL_TASK.has(t.state), () => {
+      const attempts = t.attemptList.map((a) => `${a.state}${runCmd.has(a.id) ? ` (task.run ${runCmd.get(a.id)})` : ''}`);
+      return `${t.id}: ${t.state}, attempts ${JSON.stringify(attempts)}`;
+    });
+  }
 
   // 4. The webhook queue drained: nothing pending or being delivered (bounded), so every delivery the store made was sent.
   await timed('webhooksMs', () =>
