@@ -5,6 +5,7 @@ import type { Context } from '../core/context.js';
 import { credentialIdOf, makeCredential } from '../security/secrets.js';
 import type { CommandSigner } from '../security/signing-key.js';
 import { listNodeRows, setNextCredential } from '../store/queries/nodes.js';
+import { isStoreUnavailable } from '../store/unavailable.js';
 import type { CommandsTable } from '../store/schema.js';
 import { Dispatcher } from './dispatcher.js';
 import { AgentGateway, type CommandReceiver } from './gateway.js';
@@ -66,6 +67,13 @@ export interface AgentLink {
  */
 export class Link implements AgentLink {
   private readonly hub = new AgentHub();
+  /**
+   * A sweep failed because the store did not answer (a PostgreSQL restart), and when it
+   * answered again: heartbeats sent meanwhile were not stored, so silence before that moment
+   * is the store's, not the nodes' (liveness.ts).
+   */
+  private storeFailed = false;
+  private storeBackAt = 0;
   private readonly dispatcher: Dispatcher;
   private readonly gateway: AgentGateway;
   private readonly transports: Transport[] = [];
@@ -223,8 +231,18 @@ export class Link implements AgentLink {
   }
 
   /** Marks silent or disconnected nodes offline; run on the sweep interval. */
-  sweep(): Promise<number> {
-    return sweepLiveness(this.ctx, this.hub);
+  async sweep(): Promise<number> {
+    try {
+      if (this.storeFailed) {
+        await this.ctx.store.ping();
+        this.storeFailed = false;
+        this.storeBackAt = this.ctx.now();
+      }
+      return await sweepLiveness(this.ctx, this.hub, this.storeBackAt);
+    } catch (err) {
+      if (isStoreUnavailable(err)) this.storeFailed = true;
+      throw err;
+    }
   }
 
   /** Closes every connection (agents redial elsewhere or later) and stops the transports. */

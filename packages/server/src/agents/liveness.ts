@@ -11,8 +11,14 @@ import type { AgentHub } from './hub.js';
  * reconnect storm one may drop and take a while to get through again. A node lost meanwhile is
  * `reconnecting` instead (never `online` while not connected); nodes still `reconnecting` (also
  * those online before the restart, store.ts) turn offline once the guard is over.
+ *
+ * `storeBackAt`: when the store answered again after an outage. Heartbeats that arrived while it
+ * was down were not stored, so a node's silence counts from then at the earliest: otherwise a
+ * PostgreSQL restart longer than `offlineAfterMs` (minus a heartbeat) marks every node offline
+ * and their running commands and task attempts lost, while they all kept running (found by the
+ * chaos soak, docs/soak.md).
  */
-export async function sweepLiveness(ctx: Context, hub: AgentHub): Promise<number> {
+export async function sweepLiveness(ctx: Context, hub: AgentHub, storeBackAt = 0): Promise<number> {
   const now = ctx.now();
   const { offlineAfterMs, disconnectGraceMs, startupGuardMs } = ctx.settings;
   const guarded = now < ctx.startedAt + startupGuardMs;
@@ -25,7 +31,9 @@ export async function sweepLiveness(ctx: Context, hub: AgentHub): Promise<number
       publishNodeStatus(ctx, row, `not back ${Math.round(startupGuardMs / 1000)}s after the control plane started`);
     }
   }
-  const lost = await findLostNodes(ctx.store.db, now - offlineAfterMs, now - disconnectGraceMs, now);
+  // Within offlineAfterMs of the store's return no node counts as silent (0: no last_seen_at is older).
+  const silentBefore = storeBackAt > now - offlineAfterMs ? 0 : now - offlineAfterMs;
+  const lost = await findLostNodes(ctx.store.db, silentBefore, now - disconnectGraceMs, now);
   for (const n of lost) {
     const silent = n.connection_id !== null;
     const row = await transitionNode(ctx.store.db, n.id, guarded ? 'reconnecting' : 'offline', now, { connection_id: null });

@@ -3,9 +3,12 @@ import type { AgentLink } from '../agents/link.js';
 import type { Context } from '../core/context.js';
 import { jobCounts, releaseHeld, runningJobIds, transitionJob, getJobRow } from '../store/queries/jobs.js';
 import { publishCommandState } from '../events/command-state.js';
+import { isStoreUnavailable } from '../store/unavailable.js';
 
 // Awaiting approval counts as active: the job is not over, and its batch is not free for more.
 const ACTIVE = ['awaiting_approval', 'pending', 'dispatched', 'running'];
+/** How soon jobs whose update met an unreachable store are tried again. */
+const STORE_RETRY_MS = 1000;
 
 /**
  * Keeps each job's aggregate current. Command ends are coalesced per job, so a fan-out to
@@ -38,16 +41,31 @@ export class JobTracker {
   private async drain(): Promise<void> {
     // Yield once so results that arrive in the same tick are counted together.
     await new Promise((r) => setImmediate(r));
+    let retry = false;
     try {
       while (this.dirty.size) {
         const ids = [...this.dirty];
         this.dirty.clear();
-        for (const id of ids) await this.update(id);
+        for (const [i, id] of ids.entries()) {
+          try {
+            await this.update(id);
+          } catch (err) {
+            if (!isStoreUnavailable(err)) throw err;
+            // The store is down (a PostgreSQL restart). These jobs' commands may all have
+            // ended: dropping them would leave each job `running` for good (the chaos soak
+            // found one), so they are tried again shortly.
+            for (const rest of ids.slice(i)) this.dirty.add(rest);
+            this.ctx.log.warn({ err, jobs: this.dirty.size }, 'updating jobs: the store does not answer; trying again shortly');
+            retry = true;
+            return;
+          }
+        }
       }
     } catch (err) {
       this.ctx.log.error({ err }, 'updating a job failed');
     } finally {
       this.running = null;
+      if (retry) setTimeout(() => this.dirty.size && !this.running && (this.running = this.drain()), STORE_RETRY_MS).unref();
     }
   }
 

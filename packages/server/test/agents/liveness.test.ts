@@ -1,4 +1,4 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { AGENT_PROTOCOL_VERSION, type HelloMessage } from '@steward/protocol';
 import { Link } from '../../src/agents/link.js';
 import { MemoryTransport } from '../../src/agents/transports/memory.js';
@@ -76,5 +76,29 @@ describe.each(storeTargets())('liveness after a restart on $name', (target) => {
     expect(await link.sweep()).toBe(1);
     expect((await getNodeRow(ctx.store.db, away.id))?.status).toBe('offline');
     expect((await getNodeRow(ctx.store.db, back.id))?.status).toBe('online');
+  });
+
+  it('after the store did not answer a sweep, silence counts from its return: no node goes offline for heartbeats it could not store', async () => {
+    const { offlineAfterMs, startupGuardMs } = ctx.settings;
+    const start = T0 + startupGuardMs + 1000;
+    const n = nodeRow({ status: 'online', last_seen_at: start, connection_id: 'conn-elsewhere' });
+    await insertNode(ctx.store.db, n);
+    // The store is down for a sweep (a PostgreSQL restart): the sweep fails with a connection error.
+    clock.now = start + 1000;
+    const down = vi.spyOn(ctx.store.db, 'selectFrom').mockImplementationOnce(() => {
+      throw Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' });
+    });
+    await expect(link.sweep()).rejects.toThrow(/ECONNREFUSED/);
+    down.mockRestore();
+    // Back well past the offline threshold since the last stored heartbeat: not silent yet.
+    clock.now = start + 3 * offlineAfterMs;
+    expect(await link.sweep()).toBe(0);
+    clock.now += offlineAfterMs - 1;
+    expect(await link.sweep()).toBe(0);
+    expect((await getNodeRow(ctx.store.db, n.id))?.status).toBe('online');
+    // Still no heartbeat a threshold after the store's return: offline as ever.
+    clock.now += 1;
+    expect(await link.sweep()).toBe(1);
+    expect((await getNodeRow(ctx.store.db, n.id))?.status).toBe('offline');
   });
 });

@@ -55,24 +55,25 @@ export class WebhookDeliverer {
   /** One claim-and-send round; returns how many deliveries it attempted. */
   async roundOnce(): Promise<number> {
     const now = this.ctx.now();
+    // Well past one attempt's time limit, so a live replica finishes before anyone takes
+    // over; a replica that died mid-attempt holds its rows only this long.
+    const leaseMs = 2 * this.settings.timeoutMs + 5000;
     const claimed = await this.ctx.store.tx((db) =>
       claimDeliveries(db, {
         now,
         owner: this.replicaId,
-        // Well past one attempt's time limit, so a live replica finishes before anyone takes
-        // over; a replica that died mid-attempt holds its rows only this long.
-        leaseMs: 2 * this.settings.timeoutMs + 5000,
+        leaseMs,
         limit: this.settings.concurrency,
         skipLocked: this.ctx.store.dialect === 'postgres',
       }),
     );
-    await Promise.all(claimed.map((d) => this.attempt(d)));
+    await Promise.all(claimed.map((d) => this.attempt(d, now + leaseMs)));
     // A full batch means more may be due right now.
     if (claimed.length === this.settings.concurrency) this.again = true;
     return claimed.length;
   }
 
-  private async attempt(d: WebhookDeliveriesTable): Promise<void> {
+  private async attempt(d: WebhookDeliveriesTable, leaseUntil: number): Promise<void> {
     const hook = await getWebhook(this.ctx.store.db, d.webhook_id);
     const n = d.attempts + 1;
     const at = this.ctx.now();
@@ -122,11 +123,29 @@ export class WebhookDeliverer {
       state: ok ? 'succeeded' : giveUp ? 'failed' : 'pending',
       nextAttemptAt: ok || giveUp ? null : this.ctx.now() + backoffDelay(n, this.settings.backoffMs, this.settings.backoffMaxMs),
     };
-    const kept = await recordAttempt(this.ctx.store.db, d.id, this.replicaId, outcome);
+    const kept = await this.record(d.id, outcome, leaseUntil);
     const log = { deliveryId: d.id, webhookId: d.webhook_id, attempt: n, statusCode, durationMs, state: outcome.state };
     if (!kept) this.ctx.log.warn(log, 'webhook delivery was taken over by another replica; attempt not recorded');
     else if (ok) this.ctx.log.debug(log, 'webhook delivered');
     else this.ctx.log.warn({ ...log, error }, giveUp ? 'webhook delivery failed for good' : 'webhook attempt failed; will retry');
+  }
+
+  /**
+   * Records an attempt, trying again while the store is unreachable (a PostgreSQL restart) and
+   * the lease is still this replica's. The receiver may have the request already: an outcome
+   * dropped here would leave the row leased until the lease ran out, and then the delivery
+   * would go out a second time (found by the chaos soak, docs/soak.md).
+   */
+  private async record(id: string, outcome: AttemptOutcome, leaseUntil: number): Promise<boolean> {
+    for (let delay = 100; ; delay = Math.min(delay * 2, 1000)) {
+      try {
+        return await recordAttempt(this.ctx.store.db, id, this.replicaId, outcome);
+      } catch (err) {
+        if (this.stopped || this.ctx.now() + delay >= leaseUntil) throw err;
+        this.ctx.log.warn({ err, deliveryId: id }, 'could not record a webhook attempt; trying again while the lease holds');
+        await new Promise((r) => setTimeout(r, delay));
+      }
+    }
   }
 
   async stop(): Promise<void> {
