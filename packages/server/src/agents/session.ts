@@ -85,12 +85,6 @@ export class AgentSession {
   private pending = 0;
   private pendingBytes = 0;
   private paused = false;
-  /**
-   * Commands whose result is queued here and not handled yet. Their `command.started` (queued
-   * before it) is not stored: the result ends the command and records the start anyway, so a
-   * quick command (a fan-out's ping) costs one write, not two.
-   */
-  private readonly resultsQueued = new Map<string, number>();
   /** Set once the server closed the connection: frames still in flight are not handled. */
   private closing = false;
   /** Resolves once the socket closed and every message before it was handled. */
@@ -201,7 +195,6 @@ export class AgentSession {
     }
     const msg = parsed as AgentMessage;
     if (msg.type !== 'hello' && !this.ready) return this.reject('hello_required', 'send hello first');
-    if (msg.type === 'command.result') this.resultsQueued.set(msg.commandId, (this.resultsQueued.get(msg.commandId) ?? 0) + 1);
     // Messages of one agent are handled in order: a result never overtakes its start.
     this.enqueueBounded(data.length, async () => {
       switch (msg.type) {
@@ -222,16 +215,11 @@ export class AgentSession {
         case 'heartbeat':
           return this.handlers.heartbeat(this, msg);
         case 'command.started':
-          if (this.resultsQueued.has(msg.commandId)) return;
+          // Stored even when its result is already queued behind it: every state a command
+          // passes through is an event (the dashboard's steps, webhooks filtered by state).
           return this.handlers.started(this, msg.commandId);
         case 'command.result':
-          try {
-            return await this.handlers.result(this, msg);
-          } finally {
-            const n = this.resultsQueued.get(msg.commandId) ?? 1;
-            if (n <= 1) this.resultsQueued.delete(msg.commandId);
-            else this.resultsQueued.set(msg.commandId, n - 1);
-          }
+          return this.handlers.result(this, msg);
         case 'command.progress':
           return this.handlers.progress(this, msg);
         case 'command.reported':
