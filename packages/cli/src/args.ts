@@ -187,3 +187,24 @@ export function collectCap(value: string, previous: string[] = []): string[] {
   if (items.length === 0 || items.some((c) => c.length > 100)) throw new InvalidArgumentError('Expected capability names like python3 or gpu.');
   return [...new Set([...previous, ...items])];
 }
+
+/**
+ * The nodes a fan-out command targets: exactly one of a node list, `--selector`, `--all`.
+ * `nodesFlag` is how the command names its list (`--node N (repeatable)` for `run`, `--nodes a,b`
+ * for `agents upgrade`), so the message shows the flag the user can type.
+ */
+export function nodeTarget(
+  o: { nodes?: string[]; selector?: string; all?: boolean },
+  nodesFlag: { name: string; usage: string },
+): { nodes: string[] } | { selector: string } | { all: true } {
+  const given = [o.nodes?.length ? nodesFlag.name : '', o.selector ? '--selector' : '', o.all ? '--all' : ''].filter(Boolean);
+  if (given.length !== 1) {
+    throw new ValidationError(
+      given.length === 0 ? `choose the nodes: ${nodesFlag.usage}, --selector SEL or --all` : `choose one of ${given.join(', ')}`,
+      [{ field: 'target', rule: `exactly one of ${nodesFlag.name}, --selector, --all` }],
+    );
+  }
+  if (o.nodes?.length) return { nodes: o.nodes };
+  if (o.selector) return { selector: o.selector };
+  return { all: true };
+}

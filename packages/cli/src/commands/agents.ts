@@ -1,6 +1,6 @@
 import { Option, type Command } from 'commander';
-import { AGENT_UPGRADE_STATES, ValidationError, type AgentUpgradeDetail, type AgentUpgradeState } from '@steward/protocol';
-import { collectList, durationOption, positiveInt, selector } from '../args.js';
+import { AGENT_UPGRADE_STATES, type AgentUpgradeDetail, type AgentUpgradeState } from '@steward/protocol';
+import { collectList, durationOption, nodeTarget, positiveInt, selector } from '../args.js';
 import { clientFor, withConnection } from '../connect.js';
 import { ago, countsText, table, timestamp } from '../format.js';
 import { printJson, println } from '../output.js';
@@ -61,16 +61,11 @@ export function registerAgents(program: Command): void {
       .option('--watch', 'follow the progress until the upgrade completes, pauses or is aborted')
       .option('--json', 'print JSON'),
   ).action(async (opts: UpgradeOpts, cmd: Command) => {
-    const given = [opts.nodes?.length ? '--nodes' : '', opts.selector ? '--selector' : '', opts.all ? '--all' : ''].filter(Boolean);
-    if (given.length !== 1) {
-      throw new ValidationError(given.length === 0 ? 'choose the nodes: --nodes a,b, --selector SEL or --all' : `choose one of ${given.join(', ')}`, [
-        { field: 'target', rule: 'exactly one of --nodes, --selector, --all' },
-      ]);
-    }
+    const target = nodeTarget(opts, { name: '--nodes', usage: '--nodes a,b' });
     const client = clientFor(cmd);
     let u = await client.createAgentUpgrade({
       version: opts.version,
-      target: opts.nodes?.length ? { nodes: opts.nodes } : opts.selector ? { selector: opts.selector } : { all: true },
+      target,
       ...(opts.batchSize !== undefined ? { batchSize: opts.batchSize } : {}),
       ...(opts.maxUnavailable !== undefined ? { maxUnavailable: opts.maxUnavailable } : {}),
       ...(opts.canary !== undefined ? { canary: opts.canary } : {}),

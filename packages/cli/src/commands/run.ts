@@ -3,7 +3,7 @@ import { ApiError } from '@steward/client';
 import { ValidationError } from '@steward/protocol/errors';
 import { isTerminalCommandState } from '@steward/protocol/states';
 import type { JobCreate, JobDetail, JobTarget } from '@steward/protocol';
-import { collectList, durationOption, positiveInt, selector } from '../args.js';
+import { collectList, durationOption, nodeTarget, positiveInt, selector } from '../args.js';
 import { clientFor, withConnection } from '../connect.js';
 import { EXIT_FAILURE } from '../errors.js';
 import { onInterrupt } from '../interrupt.js';
@@ -32,18 +32,7 @@ interface RunOpts {
 const GRACE_MS = 5000;
 
 export function targetOf(opts: Pick<RunOpts, 'node' | 'selector' | 'all'>): JobTarget {
-  const given = [opts.node?.length ? '--node' : '', opts.selector ? '--selector' : '', opts.all ? '--all' : ''].filter(Boolean);
-  if (given.length !== 1) {
-    throw new ValidationError(
-      given.length === 0
-        ? 'choose the nodes: --node N (repeatable), --selector SEL or --all'
-        : `choose one of ${given.join(', ')}`,
-      [{ field: 'target', rule: 'exactly one of --node, --selector, --all' }],
-    );
-  }
-  if (opts.node?.length) return { nodes: opts.node };
-  if (opts.selector) return { selector: opts.selector };
-  return { all: true };
+  return nodeTarget({ nodes: opts.node, selector: opts.selector, all: opts.all }, { name: '--node', usage: '--node N (repeatable)' });
 }
 
 /** The server refuses a job whose target matches nothing; for `run` that is an outcome, not a usage error. */
