@@ -8,10 +8,10 @@ import { mkdirSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { StewardClient } from '@steward/client';
-import { startControlPlane } from './control-plane-process.js';
+import { agentEnv, startControlPlane, stewardArgs } from './control-plane-process.js';
 import { makeTempDir, readMemory, removeTempDir, spawnTracked, stopProcess, type Memory, type Tracked } from './processes.js';
 import { summarize, type Summary } from './stats.js';
-import { AGENT_ENV, AGENT_NODE_FLAGS, SERVER_NODE_FLAGS } from '../scripts/runtime-tuning.mjs';
+import { SERVER_NODE_FLAGS } from '../scripts/runtime-tuning.mjs';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const DIST = join(ROOT, 'dist');
@@ -82,10 +82,9 @@ async function repeat(n: number, fn: () => Promise<number>): Promise<Summary> {
 /** Starts the agent bundle; resolves with the process and the ms from spawn to its welcome line. */
 async function startAgent(url: string, dataDir: string, token?: string, name = 'footprint'): Promise<{ proc: Tracked; welcomeMs: number }> {
   // As the package's bin/steward-agent starts it (scripts/runtime-tuning.mjs).
-  const args = [...AGENT_NODE_FLAGS, join(DIST, 'steward-agent.mjs'), '--server', url, '--data-dir', dataDir, '--log-level', 'info', '--name', name];
-  if (token) args.push('--enroll-token', token);
+  const flags = ['--server', url, '--data-dir', dataDir, '--log-level', 'info', '--name', name, ...(token ? ['--enroll-token', token] : [])];
   const started = performance.now();
-  const proc = spawnTracked(process.execPath, args, { cwd: ROOT, env: { ...process.env, ...AGENT_ENV } });
+  const proc = spawnTracked(process.execPath, stewardArgs('cli', 'agent', flags), { cwd: ROOT, env: agentEnv('cli') });
   const welcomeMs = await new Promise<number>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`agent not welcomed within 60 s:\n${proc.tail()}`)), 60_000);
     proc.child.stdout!.on('data', (d: Buffer) => {
