@@ -1,16 +1,17 @@
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
-import { Agent as HttpAgent } from 'node:http';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import pg from 'pg';
 import type { EnrollmentTokenCreated, EnrollResponse } from '@steward/protocol';
+import { agentConnectionCap } from '../packages/server/src/core/open-files.js';
 import { Api } from './api.js';
 import { startControlPlane, type ControlPlaneProcess, type Launcher } from './control-plane-process.js';
 import { pool, sleep } from './concurrency.js';
 import type { Row } from './report.js';
-import { quietLogger, SimAgent, SimFleet, simInventory } from './sim-agent.js';
+import { simInventory } from './sim-agent.js';
+import { SimHosts } from './sim-host.js';
 
 /**
  * Issue 16 item 7: the largest fleet one control plane holds with 15 s heartbeats. Steps the
@@ -57,6 +58,9 @@ export interface SizingStep {
   disconnects: number;
   /** Connecting this step's new agents: s. */
   connectSeconds: number;
+  /** Files the control plane held open at the window's end (one socket per agent), and its limit. */
+  openFiles: number;
+  openFileLimit: number | null;
   /** Why this step counts as saturated (empty: it does not). */
   saturated: string[];
 }
@@ -72,13 +76,12 @@ export interface SizingResult {
   /** Straight-line fit over the healthy steps: CPU % of a core and RSS MiB per 1,000 agents. */
   cpuPercentPer1000: number | null;
   rssMiBPer1000: number | null;
-  /** The bench stopped below saturation (the open-file limit of one process, say). */
-  stoppedBecause: string | null;
 }
 
 const ENROLL_CONCURRENCY = 64;
-const CONNECT_CONCURRENCY = 256;
 const CONNECT_TIMEOUT_MS = 300_000;
+/** Simulated agents per host process: well inside one process's open-file limit. */
+const AGENTS_PER_HOST = 6000;
 
 export async function runSizing(o: SizingOptions): Promise<SizingResult> {
   const pgDb = o.db === 'postgres' ? await createPostgresDatabase() : null;
@@ -86,10 +89,9 @@ export async function runSizing(o: SizingOptions): Promise<SizingResult> {
   const cp = await startControlPlane({ launcher: o.launcher, db: pgDb?.url, env });
   const api = new Api(cp.url, cp.token, 4);
   const enrollApi = new Api(cp.url, null, ENROLL_CONCURRENCY);
-  const httpAgent = new HttpAgent({ keepAlive: false, maxSockets: Infinity });
-  const fleet = new SimFleet();
-  const log = quietLogger(fleet);
-  const sims: SimAgent[] = [];
+  // The agents live in child processes, so the bench's own open-file limit caps nothing: the
+  // control plane's is the one that counts (one socket per agent).
+  const hosts = new SimHosts(cp.url, AGENTS_PER_HOST);
   const probeLines: string[] = [];
   const probe = spawn(process.execPath, [join(import.meta.dirname, 'healthz-probe.mjs'), cp.url, '250'], { stdio: ['ignore', 'pipe', 'inherit'] });
   let partial = '';
@@ -100,57 +102,64 @@ export async function runSizing(o: SizingOptions): Promise<SizingResult> {
   });
   const lastSeen = o.db === 'sqlite' ? sqliteLastSeen(join(cp.dataDir, 'steward.db')) : postgresLastSeen(pgDb!.url);
   const steps: SizingStep[] = [];
-  let stoppedBecause: string | null = null;
   try {
     const max = o.steps[o.steps.length - 1]!;
     const { token } = await api.post<EnrollmentTokenCreated>('/api/v1/enrollment-tokens', { uses: max, ttlSeconds: 24 * 3600 });
     o.log(`sizing (${o.db}): control plane pid ${cp.pid}; steps ${o.steps.join(', ')}; ${SIZING_HEARTBEAT_MS / 1000} s heartbeats; ${o.windowSeconds} s windows`);
+    const cpFileLimit = openFileLimit(cp.pid);
+    if (cpFileLimit !== null) o.log(`sizing: the control plane may hold ${cpFileLimit} open files (one socket per agent)`);
     for (const target of o.steps) {
-      const fdLimit = openFileLimit();
-      if (fdLimit !== null && target + 500 > fdLimit) {
-        stoppedBecause = `${target} agents need more than this process's open-file limit (${fdLimit}); raise ulimit -n`;
-        o.log(`sizing: stopping: ${stoppedBecause}`);
-        break;
-      }
       const tConnect = performance.now();
-      const from = sims.length;
+      const from = hosts.size;
       const width = String(max).length;
       const enrolled = await pool(target - from, ENROLL_CONCURRENCY, (i) => {
         const name = `size-${String(from + i + 1).padStart(width, '0')}`;
         return enrollApi.post<EnrollResponse>('/agent/v1/enroll', { token, name, inventory: simInventory(name) });
       });
-      const fresh = enrolled.map((e) => new SimAgent({ server: cp.url, name: e.name, credential: e.credential, fleet, httpAgent, log, heartbeat: true }));
-      sims.push(...fresh);
+      hosts.add(enrolled.map((e) => ({ name: e.name, credential: e.credential })));
       const deadline = Date.now() + CONNECT_TIMEOUT_MS;
-      let late = 0;
-      await pool(fresh.length, CONNECT_CONCURRENCY, async (i) => {
-        fresh[i]!.start();
-        while (Date.now() < deadline) {
-          const won = await Promise.race([fresh[i]!.welcome.then(() => true), sleep(1000).then(() => false)]);
-          if (won) return;
-          cp.assertAlive();
+      let welcomed = 0;
+      let full = 0;
+      while (Date.now() < deadline) {
+        welcomed = (await hosts.counters()).welcomed;
+        if (welcomed >= target) break;
+        cp.assertAlive();
+        hosts.assertAlive();
+        // Refused for capacity: the control plane holds all the agents it may (docs/scaling.md, open files).
+        full = (await scrapeMetric(cp, 'steward_agent_handshakes_refused_total{reason="capacity"}')) ?? 0;
+        if (full > 0) {
+          await sleep(10_000); // the refused agents' Retry-After: let any room left fill
+          welcomed = (await hosts.counters()).welcomed;
+          break;
         }
-        late++;
-      });
+        await sleep(1000);
+      }
+      const late = target - welcomed;
       const connectSeconds = Math.round((performance.now() - tConnect) / 100) / 10;
       if (late > 0) {
-        // Not welcomed in time: the control plane no longer takes on agents at this size.
-        steps.push({ agents: target, cpuPercent: -1, loopP99Ms: -1, loopMaxMs: -1, healthzP99Ms: -1, healthzMaxMs: -1, rssMiB: cp.memory().rssMiB, heartbeatsPerSecond: -1, heartbeatLagMs: -1, notOnline: -1, disconnects: -1, connectSeconds, saturated: [`${late} of this step's ${fresh.length} new agents not welcomed within ${CONNECT_TIMEOUT_MS / 1000} s`] });
-        o.log(`sizing: ${target} agents: ${late} not welcomed within ${CONNECT_TIMEOUT_MS / 1000} s → saturated`);
+        // Not welcomed: the control plane no longer takes on agents at this size.
+        const files = openFiles(cp.pid);
+        const cap = await scrapeMetric(cp, 'steward_agent_connections_limit');
+        const why = full > 0
+          ? [`${late} of this step's ${target - from} new agents refused: the control plane holds its cap of ${cap} agent connections (${cpFileLimit !== null && cap === agentConnectionCap(0, cpFileLimit) ? `its open-file limit ${cpFileLimit} minus the reserve for the API and the store` : 'STEWARD_LIMIT_AGENT_CONNECTIONS'})`]
+          : [`${late} of this step's ${target - from} new agents not welcomed within ${CONNECT_TIMEOUT_MS / 1000} s`];
+        if (cpFileLimit !== null && files >= cpFileLimit - 64) why.push(`the control plane holds ${files} of its ${cpFileLimit} open files`);
+        steps.push({ agents: target, cpuPercent: -1, loopP99Ms: -1, loopMaxMs: -1, healthzP99Ms: -1, healthzMaxMs: -1, rssMiB: cp.memory().rssMiB, heartbeatsPerSecond: -1, heartbeatLagMs: -1, notOnline: -1, disconnects: -1, connectSeconds, openFiles: files, openFileLimit: cpFileLimit, saturated: why });
+        o.log(`sizing: ${target} agents: ${why.join('; ')} → saturated`);
         break;
       }
-      o.log(`sizing: ${target} agents connected (this step's ${fresh.length} in ${connectSeconds} s); settling ${SIZING_HEARTBEAT_MS / 1000 + 5} s`);
+      o.log(`sizing: ${target} agents connected (this step's ${target - from} in ${connectSeconds} s); settling ${SIZING_HEARTBEAT_MS / 1000 + 5} s`);
       // Past the connect burst and one whole interval, so each agent is on its steady beat.
       await sleep(SIZING_HEARTBEAT_MS + 5000);
 
       await scrapeLoop(cp); // resets the event-loop histogram: the next read covers the window only
       const cpu0 = cp.cpuSeconds();
-      const hb0 = fleet.heartbeats;
-      const disc0 = fleet.disconnects;
+      const c0 = await hosts.counters();
       const t0 = Date.now();
       await sleep(o.windowSeconds * 1000);
       const seconds = (Date.now() - t0) / 1000;
       const cpuPercent = Math.round(((cp.cpuSeconds() - cpu0) / seconds) * 1000) / 10;
+      const c1 = await hosts.counters();
       const loop = await scrapeLoop(cp);
       const t1 = Date.now();
       const seen = await lastSeen();
@@ -167,11 +176,13 @@ export async function runSizing(o: SizingOptions): Promise<SizingResult> {
         healthzP99Ms: lat[Math.floor(lat.length * 0.99)] ?? -1,
         healthzMaxMs: lat.at(-1) ?? -1,
         rssMiB: cp.memory().rssMiB,
-        heartbeatsPerSecond: Math.round((fleet.heartbeats - hb0) / seconds),
+        heartbeatsPerSecond: Math.round((c1.heartbeats - c0.heartbeats) / seconds),
         heartbeatLagMs: Math.round(seen.now - seen.oldestOnline - SIZING_HEARTBEAT_MS * 1.1),
         notOnline: seen.notOnline,
-        disconnects: fleet.disconnects - disc0,
+        disconnects: c1.disconnects - c0.disconnects,
         connectSeconds,
+        openFiles: openFiles(cp.pid),
+        openFileLimit: cpFileLimit,
         saturated: [],
       };
       if (step.cpuPercent > SIZING_CPU_LIMIT_PERCENT) step.saturated.push(`CPU ${step.cpuPercent} % > ${SIZING_CPU_LIMIT_PERCENT} % of a core`);
@@ -183,10 +194,9 @@ export async function runSizing(o: SizingOptions): Promise<SizingResult> {
       if (step.saturated.length) break;
     }
   } finally {
-    o.log(`sizing: stopping ${sims.length} simulated agents and the control plane`);
+    o.log(`sizing: stopping ${hosts.size} simulated agents and the control plane`);
     probe.kill('SIGTERM');
-    await Promise.all(sims.map((s) => s.stop().catch(() => {})));
-    httpAgent.destroy();
+    await hosts.stop().catch(() => {});
     await enrollApi.close().catch(() => {});
     await api.close().catch(() => {});
     await lastSeen.close().catch(() => {});
@@ -204,7 +214,6 @@ export async function runSizing(o: SizingOptions): Promise<SizingResult> {
     firstSaturation: firstBad ? `${firstBad.agents} agents: ${firstBad.saturated.join('; ')}` : null,
     cpuPercentPer1000: slope(healthy.map((s) => [s.agents, s.cpuPercent])),
     rssMiBPer1000: slope(healthy.map((s) => [s.agents, s.rssMiB])),
-    stoppedBecause,
   };
 }
 
@@ -217,6 +226,13 @@ function slope(points: [number, number][]): number | null {
   const sxy = points.reduce((a, [x, y]) => a + (x - mx) * (y - my), 0);
   const sxx = points.reduce((a, [x]) => a + (x - mx) ** 2, 0);
   return sxx === 0 ? null : Math.round((sxy / sxx) * 1000 * 100) / 100;
+}
+
+/** One sample of the control plane's /metrics (`name` with its labels, as printed); null when absent. */
+async function scrapeMetric(cp: ControlPlaneProcess, name: string): Promise<number | null> {
+  const res = await fetch(`${cp.url}/metrics`, { headers: { authorization: `Bearer ${cp.token}` } });
+  const line = (await res.text()).split('\n').find((l) => l.startsWith(`${name} `));
+  return line ? Number(line.slice(name.length + 1)) : null;
 }
 
 /** The event-loop delay since the previous scrape (prom-client resets its histogram on each). */
@@ -280,9 +296,10 @@ async function createPostgresDatabase(): Promise<{ url: string; drop: () => Prom
   return { url: u.toString(), drop: () => admin(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`) };
 }
 
-function openFileLimit(): number | null {
+/** A process's open-file limit (Linux /proc; null elsewhere). */
+function openFileLimit(pid: number): number | null {
   try {
-    const limits = readFileSync('/proc/self/limits', 'utf8');
+    const limits = readFileSync(`/proc/${pid}/limits`, 'utf8');
     const m = /^Max open files\s+(\d+)/m.exec(limits);
     return m ? Number(m[1]) : null;
   } catch {
@@ -290,15 +307,23 @@ function openFileLimit(): number | null {
   }
 }
 
+function openFiles(pid: number): number {
+  try {
+    return readdirSync(`/proc/${pid}/fd`).length;
+  } catch {
+    return -1;
+  }
+}
+
 export function sizingRows(r: SizingResult): Row[] {
   const b = `sizing (${r.db}, ${r.heartbeatMs / 1000} s heartbeats, ${r.windowSeconds} s windows)`;
   const rows: Row[] = r.steps.map((s) => ({
     benchmark: b,
-    metric: `${s.agents} agents: CPU % / loop p99 / healthz max / RSS / hb/s / hb lag`,
-    value: `${s.cpuPercent} % / ${s.loopP99Ms} ms / ${s.healthzMaxMs} ms / ${s.rssMiB} MiB / ${s.heartbeatsPerSecond} / ${s.heartbeatLagMs} ms${s.saturated.length ? ` SATURATED: ${s.saturated.join('; ')}` : ''}`,
+    metric: `${s.agents} agents: CPU % / loop p99 / healthz max / RSS / hb/s / hb lag / open files`,
+    value: `${s.cpuPercent} % / ${s.loopP99Ms} ms / ${s.healthzMaxMs} ms / ${s.rssMiB} MiB / ${s.heartbeatsPerSecond} / ${s.heartbeatLagMs} ms / ${s.openFiles} of ${s.openFileLimit ?? '?'}${s.saturated.length ? ` SATURATED: ${s.saturated.join('; ')}` : ''}`,
   }));
   rows.push({ benchmark: b, metric: 'largest healthy step', value: r.largestHealthy ?? 'none' });
-  rows.push({ benchmark: b, metric: 'first saturation', value: r.firstSaturation ?? `none up to ${r.steps.at(-1)?.agents ?? 0}${r.stoppedBecause ? ` (${r.stoppedBecause})` : ''}` });
+  rows.push({ benchmark: b, metric: 'first saturation', value: r.firstSaturation ?? `none up to ${r.steps.at(-1)?.agents ?? 0}` });
   rows.push({ benchmark: b, metric: 'per 1,000 agents: CPU % of a core / RSS MiB', value: `${r.cpuPercentPer1000 ?? '?'} / ${r.rssMiBPer1000 ?? '?'}` });
   return rows;
 }

@@ -9,17 +9,19 @@ export interface SimAgents {
   names: string[];
   /** Each agent's server list, first entry first. */
   servers: string[][];
+  /** The agents, index-aligned with `names` (to stop some). */
+  agents: SimAgent[];
   stop(): Promise<void>;
 }
 
 /**
  * Enrolls `count` simulated agents (bench/sim-agent.ts: the real AgentConnection, sys.ping and
  * exec.run answered at once) through `via`, each with the server list `serversOf(i)`, connects
- * them and waits for every first welcome. `fleet.effects` counts executions per command id.
+ * them and waits for every first welcome (unless `waitForWelcome: false`). `fleet.effects` counts executions per command id.
  */
 export async function startSimAgents(
   via: ServerProc,
-  o: { count: number; prefix: string; serversOf: (i: number) => string[]; backoff?: { initialDelayMs: number; maxDelayMs: number }; heartbeat?: boolean },
+  o: { count: number; prefix: string; serversOf: (i: number) => string[]; backoff?: { initialDelayMs: number; maxDelayMs: number }; heartbeat?: boolean; waitForWelcome?: boolean },
 ): Promise<SimAgents> {
   const fleet = new SimFleet();
   fleet.effects = new Map();
@@ -28,7 +30,7 @@ export async function startSimAgents(
   const { token } = await via.client.createEnrollmentToken({ uses: o.count, ttlSeconds: 3600 });
   const names = Array.from({ length: o.count }, (_, i) => `${o.prefix}-${String(i).padStart(4, '0')}`);
   const servers = names.map((_, i) => o.serversOf(i));
-  const sims: SimAgent[] = [];
+  const sims: SimAgent[] = new Array(o.count);
   for (let i = 0; i < o.count; i += 40) {
     const batch = names.slice(i, i + 40);
     await Promise.all(
@@ -41,16 +43,17 @@ export async function startSimAgents(
         if (res.status !== 201 && res.status !== 200) throw new Error(`enrolling ${name}: HTTP ${res.status} ${await res.text()}`);
         const { credential } = (await res.json()) as EnrollResponse;
         const sim = new SimAgent({ server: servers[i + j]![0]!, servers: servers[i + j], name, credential, fleet, httpAgent, log, heartbeat: o.heartbeat ?? true, ...o.backoff });
-        sims.push(sim);
+        sims[i + j] = sim;
         sim.start();
       }),
     );
   }
-  await Promise.all(sims.map((s) => s.welcome));
+  if (o.waitForWelcome !== false) await Promise.all(sims.map((s) => s.welcome));
   return {
     fleet,
     names,
     servers,
+    agents: sims,
     async stop() {
       await Promise.all(sims.map((s) => s.stop()));
       httpAgent.destroy();

@@ -12,11 +12,17 @@ export interface HandshakeAdmissionOptions {
   acceptsPerSecond: number;
   now?: () => number;
   random?: () => number;
-  /** Called on each refusal (a metric). */
-  refused?: (reason: 'in_progress' | 'rate') => void;
+  /** Agent connections held at once (`limits.agentConnections`, else from the open-file limit); unset: no cap. */
+  maxConnections?: number;
+  /** Agent connections held now (the hub's sessions, handshakes included). */
+  connections?: () => number;
+  /** Called on each refusal (a metric; a log line for `capacity`). */
+  refused?: (reason: RefusalReason) => void;
   /** A ticket never released (an upgrade lost without a close) is freed after this long. */
   ticketTtlMs?: number;
 }
+
+export type RefusalReason = 'in_progress' | 'rate' | 'capacity';
 
 /** Retry-After bounds, seconds: at least one (the header's unit), at most ten (a refused agent must not wait longer than a short outage). */
 export const RETRY_AFTER_MIN_S = 1;
@@ -58,6 +64,8 @@ export class HandshakeAdmission {
   admit(): HandshakeTicket {
     const now = this.now();
     this.refill(now);
+    // Checked first: an agent over the cap would find no room once past the other two either.
+    if (this.o.maxConnections !== undefined && (this.o.connections?.() ?? 0) >= this.o.maxConnections) this.refuseFull();
     if (this.inProgress >= this.o.maxInProgress) this.refuse(now, 'in_progress');
     if (this.tokens < 1) this.refuse(now, 'rate');
     this.tokens -= 1;
@@ -89,6 +97,19 @@ export class HandshakeAdmission {
     this.o.refused?.(reason);
     const retryAfterSeconds = this.retryAfterSeconds(now);
     throw new UnavailableError('agents_busy', 'the control plane is admitting many agents at once; retry after the Retry-After seconds', retryAfterSeconds, { retryAfterSeconds, reason });
+  }
+
+  /**
+   * No backlog to spread here: room comes back only as agents leave, so the agent is asked to wait
+   * the longest (8–10 s) and keeps asking; the operator sees it in the log and the metric.
+   */
+  private refuseFull(): never {
+    this.o.refused?.('capacity');
+    const retryAfterSeconds = RETRY_AFTER_MAX_S - Math.floor(this.random() * 3);
+    throw new UnavailableError('agents_busy', 'the control plane holds as many agent connections as it may (limits.agentConnections, or its open-file limit); retry after the Retry-After seconds', retryAfterSeconds, {
+      retryAfterSeconds,
+      reason: 'capacity',
+    });
   }
 
   private refill(now: number): void {

@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { ConflictError, newId, type PushedConfig, type Stats } from '@steward/protocol';
 import type { Relay, RelayMessage } from '../cluster/relay.js';
 import type { Context } from '../core/context.js';
+import { agentConnectionCap, openFileLimit } from '../core/open-files.js';
 import { credentialIdOf, makeCredential } from '../security/secrets.js';
 import type { CommandSigner } from '../security/signing-key.js';
 import { listNodeRows, setNextCredential } from '../store/queries/nodes.js';
@@ -10,7 +11,7 @@ import type { CommandsTable } from '../store/schema.js';
 import { Dispatcher } from './dispatcher.js';
 import { AgentGateway, type CommandReceiver } from './gateway.js';
 import { AgentHub } from './hub.js';
-import { HandshakeAdmission, type HandshakeTicket } from './admission.js';
+import { HandshakeAdmission, type HandshakeTicket, type RefusalReason } from './admission.js';
 import { sweepLiveness } from './liveness.js';
 import type { ModuleHandlers } from './module-handlers.js';
 import type { ConfigSource } from './config-source.js';
@@ -96,10 +97,30 @@ export class Link implements AgentLink {
     const limits = ctx.settings.limits;
     const busy = ctx.metrics.counter({
       name: 'steward_agent_handshakes_refused_total',
-      help: 'Agent connections refused with 503 agents_busy before the upgrade: too many handshakes in progress (in_progress) or over the accept rate (rate)',
+      help: 'Agent connections refused with 503 agents_busy before the upgrade: too many handshakes in progress (in_progress), over the accept rate (rate), or as many connections held as allowed (capacity)',
       labelNames: ['reason'],
     });
-    this.admission = new HandshakeAdmission({ maxInProgress: limits.agentHandshakes, acceptsPerSecond: limits.agentAcceptsPerSecond, refused: (reason) => busy.inc({ reason }) });
+    const fileLimit = openFileLimit();
+    const maxConnections = agentConnectionCap(limits.agentConnections, fileLimit);
+    if (Number.isFinite(maxConnections)) {
+      ctx.metrics.gauge({ name: 'steward_agent_connections_limit', help: 'Agent connections this process may hold (limits.agentConnections, else its open-file limit minus a reserve)' }).set(maxConnections);
+    }
+    let warnedFullAt = -Infinity;
+    const refused = (reason: RefusalReason): void => {
+      busy.inc({ reason });
+      if (reason !== 'capacity' || ctx.now() - warnedFullAt < 60_000) return;
+      warnedFullAt = ctx.now();
+      ctx.log.warn(
+        { maxConnections, openFileLimit: fileLimit, connected: this.hub.size },
+        'agent connections at this process\'s cap: further agents are refused (503 agents_busy) until some leave; raise the open-file limit (LimitNOFILE, ulimit -n) or STEWARD_LIMIT_AGENT_CONNECTIONS, or add a replica',
+      );
+    };
+    this.admission = new HandshakeAdmission({
+      maxInProgress: limits.agentHandshakes,
+      acceptsPerSecond: limits.agentAcceptsPerSecond,
+      ...(Number.isFinite(maxConnections) ? { maxConnections, connections: () => this.hub.size } : {}),
+      refused,
+    });
     this.sessionLimits = { queue: limits.sessionQueue, queueBytes: limits.sessionQueueBytes, meter: new NodeRateLimiter(limits, dropped, ctx.log), dropped, now: ctx.now };
     // The receiver is bound later (the command pipeline is built on this link).
     this.gateway = new AgentGateway(ctx, this.hub, this.dispatcher, {

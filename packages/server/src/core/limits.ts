@@ -42,6 +42,11 @@ export interface Limits {
   agentHandshakes: number;
   /** Agent connections accepted per second (token bucket, burst of one second's worth); past it the same 503. */
   agentAcceptsPerSecond: number;
+  /**
+   * Agent connections held at once; one more gets 503 `agents_busy` (`reason: capacity`). 0, the
+   * default: the process's open-file limit minus a reserve for the API and the store (core/open-files.ts).
+   */
+  agentConnections: number;
 }
 
 export const DEFAULT_LIMITS: Readonly<Limits> = {
@@ -70,6 +75,7 @@ export const DEFAULT_LIMITS: Readonly<Limits> = {
   // so /healthz and the API keep answering; refused agents wait the Retry-After they are given.
   agentHandshakes: 128,
   agentAcceptsPerSecond: 500,
+  agentConnections: 0,
 };
 
 /** `agentFrameBytes` → `STEWARD_LIMIT_AGENT_FRAME_BYTES`. */

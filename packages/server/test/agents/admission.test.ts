@@ -63,6 +63,27 @@ describe('handshake admission', () => {
     expect((refusal(() => a.admit()).details as { retryAfterSeconds: number }).retryAfterSeconds).toBe(RETRY_AFTER_MAX_S);
   });
 
+  it('refuses past maxConnections with reason capacity and a long Retry-After, before the other limits, and admits again when one leaves', () => {
+    let connections = 0;
+    const refused: string[] = [];
+    const a = new HandshakeAdmission({ maxInProgress: 1, acceptsPerSecond: 1000, now: () => 0, maxConnections: 2, connections: () => connections, refused: (r) => refused.push(r) });
+    a.admit().release();
+    connections = 2;
+    const e = refusal(() => a.admit());
+    expect(e.code).toBe('agents_busy');
+    expect((e.details as { reason: string }).reason).toBe('capacity');
+    expect(e.retryAfterSeconds).toBeGreaterThanOrEqual(RETRY_AFTER_MAX_S - 2);
+    expect(e.retryAfterSeconds).toBeLessThanOrEqual(RETRY_AFTER_MAX_S);
+    const held = a.admit.bind(a);
+    connections = 1;
+    const t = held(); // room again
+    connections = 2;
+    // Full and one in progress: capacity is the reason given (the in-progress limit would say so otherwise).
+    expect((refusal(() => a.admit()).details as { reason: string }).reason).toBe('capacity');
+    t.release();
+    expect(refused).toEqual(['capacity', 'capacity']);
+  });
+
   it('jitters the Retry-After so agents refused together do not return together', () => {
     const a = new HandshakeAdmission({ maxInProgress: 1, acceptsPerSecond: 1000, now: () => 0 });
     a.admit();
