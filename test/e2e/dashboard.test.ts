@@ -255,6 +255,8 @@ describe('web dashboard in chromium', () => {
     await b.page.waitForURL(`**/upgrades/${created.id}`);
     await row(localId).locator('[data-col=state] [data-status=failed]').waitFor();
     expect(await row(localId).locator('[data-col=reason]').textContent()).toMatch(/^upgrade_unsupported: this agent cannot upgrade itself/);
+    // Cut by the column's width, the whole reason stays readable as the cell's tooltip.
+    expect(await row(localId).locator('[data-col=reason]').getAttribute('title')).toBe(await row(localId).locator('[data-col=reason]').textContent());
     await b.shot('11-upgrade');
     await b.page.getByRole('button', { name: 'Abort' }).click();
     await b.page.locator('h1 [data-status=aborted]').waitFor();

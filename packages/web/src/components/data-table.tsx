@@ -87,11 +87,16 @@ export function DataTable<T>({
                 style={{ gridTemplateColumns: template, transform: `translateY(${v.start}px)`, height: ROW_HEIGHT }}
                 onClick={onRowClick ? () => onRowClick(row) : undefined}
               >
-                {columns.map((c) => (
-                  <div role="cell" key={c.key} data-col={c.key}>
-                    {c.render(row)}
-                  </div>
-                ))}
+                {columns.map((c) => {
+                  const content = c.render(row);
+                  // Cells cut long text with an ellipsis; plain text keeps all of it as a tooltip.
+                  const title = typeof content === 'string' && content !== '' ? content : undefined;
+                  return (
+                    <div role="cell" key={c.key} data-col={c.key} title={title}>
+                      {content}
+                    </div>
+                  );
+                })}
               </div>
             );
           })}
