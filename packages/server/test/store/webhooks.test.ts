@@ -120,6 +120,20 @@ describe.each(storeTargets())('webhook deliveries on $name', (target) => {
     ]);
   });
 
+  it('an attempt whose log row cannot be written moves nothing: the delivery keeps its state and lease', async () => {
+    const { db } = ctx.store;
+    const d = delivery(await hook());
+    await insertDeliveries(db, [d]);
+    await ctx.store.tx((t) => claimDeliveries(t, opts('r1')));
+    const taken = attempt(d.id, 1);
+    await db.insertInto('webhook_attempts').values(taken).execute(); // the same id: the insert fails
+    await expect(recordAttempt(db, d.id, 'r1', { attempt: { ...taken }, state: 'succeeded', nextAttemptAt: null })).rejects.toThrow();
+    expect(await getDelivery(db, d.id)).toMatchObject({ state: 'delivering', lease_owner: 'r1', finished_at: null });
+    // Written again with a fresh log row, it goes through.
+    expect(await recordAttempt(db, d.id, 'r1', { attempt: attempt(d.id, 1), state: 'succeeded', nextAttemptAt: null })).toBe(true);
+    expect(await getDelivery(db, d.id)).toMatchObject({ state: 'succeeded', lease_owner: null });
+  });
+
   it('lists a webhook\'s deliveries newest first, and deleting the webhook removes them with their log', async () => {
     const { db } = ctx.store;
     const [a, b] = [await hook(), await hook()];

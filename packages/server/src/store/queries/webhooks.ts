@@ -87,26 +87,30 @@ export interface AttemptOutcome {
 /**
  * Records one attempt and moves the delivery on, if `owner` still holds its lease. Returns
  * false when the lease was lost (another replica took the delivery over); nothing is written.
+ * One transaction: a store lost between the two writes must not leave a delivery moved on with
+ * no record of the attempt that moved it.
  */
 export async function recordAttempt(db: Kysely<Database>, deliveryId: string, owner: string, o: AttemptOutcome): Promise<boolean> {
   const finished = o.state !== 'pending';
-  const res = await db
-    .updateTable('webhook_deliveries')
-    .set({
-      state: o.state,
-      attempts: o.attempt.n,
-      next_attempt_at: finished ? null : o.nextAttemptAt,
-      lease_owner: null,
-      lease_until: null,
-      finished_at: finished ? o.attempt.at + o.attempt.duration_ms : null,
-    })
-    .where('id', '=', deliveryId)
-    .where('state', 'in', deliveryPredecessors(o.state))
-    .where('lease_owner', '=', owner)
-    .executeTakeFirst();
-  if (Number(res.numUpdatedRows) === 0) return false;
-  await db.insertInto('webhook_attempts').values(o.attempt).execute();
-  return true;
+  return db.transaction().execute(async (trx) => {
+    const res = await trx
+      .updateTable('webhook_deliveries')
+      .set({
+        state: o.state,
+        attempts: o.attempt.n,
+        next_attempt_at: finished ? null : o.nextAttemptAt,
+        lease_owner: null,
+        lease_until: null,
+        finished_at: finished ? o.attempt.at + o.attempt.duration_ms : null,
+      })
+      .where('id', '=', deliveryId)
+      .where('state', 'in', deliveryPredecessors(o.state))
+      .where('lease_owner', '=', owner)
+      .executeTakeFirst();
+    if (Number(res.numUpdatedRows) === 0) return false;
+    await trx.insertInto('webhook_attempts').values(o.attempt).execute();
+    return true;
+  });
 }
 
 export async function getDelivery(db: Kysely<Database>, id: string): Promise<WebhookDeliveriesTable | undefined> {
