@@ -120,8 +120,14 @@ export async function runSizing(o: SizingOptions): Promise<SizingResult> {
       const deadline = Date.now() + CONNECT_TIMEOUT_MS;
       let welcomed = 0;
       let full = 0;
+      let lastLog = Date.now();
       while (Date.now() < deadline) {
-        welcomed = (await hosts.counters()).welcomed;
+        const c = await hosts.counters();
+        welcomed = c.welcomed;
+        if (Date.now() - lastLog > 15_000) {
+          lastLog = Date.now();
+          o.log(`sizing: connecting: ${welcomed} of ${target} welcomed, ${c.connected} connected, ${c.disconnects} disconnects, ${c.serverErrors} warnings`);
+        }
         if (welcomed >= target) break;
         cp.assertAlive();
         hosts.assertAlive();
