@@ -79,7 +79,7 @@ function once(url: URL, init: HttpRequestInit, deadline: number | undefined): Pr
     const req = (https ? httpsRequest : httpRequest)(url, options, resolve);
     let timer: NodeJS.Timeout | undefined;
     if (deadline !== undefined) {
-      timer = setTimeout(() => req.destroy(new HttpTimeoutError(`${url.host} did not answer within ${init.timeoutMs} ms`)), Math.max(0, deadline - Date.now()));
+      timer = setTimeout(() => req.destroy(new HttpTimeoutError(`timeout: ${url.host} did not answer within ${init.timeoutMs} ms`)), Math.max(0, deadline - Date.now()));
       req.once('response', (res) => res.once('close', () => clearTimeout(timer)));
     }
     // on, not once: a late error (after the answer came) must not be an uncaught one.
