@@ -5,11 +5,12 @@
  */
 import { spawn } from 'node:child_process';
 import { mkdirSync, readdirSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { StewardClient } from '@steward/client';
 import { agentEnv, startControlPlane, stewardArgs } from './control-plane-process.js';
-import { makeTempDir, readMemory, removeTempDir, spawnTracked, stopProcess, type Memory, type Tracked } from './processes.js';
+import { makeTempDir, readChildCpuSeconds, readCpuSeconds, readMemory, removeTempDir, spawnTracked, stopProcess, type Memory, type Tracked } from './processes.js';
 import { summarize, type Summary } from './stats.js';
 import { SERVER_NODE_FLAGS } from '../scripts/runtime-tuning.mjs';
 
@@ -35,6 +36,22 @@ export interface FootprintResult {
   runAllMs: Summary | null;
   /** One more run, `--json` under --cpu-prof, split by the job's own timestamps (ms from spawn). */
   runAllBreakdown: RunAllBreakdown | null;
+  /** CPU the timed `run --all` calls cost, per call, summed over the processes: what 2 cores must do. */
+  runAllCpu: RunAllCpu | null;
+}
+
+/** CPU ms per `run --all` call (one command per agent), from /proc over the timed runs, idle CPU taken out. */
+export interface RunAllCpu {
+  /** Every agent process together (receive, verify, journal, spawn, result). */
+  agentsMs: number;
+  /** The programs the agents ran (`uname -a`), reaped by them. */
+  childrenMs: number;
+  controlPlaneMs: number;
+  /** The `steward run` process itself (a child of the bench). */
+  cliMs: number;
+  /** The sum over the machine's cores: no run can be faster than this with everything local. */
+  floorMs: number;
+  cores: number;
 }
 
 export interface RunAllBreakdown {
@@ -129,7 +146,7 @@ async function breakdownRunAll(env: NodeJS.ProcessEnv, client: StewardClient): P
   };
 }
 
-async function timeRunAll(url: string, env: NodeJS.ProcessEnv, client: StewardClient, n: number, runs: number, log: (l: string) => void): Promise<{ ms: Summary; breakdown: RunAllBreakdown }> {
+async function timeRunAll(url: string, env: NodeJS.ProcessEnv, client: StewardClient, n: number, runs: number, log: (l: string) => void, pids: { controlPlane: number; agent: number }): Promise<{ ms: Summary; breakdown: RunAllBreakdown; cpu: RunAllCpu }> {
   const { token } = await client.createEnrollmentToken({ ttlSeconds: 600, uses: n });
   const agents: Tracked[] = [];
   const dirs: string[] = [];
@@ -146,8 +163,33 @@ async function timeRunAll(url: string, env: NodeJS.ProcessEnv, client: StewardCl
     }
     log(`footprint: ${n} agents welcomed in ${Math.round(performance.now() - started)} ms`);
     await timed([BIN, 'run', '--all', '--', 'uname', '-a'], env); // warm-up (page cache, the server's first job)
+    const agentPids = [pids.agent, ...agents.map((a) => a.child.pid!)];
+    const cpu = () => ({
+      agents: agentPids.reduce((t, p) => t + readCpuSeconds(p), 0),
+      children: agentPids.reduce((t, p) => t + readChildCpuSeconds(p), 0),
+      controlPlane: readCpuSeconds(pids.controlPlane),
+      cli: readChildCpuSeconds(process.pid),
+    });
+    // What the processes spend idle (heartbeats, stats) is measured over a quiet window first
+    // and taken out of the timed window, so the split is what the calls themselves cost.
+    const idleFrom = cpu();
+    const idleStart = performance.now();
+    await new Promise((r) => setTimeout(r, 3000));
+    const idleTo = cpu();
+    const idleSeconds = (performance.now() - idleStart) / 1000;
+    const before = cpu();
+    const timedStart = performance.now();
     const ms = await repeat(runs, () => timed([BIN, 'run', '--all', '--', 'uname', '-a'], env));
-    return { ms, breakdown: await breakdownRunAll(env, client) };
+    const after = cpu();
+    const timedSeconds = (performance.now() - timedStart) / 1000;
+    const per = (k: keyof typeof before) => {
+      const idle = k === 'cli' ? 0 : ((idleTo[k] - idleFrom[k]) / idleSeconds) * timedSeconds;
+      return Math.round(((after[k] - before[k] - idle) * 1000) / runs);
+    };
+    const cores = availableParallelism();
+    const split = { agentsMs: per('agents'), childrenMs: per('children'), controlPlaneMs: per('controlPlane'), cliMs: per('cli') };
+    const runAllCpu: RunAllCpu = { ...split, cores, floorMs: Math.round((split.agentsMs + split.childrenMs + split.controlPlaneMs + split.cliMs) / cores) };
+    return { ms, breakdown: await breakdownRunAll(env, client), cpu: runAllCpu };
   } finally {
     await Promise.all(agents.map((a) => stopProcess(a)));
     for (const d of dirs) removeTempDir(d);
@@ -184,8 +226,8 @@ export async function runFootprint(o: { runs: number; idleMs?: number; runAllAge
     // The measured agent stays up as one of the fleet: `run --all` targets every node, and a
     // stopped one would never answer.
     const runAllAgents = o.runAllAgents ?? 50;
-    const runAll = runAllAgents > 0 ? await timeRunAll(cp.url, env, client, runAllAgents - 1, o.runs, o.log) : null;
-    if (runAll) o.log(`footprint: run --all breakdown (ms from spawn) ${JSON.stringify(runAll.breakdown)}`);
+    const runAll = runAllAgents > 0 ? await timeRunAll(cp.url, env, client, runAllAgents - 1, o.runs, o.log, { controlPlane: cp.pid, agent: proc.child.pid! }) : null;
+    if (runAll) o.log(`footprint: run --all breakdown (ms from spawn) ${JSON.stringify(runAll.breakdown)}; CPU ms per call ${JSON.stringify(runAll.cpu)}`);
     await stopProcess(proc);
     return {
       controlPlaneIdleRssMiB,
@@ -201,6 +243,7 @@ export async function runFootprint(o: { runs: number; idleMs?: number; runAllAge
       runAllAgents,
       runAllMs: runAll?.ms ?? null,
       runAllBreakdown: runAll?.breakdown ?? null,
+      runAllCpu: runAll?.cpu ?? null,
     };
   } finally {
     await cp.stop();

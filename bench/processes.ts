@@ -144,6 +144,13 @@ export function readCpuSeconds(pid: number): number {
   return (utime + stime) / CLOCK_TICKS;
 }
 
+/** CPU seconds of the children `pid` has reaped (cutime + cstime): what its spawned programs cost. */
+export function readChildCpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(rest[13]) + Number(rest[14])) / CLOCK_TICKS;
+}
+
 export function round1(n: number): number {
   return Math.round(n * 10) / 10;
 }

@@ -273,6 +273,16 @@ function footprintRows(r: FootprintResult): Row[] {
                 },
               ]
             : []),
+          ...(r.runAllCpu
+            ? [
+                {
+                  benchmark: b,
+                  metric: `  CPU per call: all agents / their children / control plane / CLI → floor on ${r.runAllCpu.cores} cores (sum / cores)`,
+                  value: `${r.runAllCpu.agentsMs} / ${r.runAllCpu.childrenMs} / ${r.runAllCpu.controlPlaneMs} / ${r.runAllCpu.cliMs} → ${r.runAllCpu.floorMs}`,
+                  unit: 'ms',
+                },
+              ]
+            : []),
         ]
       : []),
   ];

@@ -14,11 +14,15 @@ export const SERVER_NODE_FLAGS = ['--max-semi-space-size=2'];
 /**
  * Node flags of the agent (bin/steward-agent in the package). An agent idles far more than it
  * computes, and its hot paths (spawning, hashing, sockets, JSON) are native code, so it trades
- * peak JavaScript speed for memory: --optimize-for-size (smaller heap growth steps) and --no-opt
- * (no TurboFan: its code pages of the node binary are never touched, ~4 MiB of RSS). Measured
- * per `exec.run` command, agent CPU did not grow (15.7–17.9 ms with, 18.5–19.3 ms without, at load 15).
+ * peak JavaScript speed for memory: --optimize-for-size (smaller heap growth steps), --no-opt
+ * (no TurboFan: its code pages of the node binary are never touched, ~4 MiB of RSS) and
+ * --no-sparkplug (no baseline machine code beside the bytecode: 1.3 MiB idle, 3–6 MiB with 50
+ * services, whose install and supervision paths it had compiled). Measured per `exec.run`
+ * command, agent CPU did not grow (15.7–17.9 ms with --no-opt, 18.5–19.3 ms without, at load 15;
+ * 5–6 ms with and without --no-sparkplug, at load 10). Any V8 flag costs start time: node's
+ * code cache of its built-in modules is rejected (docs/build.md, "Footprint").
  */
-export const AGENT_NODE_FLAGS = ['--max-semi-space-size=1', '--optimize-for-size', '--no-opt'];
+export const AGENT_NODE_FLAGS = ['--max-semi-space-size=1', '--optimize-for-size', '--no-opt', '--no-sparkplug'];
 
 /**
  * Environment of the agent: glibc keeps a malloc arena per thread that has allocated (libuv's

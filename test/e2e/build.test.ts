@@ -10,6 +10,25 @@ const run = promisify(execFile);
 
 interface Metafile {
   inputs: Record<string, unknown>;
+  outputs: Record<string, { entryPoint?: string; imports: { path: string; kind: string; external?: boolean }[]; inputs: Record<string, unknown> }>;
+}
+
+/**
+ * The source files an agent loads to start: the static import closure of the entry and of the
+ * agent core (`steward agent` imports @steward/agent dynamically, and always does).
+ */
+function startInputs(meta: Metafile): Set<string> {
+  const entry = Object.keys(meta.outputs).find((o) => meta.outputs[o]!.entryPoint === 'packages/cli/src/agent-main.ts')!;
+  const core = Object.keys(meta.outputs).find((o) => 'packages/agent/src/agent.ts' in meta.outputs[o]!.inputs)!;
+  const seen = new Set<string>();
+  const walk = (o: string) => {
+    if (seen.has(o) || !meta.outputs[o]) return;
+    seen.add(o);
+    for (const i of meta.outputs[o]!.imports) if (i.kind === 'import-statement' && !i.external) walk(i.path);
+  };
+  walk(entry);
+  walk(core);
+  return new Set([...seen].flatMap((o) => Object.keys(meta.outputs[o]!.inputs)));
 }
 interface BuildModule {
   build(o: { outdir: string }): Promise<{ files: string[]; metafiles: { cli: Metafile; agent: Metafile } }>;
@@ -51,6 +70,16 @@ describe('the compiled build (npm run build)', { timeout: 600_000 }, () => {
     const cliFiles = inputs.filter((f) => f.startsWith('packages/cli/src/')).sort();
     expect(cliFiles).not.toContain('packages/cli/src/program.ts');
     expect(cliFiles.filter((f) => f.includes('/commands/'))).toEqual(['packages/cli/src/commands/agent.ts']);
+  });
+
+  it('loads the agent core and its default modules at start, and tar, node-forge, undici, fastify and the optional modules only on use', async () => {
+    const { DEFAULT_MODULES } = await import('@steward/agent/default-modules');
+    const atStart = [...startInputs(built.metafiles.agent)];
+    // The default modules are all started: statically imported, so they do not split the start into many chunk files.
+    for (const m of DEFAULT_MODULES) expect(atStart).toContain(`packages/agent/src/modules/${m}/index.ts`);
+    expect(atStart).toContain('packages/agent/src/agent.ts');
+    expect(atStart.filter((f) => /node_modules\/(tar|node-forge|undici|fastify|node-pty)\//.test(f))).toEqual([]);
+    expect(atStart.filter((f) => /modules\/(ftp|nginx)\//.test(f) || f.includes('link/client-cert.ts'))).toEqual([]);
   });
 
   it('an agent from steward-agent.mjs enrolls with a control plane from steward.mjs and answers sys.ping', async () => {

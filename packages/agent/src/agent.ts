@@ -31,7 +31,7 @@ import { loadIdentity, saveIdentity, type Identity } from './link/identity.js';
 import { Journal } from './journal.js';
 import { ServerLink } from './link/server-link.js';
 import { normalizeServers, ServerList } from './link/server-list.js';
-import { checkServerUrl, resolveTrust, socketTlsOptions, trustedFetch, type ServerTrust } from './link/tls.js';
+import { checkServerUrl, resolveTrust, socketTlsOptions, type ServerTrust } from './link/tls.js';
 import { createAgentLogger } from './logger.js';
 import { moduleFolderNames } from './modules/folders.js';
 import { ModuleHost } from './modules/host.js';
@@ -552,7 +552,7 @@ async function ensureEnrolled(config: AgentConfig, servers: readonly string[], i
     labels: config.labels,
     inventory,
     ...(csr ? { csr } : {}),
-  }, trustedFetch(trust));
+  }, trust);
   if (res.clientCert) (certs ?? (await import('./link/client-cert.js'))).saveClientCert(config.dataDir, res.clientCert);
   const identity: Identity = {
     nodeId: res.nodeId,

@@ -1,11 +1,12 @@
 import { AgentError } from './core/errors.js';
 import { AGENT_ENROLL_PATH, type EnrollRequest, type EnrollResponse } from '@steward/protocol';
+import { request, type RequestTls } from './link/http.js';
 import { isTlsFailure } from './link/tls.js';
 
-/** fetch puts the useful part (ECONNREFUSED, CERT_HAS_EXPIRED…) in `cause`. */
+/** node's message, with its code (ECONNREFUSED, CERT_HAS_EXPIRED…) when the message does not say it. */
 function causeOf(e: unknown): string {
-  const cause = (e as { cause?: { message?: string; code?: string } }).cause;
-  return cause?.message ? `${cause.message}${cause.code && !cause.message.includes(cause.code) ? ` (${cause.code})` : ''}` : (e as Error).message;
+  const { message, code } = e as { message?: string; code?: string };
+  return `${message ?? String(e)}${code && !message?.includes(code) ? ` (${code})` : ''}`;
 }
 
 export class EnrollmentError extends AgentError {
@@ -19,22 +20,24 @@ export class EnrollmentError extends AgentError {
   }
 }
 
-/** `fetchImpl`: bound to the pinned CA (link/tls.ts) when the control plane speaks https. */
-export async function enroll(server: string, body: EnrollRequest, fetchImpl: typeof globalThis.fetch = fetch): Promise<EnrollResponse> {
-  let res: Response;
+/** `tls`: the pinned CA (link/tls.ts) when the control plane speaks https. */
+export async function enroll(server: string, body: EnrollRequest, tls?: RequestTls): Promise<EnrollResponse> {
+  let res: Awaited<ReturnType<typeof request>>;
+  let text: string;
   try {
-    res = await fetchImpl(server + AGENT_ENROLL_PATH, {
+    res = await request(server + AGENT_ENROLL_PATH, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify(body),
-      signal: AbortSignal.timeout(30_000),
+      timeoutMs: 30_000,
+      ...(tls ? { tls } : {}),
     });
+    text = await res.text();
   } catch (e) {
     // A certificate the pinned CA does not vouch for (expired, wrong host, other CA) is not retried.
     if (isTlsFailure(e)) throw new EnrollmentError(`refusing ${server}: its TLS certificate failed verification: ${causeOf(e)}`, 'tls_verification_failed', true);
     throw new EnrollmentError(`cannot reach ${server}: ${causeOf(e)}`, 'connection_failed', false);
   }
-  const text = await res.text();
   let json: unknown = null;
   try {
     json = JSON.parse(text);
@@ -57,12 +60,12 @@ export async function enroll(server: string, body: EnrollRequest, fetchImpl: typ
 export async function enrollFirst(
   servers: readonly string[],
   body: EnrollRequest,
-  fetchImpl: typeof globalThis.fetch = fetch,
+  tls?: RequestTls,
 ): Promise<{ server: string; res: EnrollResponse }> {
   let last: unknown;
   for (const server of servers) {
     try {
-      return { server, res: await enroll(server, body, fetchImpl) };
+      return { server, res: await enroll(server, body, tls) };
     } catch (e) {
       if (!(e instanceof EnrollmentError) || e.permanent) throw e;
       last = e;

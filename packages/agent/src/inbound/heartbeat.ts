@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import type { MediastackHeartbeatSettings } from '../core/config-schema.js';
 import { signatureOf } from './guard.js';
 import type { MediastackStatus } from './types.js';
+import { request } from '../link/http.js';
 
 const DEFAULT_INTERVAL_MS = 60_000;
 /** A controller that does not answer within this is skipped until the next interval. */
@@ -44,8 +45,8 @@ export function startMediastackHeartbeat(o: {
       headers['x-timestamp'] = String(time);
       headers['x-signature'] = signatureOf(o.hmacSecret, String(time), body);
     }
-    const res = await fetch(o.settings.url, { method: 'POST', headers, body, signal: AbortSignal.timeout(POST_TIMEOUT_MS) });
-    await res.body?.cancel();
+    const res = await request(o.settings.url, { method: 'POST', headers, body, timeoutMs: POST_TIMEOUT_MS });
+    res.discard();
     if (!res.ok) throw new Error(`the controller answered ${res.status}`);
   };
 

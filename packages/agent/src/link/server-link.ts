@@ -2,7 +2,8 @@ import { AGENT_ARTIFACTS_PATH } from '@steward/protocol';
 import { AgentError } from '../core/errors.js';
 import type { Identity } from './identity.js';
 import { receiveFile, sendFile, TransferError } from './checksummed-file.js';
-import { trustedFetch, type ServerTrust } from './tls.js';
+import { request, type HttpAnswer, type HttpRequestInit } from './http.js';
+import type { ServerTrust } from './tls.js';
 
 export type LinkErrorCode = 'not_enrolled' | 'control_plane_unreachable' | 'artifact_store_error';
 
@@ -27,7 +28,7 @@ export interface ArtifactUploadOptions {
 }
 
 /** The error envelope's message, or the start of the body when it is not one. */
-async function answerText(res: Response): Promise<string> {
+async function answerText(res: HttpAnswer): Promise<string> {
   const text = await res.text().catch(() => '');
   try {
     return (JSON.parse(text) as { error?: { message?: string } }).error?.message ?? text.slice(0, 500);
@@ -43,7 +44,7 @@ async function answerText(res: Response): Promise<string> {
  */
 export class ServerLink {
   private readonly at: () => string;
-  private readonly fetch: typeof globalThis.fetch;
+  private readonly trust: ServerTrust | undefined;
 
   constructor(
     /** The control plane's URL, or where to read it: the server the WebSocket is on (ServerList). */
@@ -55,7 +56,7 @@ export class ServerLink {
   ) {
     const fixed = typeof server === 'string' ? server.replace(/\/+$/, '') : null;
     this.at = fixed !== null ? () => fixed : server as () => string;
-    this.fetch = trustedFetch(trust);
+    this.trust = trust;
   }
 
   /** The control plane asked now; with a server list, the one the agent is connected to (or dialling). */
@@ -86,20 +87,18 @@ export class ServerLink {
     return this.server + path;
   }
 
-  /** fetch with the node credential; an unreachable control plane is `control_plane_unreachable`. */
-  async request(path: string, init: RequestInit & { duplex?: 'half' } = {}): Promise<Response> {
-    const headers = new Headers(init.headers);
-    headers.set('authorization', `Bearer ${this.identity.credential}`);
+  /** A request with the node credential (over node:http, link/http.ts); an unreachable control plane is `control_plane_unreachable`. */
+  async request(path: string, init: Omit<HttpRequestInit, 'tls'> = {}): Promise<HttpAnswer> {
+    const headers = { ...init.headers, authorization: `Bearer ${this.identity.credential}` };
     try {
-      return await this.fetch(this.url(path), { ...init, headers });
+      return await request(this.url(path), { ...init, headers, ...(this.trust ? { tls: this.trust } : {}) });
     } catch (e) {
       if (init.signal?.aborted) throw e;
-      const cause = (e as { cause?: { message?: string } }).cause?.message;
-      throw new LinkError('control_plane_unreachable', `cannot reach the control plane at ${this.server}: ${cause ?? (e as Error).message}`);
+      throw new LinkError('control_plane_unreachable', `cannot reach the control plane at ${this.server}: ${(e as Error).message}`);
     }
   }
 
-  private async refused(what: string, res: Response): Promise<LinkError> {
+  private async refused(what: string, res: HttpAnswer): Promise<LinkError> {
     return new LinkError('artifact_store_error', `${what}: the control plane answered ${res.status}: ${await answerText(res)}`, { status: res.status });
   }
 
@@ -110,8 +109,8 @@ export class ServerLink {
   async downloadArtifact(sha256: string, dest: string, o: ArtifactDownload = {}): Promise<{ size: number }> {
     const what = `artifact ${sha256}`;
     const res = await this.request(`${AGENT_ARTIFACTS_PATH}/${sha256}`, o.signal ? { signal: o.signal } : {});
-    if (res.status !== 200 || !res.body) throw await this.refused(`download of ${what}`, res);
-    const { size } = await receiveFile(res.body as import('node:stream/web').ReadableStream, dest, { what: `${what} from the control plane`, sha256, maxBytes: o.maxBytes, signal: o.signal, onBytes: o.onBytes });
+    if (res.status !== 200) throw await this.refused(`download of ${what}`, res);
+    const { size } = await receiveFile(res.body, dest, { what: `${what} from the control plane`, sha256, maxBytes: o.maxBytes, signal: o.signal, onBytes: o.onBytes });
     return { size };
   }
 
@@ -119,19 +118,19 @@ export class ServerLink {
   async uploadArtifact(file: string, o: ArtifactUploadOptions): Promise<{ sha256: string; size: number }> {
     const sent = await sendFile(file, o.name, o.onBytes);
     const q = new URLSearchParams({ name: o.name, sha256: o.sha256 });
-    let res: Response;
+    let res: HttpAnswer;
     try {
       res = await this.request(`${AGENT_ARTIFACTS_PATH}?${q}`, {
         method: 'PUT',
         headers: { 'content-type': 'application/octet-stream', 'content-length': String(sent.size) },
-        body: sent.body as unknown as BodyInit,
-        duplex: 'half',
+        body: sent.body,
         ...(o.signal ? { signal: o.signal } : {}),
       });
     } finally {
       sent.body.destroy();
     }
     if (res.status !== 200 && res.status !== 201) throw await this.refused(`upload of ${o.name}`, res);
+    // Read in full before the checks below: the answer is complete once the body has ended.
     const body = (await res.json()) as { sha256: string; size: number };
     if (sent.sha256() !== o.sha256) {
       throw new TransferError('checksum_mismatch', `${o.name} changed while it was uploaded: sent SHA-256 ${sent.sha256()}, expected ${o.sha256}`, {
@@ -162,16 +161,15 @@ export function redactUrl(url: string): string {
  */
 export async function downloadUrl(url: string, dest: string, o: ArtifactDownload & { sha256?: string } = {}): Promise<{ sha256: string; size: number }> {
   const what = redactUrl(url);
-  let res: Response;
+  let res: HttpAnswer;
   try {
-    res = await fetch(url, o.signal ? { signal: o.signal } : {});
+    res = await request(url, o.signal ? { signal: o.signal } : {});
   } catch (e) {
-    const cause = (e as { cause?: { message?: string } }).cause?.message;
-    throw new TransferError('download_failed', `download of ${what} failed: ${cause ?? (e as Error).message}`);
+    throw new TransferError('download_failed', `download of ${what} failed: ${(e as Error).message}`);
   }
-  if (!res.ok || !res.body) {
-    await res.body?.cancel();
+  if (!res.ok) {
+    res.discard();
     throw new TransferError('download_failed', `download of ${what} failed: HTTP ${res.status}`, { status: res.status });
   }
-  return receiveFile(res.body as import('node:stream/web').ReadableStream, dest, { what, sha256: o.sha256, maxBytes: o.maxBytes, signal: o.signal, onBytes: o.onBytes });
+  return receiveFile(res.body, dest, { what, sha256: o.sha256, maxBytes: o.maxBytes, signal: o.signal, onBytes: o.onBytes });
 }

@@ -7,7 +7,6 @@ import { caPin, parseCaPin } from '@steward/protocol/node';
 import { AgentError } from '../core/errors.js';
 import { isLoopbackHost } from '../core/listen.js';
 import { writeFileAtomic } from '@steward/protocol/node';
-import { loadUndici } from '../lib/undici.js';
 
 /** The CA the agent trusts for its control plane, kept after the first pinned handshake. */
 export const SERVER_CA_FILE = 'server-ca.pem';
@@ -191,20 +190,6 @@ export function fetchPinnedCa(url: URL, pin: string, timeoutMs = 15_000): Promis
 /** Options for `ws` (the link) and `tls.connect`. */
 export function socketTlsOptions(t: ServerTrust): { ca?: string; cert?: string; key?: string; rejectUnauthorized: boolean } {
   return { ...(t.ca ? { ca: t.ca } : {}), ...(t.cert && t.key ? { cert: t.cert, key: t.key } : {}), rejectUnauthorized: t.rejectUnauthorized };
-}
-
-/** A fetch bound to this trust (undici's, with the CA as its only root); the global fetch when there is nothing to say. */
-export function trustedFetch(t: ServerTrust | undefined): typeof globalThis.fetch {
-  if (!t || (!t.ca && !t.cert && t.rejectUnauthorized)) return globalThis.fetch;
-  // undici is imported on the first request, not at start: an idle agent never loads it when
-  // its link (ws) is all it uses (issue 17: idle memory and start → welcome time).
-  let bound: Promise<typeof globalThis.fetch> | undefined;
-  const load = async (): Promise<typeof globalThis.fetch> => {
-    const { Agent, fetch } = await loadUndici();
-    const dispatcher = new Agent({ connect: socketTlsOptions(t) });
-    return ((input: string, init?: RequestInit) => fetch(input, { ...(init as object), dispatcher } as Parameters<typeof fetch>[1])) as unknown as typeof globalThis.fetch;
-  };
-  return (async (input: string, init?: RequestInit) => (await (bound ??= load()))(input, init)) as typeof globalThis.fetch;
 }
 
 /** TLS failures are the operator's to fix (wrong CA, expired certificate): said plainly, not retried. */

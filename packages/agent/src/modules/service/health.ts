@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import { connect } from 'node:net';
 import { HEALTH_DEFAULTS, type HealthCheck } from '@steward/protocol';
+import { request } from '../../link/http.js';
 
 export interface HealthResult {
   ok: boolean;
@@ -23,8 +24,8 @@ function tcpCheck(host: string, port: number, timeoutMs: number): Promise<Health
 
 async function httpCheck(url: string, expect: number | undefined, timeoutMs: number): Promise<HealthResult> {
   try {
-    const res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs), redirect: 'manual' });
-    await res.body?.cancel();
+    const res = await request(url, { timeoutMs, redirect: 'manual' });
+    res.discard();
     const ok = expect === undefined ? res.status >= 200 && res.status < 400 : res.status === expect;
     return ok ? { ok, reason: null } : { ok, reason: `http ${url}: status ${res.status}` };
   } catch (e) {

@@ -1,3 +1,4 @@
+import { HttpTimeoutError, request } from '../../../link/http.js';
 import type { ProbeResult } from './probe.js';
 
 export const DEFAULT_EXPECT_STATUS: [number, number] = [200, 399];
@@ -10,16 +11,14 @@ export async function probeHttp(spec: {
   timeoutMs: number;
 }): Promise<ProbeResult> {
   const [min, max] = typeof spec.expectStatus === 'number' ? [spec.expectStatus, spec.expectStatus] : (spec.expectStatus ?? DEFAULT_EXPECT_STATUS);
-  const signal = AbortSignal.timeout(spec.timeoutMs);
   let status: number;
   try {
-    const res = await fetch(spec.url, { method: spec.method ?? 'GET', redirect: 'manual', signal });
+    const res = await request(spec.url, { method: spec.method ?? 'GET', redirect: 'manual', timeoutMs: spec.timeoutMs });
     status = res.status;
-    await res.body?.cancel().catch(() => {});
+    res.discard();
   } catch (e) {
-    if (signal.aborted) return { ok: false, message: `${spec.url} did not answer within ${spec.timeoutMs} ms` };
-    const cause = (e as { cause?: Error }).cause;
-    return { ok: false, message: `${spec.url}: ${cause?.message ?? (e as Error).message}` };
+    if (e instanceof HttpTimeoutError) return { ok: false, message: `${spec.url} did not answer within ${spec.timeoutMs} ms` };
+    return { ok: false, message: `${spec.url}: ${(e as Error).message}` };
   }
   const want = min === max ? `${min}` : `${min}-${max}`;
   if (status < min || status > max) return { ok: false, message: `${spec.url} answered ${status}, expected ${want}` };
