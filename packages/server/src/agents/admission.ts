@@ -18,6 +18,19 @@ export interface HandshakeAdmissionOptions {
   ticketTtlMs?: number;
 }
 
+/** A refused handshake: why, and the Retry-After (seconds) the agent is told. */
+export interface AgentsBusy {
+  reason: 'in_progress' | 'rate';
+  retryAfterSeconds: number;
+}
+
+export const AGENTS_BUSY_MESSAGE = 'the control plane is admitting many agents at once; retry after the Retry-After seconds';
+
+/** The 503 `agents_busy` body, as the error handler would write it for the UnavailableError. */
+export function agentsBusyBody(busy: AgentsBusy): string {
+  return JSON.stringify({ error: { code: 'agents_busy', message: AGENTS_BUSY_MESSAGE, details: { retryAfterSeconds: busy.retryAfterSeconds, reason: busy.reason } } });
+}
+
 /** Retry-After bounds, seconds: at least one (the header's unit), at most ten (a refused agent must not wait longer than a short outage). */
 export const RETRY_AFTER_MIN_S = 1;
 export const RETRY_AFTER_MAX_S = 10;
@@ -56,10 +69,21 @@ export class HandshakeAdmission {
 
   /** Admits one handshake or throws UnavailableError (503 `agents_busy`, Retry-After). */
   admit(): HandshakeTicket {
+    const verdict = this.offer();
+    if ('ticket' in verdict) return verdict.ticket;
+    throw new UnavailableError('agents_busy', AGENTS_BUSY_MESSAGE, verdict.retryAfterSeconds, { retryAfterSeconds: verdict.retryAfterSeconds, reason: verdict.reason });
+  }
+
+  /**
+   * Admits one handshake, or says why not and for how long to wait, without throwing: the
+   * refusal path of a storm runs thousands of times a second, and an Error (its stack trace)
+   * costs more than the rest of the refusal.
+   */
+  offer(): { ticket: HandshakeTicket } | AgentsBusy {
     const now = this.now();
     this.refill(now);
-    if (this.inProgress >= this.o.maxInProgress) this.refuse(now, 'in_progress');
-    if (this.tokens < 1) this.refuse(now, 'rate');
+    if (this.inProgress >= this.o.maxInProgress) return this.refuse(now, 'in_progress');
+    if (this.tokens < 1) return this.refuse(now, 'rate');
     this.tokens -= 1;
     this.inProgress++;
     let held = true;
@@ -71,7 +95,7 @@ export class HandshakeAdmission {
       clearTimeout(timer);
       this.inProgress--;
     };
-    return { release };
+    return { ticket: { release } };
   }
 
   /** Seconds a refused agent is asked to wait now: the booked backlog at the accept rate, jittered, within the bounds. */
@@ -85,10 +109,9 @@ export class HandshakeAdmission {
     return Math.min(RETRY_AFTER_MAX_S, Math.max(RETRY_AFTER_MIN_S, backlogS + jitter));
   }
 
-  private refuse(now: number, reason: 'in_progress' | 'rate'): never {
+  private refuse(now: number, reason: 'in_progress' | 'rate'): AgentsBusy {
     this.o.refused?.(reason);
-    const retryAfterSeconds = this.retryAfterSeconds(now);
-    throw new UnavailableError('agents_busy', 'the control plane is admitting many agents at once; retry after the Retry-After seconds', retryAfterSeconds, { retryAfterSeconds, reason });
+    return { reason, retryAfterSeconds: this.retryAfterSeconds(now) };
   }
 
   private refill(now: number): void {

@@ -42,6 +42,12 @@ export interface Limits {
   agentHandshakes: number;
   /** Agent connections accepted per second (token bucket, burst of one second's worth); past it the same 503. */
   agentAcceptsPerSecond: number;
+  /**
+   * Connections the kernel holds completed but not yet accepted (the listen backlog, capped by
+   * `net.core.somaxconn`). Past it the kernel drops new connections' SYNs, and the client waits
+   * its SYN retransmit (1, 3, 7, 15 s): in a reconnect storm that is where /healthz stalled.
+   */
+  listenBacklog: number;
 }
 
 export const DEFAULT_LIMITS: Readonly<Limits> = {
@@ -70,6 +76,8 @@ export const DEFAULT_LIMITS: Readonly<Limits> = {
   // so /healthz and the API keep answering; refused agents wait the Retry-After they are given.
   agentHandshakes: 128,
   agentAcceptsPerSecond: 500,
+  // Node's default (511) overflowed in a 4,000-agent storm while the event loop stalled < 0.6 s.
+  listenBacklog: 4096,
 };
 
 /** `agentFrameBytes` → `STEWARD_LIMIT_AGENT_FRAME_BYTES`. */

@@ -109,7 +109,9 @@ describe('an agent past the handshake limits gets 503 agents_busy with Retry-Aft
       expect(Number(b.retryAfter)).toBeGreaterThanOrEqual(1);
       expect(Number(b.retryAfter)).toBeLessThanOrEqual(10);
     }
-    // The others were admitted and then refused for the credential, as without the limit.
+    // The first took the one token (admitted once, when its upgrade arrived, not again by the
+    // route) and was refused for its credential; the others were admitted the same way.
+    expect(answers[0]!.status).toBe(401);
     for (const a of answers.filter((x) => x.status !== 503)) expect(a.status).toBe(401);
     const metrics = await (await fetch(`${server.url}/metrics`, { headers: { authorization: `Bearer ${(await import('node:fs')).readFileSync(server.adminTokenPath, 'utf8').trim()}` } })).text();
     const refused = metrics.split('\n').filter((l) => l.startsWith('steward_agent_handshakes_refused_total{reason="rate"}'));
