@@ -1,8 +1,9 @@
+import { connect } from 'node:net';
 import WebSocket from 'ws';
 import Fastify, { type FastifyInstance } from 'fastify';
 import websocket from '@fastify/websocket';
 import { afterEach, describe, expect, it } from 'vitest';
-import { AGENT_CONNECT_PATH, UnauthorizedError } from '@steward/protocol';
+import { AGENT_CONNECT_PATH, TooManyRequestsError, UnauthorizedError } from '@steward/protocol';
 import { websocketTransport } from '../../src/agents/transports/websocket.js';
 import type { AgentsBusy, HandshakeTicket } from '../../src/agents/admission.js';
 import type { TransportHost } from '../../src/agents/transport.js';
@@ -27,8 +28,10 @@ describe('agent upgrades are admitted before routing', () => {
     app = Fastify();
     installErrorHandling(app);
     await app.register(websocket);
-    app.addHook('onRequest', async () => {
+    app.addHook('onRequest', async (req) => {
       seen.routed++;
+      // As the auth-failure throttle does (http/auth-failures.ts): refused before the route's own hooks.
+      if (req.headers['x-throttled']) throw new TooManyRequestsError('too_many_auth_failures', 'throttled', 60);
     });
     const host: TransportHost = {
       offer: () => {
@@ -54,9 +57,9 @@ describe('agent upgrades are admitted before routing', () => {
     return { seen, port };
   }
 
-  const upgrade = (port: number, path = AGENT_CONNECT_PATH): Promise<{ status: number; headers: Record<string, unknown>; body: string }> =>
+  const upgrade = (port: number, path = AGENT_CONNECT_PATH, headers: Record<string, string> = {}): Promise<{ status: number; headers: Record<string, unknown>; body: string }> =>
     new Promise((resolve, reject) => {
-      const ws = new WebSocket(`ws://127.0.0.1:${port}${path}`, { headers: { authorization: 'Bearer node_x.nope' } });
+      const ws = new WebSocket(`ws://127.0.0.1:${port}${path}`, { headers: { authorization: 'Bearer node_x.nope', ...headers } });
       ws.on('unexpected-response', (_req, res) => {
         let body = '';
         res.on('data', (d: Buffer) => (body += d.toString('utf8')));
@@ -91,6 +94,23 @@ describe('agent upgrades are admitted before routing', () => {
     expect(seen).toMatchObject({ offers: 1, admits: 0, routed: 1, authenticated: 1 });
     // Freed by the refusal (and again, harmlessly, by the socket's close: the real ticket is idempotent).
     await expect.poll(() => released).toBeGreaterThanOrEqual(1);
+  });
+
+  it('frees the ticket of an admitted upgrade that an earlier hook refused, though its client keeps the connection open', async () => {
+    let released = 0;
+    const { seen, port } = await serve(() => ({ ticket: { release: () => released++ } }));
+    const socket = connect({ host: '127.0.0.1', port });
+    try {
+      let answer = '';
+      socket.on('data', (d: Buffer) => (answer += d.toString('utf8')));
+      socket.write(`GET ${AGENT_CONNECT_PATH} HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nx-throttled: 1\r\n\r\n`);
+      await expect.poll(() => answer).toMatch(/^HTTP\/1\.1 429/);
+      expect(seen).toMatchObject({ offers: 1, routed: 1, authenticated: 0 });
+      // Freed once answered, not when the (possibly hostile) client closes, or a 30 s TTL ends.
+      await expect.poll(() => released).toBe(1);
+    } finally {
+      socket.destroy();
+    }
   });
 
   it('leaves upgrades to other paths to the router, unadmitted', async () => {
