@@ -171,12 +171,13 @@ export async function runStorm(o: StormOptions): Promise<StormResult> {
     const firstOk = answers.findIndex((a) => a.ms !== undefined);
     const after = firstOk < 0 ? [] : answers.slice(firstOk);
     const lat = after.filter((a) => a.ms !== undefined).map((a) => a.ms!).sort((a, b) => a - b);
-    const slices = existsSync(loopFile)
-      ? readFileSync(loopFile, 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as { at: number; loopMaxMs: number; overflows: number })
-      : [];
-    /** The monitor's slices overlapping [from, to] (each covers the 250 ms before its `at`). */
+    const slices = (existsSync(loopFile) ? readFileSync(loopFile, 'utf8').trim().split('\n').filter(Boolean) : [])
+      .map((l) => JSON.parse(l) as { at: number; loopMaxMs: number; overflows: number })
+      // Each slice covers the time since the one before: longer than 250 ms when the loop was blocked.
+      .map((s, i, all) => ({ ...s, from: i > 0 ? all[i - 1]!.at : s.at - 250 }));
+    /** The monitor's slices overlapping [from, to]. */
     const during = (from: number, to: number) => {
-      const hit = slices.filter((s) => s.at >= from && s.at - 250 <= to);
+      const hit = slices.filter((s) => s.at >= from && s.from <= to);
       return { loopMaxMs: Math.max(0, ...hit.map((s) => s.loopMaxMs)), overflows: hit.reduce((n, s) => n + s.overflows, 0) };
     };
     const storm = during(upAt, upAt + allBackMs);
