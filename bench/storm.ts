@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startServerProcess, type ServerProc } from '../test/support/processes.js';
 import { startSimAgents, type SimAgents } from '../test/support/sim-fleet.js';
@@ -30,8 +31,15 @@ export interface StormResult {
   healthzMaxMs: number;
   healthzP99Ms: number;
   healthzFailures: number;
-  /** The five slowest /healthz answers: ms after listening they were sent, and their latency. */
-  healthzSlowest: { afterMs: number; ms: number }[];
+  /**
+   * The five slowest /healthz answers: ms after listening they were sent, their latency, and
+   * while each waited, the control plane's longest event-loop delay and the connections the
+   * kernel dropped from a full accept queue (bench/storm-loop-monitor.mjs): which of the two held it.
+   */
+  healthzSlowest: { afterMs: number; ms: number; loopMaxMs: number; overflows: number }[];
+  /** The control plane's longest event-loop delay, and accept-queue overflows (machine-wide), from listening until all were back. */
+  loopMaxMs: number;
+  listenOverflows: number;
   /** Nodes seen `offline` in the node list at any poll after the restart (none is offline for real). */
   falseOffline: number;
   /** Nodes `online` in the first node list answered after the restart, and agents connected at that moment. */
@@ -88,8 +96,9 @@ export async function runStorm(o: StormOptions): Promise<StormResult> {
     await sleep(o.outageMs);
     const fleet = sims.fleet;
     // --cpu-prof writes its profile when the process exits (the SIGTERM at the end).
-    const nodeArgs = o.profileDir ? ['--cpu-prof', `--cpu-prof-dir=${o.profileDir}`] : [];
-    again = await startServerProcess({ dataDir, port, env: ENV, token, nodeArgs });
+    const loopFile = join(dataDir, 'storm-loop.jsonl');
+    const nodeArgs = ['--import', join(import.meta.dirname, 'storm-loop-monitor.mjs'), ...(o.profileDir ? ['--cpu-prof', `--cpu-prof-dir=${o.profileDir}`] : [])];
+    again = await startServerProcess({ dataDir, port, env: { ...ENV, STEWARD_BENCH_LOOP_FILE: loopFile }, token, nodeArgs });
     const upAt = Date.now();
     const pid = again.child.pid!;
     o.log(`storm: restarted (pid ${pid}), listening ${upAt - t0} ms into the run; ${fleet.connected} agents connected`);
@@ -162,6 +171,16 @@ export async function runStorm(o: StormOptions): Promise<StormResult> {
     const firstOk = answers.findIndex((a) => a.ms !== undefined);
     const after = firstOk < 0 ? [] : answers.slice(firstOk);
     const lat = after.filter((a) => a.ms !== undefined).map((a) => a.ms!).sort((a, b) => a - b);
+    const slices = (existsSync(loopFile) ? readFileSync(loopFile, 'utf8').trim().split('\n').filter(Boolean) : [])
+      .map((l) => JSON.parse(l) as { at: number; loopMaxMs: number; overflows: number })
+      // Each slice covers the time since the one before: longer than 250 ms when the loop was blocked.
+      .map((s, i, all) => ({ ...s, from: i > 0 ? all[i - 1]!.at : s.at - 250 }));
+    /** The monitor's slices overlapping [from, to]. */
+    const during = (from: number, to: number) => {
+      const hit = slices.filter((s) => s.at >= from && s.from <= to);
+      return { loopMaxMs: Math.max(0, ...hit.map((s) => s.loopMaxMs)), overflows: hit.reduce((n, s) => n + s.overflows, 0) };
+    };
+    const storm = during(upAt, upAt + allBackMs);
     backAt.sort((a, b) => a - b);
     return {
       agents: o.agents,
@@ -177,7 +196,9 @@ export async function runStorm(o: StormOptions): Promise<StormResult> {
         .filter((a) => a.ms !== undefined)
         .sort((a, b) => b.ms! - a.ms!)
         .slice(0, 5)
-        .map((a) => ({ afterMs: a.at - upAt, ms: a.ms! })),
+        .map((a) => ({ afterMs: a.at - upAt, ms: a.ms!, ...during(a.at, a.at + a.ms!) })),
+      loopMaxMs: storm.loopMaxMs,
+      listenOverflows: storm.overflows,
       healthzFailures: after.filter((a) => a.ms === undefined || a.status !== 200).length,
       falseOffline: offline.size,
       firstAnswerOnline: seen.first?.online ?? -1,
@@ -207,6 +228,8 @@ export function stormRows(r: StormResult): Row[] {
     { benchmark: b, metric: '/healthz slowest answer during the storm (every 100 ms)', value: r.healthzMaxMs, unit: 'ms', target: 1000 },
     { benchmark: b, metric: '  p99 / answers / failed', value: `${r.healthzP99Ms} ms / ${r.healthzAnswers} / ${r.healthzFailures}` },
     { benchmark: b, metric: '  slowest answers (sent ms after listening: latency)', value: r.healthzSlowest.map((h) => `${h.afterMs}: ${Math.round(h.ms)}`).join(', ') },
+    { benchmark: b, metric: '  while each waited: event-loop delay max / accept-queue overflows', value: r.healthzSlowest.map((h) => `${h.loopMaxMs} ms / ${h.overflows}`).join(', ') },
+    { benchmark: b, metric: 'event-loop delay max / accept-queue overflows (machine-wide), restart → all back', value: `${r.loopMaxMs} ms / ${r.listenOverflows}` },
     { benchmark: b, metric: 'nodes falsely marked offline', value: r.falseOffline, target: 0 },
     { benchmark: b, metric: 'first node list after restart: online, not more than connected', value: r.firstAnswerOnline - r.firstAnswerConnected, target: 0 },
     { benchmark: b, metric: '  online / connected / reconnecting then', value: `${r.firstAnswerOnline} / ${r.firstAnswerConnected} / ${r.firstAnswerReconnecting}` },

@@ -138,7 +138,9 @@ export class ControlPlane implements RunningServer {
       await api((scope) => {
         for (const f of features) f.routes?.(scope);
       });
-      await app.listen({ host, port });
+      // A deep accept queue: a reconnect storm's burst of connections waits there instead of
+      // having its SYNs dropped, which held /healthz (same port) up for seconds (docs/reconnect.md).
+      await app.listen({ host, port, backlog: ctx.settings.limits.listenBacklog });
       // After listening: a start that fails (port taken) must not make the token and so lose its "just created".
       const admin = await ensureAdminToken(store, dataDir, ctx.now());
       cp.adminTokenPath = admin.path;

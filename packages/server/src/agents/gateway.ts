@@ -124,6 +124,7 @@ export class AgentGateway implements SessionHandlers {
     // Right after welcome, before any dispatch: the agent runs commands under its current config.
     if (desired) session.send(wire.configDesired(desired.revision, desired.config));
     session.ready = true;
+    session.welcomed();
     // Recorded once sent (a crash before it only makes the repair pass send it again).
     if (desired) await this.config?.sent(row.id, desired.revision).catch((err) => this.ctx.log.warn({ err, nodeId: row.id }, 'could not record the config sent to the node; the repair pass sends it again'));
     await this.dispatcher.deliverAll(session.nodeId);

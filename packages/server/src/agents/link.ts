@@ -177,6 +177,7 @@ export class Link implements AgentLink {
       }
     },
     admit: () => this.admission.admit(),
+    offer: () => this.admission.offer(),
     attach: (nodeId: string, channel: Channel, handshake?: HandshakeTicket) => {
       const session = new AgentSession(nodeId, `${this.replicaId}:${newId('conn')}`, channel, this.gateway, this.ctx.log, this.sessionLimits);
       if (handshake) session.handshake = handshake;

@@ -3,8 +3,8 @@ import type { Kysely } from 'kysely';
 import type { TLSSocket } from 'node:tls';
 import { ForbiddenError, StewardError, UnauthorizedError } from '@steward/protocol';
 import { bearerOf, secretMatches, splitCredential } from '../security/secrets.js';
-import { getNodeRow } from '../store/queries/nodes.js';
-import type { Database, NodesTable } from '../store/schema.js';
+import { getNodeCredentials } from '../store/queries/nodes.js';
+import type { Database } from '../store/schema.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -38,9 +38,9 @@ export class NodeUnknownError extends StewardError {
  * The node whose credential is in `Authorization: Bearer <credential>`, or a 401. During a
  * credential rotation the new credential is accepted too, until the agent confirms it stored it.
  */
-export async function authenticateNode(db: Kysely<Database>, authorization: string | undefined): Promise<NodesTable> {
+export async function authenticateNode(db: Kysely<Database>, authorization: string | undefined): Promise<{ id: string }> {
   const parts = splitCredential(bearerOf(authorization) ?? '');
-  const node = parts ? await getNodeRow(db, parts.id) : undefined;
+  const node = parts ? await getNodeCredentials(db, parts.id) : undefined;
   const matches = (hash: string | null | undefined) => !!parts && !!hash && secretMatches(parts.secret, hash);
   if (parts && !node) throw new NodeUnknownError(parts.id);
   if (!parts || !node || !(matches(node.credential_hash) || matches(node.next_credential_hash))) {

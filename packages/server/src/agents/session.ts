@@ -119,6 +119,16 @@ export class AgentSession {
     });
   }
 
+  /**
+   * The handshake is over once the agent was welcomed: its admission slot goes to the next agent
+   * while this hello's remaining work (recording the config sent, pending commands, module
+   * reports) goes on. Held until then, a slot's time was a whole hello's round trips through the
+   * store, and the storm was admitted no faster than `agentHandshakes` per hello time.
+   */
+  welcomed(): void {
+    this.releaseHandshake();
+  }
+
   private releaseHandshake(): void {
     this.handshake?.release();
     this.handshake = null;
@@ -208,7 +218,7 @@ export class AgentSession {
             this.log.warn({ err, nodeId: this.nodeId }, 'hello failed; closing the connection so the agent dials again');
             this.close(HELLO_FAILED_CLOSE, 'hello failed; try again');
           } finally {
-            // Welcomed (or sent away): the next agent may start its handshake.
+            // Sent away (or welcomed, and freed already): the next agent may start its handshake.
             this.releaseHandshake();
           }
           return;

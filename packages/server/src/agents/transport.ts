@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { AgentSession } from './session.js';
-import type { HandshakeTicket } from './admission.js';
+import type { AgentsBusy, HandshakeTicket } from './admission.js';
 
 /**
  * One open connection of some transport, as the link sees it. A transport turns its own
@@ -39,6 +39,8 @@ export interface TransportHost {
    * called before the upgrade and before authentication, so a reconnect storm costs little.
    */
   admit(): HandshakeTicket;
+  /** The same admission without throwing: a ticket, or the refusal to answer with (the storm's cheap path). */
+  offer(): { ticket: HandshakeTicket } | AgentsBusy;
 }
 
 /**

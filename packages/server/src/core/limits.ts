@@ -47,6 +47,12 @@ export interface Limits {
    * default: the process's open-file limit minus a reserve for the API and the store (core/open-files.ts).
    */
   agentConnections: number;
+  /**
+   * Connections the kernel holds completed but not yet accepted (the listen backlog, capped by
+   * `net.core.somaxconn`). Past it the kernel drops new connections' SYNs, and the client waits
+   * its SYN retransmit (1, 3, 7, 15 s): in a reconnect storm that is where /healthz stalled.
+   */
+  listenBacklog: number;
 }
 
 export const DEFAULT_LIMITS: Readonly<Limits> = {
@@ -76,6 +82,8 @@ export const DEFAULT_LIMITS: Readonly<Limits> = {
   agentHandshakes: 128,
   agentAcceptsPerSecond: 500,
   agentConnections: 0,
+  // Node's default (511) overflowed in a 4,000-agent storm while the event loop stalled < 0.6 s.
+  listenBacklog: 4096,
 };
 
 /** `agentFrameBytes` → `STEWARD_LIMIT_AGENT_FRAME_BYTES`. */

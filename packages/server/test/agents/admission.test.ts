@@ -84,6 +84,29 @@ describe('handshake admission', () => {
     expect(refused).toEqual(['capacity', 'capacity']);
   });
 
+  it('books refusals at the rate handshakes were served in the last window, when that is below the accept rate', () => {
+    const clock = { now: 0 };
+    const a = new HandshakeAdmission({ maxInProgress: 10, acceptsPerSecond: 1000, now: () => clock.now, random: () => 0 });
+    // A storm where each handshake takes 200 ms: 10 at a time serve 50 a second, not 1,000.
+    for (let t = 0; t < 2000; t += 200) {
+      clock.now = t;
+      const held = Array.from({ length: 10 }, () => a.admit());
+      clock.now = t + 199;
+      for (const h of held) h.release();
+    }
+    clock.now = 2000;
+    expect(a.servedPerSecond()).toBe(50);
+    for (let i = 0; i < 10; i++) a.admit();
+    const waits = Array.from({ length: 500 }, () => refusal(() => a.admit()).retryAfterSeconds);
+    // 50 a second: the 100th refused agent is booked 2 s out, the 500th at the cap (at 1,000/s both would be 1 s).
+    expect(waits[0]).toBe(1);
+    expect(waits[99]).toBe(2);
+    expect(waits[499]).toBe(RETRY_AFTER_MAX_S);
+    // An idle spell (two windows without handshakes) forgets the storm: the accept rate stands again.
+    clock.now = 7000;
+    expect(a.servedPerSecond()).toBe(1000);
+  });
+
   it('jitters the Retry-After so agents refused together do not return together', () => {
     const a = new HandshakeAdmission({ maxInProgress: 1, acceptsPerSecond: 1000, now: () => 0 });
     a.admit();
@@ -130,7 +153,9 @@ describe('an agent past the handshake limits gets 503 agents_busy with Retry-Aft
       expect(Number(b.retryAfter)).toBeGreaterThanOrEqual(1);
       expect(Number(b.retryAfter)).toBeLessThanOrEqual(10);
     }
-    // The others were admitted and then refused for the credential, as without the limit.
+    // The first took the one token (admitted once, when its upgrade arrived, not again by the
+    // route) and was refused for its credential; the others were admitted the same way.
+    expect(answers[0]!.status).toBe(401);
     for (const a of answers.filter((x) => x.status !== 503)) expect(a.status).toBe(401);
     const metrics = await (await fetch(`${server.url}/metrics`, { headers: { authorization: `Bearer ${(await import('node:fs')).readFileSync(server.adminTokenPath, 'utf8').trim()}` } })).text();
     const refused = metrics.split('\n').filter((l) => l.startsWith('steward_agent_handshakes_refused_total{reason="rate"}'));

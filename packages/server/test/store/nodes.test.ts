@@ -4,6 +4,7 @@ import {
   deleteNodeRow,
   findLostNodes,
   findNodeRow,
+  getNodeCredentials,
   getNodeRow,
   insertNode,
   listNodeRows,
@@ -27,6 +28,14 @@ describe.each(storeTargets())('nodes on $name', (target) => {
     expect(await findNodeRow(db, 'web-1')).toEqual(node);
     expect(await getNodeRow(db, 'web-1')).toBeUndefined(); // by id only
     expect(await findNodeRow(db, 'web-2')).toBeUndefined();
+  });
+
+  it('reads only what authentication needs: the credential hashes and the revocation, by id', async () => {
+    const { db } = ctx.store;
+    const node = nodeRow({ name: 'auth-1', credential_hash: 'a'.repeat(64), next_credential_hash: 'b'.repeat(64), revoked_at: T0 });
+    await insertNode(db, node);
+    expect(await getNodeCredentials(db, node.id)).toEqual({ id: node.id, credential_hash: 'a'.repeat(64), next_credential_hash: 'b'.repeat(64), revoked_at: T0 });
+    expect(await getNodeCredentials(db, 'auth-1')).toBeUndefined(); // by id only
   });
 
   it('an id wins over a name that spells it', async () => {

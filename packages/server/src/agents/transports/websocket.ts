@@ -1,10 +1,12 @@
 import type { FastifyInstance } from 'fastify';
 import type { WebSocket } from 'ws';
+import type { IncomingMessage, Server } from 'node:http';
+import type { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
 import { checkClientCert } from '../node-auth.js';
 import { AGENT_CONNECT_PATH } from '@steward/protocol';
 import type { Channel, ChannelHandlers, Transport, TransportHost } from '../transport.js';
-import type { HandshakeTicket } from '../admission.js';
+import { agentsBusyBody, type AgentsBusy, type HandshakeTicket } from '../admission.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -22,6 +24,7 @@ export function websocketTransport(o: { sendBufferBytes: number; requireClientCe
   return {
     name: 'websocket',
     install(app: FastifyInstance, host: TransportHost): void {
+      admitBeforeRouting(app.server, host);
       app.get(
         AGENT_CONNECT_PATH,
         {
@@ -31,7 +34,9 @@ export function websocketTransport(o: { sendBufferBytes: number; requireClientCe
           // agent past the handshake limits a 503 `agents_busy` with Retry-After (before the
           // credential's hash is even computed: a reconnect storm costs the least here).
           preValidation: async (req) => {
-            const ticket = host.admit();
+            // Taken when the upgrade arrived (admitBeforeRouting); a plain GET is admitted here.
+            const ticket = admittedUpgrades.get(req.raw) ?? host.admit();
+            admittedUpgrades.delete(req.raw);
             try {
               req.nodeId = await host.authenticate(req.headers.authorization);
               if (o.requireClientCert) checkClientCert(req.raw.socket as TLSSocket, req.nodeId, (msg, why) => req.log.warn({ nodeId: req.nodeId, why }, msg));
@@ -52,6 +57,53 @@ export function websocketTransport(o: { sendBufferBytes: number; requireClientCe
       );
     },
   };
+}
+
+/** Upgrade requests admitted before routing, and their tickets (handed to the route's preValidation). */
+const admittedUpgrades = new WeakMap<IncomingMessage, HandshakeTicket>();
+
+/**
+ * Agent handshakes are admitted as soon as the upgrade request's head is read, before Fastify
+ * routes it: in a reconnect storm most upgrades are refused, and a refusal here is a few hundred
+ * bytes written on the raw socket (no routing, hooks, error object or reply), so the event loop
+ * gets back to accepting connections, /healthz's among them. The answer is the 503 `agents_busy`
+ * with `Retry-After` the error handler gives (same body), and the connection closes.
+ * Wraps the upgrade listeners registered so far (@fastify/websocket's), so they run only for
+ * upgrades that were admitted or are not the agents'.
+ */
+function admitBeforeRouting(server: Server, host: TransportHost): void {
+  const routed = server.listeners('upgrade') as ((req: IncomingMessage, socket: Duplex, head: Buffer) => void)[];
+  server.removeAllListeners('upgrade');
+  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    if (isAgentConnect(req.url)) {
+      const verdict = host.offer();
+      if (!('ticket' in verdict)) return refuseUpgrade(socket, verdict);
+      admittedUpgrades.set(req, verdict.ticket);
+      // An upgrade that never completes (the agent went away, the route refused it) frees its slot too.
+      socket.once('close', verdict.ticket.release);
+    }
+    for (const listener of routed) listener.call(server, req, socket, head);
+  });
+}
+
+function isAgentConnect(url: string | undefined): boolean {
+  if (!url?.startsWith(AGENT_CONNECT_PATH)) return false;
+  const rest = url.charCodeAt(AGENT_CONNECT_PATH.length);
+  return Number.isNaN(rest) || rest === 0x3f /* ? */;
+}
+
+function refuseUpgrade(socket: Duplex, busy: AgentsBusy): void {
+  // Node removed the socket's error listener before 'upgrade': an agent gone meanwhile must not throw.
+  socket.on('error', () => socket.destroy());
+  const body = agentsBusyBody(busy);
+  socket.end(
+    'HTTP/1.1 503 Service Unavailable\r\n' +
+      `Retry-After: ${busy.retryAfterSeconds}\r\n` +
+      'Content-Type: application/json; charset=utf-8\r\n' +
+      `Content-Length: ${Buffer.byteLength(body)}\r\n` +
+      'Connection: close\r\n\r\n' +
+      body,
+  );
 }
 
 class WebSocketChannel implements Channel {

@@ -19,6 +19,14 @@ export async function getNodeRow(db: Kysely<Database>, id: string): Promise<Node
   return db.selectFrom('nodes').selectAll().where('id', '=', id).executeTakeFirst();
 }
 
+/**
+ * What authenticating a node's connection needs: its credential hashes and revocation, not the
+ * row's inventory and stats (most of its bytes). Every agent handshake reads this.
+ */
+export async function getNodeCredentials(db: Kysely<Database>, id: string): Promise<Pick<NodesTable, 'id' | 'credential_hash' | 'next_credential_hash' | 'revoked_at'> | undefined> {
+  return db.selectFrom('nodes').select(['id', 'credential_hash', 'next_credential_hash', 'revoked_at']).where('id', '=', id).executeTakeFirst();
+}
+
 /** Ids win over names, so a node named like another's id cannot shadow it. */
 export async function findNodeRow(db: Kysely<Database>, idOrName: string): Promise<NodesTable | undefined> {
   return (
