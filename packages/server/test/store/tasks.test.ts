@@ -332,7 +332,12 @@ describe.each(storeTargets())('tasks on $name', (target) => {
     await insertTaskOnce(db, orphan);
     const ghost = attemptRow(orphan, 'node_deleted');
     await insertAttempts(db, [ghost]);
-    expect((await attemptsOnLostNodes(db)).map((a) => a.id).sort()).toEqual([off.attempt.id, ghost.id].sort());
+    const lost = await attemptsOnLostNodes(db);
+    expect(lost.map((l) => l.attempt.id).sort()).toEqual([off.attempt.id, ghost.id].sort());
+    // With when the node was last heard from (the fence counts from it); a deleted node has none.
+    expect(lost.find((l) => l.attempt.id === ghost.id)).toMatchObject({ lastSeenAt: null, heartbeatIntervalMs: null });
+    expect(lost.find((l) => l.attempt.id === off.attempt.id)).toMatchObject({ lastSeenAt: off.node.last_seen_at, heartbeatIntervalMs: off.node.heartbeat_interval_ms });
+    expect(lost.find((l) => l.attempt.id === off.attempt.id)!.attempt).toEqual(off.attempt);
     const cmd = { ...newCommandRow({ type: 'task.run', payload: {}, timeoutMs: 1000, ttlMs: 1000 }, on.node.id, T0), id: on.attempt.command_id, state: 'succeeded' };
     await insertCommands(db, [cmd]);
     expect(await attemptsWithEndedCommands(db)).toEqual([on.attempt.command_id]);
