@@ -81,17 +81,18 @@ export class FenceClock {
     this.timer = null;
     const f = this.fence;
     if (!f) return;
-    const due = Math.max(0, this.ackedAt + f.afterMs - this.now());
+    this.wait(Math.max(0, this.ackedAt + f.afterMs - this.now()), f);
+  }
+
+  private wait(ms: number, f: TaskFence): void {
     this.timer = setTimeout(() => {
       this.timer = null;
       if (this.fence !== f) return;
       const silent = this.silentMs();
-      if (silent >= f.afterMs) {
-        this.expired(f, silent);
-        this.timer = setTimeout(() => this.arm(), Math.max(50, Math.round(f.afterMs / 10)));
-        this.timer.unref();
-      } else this.arm();
-    }, due);
+      if (silent < f.afterMs) return this.arm();
+      this.expired(f, silent);
+      this.wait(Math.max(50, Math.round(f.afterMs / 10)), f);
+    }, ms);
     this.timer.unref();
   }
 }

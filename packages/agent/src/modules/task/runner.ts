@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdir, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { TaskOutputStream, TaskRunPayload, TaskRunResult } from '@steward/protocol';
@@ -283,7 +283,7 @@ function spawnAndWait(
  * it, and the shell then stops the task's group (SIGTERM, SIGKILL after the grace). The agent
  * releases it with a line once the task has ended. Best effort: without `sh`, none is started.
  */
-function startWatchdog(pgid: number, killGraceMs: number): { release(): void } | null {
+export function startWatchdog(pgid: number, killGraceMs: number): { release(): void; process: ChildProcess } | null {
   const script = 'read -r _ && exit 0; kill -TERM -"$1" 2>/dev/null; sleep "$2"; kill -KILL -"$1" 2>/dev/null; exit 0';
   try {
     const w = spawn('sh', ['-c', script, 'steward-task-watchdog', String(pgid), String(Math.max(1, Math.ceil(killGraceMs / 1000)))], {
@@ -295,6 +295,7 @@ function startWatchdog(pgid: number, killGraceMs: number): { release(): void } |
     w.unref();
     (w.stdin as unknown as { unref?: () => void }).unref?.();
     return {
+      process: w,
       release: () => {
         if (w.stdin!.writable) w.stdin!.end('\n');
       },
