@@ -5,7 +5,7 @@ const MAX_PENDING = 64;
 
 /**
  * The agent's half of task fencing (docs/tasks.md, "Fencing"; the control plane's half is
- * packages/server/src/tasks/fence.ts). It remembers when the last message the control plane
+ * packages/server/src/core/task-fence.ts). It remembers when the last message the control plane
  * acknowledged was sent: a heartbeat answered with `heartbeat.ack`, or the hello answered with
  * a welcome. Both are acknowledged only once the node's last-seen time was stored, which is at
  * or after their sending. When `afterMs` passes with no newer acknowledgement, `expired` is

@@ -33,7 +33,7 @@ import type { AgentSession, SessionHandlers, VersionRefusal } from './session.js
 import type { Counter } from 'prom-client';
 import type { ConfigSource, DesiredConfig } from './config-source.js';
 import { wire } from './wire.js';
-import { taskFence } from '../tasks/fence.js';
+import { taskFence } from '../core/task-fence.js';
 
 /**
  * What the command pipeline learns from agents. The link calls it; it never calls the link back

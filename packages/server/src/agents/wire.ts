@@ -10,7 +10,7 @@ export const wire = {
   welcome(nodeId: string, name: string, heartbeatIntervalMs: number, serverTime: number, signingKeys: SigningKeySet, restored?: { backupAt: number; restoredAt: number } | null, fence?: TaskFence): ServerMessage {
     return { type: 'welcome', nodeId, name, heartbeatIntervalMs, serverTime, signingKeys, ...(restored ? { restored } : {}), ...(fence ? { fence } : {}) };
   },
-  /** The heartbeat was stored: the agent's task-fencing clock restarts from its sending (tasks/fence.ts). */
+  /** The heartbeat was stored: the agent's task-fencing clock restarts from its sending (core/task-fence.ts). */
   heartbeatAck(seq: number): ServerMessage {
     return { type: 'heartbeat.ack', seq };
   },

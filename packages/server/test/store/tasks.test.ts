@@ -20,7 +20,7 @@ import { CatalogCache } from '../../src/commands/catalogs.js';
 import { PayloadChecker } from '../../src/commands/payload-check.js';
 import { CommandService } from '../../src/commands/service.js';
 import { AttemptTracker } from '../../src/tasks/attempts.js';
-import { fenceWaitMs, taskFence } from '../../src/tasks/fence.js';
+import { fenceWaitMs, taskFence } from '../../src/core/task-fence.js';
 
 function taskRow(over: Partial<TasksTable> = {}): TasksTable {
   return {

@@ -11,7 +11,7 @@ import { makeCredential } from '../../src/security/secrets.js';
 import { getNodeRow, insertNode } from '../../src/store/queries/nodes.js';
 import { EMPTY_INVENTORY } from '../../src/store/rows.js';
 import { endFromCommand } from '../../src/tasks/outcome.js';
-import { fenceWaitMs, taskFence } from '../../src/tasks/fence.js';
+import { fenceWaitMs, taskFence } from '../../src/core/task-fence.js';
 import { RAW_STATS } from '../../../../test/support/raw-agent.js';
 import { storeTargets, useFreshStore } from '../helpers/databases.js';
 import { nodeRow, T0 } from '../helpers/rows.js';

@@ -79,7 +79,7 @@ export interface AttemptOnLostNode {
   heartbeatIntervalMs: number | null;
 }
 
-/** Active attempts whose node is offline (or deleted): lost once the node's fence has passed (tasks/fence.ts). */
+/** Active attempts whose node is offline (or deleted): lost once the node's fence has passed (core/task-fence.ts). */
 export async function attemptsOnLostNodes(db: Kysely<Database>): Promise<AttemptOnLostNode[]> {
   const rows = await db
     .selectFrom('task_attempts')

@@ -1,6 +1,6 @@
 import type { TaskFence } from '@steward/protocol';
 import { ValidationError } from '@steward/protocol';
-import type { Settings } from '../core/context.js';
+import type { Settings } from './context.js';
 
 /**
  * Task fencing: the one place its numbers come from (docs/tasks.md, "Fencing").
