@@ -1,4 +1,5 @@
 import {
+  agentAccepts,
   capInventory,
   capStats,
   isTerminalCommandState,
@@ -122,7 +123,8 @@ export class AgentGateway implements SessionHandlers {
     // the agent's first heartbeat (sent on welcome) would find the session not ready.
     const desired = await this.desiredConfig(row);
     // The welcome acknowledges the hello, whose receipt is stored as last_seen_at above.
-    session.fencing = msg.fencing === true;
+    // Only to an agent that can be sent the acks (one claiming protocol 1.0 would fence for want of them).
+    session.fencing = msg.fencing === true && session.protocol !== null && agentAccepts(session.protocol, 'heartbeat.ack');
     const fence = session.fencing ? taskFence(this.ctx.settings, row.heartbeat_interval_ms) : undefined;
     session.send(wire.welcome(row.id, row.name, row.heartbeat_interval_ms, now, keys, restoredRecently(this.ctx.settings.restored, now), fence));
     // Right after welcome, before any dispatch: the agent runs commands under its current config.

@@ -17,9 +17,9 @@ import { storeTargets, useFreshStore } from '../helpers/databases.js';
 import { nodeRow, T0 } from '../helpers/rows.js';
 import { testContext } from '../helpers/context.js';
 
-const hello = (fencing?: boolean): HelloMessage => ({
+const hello = (fencing?: boolean, protocol: HelloMessage['protocol'] = AGENT_PROTOCOL_VERSION): HelloMessage => ({
   type: 'hello',
-  protocol: AGENT_PROTOCOL_VERSION,
+  protocol,
   inventory: { ...EMPTY_INVENTORY, hostname: 'fence-1' },
   running: [],
   outbox: [],
@@ -60,12 +60,12 @@ describe.each(storeTargets())('task fencing on the agent link on $name', (target
     await link.close();
   });
 
-  async function connect(fencing?: boolean) {
+  async function connect(fencing?: boolean, protocol?: HelloMessage['protocol']) {
     const n = nodeRow({ status: 'offline', last_seen_at: T0 - 60_000 });
     const cred = makeCredential(n.id);
     await insertNode(ctx.store.db, { ...n, credential_hash: cred.hash });
     const end = await memory.connect(cred.credential);
-    end.send(hello(fencing));
+    end.send(hello(fencing, protocol));
     const welcome = await end.next('welcome');
     // A heartbeat, handled once its outbox marker (unknown to the store) is acknowledged.
     const beat = async (seq: number) => {
@@ -87,6 +87,13 @@ describe.each(storeTargets())('task fencing on the agent link on $name', (target
 
   it('an agent without fencing (an older one) gets neither the fence nor acks', async () => {
     const { end, welcome, beat } = await connect();
+    expect(welcome).not.toHaveProperty('fence');
+    await beat(1);
+    expect(end.received.map((m) => m.type)).not.toContain('heartbeat.ack');
+  });
+
+  it('an agent claiming protocol 1.0 gets no fence even if it asks: it could not be sent the acks', async () => {
+    const { end, welcome, beat } = await connect(true, 1);
     expect(welcome).not.toHaveProperty('fence');
     await beat(1);
     expect(end.received.map((m) => m.type)).not.toContain('heartbeat.ack');
