@@ -314,7 +314,8 @@ export class Agent implements RunningAgent {
       case 'config':
         this.serverHeartbeatMs = msg.heartbeatIntervalMs;
         this.heartbeatMs = this.current.heartbeatMs ?? msg.heartbeatIntervalMs;
-        this.fence.configure(msg.fence);
+        // Only where the welcome set a fence: acks come only to an agent the control plane fences.
+        if (this.fence.current) this.fence.configure(msg.fence);
         return this.scheduleHeartbeat(0);
       case 'heartbeat.ack':
         return this.fence.acked(msg.seq);
