@@ -95,12 +95,6 @@ describe('task fencing', { timeout: 120_000 }, () => {
       },
       { timeoutMs: 60_000 },
     );
-    await proxy.restore();
-    await waitOnline(server, 'fence-cut', cutOff, 60_000);
-    // The cut-off agent's own report of its fenced copy has arrived (it reconnected and heartbeated).
-    await heartbeatsAfter(server, 'fence-cut');
-    await waitFor('the cut-off agent to log the fence', () => cutOff.output().includes('fenced: stopping running tasks'));
-
     const all = lines(effects);
     const ofFirst = all.filter((l) => l.attempt === first.id);
     const ofSecond = all.filter((l) => l.attempt === second.id);
@@ -114,6 +108,11 @@ describe('task fencing', { timeout: 120_000 }, () => {
     expect(all.filter((l) => l.what === 'end').map((l) => l.attempt)).toEqual([second.id]);
     expect(done.state).toBe('succeeded');
     expect(second.nodeId).toBe((await server.client.getNode('fence-other')).id);
+    await proxy.restore();
+    await waitOnline(server, 'fence-cut', cutOff, 60_000);
+    // The cut-off agent's own report of its fenced copy has arrived (it reconnected and heartbeated); it changed nothing.
+    await heartbeatsAfter(server, 'fence-cut');
+    expect(cutOff.output()).toContain('fenced: stopping running tasks');
     const after = await server.client.getTask(t.task.id);
     expect(after.attemptList.map((a) => a.state)).toEqual(['lost', 'succeeded']);
     expect(after.state).toBe('succeeded');
