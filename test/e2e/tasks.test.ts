@@ -223,6 +223,9 @@ describe('compute tasks with real agents', { timeout: 120_000 }, () => {
     const victim = victimName === 'kill-1' ? k1 : k2;
     agents.push(victim === k1 ? k2 : k1);
     await victim.kill('SIGKILL');
+    // The task's watchdog sees its agent's end of the pipe close and stops the group at once,
+    // before any restart (and before the control plane may place the task again).
+    await waitFor('the orphaned first copy stopped by its watchdog', () => processGone(orphan), { timeoutMs: 10_000 });
     const second = await waitFor('placed again elsewhere', async () => {
       const d = await server.client.getTask(t.id);
       return d.attemptList.length === 2 && d.attemptList[1];
@@ -237,10 +240,7 @@ describe('compute tasks with real agents', { timeout: 120_000 }, () => {
     expect(done.state).toBe('succeeded');
     expect(done.attemptList.map((a) => a.state)).toEqual(['lost', 'succeeded']);
     expect(done.attemptList[0]!.error?.code).toBe('node_lost');
-    // The orphaned first copy is stopped (it can never append), and the restarted agent's
-    // report of it (interrupted) has reached the control plane.
-    // The restarted agent finds and stops it at start: on a loaded machine that start is slow.
-    await waitFor('the orphaned first copy stopped', () => processGone(orphan), { timeoutMs: 60_000 });
+    // The restarted agent's report of the first copy (interrupted) has reached the control plane.
     await waitFor('the restarted agent to report the interrupted attempt', () => back.output().includes('interrupted by an agent restart'), { timeoutMs: 60_000 });
     await heartbeatsAfter(server, victimName);
     expect(readFileSync(out, 'utf8').trim().split('\n')).toEqual([second.id]);
@@ -254,7 +254,10 @@ describe('compute tasks with real agents', { timeout: 120_000 }, () => {
     const p2 = await addAgent(server, 'part-2', ['pool=p'], cfg);
     agents.push(p1, p2);
     const dir = tempDir('steward-task-part-');
-    const script = `echo $$ > ${dir}/$STEWARD_TASK_ATTEMPT_ID.pid; sleep 8; echo "$STEWARD_TASK_ATTEMPT_ID" >> ${dir}/done`;
+    // The first copy sleeps long: the control plane waits out the node's fence before placing
+    // the task again (docs/tasks.md#fencing), and a stopped agent cannot fence, so it is still
+    // running then. The second copy is brief.
+    const script = `[ -e ${dir}/began ] && t=1 || t=120; touch ${dir}/began; echo $$ > ${dir}/$STEWARD_TASK_ATTEMPT_ID.pid; sleep $t; echo "$STEWARD_TASK_ATTEMPT_ID" >> ${dir}/done`;
     const t = await submit({ kind: 'exec', payload: { command: 'sh', args: ['-c', script] }, requirements: { selector: 'pool=p' } });
     const first = await waitFor('first attempt running', async () => {
       const d = await server.client.getTask(t.id);
@@ -262,13 +265,14 @@ describe('compute tasks with real agents', { timeout: 120_000 }, () => {
     });
     const frozen = first.nodeId === (await server.client.getNode('part-1')).id ? p1 : p2;
     const pid = Number(readFileSync(`${dir}/${first.id}.pid`, 'utf8'));
-    // Freeze the agent (its task keeps running): silent, it is marked offline and the attempt lost.
+    // Freeze the agent (its task keeps running, and a stopped agent cannot fence it): silent, it
+    // is marked offline and, once its fence has passed, the attempt lost.
     frozen.child.kill('SIGSTOP');
     try {
       await waitFor('attempt lost and placed again', async () => {
         const d = await server.client.getTask(t.id);
         return d.attemptList.length === 2 && d.attemptList[0]!.state === 'lost';
-      }, { timeoutMs: 20_000, intervalMs: 100 });
+      }, { timeoutMs: 30_000, intervalMs: 100 });
       expect(processGone(pid)).toBe(false);
     } finally {
       frozen.child.kill('SIGCONT');

@@ -172,14 +172,21 @@ export async function checkInvariants(
   // For a task still open: the state of each open attempt's task.run command, which says where it hangs.
   const openAttempts = tasks.filter((t) => !FINAL_TASK.has(t.state)).flatMap((t) => t.attemptList.filter((a) => a.state === 'placed' || a.state === 'running'));
   const runCmd = new Map<string, string>();
+  // Where the open attempts' nodes stand now (a node online with a stuck attempt holds its slot).
+  const nodesNow = new Map((await read(fleet, 'the node list', (c) => c.listNodes({ limit: 1000 })).catch(() => ({ items: nodes }))).items.map((n) => [n.id, n]));
+  const ago = (ms: number | null | undefined) => (ms ? `${Math.round((Date.now() - ms) / 1000)}s ago` : 'never');
   for (const a of openAttempts.slice(0, 50)) {
     const c = await read(fleet, `command ${a.commandId}`, (cl) => cl.getCommand(a.commandId)).catch(() => null);
-    runCmd.set(a.id, c ? `${c.state}, ${c.deliveries} deliveries` : 'unreadable');
+    const n = nodesNow.get(a.nodeId);
+    runCmd.set(
+      a.id,
+      `${c ? `${c.state}, ${c.deliveries} deliveries, dispatched ${ago(c.dispatchedAt)}, started ${ago(c.startedAt)}` : 'unreadable'}; node ${n ? `${n.status}${n.connected ? '' : ' not connected'}` : 'unknown'}`,
+    );
   }
   for (const t of tasks) {
     taskFinal.check(FINAL_TASK.has(t.state), () => {
-      const attempts = t.attemptList.map((a) => `${a.state}${runCmd.has(a.id) ? ` (task.run ${runCmd.get(a.id)})` : ''}`);
-      return `${t.id}: ${t.state}, attempts ${JSON.stringify(attempts)}`;
+      const attempts = t.attemptList.map((a) => `${a.state}@${nameOf.get(a.nodeId) ?? a.nodeId}${a.error ? `(${a.error.code})` : ''}${runCmd.has(a.id) ? ` [task.run ${runCmd.get(a.id)}]` : ''}`);
+      return `${t.id}: ${t.state}${t.reason ? ` (${t.reason})` : ''}, attempts ${JSON.stringify(attempts)}`;
     });
   }
 

@@ -12,6 +12,7 @@ import {
   type FieldIssue,
   type Inventory,
   type ServerMessage,
+  type TaskFence,
 } from '@steward/protocol';
 import { jittered } from './backoff.js';
 import { agentProtocolVersion } from './protocol-version.js';
@@ -41,6 +42,7 @@ import { PLUGINS_MODULE, startPlugins, type AgentPlugins } from './plugins/index
 import { detectCapabilities } from './system/capabilities.js';
 import { collectInventory } from './system/inventory.js';
 import { getStatsCollector } from './system/stats.js';
+import { FenceClock } from './link/fence.js';
 import { AGENT_VERSION } from './version.js';
 
 export interface RunningAgent {
@@ -84,6 +86,8 @@ export class Agent implements RunningAgent {
   private inbound: InboundApi | null = null;
   private mediastackHeartbeat: MediastackHeartbeat | null = null;
   private plugins: AgentPlugins | null = null;
+  /** Task fencing: stops the tasks when the control plane has not acknowledged us for the fence time (link/fence.ts). */
+  private readonly fence = new FenceClock((f, silentMs) => this.fenceExpired(f, silentMs));
 
   private constructor(
     private current: InForce,
@@ -244,10 +248,12 @@ export class Agent implements RunningAgent {
   }
 
   private onOpen(): void {
+    this.fence.helloSent();
     this.connection.send({
       type: 'hello',
       protocol: agentProtocolVersion(),
       inventory: this.inventory,
+      fencing: true,
       running: this.executor.runningIds(),
       outbox: this.journal.outboxIds(),
       modules: this.moduleReports(),
@@ -276,6 +282,7 @@ export class Agent implements RunningAgent {
         this.connection.healthy();
         this.serverHeartbeatMs = msg.heartbeatIntervalMs;
         this.heartbeatMs = this.current.heartbeatMs ?? msg.heartbeatIntervalMs;
+        this.fence.welcomed(msg.fence);
         this.log.info({ nodeId: msg.nodeId, name: msg.name }, 'connected to the control plane');
         if (msg.signingKeys) this.trust.offerKeySet(msg.signingKeys, Date.now());
         // Output and results from while we were away (or whose ack was lost) go first; a
@@ -307,7 +314,11 @@ export class Agent implements RunningAgent {
       case 'config':
         this.serverHeartbeatMs = msg.heartbeatIntervalMs;
         this.heartbeatMs = this.current.heartbeatMs ?? msg.heartbeatIntervalMs;
+        // Only where the welcome set a fence: acks come only to an agent the control plane fences.
+        if (this.fence.current) this.fence.configure(msg.fence);
         return this.scheduleHeartbeat(0);
+      case 'heartbeat.ack':
+        return this.fence.acked(msg.seq);
       case 'config.desired':
         this.configChain = this.configChain
           .then(async () => this.send(await this.applyDesired(msg)))
@@ -390,9 +401,12 @@ export class Agent implements RunningAgent {
   private async heartbeat(): Promise<void> {
     try {
       const stats = await getStatsCollector().collect();
+      const seq = this.seq++;
+      // Its sending time, before the send: the fence clock must not count from later than that.
+      this.fence.heartbeatSent(seq);
       this.send({
         type: 'heartbeat',
-        seq: this.seq++,
+        seq,
         stats,
         running: this.executor.runningIds(),
         outbox: this.journal.outboxIds(),
@@ -496,8 +510,25 @@ export class Agent implements RunningAgent {
     });
   }
 
+  /**
+   * Unacknowledged for the fence time: the control plane may count this node as lost and place
+   * its tasks elsewhere once the kill grace and margin have passed too, so they stop now.
+   */
+  private fenceExpired(f: TaskFence, silentMs: number): void {
+    for (const [name, inst] of this.host.started()) {
+      if (!inst.fence) continue;
+      try {
+        const n = inst.fence(f.killGraceMs, `no acknowledgement from the control plane for ${Math.round(silentMs / 1000)}s (fence ${Math.round(f.afterMs / 1000)}s)`);
+        if (n > 0) this.log.warn({ module: name, stopped: n, silentMs: Math.round(silentMs), fenceMs: f.afterMs }, 'fenced: stopping running tasks, the control plane may place them elsewhere');
+      } catch (err) {
+        this.log.error({ err, module: name }, 'fencing a module failed');
+      }
+    }
+  }
+
   async stop(): Promise<void> {
     this.stopping = true;
+    this.fence.stop();
     if (this.heartbeatTimer) clearTimeout(this.heartbeatTimer);
     if (this.pruneTimer) clearInterval(this.pruneTimer);
     this.mediastackHeartbeat?.stop();

@@ -67,6 +67,12 @@ export interface ModuleInstance {
    * instance must then still run with its old ones.
    */
   reconfigure?(settings: unknown): Promise<void>;
+  /**
+   * The control plane has not acknowledged this agent for the fence time (link/fence.ts): stop
+   * what it may place elsewhere (SIGTERM, SIGKILL after at most `killGraceMs`). Called again
+   * while that lasts; returns how many were newly stopped.
+   */
+  fence?(killGraceMs: number, why: string): number;
 }
 
 export interface CommandDefinition<S extends TSchema = TSchema, R = unknown> {

@@ -6,6 +6,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { loadModules, resolveModuleSettings, type ModuleRegistry } from '../../src/modules/registry.js';
 import { OrphanRegistry } from '../../src/modules/task/orphans.js';
 import { parseStat } from '../../src/modules/task/proc.js';
+import { startWatchdog } from '../../src/modules/task/runner.js';
 import type { TaskPool } from '../../src/modules/task/index.js';
 import type { AgentConfig } from '../../src/config.js';
 import { processGone, waitFor } from '../../../../test/support/wait.js';
@@ -130,6 +131,42 @@ describe('task module', () => {
     expect(Date.now() - t0).toBeGreaterThanOrEqual(400); // it took the SIGKILL after the grace
     expect(p.report().running).toHaveLength(0);
     await p.stop();
+  });
+
+  it('fencing stops every running attempt (SIGTERM, then SIGKILL after the fence grace) and ends it `fenced`', async () => {
+    const { pool: p, config } = await pool(undefined, { killGraceMs: 30_000 });
+    const dir = await tempDir();
+    // Ignores SIGTERM, as does its grandchild: only the SIGKILL after the fence's grace (not the 30 s of its own) ends them.
+    const script = `trap '' TERM; sh -c 'trap "" TERM; echo $$ > ${dir}/gc; sleep 30' & echo $$ > ${dir}/c; wait`;
+    const running = run(registry, 'task.run', payload({ kind: 'exec', command: 'sh', args: ['-c', script] }), testContext(config, undefined, { module: p }));
+    const [child, grandchild] = await waitFor('both pid files', () => existsSync(`${dir}/c`) && existsSync(`${dir}/gc`) && [Number(readFileSync(`${dir}/c`, 'utf8')), Number(readFileSync(`${dir}/gc`, 'utf8'))]);
+    expect(p.fence(300, 'no acknowledgement for 3s')).toBe(1);
+    // Already being stopped: not counted again.
+    expect(p.fence(300, 'still none')).toBe(0);
+    const f = await failure(running);
+    expect(f.code).toBe('fenced');
+    expect(f.message).toContain('no acknowledgement for 3s');
+    expect(processGone(child!) && processGone(grandchild!)).toBe(true);
+    expect(p.report().running).toHaveLength(0);
+    await p.stop();
+  });
+
+  it('the watchdog stops the task group when the agent dies (its pipe closes), and leaves it alone once released', async () => {
+    const spawnGroup = () => spawn('sh', ['-c', 'sleep 30 & wait'], { detached: true, stdio: 'ignore' });
+    // Released (the task ended): the watchdog exits and the group is not touched.
+    const kept = spawnGroup();
+    const released = startWatchdog(kept.pid!, 500)!;
+    const exited = new Promise((r) => released.process.once('exit', (code) => r(code)));
+    released.release();
+    expect(await exited).toBe(0);
+    expect(kept.exitCode === null && kept.signalCode === null).toBe(true);
+    kept.kill('SIGKILL');
+    // The agent's end of the pipe closes without a release (what its death does): the group is stopped.
+    const orphan = spawnGroup();
+    const w = startWatchdog(orphan.pid!, 500)!;
+    w.process.stdin!.destroy();
+    await waitFor('the orphaned group stopped', () => orphan.exitCode !== null || orphan.signalCode !== null);
+    expect(orphan.signalCode).toBe('SIGTERM');
   });
 
   it('when the main process exits, what it left in its group is stopped', async () => {

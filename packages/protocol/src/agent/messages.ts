@@ -34,6 +34,12 @@ export const HelloMessage = Type.Object({
    */
   protocol: Type.Union([Type.String({ pattern: '^[0-9]{1,6}\\.[0-9]{1,6}$' }), Type.Integer({ minimum: 0 })]),
   inventory: Inventory,
+  /**
+   * The agent stops its running tasks when the control plane has not acknowledged it for the
+   * welcome's `fence.afterMs` (docs/tasks.md, fencing): the control plane then acknowledges each
+   * stored heartbeat with `heartbeat.ack`. Agents before this field get no acks.
+   */
+  fencing: Type.Optional(Type.Boolean()),
   ...AgentView,
 });
 
@@ -166,6 +172,20 @@ export const DispatchedCommand = Type.Object({
 });
 export type DispatchedCommand = Static<typeof DispatchedCommand>;
 
+/**
+ * Task fencing (sent in the welcome to an agent whose hello said `fencing`): when no
+ * `heartbeat.ack` (or welcome) acknowledged a message the agent sent within `afterMs` of sending
+ * it, the agent stops its running tasks (SIGTERM, SIGKILL after at most `killGraceMs`). The
+ * control plane places a task from a lost node again only `afterMs + killGraceMs + marginMs`
+ * after it last heard from that node, so the first copy has stopped by then.
+ */
+export const TaskFence = Type.Object({
+  afterMs: Type.Integer({ minimum: 100 }),
+  killGraceMs: Type.Integer({ minimum: 0 }),
+  marginMs: Type.Integer({ minimum: 0 }),
+});
+export type TaskFence = Static<typeof TaskFence>;
+
 export const WelcomeMessage = Type.Object({
   type: Type.Literal('welcome'),
   nodeId: Id,
@@ -179,6 +199,7 @@ export const WelcomeMessage = Type.Object({
    * the agent answers `command.recent` with the ids it received in between. Sent for a while after a restore.
    */
   restored: Type.Optional(Type.Object({ backupAt: Timestamp, restoredAt: Timestamp })),
+  fence: Type.Optional(TaskFence),
 });
 
 export const DispatchMessage = Type.Object({
@@ -243,6 +264,14 @@ export const OutputAckMessage = Type.Object({
 export const ConfigMessage = Type.Object({
   type: Type.Literal('config'),
   heartbeatIntervalMs: Type.Integer({ minimum: 100 }),
+  /** The fence for the new interval (it grows with it); only to an agent whose hello said `fencing`. */
+  fence: Type.Optional(TaskFence),
+});
+
+/** The heartbeat `seq` was stored (the node's last-seen time is at least its receipt): the fencing clock's proof. */
+export const HeartbeatAckMessage = Type.Object({
+  type: Type.Literal('heartbeat.ack'),
+  seq: Type.Integer({ minimum: 0 }),
 });
 
 export const ErrorMessage = Type.Object({
@@ -265,6 +294,7 @@ export const ServerMessage = Type.Union([
   CredentialRotateMessage,
   OutputAckMessage,
   ConfigDesiredMessage,
+  HeartbeatAckMessage,
 ]);
 export type ServerMessage = Static<typeof ServerMessage>;
 export type WelcomeMessage = Static<typeof WelcomeMessage>;

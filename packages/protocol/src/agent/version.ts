@@ -5,7 +5,8 @@ import type { ServerMessage } from './messages.js';
  * a message type is added (a side that does not know it must not be sent it); the major when a
  * message's shape changes incompatibly. 1.1 added `config.desired`, `config.status` and
  * `catalog.update` (fleet configuration); the welcome's optional `restored` and its answer
- * `command.recent` need no version (sent only when the other side asked). Agents before 1.1
+ * `command.recent` need no version (sent only when the other side asked), nor do the hello's
+ * `fencing` and its answers, the welcome's `fence` and `heartbeat.ack` (task fencing). Agents before 1.1
  * sent the integer 1, read as 1.0.
  */
 export const AGENT_PROTOCOL_VERSION = '1.1';
@@ -63,6 +64,8 @@ export const SERVER_MESSAGE_SINCE: Readonly<Record<ServerMessage['type'], number
   'signing.keys': 0,
   'credential.rotate': 0,
   'config.desired': 1,
+  // Sent only to an agent whose hello asked for it (`fencing`), like the welcome's `restored`: no version of its own.
+  'heartbeat.ack': 1,
 };
 
 /** Whether an agent speaking `agent` knows the message type (a newer major knows every type of ours). */

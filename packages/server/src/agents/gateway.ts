@@ -1,4 +1,5 @@
 import {
+  agentAccepts,
   capInventory,
   capStats,
   isTerminalCommandState,
@@ -33,6 +34,7 @@ import type { AgentSession, SessionHandlers, VersionRefusal } from './session.js
 import type { Counter } from 'prom-client';
 import type { ConfigSource, DesiredConfig } from './config-source.js';
 import { wire } from './wire.js';
+import { taskFence } from '../core/task-fence.js';
 
 /**
  * What the command pipeline learns from agents. The link calls it; it never calls the link back
@@ -120,7 +122,11 @@ export class AgentGateway implements SessionHandlers {
     // Worked out before the welcome: between the welcome and `ready` nothing may be awaited, or
     // the agent's first heartbeat (sent on welcome) would find the session not ready.
     const desired = await this.desiredConfig(row);
-    session.send(wire.welcome(row.id, row.name, row.heartbeat_interval_ms, now, keys, restoredRecently(this.ctx.settings.restored, now)));
+    // The welcome acknowledges the hello, whose receipt is stored as last_seen_at above.
+    // Only to an agent that can be sent the acks (one claiming protocol 1.0 would fence for want of them).
+    session.fencing = msg.fencing === true && session.protocol !== null && agentAccepts(session.protocol, 'heartbeat.ack');
+    const fence = session.fencing ? taskFence(this.ctx.settings, row.heartbeat_interval_ms) : undefined;
+    session.send(wire.welcome(row.id, row.name, row.heartbeat_interval_ms, now, keys, restoredRecently(this.ctx.settings.restored, now), fence));
     // Right after welcome, before any dispatch: the agent runs commands under its current config.
     if (desired) session.send(wire.configDesired(desired.revision, desired.config));
     session.ready = true;
@@ -142,6 +148,8 @@ export class AgentGateway implements SessionHandlers {
     const stats = JSON.stringify(capped.value);
     const row = await this.ctx.store.batch((db) => recordHeartbeat(db, session.nodeId, stats, session.connectionId, now));
     if (!row) return session.close(4003, 'node no longer exists');
+    // Stored: last_seen_at ≥ its receipt ≥ its sending, the agent's fencing clock may restart from there.
+    if (session.fencing) session.send(wire.heartbeatAck(msg.seq));
     for (const observe of this.heartbeatObservers) {
       try {
         observe(session.nodeId, capped.value, now);

@@ -20,6 +20,7 @@ import { NodeRateLimiter } from './rate-limits.js';
 import { AgentSession, type SessionLimits } from './session.js';
 import type { Channel, Transport, TransportHost } from './transport.js';
 import { wire } from './wire.js';
+import { taskFence } from '../core/task-fence.js';
 
 /**
  * Everything the rest of the control plane may do to nodes. Services receive this; nothing
@@ -203,7 +204,8 @@ export class Link implements AgentLink {
   }
 
   configure(nodeId: string, config: { heartbeatIntervalMs: number }): void {
-    this.hub.send(nodeId, wire.config(config.heartbeatIntervalMs));
+    // The fence grows with the interval (core/task-fence.ts); agents before fencing ignore it.
+    this.hub.send(nodeId, wire.config(config.heartbeatIntervalMs, taskFence(this.ctx.settings, config.heartbeatIntervalMs)));
   }
 
   pushConfig(nodeId: string, revision: string, config: PushedConfig): void {

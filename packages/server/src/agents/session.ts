@@ -80,6 +80,8 @@ export class AgentSession {
   ready = false;
   /** The version the agent's hello named; until then only version-independent messages go out. */
   protocol: ProtocolVersion | null = null;
+  /** The hello said the agent fences its tasks: its stored heartbeats are acknowledged (core/task-fence.ts). */
+  fencing = false;
   private chain: Promise<void> = Promise.resolve();
   /** Messages enqueued and not handled yet, and their size. */
   private pending = 0;

@@ -1,4 +1,4 @@
-import type { CommandSignature, DispatchedCommand, PushedConfig, ServerMessage, SigningKeySet } from '@steward/protocol';
+import type { CommandSignature, DispatchedCommand, PushedConfig, ServerMessage, SigningKeySet, TaskFence } from '@steward/protocol';
 import type { CommandSigner } from '../security/signing-key.js';
 import type { CommandsTable } from '../store/schema.js';
 
@@ -7,8 +7,12 @@ import type { CommandsTable } from '../store/schema.js';
  * home and nothing outside `agents/` can send a hand-made message.
  */
 export const wire = {
-  welcome(nodeId: string, name: string, heartbeatIntervalMs: number, serverTime: number, signingKeys: SigningKeySet, restored?: { backupAt: number; restoredAt: number } | null): ServerMessage {
-    return { type: 'welcome', nodeId, name, heartbeatIntervalMs, serverTime, signingKeys, ...(restored ? { restored } : {}) };
+  welcome(nodeId: string, name: string, heartbeatIntervalMs: number, serverTime: number, signingKeys: SigningKeySet, restored?: { backupAt: number; restoredAt: number } | null, fence?: TaskFence): ServerMessage {
+    return { type: 'welcome', nodeId, name, heartbeatIntervalMs, serverTime, signingKeys, ...(restored ? { restored } : {}), ...(fence ? { fence } : {}) };
+  },
+  /** The heartbeat was stored: the agent's task-fencing clock restarts from its sending (core/task-fence.ts). */
+  heartbeatAck(seq: number): ServerMessage {
+    return { type: 'heartbeat.ack', seq };
   },
   /** Signed for this node, now; null when the command is past its own deadline (the sweeper ends it). */
   dispatch(row: CommandsTable, signer: CommandSigner, now: number): ServerMessage | null {
@@ -38,8 +42,8 @@ export const wire = {
   outputAck(commandId: string, upTo: number): ServerMessage {
     return { type: 'output.ack', commandId, upTo };
   },
-  config(heartbeatIntervalMs: number): ServerMessage {
-    return { type: 'config', heartbeatIntervalMs };
+  config(heartbeatIntervalMs: number, fence?: TaskFence): ServerMessage {
+    return { type: 'config', heartbeatIntervalMs, ...(fence ? { fence } : {}) };
   },
   /** The node's effective pushed config (`{}`: none); the agent answers `config.status`. */
   configDesired(revision: string, config: PushedConfig): ServerMessage {

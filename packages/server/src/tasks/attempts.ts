@@ -7,6 +7,7 @@ import { transitionTask } from '../store/queries/tasks.js';
 import type { TaskAttemptsTable, TasksTable } from '../store/schema.js';
 import { publishTaskState } from './events.js';
 import { endAttempt, endFromCommand, type AttemptEnd } from './outcome.js';
+import { fenceWaitMs, taskFence } from '../core/task-fence.js';
 
 export const TASK_RUN = 'task.run';
 const isActive = (s: string) => (ACTIVE_ATTEMPT_STATES as readonly string[]).includes(s);
@@ -120,12 +121,16 @@ export class AttemptTracker {
   /**
    * Attempts on nodes that went offline are lost: the task is placed again elsewhere (unless
    * retryOnNodeLoss is false) and the old command is cancelled, so if that node comes back
-   * still running it, it is told to stop and its result is ignored.
+   * still running it, it is told to stop and its result is ignored. Not before the node's
+   * fence has passed since it was last heard from (core/task-fence.ts): by then its agent has
+   * stopped the attempt's processes itself, so the task never runs twice at once.
    */
   async sweepLostNodes(): Promise<number> {
-    const lost = await attemptsOnLostNodes(this.ctx.store.db);
-    if (lost.length === 0) return 0;
     const now = this.ctx.now();
+    const lost = (await attemptsOnLostNodes(this.ctx.store.db))
+      .filter((l) => l.lastSeenAt === null || now - l.lastSeenAt >= fenceWaitMs(taskFence(this.ctx.settings, l.heartbeatIntervalMs ?? this.ctx.settings.heartbeatIntervalMs)))
+      .map((l) => l.attempt);
+    if (lost.length === 0) return 0;
     const changed: TasksTable[] = [];
     const ended: TaskAttemptsTable[] = [];
     await this.ctx.store.tx(async (db) => {

@@ -126,8 +126,9 @@ export function endFromCommand(
     case 'expired':
       return { state: 'lost', result: null, error, nodeLoss: true };
     default:
-      // `interrupted`: the agent restarted mid-run; that is the node's doing, not the task's.
-      if (error?.code === 'interrupted') return { state: 'lost', result: res, error, nodeLoss: true };
+      // `interrupted`: the agent restarted mid-run; `fenced`: the agent stopped it after going
+      // unacknowledged for the fence time (core/task-fence.ts). The node's doing, not the task's.
+      if (error?.code === 'interrupted' || error?.code === 'fenced') return { state: 'lost', result: res, error, nodeLoss: true };
       return { state: 'failed', result: res, error, nodeLoss: false };
   }
 }

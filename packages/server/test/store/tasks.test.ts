@@ -13,6 +13,14 @@ import type { TaskAttemptsTable, TaskNodesTable, TasksTable } from '../../src/st
 import { endAttempt, retryDelay } from '../../src/tasks/outcome.js';
 import { storeTargets, useFreshStore } from '../helpers/databases.js';
 import { nodeRow, T0 } from '../helpers/rows.js';
+import { testContext } from '../helpers/context.js';
+import { Link } from '../../src/agents/link.js';
+import { CommandSigner } from '../../src/security/signing-key.js';
+import { CatalogCache } from '../../src/commands/catalogs.js';
+import { PayloadChecker } from '../../src/commands/payload-check.js';
+import { CommandService } from '../../src/commands/service.js';
+import { AttemptTracker } from '../../src/tasks/attempts.js';
+import { fenceWaitMs, taskFence } from '../../src/core/task-fence.js';
 
 function taskRow(over: Partial<TasksTable> = {}): TasksTable {
   return {
@@ -332,10 +340,33 @@ describe.each(storeTargets())('tasks on $name', (target) => {
     await insertTaskOnce(db, orphan);
     const ghost = attemptRow(orphan, 'node_deleted');
     await insertAttempts(db, [ghost]);
-    expect((await attemptsOnLostNodes(db)).map((a) => a.id).sort()).toEqual([off.attempt.id, ghost.id].sort());
+    const lost = await attemptsOnLostNodes(db);
+    expect(lost.map((l) => l.attempt.id).sort()).toEqual([off.attempt.id, ghost.id].sort());
+    // With when the node was last heard from (the fence counts from it); a deleted node has none.
+    expect(lost.find((l) => l.attempt.id === ghost.id)).toMatchObject({ lastSeenAt: null, heartbeatIntervalMs: null });
+    expect(lost.find((l) => l.attempt.id === off.attempt.id)).toMatchObject({ lastSeenAt: off.node.last_seen_at, heartbeatIntervalMs: off.node.heartbeat_interval_ms });
+    expect(lost.find((l) => l.attempt.id === off.attempt.id)!.attempt).toEqual(off.attempt);
     const cmd = { ...newCommandRow({ type: 'task.run', payload: {}, timeoutMs: 1000, ttlMs: 1000 }, on.node.id, T0), id: on.attempt.command_id, state: 'succeeded' };
     await insertCommands(db, [cmd]);
     expect(await attemptsWithEndedCommands(db)).toEqual([on.attempt.command_id]);
+  });
+
+  it('an attempt on an offline node is lost only once the fence has passed since the node was last heard from', async () => {
+    const clock = { now: T0 };
+    const tctx = testContext(ctx.store, clock);
+    const link = new Link(tctx, 'replica-test', CommandSigner.ephemeral());
+    const tracker = new AttemptTracker(tctx, new CommandService(tctx, link, new PayloadChecker(), new CatalogCache()), () => {});
+    const off = await placed({}, 'offline');
+    const wait = fenceWaitMs(taskFence(tctx.settings, off.node.heartbeat_interval_ms));
+    // Offline, but its agent may still be running the attempt until its fence, kill grace and margin have passed.
+    clock.now = off.node.last_seen_at! + wait - 1;
+    expect(await tracker.sweepLostNodes()).toBe(0);
+    expect((await listAttemptRows(ctx.store.db, off.task.id)).map((a) => a.state)).toEqual(['placed']);
+    expect((await getTaskRow(ctx.store.db, off.task.id))?.state).toBe('placed');
+    clock.now += 1;
+    expect(await tracker.sweepLostNodes()).toBe(1);
+    expect((await listAttemptRows(ctx.store.db, off.task.id)).map((a) => a.state)).toEqual(['lost']);
+    expect((await getTaskRow(ctx.store.db, off.task.id))).toMatchObject({ state: 'queued', current_attempt_id: null });
   });
 
   it('output reads back in attempt and sequence order after a position; duplicates are ignored', async () => {

@@ -25,7 +25,7 @@ const DISK_REFRESH_MS = 30_000;
 
 /** The running part of the module: what runs now, how many slots, the samplers. */
 export class TaskPool implements ModuleInstance {
-  readonly running = new Map<string, { attemptId: string; taskId: string }>();
+  readonly running = new Map<string, { attemptId: string; taskId: string; fence: AbortController; fenceGraceMs: number }>();
   private diskBytes = 0;
   private diskTimer: NodeJS.Timeout | null = null;
   readonly sampler: GroupSampler;
@@ -68,7 +68,7 @@ export class TaskPool implements ModuleInstance {
     const cores = this.rt.config.resources.cpuCores || os.availableParallelism() || 1;
     return {
       slots: this.slots,
-      running: [...this.running].map(([commandId, r]) => ({ commandId, ...r })),
+      running: [...this.running].map(([commandId, r]) => ({ commandId, attemptId: r.attemptId, taskId: r.taskId })),
       load: Math.round((os.loadavg()[0]! / cores) * 100) / 100,
       diskBytes: this.diskBytes,
     };
@@ -76,9 +76,11 @@ export class TaskPool implements ModuleInstance {
 
   async run(p: TaskRunPayload, ctx: CommandContext): Promise<TaskRunResult> {
     if (this.running.size >= this.slots) ctx.log.warn({ slots: this.slots, running: this.running.size }, 'more task attempts than slots were sent here');
-    this.running.set(ctx.commandId, { attemptId: p.attemptId, taskId: p.taskId });
+    const entry = { attemptId: p.attemptId, taskId: p.taskId, fence: new AbortController(), fenceGraceMs: this.runner.killGraceMs };
+    this.running.set(ctx.commandId, entry);
     try {
-      return await runTask(p, ctx.signal, this.workDir, this.runner, this.sampler, this.orphans, {
+      const fence = { signal: entry.fence.signal, graceMs: () => entry.fenceGraceMs };
+      return await runTask(p, ctx.signal, this.workDir, this.runner, this.sampler, this.orphans, fence, {
         // The attempt's command output: journaled and resent across reconnects (module events are not).
         output: (stream, data) => ctx.output.write(stream, data),
         // On the next turn, after the output written before it (ctx.output flushes on setImmediate too), so the line comes first.
@@ -87,6 +89,18 @@ export class TaskPool implements ModuleInstance {
     } finally {
       this.running.delete(ctx.commandId);
     }
+  }
+
+  /** Fencing (link/fence.ts): every running attempt is stopped and ends `fenced`, a node loss for the control plane. */
+  fence(killGraceMs: number, why: string): number {
+    let n = 0;
+    for (const r of this.running.values()) {
+      if (r.fence.signal.aborted) continue;
+      r.fenceGraceMs = Math.min(this.runner.killGraceMs, killGraceMs);
+      r.fence.abort(why);
+      n++;
+    }
+    return n;
   }
 
   async stop(): Promise<void> {

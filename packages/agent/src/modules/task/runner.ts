@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdir, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { TaskOutputStream, TaskRunPayload, TaskRunResult } from '@steward/protocol';
@@ -18,6 +18,13 @@ export interface RunnerSettings {
   killGraceMs: number;
   /** Bytes of output kept for the result's `tail`. */
   tailBytes: number;
+}
+
+/** Fencing (link/fence.ts): aborted when the control plane stopped acknowledging this agent. */
+export interface RunFence {
+  signal: AbortSignal;
+  /** The kill grace for a fenced stop (the fence's, when shorter than ours). */
+  graceMs(): number;
 }
 
 export interface RunHooks {
@@ -99,6 +106,7 @@ export async function runTask(
   s: RunnerSettings,
   sampler: GroupSampler,
   orphans: OrphanRegistry,
+  fence: RunFence,
   hooks: RunHooks,
 ): Promise<TaskRunResult> {
   const work = join(workRoot, p.attemptId);
@@ -122,7 +130,8 @@ export async function runTask(
       argv = p.args ?? [];
     }
     if (signal.aborted) throw new HandlerFailure('aborted', 'aborted before the process was started');
-    return await spawnAndWait(p, file, argv, p.cwd ?? work, signal, s, sampler, orphans, hooks);
+    if (fence.signal.aborted) throw new HandlerFailure('fenced', `not started: ${String(fence.signal.reason)}`);
+    return await spawnAndWait(p, file, argv, p.cwd ?? work, signal, s, sampler, orphans, fence, hooks);
   } finally {
     await rm(work, { recursive: true, force: true }).catch(() => {});
   }
@@ -137,6 +146,7 @@ function spawnAndWait(
   s: RunnerSettings,
   sampler: GroupSampler,
   orphans: OrphanRegistry,
+  fence: RunFence,
   hooks: RunHooks,
 ): Promise<TaskRunResult> {
   const started = performance.now();
@@ -149,6 +159,7 @@ function spawnAndWait(
   const pid = child.pid;
   // Written down first, before any await: see OrphanRegistry.add.
   if (pid !== undefined) orphans.add(pid, p.attemptId);
+  const watchdog = pid === undefined ? null : startWatchdog(pid, s.killGraceMs);
   let sent = 0;
   let truncated = false;
   const tail = new Tail(s.tailBytes);
@@ -191,30 +202,36 @@ function spawnAndWait(
   }
 
   return new Promise<TaskRunResult>((resolve, reject) => {
-    let stoppedBy: StopReason | null = null;
+    let stoppedBy: StopReason | 'fence' | null = null;
     let killTimer: NodeJS.Timeout | undefined;
-    const stopGroup = () => {
+    const stopGroup = (graceMs = s.killGraceMs) => {
       if (pid === undefined) return;
       signalGroup(pid, 'SIGTERM');
       if (!killTimer) {
-        killTimer = setTimeout(() => signalGroup(pid, 'SIGKILL'), s.killGraceMs);
+        killTimer = setTimeout(() => signalGroup(pid, 'SIGKILL'), graceMs);
         killTimer.unref();
       }
     };
-    const stop = (why: StopReason) => {
+    const stop = (why: StopReason | 'fence') => {
       if (stoppedBy) return;
       stoppedBy = why;
-      stopGroup();
+      stopGroup(why === 'fence' ? Math.min(s.killGraceMs, fence.graceMs()) : s.killGraceMs);
     };
     const timer = setTimeout(() => stop('timeout'), p.timeoutMs);
     const onAbort = () => stop('abort');
+    const onFence = () => stop('fence');
     signal.addEventListener('abort', onAbort, { once: true });
+    fence.signal.addEventListener('abort', onFence, { once: true });
+    const unlisten = () => {
+      signal.removeEventListener('abort', onAbort);
+      fence.signal.removeEventListener('abort', onFence);
+    };
     let exit: { code: number | null; sig: NodeJS.Signals | null } | null = null;
 
     child.on('error', (e: NodeJS.ErrnoException) => {
       if (child.pid !== undefined) return; // a running child reports through exit/close
       clearTimeout(timer);
-      signal.removeEventListener('abort', onAbort);
+      unlisten();
       reject(new HandlerFailure('spawn_failed', `cannot start ${file}: ${e.message}`, { details: { errno: e.code } }));
     });
     // The main process is gone: stop what it left in its group, so the pipes close too.
@@ -226,11 +243,12 @@ function spawnAndWait(
     child.once('close', async (code, sig) => {
       if (pid === undefined) return;
       clearTimeout(timer);
-      signal.removeEventListener('abort', onAbort);
+      unlisten();
       if (killTimer && !signalGroup(pid, 0)) clearTimeout(killTimer);
       out.flush();
       err.flush();
       orphans.remove(pid);
+      watchdog?.release();
       const usage = await sampler.finish(pid);
       const exitCode = exit?.code ?? code;
       const exitSignal = exit?.sig ?? sig;
@@ -244,6 +262,11 @@ function spawnAndWait(
         truncated,
         tail: tail.text(),
       };
+      if (stoppedBy === 'fence') {
+        // A node loss for the control plane (outcome.ts): the task is placed again, no retry used.
+        reject(new HandlerFailure('fenced', `stopped by fencing: ${String(fence.signal.reason)}; process group killed`, { result }));
+        return;
+      }
       try {
         resolve(exitOutcome(result, { code: exitCode, signal: exitSignal, stoppedBy, timeoutMs: p.timeoutMs, abortMessage: 'cancelled; process group killed' }));
       } catch (e) {
@@ -251,4 +274,33 @@ function spawnAndWait(
       }
     });
   });
+}
+
+/**
+ * A task's process group is detached, so a kill -9 of the agent would leave it running until
+ * the next agent start (orphans.ts), maybe after the control plane placed the task elsewhere.
+ * This small shell in a group of its own holds a pipe from the agent: the agent's death closes
+ * it, and the shell then stops the task's group (SIGTERM, SIGKILL after the grace). The agent
+ * releases it with a line once the task has ended. Best effort: without `sh`, none is started.
+ */
+export function startWatchdog(pgid: number, killGraceMs: number): { release(): void; process: ChildProcess } | null {
+  const script = 'read -r _ && exit 0; kill -TERM -"$1" 2>/dev/null; sleep "$2"; kill -KILL -"$1" 2>/dev/null; exit 0';
+  try {
+    const w = spawn('sh', ['-c', script, 'steward-task-watchdog', String(pgid), String(Math.max(1, Math.ceil(killGraceMs / 1000)))], {
+      detached: true,
+      stdio: ['pipe', 'ignore', 'ignore'],
+    });
+    w.on('error', () => {});
+    w.stdin!.on('error', () => {});
+    w.unref();
+    (w.stdin as unknown as { unref?: () => void }).unref?.();
+    return {
+      process: w,
+      release: () => {
+        if (w.stdin!.writable) w.stdin!.end('\n');
+      },
+    };
+  } catch {
+    return null;
+  }
 }

@@ -72,15 +72,28 @@ export async function activeAttemptCounts(db: Kysely<Database>): Promise<Map<str
   return new Map(rows.map((r) => [r.node_id, Number(r.n)]));
 }
 
-/** Active attempts whose node is offline (or deleted): lost. */
-export async function attemptsOnLostNodes(db: Kysely<Database>): Promise<TaskAttemptsTable[]> {
-  return db
+/** An active attempt on an offline (or deleted: nulls) node, with when the node was last heard from. */
+export interface AttemptOnLostNode {
+  attempt: TaskAttemptsTable;
+  lastSeenAt: number | null;
+  heartbeatIntervalMs: number | null;
+}
+
+/** Active attempts whose node is offline (or deleted): lost once the node's fence has passed (core/task-fence.ts). */
+export async function attemptsOnLostNodes(db: Kysely<Database>): Promise<AttemptOnLostNode[]> {
+  const rows = await db
     .selectFrom('task_attempts')
     .leftJoin('nodes', 'nodes.id', 'task_attempts.node_id')
     .selectAll('task_attempts')
+    .select(['nodes.last_seen_at as node_last_seen_at', 'nodes.heartbeat_interval_ms as node_heartbeat_interval_ms'])
     .where('task_attempts.state', 'in', [...ACTIVE_ATTEMPT_STATES])
     .where((eb) => eb.or([eb('nodes.status', '=', 'offline'), eb('nodes.id', 'is', null)]))
     .execute();
+  return rows.map(({ node_last_seen_at, node_heartbeat_interval_ms, ...attempt }) => ({
+    attempt,
+    lastSeenAt: node_last_seen_at === null ? null : Number(node_last_seen_at),
+    heartbeatIntervalMs: node_heartbeat_interval_ms === null ? null : Number(node_heartbeat_interval_ms),
+  }));
 }
 
 /** Active attempts whose command already ended: a terminal event this process never handled (crash). */
