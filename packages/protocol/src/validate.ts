@@ -47,11 +47,17 @@ export function issuesOf<T extends TSchema>(check: TypeCheck<T>, value: unknown,
   return issues;
 }
 
+/**
+ * A validator compiled on its first use, not when it is declared: modules declare theirs at load,
+ * and an agent's start (or a CLI call) would otherwise compile every schema it may never check.
+ */
 export function compile<T extends TSchema>(schema: T): Validator<T> {
-  const check = TypeCompiler.Compile(schema);
+  let compiled: TypeCheck<T> | null = null;
+  const checker = (): TypeCheck<T> => (compiled ??= TypeCompiler.Compile(schema));
   return {
-    check: (value): value is Static<T> => check.Check(value),
+    check: (value): value is Static<T> => checker().Check(value),
     parse(value, what = 'value') {
+      const check = checker();
       if (check.Check(value)) return value;
       const issues = issuesOf(check, value);
       const text = issues.map((i) => `${i.field}: ${i.rule}`).join('; ');
