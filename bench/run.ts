@@ -89,7 +89,7 @@ const OPTIONS = {
   'storm-agents': { type: 'string', default: '1000' },
   'storm-outage-ms': { type: 'string', default: '5000' },
   'sizing-db': { type: 'string', default: 'both' },
-  'sizing-steps': { type: 'string', default: '1000,2500,5000,10000,15000,18000' },
+  'sizing-steps': { type: 'string', default: '1000,5000,10000,15000,18000,19500' },
   'sizing-window': { type: 'string', default: '30' },
   help: { type: 'boolean', short: 'h', default: false },
 } as const;
