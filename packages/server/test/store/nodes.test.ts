@@ -11,6 +11,7 @@ import {
   listOnlineNodeRefs,
   listNodesOfProtocol,
   nodeNameTaken,
+  recordHeartbeat,
   transitionNode,
   updateNodeRow,
 } from '../../src/store/queries/nodes.js';
@@ -36,6 +37,20 @@ describe.each(storeTargets())('nodes on $name', (target) => {
     await insertNode(db, node);
     expect(await getNodeCredentials(db, node.id)).toEqual({ id: node.id, credential_hash: 'a'.repeat(64), next_credential_hash: 'b'.repeat(64), revoked_at: T0 });
     expect(await getNodeCredentials(db, 'auth-1')).toBeUndefined(); // by id only
+  });
+
+  it('a heartbeat stored late never moves last seen backwards', async () => {
+    const { db } = ctx.store;
+    const node = nodeRow({ name: 'beat-1', last_seen_at: null });
+    await insertNode(db, node);
+    expect(await recordHeartbeat(db, node.id, '{"a":1}', 'conn-b', T0 + 2000)).toMatchObject({ status: node.status });
+    expect((await getNodeRow(db, node.id))?.last_seen_at).toBe(T0 + 2000);
+    // The replica the agent left stores its last heartbeat after the new one's: stats move, last seen does not.
+    await recordHeartbeat(db, node.id, '{"a":0}', 'conn-a', T0 + 1000);
+    expect(await getNodeRow(db, node.id)).toMatchObject({ last_seen_at: T0 + 2000, stats: '{"a":0}' });
+    await recordHeartbeat(db, node.id, '{"a":2}', 'conn-b', T0 + 3000);
+    expect((await getNodeRow(db, node.id))?.last_seen_at).toBe(T0 + 3000);
+    expect(await recordHeartbeat(db, 'node_missing', '{}', 'c', T0)).toBeUndefined();
   });
 
   it('an id wins over a name that spells it', async () => {

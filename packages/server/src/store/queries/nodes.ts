@@ -155,7 +155,13 @@ export async function recordHeartbeat(
 ): Promise<{ status: string } | undefined> {
   return db
     .updateTable('nodes')
-    .set({ stats, last_seen_at: now, connection_id: connectionId })
+    .set((eb) => ({
+      stats,
+      // Never backwards: a heartbeat the replica the agent just left stores late must not make the
+      // node look silent for longer than it was (task fencing re-places its work from this time).
+      last_seen_at: eb.case().when('last_seen_at', 'is', null).then(now).when('last_seen_at', '<', now).then(now).else(eb.ref('last_seen_at')).end(),
+      connection_id: connectionId,
+    }))
     .where('id', '=', id)
     .returning('status')
     .executeTakeFirst();
