@@ -132,7 +132,7 @@ export async function runSizing(o: SizingOptions): Promise<SizingResult> {
         cp.assertAlive();
         hosts.assertAlive();
         // Refused for capacity: the control plane holds all the agents it may (docs/scaling.md, open files).
-        full = (await scrapeMetric(cp, 'steward_agent_handshakes_refused_total{reason="capacity"}')) ?? 0;
+        full = (await scrapeMetrics(cp))('steward_agent_handshakes_refused_total{reason="capacity"}') ?? 0;
         if (full > 0) {
           await sleep(10_000); // the refused agents' Retry-After: let any room left fill
           welcomed = (await hosts.counters()).welcomed;
@@ -145,7 +145,7 @@ export async function runSizing(o: SizingOptions): Promise<SizingResult> {
       if (late > 0) {
         // Not welcomed: the control plane no longer takes on agents at this size.
         const files = openFiles(cp.pid);
-        const cap = await scrapeMetric(cp, 'steward_agent_connections_limit');
+        const cap = (await scrapeMetrics(cp))('steward_agent_connections_limit');
         const why = full > 0
           ? [`${late} of this step's ${target - from} new agents refused: the control plane holds its cap of ${cap} agent connections (${cpFileLimit !== null && cap === agentConnectionCap(0, cpFileLimit) ? `its open-file limit ${cpFileLimit} minus the reserve for the API and the store` : 'STEWARD_LIMIT_AGENT_CONNECTIONS'})`]
           : [`${late} of this step's ${target - from} new agents not welcomed within ${CONNECT_TIMEOUT_MS / 1000} s`];
@@ -234,22 +234,27 @@ function slope(points: [number, number][]): number | null {
   return sxx === 0 ? null : Math.round((sxy / sxx) * 1000 * 100) / 100;
 }
 
-/** One sample of the control plane's /metrics (`name` with its labels, as printed); null when absent. */
-async function scrapeMetric(cp: ControlPlaneProcess, name: string): Promise<number | null> {
+/**
+ * One scrape of the control plane's /metrics: a lookup of a sample by its name with its labels,
+ * as printed (null when absent). Each scrape resets prom-client's event-loop histogram.
+ */
+async function scrapeMetrics(cp: ControlPlaneProcess): Promise<(name: string) => number | null> {
   const res = await fetch(`${cp.url}/metrics`, { headers: { authorization: `Bearer ${cp.token}` } });
-  const line = (await res.text()).split('\n').find((l) => l.startsWith(`${name} `));
-  return line ? Number(line.slice(name.length + 1)) : null;
+  const lines = (await res.text()).split('\n');
+  return (name) => {
+    const line = lines.find((l) => l.startsWith(`${name} `));
+    return line ? Number(line.slice(name.length + 1)) : null;
+  };
 }
 
-/** The event-loop delay since the previous scrape (prom-client resets its histogram on each). */
+/** The event-loop delay since the previous scrape. */
 async function scrapeLoop(cp: ControlPlaneProcess): Promise<{ p99Ms: number; maxMs: number }> {
-  const res = await fetch(`${cp.url}/metrics`, { headers: { authorization: `Bearer ${cp.token}` } });
-  const text = await res.text();
-  const value = (name: string) => {
-    const m = new RegExp(`^${name} (\\S+)$`, 'm').exec(text);
-    return m ? Math.round(Number(m[1]) * 1000 * 10) / 10 : -1;
+  const sample = await scrapeMetrics(cp);
+  const ms = (name: string) => {
+    const v = sample(name);
+    return v === null ? -1 : Math.round(v * 1000 * 10) / 10;
   };
-  return { p99Ms: value('steward_nodejs_eventloop_lag_p99_seconds'), maxMs: value('steward_nodejs_eventloop_lag_max_seconds') };
+  return { p99Ms: ms('steward_nodejs_eventloop_lag_p99_seconds'), maxMs: ms('steward_nodejs_eventloop_lag_max_seconds') };
 }
 
 interface LastSeen {
