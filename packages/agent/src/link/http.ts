@@ -35,8 +35,9 @@ export interface HttpAnswer {
   ok: boolean;
   headers: IncomingHttpHeaders;
   body: IncomingMessage;
-  text(): Promise<string>;
-  json(): Promise<unknown>;
+  /** The whole body as text; one longer than `maxBytes` (default 1 MiB) is cut off with an error. */
+  text(maxBytes?: number): Promise<string>;
+  json(maxBytes?: number): Promise<unknown>;
   /** Drops the body without reading it (the socket is freed). */
   discard(): void;
 }
@@ -46,12 +47,30 @@ export class HttpTimeoutError extends Error {
 }
 
 const MAX_REDIRECTS = 20;
+/**
+ * Bodies the agent reads whole are small JSON answers (enrollment, an upload's checksum, an error
+ * message); a server sending more, by mistake or on purpose, must not fill the agent's memory.
+ * Large transfers read `body` as a stream.
+ */
+export const MAX_TEXT_BYTES = 1024 * 1024;
+
+export class HttpBodyTooLargeError extends Error {
+  readonly code = 'EBODYTOOLARGE';
+}
 
 function answerOf(res: IncomingMessage): HttpAnswer {
   const status = res.statusCode ?? 0;
-  const text = async () => {
+  const text = async (maxBytes = MAX_TEXT_BYTES) => {
     const chunks: Buffer[] = [];
-    for await (const c of res) chunks.push(c as Buffer);
+    let size = 0;
+    for await (const c of res) {
+      size += (c as Buffer).length;
+      if (size > maxBytes) {
+        res.destroy();
+        throw new HttpBodyTooLargeError(`the answer's body is over ${maxBytes} bytes`);
+      }
+      chunks.push(c as Buffer);
+    }
     return Buffer.concat(chunks).toString('utf8');
   };
   return {
@@ -60,7 +79,7 @@ function answerOf(res: IncomingMessage): HttpAnswer {
     headers: res.headers,
     body: res,
     text,
-    json: async () => JSON.parse(await text()) as unknown,
+    json: async (maxBytes?: number) => JSON.parse(await text(maxBytes)) as unknown,
     discard: () => void res.destroy(),
   };
 }

@@ -4,7 +4,7 @@ import { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
-import { HttpTimeoutError, request } from '../../src/link/http.js';
+import { HttpBodyTooLargeError, HttpTimeoutError, MAX_TEXT_BYTES, request } from '../../src/link/http.js';
 
 const run = promisify(execFile);
 const REPO = fileURLToPath(new URL('../../../..', import.meta.url));
@@ -52,6 +52,13 @@ describe('the agent HTTP requests (node:http, link/http.ts)', () => {
       ['POST', '/a', 'application/json'],
       ['PUT', '/b', undefined],
     ]);
+  });
+
+  it('reads a whole body only up to its bound: a longer one is an error, not the agent\'s memory', async () => {
+    const site = await serve((_req, res) => res.writeHead(200).end('x'.repeat(MAX_TEXT_BYTES + 1)));
+    await expect((await request(`${site.url}/big`)).text()).rejects.toBeInstanceOf(HttpBodyTooLargeError);
+    await expect((await request(`${site.url}/big`)).json()).rejects.toThrow(/over 1048576 bytes/);
+    expect(await (await request(`${site.url}/big`)).text(MAX_TEXT_BYTES + 1)).toHaveLength(MAX_TEXT_BYTES + 1);
   });
 
   it('follows a GET redirect (dropping the credential for another origin) unless told manual', async () => {
