@@ -1,3 +1,4 @@
+import { rmSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { formatReport } from '../soak/report.js';
 import { runSoak } from '../soak/run.js';
@@ -33,5 +34,7 @@ describe('chaos soak (2 minutes)', () => {
       if (inv.violated && OPEN[inv.name]) console.warn(`soak: ${inv.violated} violation(s) of "${inv.name}", an open issue: ${OPEN[inv.name]}`);
       else expect(inv.violated, `${inv.name}\n${table}`).toBe(0);
     }
+    // Every invariant held: nothing in the run's directory is needed any more (a failing run keeps it).
+    if (report.dir) rmSync(report.dir, { recursive: true, force: true });
   });
 });

@@ -75,7 +75,9 @@ export class Fleet {
     for (let i = 0; i < count; i++) {
       const proxies = this.servers.map((s) => new TcpProxy(s.port));
       for (const p of proxies) await p.start();
-      const dataDir = tempDir('steward-soak-agent-');
+      // Inside the fleet's dir, so one directory holds a run and removing it leaves nothing behind.
+      const dataDir = join(this.dir, 'agents', `soak-${i}`);
+      mkdirSync(dataDir, { recursive: true });
       const a: SoakAgent = { name: `soak-${i}`, dataDir, effects: join(dataDir, 'effects.txt'), proxies, proc: undefined as unknown as AgentProc, up: true };
       a.proc = this.launchAgent(a, token);
       this.agents.push(a);

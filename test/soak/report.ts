@@ -4,6 +4,8 @@ import type { FaultEvent, FaultKind } from './faults.js';
 export interface SoakReport {
   seed: number;
   agents: number;
+  /** The fleet's directory: logs, effect files, the agents' data dirs (kept for reading a violation). */
+  dir?: string;
   /** How long faults and work flowed. */
   chaosMs: number;
   /** From start to the end of the checks. */

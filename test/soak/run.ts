@@ -44,6 +44,7 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
   };
   const fleet = await Fleet.start({ agents: o.agents, log });
   log(`fleet dir (logs, effect files, task runs): ${fleet.dir}`);
+  report.dir = fleet.dir;
   const rng = seededRng(o.seed);
   // Two streams from the one seed: the faults' choices do not shift when the workload's do.
   const work = new Workload(fleet, seededRng(Math.floor(rng() * 2 ** 32)), log);

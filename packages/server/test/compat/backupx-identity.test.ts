@@ -1,3 +1,4 @@
+import type { KyselyPlugin } from 'kysely';
 import { beforeEach, describe, expect, it } from 'vitest';
 import type { BackupXHeartbeat } from '@steward/protocol';
 import { inventoryFromHeartbeat } from '../../src/agents/transports/backupx/inventory.js';
@@ -7,6 +8,7 @@ import { EnrollmentService } from '../../src/enrollment/service.js';
 import { findAdmission } from '../../src/store/queries/admissions.js';
 import { getEnrollmentToken } from '../../src/store/queries/enrollment.js';
 import { deleteNodeRow, listNodeRows } from '../../src/store/queries/nodes.js';
+import { Store } from '../../src/store/store.js';
 import { storeTargets, useFreshStore } from '../helpers/databases.js';
 import { T0 } from '../helpers/rows.js';
 import { testContext } from '../helpers/context.js';
@@ -82,5 +84,45 @@ describe.each(storeTargets())('BackupX agent identity on $name', (target) => {
     expect(a.id).toBe(b.id);
     expect(await listNodeRows(ctx.store.db)).toHaveLength(1);
     expect((await getEnrollmentToken(ctx.store.db, id))!.uses).toBe(1);
+  });
+
+  it('never calls a node deleted when a concurrent first heartbeat makes it between its two reads', async () => {
+    // B reads "no node", then A makes the node and its admission (one transaction), then B reads
+    // the admission: B must find A's node, not refuse the token as a deleted node's. B runs on a
+    // second store over the same database, so holding its first read back holds no connection A needs.
+    const db = await target.create();
+    const [storeA, storeB] = [await Store.open(db.target), await Store.open(db.target)];
+    try {
+      const a = testContext(storeA, clock);
+      const { id, token } = await new EnrollmentService(a).create({ uses: 4 });
+      let reached!: () => void;
+      const firstReadDone = new Promise<void>((r) => (reached = r));
+      let release!: () => void;
+      const released = new Promise<void>((r) => (release = r));
+      let reads = 0;
+      const holdFirstRead: KyselyPlugin = {
+        transformQuery: (args) => args.node,
+        transformResult: async (args) => {
+          if (reads++ === 0) {
+            reached();
+            await released;
+          }
+          return args.result;
+        },
+      };
+      const held = storeB.db.withPlugin(holdFirstRead);
+      const b = testContext(new Proxy(storeB, { get: (t, k) => (k === 'db' ? held : Reflect.get(t, k, t)) }), clock);
+      const second = new BackupXIdentity(b).resolve(token, joining({ ...heartbeat, hostname: 'other' }));
+      await firstReadDone;
+      const first = await new BackupXIdentity(a).resolve(token, joining());
+      release();
+      expect((await second).id).toBe(first.id);
+      expect(await listNodeRows(storeA.db)).toHaveLength(1);
+      expect((await getEnrollmentToken(storeA.db, id))!.uses).toBe(1);
+    } finally {
+      await storeA.close();
+      await storeB.close();
+      await db.drop();
+    }
   });
 });

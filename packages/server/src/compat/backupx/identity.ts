@@ -30,6 +30,11 @@ export class BackupXIdentity implements BackupXNodes {
     const known = await this.known(parts.id, parts.secret);
     if (known) return known;
     if (await findAdmission(this.ctx.store.db, PROTOCOL, parts.id)) {
+      // The admission and its node are written in one transaction, so a second first heartbeat
+      // can miss the node above and see the admission committed just after: read the node again
+      // before calling it deleted.
+      const made = await this.known(parts.id, parts.secret);
+      if (made) return made;
       throw new BackupXError('NODE_DELETED', 401, 'the node of this token was deleted; give the agent a new enrollment token');
     }
     if (!joining) throw invalidToken('this token has no node yet: the agent joins with a heartbeat');
