@@ -3,7 +3,7 @@
  *                [--service-reps N] [--idle-services N] [--run-all-agents N (footprint, default 50)]`
  *
  * --profile: V8 CPU profile of the control plane for the measured window (bench/results/profiles/; storm: the
- *  restarted control plane from start to exit, written by node --cpu-prof);
+ *  restarted control plane from start to exit; sizing: the control plane's whole run; both written by node --cpu-prof);
  *  - stream: 50 simulated agents each stream 1 MiB of exec.run output, one reader follows the job: control-plane memory growth.
  *  - sizing: steps a fleet with 15 s heartbeats up until the control plane saturates (--sizing-db sqlite|postgres|both,
  *    --sizing-steps 1000,2500,…, --sizing-window S; PostgreSQL needs STEWARD_TEST_PG_URL or STEWARD_BENCH_PG_URL), bench/sizing.ts.
@@ -407,7 +407,9 @@ async function main(): Promise<void> {
     if (!Number.isInteger(windowSeconds) || windowSeconds < 5) throw new UsageError('--sizing-window must be an integer ≥ 5 (seconds)');
     const all: SizingResult[] = [];
     for (const db of dbs as ('sqlite' | 'postgres')[]) {
-      const r = await runSizing({ db, steps, windowSeconds, launcher: o.launcher, log });
+      const profileDir = o.profile ? join(RESULTS_DIR, 'profiles', `${startedAt.toISOString().replace(/[:.]/g, '-')}-sizing-${db}`) : undefined;
+      const r = await runSizing({ db, steps, windowSeconds, launcher: o.launcher, profileDir, log });
+      if (profileDir) log(`sizing: CPU profile of the ${db} control plane's whole run → ${profileDir}/`);
       all.push(r);
       rows.push(...sizingRows(r));
     }

@@ -31,6 +31,8 @@ export interface SizingOptions {
   /** Measured window per step, s (default two heartbeat intervals). */
   windowSeconds: number;
   launcher: Launcher;
+  /** Where the control plane writes a CPU profile of its whole run (`--profile`); none when unset. */
+  profileDir?: string;
   log: (line: string) => void;
 }
 
@@ -86,7 +88,8 @@ const AGENTS_PER_HOST = 6000;
 export async function runSizing(o: SizingOptions): Promise<SizingResult> {
   const pgDb = o.db === 'postgres' ? await createPostgresDatabase() : null;
   const env = { STEWARD_HEARTBEAT_INTERVAL_MS: String(SIZING_HEARTBEAT_MS), STEWARD_AGENT_PACKAGE_BUILD: 'off' };
-  const cp = await startControlPlane({ launcher: o.launcher, db: pgDb?.url, env });
+  // --cpu-prof writes the profile when the control plane exits (the SIGTERM at the end): the whole run.
+  const cp = await startControlPlane({ launcher: o.launcher, db: pgDb?.url, env, nodeFlags: o.profileDir ? ['--cpu-prof', `--cpu-prof-dir=${o.profileDir}`] : [] });
   const api = new Api(cp.url, cp.token, 4);
   const enrollApi = new Api(cp.url, null, ENROLL_CONCURRENCY);
   // The agents live in child processes, so the bench's own open-file limit caps nothing: the

@@ -23,12 +23,13 @@ import { IN_FLIGHT_MS, type Dispatcher } from './dispatcher.js';
 import type { AgentHub } from './hub.js';
 import type { Context } from '../core/context.js';
 import { publishInventoryClamped, publishNodeChanged, publishNodeStatus } from '../events/node-status.js';
-import { commandStatesOnNode, deliverableForNode } from '../store/queries/commands.js';
-import { clearConnection, confirmNextCredential, getNodeRow, recordHeartbeat, transitionNode, updateNodeRow } from '../store/queries/nodes.js';
+import { commandStatesOnNode } from '../store/queries/commands.js';
+import { clearConnection, confirmNextCredential, getNodeRow, transitionNode, updateNodeRow } from '../store/queries/nodes.js';
 import { credentialIdOf } from '../security/secrets.js';
 import { EMPTY_INVENTORY, fromJson } from '../store/rows.js';
 import type { CommandSigner } from '../security/signing-key.js';
-import type { NodesTable } from '../store/schema.js';
+import type { CommandsTable, NodesTable } from '../store/schema.js';
+import { HeartbeatBatch } from './heartbeat-batch.js';
 import { ModuleHandlers } from './module-handlers.js';
 import type { AgentSession, SessionHandlers, VersionRefusal } from './session.js';
 import type { Counter } from 'prom-client';
@@ -64,6 +65,7 @@ export interface CommandReceiver {
 export class AgentGateway implements SessionHandlers {
   /** The control-plane halves of agent modules (monitors, services, tasks…) register here. */
   readonly modules: ModuleHandlers;
+  private readonly heartbeats: HeartbeatBatch;
   /** Told of every stored heartbeat (samples for charts, metrics); must not throw or block. */
   private readonly heartbeatObservers = new Set<(nodeId: string, stats: Stats, at: number) => void>();
   /** Nodes already warned about clamped heartbeat stats. */
@@ -81,6 +83,7 @@ export class AgentGateway implements SessionHandlers {
     private readonly signer: CommandSigner,
   ) {
     this.modules = new ModuleHandlers(ctx.log);
+    this.heartbeats = new HeartbeatBatch(ctx);
     this.versionRefusals = ctx.metrics.counter({
       name: 'steward_agent_protocol_refused_total',
       help: 'Agent connections refused for their protocol version: agent_too_old (upgrade the agent), agent_too_new (upgrade the control plane)',
@@ -146,7 +149,7 @@ export class AgentGateway implements SessionHandlers {
       this.ctx.log.warn({ nodeId: session.nodeId, clamped: capped.clamped }, 'heartbeat: stats past their caps were clamped');
     }
     const stats = JSON.stringify(capped.value);
-    const row = await this.ctx.store.batch((db) => recordHeartbeat(db, session.nodeId, stats, session.connectionId, now));
+    const row = await this.heartbeats.record({ id: session.nodeId, stats, connectionId: session.connectionId, now });
     if (!row) return session.close(4003, 'node no longer exists');
     // Stored: last_seen_at ≥ its receipt ≥ its sending, the agent's fencing clock may restart from there.
     if (session.fencing) session.send(wire.heartbeatAck(msg.seq));
@@ -161,7 +164,7 @@ export class AgentGateway implements SessionHandlers {
       const moved = await transitionNode(this.ctx.store.db, session.nodeId, 'online', now);
       if (moved) publishNodeStatus(this.ctx, moved, 'heartbeat after offline');
     }
-    await this.reconcile(session, msg, now);
+    await this.reconcile(session, msg, row.unfinished, now);
     await this.modules.reports(session.nodeId, msg.modules, now);
   }
 
@@ -272,10 +275,10 @@ export class AgentGateway implements SessionHandlers {
    * The heartbeat carries the agent's view; repair what a lost message left behind:
    * a missed `started`, a lost dispatch, a lost ack.
    */
-  private async reconcile(session: AgentSession, msg: HeartbeatMessage, now: number): Promise<void> {
+  /** `unfinished`: the node's unfinished commands, read right after its heartbeat was stored. */
+  private async reconcile(session: AgentSession, msg: HeartbeatMessage, unfinished: CommandsTable[], now: number): Promise<void> {
     const running = new Set(msg.running);
     const outbox = new Set(msg.outbox);
-    const unfinished = await deliverableForNode(this.ctx.store.db, session.nodeId);
     const lost: string[] = [];
     for (const c of unfinished) {
       if (c.state !== 'running' && running.has(c.id)) await this.commands.started(session.nodeId, c.id);

@@ -212,6 +212,43 @@ describe.each(storeTargets())('agent link over the memory transport on $name', (
     expect((await getCommandRow(ctx.store.db, command.id))?.state).toBe('running');
   });
 
+  it('stores the heartbeats of one moment in one statement, each node its own, then reconciles each', async () => {
+    const ends: MemoryAgentEnd[] = [await connect({ fencing: true })];
+    const ids = [nodeId];
+    for (let i = 0; i < 4; i++) {
+      const row = nodeRow({ status: 'offline' });
+      const cred = makeCredential(row.id);
+      await insertNode(ctx.store.db, { ...row, credential_hash: cred.hash });
+      const end = await memory.connect(cred.credential);
+      end.send(hello({ fencing: true }));
+      await end.next('welcome');
+      ends.push(end);
+      ids.push(row.id);
+    }
+    const { command } = await commands.submit({ node: ids[2]!, type: 'exec.run', payload: { command: 'sleep' } });
+    await ends[2]!.next('command.dispatch', (m) => m.command.id === command.id);
+    const kinds: string[] = [];
+    const stop = ctx.store.onQuery((t) => kinds.push(t.kind));
+    clock.now += 5000;
+    const seqs = ends.map((end, i) => {
+      const beat = heartbeat(i === 2 ? [command.id] : []);
+      end.send({ ...beat, stats: { ...stats, collectedAt: clock.now + i } });
+      return beat.seq;
+    });
+    // The ack of each heartbeat goes out once it is stored.
+    await Promise.all(ends.map((end, i) => end.next('heartbeat.ack', (m) => m.seq === seqs[i])));
+    await waitFor('the heartbeat to repair the start', async () => (await getCommandRow(ctx.store.db, command.id))?.state === 'running');
+    stop();
+    // One write for the five heartbeats (a raw UPDATE … FROM VALUES), not an UPDATE each; the
+    // updates seen are the repaired start's.
+    expect(kinds.filter((k) => k === 'UpdateQueryNode').length).toBeLessThan(ends.length);
+    for (const [i, id] of ids.entries()) {
+      const row = (await getNodeRow(ctx.store.db, id))!;
+      expect(row.last_seen_at).toBe(clock.now);
+      expect(JSON.parse(row.stats!)).toMatchObject({ collectedAt: clock.now + i });
+    }
+  });
+
   it('redelivers a dispatch the agent never received, once it is past its in-flight window', async () => {
     const end = await connect();
     const { command } = await commands.submit({ node: nodeId, type: 'exec.run', payload: { command: 'true' } });

@@ -7,6 +7,7 @@ import {
   commandStatesOnNode,
   countUnfinishedForNode,
   deliverableForNode,
+  deliverableForNodes,
   expireDue,
   finishCommandBrief,
   getCommandRow,
@@ -181,6 +182,13 @@ describe.each(storeTargets())('commands on $name', (target) => {
     expect((await deliverableForNode(db, node)).map((r) => r.id)).toEqual([rows[1]!.id, rows[2]!.id, rows[0]!.id]);
     expect(await countUnfinishedForNode(db, node)).toBe(4); // held still counts as unfinished
     expect(await countUnfinishedForNode(db, 'node_none')).toBe(0);
+    // Several nodes at once (the heartbeats of one moment): each node's in the same order, no other node's.
+    await insertCommands(db, [commandRow({ node_id: 'node_c', state: 'running' })]);
+    const both = await deliverableForNodes(db, [node, 'node_b', 'node_none']);
+    expect(both.filter((r) => r.node_id === node).map((r) => r.id)).toEqual([rows[1]!.id, rows[2]!.id, rows[0]!.id]);
+    expect(both.filter((r) => r.node_id === 'node_b').map((r) => r.id)).toEqual([rows[5]!.id]);
+    expect(both).toHaveLength(4);
+    expect(await deliverableForNodes(db, [])).toEqual([]);
   });
 
   it('expireDue expires only pending/dispatched, not held, past expires_at', async () => {

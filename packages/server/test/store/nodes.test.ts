@@ -11,7 +11,7 @@ import {
   listOnlineNodeRefs,
   listNodesOfProtocol,
   nodeNameTaken,
-  recordHeartbeat,
+  recordHeartbeats,
   transitionNode,
   updateNodeRow,
 } from '../../src/store/queries/nodes.js';
@@ -43,14 +43,37 @@ describe.each(storeTargets())('nodes on $name', (target) => {
     const { db } = ctx.store;
     const node = nodeRow({ name: 'beat-1', last_seen_at: null });
     await insertNode(db, node);
-    expect(await recordHeartbeat(db, node.id, '{"a":1}', 'conn-b', T0 + 2000)).toMatchObject({ status: node.status });
+    const beat = (stats: string, connectionId: string, now: number) => recordHeartbeats(db, [{ id: node.id, stats, connectionId, now }]);
+    expect(await beat('{"a":1}', 'conn-b', T0 + 2000)).toEqual(new Map([[node.id, node.status]]));
     expect((await getNodeRow(db, node.id))?.last_seen_at).toBe(T0 + 2000);
     // The replica the agent left stores its last heartbeat after the new one's: stats move, last seen does not.
-    await recordHeartbeat(db, node.id, '{"a":0}', 'conn-a', T0 + 1000);
-    expect(await getNodeRow(db, node.id)).toMatchObject({ last_seen_at: T0 + 2000, stats: '{"a":0}' });
-    await recordHeartbeat(db, node.id, '{"a":2}', 'conn-b', T0 + 3000);
+    await beat('{"a":0}', 'conn-a', T0 + 1000);
+    expect(await getNodeRow(db, node.id)).toMatchObject({ last_seen_at: T0 + 2000, stats: '{"a":0}', connection_id: 'conn-a' });
+    await beat('{"a":2}', 'conn-b', T0 + 3000);
     expect((await getNodeRow(db, node.id))?.last_seen_at).toBe(T0 + 3000);
-    expect(await recordHeartbeat(db, 'node_missing', '{}', 'c', T0)).toBeUndefined();
+  });
+
+  it('stores many heartbeats in one statement: each node its own, the later of two, none for a missing node', async () => {
+    const { db } = ctx.store;
+    const nodes = [nodeRow({ name: 'many-1', status: 'online' }), nodeRow({ name: 'many-2', status: 'offline' }), nodeRow({ name: 'many-3', status: 'online' })];
+    for (const n of nodes) await insertNode(db, n);
+    const statuses = await recordHeartbeats(db, [
+      { id: nodes[0]!.id, stats: '{"n":1}', connectionId: 'c1', now: T0 + 10 },
+      { id: nodes[1]!.id, stats: '{"n":2}', connectionId: 'c2', now: T0 + 20 },
+      { id: nodes[0]!.id, stats: '{"n":1.5}', connectionId: 'c1b', now: T0 + 30 },
+      { id: 'node_missing', stats: '{}', connectionId: 'c', now: T0 },
+    ]);
+    expect(statuses).toEqual(new Map([[nodes[0]!.id, 'online'], [nodes[1]!.id, 'offline']]));
+    expect(await getNodeRow(db, nodes[0]!.id)).toMatchObject({ stats: '{"n":1.5}', connection_id: 'c1b', last_seen_at: T0 + 30 });
+    expect(await getNodeRow(db, nodes[1]!.id)).toMatchObject({ stats: '{"n":2}', connection_id: 'c2', last_seen_at: T0 + 20 });
+    expect(await getNodeRow(db, nodes[2]!.id)).toEqual(nodes[2]); // not in the batch: untouched
+    expect(await recordHeartbeats(db, [])).toEqual(new Map());
+    // As many as one flush sends (the batch's cap), with bind parameters on both databases.
+    const fleet = Array.from({ length: 1000 }, (_, i) => nodeRow({ name: `fleet-${i}` }));
+    for (const n of fleet) await insertNode(db, n);
+    const all = await recordHeartbeats(db, fleet.map((n, i) => ({ id: n.id, stats: `{"i":${i}}`, connectionId: `c${i}`, now: T0 + i })));
+    expect(all.size).toBe(1000);
+    expect(await getNodeRow(db, fleet[999]!.id)).toMatchObject({ stats: '{"i":999}', last_seen_at: T0 + 999 });
   });
 
   it('an id wins over a name that spells it', async () => {

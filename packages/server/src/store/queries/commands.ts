@@ -219,6 +219,20 @@ export async function deliverableForNode(db: Kysely<Database>, nodeId: string): 
     .execute();
 }
 
+/** `deliverableForNode` for many nodes in one query (heartbeats of one moment), in the same order per node. */
+export async function deliverableForNodes(db: Kysely<Database>, nodeIds: string[]): Promise<CommandsTable[]> {
+  if (nodeIds.length === 0) return [];
+  return db
+    .selectFrom('commands')
+    .selectAll()
+    .where('node_id', 'in', nodeIds)
+    .where('state', 'in', UNFINISHED)
+    .where('held', '=', 0)
+    .orderBy('created_at')
+    .orderBy('id')
+    .execute();
+}
+
 export async function countUnfinishedForNode(db: Kysely<Database>, nodeId: string): Promise<number> {
   const row = await db
     .selectFrom('commands')
