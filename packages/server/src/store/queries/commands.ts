@@ -207,19 +207,12 @@ export async function markDelivered(db: Kysely<Database>, ids: string[], now: nu
   return out;
 }
 
+/** A node's unfinished, unheld commands, oldest first: what its agent should have. */
 export async function deliverableForNode(db: Kysely<Database>, nodeId: string): Promise<CommandsTable[]> {
-  return db
-    .selectFrom('commands')
-    .selectAll()
-    .where('node_id', '=', nodeId)
-    .where('state', 'in', UNFINISHED)
-    .where('held', '=', 0)
-    .orderBy('created_at')
-    .orderBy('id')
-    .execute();
+  return deliverableForNodes(db, [nodeId]);
 }
 
-/** `deliverableForNode` for many nodes in one query (heartbeats of one moment), in the same order per node. */
+/** `deliverableForNode` for many nodes in one query (the heartbeats of one moment), oldest first per node. */
 export async function deliverableForNodes(db: Kysely<Database>, nodeIds: string[]): Promise<CommandsTable[]> {
   if (nodeIds.length === 0) return [];
   return db
