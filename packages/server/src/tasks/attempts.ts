@@ -89,10 +89,28 @@ export class AttemptTracker {
     for (const t of moved) publishTaskState(this.ctx, t);
   }
 
-  /** Ends the attempts of finished `task.run` commands (in chunks, one transaction each). */
+  /**
+   * Ends the attempts of finished `task.run` commands (in chunks, one transaction each). A chunk
+   * that fails is retried one command at a time, so one attempt that cannot be ended (a result
+   * the store holds but cannot read, say) does not keep the other 499 waiting for ever.
+   */
   async finishCommands(commandIds: string[]): Promise<number> {
     let n = 0;
-    for (let i = 0; i < commandIds.length; i += 500) n += await this.finishChunk(commandIds.slice(i, i + 500));
+    for (let i = 0; i < commandIds.length; i += 500) {
+      const chunk = commandIds.slice(i, i + 500);
+      try {
+        n += await this.finishChunk(chunk);
+      } catch (err) {
+        if (chunk.length === 1) throw err;
+        for (const id of chunk) {
+          try {
+            n += await this.finishChunk([id]);
+          } catch (e) {
+            this.ctx.log.warn({ err: e, commandId: id }, 'could not end the task attempt of a finished command; the repair pass tries again');
+          }
+        }
+      }
+    }
     return n;
   }
 

@@ -369,6 +369,23 @@ describe.each(storeTargets())('tasks on $name', (target) => {
     expect((await getTaskRow(ctx.store.db, off.task.id))).toMatchObject({ state: 'queued', current_attempt_id: null });
   });
 
+  it('the repair pass ends every attempt whose command ended, even when one of them cannot be ended', async () => {
+    const db = ctx.store.db;
+    const tctx = testContext(ctx.store, { now: T0 + 10 });
+    const warnings: string[] = [];
+    tctx.log.warn = ((_o: unknown, msg: string) => void warnings.push(msg)) as typeof tctx.log.warn;
+    const tracker = new AttemptTracker(tctx, new CommandService(tctx, new Link(tctx, 'replica-test', CommandSigner.ephemeral()), new PayloadChecker(), new CatalogCache()), () => {});
+    const good = await placed();
+    const bad = await placed();
+    const ended = (id: string, nodeId: string, result: string) => ({ ...newCommandRow({ type: 'task.run', payload: {}, timeoutMs: 1000, ttlMs: 1000 }, nodeId, T0), id, state: 'succeeded', result, finished_at: T0 + 5 });
+    // A result the store holds but cannot parse: ending that attempt throws.
+    await insertCommands(db, [ended(good.attempt.command_id, good.node.id, '{"exitCode":0}'), ended(bad.attempt.command_id, bad.node.id, '{not json')]);
+    expect(await tracker.sweepEndedCommands()).toBe(1);
+    expect((await getTaskRow(db, good.task.id))?.state).toBe('succeeded');
+    expect((await listAttemptRows(db, bad.task.id)).map((a) => a.state)).toEqual(['placed']);
+    expect(warnings).toContain('could not end the task attempt of a finished command; the repair pass tries again');
+  });
+
   it('output reads back in attempt and sequence order after a position; duplicates are ignored', async () => {
     const db = ctx.store.db;
     const chunk = (number: number, seq: number, data: string) => ({ attempt_id: `att_${number}`, seq, task_id: 'task_o', number, stream: 'stdout', data, at: T0 });
