@@ -3,16 +3,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { agentConnectionCap, openFileLimit } from '../../packages/server/src/core/open-files.js';
 import { startServerProcess, type ServerProc } from '../support/processes.js';
 import { startSimAgents, type SimAgents } from '../support/sim-fleet.js';
+import { readMetrics } from '../support/metrics.js';
 import { waitFor } from '../support/wait.js';
 
 const CAP = 20;
 const AGENTS = 30;
 
-/** One value of the control plane's /metrics (first sample of `name`, matching `labels`), 0 when absent. */
+/** One series of the control plane's /metrics, 0 when absent. */
 async function metric(server: ServerProc, name: string, labels = ''): Promise<number> {
-  const text = await (await fetch(`${server.url}/metrics`, { headers: { authorization: `Bearer ${server.token}` } })).text();
-  const line = text.split('\n').find((l) => l.startsWith(`${name}${labels} `));
-  return line ? Number(line.split(' ')[1]) : 0;
+  return (await readMetrics(server)).value(`${name}${labels}`);
 }
 
 /** /healthz over a new connection each time (one kept alive would pass even if no new socket could be accepted). */

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { addAgent, heartbeatsAfter, startServerProcess, type AgentProc, type ServerProc } from '../support/processes.js';
+import { parseMetrics } from '../support/metrics.js';
 import { waitFor } from '../support/wait.js';
 
 /** /metrics, text and CSV listings, /docs, node samples and the page's fallback, over a real control plane and agent. */
@@ -25,10 +26,7 @@ describe('observability endpoints', () => {
     fetch(`${server.url}${path}`, { headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...headers } });
 
   /** The value of one sample line, e.g. `steward_nodes{status="online"}`; 0 when absent. */
-  const value = (text: string, series: string): number => {
-    const line = text.split('\n').find((l) => l.startsWith(`${series} `));
-    return line ? Number(line.slice(series.length + 1)) : 0;
-  };
+  const value = (text: string, series: string): number => parseMetrics(text).value(series);
 
   it('/metrics needs a token; a reader token is enough', async () => {
     const anon = await get('/metrics', null);

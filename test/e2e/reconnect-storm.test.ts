@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REPO, startServerProcess, type ServerProc } from '../support/processes.js';
 import { startSimAgents, type SimAgents } from '../support/sim-fleet.js';
+import { readMetrics } from '../support/metrics.js';
 import { waitFor } from '../support/wait.js';
 
 const AGENTS = 1000;
@@ -89,11 +90,7 @@ describe('reconnect storm after kill -9 of the control plane', { timeout: 600_00
 
     // Refused agents were refused with 503 + Retry-After and came back by it: refusals happened,
     // every agent is connected, and no agent logged a refusal it could not read (those warn).
-    const metrics = await (await fetch(`${again.url}/metrics`, { headers: { authorization: `Bearer ${token}` } })).text();
-    const refused = metrics
-      .split('\n')
-      .filter((l) => l.startsWith('steward_agent_handshakes_refused_total{'))
-      .reduce((a, l) => a + Number(l.split(' ').at(-1)), 0);
+    const refused = (await readMetrics(again, token)).sum('steward_agent_handshakes_refused_total');
     expect(refused).toBeGreaterThan(0);
     expect({ errors: fleet.serverErrors, samples: fleet.errorSamples }).toEqual({ errors: 0, samples: [] });
 

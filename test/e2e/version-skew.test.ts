@@ -4,6 +4,7 @@ import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AGENT_CONNECT_PATH, AGENT_ENROLL_PATH, AGENT_PROTOCOL_VERSION, PROTOCOL_UNSUPPORTED, PROTOCOL_UNSUPPORTED_CLOSE } from '@steward/protocol';
 import { startAgentProcess, startServerProcess, STEWARD_BIN, waitOnline, type AgentProc, type ServerProc } from '../support/processes.js';
+import { readMetrics } from '../support/metrics.js';
 import { rawInventory } from '../support/raw-agent.js';
 import { openBrowser } from '../support/browser.js';
 import { waitFor } from '../support/wait.js';
@@ -30,10 +31,7 @@ describe('protocol version skew', () => {
   });
 
   const refusedCount = async (verdict: string): Promise<number> => {
-    const text = await (await fetch(`${server.url}/metrics`, { headers: { authorization: `Bearer ${server.token}` } })).text();
-    const series = `steward_agent_protocol_refused_total{verdict="${verdict}"}`;
-    const line = text.split('\n').find((l) => l.startsWith(`${series} `));
-    return line ? Number(line.slice(series.length + 1)) : 0;
+    return (await readMetrics(server)).value(`steward_agent_protocol_refused_total{verdict="${verdict}"}`);
   };
 
   const agent = async (name: string, env: NodeJS.ProcessEnv): Promise<AgentProc> => {
