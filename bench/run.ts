@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --agents N] [--pings N] [--only ping|fanout|tasks|services|web|stream|firstbyte|footprint|failover|storm] [--storm-agents N] [--storm-outage-ms MS] [--web-nodes N] [--tasks N] [--task-nodes N] [--task-slots N] [--launcher cli|direct] [--profile] [--sql-stats] [--no-heartbeat] [--idle-seconds S]
+ * `npm run bench [-- --agents N] [--pings N] [--only ping|fanout|tasks|services|web|stream|firstbyte|footprint|failover|storm] [--storm-agents N] [--storm-outage-ms MS] [--storm-list counts|full] [--web-nodes N] [--tasks N] [--task-nodes N] [--task-slots N] [--launcher cli|direct] [--profile] [--sql-stats] [--no-heartbeat] [--idle-seconds S]
  *                [--service-reps N] [--idle-services N] [--run-all-agents N (footprint, default 50)]`
  *
  * --profile: V8 CPU profile of the control plane for the measured window (bench/results/profiles/; storm: the
@@ -88,6 +88,7 @@ const OPTIONS = {
   'run-all-agents': { type: 'string', default: '50' },
   'storm-agents': { type: 'string', default: '1000' },
   'storm-outage-ms': { type: 'string', default: '5000' },
+  'storm-list': { type: 'string', default: 'counts' },
   'sizing-db': { type: 'string', default: 'both' },
   'sizing-steps': { type: 'string', default: '1000,5000,10000,15000,18000,19500' },
   'sizing-window': { type: 'string', default: '30' },
@@ -391,7 +392,9 @@ async function main(): Promise<void> {
   if (o.only === 'storm') {
     const v = parseArgs({ args: process.argv.slice(2), options: OPTIONS, strict: true }).values;
     const profileDir = o.profile ? join(RESULTS_DIR, 'profiles', `${startedAt.toISOString().replace(/[:.]/g, '-')}-storm`) : undefined;
-    const r = await runStorm({ agents: Number(v['storm-agents']), outageMs: Number(v['storm-outage-ms']), profileDir, log });
+    const list = v['storm-list'];
+    if (list !== 'counts' && list !== 'full') throw new UsageError(`--storm-list must be counts or full, got ${JSON.stringify(list)}`);
+    const r = await runStorm({ agents: Number(v['storm-agents']), outageMs: Number(v['storm-outage-ms']), profileDir, list, log });
     if (profileDir) log(`storm: CPU profile of the restarted control plane → ${profileDir}/ (open in Chrome DevTools)`);
     results.storm = r;
     rows.push(...stormRows(r));

@@ -1,8 +1,19 @@
 import { backoffMs } from '@steward/protocol';
 
-/** After a welcome, this many retries wait at most `RECOVERY_CAP_MS` each (docs/reconnect.md). */
+/**
+ * After a welcome, retries wait at most `RECOVERY_CAP_MS` each for at least `RECOVERY_TRIES`
+ * retries and at least `RECOVERY_WINDOW_MS` after the first of them (docs/reconnect.md).
+ */
 export const RECOVERY_TRIES = 8;
 export const RECOVERY_CAP_MS = 8000;
+/**
+ * As long as the 60 s ceiling: an outage shorter than the ceiling never sends an agent to wait
+ * near it. Counted in retries alone (8), the capped run of an agent that drew short waits was
+ * over after ~15 s, and a 15–40 s outage (a control plane that took 20 s to start on a loaded
+ * machine) left such agents drawing 16–60 s waits: modelled at 10,000 agents, all back after
+ * 52–60 s instead of the ~33 s the admission rate allows.
+ */
+export const RECOVERY_WINDOW_MS = 60_000;
 
 /**
  * Exponential backoff with full jitter (AWS architecture blog, "Exponential Backoff And
@@ -10,14 +21,18 @@ export const RECOVERY_CAP_MS = 8000;
  * control plane at one instant comes back spread out instead of as a herd.
  *
  * After a welcome (`reset`), the next run is capped at `recoveryCapMs` for its first
- * `recoveryTries` waits and only then grows on towards `max`: a control plane that was healthy a
- * moment ago is most likely restarting, and a short outage must not leave agents that drew a
- * wait near the 60 s ceiling offline for a minute. A run that never got a welcome (the server
- * is not there at all) grows as before.
+ * `recoveryTries` waits and its first `recoveryWindowMs` (whichever ends later), and only then
+ * grows on towards `max`: a control plane that was healthy a moment ago is most likely
+ * restarting, and a short outage must not leave agents that drew a wait near the 60 s ceiling
+ * offline for a minute. A run that never got a welcome (the server is not there at all) grows as before.
  */
 export class Backoff {
   private attempt = 0;
   private recovering = false;
+  /** When the current capped run's first wait was drawn (the drop), ms; null before it. */
+  private runStartedAt: number | null = null;
+  /** Waits drawn since the capped run ended. */
+  private grown = 0;
 
   constructor(
     private readonly initialMs: number,
@@ -25,22 +40,29 @@ export class Backoff {
     private readonly random: () => number = Math.random,
     private readonly recoveryTries = RECOVERY_TRIES,
     private readonly recoveryCapMs = RECOVERY_CAP_MS,
+    private readonly recoveryWindowMs = RECOVERY_WINDOW_MS,
+    private readonly now: () => number = Date.now,
   ) {}
 
   next(): number {
     const k = this.attempt;
     this.attempt = Math.min(this.attempt + 1, 60);
     if (!this.recovering) return this.draw(this.maxMs, Math.min(k, 30));
-    if (k < this.recoveryTries) return this.draw(Math.min(this.maxMs, this.recoveryCapMs), Math.min(k, 30));
+    const now = this.now();
+    this.runStartedAt ??= now;
+    if (k < this.recoveryTries || now - this.runStartedAt < this.recoveryWindowMs) return this.draw(Math.min(this.maxMs, this.recoveryCapMs), Math.min(k, 30));
     // Past the capped run: grow on from the cap, not from the bottom (nor jump to the ceiling).
+    this.grown++;
     const capStep = Math.max(0, Math.ceil(Math.log2(Math.max(1, this.recoveryCapMs / this.initialMs))));
-    return this.draw(this.maxMs, Math.min(capStep + 1 + (k - this.recoveryTries), 30));
+    return this.draw(this.maxMs, Math.min(capStep + this.grown, 30));
   }
 
   /** A control plane welcomed us: the next drop starts a capped run from the bottom. */
   reset(): void {
     this.attempt = 0;
     this.recovering = true;
+    this.runStartedAt = null;
+    this.grown = 0;
   }
 
   private draw(maxMs: number, step: number): number {

@@ -141,6 +141,11 @@ export class ControlPlane implements RunningServer {
       // A deep accept queue: a reconnect storm's burst of connections waits there instead of
       // having its SYNs dropped, which held /healthz (same port) up for seconds (docs/reconnect.md).
       await app.listen({ host, port, backlog: ctx.settings.limits.listenBacklog });
+      // The start-up guard counts from here: no agent could come back before the listen. Counted
+      // from the start of start(), a slow start (a loaded machine, a long migration) ate into it:
+      // a start of 21 s left 69 s of a 90 s guard, and nodes still on their way back were marked
+      // offline (docs/reconnect.md, "Start-up guard").
+      ctx.startedAt = ctx.now();
       // After listening: a start that fails (port taken) must not make the token and so lose its "just created".
       const admin = await ensureAdminToken(store, dataDir, ctx.now());
       cp.adminTokenPath = admin.path;

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { Backoff, jittered, RECOVERY_CAP_MS, RECOVERY_TRIES, retryAfterMs } from '../../src/backoff.js';
+import { Backoff, jittered, RECOVERY_CAP_MS, RECOVERY_TRIES, RECOVERY_WINDOW_MS, retryAfterMs } from '../../src/backoff.js';
 
 describe('reconnect backoff with full jitter', () => {
   it('each wait lies in [0, min(max, initial·2^n)] and the ceiling reaches max', () => {
@@ -34,13 +34,36 @@ describe('reconnect backoff with full jitter', () => {
     for (const n of buckets) expect(n).toBeGreaterThan(200);
   });
 
-  it('after a welcome, caps the next run at 8 s for 8 retries, then grows on from there to the ceiling', () => {
-    const b = new Backoff(1000, 60_000, () => 0.999999);
-    for (let i = 0; i < 12; i++) b.next(); // a long run before the first welcome: at the ceiling
+  /** Draws `n` waits, the clock moving on by each (the agent dials when its wait is over). */
+  const run = (b: Backoff, clock: { now: number }, n: number): number[] =>
+    Array.from({ length: n }, () => {
+      const w = b.next();
+      clock.now += w;
+      return w;
+    });
+
+  it('after a welcome, caps the next run at 8 s for its first minute (and at least 8 retries), then grows on from there to the ceiling', () => {
+    const clock = { now: 0 };
+    const b = new Backoff(1000, 60_000, () => 0.999999, RECOVERY_TRIES, RECOVERY_CAP_MS, RECOVERY_WINDOW_MS, () => clock.now);
+    run(b, clock, 12); // a long run before the first welcome: at the ceiling
     b.reset();
-    const waits = Array.from({ length: 12 }, () => b.next());
-    expect(waits).toEqual([999, 1999, 3999, 7999, 7999, 7999, 7999, 7999, 15_999, 31_999, 59_999, 59_999]);
+    const waits = run(b, clock, 13);
+    // 999 + 1999 + 3999 + 7999 × 7 = 62,990 ms: the minute is over after the 10th wait.
+    expect(waits).toEqual([999, 1999, 3999, 7999, 7999, 7999, 7999, 7999, 7999, 7999, 15_999, 31_999, 59_999]);
     expect(waits.slice(0, RECOVERY_TRIES).every((w) => w < RECOVERY_CAP_MS)).toBe(true);
+  });
+
+  it('does not send an agent that drew short waits towards the ceiling while the outage is shorter than a minute', () => {
+    // Short draws use the 8 capped retries up in seconds; a 15-40 s outage must still find every wait within the cap.
+    const clock = { now: 0 };
+    const b = new Backoff(1000, 60_000, () => (clock.now < RECOVERY_WINDOW_MS ? 0.05 : 0.999999), RECOVERY_TRIES, RECOVERY_CAP_MS, RECOVERY_WINDOW_MS, () => clock.now);
+    b.reset();
+    const waits: number[] = [];
+    while (clock.now < RECOVERY_WINDOW_MS) waits.push(...run(b, clock, 1));
+    expect(waits.length).toBeGreaterThan(RECOVERY_TRIES);
+    expect(waits.every((w) => w < RECOVERY_CAP_MS)).toBe(true);
+    // Once the minute is over the run grows on: 16 s, then 32 s.
+    expect(run(b, clock, 2)).toEqual([15_999, 31_999]);
   });
 
   it('keeps full jitter in the capped run (waits spread over [0, cap])', () => {

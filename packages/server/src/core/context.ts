@@ -31,7 +31,7 @@ export interface Context {
   log: Logger;
   settings: Settings;
   now: () => number;
-  /** When this process started serving; liveness waits one threshold past it. */
+  /** When this process started serving (listening); liveness waits the start-up guard past it. */
   startedAt: number;
   /** Where alerts go; replaced by the alerts feature when it starts. */
   alerts: AlertSink;
