@@ -12,7 +12,6 @@ import { StewardClient } from '@steward/client';
 import { agentEnv, startControlPlane, stewardArgs } from './control-plane-process.js';
 import { makeTempDir, readChildCpuSeconds, readCpuSeconds, readMemory, removeTempDir, spawnTracked, stopProcess, type Memory, type Tracked } from './processes.js';
 import { summarize, type Summary } from './stats.js';
-import { SERVER_NODE_FLAGS } from '../scripts/runtime-tuning.mjs';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const DIST = join(ROOT, 'dist');
@@ -81,8 +80,11 @@ async function ensureBuilt(log: (l: string) => void): Promise<void> {
 function timed(args: string[], env: NodeJS.ProcessEnv): Promise<number> {
   const started = performance.now();
   return new Promise((resolve, reject) => {
-    // With the flags of bin/steward.js's first line, as running `steward` from a shell does.
-    const child = spawn(process.execPath, [...SERVER_NODE_FLAGS, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
+    // bin/steward.js is run as a shell runs `steward`: its sh lines choose node's flags (none for
+    // these short commands); a bundle is run by node as those lines would run it.
+    const [file, ...rest] = args;
+    const [cmd, argv] = file === BIN ? [BIN, rest] : [process.execPath, args];
+    const child = spawn(cmd, argv, { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
     let err = '';
     child.stderr.on('data', (d: Buffer) => (err += d.toString()));
     child.on('error', reject);
@@ -126,7 +128,8 @@ async function breakdownRunAll(env: NodeJS.ProcessEnv, client: StewardClient): P
   const before = new Set(readdirSync(dir));
   const spawnedAt = Date.now();
   const out = await new Promise<string>((resolve, reject) => {
-    const child = spawn(process.execPath, [...SERVER_NODE_FLAGS, '--cpu-prof', `--cpu-prof-dir=${dir}`, BIN, 'run', '--all', '--json', '--', 'uname', '-a'], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    // No V8 flag, as bin/steward.js starts `run`.
+    const child = spawn(process.execPath, ['--cpu-prof', `--cpu-prof-dir=${dir}`, BIN, 'run', '--all', '--json', '--', 'uname', '-a'], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let text = '';
     child.stdout.on('data', (d: Buffer) => (text += d.toString()));
     child.on('error', reject);

@@ -1,6 +1,6 @@
 // How Steward's long-running processes start node, in one place: the agent package's launcher
 // (scripts/package.mjs) and the benchmarks read it, and packages/cli/bin/steward.js carries the
-// control plane's flag in its first line (test/runtime-tuning.test.ts checks the two agree).
+// control plane's flag in its sh lines (test/runtime-tuning.test.ts checks the two agree).
 // Figures: docs/build.md ("Runtime flags").
 //
 // Young generation: V8 grows it up to 16 MiB per semi-space while a process starts (module
@@ -8,8 +8,15 @@
 // young-generation pages it does not use. Smaller semi-spaces mean more frequent scavenges,
 // each as cheap as before (a scavenge costs the live young objects, not the space).
 
-/** Node flags of the control plane (and every `steward` CLI call: the shebang of bin/steward.js). */
+/** Node flags of the control plane: bin/steward.js gives them to the LONG_RUNNING_COMMANDS. */
 export const SERVER_NODE_FLAGS = ['--max-semi-space-size=2'];
+
+/**
+ * The `steward` commands that bin/steward.js starts with SERVER_NODE_FLAGS; every other one
+ * (`nodes ls`, `run`, …) runs node with no flag, because any V8 flag makes node reject the code
+ * cache of its own built-in modules and compile them again on every call (docs/build.md).
+ */
+export const LONG_RUNNING_COMMANDS = ['server', 'up', 'agent'];
 
 /**
  * Node flags of the agent (bin/steward-agent in the package). An agent idles far more than it

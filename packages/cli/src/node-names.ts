@@ -1,4 +1,5 @@
 import type { StewardClient } from '@steward/client';
+import { readCsv } from '@steward/protocol/csv';
 
 /**
  * Maps node ids to names for display. One list call up front, then single look-ups
@@ -36,10 +37,20 @@ export class NodeNames {
   private async load(): Promise<void> {
     const names = new Map<string, string>();
     try {
-      const { items } = await this.client.listNodes({ limit: 10_000 });
-      for (const n of items) names.set(n.id, n.name);
+      // The CSV listing, not the JSON one: a node's JSON carries its command catalog (~25 KB),
+      // so 50 nodes were 1.3 MB for the control plane to write and the CLI to read, for names.
+      const [header, ...rows] = readCsv(await this.client.listNodesCsv({ limit: 10_000 }));
+      const id = header?.indexOf('id') ?? -1;
+      const name = header?.indexOf('name') ?? -1;
+      if (id < 0 || name < 0) throw new Error('no id and name columns');
+      for (const r of rows) if (r[id] && r[name]) names.set(r[id], r[name]);
     } catch {
-      // names are cosmetic; ids still work
+      try {
+        const { items } = await this.client.listNodes({ limit: 10_000 });
+        for (const n of items) names.set(n.id, n.name);
+      } catch {
+        // names are cosmetic; ids still work
+      }
     }
     this.names = names;
   }

@@ -1,7 +1,9 @@
-import { ApiError, type JobOutputEvent } from '@steward/client';
-import type { Command, JobDetail } from '@steward/protocol';
+import { ApiError, type JobOutputEvent, type StewardClient } from '@steward/client';
+import type { Command, Job, JobDetail } from '@steward/protocol';
 import { describe, expect, it } from 'vitest';
-import { followJobOutput, type OpenJobOutput } from '../src/run/job-output.js';
+import { followJobOutput, followRun, type OpenJobOutput } from '../src/run/job-output.js';
+import { makePrinter } from '../src/run/printers.js';
+import { recorder } from './helpers/terminal.js';
 
 const out = (commandId: string, seq: number, data: string): JobOutputEvent => ({ event: 'output', chunk: { commandId, nodeId: `n_${commandId}`, seq, stream: 'stdout', data, at: 0 } });
 const end = (commandId: string): JobOutputEvent => ({ event: 'end', commandId, nodeId: `n_${commandId}`, command: { id: commandId } as Command });
@@ -75,5 +77,41 @@ describe('followJobOutput', () => {
     expect(await followJobOutput(open, 'job_1', { deadline: Date.now() + 300, ...c })).toEqual({ kind: 'deadline' });
     expect(Date.now() - started).toBeLessThan(3000);
     expect(c.seen).toEqual(['c1:a']);
+  });
+});
+
+describe('followRun over a job output stream', () => {
+  const command = (id: string): Command => ({ id, nodeId: `n_${id}`, jobId: 'job_1', type: 'exec.run', state: 'succeeded', result: { exitCode: 0, stdout: '', stderr: '' } }) as unknown as Command;
+  const job = { id: 'job_1', state: 'succeeded', total: 3, counts: { succeeded: 3 } } as unknown as Job;
+  /** The job as GET /jobs/:id gives it; `reads` counts the reads. */
+  function client() {
+    const api = { reads: 0, client: null as unknown as StewardClient };
+    api.client = { getJob: async () => (api.reads++, { ...job, commands: ['c1', 'c2', 'c3'].map(command), next: null }) } as unknown as StewardClient;
+    return api;
+  }
+  const run = (api: ReturnType<typeof client>, events: JobOutputEvent[]) => {
+    const { term, all } = recorder();
+    const printer = makePrinter({ format: 'lines', term, nameOf: (id) => id, names: ['n_c1', 'n_c2', 'n_c3'], total: 3 });
+    const open: OpenJobOutput = async function* () {
+      yield* events;
+    };
+    return { all, outcome: followRun(api.client, { ...job, state: 'running', commands: [], next: null } as JobDetail, printer, Date.now() + 10_000, open) };
+  };
+  const ended = (id: string): JobOutputEvent => ({ event: 'end', commandId: id, nodeId: `n_${id}`, command: command(id) });
+
+  it('takes the whole job from the ends and the done when every command came in one: no read after the last result', async () => {
+    const api = client();
+    const { outcome } = run(api, [ended('c3'), ended('c1'), ended('c2'), { event: 'done', job }]);
+    // As GET /jobs/:id has it: the commands by id, no next page.
+    expect(await outcome).toEqual({ job: { ...job, commands: ['c1', 'c2', 'c3'].map(command), next: null }, finished: true });
+    expect(api.reads).toBe(0);
+  });
+
+  it('reads the job once when the stream did not give every command, and prints the end it missed', async () => {
+    const api = client();
+    const { outcome, all } = run(api, [ended('c1'), ended('c3'), { event: 'done', job }]);
+    expect((await outcome).job.commands.map((c) => c.id)).toEqual(['c1', 'c2', 'c3']);
+    expect(api.reads).toBe(1);
+    expect(all('stdout')).toContain('[n_c2] succeeded');
   });
 });

@@ -82,7 +82,19 @@ export class HttpTransport {
 
   /** One request; any HTTP answer resolves (`ok` says whether it was 2xx). */
   async send(method: string, path: string, opts: RequestOptions = {}): Promise<{ ok: boolean; status: number; body: unknown }> {
-    const headers: Record<string, string> = { ...this.headers(), accept: 'application/json' };
+    const res = await this.exchange(method, path, opts, 'application/json');
+    return { ok: res.ok, status: res.status, body: res.text === '' ? undefined : (parseJson(res.text) ?? res.text) };
+  }
+
+  /** A GET under `/api/v1` whose answer is text (a `?format=csv|text` listing), as it came; other than 2xx throws its ApiError. */
+  async text(path: string, opts: RequestOptions & { accept: string }): Promise<string> {
+    const res = await this.exchange('GET', path, opts, opts.accept);
+    if (!res.ok) throw ApiError.fromEnvelope(res.status, parseJson(res.text) ?? res.text);
+    return res.text;
+  }
+
+  private async exchange(method: string, path: string, opts: RequestOptions, accept: string): Promise<{ ok: boolean; status: number; text: string }> {
+    const headers: Record<string, string> = { ...this.headers(), accept };
     let payload: string | undefined;
     if (opts.body !== undefined) {
       headers['content-type'] = 'application/json';
@@ -101,8 +113,7 @@ export class HttpTransport {
       throw ApiError.connectionFailed(this.baseUrl, e);
     }
     // Read even when empty (204): a node:http answer frees its keep-alive socket only once read.
-    const text = await res.text();
-    return { ok: res.ok, status: res.status, body: text === '' ? undefined : (parseJson(text) ?? text) };
+    return { ok: res.ok, status: res.status, text: await res.text() };
   }
 
   /** One request under `/api/v1`; an answer other than 2xx throws its ApiError. */

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { readCsv } from '@steward/protocol/csv';
 import { csvField, toCsv, toText, type Column } from '../src/http/listing.js';
 
 interface Row {
@@ -10,29 +11,6 @@ const columns: Column<Row>[] = [
   { header: 'note', value: (r) => r.note },
 ];
 
-/** A minimal RFC 4180 reader, to show what a spreadsheet or csv module would read back. */
-function parseCsv(text: string): string[][] {
-  const rows: string[][] = [];
-  let row: string[] = [];
-  let field = '';
-  let quoted = false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text[i]!;
-    if (quoted) {
-      if (c === '"' && text[i + 1] === '"') (field += '"'), i++;
-      else if (c === '"') quoted = false;
-      else field += c;
-    } else if (c === '"') quoted = true;
-    else if (c === ',') row.push(field), (field = '');
-    else if (c === '\r' && text[i + 1] === '\n') {
-      row.push(field);
-      rows.push(row);
-      (row = []), (field = ''), i++;
-    } else field += c;
-  }
-  return rows;
-}
-
 describe('listings as CSV and text', () => {
   it('quotes fields with commas, quotes and line breaks, and they read back unchanged', () => {
     const rows: Row[] = [
@@ -43,7 +21,7 @@ describe('listings as CSV and text', () => {
     const csv = toCsv(columns, rows);
     expect(csv.split('\r\n')[1]).toBe('web-1,"env=prod,role=web"');
     expect(csv).toContain('"say ""hi""","line one\nline two"');
-    expect(parseCsv(csv)).toEqual([['name', 'note'], ...rows.map((r) => [r.name, r.note])]);
+    expect(readCsv(csv)).toEqual([['name', 'note'], ...rows.map((r) => [r.name, r.note])]);
   });
 
   it('leaves plain fields unquoted', () => {

@@ -93,9 +93,9 @@ export async function followRun(
   deadline: number,
   open: OpenJobOutput = openJobOutput(client),
 ): Promise<WatchOutcome> {
-  const ended = new Set<string>();
+  const ended = new Map<string, Command>();
   const end = (c: Command) => {
-    ended.add(c.id);
+    ended.set(c.id, c);
     printer.end(c);
   };
   const followed = await followJobOutput(open, created.id, {
@@ -105,10 +105,30 @@ export async function followRun(
     onEnd: end,
   });
   if (followed.kind === 'unavailable') {
-    return watchJob(client, created, { waitMs: () => Math.max(0, deadline - Date.now()), onResult: end }, ended);
+    return watchJob(client, created, { waitMs: () => Math.max(0, deadline - Date.now()), onResult: end }, new Set(ended.keys()));
   }
-  // `done` carries no command list (a 10,000-node job's would be huge): the job is read once, whole.
+  // The stream gave every command in its `end` (as GET /commands/:id shows it) and the ended job
+  // in `done`: that is the whole job, so it is not read again (a read of every command, on the
+  // control plane and here, between the last result and the exit).
+  if (followed.kind === 'done') {
+    const whole = wholeJob(followed.job, ended);
+    if (whole) return { job: whole, finished: true };
+  }
+  // Otherwise (`done` carries no command list: a 10,000-node job's would be huge) the job is read once, whole.
   const outcome = await settledJob(client, created.id);
   for (const c of outcome.job.commands) if (isTerminalCommandState(c.state) && !ended.has(c.id)) end(c);
   return outcome;
+}
+
+/**
+ * The job as GET /jobs/:id gives it (commands ordered by id, no next page), from the `done`
+ * of its output stream and the commands of its `end`s; null unless the job ended and every
+ * one of its commands came in an `end` in a final state.
+ */
+export function wholeJob(job: Job, ended: ReadonlyMap<string, Command>): JobDetail | null {
+  if (job.state === 'running' || ended.size !== job.total) return null;
+  const commands = [...ended.values()];
+  if (!commands.every((c) => isTerminalCommandState(c.state))) return null;
+  commands.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  return { ...job, commands, next: null };
 }

@@ -7,6 +7,14 @@ export class NodesApi extends Resource {
     return this.http.json<List<Node>>('GET', '/nodes', { query: { ...query } });
   }
 
+  /**
+   * The node listing as CSV (RFC 4180, a header line first): a few columns per node instead of
+   * the whole node with its command catalog (~25 KB each), for callers that need little of it.
+   */
+  async listNodesCsv(query: Omit<NodeListQuery, 'format'> = {}): Promise<string> {
+    return this.http.text('/nodes', { query: { ...query, format: 'csv' }, accept: 'text/csv' });
+  }
+
   async getNode(idOrName: string): Promise<Node> {
     return this.http.json<Node>('GET', `/nodes/${enc(idOrName)}`);
   }
