@@ -60,6 +60,8 @@ export function commandFields(c: {
   commandId: string;
   type: string;
   payload: unknown;
+  /** payloadDigest(payload), when the caller has it already (a fan-out signs one payload many times). */
+  payloadSha256?: string;
   issuedAt: number;
   expiresAt: number;
   keyId: string;
@@ -68,7 +70,7 @@ export function commandFields(c: {
     nodeId: c.nodeId,
     commandId: c.commandId,
     type: c.type,
-    payloadSha256: payloadDigest(c.payload),
+    payloadSha256: c.payloadSha256 ?? payloadDigest(c.payload),
     issuedAt: c.issuedAt,
     expiresAt: c.expiresAt,
     keyId: c.keyId,

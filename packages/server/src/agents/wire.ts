@@ -1,4 +1,5 @@
 import type { CommandSignature, DispatchedCommand, PushedConfig, ServerMessage, SigningKeySet, TaskFence } from '@steward/protocol';
+import { payloadDigest } from '@steward/protocol/node';
 import type { CommandSigner } from '../security/signing-key.js';
 import type { CommandsTable } from '../store/schema.js';
 
@@ -16,8 +17,9 @@ export const wire = {
   },
   /** Signed for this node, now; null when the command is past its own deadline (the sweeper ends it). */
   dispatch(row: CommandsTable, signer: CommandSigner, now: number): ServerMessage | null {
-    const command = dispatched(row);
-    const signature = signer.signCommand(row.node_id, { id: row.id, type: row.type, payload: command.payload, state: row.state, expires_at: row.expires_at }, now);
+    const { payload, digest } = row.secret_payload === null ? payloadOf(row.payload) : parsed(row.secret_payload);
+    const command: DispatchedCommand = { id: row.id, type: row.type, payload, timeoutMs: row.timeout_ms, createdAt: row.created_at };
+    const signature = signer.signCommand(row.node_id, { id: row.id, type: row.type, payload, payloadSha256: digest, state: row.state, expires_at: row.expires_at }, now);
     return signature ? { type: 'command.dispatch', command, signature } : null;
   },
   signingKeys(set: SigningKeySet): ServerMessage {
@@ -54,7 +56,27 @@ export const wire = {
   },
 };
 
-/** The stored command as the agent receives it: the full payload (secrets included) travels only here. */
-function dispatched(row: CommandsTable): DispatchedCommand {
-  return { id: row.id, type: row.type, payload: JSON.parse(row.secret_payload ?? row.payload), timeoutMs: row.timeout_ms, createdAt: row.created_at };
+/**
+ * A stored payload text parsed and digested once: the commands of a fan-out carry one payload,
+ * sent (and signed) to every node. The parsed value is only serialized into messages, never
+ * changed. Bounded: emptied when full. A payload with secrets is not kept (parsed each time):
+ * its full text lives only in its row until the command ends.
+ */
+const payloads = new Map<string, { payload: unknown; digest: string }>();
+const PAYLOADS_MAX = 64;
+
+function payloadOf(text: string): { payload: unknown; digest: string } {
+  let p = payloads.get(text);
+  if (!p) {
+    p = parsed(text);
+    if (payloads.size >= PAYLOADS_MAX) payloads.clear();
+    payloads.set(text, p);
+  }
+  return p;
+}
+
+/** The full payload (secrets included) travels only in a dispatch. */
+function parsed(text: string): { payload: unknown; digest: string } {
+  const payload: unknown = JSON.parse(text);
+  return { payload, digest: payloadDigest(payload) };
 }

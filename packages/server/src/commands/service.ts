@@ -30,11 +30,15 @@ import {
   insertCommandOnce,
   insertReportedCommand,
   listCommandRows,
+  finishCommands,
   recordCommandProgress,
+  startCommands,
   transitionCommand,
-  transitionCommandBrief,
   type CommandBrief,
+  type CommandEnd,
+  type CommandStart,
 } from '../store/queries/commands.js';
+import type { BulkWrite } from '../store/write-batcher.js';
 import { findNodeRow } from '../store/queries/nodes.js';
 import type { CommandsTable, NodesTable } from '../store/schema.js';
 import type { CommandReceiver } from '../agents/gateway.js';
@@ -109,6 +113,10 @@ export function newCommandRow(
     output_truncated: 0,
   };
 }
+
+/** Agents' starts and results, stored in bulk: a start before its result when both wait in one flush. */
+const STARTS: BulkWrite<CommandStart, CommandBrief | undefined> = { rank: 1, run: startCommands };
+const ENDS: BulkWrite<CommandEnd, CommandBrief | undefined> = { rank: 2, run: finishCommands };
 
 /** Called when a command reaches a terminal state, so jobs can move on. */
 export type TerminalListener = (row: CommandBrief) => void;
@@ -300,9 +308,8 @@ export class CommandService implements CommandReceiver {
   }
 
   async started(nodeId: string, commandId: string): Promise<void> {
-    const row = await this.ctx.store.batch((db) =>
-      transitionCommandBrief(db, commandId, 'running', { started_at: this.ctx.now() }, nodeId),
-    );
+    // The starts of one moment (a fan-out's thousands) are stored by one statement.
+    const row = await this.ctx.store.bulk(STARTS, { id: commandId, nodeId, at: this.ctx.now() });
     if (row) publishCommandState(this.ctx, row);
   }
 
@@ -324,10 +331,11 @@ export class CommandService implements CommandReceiver {
       result: msg.result === undefined ? null : scrub(JSON.stringify(msg.result)),
       error: msg.error ? scrub(JSON.stringify(msg.error)) : null,
     });
-    // Most commands keep no secret: one conditional update ends those (a fan-out's results
-    // then cost one statement each). It changes nothing for a command with a secret payload, a
-    // repeat or an unknown id; those read the secrets (if any), scrub, and try again.
-    let row = await this.ctx.store.batch((db) => finishCommandBrief(db, msg.commandId, msg.state, end((json) => json), nodeId, now, true));
+    // Most commands keep no secret: a conditional multi-row update ends those, the results of
+    // one moment together (a fan-out's thousands cost a few statements). It changes nothing for
+    // a command with a secret payload, a repeat or an unknown id; those read the secrets (if
+    // any), scrub, and try again on their own.
+    let row = await this.ctx.store.bulk(ENDS, { id: msg.commandId, nodeId, state: msg.state, ...end((json) => json), at: now });
     if (!row) {
       const scrub = await this.secretScrubber(nodeId, msg.commandId);
       row = await this.ctx.store.batch((db) => finishCommandBrief(db, msg.commandId, msg.state, end(scrub), nodeId, now));

@@ -24,8 +24,8 @@ import { fromJson } from '../store/rows.js';
 import { jobFromRow } from './rows.js';
 import { insertCommands, listJobCommandPage, listJobCommandRows, transitionCommand } from '../store/queries/commands.js';
 import { cancelHeld, findJobByRequestId, getJobRow, insertJob, jobCounts, listJobRows, transitionJob } from '../store/queries/jobs.js';
-import { listNodeRows } from '../store/queries/nodes.js';
-import type { CommandsTable, JobsTable, NodesTable } from '../store/schema.js';
+import { listNodeTargets, type NodeTargetRow } from '../store/queries/nodes.js';
+import type { CommandsTable, JobsTable } from '../store/schema.js';
 import type { JobTracker } from './tracker.js';
 import { publishCommandState } from '../events/command-state.js';
 import { loadWhenDone } from '../core/wait.js';
@@ -44,15 +44,15 @@ export class JobService {
     });
   }
 
-  private async targets(body: JobCreate): Promise<NodesTable[]> {
+  private async targets(body: JobCreate): Promise<NodeTargetRow[]> {
     const t = body.target;
-    const all = await listNodeRows(this.ctx.store.db);
+    const all = await listNodeTargets(this.ctx.store.db);
     if ('all' in t) return all;
     if ('selector' in t) {
       const sel = parseSelector(t.selector, 'target.selector');
       return all.filter((n) => matchesSelector(fromJson<Labels>(n.labels) ?? {}, sel));
     }
-    const byKey = new Map<string, NodesTable>();
+    const byKey = new Map<string, NodeTargetRow>();
     for (const n of all) {
       byKey.set(n.name, n);
       byKey.set(n.id, n);

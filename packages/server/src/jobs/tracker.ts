@@ -1,7 +1,7 @@
 import type { JobState } from '@steward/protocol';
 import type { AgentLink } from '../agents/link.js';
 import type { Context } from '../core/context.js';
-import { jobCounts, releaseHeld, runningJobIds, transitionJob, getJobRow } from '../store/queries/jobs.js';
+import { countUnfinishedForJob, jobCounts, releaseHeld, runningJobIds, transitionJob, getJobRow } from '../store/queries/jobs.js';
 import { publishCommandState } from '../events/command-state.js';
 import { isStoreUnavailable } from '../store/unavailable.js';
 
@@ -9,6 +9,12 @@ import { isStoreUnavailable } from '../store/unavailable.js';
 const ACTIVE = ['awaiting_approval', 'pending', 'dispatched', 'running'];
 /** How soon jobs whose update met an unreachable store are tried again. */
 const STORE_RETRY_MS = 1000;
+/**
+ * A running job's counts (`job.state` progress) are read and published at most this often;
+ * between two, a burst of results costs only an index count of what is left, and the job ends
+ * the moment nothing is. The last results of a burst are published when the interval is over.
+ */
+export const PROGRESS_INTERVAL_MS = 100;
 
 /**
  * Keeps each job's aggregate current. Command ends are coalesced per job, so a fan-out to
@@ -17,6 +23,11 @@ const STORE_RETRY_MS = 1000;
 export class JobTracker {
   private readonly dirty = new Set<string>();
   private running: Promise<void> | null = null;
+  /** When each running job's counts were last published, and the trailing update set after a skipped one. */
+  private readonly published = new Map<string, number>();
+  private readonly trailing = new Map<string, NodeJS.Timeout>();
+  /** Jobs whose next update publishes whatever the interval says (their trailing update is due). */
+  private readonly due = new Set<string>();
 
   constructor(
     private readonly ctx: Context,
@@ -72,7 +83,15 @@ export class JobTracker {
   private async update(jobId: string): Promise<void> {
     const db = this.ctx.store.db;
     const job = await getJobRow(db, jobId);
-    if (!job || job.state !== 'running') return;
+    if (!job || job.state !== 'running') return this.forget(jobId);
+    // Batched jobs release their next commands by the counts: always read them.
+    const last = this.published.get(jobId);
+    const wait = last === undefined || this.due.has(jobId) || job.batch_size ? 0 : last + PROGRESS_INTERVAL_MS - this.ctx.now();
+    this.due.delete(jobId);
+    if (wait > 0 && (await countUnfinishedForJob(db, jobId)) > 0) return this.later(jobId, wait);
+    // A job cancelled or ended elsewhere leaves its entry behind; the map stays bounded anyway.
+    if (this.published.size >= 10_000) this.published.clear();
+    this.published.set(jobId, this.ctx.now());
     let counts = await jobCounts(db, jobId);
     const active = ACTIVE.reduce((n, s) => n + (counts[s] ?? 0), 0);
     if (job.batch_size && (counts.queued ?? 0) > 0 && active < job.batch_size) {
@@ -88,9 +107,29 @@ export class JobTracker {
     if (unfinished === 0) {
       const to: JobState = (counts.succeeded ?? 0) === job.total ? 'succeeded' : 'failed';
       const moved = await transitionJob(db, jobId, to, this.ctx.now());
+      this.forget(jobId);
       if (!moved) return;
       state = to;
     }
     this.ctx.bus.publish({ kind: 'job.state', at: this.ctx.now(), jobId, state, counts });
+  }
+
+  /** The counts skipped now are published once the interval is over (if no later result did it). */
+  private later(jobId: string, ms: number): void {
+    if (this.trailing.has(jobId)) return;
+    const timer = setTimeout(() => {
+      this.trailing.delete(jobId);
+      this.due.add(jobId);
+      this.touch(jobId);
+    }, ms);
+    timer.unref();
+    this.trailing.set(jobId, timer);
+  }
+
+  private forget(jobId: string): void {
+    this.published.delete(jobId);
+    this.due.delete(jobId);
+    clearTimeout(this.trailing.get(jobId));
+    this.trailing.delete(jobId);
   }
 }

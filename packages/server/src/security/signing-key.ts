@@ -126,11 +126,15 @@ export class CommandSigner {
   }
 
   /** The signature of one dispatch, or null when the command is past its own deadline (not sent). */
-  signCommand(nodeId: string, c: { id: string; type: string; payload: unknown; state: string; expires_at: number | null }, now: number): CommandSignature | null {
+  signCommand(nodeId: string, c: { id: string; type: string; payload: unknown; payloadSha256?: string; state: string; expires_at: number | null }, now: number): CommandSignature | null {
     const expiresAt = signatureExpiry(c, now);
     if (expiresAt === null) return null;
     const keyId = this.current.id;
-    const value = signFields(this.current.privateKey, 'command', commandFields({ nodeId, commandId: c.id, type: c.type, payload: c.payload, issuedAt: now, expiresAt, keyId }));
+    const value = signFields(
+      this.current.privateKey,
+      'command',
+      commandFields({ nodeId, commandId: c.id, type: c.type, payload: c.payload, ...(c.payloadSha256 ? { payloadSha256: c.payloadSha256 } : {}), issuedAt: now, expiresAt, keyId }),
+    );
     return { keyId, nodeId, issuedAt: now, expiresAt, value };
   }
 

@@ -47,9 +47,16 @@ class FifoDriver implements Driver {
 }
 
 /**
+ * Statements longer than this are prepared each time, not cached: multi-row writes (a bulk
+ * insert, a fan-out's results) have a text per row count, and would push the few hot
+ * statements out of the cache; their preparing is small beside the rows they carry.
+ */
+const CACHED_SQL_MAX = 4096;
+
+/**
  * Kysely prepares every query anew; preparing costs about as much as running. Statements are
- * cached by SQL text (bounded, oldest out). Safe because the driver runs one query at a time
- * and never leaves a statement mid-iteration.
+ * cached by SQL text (bounded, least recently used out). Safe because the driver runs one
+ * query at a time and never leaves a statement mid-iteration.
  */
 function withStatementCache(raw: Database.Database, max = 512): Database.Database {
   const cache = new Map<string, Database.Statement>();
@@ -57,12 +64,12 @@ function withStatementCache(raw: Database.Database, max = 512): Database.Databas
     get(target, prop, receiver) {
       if (prop === 'prepare') {
         return (sql: string) => {
+          if (sql.length > CACHED_SQL_MAX) return target.prepare(sql);
           let stmt = cache.get(sql);
-          if (!stmt) {
-            stmt = target.prepare(sql);
-            cache.set(sql, stmt);
-            if (cache.size > max) cache.delete(cache.keys().next().value!);
-          }
+          if (stmt) cache.delete(sql);
+          else stmt = target.prepare(sql);
+          cache.set(sql, stmt);
+          if (cache.size > max) cache.delete(cache.keys().next().value!);
           return stmt;
         };
       }

@@ -2,7 +2,7 @@ import type { Kysely } from 'kysely';
 import { clearAllConnections, markOnlineReconnecting } from './queries/nodes.js';
 import { connect, migrateToLatest, type DialectName, type QueryTiming } from './connect.js';
 import type { Database } from './schema.js';
-import { WriteBatcher } from './write-batcher.js';
+import { WriteBatcher, type BulkWrite } from './write-batcher.js';
 
 /**
  * The control plane's one store: SQLite or PostgreSQL behind Kysely. Reads and writes are the
@@ -61,6 +61,14 @@ export class Store {
    */
   batch<T>(fn: (db: Kysely<Database>) => Promise<T>): Promise<T> {
     return this.batcher.run(fn);
+  }
+
+  /**
+   * One item of a bulk write (e.g. an agent's result): the items of the same moment share a
+   * transaction, as `batch`, and one multi-row statement. It settles after the commit.
+   */
+  bulk<I, R>(op: BulkWrite<I, R>, item: I): Promise<R> {
+    return this.batcher.bulk(op, item);
   }
 
   async ping(): Promise<void> {

@@ -10,12 +10,14 @@ import {
   deliverableForNodes,
   expireDue,
   finishCommandBrief,
+  finishCommands,
   getCommandRow,
   insertCommandOnce,
   insertCommands,
   listCommandRows,
   markDelivered,
   recordCommandProgress,
+  startCommands,
   timeOutDue,
   transitionCommand,
 } from '../../src/store/queries/commands.js';
@@ -280,6 +282,67 @@ describe.each(storeTargets())('commands on $name', (target) => {
     expect((await listCommandRows(db, { type: 'fs.mkdir' })).map((r) => r.id)).toEqual([rows[1]!.id]);
     expect((await listCommandRows(db, { jobId })).map((r) => r.id)).toEqual([rows[2]!.id]);
     expect(await listCommandRows(db, { limit: 2 })).toHaveLength(2);
+  });
+
+  describe('startCommands / finishCommands (bulk, one statement per chunk)', () => {
+    it('starts and ends every node\'s own commands by the transition table; one answer per report, in order', async () => {
+      const { db } = ctx.store;
+      const from = COMMAND_STATES.map((state) => commandRow({ node_id: node, state, started_at: state === 'running' ? T0 + 1 : null }));
+      const foreign = commandRow({ node_id: 'node_b', state: 'dispatched' });
+      await insertCommands(db, [...from, foreign]);
+      const starts = [...from, foreign].map((r) => ({ id: r.id, nodeId: node, at: T0 + 5 }));
+      const started = await startCommands(db, [...starts, { id: 'cmd_unknown', nodeId: node, at: T0 + 5 }]);
+      expect(started).toHaveLength(starts.length + 1);
+      for (const [i, r] of from.entries()) {
+        const moved = allowed(r.state as CommandState, 'running');
+        expect(started[i], `${r.state} → running`).toEqual(moved ? { id: r.id, node_id: node, job_id: null, type: r.type, state: 'running', deliveries: 0 } : undefined);
+        expect(await getCommandRow(db, r.id), `${r.state} → running`).toEqual(moved ? { ...r, state: 'running', started_at: T0 + 5 } : r);
+      }
+      // Another node's command and an unknown id move nothing.
+      expect(started.slice(-2)).toEqual([undefined, undefined]);
+      expect(await getCommandRow(db, foreign.id)).toEqual(foreign);
+
+      // Ends: each from the state the row is in now, to a terminal state an agent may report.
+      const now = await Promise.all(from.map((r) => getCommandRow(db, r.id)));
+      const ends = now.map((r, i) => ({ id: r!.id, nodeId: node, state: (['succeeded', 'failed', 'timed_out', 'cancelled'] as const)[i % 4]!, result: `{"i":${i}}`, error: i % 2 ? '{"code":"x","message":"y"}' : null, at: T0 + 9 }));
+      const ended = await finishCommands(db, [...ends, { id: foreign.id, nodeId: node, state: 'succeeded', result: null, error: null, at: T0 + 9 }]);
+      for (const [i, r] of now.entries()) {
+        const e = ends[i]!;
+        const moved = allowed(r!.state as CommandState, e.state);
+        expect(ended[i], `${r!.state} → ${e.state}`).toEqual(moved ? { id: r!.id, node_id: node, job_id: null, type: r!.type, state: e.state, deliveries: 0 } : undefined);
+        expect(await getCommandRow(db, r!.id), `${r!.state} → ${e.state}`).toEqual(
+          moved ? { ...r, state: e.state, result: e.result, error: e.error, started_at: r!.started_at ?? T0 + 9, finished_at: T0 + 9, secret_payload: null } : r,
+        );
+      }
+      expect(ended[ends.length]).toBeUndefined();
+      expect(await getCommandRow(db, foreign.id)).toEqual(foreign);
+    });
+
+    it('a repeat in the same batch gets nothing, the first report wins, and a command with a secret payload is left to the scrubbing path', async () => {
+      const { db } = ctx.store;
+      const plain = commandRow({ node_id: node, state: 'running', started_at: T0 + 1 });
+      const secret = commandRow({ node_id: node, state: 'running', started_at: T0 + 1, secret_payload: '{"password":"x"}' });
+      await insertCommands(db, [plain, secret]);
+      const end = (id: string, state: 'succeeded' | 'failed', result: string) => ({ id, nodeId: node, state, result, error: null, at: T0 + 9 });
+      const answers = await finishCommands(db, [end(plain.id, 'succeeded', '"first"'), end(secret.id, 'succeeded', '"s"'), end(plain.id, 'failed', '"second"'), end(plain.id, 'succeeded', '"third"')]);
+      expect(answers.map((a) => a?.state)).toEqual(['succeeded', undefined, undefined, undefined]);
+      expect(await getCommandRow(db, plain.id)).toMatchObject({ state: 'succeeded', result: '"first"' });
+      expect(await getCommandRow(db, secret.id)).toEqual(secret);
+      const again = await startCommands(db, [{ id: plain.id, nodeId: node, at: T0 + 10 }, { id: plain.id, nodeId: node, at: T0 + 11 }]);
+      expect(again).toEqual([undefined, undefined]);
+    });
+
+    it('takes more reports than one statement holds (chunks), on both stores', async () => {
+      const { db } = ctx.store;
+      const rows = Array.from({ length: 1_234 }, () => commandRow({ node_id: node, state: 'dispatched' }));
+      await insertCommands(db, rows);
+      const started = await startCommands(db, rows.map((r, i) => ({ id: r.id, nodeId: node, at: T0 + i })));
+      expect(started.every((b, i) => b?.id === rows[i]!.id && b.state === 'running')).toBe(true);
+      const ended = await finishCommands(db, rows.map((r, i) => ({ id: r.id, nodeId: node, state: 'succeeded' as const, result: `{"n":${i}}`, error: null, at: T0 + 10_000 + i })));
+      expect(ended.every((b, i) => b?.id === rows[i]!.id && b.state === 'succeeded')).toBe(true);
+      const last = await getCommandRow(db, rows[1_233]!.id);
+      expect(last).toMatchObject({ state: 'succeeded', started_at: T0 + 1_233, finished_at: T0 + 10_000 + 1_233, result: '{"n":1233}' });
+    });
   });
 
   describe('finishCommandBrief', () => {

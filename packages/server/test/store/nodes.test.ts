@@ -8,6 +8,7 @@ import {
   getNodeRow,
   insertNode,
   listNodeRows,
+  listNodeTargets,
   listOnlineNodeRefs,
   listNodesOfProtocol,
   nodeNameTaken,
@@ -116,6 +117,18 @@ describe.each(storeTargets())('nodes on $name', (target) => {
     expect(await deleteNodeRow(db, b.id)).toBe(true);
     expect(await deleteNodeRow(db, b.id)).toBe(false);
     expect(await getNodeRow(db, b.id)).toBeUndefined();
+  });
+
+  it('listNodeTargets gives every node\'s id, name, labels, inventory and protocol by name, nothing else', async () => {
+    const { db } = ctx.store;
+    const b = nodeRow({ name: 'b-node', status: 'offline', stats: '{"big":true}', labels: '{"role":"db"}' });
+    const a = nodeRow({ name: 'a-node', protocol: 'bootagent' });
+    await insertNode(db, b);
+    await insertNode(db, a);
+    expect(await listNodeTargets(db)).toEqual([
+      { id: a.id, name: 'a-node', labels: a.labels, inventory: a.inventory, protocol: 'bootagent' },
+      { id: b.id, name: 'b-node', labels: '{"role":"db"}', inventory: b.inventory, protocol: 'steward' },
+    ]);
   });
 
   it('listOnlineNodeRefs gives the online nodes\' id, name, labels, protocol and revocation only', async () => {

@@ -138,17 +138,6 @@ export async function transitionCommand(
 export type CommandBrief = Pick<CommandsTable, 'id' | 'node_id' | 'job_id' | 'type' | 'state' | 'deliveries'>;
 const BRIEF = ['id', 'node_id', 'job_id', 'type', 'state', 'deliveries'] as const;
 
-/** `transitionCommand` for an agent's own command, returning only the brief. */
-export async function transitionCommandBrief(
-  db: Kysely<Database>,
-  id: string,
-  to: CommandState,
-  patch: CommandPatch,
-  nodeId: string,
-): Promise<CommandBrief | undefined> {
-  return transitionUpdate(db, id, to, patch, nodeId)?.returning(BRIEF).executeTakeFirst();
-}
-
 /**
  * An agent's result for its own command: the terminal transition, keeping the start time it
  * reported (or `now` when that report was lost). With `onlyWithoutSecret`, only a command that
@@ -168,6 +157,110 @@ export async function finishCommandBrief(
   let q = transitionUpdate(db, id, to, { ...end, started_at, finished_at: now }, nodeId);
   if (q && onlyWithoutSecret) q = q.where('secret_payload', 'is', null);
   return q?.returning(BRIEF).executeTakeFirst();
+}
+
+/** An agent's report that it began its own command (`at`: when the control plane heard it). */
+export interface CommandStart {
+  id: string;
+  nodeId: string;
+  at: number;
+}
+
+/** An agent's result for its own command; `result` and `error` are JSON text (scrubbed already). */
+export interface CommandEnd {
+  id: string;
+  nodeId: string;
+  state: CommandState;
+  result: string | null;
+  error: string | null;
+  at: number;
+}
+
+/** Rows of one bulk transition statement: 500 × 5 parameters, far under either store's bind limit. */
+const BULK_CHUNK = 500;
+const BRIEF_SQL = sql.raw(BRIEF.join(', '));
+
+/**
+ * Many agents' starts, one statement per chunk: each command moves to running only when its
+ * own node reports it and the transition table allows it (a conditional multi-row update
+ * joined to the reported rows). One answer per start, in order: the brief of the row it moved,
+ * or undefined (a late or repeated start, another node's command, an unknown id).
+ */
+export async function startCommands(db: Kysely<Database>, starts: CommandStart[]): Promise<(CommandBrief | undefined)[]> {
+  const from = commandPredecessors('running');
+  const moved = new Map<string, CommandBrief>();
+  for (const chunk of chunks(firstPerCommand(starts), BULK_CHUNK)) {
+    const values = sql.join(chunk.map((s) => sql`(${s.id}, ${s.nodeId}, cast(${s.at} as bigint))`));
+    const { rows } = await sql<CommandBrief>`
+      update commands set state = ${'running'}, started_at = v.column3
+      from (values ${values}) as v
+      where commands.id = v.column1 and commands.node_id = v.column2 and commands.state in (${sql.join(from)})
+      returning ${BRIEF_SQL}`.execute(db);
+    for (const r of rows) moved.set(ownKey(r.id, r.node_id), r);
+  }
+  return answerEach(starts, moved);
+}
+
+/**
+ * Many agents' results, one statement per end state and chunk: the terminal transition of each
+ * node's own command from the states the table allows, keeping the start time it reported (or
+ * the result's time when that report was lost). Only commands that keep no secret payload are
+ * ended here: a result whose text must first be scrubbed of the payload's secrets is answered
+ * undefined, as are repeats, late results, other nodes' commands and unknown ids.
+ */
+export async function finishCommands(db: Kysely<Database>, ends: CommandEnd[]): Promise<(CommandBrief | undefined)[]> {
+  const byState = new Map<CommandState, CommandEnd[]>();
+  for (const e of firstPerCommand(ends)) {
+    const list = byState.get(e.state);
+    if (list) list.push(e);
+    else byState.set(e.state, [e]);
+  }
+  const moved = new Map<string, CommandBrief>();
+  for (const [to, list] of byState) {
+    const from = commandPredecessors(to);
+    if (!isTerminalCommandState(to) || from.length === 0) continue;
+    for (const chunk of chunks(list, BULK_CHUNK)) {
+      const values = sql.join(chunk.map((e) => sql`(${e.id}, ${e.nodeId}, ${e.result}, ${e.error}, cast(${e.at} as bigint))`));
+      const { rows } = await sql<CommandBrief>`
+        update commands set state = ${to}, result = v.column3, error = v.column4,
+          started_at = coalesce(commands.started_at, v.column5), finished_at = v.column5, secret_payload = null
+        from (values ${values}) as v
+        where commands.id = v.column1 and commands.node_id = v.column2 and commands.state in (${sql.join(from)})
+          and commands.secret_payload is null
+        returning ${BRIEF_SQL}`.execute(db);
+      for (const r of rows) moved.set(ownKey(r.id, r.node_id), r);
+    }
+  }
+  return answerEach(ends, moved);
+}
+
+const ownKey = (id: string, nodeId: string) => `${id} ${nodeId}`;
+
+/** The first report per (command, node): a repeat in the same batch would join the row twice. */
+function firstPerCommand<T extends { id: string; nodeId: string }>(items: T[]): T[] {
+  const seen = new Set<string>();
+  return items.filter((i) => {
+    const k = ownKey(i.id, i.nodeId);
+    if (seen.has(k)) return false;
+    seen.add(k);
+    return true;
+  });
+}
+
+/** The moved row goes to the first report that moved it; a repeat in the same batch gets undefined. */
+function answerEach<T extends { id: string; nodeId: string }>(items: T[], moved: Map<string, CommandBrief>): (CommandBrief | undefined)[] {
+  return items.map((i) => {
+    const k = ownKey(i.id, i.nodeId);
+    const row = moved.get(k);
+    moved.delete(k);
+    return row;
+  });
+}
+
+function chunks<T>(items: T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
 }
 
 /**

@@ -45,6 +45,20 @@ export async function jobCounts(db: Kysely<Database>, jobId: string): Promise<Re
   return counts;
 }
 
+/**
+ * How many of a job's commands are not over yet (queued, awaiting approval or unfinished): an
+ * index-only count over those states, cheaper than `jobCounts` while a fan-out's results arrive.
+ */
+export async function countUnfinishedForJob(db: Kysely<Database>, jobId: string): Promise<number> {
+  const row = await db
+    .selectFrom('commands')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .where('job_id', '=', jobId)
+    .where('state', 'in', ['awaiting_approval', 'pending', 'dispatched', 'running'])
+    .executeTakeFirstOrThrow();
+  return Number(row.n);
+}
+
 export async function transitionJob(
   db: Kysely<Database>,
   id: string,

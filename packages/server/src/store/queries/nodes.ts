@@ -45,6 +45,14 @@ export async function listNodeRows(
   return q.execute();
 }
 
+/** What a job needs to choose its nodes and check its payload: no stats, credentials or times (the bulk of a row). */
+export type NodeTargetRow = Pick<NodesTable, 'id' | 'name' | 'labels' | 'inventory' | 'protocol'>;
+
+/** Every node as a job target, by name: a fan-out to 10,000 nodes reads a fraction of their rows. */
+export async function listNodeTargets(db: Kysely<Database>): Promise<NodeTargetRow[]> {
+  return db.selectFrom('nodes').select(['id', 'name', 'labels', 'inventory', 'protocol']).orderBy('name').execute();
+}
+
 /** What a config push needs of each online node: no inventory or stats (the bulk of a row), so a 10,000-node pass stays short. */
 export type NodeConfigRef = Pick<NodesTable, 'id' | 'name' | 'labels' | 'protocol' | 'revoked_at'>;
 
