@@ -8,7 +8,7 @@ export interface HandshakeTicket {
 export interface HandshakeAdmissionOptions {
   /** Handshakes in progress at once (`limits.agentHandshakes`). */
   maxInProgress: number;
-  /** Accepts per second, sustained (`limits.agentAcceptsPerSecond`); the burst is a tenth of a second's worth (BURST_MS). */
+  /** Accepts per second, sustained (`limits.agentAcceptsPerSecond`); the burst is one second's worth. */
   acceptsPerSecond: number;
   now?: () => number;
   random?: () => number;
@@ -42,15 +42,6 @@ export function agentsBusyMessage(reason: RefusalReason): string {
 export function agentsBusyBody(busy: AgentsBusy): string {
   return JSON.stringify({ error: { code: 'agents_busy', message: agentsBusyMessage(busy.reason), details: { retryAfterSeconds: busy.retryAfterSeconds, reason: busy.reason } } });
 }
-
-/**
- * The token bucket holds this many ms worth of accepts. A second's worth (500 at the default
- * rate) let a restarted control plane start that many handshakes in its first instants, cold
- * (nothing compiled yet), while the rest of the storm was still dialling: its event loop stalled
- * and the kernel's accept queue, /healthz's connections in it, overflowed. A tenth of a second
- * admits the same number per second, spread evenly.
- */
-export const BURST_MS = 100;
 
 /** Window over which the handshakes actually served per second are counted, ms. */
 const RATE_WINDOW_MS = 2000;
@@ -86,7 +77,7 @@ export class HandshakeAdmission {
     this.now = o.now ?? Date.now;
     this.random = o.random ?? Math.random;
     this.ttlMs = o.ticketTtlMs ?? 30_000;
-    this.tokens = this.burst;
+    this.tokens = o.acceptsPerSecond;
     this.tokensAt = this.now();
     this.window.startedAt = this.tokensAt;
   }
@@ -189,14 +180,9 @@ export class HandshakeAdmission {
     return { reason: 'capacity', retryAfterSeconds: RETRY_AFTER_MAX_S - Math.floor(this.random() * 3) };
   }
 
-  /** The bucket's size: BURST_MS worth of accepts, at least one. */
-  private get burst(): number {
-    return Math.max(1, (this.o.acceptsPerSecond * BURST_MS) / 1000);
-  }
-
   private refill(now: number): void {
     const rate = this.o.acceptsPerSecond;
-    this.tokens = Math.min(this.burst, this.tokens + ((now - this.tokensAt) * rate) / 1000);
+    this.tokens = Math.min(rate, this.tokens + ((now - this.tokensAt) * rate) / 1000);
     this.tokensAt = now;
   }
 }
