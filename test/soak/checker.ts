@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import type { StewardClient } from '@steward/client';
-import type { Command, TaskDetail } from '@steward/protocol';
+import type { Command, Service, TaskDetail } from '@steward/protocol';
 import { waitFor } from '../support/wait.js';
 import type { Fleet } from './fleet.js';
 import type { WebhookReceipt, Workload } from './workload.js';
@@ -244,22 +244,30 @@ export async function checkInvariants(
     );
   }
 
-  // 8. The service converged: every node runs the last accepted revision (bounded wait).
+  // 8. The service converged: every node runs the service's current revision (bounded wait),
+  // and that is no older than the last one the workload saw accepted. It may be newer: a PUT
+  // the workload saw fail can have been stored all the same, when its answer was lost to a cut
+  // or a replica's kill -9, or PostgreSQL restarted as it committed (503 store_unavailable: the
+  // outcome of a commit whose connection drops is unknown). A PUT is idempotent; a retry is safe.
   const svc = new Invariant('service converged on every node');
   const lastRev = work.serviceRevisions.at(-1);
   if (lastRev !== undefined) {
+    const converged = (s: Service) => s.revision >= lastRev && fleet.agents.every((a) => s.nodes.some((n) => n.nodeName === a.name && n.revision === s.revision && n.state === 'running'));
     const svcNow = await waitFor(
       'the service converged',
       async () => {
         const s = await read(fleet, 'the service', (c) => c.getService(work.serviceName));
-        const ok = fleet.agents.every((a) => s.nodes.some((n) => n.nodeName === a.name && n.revision === lastRev && n.state === 'running'));
-        return ok && { s, ok };
+        return converged(s) && { s };
       },
       { timeoutMs: o.drainMs, intervalMs: 1000 },
-    ).catch(() => read(fleet, 'the service', (c) => c.getService(work.serviceName)).then((s) => ({ s, ok: false })));
+    ).catch(() => read(fleet, 'the service', (c) => c.getService(work.serviceName)).then((s) => ({ s })));
+    const want = svcNow.s.revision;
     for (const a of fleet.agents) {
       const n = svcNow.s.nodes.find((x) => x.nodeName === a.name);
-      svc.check(n?.revision === lastRev && n.state === 'running', () => `${a.name}: revision ${n?.revision ?? 'none'} ${n?.state ?? ''} (want ${lastRev} running)${n?.reason ? `: ${n.reason}` : ''}`);
+      svc.check(
+        want >= lastRev && n?.revision === want && n.state === 'running',
+        () => `${a.name}: revision ${n?.revision ?? 'none'} ${n?.state ?? ''} (want ${want} running${want < lastRev ? `; the service is at ${want}, older than ${lastRev}, accepted` : ''})${n?.reason ? `: ${n.reason}` : ''}`,
+      );
     }
   }
   // What the service changes cost in commands, by final state (informational).
