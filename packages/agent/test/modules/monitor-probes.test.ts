@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
 import { createServer as createTcpServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -84,7 +84,14 @@ describe('process probe (real processes)', () => {
     const child = spawn('bash', ['-c', `exec -a "${title}" sleep 30`], { stdio: 'ignore' });
     await new Promise((r) => child.once('spawn', r));
     cleanups.push(() => void child.kill('SIGKILL'));
-    return child.pid!;
+    // 'spawn' fires once bash is forked, before it has exec'd the retitled sleep; under load the
+    // probe could still see "bash -c …". Wait (bounded) until the kernel shows the title.
+    for (let i = 0; i < 500; i++) {
+      const argv0 = (await readFile(`/proc/${child.pid}/cmdline`, 'utf8').catch(() => '')).split('\0')[0];
+      if (argv0 === title) return child.pid!;
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    throw new Error(`pid ${child.pid} never took the title ${title}`);
   }
 
   it('by name, a worker left behind without its master does not count as the daemon; a master does', async () => {
