@@ -76,6 +76,8 @@ export class Link implements AgentLink {
    */
   private storeFailed = false;
   private storeBackAt = 0;
+  /** When an agent was last refused with 503 agents_busy for the handshake rate (a reconnect storm); 0: never. */
+  private askedToWaitAt = 0;
   private readonly dispatcher: Dispatcher;
   private readonly gateway: AgentGateway;
   private readonly transports: Transport[] = [];
@@ -109,6 +111,8 @@ export class Link implements AgentLink {
     let warnedFullAt = -Infinity;
     const refused = (reason: RefusalReason): void => {
       busy.inc({ reason });
+      // Agents told to wait are on their way back: the liveness sweep's guard holds meanwhile.
+      if (reason !== 'capacity') this.askedToWaitAt = ctx.now();
       if (reason !== 'capacity' || ctx.now() - warnedFullAt < 60_000) return;
       warnedFullAt = ctx.now();
       ctx.log.warn(
@@ -262,7 +266,7 @@ export class Link implements AgentLink {
         this.storeFailed = false;
         this.storeBackAt = this.ctx.now();
       }
-      return await sweepLiveness(this.ctx, this.hub, this.storeBackAt);
+      return await sweepLiveness(this.ctx, this.hub, this.storeBackAt, this.askedToWaitAt);
     } catch (err) {
       if (isStoreUnavailable(err)) this.storeFailed = true;
       throw err;

@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { AGENT_PROTOCOL_VERSION, type HelloMessage } from '@steward/protocol';
 import { Link } from '../../src/agents/link.js';
+import { STORM_TAIL_MS } from '../../src/agents/liveness.js';
 import { MemoryTransport } from '../../src/agents/transports/memory.js';
 import type { Context } from '../../src/core/context.js';
 import { CatalogCache } from '../../src/commands/catalogs.js';
@@ -76,6 +77,37 @@ describe.each(storeTargets())('liveness after a restart on $name', (target) => {
     expect(await link.sweep()).toBe(1);
     expect((await getNodeRow(ctx.store.db, away.id))?.status).toBe('offline');
     expect((await getNodeRow(ctx.store.db, back.id))?.status).toBe('online');
+  });
+
+  it('holds the start-up guard while agents are being told to wait (503 agents_busy), and for the storm tail after the last refusal', async () => {
+    const away = nodeRow({ status: 'online', last_seen_at: T0 - 5000 });
+    await insertNode(ctx.store.db, away);
+    expect(await markOnlineReconnecting(ctx.store.db, T0)).toBe(1);
+    const reasons: string[] = [];
+    ctx.bus.subscribe(({ event }) => void (event.kind === 'node.status' && event.nodeId === away.id && reasons.push(event.reason)));
+    // A storm late in the guard: handshakes are admitted until the rate or the in-progress cap refuses one.
+    const refusedAt = T0 + ctx.settings.startupGuardMs - 5000;
+    clock.now = refusedAt;
+    const tickets: { release(): void }[] = [];
+    let verdict = link.host.offer();
+    for (let i = 0; 'ticket' in verdict && i < 100_000; i++) {
+      tickets.push(verdict.ticket);
+      verdict = link.host.offer();
+    }
+    expect(verdict).toMatchObject({ reason: expect.stringMatching(/^(rate|in_progress)$/) });
+    for (const t of tickets) t.release();
+
+    // Past the 90 s guard, within the tail after the refusal: still on its way back.
+    clock.now = T0 + ctx.settings.startupGuardMs + 1000;
+    expect(await link.sweep()).toBe(0);
+    clock.now = refusedAt + STORM_TAIL_MS - 1;
+    expect(await link.sweep()).toBe(0);
+    expect((await getNodeRow(ctx.store.db, away.id))?.status).toBe('reconnecting');
+    // The storm is over and it never came: offline, and the reason says which guard ran out.
+    clock.now = refusedAt + STORM_TAIL_MS;
+    expect(await link.sweep()).toBe(1);
+    expect((await getNodeRow(ctx.store.db, away.id))?.status).toBe('offline');
+    expect(reasons).toEqual([`not back ${STORM_TAIL_MS / 1000}s after the last agent was asked to wait (503 agents_busy)`]);
   });
 
   it('after the store did not answer a sweep, silence counts from its return: no node goes offline for heartbeats it could not store', async () => {
