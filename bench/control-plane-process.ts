@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { AGENT_ENV, AGENT_NODE_FLAGS, SERVER_NODE_FLAGS } from '../scripts/runtime-tuning.mjs';
-import { makeTempDir, readCpuSeconds, readMemory, removeTempDir, spawnTracked, stopProcess, type Memory, type Tracked } from './processes.js';
+import { makeTempDir, readCpuSeconds, readMemory, readSyscalls, removeTempDir, spawnTracked, stopProcess, type Memory, type Tracked } from './processes.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 export const STEWARD_BIN = join(ROOT, 'packages/cli/bin/steward.js');
@@ -35,6 +35,8 @@ export interface ControlPlaneProcess {
   inspectorUrl: string | null;
   memory(): Memory;
   cpuSeconds(): number;
+  /** Its read and write system calls so far (null where /proc hides them). */
+  syscalls(): { reads: number; writes: number } | null;
   /** Throws with the process output if it died. */
   assertAlive(): void;
   stop(): Promise<void>;
@@ -105,6 +107,7 @@ export async function startControlPlane(o: StartOptions): Promise<ControlPlanePr
     inspectorUrl,
     memory: () => readMemory(pid),
     cpuSeconds: () => readCpuSeconds(pid),
+    syscalls: () => readSyscalls(pid),
     assertAlive: () => assertAlive(proc, 'control plane'),
     stop: async () => {
       await stopProcess(proc);

@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { Agent as HttpAgent } from 'node:http';
 import type { EnrollmentTokenCreated, EnrollResponse, JobDetail, Node } from '@steward/protocol';
 import { Api } from './api.js';
@@ -45,6 +46,10 @@ export interface FanoutResult {
   controlPlane: Memory & { cpuSeconds: number };
   /** CPU the bench process (all simulated agents + the HTTP client) used in the window, s. */
   benchCpuSeconds: number;
+  /** The control plane's read and write system calls in the window (socket reads and writes, the store's I/O). */
+  controlPlaneSyscalls: { reads: number; writes: number } | null;
+  /** Cores of this machine: (control plane CPU + bench CPU) / cores is a floor under the wall time. */
+  cores: number;
   setup: { enrollMs: number; connectMs: number };
   profile?: CpuProfile;
   sql?: SqlSnapshot;
@@ -139,6 +144,7 @@ export async function runFanout(o: FanoutOptions): Promise<FanoutResult> {
     const hb0 = fleet.heartbeats;
     const disc0 = fleet.disconnects;
     const cpu0 = cp.cpuSeconds();
+    const sys0 = cp.syscalls();
     const benchCpu0 = process.cpuUsage();
     o.log(`fanout: measuring one sys.ping job to ${n} nodes`);
 
@@ -156,6 +162,7 @@ export async function runFanout(o: FanoutOptions): Promise<FanoutResult> {
     }
     const t1 = performance.now();
     const cpuSeconds = cp.cpuSeconds() - cpu0;
+    const sys1 = cp.syscalls();
     const benchCpu = process.cpuUsage(benchCpu0);
     const windowMs = performance.now() - w0;
     const probed = (await probe?.end()) ?? {};
@@ -201,6 +208,8 @@ export async function runFanout(o: FanoutOptions): Promise<FanoutResult> {
       idleHeartbeatsPerSecond,
       controlPlane: { ...memory, cpuSeconds: Math.round(cpuSeconds * 100) / 100 },
       benchCpuSeconds: Math.round(((benchCpu.user + benchCpu.system) / 1e6) * 100) / 100,
+      controlPlaneSyscalls: sys0 && sys1 ? { reads: sys1.reads - sys0.reads, writes: sys1.writes - sys0.writes } : null,
+      cores: availableParallelism(),
       setup: { enrollMs: round(enrollMs), connectMs: round(connectMs) },
       windowMs: Math.round(windowMs),
       ...probed,

@@ -144,6 +144,19 @@ export function readCpuSeconds(pid: number): number {
   return (utime + stime) / CLOCK_TICKS;
 }
 
+/** Read and write system calls `pid` has made (`/proc/<pid>/io`: syscr, syscw); null where the kernel hides them. */
+export function readSyscalls(pid: number): { reads: number; writes: number } | null {
+  try {
+    const io = readFileSync(`/proc/${pid}/io`, 'utf8');
+    const field = (name: string) => Number(new RegExp(`^${name}: (\\d+)$`, 'm').exec(io)?.[1] ?? NaN);
+    const reads = field('syscr');
+    const writes = field('syscw');
+    return Number.isFinite(reads) && Number.isFinite(writes) ? { reads, writes } : null;
+  } catch {
+    return null;
+  }
+}
+
 /** CPU seconds of the children `pid` has reaped (cutime + cstime): what its spawned programs cost. */
 export function readChildCpuSeconds(pid: number): number {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');

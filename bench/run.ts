@@ -37,6 +37,7 @@ import { runWeb, type WebResult } from './web.js';
 import { installCleanup, killAllChildren } from './processes.js';
 import { printProfileSummary, printSqlSnapshot, saveProfile, summarizeProfile, type CpuProfile, type ProfileSummary } from './profiler.js';
 import type { SqlSnapshot } from './sql-trace.js';
+import { ensureFreshBuild } from '../scripts/build-state.mjs';
 import { hostInfo, met, RESULTS_DIR, table, writeResults, type Row } from './report.js';
 
 // The control planes measured here do not build the 36 MiB agent package (scripts/package.mjs)
@@ -176,6 +177,15 @@ function fanoutRows(r: FanoutResult): Row[] {
     { benchmark: b, metric: 'counts', value: JSON.stringify(r.counts) },
     { benchmark: b, metric: 'control plane CPU in window', value: r.controlPlane.cpuSeconds, unit: 's' },
     { benchmark: b, metric: 'bench process CPU in window', value: r.benchCpuSeconds, unit: 's' },
+    {
+      benchmark: b,
+      metric: `  CPU floor: (control plane + bench) / ${r.cores} cores`,
+      value: Math.round(((r.controlPlane.cpuSeconds + r.benchCpuSeconds) / r.cores) * 1000),
+      unit: 'ms',
+    },
+    ...(r.controlPlaneSyscalls
+      ? [{ benchmark: b, metric: '  control plane read / write system calls in window', value: `${r.controlPlaneSyscalls.reads} / ${r.controlPlaneSyscalls.writes}` }]
+      : []),
     { benchmark: b, metric: 'repeat dispatches in window (last at)', value: r.repeatDispatches ? `${r.repeatDispatches} (${r.lastRepeatMs} ms)` : 0 },
     { benchmark: b, metric: 'heartbeats / disconnects in window', value: `${r.heartbeatsDuringRun} / ${r.disconnectsDuringRun}` },
     ...(r.idleCpuPercent === null
@@ -309,6 +319,9 @@ async function main(): Promise<void> {
   const startedAt = new Date();
   const stamp = startedAt.toISOString().replace(/[:.]/g, '-');
   const log = (line: string) => process.stderr.write(`[${((Date.now() - startedAt.getTime()) / 1000).toFixed(1).padStart(6)}s] ${line}\n`);
+  // Every bench runs the compiled build (some start dist/ directly, as the tests do): a stale
+  // one would measure the code as it was at the last build, not as it is.
+  if (await ensureFreshBuild()) log('built dist/ (the sources changed since the last build)');
   log(`load average ${loadavg().map((l) => l.toFixed(2)).join(' ')} on ${cpus().length} CPUs`);
   const rows: Row[] = [];
   const results: Record<string, unknown> = {};

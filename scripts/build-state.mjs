@@ -62,3 +62,15 @@ export function buildIsFresh(outdir = DEFAULT_OUTDIR, root = ROOT) {
   }
   return now.newest <= stamp.inputs.newest && now.files === stamp.inputs.files;
 }
+
+/**
+ * Builds dist/ when it is not a build of the sources as they are now (the tests, the soak and the
+ * bench all run the compiled steward); true when it built. build.mjs is imported only then:
+ * bin/steward.js asks buildIsFresh on every call and must not load esbuild for it.
+ */
+export async function ensureFreshBuild() {
+  if (buildIsFresh()) return false;
+  const { build } = await import('./build.mjs');
+  await build();
+  return true;
+}

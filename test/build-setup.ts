@@ -1,3 +1,4 @@
+import { ensureFreshBuild } from '../scripts/build-state.mjs';
 import { FROM_SOURCE } from './support/steward-bin.js';
 
 /**
@@ -6,10 +7,5 @@ import { FROM_SOURCE } from './support/steward-bin.js';
  */
 export default async function setup(): Promise<void> {
   if (FROM_SOURCE) return;
-  // @ts-expect-error plain JavaScript module without types
-  const { buildIsFresh } = await import('../scripts/build-state.mjs');
-  if (buildIsFresh()) return;
-  // @ts-expect-error plain JavaScript module without types
-  const { build } = await import('../scripts/build.mjs');
-  await build();
+  await ensureFreshBuild();
 }

@@ -2,6 +2,7 @@ import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { formatReport, violations } from './report.js';
 import { runSoak } from './run.js';
+import { ensureFreshBuild } from '../../scripts/build-state.mjs';
 
 /**
  * `npm run soak -- --minutes N [--seed S] [--agents N] [--json FILE]`: the chaos soak, outside
@@ -27,13 +28,7 @@ async function main(): Promise<number> {
   }
   process.env.STEWARD_AGENT_PACKAGE_BUILD = 'off';
   // The soak runs the compiled steward, as the tests do: build it when the sources changed.
-  // @ts-expect-error plain JavaScript module without types
-  const { buildIsFresh } = await import('../../scripts/build-state.mjs');
-  if (!buildIsFresh()) {
-    // @ts-expect-error plain JavaScript module without types
-    const { build } = await import('../../scripts/build.mjs');
-    await build();
-  }
+  await ensureFreshBuild();
   const report = await runSoak({ minutes, seed, agents, drainMs: Number(values['drain-seconds']) * 1000 });
   console.log(formatReport(report));
   writeFileSync(values.json!, `${JSON.stringify(report, null, 2)}\n`);
