@@ -1,11 +1,7 @@
 import type { Context } from '../core/context.js';
 import { publishNodeStatus } from '../events/node-status.js';
 import { findLostNodes, findReconnectingNodes, transitionNode } from '../store/queries/nodes.js';
-import { RETRY_AFTER_MAX_S } from './admission.js';
 import type { AgentHub } from './hub.js';
-
-/** How long the guard holds after the last rate refusal: the longest Retry-After, twice over (a refused agent may be refused again). */
-export const STORM_TAIL_MS = 2 * RETRY_AFTER_MAX_S * 1000;
 
 /**
  * Marks nodes offline: silent for `offlineAfterMs` (and three of their heartbeat intervals), or disconnected for `disconnectGraceMs`.
@@ -16,11 +12,13 @@ export const STORM_TAIL_MS = 2 * RETRY_AFTER_MAX_S * 1000;
  * `reconnecting` instead (never `online` while not connected); nodes still `reconnecting` (also
  * those online before the restart, store.ts) turn offline once the guard is over.
  *
- * The guard also holds while agents are being refused for the handshake rate (`askedToWaitAt`,
- * 503 `agents_busy` with a Retry-After of at most RETRY_AFTER_MAX_S) and for STORM_TAIL_MS after
- * the last such refusal: a storm that outlasts the 90 s (a loaded machine getting through 72
- * handshakes a second took 139 s for 10,000 agents) must not mark the agents still queued for
- * their turn offline. A node truly gone meanwhile turns offline when the storm is over.
+ * The guard also starts again at each refusal for the handshake rate or the handshakes in
+ * progress (`askedToWaitAt`, 503 `agents_busy`; never sent in steady state): a storm that
+ * outlasts the 90 s must not mark the agents still queued for their turn offline. Measured on a
+ * loaded machine, 10,000 agents got through 33–72 handshakes a second and were all back after
+ * 139–306 s; the ones slowed into their own backoff (up to 60 s) need the whole guard after the
+ * last refusal, not just the longest Retry-After. A node truly gone turns offline a guard after
+ * the storm.
  *
  * `storeBackAt`: when the store answered again after an outage. Heartbeats that arrived while it
  * was down were not stored, so a node's silence counts from then at the earliest: otherwise a
@@ -31,13 +29,14 @@ export const STORM_TAIL_MS = 2 * RETRY_AFTER_MAX_S * 1000;
 export async function sweepLiveness(ctx: Context, hub: AgentHub, storeBackAt = 0, askedToWaitAt = 0): Promise<number> {
   const now = ctx.now();
   const { offlineAfterMs, disconnectGraceMs, startupGuardMs } = ctx.settings;
-  const storm = askedToWaitAt > 0 && now < askedToWaitAt + STORM_TAIL_MS;
-  const guarded = now < ctx.startedAt + startupGuardMs || storm;
+  // From the listen, and again from the last time agents were asked to wait (a storm).
+  const guardFrom = Math.max(ctx.startedAt, askedToWaitAt);
+  const guarded = now < guardFrom + startupGuardMs;
   let marked = 0;
   if (!guarded) {
     const why =
-      askedToWaitAt > ctx.startedAt + startupGuardMs - STORM_TAIL_MS
-        ? `not back ${Math.round(STORM_TAIL_MS / 1000)}s after the last agent was asked to wait (503 agents_busy)`
+      askedToWaitAt > ctx.startedAt
+        ? `not back ${Math.round(startupGuardMs / 1000)}s after the last agent was asked to wait (503 agents_busy)`
         : `not back ${Math.round(startupGuardMs / 1000)}s after the control plane started`;
     for (const n of await findReconnectingNodes(ctx.store.db)) {
       const row = await transitionNode(ctx.store.db, n.id, 'offline', now, { connection_id: null });

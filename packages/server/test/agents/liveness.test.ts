@@ -1,7 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { AGENT_PROTOCOL_VERSION, type HelloMessage } from '@steward/protocol';
 import { Link } from '../../src/agents/link.js';
-import { STORM_TAIL_MS } from '../../src/agents/liveness.js';
 import { MemoryTransport } from '../../src/agents/transports/memory.js';
 import type { Context } from '../../src/core/context.js';
 import { CatalogCache } from '../../src/commands/catalogs.js';
@@ -79,7 +78,7 @@ describe.each(storeTargets())('liveness after a restart on $name', (target) => {
     expect((await getNodeRow(ctx.store.db, back.id))?.status).toBe('online');
   });
 
-  it('holds the start-up guard while agents are being told to wait (503 agents_busy), and for the storm tail after the last refusal', async () => {
+  it('holds the start-up guard while agents are being told to wait (503 agents_busy), and a whole guard after the last refusal', async () => {
     const away = nodeRow({ status: 'online', last_seen_at: T0 - 5000 });
     await insertNode(ctx.store.db, away);
     expect(await markOnlineReconnecting(ctx.store.db, T0)).toBe(1);
@@ -97,17 +96,17 @@ describe.each(storeTargets())('liveness after a restart on $name', (target) => {
     expect(verdict).toMatchObject({ reason: expect.stringMatching(/^(rate|in_progress)$/) });
     for (const t of tickets) t.release();
 
-    // Past the 90 s guard, within the tail after the refusal: still on its way back.
+    // Past the 90 s from the start, within 90 s of the refusal: still on its way back.
     clock.now = T0 + ctx.settings.startupGuardMs + 1000;
     expect(await link.sweep()).toBe(0);
-    clock.now = refusedAt + STORM_TAIL_MS - 1;
+    clock.now = refusedAt + ctx.settings.startupGuardMs - 1;
     expect(await link.sweep()).toBe(0);
     expect((await getNodeRow(ctx.store.db, away.id))?.status).toBe('reconnecting');
     // The storm is over and it never came: offline, and the reason says which guard ran out.
-    clock.now = refusedAt + STORM_TAIL_MS;
+    clock.now = refusedAt + ctx.settings.startupGuardMs;
     expect(await link.sweep()).toBe(1);
     expect((await getNodeRow(ctx.store.db, away.id))?.status).toBe('offline');
-    expect(reasons).toEqual([`not back ${STORM_TAIL_MS / 1000}s after the last agent was asked to wait (503 agents_busy)`]);
+    expect(reasons).toEqual([`not back ${ctx.settings.startupGuardMs / 1000}s after the last agent was asked to wait (503 agents_busy)`]);
   });
 
   it('after the store did not answer a sweep, silence counts from its return: no node goes offline for heartbeats it could not store', async () => {
