@@ -111,9 +111,12 @@ export class Link implements AgentLink {
     let warnedFullAt = -Infinity;
     const refused = (reason: RefusalReason): void => {
       busy.inc({ reason });
-      // Agents told to wait are on their way back: the liveness sweep's guard holds meanwhile.
-      if (reason !== 'capacity') this.askedToWaitAt = ctx.now();
-      if (reason !== 'capacity' || ctx.now() - warnedFullAt < 60_000) return;
+      if (reason !== 'capacity') {
+        // Agents told to wait are on their way back: the liveness sweep's guard holds meanwhile.
+        this.askedToWaitAt = ctx.now();
+        return;
+      }
+      if (ctx.now() - warnedFullAt < 60_000) return;
       warnedFullAt = ctx.now();
       ctx.log.warn(
         { maxConnections, openFileLimit: fileLimit, connected: this.hub.size },
