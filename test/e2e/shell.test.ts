@@ -90,7 +90,9 @@ describe('steward shell: interactive terminals on nodes', { timeout: 180_000 }, 
     // A shell around the CLI shows the terminal's modes after the CLI is gone.
     const t = cliInTerminal([], { cols: 80, rows: 24, env, shell: `"${process.execPath}" "${STEWARD_BIN}" shell n1 -- sleep 4343; echo "cli-exit:$?"; stty -a` });
     await waitFor('the remote sleep to start', () => pidsOf(['sleep', '4343']).length > 0, { timeoutMs: 60_000 });
-    const session = (await server.client.listCommands({ type: 'shell.session', state: 'running' })).items[0]!;
+    // The remote sleep can be up before the control plane has stored the session's start (the
+    // agent's `command.started` is stored in a batch): wait for it rather than read it once.
+    const session = await waitFor('the session to be running', async () => (await server.client.listCommands({ type: 'shell.session', state: 'running' })).items[0]);
     const cli = await waitFor('the CLI process', () => pidsOf([process.execPath, STEWARD_BIN, 'shell', 'n1', '--', 'sleep', '4343'])[0]);
     // The CLI's terminal is in raw mode now (seen from outside, on the terminal device itself).
     const device = (t.pty as unknown as { _pty: string })._pty;
